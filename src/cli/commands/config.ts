@@ -1,0 +1,26 @@
+/** `strongbox config check|show`: validate the configuration and print it with defaults applied. */
+import type { Command } from 'commander';
+import type { CliContext } from '../context.js';
+
+export function registerConfigCommands(program: Command, context: CliContext): void {
+  const config = program.command('config').description('inspect the configuration');
+  config
+    .command('check')
+    .description('validate the configuration; exit 2 with one line per problem when it is invalid')
+    .option('--json', 'print the result as JSON')
+    .action((options: { json?: boolean }) => {
+      const loaded = context.config();
+      const summary = { valid: true, source: loaded.source ?? '(built-in defaults)', targets: Object.keys(loaded.targets) };
+      if (options.json) context.out.json(summary);
+      else context.out.line(`configuration is valid: ${summary.source} (${summary.targets.length} target(s): ${summary.targets.join(', ') || 'none'})`);
+    });
+  config
+    .command('show')
+    .description('print the configuration with every default applied')
+    .option('--json', 'print as JSON')
+    .action((options: { json?: boolean }) => {
+      const { source, baseDir, ...rest } = context.config();
+      if (options.json) context.out.json({ source: source ?? null, baseDir, config: rest });
+      else context.out.line(JSON.stringify(rest, null, 2));
+    });
+}

@@ -1,0 +1,293 @@
+/**
+ * The one schema of `strongbox.yaml`. Every field has a default, so an empty file (or none at all)
+ * is a valid configuration: the embedded defaults the Quick start runs on.
+ *
+ * Secrets never appear here: passwords reach libpq through a pgpass file (`passfile`, or libpq's
+ * own PGPASSFILE), S3 credentials through the AWS SDK's chain (a `profile`, or the environment),
+ * and the age identity through `encryption.identity` — a file path or the *name* of an environment
+ * variable. A value that looks like a private key is refused wherever it appears.
+ */
+import { z } from 'zod';
+import { TIERS } from '../domain.js';
+
+const PRIVATE_KEY_PATTERN = /AGE-SECRET-KEY-1|-----BEGIN [A-Z ]*PRIVATE KEY-----/i;
+const NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+const NAME_RULE = 'must be 1-63 characters of a-z, 0-9, "_" or "-", starting with a letter or digit';
+
+const name = () => z.string().regex(NAME_PATTERN, { error: NAME_RULE });
+const port = () => z.number().int().min(1).max(65535);
+const envVarName = () =>
+  z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'must be the name of an environment variable, not its value' });
+/** `HH:MM` in 24-hour time. */
+const timeOfDay = () => z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, { error: 'must be a time of day as HH:MM (24-hour)' });
+const duration = () =>
+  z.string().regex(/^\d+(ms|s|m|h|d)$/, { error: 'must be a duration such as 30s, 15m, 4h or 7d' });
+
+export const WEEKDAYS = ['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'] as const;
+
+/** A reference to a secret: where to read it, never the secret itself. */
+const secretRef = z.union([
+  z.strictObject({ file: z.string().min(1) }),
+  z.strictObject({ env: envVarName() }),
+]);
+
+const recipientRef = z.union([
+  z
+    .string()
+    .regex(/^age1[02-9ac-hj-np-z]{58}$/, { error: 'must be an age X25519 recipient (age1…, 62 characters)' }),
+  z.strictObject({ file: z.string().min(1) }),
+]);
+
+const localDestination = z.strictObject({
+  type: z.literal('local'),
+  /** Directory holding this destination's repository; relative paths are relative to the config file. */
+  path: z.string().min(1),
+});
+
+const s3Destination = z.strictObject({
+  type: z.literal('s3'),
+  bucket: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { error: 'must be a valid S3 bucket name (3-63 lowercase characters)' }),
+  /** Key prefix inside the bucket, so several installations can share one. */
+  prefix: z.string().default(''),
+  /** Defaults to AWS_REGION, then us-east-1. */
+  region: z.string().optional(),
+  /** Custom endpoint (MinIO and other S3-compatible stores); defaults to AWS_ENDPOINT_URL_S3 / AWS. */
+  endpoint: z.url({ error: 'must be a URL such as http://127.0.0.1:9000' }).optional(),
+  /** Path-style addressing, needed by MinIO and most self-hosted stores. */
+  forcePathStyle: z.boolean().default(false),
+  /** Named profile of the AWS shared config/credentials files; defaults to the SDK's chain. */
+  profile: z.string().optional(),
+  /** Object-lock retention applied to uploaded backups (bucket must have object lock enabled). */
+  objectLock: z
+    .strictObject({ mode: z.enum(['GOVERNANCE', 'COMPLIANCE']), days: z.number().int().min(1) })
+    .optional(),
+});
+
+const destination = z.discriminatedUnion('type', [localDestination, s3Destination], {
+  error: 'must have type "local" (a directory) or "s3" (a bucket)',
+});
+
+const tierPolicy = z.strictObject({
+  destinations: z.array(name()).min(1, { error: 'must name at least one destination' }),
+  /** How long a backup of this tier is kept in each of its destinations. */
+  keepDays: z.number().int().min(1),
+});
+
+/** An SQL check run against a restored database: a query returning one value, and what it must be. */
+const sqlCheck = z.strictObject({
+  name: z.string().min(1),
+  sql: z.string().min(1),
+  expect: z
+    .strictObject({
+      equals: z.union([z.number(), z.string(), z.boolean()]).optional(),
+      min: z.number().optional(),
+      max: z.number().optional(),
+    })
+    .refine((e) => e.equals !== undefined || e.min !== undefined || e.max !== undefined, {
+      error: 'needs at least one of equals, min, max',
+    }),
+});
+
+const schedule = z.strictObject({
+  /** Time of the nightly backup. */
+  at: timeOfDay().default('02:00'),
+  /** IANA time zone the times are in. */
+  timezone: z.string().default('UTC'),
+  /** Weekday whose backup is also the weekly one. */
+  weeklyOn: z.enum(WEEKDAYS).default('sunday'),
+  /** Day of the month whose backup is also the monthly one. */
+  monthlyOn: z.number().int().min(1).max(28).default(1),
+  /** Missed runs older than this are not caught up after an outage. */
+  catchupWindow: duration().default('6h'),
+  enabled: z.boolean().default(true),
+});
+
+const connection = z.strictObject({
+  /** Defaults to PGHOST, then 127.0.0.1. */
+  host: z.string().optional(),
+  /** Defaults to PGPORT, then 5432. */
+  port: port().optional(),
+  /** Defaults to PGUSER, then postgres. */
+  user: z.string().optional(),
+  /** pgpass file with the password; defaults to PGPASSFILE, then libpq's ~/.pgpass. */
+  passfile: z.string().optional(),
+  /** libpq sslmode; defaults to PGSSLMODE, then prefer. */
+  sslmode: z.enum(['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full']).optional(),
+});
+
+const target = connection.extend({
+  database: z.string().min(1),
+  /** Capture roles with `pg_dumpall --globals-only` when the user may. */
+  globals: z.boolean().default(true),
+  /** Include role password hashes in the globals file (off: roles restore without passwords). */
+  globalsWithPasswords: z.boolean().default(false),
+  /** Schedule of this target's backups; the `schedules` section's defaults apply otherwise. */
+  schedule: schedule.partial().optional(),
+  /** Per-target retention override, in days per tier. */
+  keepDays: z.strictObject({ daily: z.number().int().min(1), weekly: z.number().int().min(1), monthly: z.number().int().min(1) }).partial().optional(),
+  /** SQL checks run against every restore of this target. */
+  checks: z.array(sqlCheck).default([]),
+  verify: z
+    .strictObject({
+      /** Server to restore scratch databases on; defaults to the target's own. */
+      server: connection.optional(),
+      /** pg_restore parallel jobs. */
+      jobs: z.number().int().min(1).max(64).default(2),
+      /** Run amcheck on btree indexes when the extension is available. */
+      amcheck: z.boolean().default(true),
+    })
+    .prefault({}),
+  /** JSON export of product data (tables or queries), kept 7 days in the local destination. */
+  export: z
+    .strictObject({
+      items: z
+        .array(
+          z.union([
+            z.strictObject({ name: name(), table: z.string().min(1) }),
+            z.strictObject({ name: name(), query: z.string().min(1) }),
+          ]),
+        )
+        .default([]),
+      format: z.enum(['json', 'ndjson']).default('json'),
+      keepDays: z.number().int().min(1).default(7),
+    })
+    .optional(),
+});
+
+const alertChannel = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('webhook'), url: z.url(), name: z.string().optional() }),
+  z.strictObject({ type: z.literal('slack'), url: z.url(), name: z.string().optional() }),
+]);
+
+export const configSchema = z.strictObject({
+  temporal: z
+    .strictObject({
+      /** Defaults to TEMPORAL_ADDRESS (Temporal's env config), then 127.0.0.1:7233. */
+      address: z.string().optional(),
+      /** Defaults to TEMPORAL_NAMESPACE, then default. */
+      namespace: z.string().optional(),
+      taskQueue: z.string().min(1).default('strongbox'),
+      /** Queue of the activities that need the private identity (verify, restore). */
+      restoreTaskQueue: z.string().min(1).default('strongbox-restore'),
+      /** Temporal UI base URL, for links in alerts and CLI output. */
+      uiUrl: z.url().optional(),
+    })
+    .prefault({}),
+  worker: z
+    .strictObject({
+      /** Names this host's task queue; activities sharing local files stay on one host. */
+      hostId: z.string().regex(/^[A-Za-z0-9._-]+$/).optional(),
+      /** Where dumps are staged before upload; must have room for the largest compressed dump. */
+      stagingDir: z.string().default('.strongbox/staging'),
+      /** Which queues this worker serves: backup (needs recipients only), restore (needs the identity). */
+      queues: z.array(z.enum(['backup', 'restore'])).min(1).default(['backup', 'restore']),
+      maxConcurrentActivities: z.number().int().min(1).max(64).default(4),
+      /** Port of the Prometheus metrics endpoint; 0 turns it off. */
+      metricsPort: z.number().int().min(0).max(65535).default(9464),
+    })
+    .prefault({}),
+  encryption: z
+    .strictObject({
+      /** age recipients (public keys) every backup is encrypted to; add an offline escrow key here. */
+      recipients: z.array(recipientRef).default([{ file: '.strongbox/keys/recipient.txt' }]),
+      /** The private identity: only workers serving the restore queue need it. */
+      identity: secretRef.default({ file: '.strongbox/keys/identity.txt' }),
+    })
+    .prefault({}),
+  compression: z
+    .strictObject({
+      algorithm: z.enum(['zstd', 'gzip', 'none']).default('zstd'),
+      /** zstd 1-19 or gzip 1-9; low levels keep pg_dump, not the compressor, the bottleneck. */
+      level: z.number().int().min(1).max(19).default(1),
+      /** zstd worker threads (0: one per core). */
+      threads: z.number().int().min(0).max(64).default(0),
+    })
+    .prefault({}),
+  destinations: z
+    .record(name(), destination)
+    .default({
+      local: { type: 'local', path: 'backups' },
+      cloud: { type: 's3', bucket: 'strongbox-cloud', prefix: '', forcePathStyle: true },
+      offsite: { type: 's3', bucket: 'strongbox-offsite', prefix: '', forcePathStyle: true },
+    }),
+  tiers: z
+    .strictObject({ daily: tierPolicy, weekly: tierPolicy, monthly: tierPolicy })
+    .default({
+      daily: { destinations: ['local', 'cloud'], keepDays: 30 },
+      weekly: { destinations: ['cloud'], keepDays: 90 },
+      monthly: { destinations: ['cloud', 'offsite'], keepDays: 365 },
+    }),
+  /** Defaults for every target's schedule. */
+  schedules: schedule.prefault({}),
+  retention: z
+    .strictObject({
+      /** Refuse a prune that would delete more than this fraction of a target's backups. */
+      maxDeleteFraction: z.number().min(0).max(1).default(0.5),
+      /** Objects without a manifest younger than this may be a backup in progress. */
+      debrisGracePeriod: duration().default('24h'),
+    })
+    .prefault({}),
+  verification: z
+    .strictObject({
+      /** Verify every backup right after it is made. */
+      afterEachBackup: z.boolean().default(false),
+      /** Day of the month of the monthly verification of each target's newest backup. */
+      monthlyOn: z.number().int().min(1).max(28).default(1),
+      at: timeOfDay().default('06:00'),
+      /** Destinations to read from, in order of preference. */
+      sourcePreference: z.array(name()).default(['local', 'cloud', 'offsite']),
+    })
+    .prefault({}),
+  configBackup: z
+    .strictObject({
+      /** The application's root; every path below is relative to it. */
+      root: z.string().default('.'),
+      paths: z
+        .array(z.string().min(1))
+        .default([
+          'docker-compose.yml',
+          'docker-compose.dev.yml',
+          '.env',
+          'data/seed-products.json',
+          'monitoring/prometheus.yml',
+          'monitoring/grafana/provisioning/**',
+        ]),
+      /** Files committed only encrypted (globs, relative to root). */
+      secrets: z.array(z.string().min(1)).default(['.env', '**/.env', '**/*.env']),
+      /** Git repository the snapshots are committed to: a local path or a remote URL. */
+      repository: z.string().default('.strongbox/config-repo'),
+      branch: z.string().default('main'),
+      at: timeOfDay().default('02:30'),
+      enabled: z.boolean().default(false),
+    })
+    .prefault({}),
+  alerts: z
+    .strictObject({
+      channels: z.array(alertChannel).default([]),
+      /** A dump this much smaller than the median of recent ones is an anomaly (percent). */
+      sizeDropPercent: z.number().min(1).max(100).default(50),
+      /** A dump this much larger than the median of recent ones is an anomaly (percent). */
+      sizeGrowthPercent: z.number().min(1).default(200),
+      /** Backups the median is taken over. */
+      sizeWindow: z.number().int().min(1).max(100).default(7),
+      /** A table shrinking by more than this is an anomaly (percent). */
+      rowDropPercent: z.number().min(1).max(100).default(50),
+    })
+    .prefault({}),
+  targets: z.record(name(), target).default({}),
+});
+
+/** The configuration as written (defaults applied), before paths are resolved. */
+export type ConfigInput = z.input<typeof configSchema>;
+export type ParsedConfig = z.output<typeof configSchema>;
+export type TargetConfig = ParsedConfig['targets'][string];
+export type DestinationConfig = ParsedConfig['destinations'][string];
+export type S3DestinationConfig = Extract<DestinationConfig, { type: 's3' }>;
+export type ScheduleConfig = z.output<typeof schedule>;
+export type SqlCheck = z.output<typeof sqlCheck>;
+export type ConnectionConfig = z.output<typeof connection>;
+export type SecretRef = z.output<typeof secretRef>;
+
+export { PRIVATE_KEY_PATTERN, TIERS };

@@ -1,0 +1,113 @@
+/**
+ * Strongbox's vocabulary. Each word means one thing everywhere in the code, the docs and the logs.
+ *
+ * - **target**: one PostgreSQL database Strongbox protects, named in the config (`targets.<name>`).
+ * - **backup**: one run's output for one target — an encrypted `pg_dump -Fc` archive (plus the
+ *   roles file when captured) and the manifest describing it. Identified by a backup id.
+ * - **tier**: why a backup is kept — `daily`, `weekly` or `monthly`. One backup may serve several
+ *   tiers (the Sunday daily is also the weekly); its manifest lists them all.
+ * - **destination**: a place backups are stored — `local` (a directory), `cloud` and `offsite`
+ *   (S3 buckets). Each tier names the destinations it is copied to.
+ * - **repository**: the stored bytes of one destination as Strongbox lays them out (object keys).
+ * - **manifest**: the JSON record written last beside a backup's objects in every destination.
+ *   A backup exists only once its manifest does; objects without one are debris.
+ * - **catalog**: the list of backups, read from manifests in the destinations — never from the
+ *   database being protected, which may be the thing that was lost.
+ * - **snapshot**: the PostgreSQL snapshot a dump and its row counts are taken in, so counts recorded
+ *   at dump time match a restore exactly.
+ * - **recipient**: an age public key backups are encrypted to; **identity**: its private key, held
+ *   only by workers that restore.
+ */
+
+export const TIERS = ['daily', 'weekly', 'monthly'] as const;
+export type Tier = (typeof TIERS)[number];
+
+export const DESTINATION_NAMES = ['local', 'cloud', 'offsite'] as const;
+export type DestinationName = string;
+
+/** Version of the manifest JSON layout; readers refuse versions they do not know. */
+export const MANIFEST_FORMAT_VERSION = 1;
+
+/** How a dump's bytes are compressed before encryption. */
+export type Compression = 'zstd' | 'gzip' | 'none';
+
+export interface TableCount {
+  /** Schema-qualified, quoted identifier as PostgreSQL prints it (`public."Order Items"`). */
+  table: string;
+  rows: number;
+}
+
+/** One stored object of a backup in one destination. */
+export interface StoredObject {
+  key: string;
+  /** Size of the stored (encrypted) bytes. */
+  size: number;
+  /** SHA-256 (hex) of the stored (encrypted) bytes. */
+  sha256: string;
+}
+
+/** The part of a backup that is a file: the dump itself or the roles (globals) file. */
+export interface BackupFile {
+  /** What the file holds. */
+  kind: 'dump' | 'globals';
+  /** File name inside the backup's folder (`db.dump.zst.age`). */
+  name: string;
+  /** How the plaintext is compressed (the dump) — `none` for the globals SQL file. */
+  compression: Compression;
+  /** Size and SHA-256 (hex) of the plaintext: what `age -d` yields. */
+  plainSize: number;
+  plainSha256: string;
+  /** Size and SHA-256 (hex) of the encrypted bytes as stored. */
+  size: number;
+  sha256: string;
+}
+
+export interface Anomaly {
+  kind: 'size' | 'row-count';
+  message: string;
+}
+
+export interface Manifest {
+  formatVersion: number;
+  backupId: string;
+  target: string;
+  database: string;
+  tiers: Tier[];
+  /** The slot this backup fills (ISO); with the target, it determines the backup id. */
+  scheduledAt: string;
+  startedAt: string;
+  finishedAt: string;
+  serverVersion: string;
+  pgDumpVersion: string;
+  /** The snapshot the dump and counts were taken in, for the record. */
+  snapshot: string;
+  files: BackupFile[];
+  encryption: {
+    format: 'age-v1';
+    /** The age recipients (public keys) the backup was encrypted to. */
+    recipients: string[];
+  };
+  /** Exact per-table row counts, taken in the dump's snapshot. */
+  tables: TableCount[];
+  /** Destinations holding this backup, with the object keys there. */
+  destinations: Record<DestinationName, { objects: StoredObject[] }>;
+  workflow: { id: string; runId: string; namespace: string };
+  anomalies: Anomaly[];
+}
+
+/** Evidence of one verification (restore test) of a backup, stored beside its manifest. */
+export interface VerificationRecord {
+  formatVersion: number;
+  backupId: string;
+  target: string;
+  verifiedAt: string;
+  result: 'passed' | 'failed';
+  reason?: string;
+  source: DestinationName;
+  durationMs: number;
+  tablesCompared: number;
+  mismatches: Array<{ table: string; expected: number | null; actual: number | null }>;
+  checks: Array<{ name: string; passed: boolean; detail: string }>;
+  amcheck?: { indexesChecked: number; passed: boolean; detail?: string };
+  workflow: { id: string; runId: string };
+}
