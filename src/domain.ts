@@ -93,6 +93,8 @@ export interface Manifest {
   destinations: Record<DestinationName, { objects: StoredObject[] }>;
   workflow: { id: string; runId: string; namespace: string };
   anomalies: Anomaly[];
+  /** Things an operator should know about this backup (e.g. why roles were not captured). */
+  notes: string[];
 }
 
 /** Evidence of one verification (restore test) of a backup, stored beside its manifest. */

@@ -3,6 +3,7 @@
  * permanent or transient failures. Activities throw whatever they meet; `toFailure` turns it into an
  * ApplicationFailure Temporal retries or not.
  */
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureType, type FailureTypeName } from './failures.js';
 
@@ -121,8 +122,19 @@ export async function asActivity<T>(context: string, body: () => Promise<T>): Pr
   try {
     return await body();
   } catch (error) {
+    const signal = currentCancellationSignal();
+    // A cancelled activity must end as cancelled, whatever error the interrupted work raised.
+    if (signal?.aborted) throw signal.reason ?? error;
     if (isCancellation(error)) throw error;
     throw toFailure(error, context);
+  }
+}
+
+function currentCancellationSignal(): AbortSignal | undefined {
+  try {
+    return Context.current().cancellationSignal;
+  } catch {
+    return undefined; // not inside an activity (CLI, tests)
   }
 }
 

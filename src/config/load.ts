@@ -52,7 +52,7 @@ export function loadConfig(options: LoadOptions = {}): Config {
 }
 
 export function parseConfigText(text: string, where: { source: string | undefined; baseDir: string }): Config {
-  const document = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
+  const document = parseDocument(text, { uniqueKeys: true, prettyErrors: true });
   if (document.errors.length > 0) {
     const problems = document.errors.map((e) => {
       const line = e.linePos?.[0];

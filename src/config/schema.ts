@@ -20,6 +20,8 @@ const envVarName = () =>
   z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'must be the name of an environment variable, not its value' });
 /** `HH:MM` in 24-hour time. */
 const timeOfDay = () => z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, { error: 'must be a time of day as HH:MM (24-hour)' });
+const httpUrl = (example: string) =>
+  z.url({ protocol: /^https?$/, error: `must be an http(s) URL such as ${example}` });
 const duration = () =>
   z.string().regex(/^\d+(ms|s|m|h|d)$/, { error: 'must be a duration such as 30s, 15m, 4h or 7d' });
 
@@ -54,7 +56,7 @@ const s3Destination = z.strictObject({
   /** Defaults to AWS_REGION, then us-east-1. */
   region: z.string().optional(),
   /** Custom endpoint (MinIO and other S3-compatible stores); defaults to AWS_ENDPOINT_URL_S3 / AWS. */
-  endpoint: z.url({ error: 'must be a URL such as http://127.0.0.1:9000' }).optional(),
+  endpoint: httpUrl('http://127.0.0.1:9000').optional(),
   /** Path-style addressing, needed by MinIO and most self-hosted stores. */
   forcePathStyle: z.boolean().default(false),
   /** Named profile of the AWS shared config/credentials files; defaults to the SDK's chain. */
@@ -90,16 +92,26 @@ const sqlCheck = z.strictObject({
     }),
 });
 
-const schedule = z.strictObject({
+/** Schedule fields; the section-wide defaults apply to whatever a target leaves out. */
+const scheduleOverride = z.strictObject({
   /** Time of the nightly backup. */
-  at: timeOfDay().default('02:00'),
+  at: timeOfDay().optional(),
   /** IANA time zone the times are in. */
-  timezone: z.string().default('UTC'),
+  timezone: z.string().optional(),
   /** Weekday whose backup is also the weekly one. */
-  weeklyOn: z.enum(WEEKDAYS).default('sunday'),
+  weeklyOn: z.enum(WEEKDAYS).optional(),
   /** Day of the month whose backup is also the monthly one. */
-  monthlyOn: z.number().int().min(1).max(28).default(1),
+  monthlyOn: z.number().int().min(1).max(28).optional(),
   /** Missed runs older than this are not caught up after an outage. */
+  catchupWindow: duration().optional(),
+  enabled: z.boolean().optional(),
+});
+
+const schedule = z.strictObject({
+  at: timeOfDay().default('02:00'),
+  timezone: z.string().default('UTC'),
+  weeklyOn: z.enum(WEEKDAYS).default('sunday'),
+  monthlyOn: z.number().int().min(1).max(28).default(1),
   catchupWindow: duration().default('6h'),
   enabled: z.boolean().default(true),
 });
@@ -124,7 +136,7 @@ const target = connection.extend({
   /** Include role password hashes in the globals file (off: roles restore without passwords). */
   globalsWithPasswords: z.boolean().default(false),
   /** Schedule of this target's backups; the `schedules` section's defaults apply otherwise. */
-  schedule: schedule.partial().optional(),
+  schedule: scheduleOverride.optional(),
   /** Per-target retention override, in days per tier. */
   keepDays: z.strictObject({ daily: z.number().int().min(1), weekly: z.number().int().min(1), monthly: z.number().int().min(1) }).partial().optional(),
   /** SQL checks run against every restore of this target. */
@@ -157,8 +169,8 @@ const target = connection.extend({
 });
 
 const alertChannel = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('webhook'), url: z.url(), name: z.string().optional() }),
-  z.strictObject({ type: z.literal('slack'), url: z.url(), name: z.string().optional() }),
+  z.strictObject({ type: z.literal('webhook'), url: httpUrl('https://alerts.example.com/hook'), name: z.string().optional() }),
+  z.strictObject({ type: z.literal('slack'), url: httpUrl('https://hooks.slack.com/services/…'), name: z.string().optional() }),
 ]);
 
 export const configSchema = z.strictObject({
@@ -172,7 +184,7 @@ export const configSchema = z.strictObject({
       /** Queue of the activities that need the private identity (verify, restore). */
       restoreTaskQueue: z.string().min(1).default('strongbox-restore'),
       /** Temporal UI base URL, for links in alerts and CLI output. */
-      uiUrl: z.url().optional(),
+      uiUrl: httpUrl('http://127.0.0.1:8233').optional(),
     })
     .prefault({}),
   worker: z
@@ -219,6 +231,17 @@ export const configSchema = z.strictObject({
       weekly: { destinations: ['cloud'], keepDays: 90 },
       monthly: { destinations: ['cloud', 'offsite'], keepDays: 365 },
     }),
+  /** How activities that talk to databases and object stores retry transient failures. */
+  retries: z
+    .strictObject({
+      /** Attempts per activity, the first included, before the run fails. */
+      attempts: z.number().int().min(1).max(100).default(5),
+      initialInterval: duration().default('5s'),
+      maximumInterval: duration().default('2m'),
+      /** A long activity silent this long is presumed dead (worker crash) and retried. */
+      heartbeatTimeout: duration().default('30s'),
+    })
+    .prefault({}),
   /** Defaults for every target's schedule. */
   schedules: schedule.prefault({}),
   retention: z

@@ -1,0 +1,95 @@
+/**
+ * planBackup: resolves a backup request against the worker's configuration — the backup id, the
+ * tiers it serves, where it goes — and fails fast, before any dump, on what would fail later:
+ * an unknown target, missing keys, a missing bucket. It also reports whether the slot's backup
+ * already exists, so a second trigger of the same slot does nothing.
+ * Safe to retry: it only reads.
+ *
+ * claimHost: answers with this worker's own task queue, so dump, checksum, encrypt and upload —
+ * which share staging files — all run on one host. Safe to retry: it has no effects.
+ */
+import { TIERS, type Manifest, type Tier } from '../src/domain.js';
+import { getTarget } from '../src/config/load.js';
+import { parseDuration } from '../src/config/duration.js';
+import { backupIdFor } from '../src/catalog/layout.js';
+import { readManifest } from '../src/catalog/catalog.js';
+import { loadRecipients } from '../src/crypto/keys.js';
+import { asActivity } from '../src/errors.js';
+import { tiersFor } from '../src/schedules/tiers.js';
+import { storageFor, type ActivityDeps } from './deps.js';
+
+export interface PlanBackupInput {
+  target: string;
+  /** An explicit tier, or `auto` to derive the tiers from the scheduled date. */
+  tier: Tier | 'auto';
+  scheduledAt: string;
+}
+
+export interface RetryProfile {
+  attempts: number;
+  initialIntervalMs: number;
+  maximumIntervalMs: number;
+  heartbeatTimeoutMs: number;
+}
+
+export interface BackupPlan {
+  backupId: string;
+  target: string;
+  database: string;
+  tiers: Tier[];
+  destinations: string[];
+  compression: { algorithm: 'zstd' | 'gzip' | 'none'; level: number; threads: number };
+  captureGlobals: boolean;
+  /** The manifest, when an earlier run already completed this slot's backup. */
+  existing: Manifest | undefined;
+  /** Destinations the tiers require that the existing backup is missing from (config changed since). */
+  missingIn: string[];
+  retry: RetryProfile;
+  verifyAfterBackup: boolean;
+}
+
+export function retryProfile(config: ActivityDeps['config']): RetryProfile {
+  return {
+    attempts: config.retries.attempts,
+    initialIntervalMs: parseDuration(config.retries.initialInterval),
+    maximumIntervalMs: parseDuration(config.retries.maximumInterval),
+    heartbeatTimeoutMs: parseDuration(config.retries.heartbeatTimeout),
+  };
+}
+
+export function createPlanActivities(deps: ActivityDeps) {
+  return {
+    async planBackup(input: PlanBackupInput): Promise<BackupPlan> {
+      return asActivity('plan backup', async () => {
+        const { config } = deps;
+        const target = getTarget(config, input.target);
+        const calendar = { ...config.schedules, ...target.schedule };
+        const tiers = input.tier === 'auto' ? tiersFor(input.scheduledAt, calendar) : [input.tier];
+        const wanted = new Set(tiers.flatMap((t) => config.tiers[t].destinations));
+        const destinations = Object.keys(config.destinations).filter((d) => wanted.has(d));
+        loadRecipients(config);
+        for (const destination of destinations) await storageFor(deps, destination).checkAccess();
+        const backupId = backupIdFor(input.target, input.scheduledAt);
+        const manifests = await Promise.all(destinations.map((d) => readManifest(storageFor(deps, d), input.target, backupId)));
+        const existing = manifests.find((m) => m !== undefined);
+        return {
+          backupId,
+          target: input.target,
+          database: target.database,
+          tiers: TIERS.filter((t) => tiers.includes(t)),
+          destinations,
+          compression: config.compression,
+          captureGlobals: target.globals,
+          existing,
+          missingIn: existing ? destinations.filter((_, i) => manifests[i] === undefined) : [],
+          retry: retryProfile(config),
+          verifyAfterBackup: config.verification.afterEachBackup,
+        };
+      });
+    },
+
+    async claimHost(): Promise<string> {
+      return deps.hostQueue;
+    },
+  };
+}

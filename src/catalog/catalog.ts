@@ -1,0 +1,122 @@
+/**
+ * The catalog: which backups exist, read from the manifests in the destinations (never from the
+ * database being protected). A backup appears once per destination holding its manifest; objects
+ * without a manifest are not backups.
+ */
+import type { Manifest, VerificationRecord } from '../domain.js';
+import { StrongboxError } from '../errors.js';
+import { FailureType } from '../failures.js';
+import type { Storage } from '../storage/storage.js';
+import { BACKUPS_ROOT, MANIFEST_NAME, manifestKey, parseBackupKey, VERIFICATION_DIR } from './layout.js';
+import { parseManifest, parseVerification, serializeManifest } from './manifest.js';
+
+export type VerificationStatus = 'verified' | 'failed' | 'unverified';
+
+export interface CatalogEntry {
+  backupId: string;
+  target: string;
+  manifest: Manifest;
+  /** Destinations whose repository holds this backup's manifest. */
+  destinations: string[];
+  /** The newest verification record, from any destination. */
+  verification: VerificationRecord | undefined;
+  status: VerificationStatus;
+}
+
+export interface CatalogProblem {
+  destination: string;
+  key: string;
+  problem: string;
+}
+
+export interface Catalog {
+  entries: CatalogEntry[];
+  /** Manifests that could not be read: reported, never treated as backups. */
+  problems: CatalogProblem[];
+  /** Destinations that could not be listed at all. */
+  unreachable: Array<{ destination: string; reason: string }>;
+}
+
+export async function readCatalog(storages: Iterable<Storage>, options: { target?: string } = {}): Promise<Catalog> {
+  const byId = new Map<string, CatalogEntry>();
+  const problems: CatalogProblem[] = [];
+  const unreachable: Catalog['unreachable'] = [];
+  const prefix = options.target ? `${BACKUPS_ROOT}/${options.target}/` : `${BACKUPS_ROOT}/`;
+  for (const storage of storages) {
+    const manifests: string[] = [];
+    const verifications = new Map<string, string[]>();
+    try {
+      for await (const object of storage.list(prefix)) {
+        const parsed = parseBackupKey(object.key);
+        if (!parsed) continue;
+        if (parsed.rest === MANIFEST_NAME) manifests.push(object.key);
+        else if (parsed.rest.startsWith(`${VERIFICATION_DIR}/`)) {
+          const list = verifications.get(parsed.backupId) ?? [];
+          list.push(object.key);
+          verifications.set(parsed.backupId, list);
+        }
+      }
+    } catch (error) {
+      unreachable.push({ destination: storage.destination, reason: (error as Error).message });
+      continue;
+    }
+    for (const key of manifests) {
+      let manifest: Manifest;
+      try {
+        manifest = parseManifest(await storage.getBytes(key), `${storage.destination}:${key}`);
+      } catch (error) {
+        problems.push({ destination: storage.destination, key, problem: (error as Error).message });
+        continue;
+      }
+      const entry = byId.get(manifest.backupId) ?? {
+        backupId: manifest.backupId,
+        target: manifest.target,
+        manifest,
+        destinations: [],
+        verification: undefined,
+        status: 'unverified' as VerificationStatus,
+      };
+      entry.destinations.push(storage.destination);
+      const newest = (verifications.get(manifest.backupId) ?? []).sort().at(-1);
+      if (newest) {
+        try {
+          const record = parseVerification(await storage.getBytes(newest), `${storage.destination}:${newest}`);
+          if (!entry.verification || record.verifiedAt > entry.verification.verifiedAt) entry.verification = record;
+        } catch (error) {
+          problems.push({ destination: storage.destination, key: newest, problem: (error as Error).message });
+        }
+      }
+      entry.status = entry.verification ? (entry.verification.result === 'passed' ? 'verified' : 'failed') : 'unverified';
+      byId.set(manifest.backupId, entry);
+    }
+  }
+  const entries = [...byId.values()].sort((a, b) => (a.manifest.scheduledAt < b.manifest.scheduledAt ? 1 : -1));
+  return { entries, problems, unreachable };
+}
+
+export type BackupSelector = 'latest' | 'latest-verified' | string;
+
+/** Picks a backup of a target: by id, the newest, or the newest that passed verification. */
+export function selectBackup(catalog: Catalog, target: string, selector: BackupSelector): CatalogEntry {
+  const ofTarget = catalog.entries.filter((e) => e.target === target);
+  let entry: CatalogEntry | undefined;
+  if (selector === 'latest') entry = ofTarget[0];
+  else if (selector === 'latest-verified') entry = ofTarget.find((e) => e.status === 'verified');
+  else entry = ofTarget.find((e) => e.backupId === selector);
+  if (!entry) {
+    const what = selector === 'latest' ? 'no backup' : selector === 'latest-verified' ? 'no verified backup' : `no backup with id ${selector}`;
+    throw new StrongboxError(FailureType.MissingObject, `${what} of target ${target} in the catalog (${ofTarget.length} backup(s) found) — list them with \`strongbox backups list --target ${target}\``);
+  }
+  return entry;
+}
+
+export async function readManifest(storage: Storage, target: string, backupId: string): Promise<Manifest | undefined> {
+  const key = manifestKey(target, backupId);
+  const info = await storage.head(key);
+  if (!info) return undefined;
+  return parseManifest(await storage.getBytes(key), `${storage.destination}:${key}`);
+}
+
+export async function writeManifest(storage: Storage, manifest: Manifest): Promise<void> {
+  await storage.putBytes(manifestKey(manifest.target, manifest.backupId), serializeManifest(manifest));
+}

@@ -1,0 +1,61 @@
+/**
+ * Where things live inside a destination's repository. Pure functions (workflows use them too):
+ *
+ *   backups/<target>/<backup id>/manifest.json          written last, removed first
+ *   backups/<target>/<backup id>/db.dump.zst.age        the encrypted dump
+ *   backups/<target>/<backup id>/globals.sql.age        roles and tablespaces, when captured
+ *   backups/<target>/<backup id>/verification/<time>.json   evidence of each restore test
+ */
+import type { Compression } from '../domain.js';
+
+export const BACKUPS_ROOT = 'backups';
+export const MANIFEST_NAME = 'manifest.json';
+export const VERIFICATION_DIR = 'verification';
+
+/** `2026-11-24T02:00:00.000Z` → `20261124T020000Z`: sortable, safe in keys and workflow ids. */
+export function compactTime(iso: string): string {
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) throw new Error(`not an ISO time: ${iso}`);
+  return date.toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, '');
+}
+
+/** A backup's id: its target and the slot it fills, so a slot can only ever hold one backup. */
+export function backupIdFor(target: string, scheduledAt: string): string {
+  return `${target}-${compactTime(scheduledAt)}`;
+}
+
+export function backupPrefix(target: string, backupId: string): string {
+  return `${BACKUPS_ROOT}/${target}/${backupId}/`;
+}
+
+export function manifestKey(target: string, backupId: string): string {
+  return `${backupPrefix(target, backupId)}${MANIFEST_NAME}`;
+}
+
+export function objectKey(target: string, backupId: string, name: string): string {
+  return `${backupPrefix(target, backupId)}${name}`;
+}
+
+export function verificationKey(target: string, backupId: string, verifiedAt: string): string {
+  return `${backupPrefix(target, backupId)}${VERIFICATION_DIR}/${compactTime(verifiedAt)}.json`;
+}
+
+export function dumpFileName(compression: Compression): string {
+  const suffix = compression === 'zstd' ? '.zst' : '';
+  return `db.dump${suffix}.age`;
+}
+
+export const GLOBALS_FILE_NAME = 'globals.sql.age';
+
+export interface ParsedKey {
+  target: string;
+  backupId: string;
+  /** What follows the backup's folder: `manifest.json`, `db.dump.zst.age`, `verification/…`. */
+  rest: string;
+}
+
+export function parseBackupKey(key: string): ParsedKey | undefined {
+  const parts = key.split('/');
+  if (parts.length < 4 || parts[0] !== BACKUPS_ROOT) return undefined;
+  return { target: parts[1]!, backupId: parts[2]!, rest: parts.slice(3).join('/') };
+}

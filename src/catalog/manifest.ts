@@ -1,0 +1,94 @@
+/**
+ * Reading and writing manifests and verification records. What comes back from storage is
+ * validated: a manifest Strongbox cannot read is reported, never guessed at.
+ */
+import { z } from 'zod';
+import { MANIFEST_FORMAT_VERSION, TIERS, type Manifest, type VerificationRecord } from '../domain.js';
+import { StrongboxError } from '../errors.js';
+import { FailureType } from '../failures.js';
+
+const sha256 = z.string().regex(/^[0-9a-f]{64}$/);
+
+const manifestSchema = z.object({
+  formatVersion: z.literal(MANIFEST_FORMAT_VERSION),
+  backupId: z.string().min(1),
+  target: z.string().min(1),
+  database: z.string(),
+  tiers: z.array(z.enum(TIERS)).min(1),
+  scheduledAt: z.string(),
+  startedAt: z.string(),
+  finishedAt: z.string(),
+  serverVersion: z.string(),
+  pgDumpVersion: z.string(),
+  snapshot: z.string(),
+  files: z
+    .array(
+      z.object({
+        kind: z.enum(['dump', 'globals']),
+        name: z.string().min(1),
+        compression: z.enum(['zstd', 'gzip', 'none']),
+        plainSize: z.number().int().min(0),
+        plainSha256: sha256,
+        size: z.number().int().min(0),
+        sha256,
+      }),
+    )
+    .min(1),
+  encryption: z.object({ format: z.literal('age-v1'), recipients: z.array(z.string()).min(1) }),
+  tables: z.array(z.object({ table: z.string(), rows: z.number().int().min(0) })),
+  destinations: z.record(z.string(), z.object({ objects: z.array(z.object({ key: z.string(), size: z.number(), sha256 })) })),
+  workflow: z.object({ id: z.string(), runId: z.string(), namespace: z.string() }),
+  anomalies: z.array(z.object({ kind: z.enum(['size', 'row-count']), message: z.string() })).default([]),
+  notes: z.array(z.string()).default([]),
+});
+
+const verificationSchema = z.object({
+  formatVersion: z.literal(MANIFEST_FORMAT_VERSION),
+  backupId: z.string(),
+  target: z.string(),
+  verifiedAt: z.string(),
+  result: z.enum(['passed', 'failed']),
+  reason: z.string().optional(),
+  source: z.string(),
+  durationMs: z.number(),
+  tablesCompared: z.number(),
+  mismatches: z.array(z.object({ table: z.string(), expected: z.number().nullable(), actual: z.number().nullable() })),
+  checks: z.array(z.object({ name: z.string(), passed: z.boolean(), detail: z.string() })),
+  amcheck: z.object({ indexesChecked: z.number(), passed: z.boolean(), detail: z.string().optional() }).optional(),
+  workflow: z.object({ id: z.string(), runId: z.string() }),
+});
+
+export function parseManifest(bytes: Buffer | string, where: string): Manifest {
+  let json: unknown;
+  try {
+    json = JSON.parse(bytes.toString());
+  } catch {
+    throw new StrongboxError(FailureType.CorruptData, `manifest ${where} is not valid JSON`);
+  }
+  const version = (json as { formatVersion?: unknown })?.formatVersion;
+  if (typeof version === 'number' && version > MANIFEST_FORMAT_VERSION) {
+    throw new StrongboxError(FailureType.Config, `manifest ${where} has format version ${version}; this Strongbox reads up to ${MANIFEST_FORMAT_VERSION} — upgrade Strongbox`);
+  }
+  const result = manifestSchema.safeParse(json);
+  if (!result.success) {
+    const first = result.error.issues[0]!;
+    throw new StrongboxError(FailureType.CorruptData, `manifest ${where} is malformed: ${first.path.join('.')}: ${first.message}`);
+  }
+  return result.data as Manifest;
+}
+
+export function serializeManifest(manifest: Manifest): string {
+  return `${JSON.stringify(manifest, null, 2)}\n`;
+}
+
+export function parseVerification(bytes: Buffer | string, where: string): VerificationRecord {
+  let json: unknown;
+  try {
+    json = JSON.parse(bytes.toString());
+  } catch {
+    throw new StrongboxError(FailureType.CorruptData, `verification record ${where} is not valid JSON`);
+  }
+  const result = verificationSchema.safeParse(json);
+  if (!result.success) throw new StrongboxError(FailureType.CorruptData, `verification record ${where} is malformed`);
+  return result.data as VerificationRecord;
+}

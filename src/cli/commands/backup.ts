@@ -1,0 +1,120 @@
+/**
+ * `strongbox backup run`: starts a backup, shows its progress, prints the manifest.
+ * `strongbox backups list`: the catalog, read from the manifests in the destinations.
+ */
+import { Option, type Command } from 'commander';
+import { readCatalog } from '../../catalog/catalog.js';
+import { startBackup } from '../../client/backup.js';
+import { getTarget } from '../../config/load.js';
+import { TIERS } from '../../domain.js';
+import { openStorages } from '../../storage/index.js';
+import type { BackupProgress, BackupWorkflowResult } from '../../../workflows/backup.js';
+import type { CliContext } from '../context.js';
+import { formatBytes, progressLine } from '../progress.js';
+
+/** How often progress is polled from the running workflow. */
+const PROGRESS_POLL_MS = 1_000;
+
+export function registerBackupCommands(program: Command, context: CliContext): void {
+  const backup = program.command('backup').description('run backups');
+  backup
+    .command('run')
+    .description('back up a target now and wait for it; prints the manifest')
+    .requiredOption('-t, --target <name>', 'target to back up (a key of targets in the configuration)')
+    .addOption(new Option('--tier <tier>', 'tier to record; auto derives it from the date').choices([...TIERS, 'auto']).default('auto'))
+    .option('--json', 'print the manifest as JSON')
+    .action(async (options: { target: string; tier: (typeof TIERS)[number] | 'auto'; json?: boolean }) => {
+      const config = context.config();
+      getTarget(config, options.target);
+      const client = await context.client();
+      const handle = await startBackup(client, config, { target: options.target, tier: options.tier });
+      context.out.note(`started ${handle.workflowId}${uiLink(config.temporal.uiUrl, client.options.namespace, handle.workflowId)}`);
+      const result = await followBackup(handle);
+      if (options.json) {
+        context.out.json(result.manifest);
+        return;
+      }
+      const m = result.manifest;
+      const size = m.files.reduce((sum, f) => sum + f.size, 0);
+      context.out.line(`${result.outcome === 'created' ? 'backed up' : 'already backed up'}: ${m.backupId}`);
+      context.out.line(`  tiers:        ${m.tiers.join(', ')}`);
+      context.out.line(`  stored in:    ${Object.keys(m.destinations).join(', ')}`);
+      context.out.line(`  size:         ${formatBytes(size)} encrypted (${formatBytes(m.files[0]!.plainSize)} compressed dump)`);
+      context.out.line(`  tables:       ${m.tables.length} (${m.tables.reduce((s, t) => s + t.rows, 0)} rows)`);
+      context.out.line(`  sha256:       ${m.files[0]!.sha256}`);
+      for (const note of [...m.notes, ...m.anomalies.map((a) => `anomaly: ${a.message}`)]) context.out.line(`  note:         ${note}`);
+    });
+
+  program
+    .command('backups')
+    .description('inspect the catalog of backups')
+    .command('list')
+    .description('list backups from the manifests in every destination')
+    .option('-t, --target <name>', 'only this target')
+    .option('--json', 'print as JSON')
+    .action(async (options: { target?: string; json?: boolean }) => {
+      const config = context.config();
+      const catalog = await readCatalog(openStorages(config).values(), options.target ? { target: options.target } : {});
+      if (options.json) {
+        context.out.json({
+          backups: catalog.entries.map((e) => ({
+            backupId: e.backupId,
+            target: e.target,
+            tiers: e.manifest.tiers,
+            scheduledAt: e.manifest.scheduledAt,
+            finishedAt: e.manifest.finishedAt,
+            size: e.manifest.files.reduce((sum, f) => sum + f.size, 0),
+            destinations: e.destinations,
+            status: e.status,
+            verifiedAt: e.verification?.verifiedAt ?? null,
+            workflowId: e.manifest.workflow.id,
+          })),
+          problems: catalog.problems,
+          unreachable: catalog.unreachable,
+        });
+        return;
+      }
+      if (catalog.entries.length === 0) context.out.line('no backups found');
+      for (const e of catalog.entries) {
+        const size = formatBytes(e.manifest.files.reduce((sum, f) => sum + f.size, 0));
+        context.out.line(`${e.backupId}  ${e.manifest.tiers.join('+').padEnd(20)} ${size.padStart(10)}  ${e.status.padEnd(10)}  ${e.destinations.join(',')}`);
+      }
+      for (const p of catalog.problems) context.out.note(`warning: ${p.destination}:${p.key}: ${p.problem}`);
+      for (const u of catalog.unreachable) context.out.note(`warning: destination ${u.destination} could not be read: ${u.reason}`);
+    });
+}
+
+export function uiLink(uiUrl: string | undefined, namespace: string, workflowId: string): string {
+  return uiUrl ? ` — ${uiUrl.replace(/\/$/, '')}/namespaces/${namespace}/workflows/${encodeURIComponent(workflowId)}` : '';
+}
+
+async function followBackup(handle: Awaited<ReturnType<typeof startBackup>>): Promise<BackupWorkflowResult> {
+  const line = progressLine();
+  const timer = setInterval(() => {
+    handle
+      .query<BackupProgress>('progress')
+      .then((p) => line.update(`${p.step}${p.bytes ? ` ${formatBytes(p.bytes)}` : ''}${Object.keys(p.uploads).length ? ` [${Object.entries(p.uploads).map(([d, s]) => `${d}: ${s}`).join(', ')}]` : ''}`))
+      .catch(() => undefined);
+  }, PROGRESS_POLL_MS);
+  try {
+    const result = await handle.result();
+    line.done('done');
+    return result;
+  } catch (error) {
+    line.done('failed');
+    throw new Error(`backup ${handle.workflowId} failed: ${rootCause(error)}`);
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+/** The innermost message of a Temporal failure chain: what actually went wrong. */
+export function rootCause(error: unknown): string {
+  let current = error as { message?: string; cause?: unknown } | undefined;
+  let message = current?.message ?? String(error);
+  while (current?.cause) {
+    current = current.cause as { message?: string; cause?: unknown };
+    if (current.message) message = current.message;
+  }
+  return message;
+}

@@ -1,0 +1,15 @@
+/** `strongbox worker`: runs the worker until SIGINT/SIGTERM. */
+import type { Command } from 'commander';
+import { createStrongboxWorker } from '../../worker/worker.js';
+import type { CliContext } from '../context.js';
+
+export function registerWorkerCommand(program: Command, context: CliContext): void {
+  program
+    .command('worker')
+    .description('run a worker: polls the strongbox task queues until SIGINT/SIGTERM (env: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE)')
+    .action(async () => {
+      const worker = await createStrongboxWorker({ config: context.config(), logger: context.logger });
+      context.out.note(`worker polling ${worker.taskQueues.join(', ')} — stop with Ctrl-C`);
+      await worker.run();
+    });
+}

@@ -1,0 +1,35 @@
+/**
+ * Starting backups from outside a workflow (CLI, schedules' manual trigger, tests). The workflow id
+ * names the slot, so starting the same slot twice attaches to the run already going.
+ */
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import type { Config } from '../config/load.js';
+import { compactTime } from '../catalog/layout.js';
+import type { Tier } from '../domain.js';
+import type { backupWorkflow, BackupWorkflowInput } from '../../workflows/backup.js';
+
+export function backupWorkflowId(target: string, scheduledAt: string): string {
+  return `backup-${target}-${compactTime(scheduledAt)}`;
+}
+
+export interface StartBackupOptions {
+  target: string;
+  tier?: Tier | 'auto';
+  /** The slot (ISO). Defaults to now, to the second: each manual run is its own slot. */
+  scheduledAt?: string;
+  /** Overrides the deterministic id (tests isolate themselves with a suffix). */
+  workflowId?: string;
+}
+
+export async function startBackup(client: Client, config: Config, options: StartBackupOptions): Promise<WorkflowHandle<typeof backupWorkflow>> {
+  const scheduledAt = options.scheduledAt ?? new Date(Math.floor(Date.now() / 1000) * 1000).toISOString();
+  const input: BackupWorkflowInput = { target: options.target, tier: options.tier ?? 'auto', scheduledAt };
+  return client.workflow.start<typeof backupWorkflow>('backupWorkflow', {
+    taskQueue: config.temporal.taskQueue,
+    workflowId: options.workflowId ?? backupWorkflowId(options.target, scheduledAt),
+    args: [input],
+    // A second trigger of a running slot attaches to it instead of failing or starting another.
+    workflowIdConflictPolicy: 'USE_EXISTING',
+    staticSummary: `backup of ${options.target} (${input.tier}) for ${scheduledAt}`,
+  });
+}

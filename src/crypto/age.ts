@@ -1,0 +1,385 @@
+/**
+ * The age file format (age-encryption.org/v1, https://c2sp.org/age) with X25519 recipients,
+ * implemented on node:crypto so the bulk payload runs at native speed (the pure-JavaScript
+ * `age-encryption` package manages ~85 MB/s; ChaCha20-Poly1305 in OpenSSL several times that).
+ *
+ * Files written here are ordinary age files: `age -d -i identity.txt backup.age` decrypts them
+ * with the standard CLI, and this module decrypts what the CLI writes (proven by interop tests).
+ *
+ * Both directions stream in constant memory: the payload is 64 KiB chunks, each authenticated
+ * separately (the STREAM construction), so a multi-gigabyte dump is never one AEAD message.
+ */
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHmac,
+  createPrivateKey,
+  createPublicKey,
+  diffieHellman,
+  generateKeyPairSync,
+  hkdfSync,
+  randomBytes,
+  timingSafeEqual,
+  type KeyObject,
+} from 'node:crypto';
+import { Transform, type TransformCallback } from 'node:stream';
+import { bech32 } from '@scure/base';
+import { StrongboxError } from '../errors.js';
+import { FailureType } from '../failures.js';
+
+/** Plaintext bytes per payload chunk, fixed by the format. */
+export const CHUNK_SIZE = 64 * 1024;
+const TAG_SIZE = 16;
+const ENCRYPTED_CHUNK_SIZE = CHUNK_SIZE + TAG_SIZE;
+const FILE_KEY_SIZE = 16;
+const PAYLOAD_NONCE_SIZE = 16;
+/** A real header is a few hundred bytes per recipient; anything this long is not an age file. */
+const MAX_HEADER_SIZE = 64 * 1024;
+
+const VERSION_LINE = 'age-encryption.org/v1';
+const X25519_INFO = 'age-encryption.org/v1/X25519';
+const RECIPIENT_PREFIX = 'age';
+const IDENTITY_PREFIX = 'AGE-SECRET-KEY-';
+
+// DER prefixes wrapping a raw 32-byte X25519 key so node:crypto can import it.
+const PKCS8_X25519_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex');
+const SPKI_X25519_PREFIX = Buffer.from('302a300506032b656e032100', 'hex');
+
+// ---------------------------------------------------------------------------------------------
+// Keys
+
+export interface KeyPair {
+  /** `AGE-SECRET-KEY-1…`: the private identity. */
+  identity: string;
+  /** `age1…`: the public recipient. */
+  recipient: string;
+}
+
+export function generateKeyPair(): KeyPair {
+  const { privateKey } = generateKeyPairSync('x25519');
+  const raw = privateKey.export({ format: 'der', type: 'pkcs8' }).subarray(PKCS8_X25519_PREFIX.length);
+  const identity = bech32.encode(IDENTITY_PREFIX, bech32.toWords(raw), false).toUpperCase();
+  return { identity, recipient: identityToRecipient(identity) };
+}
+
+export function identityToRecipient(identity: string): string {
+  return encodeRecipient(publicKeyBytes(privateKeyObject(parseIdentity(identity))));
+}
+
+export function isRecipient(text: string): boolean {
+  try {
+    parseRecipient(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function parseRecipient(text: string): Buffer {
+  const decoded = decodeBech32(text.trim(), RECIPIENT_PREFIX, 'recipient');
+  return decoded;
+}
+
+function parseIdentity(text: string): Buffer {
+  return decodeBech32(text.trim(), IDENTITY_PREFIX, 'identity');
+}
+
+function decodeBech32(text: string, prefix: string, what: string): Buffer {
+  let decoded: { prefix: string; words: number[] };
+  try {
+    if (text !== text.toLowerCase() && text !== text.toUpperCase()) throw new Error('mixed case');
+    decoded = bech32.decode(text.toLowerCase() as `${string}1${string}`, false);
+  } catch {
+    throw new StrongboxError(FailureType.MissingKey, `not a valid age ${what}: the key is malformed`);
+  }
+  if (decoded.prefix !== prefix.toLowerCase()) {
+    throw new StrongboxError(FailureType.MissingKey, `not an age X25519 ${what} (prefix ${decoded.prefix})`);
+  }
+  const bytes = Buffer.from(bech32.fromWords(decoded.words));
+  if (bytes.length !== 32) throw new StrongboxError(FailureType.MissingKey, `not a valid age ${what}: wrong key length`);
+  return bytes;
+}
+
+function encodeRecipient(raw: Buffer): string {
+  return bech32.encode(RECIPIENT_PREFIX, bech32.toWords(raw), false);
+}
+
+function privateKeyObject(raw: Buffer): KeyObject {
+  return createPrivateKey({ key: Buffer.concat([PKCS8_X25519_PREFIX, raw]), format: 'der', type: 'pkcs8' });
+}
+
+function publicKeyObject(raw: Buffer): KeyObject {
+  return createPublicKey({ key: Buffer.concat([SPKI_X25519_PREFIX, raw]), format: 'der', type: 'spki' });
+}
+
+function publicKeyBytes(key: KeyObject): Buffer {
+  return createPublicKey(key).export({ format: 'der', type: 'spki' }).subarray(SPKI_X25519_PREFIX.length);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Primitives
+
+function hkdf(ikm: Buffer, salt: Buffer, info: string): Buffer {
+  return Buffer.from(hkdfSync('sha256', ikm, salt, info, 32));
+}
+
+function seal(key: Buffer, nonce: Buffer, plaintext: Buffer): Buffer {
+  const cipher = createCipheriv('chacha20-poly1305', key, nonce, { authTagLength: TAG_SIZE });
+  const body = cipher.update(plaintext);
+  cipher.final();
+  return Buffer.concat([body, cipher.getAuthTag()]);
+}
+
+/** Returns undefined when authentication fails. */
+function open(key: Buffer, nonce: Buffer, sealed: Buffer): Buffer | undefined {
+  if (sealed.length < TAG_SIZE) return undefined;
+  const decipher = createDecipheriv('chacha20-poly1305', key, nonce, { authTagLength: TAG_SIZE });
+  decipher.setAuthTag(sealed.subarray(sealed.length - TAG_SIZE));
+  const body = decipher.update(sealed.subarray(0, sealed.length - TAG_SIZE));
+  try {
+    decipher.final();
+  } catch {
+    return undefined;
+  }
+  return body;
+}
+
+function base64Raw(bytes: Buffer): string {
+  return bytes.toString('base64').replace(/=+$/, '');
+}
+
+/** Decodes unpadded base64, rejecting non-canonical encodings as the spec requires. */
+function fromBase64Raw(text: string): Buffer | undefined {
+  if (!/^[A-Za-z0-9+/]*$/.test(text)) return undefined;
+  const bytes = Buffer.from(text, 'base64');
+  return base64Raw(bytes) === text ? bytes : undefined;
+}
+
+const ZERO_NONCE = Buffer.alloc(12);
+
+function chunkNonce(counter: number, final: boolean): Buffer {
+  const nonce = Buffer.alloc(12);
+  // 11-byte big-endian counter; 2^48 chunks (16 EiB) is far beyond any dump.
+  nonce.writeUIntBE(counter, 5, 6);
+  nonce[11] = final ? 1 : 0;
+  return nonce;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Header
+
+function buildHeader(fileKey: Buffer, recipients: string[]): Buffer {
+  const lines = [VERSION_LINE];
+  for (const recipient of recipients) {
+    const recipientBytes = parseRecipient(recipient);
+    const { privateKey: ephemeral } = generateKeyPairSync('x25519');
+    const share = publicKeyBytes(ephemeral);
+    const shared = diffieHellman({ privateKey: ephemeral, publicKey: publicKeyObject(recipientBytes) });
+    const wrapKey = hkdf(shared, Buffer.concat([share, recipientBytes]), X25519_INFO);
+    lines.push(`-> X25519 ${base64Raw(share)}`, ...wrapBody(base64Raw(seal(wrapKey, ZERO_NONCE, fileKey))));
+  }
+  const macInput = `${lines.join('\n')}\n---`;
+  const mac = createHmac('sha256', hkdf(fileKey, Buffer.alloc(0), 'header')).update(macInput).digest();
+  return Buffer.from(`${macInput} ${base64Raw(mac)}\n`, 'utf8');
+}
+
+/** Wraps a base64 stanza body at 64 columns; the last line is always shorter than 64. */
+function wrapBody(body: string): string[] {
+  const lines: string[] = [];
+  // `<=` so a body whose length is a multiple of 64 ends with the required empty line.
+  for (let i = 0; i <= body.length; i += 64) lines.push(body.slice(i, i + 64));
+  return lines;
+}
+
+interface Stanza {
+  args: string[];
+  body: Buffer;
+}
+
+interface ParsedHeader {
+  stanzas: Stanza[];
+  macInput: Buffer;
+  mac: Buffer;
+  length: number;
+}
+
+function corrupt(message: string): StrongboxError {
+  return new StrongboxError(FailureType.CorruptData, message);
+}
+
+/** Parses a header from the start of `data`; undefined when more bytes are needed. */
+function parseHeader(data: Buffer): ParsedHeader | undefined {
+  const endMarker = data.indexOf('\n--- ');
+  if (endMarker === -1) {
+    if (data.length > MAX_HEADER_SIZE) throw corrupt('not an age file: no header end found');
+    const probe = data.subarray(0, Math.min(data.length, VERSION_LINE.length)).toString('latin1');
+    if (!VERSION_LINE.startsWith(probe)) throw corrupt('not an age file: the version line is missing');
+    return undefined;
+  }
+  const macLineEnd = data.indexOf('\n', endMarker + 1);
+  if (macLineEnd === -1) return undefined;
+  const text = data.subarray(0, endMarker).toString('latin1');
+  const lines = text.split('\n');
+  if (lines[0] !== VERSION_LINE) throw corrupt('not an age v1 file: unexpected version line');
+  const stanzas: Stanza[] = [];
+  let i = 1;
+  while (i < lines.length) {
+    const argLine = lines[i]!;
+    if (!argLine.startsWith('-> ')) throw corrupt('malformed age header: expected a recipient stanza');
+    const args = argLine.slice(3).split(' ');
+    if (args.some((a) => a.length === 0)) throw corrupt('malformed age header: empty stanza argument');
+    i += 1;
+    let body = '';
+    for (;;) {
+      const line = lines[i];
+      if (line === undefined) throw corrupt('malformed age header: stanza body is unterminated');
+      i += 1;
+      body += line;
+      if (line.length < 64) break;
+      if (line.length > 64) throw corrupt('malformed age header: stanza line too long');
+    }
+    const bytes = fromBase64Raw(body);
+    if (!bytes) throw corrupt('malformed age header: stanza body is not canonical base64');
+    stanzas.push({ args, body: bytes });
+  }
+  if (stanzas.length === 0) throw corrupt('malformed age header: no recipient stanza');
+  const macText = data.subarray(endMarker + 5, macLineEnd).toString('latin1');
+  const mac = fromBase64Raw(macText);
+  if (!mac || mac.length !== 32) throw corrupt('malformed age header: bad MAC line');
+  return { stanzas, macInput: data.subarray(0, endMarker + 4), mac, length: macLineEnd + 1 };
+}
+
+function unwrapFileKey(header: ParsedHeader, identities: Buffer[]): Buffer {
+  for (const stanza of header.stanzas) {
+    if (stanza.args[0] !== 'X25519') continue;
+    if (stanza.args.length !== 2) throw corrupt('malformed X25519 stanza: wrong number of arguments');
+    const share = fromBase64Raw(stanza.args[1]!);
+    if (!share || share.length !== 32) throw corrupt('malformed X25519 stanza: bad ephemeral share');
+    if (stanza.body.length !== FILE_KEY_SIZE + TAG_SIZE) throw corrupt('malformed X25519 stanza: wrong body length');
+    for (const identity of identities) {
+      const privateKey = privateKeyObject(identity);
+      const shared = diffieHellman({ privateKey, publicKey: publicKeyObject(share) });
+      if (shared.every((b) => b === 0)) throw corrupt('malformed X25519 stanza: low-order ephemeral share');
+      const wrapKey = hkdf(shared, Buffer.concat([share, publicKeyBytes(privateKey)]), X25519_INFO);
+      const fileKey = open(wrapKey, ZERO_NONCE, stanza.body);
+      if (fileKey) return fileKey;
+    }
+  }
+  throw new StrongboxError(
+    FailureType.WrongKey,
+    'wrong key: none of the configured identities can decrypt this backup — check encryption.identity (the key whose recipient the backup was encrypted to; see the manifest\'s recipients)',
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Streams
+
+/** Encrypts to the given recipients (`age1…`); the output is a standard age file. */
+export function createEncryptStream(recipients: string[]): Transform {
+  if (recipients.length === 0) throw new StrongboxError(FailureType.MissingKey, 'no age recipients configured — set encryption.recipients');
+  const fileKey = randomBytes(FILE_KEY_SIZE);
+  const header = buildHeader(fileKey, recipients);
+  const nonce = randomBytes(PAYLOAD_NONCE_SIZE);
+  const payloadKey = hkdf(fileKey, nonce, 'payload');
+  let pending: Buffer = Buffer.alloc(0);
+  let counter = 0;
+  let started = false;
+
+  const start = (stream: Transform): void => {
+    if (started) return;
+    started = true;
+    stream.push(header);
+    stream.push(nonce);
+  };
+
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback: TransformCallback) {
+      start(this);
+      pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+      let offset = 0;
+      // A chunk is final only when nothing follows it, so always keep at least one byte back.
+      while (pending.length - offset > CHUNK_SIZE) {
+        this.push(seal(payloadKey, chunkNonce(counter, false), pending.subarray(offset, offset + CHUNK_SIZE)));
+        counter += 1;
+        offset += CHUNK_SIZE;
+      }
+      pending = offset === 0 ? pending : Buffer.from(pending.subarray(offset));
+      callback();
+    },
+    flush(callback: TransformCallback) {
+      start(this);
+      this.push(seal(payloadKey, chunkNonce(counter, true), pending));
+      callback();
+    },
+  });
+}
+
+/**
+ * Decrypts an age file with any of the given identities (`AGE-SECRET-KEY-1…`). Fails with
+ * WrongKey when no identity matches, CorruptData when the header or any chunk fails
+ * authentication or the file is truncated.
+ */
+export function createDecryptStream(identities: string[]): Transform {
+  if (identities.length === 0) throw new StrongboxError(FailureType.MissingKey, 'no age identity configured — set encryption.identity');
+  const identityBytes = identities.map(parseIdentity);
+  let pending: Buffer = Buffer.alloc(0);
+  let payloadKey: Buffer | undefined;
+  let fileKey: Buffer | undefined;
+  let counter = 0;
+
+  const readHeader = (): boolean => {
+    if (fileKey === undefined) {
+      const header = parseHeader(pending);
+      if (!header) return false;
+      fileKey = unwrapFileKey(header, identityBytes);
+      const expected = createHmac('sha256', hkdf(fileKey, Buffer.alloc(0), 'header')).update(header.macInput).digest();
+      if (!timingSafeEqual(expected, header.mac)) throw corrupt('corrupted backup: the age header was altered (MAC mismatch)');
+      pending = Buffer.from(pending.subarray(header.length));
+    }
+    if (payloadKey === undefined) {
+      if (pending.length < PAYLOAD_NONCE_SIZE) return false;
+      payloadKey = hkdf(fileKey, pending.subarray(0, PAYLOAD_NONCE_SIZE), 'payload');
+      pending = Buffer.from(pending.subarray(PAYLOAD_NONCE_SIZE));
+    }
+    return true;
+  };
+
+  const decryptChunk = (sealed: Buffer, final: boolean): Buffer => {
+    const plain = open(payloadKey!, chunkNonce(counter, final), sealed);
+    if (!plain) {
+      throw corrupt(`corrupted backup: chunk ${counter} failed authentication (the data was altered or truncated)`);
+    }
+    counter += 1;
+    return plain;
+  };
+
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback: TransformCallback) {
+      try {
+        pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+        if (!readHeader()) return callback();
+        let offset = 0;
+        while (pending.length - offset > ENCRYPTED_CHUNK_SIZE) {
+          this.push(decryptChunk(pending.subarray(offset, offset + ENCRYPTED_CHUNK_SIZE), false));
+          offset += ENCRYPTED_CHUNK_SIZE;
+        }
+        pending = offset === 0 ? pending : Buffer.from(pending.subarray(offset));
+        callback();
+      } catch (error) {
+        callback(error as Error);
+      }
+    },
+    flush(callback: TransformCallback) {
+      try {
+        if (!readHeader()) throw corrupt('corrupted backup: the file ends inside the age header');
+        if (pending.length === 0 || (pending.length === TAG_SIZE && counter > 0)) {
+          throw corrupt('corrupted backup: the file is truncated (no final chunk)');
+        }
+        this.push(decryptChunk(pending, true));
+        callback();
+      } catch (error) {
+        callback(error as Error);
+      }
+    },
+  });
+}

@@ -1,0 +1,25 @@
+/** Opens the configured destinations as Storage drivers. */
+import type { Config } from '../config/load.js';
+import { resolvePath } from '../config/load.js';
+import { ConfigError } from '../errors.js';
+import { LocalStorage } from './local.js';
+import { S3Storage } from './s3.js';
+import type { Storage } from './storage.js';
+
+export type { Storage, ObjectInfo, UploadCheckpoint, PutFileOptions, PutResult, DeleteOutcome, IncompleteUpload } from './storage.js';
+export { LocalStorage } from './local.js';
+export { S3Storage, createS3Client } from './s3.js';
+export { hashFile, digestFile, HashingPassThrough } from './hash.js';
+
+export function openStorage(config: Config, destination: string): Storage {
+  const spec = config.destinations[destination];
+  if (!spec) {
+    throw new ConfigError(config.source, [`destinations.${destination}: no such destination — configured: ${Object.keys(config.destinations).join(', ') || '(none)'}`]);
+  }
+  return spec.type === 'local' ? new LocalStorage(destination, resolvePath(config, spec.path)) : new S3Storage(destination, spec);
+}
+
+/** Every configured destination, keyed by name. */
+export function openStorages(config: Config): Map<string, Storage> {
+  return new Map(Object.keys(config.destinations).map((name) => [name, openStorage(config, name)]));
+}

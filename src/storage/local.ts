@@ -1,0 +1,213 @@
+/**
+ * The `local` destination: a directory. Files are written under a `.partial-<id>` name, flushed to
+ * disk, read back and checked, then renamed into place — a crash never leaves a half-written file
+ * under a real key. Leftover partial files are the local equivalent of abandoned multipart uploads.
+ */
+import { randomUUID } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, open, readdir, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { StrongboxError } from '../errors.js';
+import { FailureType } from '../failures.js';
+import { hashFile, HashingPassThrough } from './hash.js';
+import { assertValidKey } from './keys.js';
+import type {
+  DeleteOutcome,
+  IncompleteUpload,
+  ObjectInfo,
+  PutBytesOptions,
+  PutFileOptions,
+  PutResult,
+  Storage,
+} from './storage.js';
+
+const PARTIAL_MARKER = '.partial-';
+
+export class LocalStorage implements Storage {
+  readonly kind = 'local' as const;
+
+  constructor(
+    readonly destination: string,
+    private readonly root: string,
+  ) {}
+
+  describe(): string {
+    return this.root;
+  }
+
+  private resolve(key: string): string {
+    assertValidKey(key);
+    return path.join(this.root, ...key.split('/'));
+  }
+
+  async checkAccess(): Promise<void> {
+    try {
+      await mkdir(this.root, { recursive: true });
+      const probe = path.join(this.root, `.strongbox-probe-${randomUUID()}`);
+      await writeFile(probe, '');
+      await rm(probe);
+    } catch (error) {
+      throw new StrongboxError(
+        FailureType.MissingBucket,
+        `destination ${this.destination}: cannot write to ${this.root} (${(error as Error).message}) — check destinations.${this.destination}.path`,
+        { cause: error },
+      );
+    }
+  }
+
+  async putFile(key: string, file: string, options: PutFileOptions): Promise<PutResult> {
+    const target = this.resolve(key);
+    const existing = await this.head(key);
+    if (existing && existing.size === options.size && (await hashFile(target, options.signal)) === options.sha256) {
+      return { key, size: existing.size, sha256: options.sha256, uploaded: false };
+    }
+    await mkdir(path.dirname(target), { recursive: true });
+    const partial = `${target}${PARTIAL_MARKER}${randomUUID()}`;
+    try {
+      const hashing = new HashingPassThrough(options.onProgress);
+      await pipeline(createReadStream(file), hashing, createWriteStream(partial), { signal: options.signal });
+      if (hashing.digest() !== options.sha256) {
+        throw new StrongboxError(FailureType.ChecksumMismatch, `checksum mismatch: ${file} changed since it was produced (expected ${options.sha256}, read ${hashing.digest()})`);
+      }
+      await fsyncPath(partial);
+      const stored = await hashFile(partial, options.signal);
+      if (stored !== options.sha256) {
+        throw new StrongboxError(FailureType.Transient, `the copy of ${key} in ${this.root} reads back with a different checksum — the disk may be failing`);
+      }
+      await rename(partial, target);
+      await fsyncPath(path.dirname(target));
+      return { key, size: options.size, sha256: options.sha256, uploaded: true };
+    } finally {
+      await rm(partial, { force: true });
+    }
+  }
+
+  async putBytes(key: string, body: Buffer | string, options: PutBytesOptions = {}): Promise<'written' | 'exists'> {
+    const target = this.resolve(key);
+    await mkdir(path.dirname(target), { recursive: true });
+    if (options.ifAbsent) {
+      try {
+        await writeFile(target, body, { flag: 'wx' });
+        await fsyncPath(target);
+        return 'written';
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'EEXIST') return 'exists';
+        throw error;
+      }
+    }
+    const partial = `${target}${PARTIAL_MARKER}${randomUUID()}`;
+    try {
+      await writeFile(partial, body);
+      await fsyncPath(partial);
+      await rename(partial, target);
+    } finally {
+      await rm(partial, { force: true });
+    }
+    return 'written';
+  }
+
+  async getStream(key: string, options: { signal?: AbortSignal } = {}): Promise<Readable> {
+    const file = this.resolve(key);
+    await this.mustExist(key, file);
+    return createReadStream(file, { signal: options.signal, highWaterMark: 1024 * 1024 });
+  }
+
+  async getBytes(key: string): Promise<Buffer> {
+    const file = this.resolve(key);
+    await this.mustExist(key, file);
+    return readFile(file);
+  }
+
+  private async mustExist(key: string, file: string): Promise<void> {
+    try {
+      await stat(file);
+    } catch {
+      throw new StrongboxError(FailureType.MissingObject, `missing object: ${key} is not in destination ${this.destination} (${this.root})`);
+    }
+  }
+
+  async head(key: string): Promise<ObjectInfo | undefined> {
+    try {
+      const info = await stat(this.resolve(key));
+      return info.isFile() ? { key, size: info.size, lastModified: info.mtime } : undefined;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
+  }
+
+  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+    for (const key of await this.walk('')) {
+      if (!key.startsWith(prefix) || key.includes(PARTIAL_MARKER)) continue;
+      const info = await this.head(key);
+      if (info) yield info;
+    }
+  }
+
+  private async walk(dir: string): Promise<string[]> {
+    let entries;
+    try {
+      entries = await readdir(path.join(this.root, dir), { withFileTypes: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw error;
+    }
+    const keys: string[] = [];
+    for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
+      const key = dir ? `${dir}/${entry.name}` : entry.name;
+      if (entry.isDirectory()) keys.push(...(await this.walk(key)));
+      else if (entry.isFile() && !entry.name.startsWith('.strongbox-probe-')) keys.push(key);
+    }
+    return keys;
+  }
+
+  async delete(key: string): Promise<DeleteOutcome> {
+    const file = this.resolve(key);
+    try {
+      await rm(file);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 'absent';
+      throw error;
+    }
+    await this.removeEmptyParents(path.dirname(file));
+    return 'deleted';
+  }
+
+  private async removeEmptyParents(dir: string): Promise<void> {
+    let current = dir;
+    while (current.startsWith(this.root) && current !== this.root) {
+      try {
+        await rmdir(current);
+      } catch {
+        return; // not empty (or gone): stop climbing
+      }
+      current = path.dirname(current);
+    }
+  }
+
+  async listIncompleteUploads(prefix: string): Promise<IncompleteUpload[]> {
+    const uploads: IncompleteUpload[] = [];
+    for (const key of await this.walk('')) {
+      const marker = key.lastIndexOf(PARTIAL_MARKER);
+      if (marker === -1 || !key.startsWith(prefix)) continue;
+      const info = await stat(path.join(this.root, ...key.split('/')));
+      uploads.push({ key: key.slice(0, marker), uploadId: key.slice(marker + PARTIAL_MARKER.length), initiated: info.mtime });
+    }
+    return uploads;
+  }
+
+  async abortIncompleteUpload(upload: IncompleteUpload): Promise<void> {
+    await rm(`${this.resolve(upload.key)}${PARTIAL_MARKER}${upload.uploadId}`, { force: true });
+  }
+}
+
+async function fsyncPath(p: string): Promise<void> {
+  const handle = await open(p, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}

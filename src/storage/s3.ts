@@ -1,0 +1,430 @@
+/**
+ * The S3 destination driver (AWS S3, MinIO and other S3-compatible stores).
+ *
+ * Large files go up as a multipart upload we drive ourselves rather than through lib-storage's
+ * `Upload`, because an upload must survive the worker: the upload id and finished parts are handed
+ * to `onCheckpoint` (heartbeated by the activity), and the next attempt continues from them instead
+ * of starting over. lib-storage cannot adopt an existing upload id. Every part carries its SHA-256,
+ * which the store verifies on receipt; the whole object's SHA-256 is stored as metadata and checked
+ * after completion.
+ */
+import { createHash } from 'node:crypto';
+import { open, readFile } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
+  ListObjectVersionsCommand,
+  ListPartsCommand,
+  PutObjectCommand,
+  S3Client,
+  UploadPartCommand,
+  type ObjectLockMode,
+} from '@aws-sdk/client-s3';
+import type { S3DestinationConfig } from '../config/schema.js';
+import { classify, StrongboxError } from '../errors.js';
+import { FailureType } from '../failures.js';
+import { assertValidKey } from './keys.js';
+import type {
+  DeleteOutcome,
+  IncompleteUpload,
+  ObjectInfo,
+  PutBytesOptions,
+  PutFileOptions,
+  PutResult,
+  Storage,
+  UploadCheckpoint,
+} from './storage.js';
+
+/** Smallest part we send: S3's minimum is 5 MiB; 16 MiB keeps request overhead low. */
+const MIN_PART_SIZE = 16 * 1024 * 1024;
+/** S3 allows at most 10,000 parts per upload; larger files get larger parts. */
+const MAX_PARTS = 10_000;
+/** Parts in flight at once. Memory is bounded by UPLOAD_CONCURRENCY × part size (64 MiB). */
+const UPLOAD_CONCURRENCY = 4;
+/** Metadata key holding the object's SHA-256 (hex); S3 stores it as x-amz-meta-sha256. */
+const SHA256_METADATA = 'sha256';
+
+export function createS3Client(config: S3DestinationConfig): S3Client {
+  return new S3Client({
+    region: config.region ?? process.env.AWS_REGION ?? 'us-east-1',
+    ...(config.endpoint ? { endpoint: config.endpoint } : {}),
+    ...(config.profile ? { profile: config.profile } : {}),
+    forcePathStyle: config.forcePathStyle,
+    // We send our own SHA-256 where it matters; no second checksum pass on every request.
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    maxAttempts: 3,
+  });
+}
+
+function partSizeFor(size: number): number {
+  const needed = Math.ceil(size / MAX_PARTS);
+  const mib = 1024 * 1024;
+  return Math.max(MIN_PART_SIZE, Math.ceil(needed / mib) * mib);
+}
+
+function sha256Base64(bytes: Buffer): string {
+  return createHash('sha256').update(bytes).digest('base64');
+}
+
+function isNotFound(error: unknown): boolean {
+  const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
+  return e.name === 'NotFound' || e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404;
+}
+
+function isLocked(error: unknown): boolean {
+  const e = error as { name?: string; message?: string };
+  return /WORM|retention|legal hold|object lock/i.test(e.message ?? '') || e.name === 'AccessDenied';
+}
+
+export class S3Storage implements Storage {
+  readonly kind = 's3' as const;
+  private readonly prefix: string;
+
+  constructor(
+    readonly destination: string,
+    private readonly config: S3DestinationConfig,
+    private readonly client: S3Client = createS3Client(config),
+  ) {
+    this.prefix = config.prefix ? `${config.prefix.replace(/\/+$/, '')}/` : '';
+  }
+
+  get bucket(): string {
+    return this.config.bucket;
+  }
+
+  describe(): string {
+    return `s3://${this.config.bucket}/${this.prefix}`;
+  }
+
+  private fullKey(key: string): string {
+    assertValidKey(key);
+    return `${this.prefix}${key}`;
+  }
+
+  private context(action: string, key?: string): string {
+    return `destination ${this.destination} (${this.describe()}${key ?? ''}): ${action}`;
+  }
+
+  async checkAccess(): Promise<void> {
+    try {
+      await this.client.send(new HeadBucketCommand({ Bucket: this.config.bucket }));
+    } catch (error) {
+      if (isNotFound(error)) {
+        throw new StrongboxError(FailureType.MissingBucket, `destination ${this.destination}: bucket ${this.config.bucket} does not exist — create it (with object lock enabled) or fix destinations.${this.destination}.bucket`);
+      }
+      const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      if (status === 403) {
+        throw new StrongboxError(FailureType.Auth, `destination ${this.destination}: access to bucket ${this.config.bucket} denied — check the credentials (profile / AWS_* variables)`);
+      }
+      throw classify(error, this.context('cannot reach the bucket'));
+    }
+  }
+
+  async putFile(key: string, file: string, options: PutFileOptions): Promise<PutResult> {
+    const existing = await this.head(key);
+    if (existing && existing.size === options.size && existing.sha256 === options.sha256) {
+      return { key, size: existing.size, sha256: options.sha256, uploaded: false };
+    }
+    if (options.size < MIN_PART_SIZE) {
+      await this.putSmallFile(key, file, options);
+    } else {
+      await this.putMultipart(key, file, options);
+    }
+    const stored = await this.head(key);
+    if (!stored || stored.size !== options.size || stored.sha256 !== options.sha256) {
+      throw new StrongboxError(FailureType.Transient, `${this.context('upload did not verify', key)}: stored ${stored?.size ?? 0} bytes with checksum ${stored?.sha256 ?? 'none'}, expected ${options.size} bytes with ${options.sha256}`);
+    }
+    return { key, size: options.size, sha256: options.sha256, uploaded: true };
+  }
+
+  private lockParams(retainUntil: Date | undefined): { ObjectLockMode?: ObjectLockMode; ObjectLockRetainUntilDate?: Date } {
+    const lock = this.config.objectLock;
+    if (!lock) return {};
+    const until = retainUntil ?? new Date(Date.now() + lock.days * 86_400_000);
+    return { ObjectLockMode: lock.mode, ObjectLockRetainUntilDate: until };
+  }
+
+  private async putSmallFile(key: string, file: string, options: PutFileOptions): Promise<void> {
+    const body = await readFile(file);
+    const sha = createHash('sha256').update(body).digest();
+    if (sha.toString('hex') !== options.sha256) {
+      throw new StrongboxError(FailureType.ChecksumMismatch, `checksum mismatch: ${file} changed since it was produced (expected ${options.sha256}, read ${sha.toString('hex')})`);
+    }
+    await this.client.send(
+      new PutObjectCommand({
+        Bucket: this.config.bucket,
+        Key: this.fullKey(key),
+        Body: body,
+        ContentLength: body.length,
+        ChecksumSHA256: sha.toString('base64'),
+        Metadata: { [SHA256_METADATA]: options.sha256 },
+        ...this.lockParams(options.retainUntil),
+      }),
+      { abortSignal: options.signal },
+    );
+    options.onProgress?.(body.length);
+  }
+
+  private async putMultipart(key: string, file: string, options: PutFileOptions): Promise<void> {
+    const fullKey = this.fullKey(key);
+    const partSize = partSizeFor(options.size);
+    const checkpoint = (await this.adoptCheckpoint(key, partSize, options.resume)) ?? (await this.startUpload(key, partSize, options));
+    const done = new Map(checkpoint.parts.map((p) => [p.partNumber, p]));
+    options.onCheckpoint?.(checkpoint);
+    const partCount = Math.max(1, Math.ceil(options.size / partSize));
+    const whole = createHash('sha256');
+    const handle = await open(file, 'r');
+    const inFlight = new Set<Promise<void>>();
+    let failure: unknown;
+    let uploadedBytes = [...done.keys()].reduce((sum, n) => sum + Math.min(partSize, options.size - (n - 1) * partSize), 0);
+    try {
+      for (let partNumber = 1; partNumber <= partCount && failure === undefined; partNumber += 1) {
+        options.signal?.throwIfAborted();
+        const length = Math.min(partSize, options.size - (partNumber - 1) * partSize);
+        const body = Buffer.allocUnsafe(length);
+        const { bytesRead } = await handle.read(body, 0, length, (partNumber - 1) * partSize);
+        if (bytesRead !== length) throw new StrongboxError(FailureType.ChecksumMismatch, `checksum mismatch: ${file} is shorter than the ${options.size} bytes recorded when it was produced`);
+        whole.update(body);
+        const checksum = sha256Base64(body);
+        const previous = done.get(partNumber);
+        if (previous && previous.checksum === checksum) continue;
+        const upload = this.uploadPart(fullKey, checkpoint.uploadId, partNumber, body, checksum, options.signal).then(
+          (etag) => {
+            done.set(partNumber, { partNumber, etag, checksum });
+            checkpoint.parts = [...done.values()].sort((a, b) => a.partNumber - b.partNumber);
+            uploadedBytes += length;
+            options.onProgress?.(uploadedBytes);
+            options.onCheckpoint?.(checkpoint);
+          },
+          (error: unknown) => {
+            failure ??= error;
+          },
+        );
+        const tracked = upload.finally(() => inFlight.delete(tracked));
+        inFlight.add(tracked);
+        if (inFlight.size >= UPLOAD_CONCURRENCY) await Promise.race(inFlight);
+      }
+      await Promise.all(inFlight);
+      if (failure !== undefined) throw failure;
+      const digest = whole.digest('hex');
+      if (digest !== options.sha256) {
+        throw new StrongboxError(FailureType.ChecksumMismatch, `checksum mismatch: ${file} changed since it was produced (expected ${options.sha256}, read ${digest})`);
+      }
+      await this.client.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: this.config.bucket,
+          Key: fullKey,
+          UploadId: checkpoint.uploadId,
+          MultipartUpload: {
+            Parts: [...done.values()]
+              .sort((a, b) => a.partNumber - b.partNumber)
+              .map((p) => ({ PartNumber: p.partNumber, ETag: p.etag, ChecksumSHA256: p.checksum })),
+          },
+        }),
+        { abortSignal: options.signal },
+      );
+    } catch (error) {
+      await Promise.allSettled(inFlight);
+      // Keep the upload for the next attempt only when retrying may succeed; otherwise no orphans.
+      const retryable = !options.signal?.aborted && classify(error).retryable;
+      if (!retryable) await this.abort(fullKey, checkpoint.uploadId);
+      throw error;
+    } finally {
+      await handle.close();
+    }
+  }
+
+  private async uploadPart(fullKey: string, uploadId: string, partNumber: number, body: Buffer, checksum: string, signal?: AbortSignal): Promise<string> {
+    const result = await this.client.send(
+      new UploadPartCommand({
+        Bucket: this.config.bucket,
+        Key: fullKey,
+        UploadId: uploadId,
+        PartNumber: partNumber,
+        Body: body,
+        ContentLength: body.length,
+        ChecksumSHA256: checksum,
+      }),
+      { abortSignal: signal },
+    );
+    if (!result.ETag) throw new StrongboxError(FailureType.Transient, `the store returned no ETag for part ${partNumber} of ${fullKey}`);
+    return result.ETag;
+  }
+
+  private async startUpload(key: string, partSize: number, options: PutFileOptions): Promise<UploadCheckpoint> {
+    const created = await this.client.send(
+      new CreateMultipartUploadCommand({
+        Bucket: this.config.bucket,
+        Key: this.fullKey(key),
+        ChecksumAlgorithm: 'SHA256',
+        Metadata: { [SHA256_METADATA]: options.sha256 },
+        ...this.lockParams(options.retainUntil),
+      }),
+      { abortSignal: options.signal },
+    );
+    if (!created.UploadId) throw new StrongboxError(FailureType.Transient, `the store returned no upload id for ${key}`);
+    return { key, uploadId: created.UploadId, partSize, parts: [] };
+  }
+
+  /** Continues a previous attempt's upload when the store still has it; the store's part list wins. */
+  private async adoptCheckpoint(key: string, partSize: number, resume: UploadCheckpoint | undefined): Promise<UploadCheckpoint | undefined> {
+    if (!resume || resume.key !== key || resume.partSize !== partSize) return undefined;
+    const parts: UploadCheckpoint['parts'] = [];
+    let marker: string | undefined;
+    try {
+      do {
+        const page = await this.client.send(
+          new ListPartsCommand({ Bucket: this.config.bucket, Key: this.fullKey(key), UploadId: resume.uploadId, PartNumberMarker: marker }),
+        );
+        for (const part of page.Parts ?? []) {
+          if (part.PartNumber && part.ETag && part.ChecksumSHA256) parts.push({ partNumber: part.PartNumber, etag: part.ETag, checksum: part.ChecksumSHA256 });
+        }
+        marker = page.IsTruncated ? page.NextPartNumberMarker : undefined;
+      } while (marker);
+    } catch (error) {
+      if ((error as { name?: string }).name === 'NoSuchUpload' || isNotFound(error)) return undefined;
+      throw error;
+    }
+    return { key, uploadId: resume.uploadId, partSize, parts };
+  }
+
+  private async abort(fullKey: string, uploadId: string): Promise<void> {
+    try {
+      await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.config.bucket, Key: fullKey, UploadId: uploadId }));
+    } catch {
+      // Already gone, or unreachable: debris cleaning (prune) finds it later.
+    }
+  }
+
+  async putBytes(key: string, body: Buffer | string, options: PutBytesOptions = {}): Promise<'written' | 'exists'> {
+    const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+    try {
+      await this.client.send(
+        new PutObjectCommand({
+          Bucket: this.config.bucket,
+          Key: this.fullKey(key),
+          Body: bytes,
+          ContentLength: bytes.length,
+          ContentType: options.contentType ?? 'application/json',
+          ChecksumSHA256: sha256Base64(bytes),
+          Metadata: { [SHA256_METADATA]: createHash('sha256').update(bytes).digest('hex') },
+          ...(options.ifAbsent ? { IfNoneMatch: '*' } : {}),
+          ...this.lockParams(options.retainUntil),
+        }),
+      );
+      return 'written';
+    } catch (error) {
+      const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      if (options.ifAbsent && (status === 412 || (error as { name?: string }).name === 'PreconditionFailed')) return 'exists';
+      throw classify(error, this.context('cannot write', key));
+    }
+  }
+
+  async getStream(key: string, options: { signal?: AbortSignal } = {}): Promise<Readable> {
+    try {
+      const result = await this.client.send(new GetObjectCommand({ Bucket: this.config.bucket, Key: this.fullKey(key) }), { abortSignal: options.signal });
+      return result.Body as Readable;
+    } catch (error) {
+      if (isNotFound(error)) throw new StrongboxError(FailureType.MissingObject, `missing object: ${key} is not in destination ${this.destination} (${this.describe()})`);
+      throw classify(error, this.context('cannot read', key));
+    }
+  }
+
+  async getBytes(key: string): Promise<Buffer> {
+    const stream = await this.getStream(key);
+    const chunks: Buffer[] = [];
+    for await (const chunk of stream) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks);
+  }
+
+  async head(key: string): Promise<ObjectInfo | undefined> {
+    try {
+      const result = await this.client.send(new HeadObjectCommand({ Bucket: this.config.bucket, Key: this.fullKey(key) }));
+      return {
+        key,
+        size: result.ContentLength ?? 0,
+        lastModified: result.LastModified ?? new Date(0),
+        ...(result.Metadata?.[SHA256_METADATA] ? { sha256: result.Metadata[SHA256_METADATA] } : {}),
+        ...(result.ObjectLockRetainUntilDate ? { retainUntil: result.ObjectLockRetainUntilDate } : {}),
+      };
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw classify(error, this.context('cannot inspect', key));
+    }
+  }
+
+  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+    let token: string | undefined;
+    do {
+      const page = await this.client
+        .send(new ListObjectsV2Command({ Bucket: this.config.bucket, Prefix: `${this.prefix}${prefix}`, ContinuationToken: token }))
+        .catch((error: unknown) => {
+          throw classify(error, this.context('cannot list'));
+        });
+      for (const object of page.Contents ?? []) {
+        if (!object.Key) continue;
+        yield { key: object.Key.slice(this.prefix.length), size: object.Size ?? 0, lastModified: object.LastModified ?? new Date(0) };
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+  }
+
+  /** Deletes every version (and delete marker) of the key; a locked version stops it: `locked`. */
+  async delete(key: string): Promise<DeleteOutcome> {
+    const fullKey = this.fullKey(key);
+    const versions: Array<{ versionId: string | undefined }> = [];
+    let keyMarker: string | undefined;
+    let versionMarker: string | undefined;
+    do {
+      const page = await this.client.send(
+        new ListObjectVersionsCommand({ Bucket: this.config.bucket, Prefix: fullKey, KeyMarker: keyMarker, VersionIdMarker: versionMarker }),
+      );
+      for (const v of [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])]) {
+        if (v.Key === fullKey) versions.push({ versionId: v.VersionId });
+      }
+      keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
+      versionMarker = page.IsTruncated ? page.NextVersionIdMarker : undefined;
+    } while (keyMarker);
+    if (versions.length === 0) return 'absent';
+    for (const version of versions) {
+      try {
+        await this.client.send(new DeleteObjectCommand({ Bucket: this.config.bucket, Key: fullKey, VersionId: version.versionId }));
+      } catch (error) {
+        if (isLocked(error)) return 'locked';
+        throw classify(error, this.context('cannot delete', key));
+      }
+    }
+    return 'deleted';
+  }
+
+  async listIncompleteUploads(prefix: string): Promise<IncompleteUpload[]> {
+    const uploads: IncompleteUpload[] = [];
+    let keyMarker: string | undefined;
+    let uploadMarker: string | undefined;
+    do {
+      const page = await this.client.send(
+        new ListMultipartUploadsCommand({ Bucket: this.config.bucket, Prefix: `${this.prefix}${prefix}`, KeyMarker: keyMarker, UploadIdMarker: uploadMarker }),
+      );
+      for (const u of page.Uploads ?? []) {
+        if (u.Key && u.UploadId) uploads.push({ key: u.Key.slice(this.prefix.length), uploadId: u.UploadId, initiated: u.Initiated ?? new Date(0) });
+      }
+      keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
+      uploadMarker = page.IsTruncated ? page.NextUploadIdMarker : undefined;
+    } while (keyMarker);
+    return uploads;
+  }
+
+  async abortIncompleteUpload(upload: IncompleteUpload): Promise<void> {
+    await this.abort(this.fullKey(upload.key), upload.uploadId);
+  }
+}
+

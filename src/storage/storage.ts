@@ -1,0 +1,89 @@
+/**
+ * One interface over every destination. Workflows and activities speak in keys relative to a
+ * destination's root; whether the bytes land in a directory or a bucket is the driver's business.
+ *
+ * Contract shared by all drivers:
+ * - `putFile` streams (never buffers a whole file), is idempotent (an object already stored with
+ *   the same SHA-256 counts as done) and verifies what was stored before returning.
+ * - `putBytes` is for small JSON records; with `ifAbsent` it never overwrites (audit, evidence).
+ * - `delete` removes every stored version; an object under a retention lock is reported `locked`,
+ *   never an error.
+ */
+import type { Readable } from 'node:stream';
+
+export interface ObjectInfo {
+  key: string;
+  size: number;
+  lastModified: Date;
+  /** SHA-256 (hex) of the stored bytes when the driver records it. */
+  sha256?: string;
+  /** End of a retention lock, when the object is under one. */
+  retainUntil?: Date;
+}
+
+/** Where an interrupted upload stands, kept in activity heartbeats to resume after a crash. */
+export interface UploadCheckpoint {
+  key: string;
+  uploadId: string;
+  partSize: number;
+  /** Parts acknowledged by the store. */
+  parts: Array<{ partNumber: number; etag: string; checksum: string }>;
+}
+
+export interface PutFileOptions {
+  /** SHA-256 (hex) of the file, recorded when it was produced; re-checked while reading. */
+  sha256: string;
+  size: number;
+  signal?: AbortSignal;
+  /** Called with the bytes stored so far. */
+  onProgress?: (bytes: number) => void;
+  /** A checkpoint from a previous attempt to resume from. */
+  resume?: UploadCheckpoint;
+  /** Called whenever the upload's checkpoint changes (to heartbeat it). */
+  onCheckpoint?: (checkpoint: UploadCheckpoint) => void;
+  /** Retention lock until this time, on stores that support it. */
+  retainUntil?: Date;
+}
+
+export interface PutResult {
+  key: string;
+  size: number;
+  sha256: string;
+  /** False when an identical object was already there. */
+  uploaded: boolean;
+}
+
+export interface PutBytesOptions {
+  /** Fail with `exists` instead of overwriting. */
+  ifAbsent?: boolean;
+  contentType?: string;
+  retainUntil?: Date;
+}
+
+export interface IncompleteUpload {
+  key: string;
+  uploadId: string;
+  initiated: Date;
+}
+
+export type DeleteOutcome = 'deleted' | 'absent' | 'locked';
+
+export interface Storage {
+  /** The destination's name in the configuration (`local`, `cloud`, `offsite`…). */
+  readonly destination: string;
+  readonly kind: 'local' | 's3';
+  /** Where the repository is, for messages: `/var/backups` or `s3://bucket/prefix`. */
+  describe(): string;
+  /** Fails with a clear, non-retryable error when the destination is missing or refuses us. */
+  checkAccess(): Promise<void>;
+  putFile(key: string, file: string, options: PutFileOptions): Promise<PutResult>;
+  putBytes(key: string, body: Buffer | string, options?: PutBytesOptions): Promise<'written' | 'exists'>;
+  getStream(key: string, options?: { signal?: AbortSignal }): Promise<Readable>;
+  getBytes(key: string): Promise<Buffer>;
+  head(key: string): Promise<ObjectInfo | undefined>;
+  list(prefix: string): AsyncIterable<ObjectInfo>;
+  delete(key: string): Promise<DeleteOutcome>;
+  /** Uploads begun and never completed or aborted (S3 multipart; partial files locally). */
+  listIncompleteUploads(prefix: string): Promise<IncompleteUpload[]>;
+  abortIncompleteUpload(upload: IncompleteUpload): Promise<void>;
+}

@@ -1,0 +1,280 @@
+/**
+ * backupWorkflow: one backup of one target — dump → checksum → encrypt → upload to each
+ * destination the tiers require → manifest, written last. Deterministic orchestration only.
+ *
+ * The workflow id says which slot it fills (`backup-<target>-<scheduled time>`), so the same slot
+ * can never run twice at once; and the plan step finds a slot already backed up by an earlier run.
+ */
+import { TimeoutType } from '@temporalio/common';
+import {
+  ActivityFailure,
+  CancellationScope,
+  defineQuery,
+  log,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  TimeoutFailure,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities/index.js';
+import type { BackupPlan } from '../activities/plan-backup.js';
+import type { DumpResult } from '../activities/dump-database.js';
+import type { EncryptResult } from '../activities/encrypt-file.js';
+import type { ChecksumResult } from '../activities/checksum-file.js';
+import { dumpFileName, GLOBALS_FILE_NAME, objectKey } from '../src/catalog/layout.js';
+import { MANIFEST_FORMAT_VERSION, type BackupFile, type Manifest, type StoredObject, type Tier } from '../src/domain.js';
+import {
+  BackupIdAttribute,
+  BytesAttribute,
+  KindAttribute,
+  OutcomeAttribute,
+  ScheduledStartTimeAttribute,
+  TargetAttribute,
+  TierAttribute,
+} from '../src/temporal/search-attributes.js';
+
+export interface BackupWorkflowInput {
+  target: string;
+  /** `auto` (default) derives the tiers from the scheduled date: the Sunday daily is also the weekly. */
+  tier?: Tier | 'auto';
+  /** The slot this backup fills (ISO). Defaults to the schedule's nominal time, else the start time. */
+  scheduledAt?: string;
+}
+
+export interface BackupWorkflowResult {
+  outcome: 'created' | 'already-existed';
+  backupId: string;
+  target: string;
+  tiers: Tier[];
+  destinations: string[];
+  /** Destinations an existing backup lacks (the configuration changed since it was made). */
+  missingIn: string[];
+  manifest: Manifest;
+}
+
+export interface BackupProgress {
+  step: 'plan' | 'dump' | 'checksum' | 'encrypt' | 'upload' | 'manifest' | 'done' | 'failed';
+  backupId?: string;
+  /** Bytes of the dump written, or uploaded so far. */
+  bytes: number;
+  uploads: Record<string, 'pending' | 'done' | 'failed'>;
+}
+
+export const backupProgressQuery = defineQuery<BackupProgress>('progress');
+
+/**
+ * Reads config and heads objects; quick. Five tries over ~30 s ride out a brief store hiccup.
+ */
+const control = proxyActivities<Activities>({
+  startToCloseTimeout: '2 minutes',
+  retry: { maximumAttempts: 5, initialInterval: '2s', backoffCoefficient: 2 },
+});
+
+/** If the host holding the staging files vanishes, its queue goes unserved: start over elsewhere. */
+const HOST_SCHEDULE_TO_START = '15 minutes';
+/** Runs on a new host after one vanished; a third loss fails the backup. */
+const MAX_HOST_ATTEMPTS = 3;
+
+/** Activities on one host's queue, with the configured retry profile (transient failures only). */
+function hostActivities(plan: BackupPlan, taskQueue: string, startToClose: string, summary?: string) {
+  return proxyActivities<Activities>({
+    taskQueue,
+    scheduleToStartTimeout: HOST_SCHEDULE_TO_START,
+    // Dumps and uploads of large databases take hours; the heartbeat, not this bound, catches a dead worker.
+    startToCloseTimeout: startToClose,
+    heartbeatTimeout: plan.retry.heartbeatTimeoutMs,
+    retry: {
+      maximumAttempts: plan.retry.attempts,
+      initialInterval: plan.retry.initialIntervalMs,
+      maximumInterval: plan.retry.maximumIntervalMs,
+      backoffCoefficient: 2,
+    },
+    ...(summary ? { summary } : {}),
+  });
+}
+
+export async function backupWorkflow(input: BackupWorkflowInput): Promise<BackupWorkflowResult> {
+  const info = workflowInfo();
+  const scheduledAt = input.scheduledAt ?? info.typedSearchAttributes.get(ScheduledStartTimeAttribute)?.toISOString() ?? info.startTime.toISOString();
+  const progress: BackupProgress = { step: 'plan', bytes: 0, uploads: {} };
+  setHandler(backupProgressQuery, () => progress);
+  upsertSearchAttributes([
+    { key: TargetAttribute, value: input.target },
+    { key: KindAttribute, value: 'backup' },
+    { key: OutcomeAttribute, value: 'running' },
+  ]);
+  setCurrentDetails(`planning the backup of **${input.target}** for ${scheduledAt}`);
+
+  const plan = await control.planBackup({ target: input.target, tier: input.tier ?? 'auto', scheduledAt });
+  progress.backupId = plan.backupId;
+  upsertSearchAttributes([
+    { key: TierAttribute, value: plan.tiers },
+    { key: BackupIdAttribute, value: plan.backupId },
+  ]);
+
+  if (plan.existing) {
+    log.info('backup of this slot already exists; nothing to do', { backupId: plan.backupId, missingIn: plan.missingIn });
+    progress.step = 'done';
+    finish('skipped', plan.existing, `backup **${plan.backupId}** already existed`);
+    return { outcome: 'already-existed', backupId: plan.backupId, target: plan.target, tiers: plan.existing.tiers, destinations: Object.keys(plan.existing.destinations), missingIn: plan.missingIn, manifest: plan.existing };
+  }
+
+  try {
+    const manifest = await backUpOnSomeHost(plan, scheduledAt, progress);
+    progress.step = 'done';
+    finish('succeeded', manifest, `backup **${plan.backupId}** stored in ${plan.destinations.join(', ')}`);
+    return { outcome: 'created', backupId: plan.backupId, target: plan.target, tiers: plan.tiers, destinations: plan.destinations, missingIn: [], manifest };
+  } catch (error) {
+    progress.step = 'failed';
+    upsertSearchAttributes([{ key: OutcomeAttribute, value: 'failed' }]);
+    setCurrentDetails(`backup **${plan.backupId}** failed: ${(error as Error).message}`);
+    // A failed run leaves nothing that could pass for a backup, and no unfinished uploads.
+    await CancellationScope.nonCancellable(() =>
+      Promise.all(
+        plan.destinations.map((destination) =>
+          control.discardBackup({ destination, target: plan.target, backupId: plan.backupId }).catch((cleanupError: unknown) => {
+            log.warn('could not clean up after the failed backup; prune will remove the debris', { destination, error: String(cleanupError) });
+          }),
+        ),
+      ),
+    );
+    throw error;
+  }
+}
+
+function finish(outcome: 'succeeded' | 'skipped', manifest: Manifest, details: string): void {
+  const bytes = manifest.files.reduce((sum, f) => sum + f.size, 0);
+  upsertSearchAttributes([
+    { key: OutcomeAttribute, value: outcome },
+    { key: BytesAttribute, value: bytes },
+  ]);
+  setCurrentDetails(details);
+}
+
+async function backUpOnSomeHost(plan: BackupPlan, scheduledAt: string, progress: BackupProgress): Promise<Manifest> {
+  for (let attempt = 1; ; attempt += 1) {
+    const hostQueue = await control.claimHost();
+    try {
+      return await backUpOnHost(plan, hostQueue, scheduledAt, progress);
+    } catch (error) {
+      if (attempt < MAX_HOST_ATTEMPTS && isHostLost(error)) {
+        log.warn('the worker host holding the staging files is gone; starting over on another host', { hostQueue, attempt });
+        continue;
+      }
+      throw error;
+    }
+  }
+}
+
+function isHostLost(error: unknown): boolean {
+  return error instanceof ActivityFailure && error.cause instanceof TimeoutFailure && error.cause.timeoutType === TimeoutType.SCHEDULE_TO_START;
+}
+
+async function backUpOnHost(plan: BackupPlan, hostQueue: string, scheduledAt: string, progress: BackupProgress): Promise<Manifest> {
+  const quick = hostActivities(plan, hostQueue, '30 minutes');
+  try {
+    progress.step = 'dump';
+    setCurrentDetails(`dumping **${plan.target}** (${plan.database})`);
+    const dump = await hostActivities(plan, hostQueue, '12 hours', `pg_dump of ${plan.database}`).dumpDatabase({
+      target: plan.target,
+      backupId: plan.backupId,
+      compression: plan.compression,
+      captureGlobals: plan.captureGlobals,
+    });
+    progress.bytes = dump.size;
+
+    progress.step = 'checksum';
+    const dumpSum = await quick.checksumFile({ file: dump.file });
+    const globalsSum = dump.globalsFile ? await quick.checksumFile({ file: dump.globalsFile }) : undefined;
+
+    progress.step = 'encrypt';
+    setCurrentDetails(`encrypting the dump of **${plan.target}**`);
+    const encrypt = hostActivities(plan, hostQueue, '6 hours', 'age encryption');
+    const dumpEnc = await encrypt.encryptFile({ file: dump.file, plainSha256: dumpSum.sha256 });
+    const globalsEnc = dump.globalsFile && globalsSum ? await encrypt.encryptFile({ file: dump.globalsFile, plainSha256: globalsSum.sha256 }) : undefined;
+
+    const files: Array<{ file: BackupFile; staged: EncryptResult }> = [
+      { file: describeFile('dump', dumpFileName(dump.compression), dump.compression, dumpSum, dumpEnc), staged: dumpEnc },
+    ];
+    if (globalsSum && globalsEnc) files.push({ file: describeFile('globals', GLOBALS_FILE_NAME, 'none', globalsSum, globalsEnc), staged: globalsEnc });
+
+    progress.step = 'upload';
+    setCurrentDetails(`uploading **${plan.backupId}** to ${plan.destinations.join(', ')}`);
+    for (const destination of plan.destinations) progress.uploads[destination] = 'pending';
+    const stored: Record<string, { objects: StoredObject[] }> = {};
+    await Promise.all(
+      plan.destinations.map(async (destination) => {
+        const upload = hostActivities(plan, hostQueue, '12 hours', `upload to ${destination}`);
+        try {
+          const objects: StoredObject[] = [];
+          for (const { file, staged } of files) {
+            const key = objectKey(plan.target, plan.backupId, file.name);
+            const result = await upload.uploadObject({ destination, key, file: staged.file, sha256: staged.sha256, size: staged.size });
+            objects.push({ key, size: result.size, sha256: result.sha256 });
+          }
+          stored[destination] = { objects };
+          progress.uploads[destination] = 'done';
+        } catch (error) {
+          progress.uploads[destination] = 'failed';
+          throw error;
+        }
+      }),
+    );
+
+    progress.step = 'manifest';
+    const info = workflowInfo();
+    const manifest = buildManifest(plan, scheduledAt, dump, files.map((f) => f.file), dumpEnc.recipients, stored, {
+      id: info.workflowId,
+      runId: info.runId,
+      namespace: info.namespace,
+    });
+    // Written last, in every destination: from here on the backup exists.
+    await Promise.all(plan.destinations.map((destination) => control.writeManifest({ destination, manifest })));
+    return manifest;
+  } finally {
+    await CancellationScope.nonCancellable(async () => {
+      try {
+        await hostActivities(plan, hostQueue, '5 minutes').cleanStaging({ backupId: plan.backupId });
+      } catch (error) {
+        log.warn('could not remove the staging folder', { backupId: plan.backupId, error: String(error) });
+      }
+    });
+  }
+}
+
+function describeFile(kind: BackupFile['kind'], name: string, compression: BackupFile['compression'], plain: ChecksumResult, encrypted: EncryptResult): BackupFile {
+  return { kind, name, compression, plainSize: plain.size, plainSha256: plain.sha256, size: encrypted.size, sha256: encrypted.sha256 };
+}
+
+function buildManifest(
+  plan: BackupPlan,
+  scheduledAt: string,
+  dump: DumpResult,
+  files: BackupFile[],
+  recipients: string[],
+  destinations: Record<string, { objects: StoredObject[] }>,
+  workflow: Manifest['workflow'],
+): Manifest {
+  return {
+    formatVersion: MANIFEST_FORMAT_VERSION,
+    backupId: plan.backupId,
+    target: plan.target,
+    database: dump.database,
+    tiers: plan.tiers,
+    scheduledAt: new Date(scheduledAt).toISOString(),
+    startedAt: dump.startedAt,
+    finishedAt: new Date().toISOString(),
+    serverVersion: dump.serverVersion,
+    pgDumpVersion: dump.pgDumpVersion,
+    snapshot: dump.snapshot,
+    files,
+    encryption: { format: 'age-v1', recipients },
+    tables: dump.tables,
+    destinations,
+    workflow,
+    anomalies: [],
+    notes: dump.globalsSkipped ? [`roles not captured: ${dump.globalsSkipped}`] : [],
+  };
+}
