@@ -89,7 +89,7 @@ export function createDumpActivities(deps: ActivityDeps) {
         let serverVersion = '';
         let tables: TableCount[] = [];
         try {
-          serverVersion = (await client.query<{ v: string }>('SHOW server_version')).rows[0]!.v.split(' ')[0]!;
+          serverVersion = (await client.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0]!.v.split(' ')[0]!;
           if (majorVersion(pgDumpVersion) < majorVersion(serverVersion)) {
             throw new StrongboxError(FailureType.Config, `pg_dump ${pgDumpVersion} is older than the server (${serverVersion}); pg_dump must be at least the server's major version — install a newer client or set STRONGBOX_PG_BINDIR`);
           }
