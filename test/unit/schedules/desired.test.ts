@@ -1,0 +1,167 @@
+import type { ScheduleDescription } from '@temporalio/client';
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../../src/config/load.js';
+import { desiredSchedules, type DesiredSchedule } from '../../../src/schedules/desired.js';
+import { describeSpec, diffSchedules, normalizeDescription, normalizeDesired } from '../../../src/schedules/normalize.js';
+
+const config = (raw: Record<string, unknown>) => parseConfig(raw, { source: undefined, baseDir: '/' });
+
+const twoTargets = config({
+  temporal: { taskQueue: 'sbq' },
+  schedules: { at: '02:00', timezone: 'UTC', catchupWindow: '6h' },
+  verification: { monthlyOn: 3, at: '06:30' },
+  retention: { at: '03:15' },
+  configBackup: { enabled: true, at: '02:45' },
+  targets: {
+    app: { database: 'app', export: { items: [{ name: 'products', table: 'public.products' }] } },
+    shop: { database: 'shop', schedule: { at: '01:30', timezone: 'Europe/Berlin', catchupWindow: '2h' } },
+    legacy: { database: 'legacy', schedule: { enabled: false } },
+  },
+});
+
+const byId = (list: DesiredSchedule[]) => Object.fromEntries(list.map((s) => [s.id, s]));
+
+describe('desired schedules', () => {
+  it('lists one schedule per job, ids prefixed strongbox-', () => {
+    expect(desiredSchedules(twoTargets).map((s) => s.id)).toEqual([
+      'strongbox-backup-app',
+      'strongbox-backup-shop',
+      'strongbox-config-backup',
+      'strongbox-export-app',
+      'strongbox-prune',
+      'strongbox-staleness',
+      'strongbox-verify-app',
+      'strongbox-verify-legacy',
+      'strongbox-verify-shop',
+    ]);
+  });
+
+  it.each<[string, Partial<DesiredSchedule>]>([
+    [
+      'strongbox-backup-app',
+      {
+        workflowType: 'backupWorkflow',
+        args: [{ target: 'app', tier: 'auto' }],
+        taskQueue: 'sbq',
+        workflowId: 'backup-app',
+        spec: { calendars: [{ hour: 2, minute: 0, comment: 'nightly backup of app' }], timezone: 'UTC' },
+        policies: { overlap: 'SKIP', catchupWindowMs: 6 * 3_600_000, pauseOnFailure: false },
+        memo: { managedBy: 'strongbox', idPrefix: 'strongbox-' },
+      },
+    ],
+    [
+      'strongbox-backup-shop',
+      {
+        args: [{ target: 'shop', tier: 'auto' }],
+        workflowId: 'backup-shop',
+        spec: { calendars: [{ hour: 1, minute: 30, comment: 'nightly backup of shop' }], timezone: 'Europe/Berlin' },
+        policies: { overlap: 'SKIP', catchupWindowMs: 2 * 3_600_000, pauseOnFailure: false },
+      },
+    ],
+    [
+      'strongbox-verify-shop',
+      {
+        workflowType: 'verifyBackupWorkflow',
+        args: [{ target: 'shop', backup: 'latest' }],
+        workflowId: 'verify-shop',
+        spec: { calendars: [{ hour: 6, minute: 30, dayOfMonth: 3, comment: 'monthly restore test of shop' }], timezone: 'Europe/Berlin' },
+      },
+    ],
+    [
+      'strongbox-prune',
+      {
+        workflowType: 'pruneWorkflow',
+        args: [{}],
+        workflowId: 'prune',
+        spec: { calendars: [{ hour: 3, minute: 15, comment: 'daily prune, after the nightly backups' }], timezone: 'UTC' },
+      },
+    ],
+    ['strongbox-config-backup', { workflowType: 'configBackupWorkflow', args: [{}], spec: { calendars: [{ hour: 2, minute: 45, comment: 'daily configuration backup' }], timezone: 'UTC' } }],
+    ['strongbox-export-app', { workflowType: 'exportWorkflow', args: [{ target: 'app' }], spec: { calendars: [{ hour: 4, minute: 0, comment: 'daily JSON export of app' }], timezone: 'UTC' } }],
+    ['strongbox-staleness', { workflowType: 'stalenessCheckWorkflow', args: [{}], spec: { calendars: [{ hour: '*', minute: 0, comment: 'hourly staleness check' }], timezone: 'UTC' } }],
+  ])('%s', (id, expected) => {
+    expect(byId(desiredSchedules(twoTargets))[id]).toMatchObject(expected);
+  });
+
+  it('has no backup schedule for a target whose schedule is disabled, and no export without items', () => {
+    const ids = desiredSchedules(twoTargets).map((s) => s.id);
+    expect(ids).not.toContain('strongbox-backup-legacy');
+    expect(ids).not.toContain('strongbox-export-shop');
+  });
+
+  it('has no config backup schedule unless enabled, and takes the defaults of an empty configuration', () => {
+    const defaults = desiredSchedules(config({ targets: { app: { database: 'app' } } }));
+    expect(defaults.map((s) => [s.id, s.spec.calendars[0]!.hour, s.spec.calendars[0]!.minute])).toEqual([
+      ['strongbox-backup-app', 2, 0],
+      ['strongbox-prune', 3, 0],
+      ['strongbox-staleness', '*', 0],
+      ['strongbox-verify-app', 6, 0],
+    ]);
+    expect(defaults.every((s) => s.taskQueue === 'strongbox' && s.policies.catchupWindowMs === 6 * 3_600_000)).toBe(true);
+  });
+
+  it('puts every id and the memo under a custom prefix', () => {
+    const list = desiredSchedules(twoTargets, { idPrefix: 'strongbox-t1-' });
+    expect(list.every((s) => s.id.startsWith('strongbox-t1-') && s.memo.idPrefix === 'strongbox-t1-')).toBe(true);
+    expect(list.find((s) => s.id === 'strongbox-t1-backup-app')!.workflowId).toBe('backup-app');
+  });
+});
+
+/** What the server gives back for strongbox-backup-shop (captured from Temporal 1.29 `describe`). */
+function serverDescription(overrides: { hour?: number; args?: unknown[] } = {}): ScheduleDescription {
+  const one = (n: number) => [{ start: n, end: n, step: 1 }];
+  return {
+    scheduleId: 'strongbox-backup-shop',
+    spec: {
+      calendars: [
+        {
+          second: one(0),
+          minute: one(30),
+          hour: one(overrides.hour ?? 1),
+          dayOfMonth: [{ start: 1, end: 31, step: 1 }],
+          month: [{ start: 'JANUARY', end: 'DECEMBER', step: 1 }],
+          year: [],
+          dayOfWeek: [{ start: 'SUNDAY', end: 'SATURDAY', step: 1 }],
+          comment: 'nightly backup of shop',
+        },
+      ],
+      intervals: [],
+      skip: [],
+      timezone: 'Europe/Berlin',
+    },
+    action: {
+      type: 'startWorkflow',
+      workflowId: 'backup-shop',
+      workflowType: 'backupWorkflow',
+      taskQueue: 'sbq',
+      args: overrides.args ?? [{ tier: 'auto', target: 'shop' }],
+      staticSummary: 'nightly backup of shop — also weekly on sunday, monthly on day 1',
+    },
+    policies: { overlap: 'SKIP', catchupWindow: 7_200_000, pauseOnFailure: false },
+    memo: { managedBy: 'strongbox', idPrefix: 'strongbox-' },
+    state: { paused: true, note: 'migration' },
+  } as unknown as ScheduleDescription;
+}
+
+describe('comparing with the server', () => {
+  const desired = byId(desiredSchedules(twoTargets))['strongbox-backup-shop']!;
+
+  it('finds no difference between a schedule and its expanded form on the server (whatever the pause state)', () => {
+    expect(diffSchedules(normalizeDescription(serverDescription()), normalizeDesired(desired))).toEqual([]);
+  });
+
+  it.each<[string, Parameters<typeof serverDescription>[0], string[]]>([
+    ['another hour', { hour: 2 }, ['spec.calendars']],
+    ['other arguments', { args: [{ target: 'shop', tier: 'daily' }] }, ['action.args']],
+  ])('names what changed: %s', (_why, overrides, changes) => {
+    expect(diffSchedules(normalizeDescription(serverDescription(overrides)), normalizeDesired(desired))).toEqual(changes);
+  });
+
+  it.each<[string, string]>([
+    ['strongbox-backup-shop', 'daily at 01:30 Europe/Berlin'],
+    ['strongbox-verify-app', 'monthly on day 3 at 06:30 UTC'],
+    ['strongbox-staleness', 'hourly at :00 UTC'],
+  ])('summarizes %s as "%s"', (id, text) => {
+    expect(describeSpec(normalizeDesired(byId(desiredSchedules(twoTargets))[id]!))).toBe(text);
+  });
+});
