@@ -1,0 +1,261 @@
+/**
+ * fetchBackup: brings a backup's dump onto this restore host as a file pg_restore can read — in one
+ * streaming pass: download → SHA-256 of the ciphertext → age decryption → SHA-256 of the plaintext
+ * → `zstd -d` (for zstd dumps; gzip and uncompressed custom archives are read by pg_restore as
+ * they are) → a file in this host's staging directory. Memory stays flat whatever the size.
+ *
+ * Nothing is restored from a file whose checksums have not both been checked: the checksums are
+ * only known once the stream ends, so this activity returns (and the workflow restores) only after
+ * both matched. A damaged copy is reported as such and never read past: the ciphertext is hashed to
+ * the end even when decryption stops early, so a flipped byte is named as a ciphertext checksum
+ * mismatch in that destination, not as a decryption error.
+ *
+ * Sources are tried in the order given (`verification.sourcePreference`): a destination that is
+ * unreachable or lacks the object is skipped for the next; a damaged object, a wrong key or
+ * corrupted data stops the fetch (non-retryable) — that is the finding.
+ *
+ * Needs the private identity: it runs only on workers serving the restore queue.
+ * Safe to retry: each attempt starts from an empty file and writes under a temporary name.
+ */
+import { createHash } from 'node:crypto';
+import { once } from 'node:events';
+import { createWriteStream } from 'node:fs';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { Context } from '@temporalio/activity';
+import { execa, type ResultPromise } from 'execa';
+import type { BackupFile } from '../src/domain.js';
+import { createDecryptStream, identityToRecipient } from '../src/crypto/age.js';
+import { loadIdentities } from '../src/crypto/keys.js';
+import { asActivity, classify, StrongboxError } from '../src/errors.js';
+import { FailureType, type FailureTypeName } from '../src/failures.js';
+import { stderrTail } from '../src/postgres/tools.js';
+import { HashingPassThrough } from '../src/storage/hash.js';
+import type { Storage } from '../src/storage/storage.js';
+import type { ActivityDeps } from './deps.js';
+import type { BackupSource } from './resolve-backup.js';
+
+/** How often progress (bytes downloaded) is heartbeated; also how fast cancellation is noticed. */
+const HEARTBEAT_INTERVAL_MS = 1_000;
+/** Grace period between SIGTERM and SIGKILL for zstd on cancellation. */
+const KILL_GRACE_MS = 5_000;
+/** The restorable archive's name inside the staging folder. */
+export const FETCHED_DUMP_NAME = 'db.dump';
+
+export interface FetchBackupInput {
+  target: string;
+  backupId: string;
+  /** The dump as the manifest describes it: sizes and checksums to check, compression to undo. */
+  dump: BackupFile;
+  /** Where to read it, in order of preference. */
+  sources: BackupSource[];
+  /** The backup's recipients: a configured identity that matches none is a wrong key, found before downloading. */
+  recipients: string[];
+  /** Folder under this host's staging directory, one per run (removed with cleanStaging). */
+  staging: string;
+}
+
+export interface FetchBackupResult {
+  /** The archive for pg_restore, on this host. */
+  file: string;
+  size: number;
+  /** The destination it was read from. */
+  source: string;
+  /** Encrypted bytes downloaded. */
+  downloaded: number;
+  /** Sources passed over, and why. */
+  skipped: Array<{ destination: string; reason: string }>;
+}
+
+/** Failures that end the fetch: the copy is damaged or the key is wrong — another source would only hide it. */
+const FINDINGS = new Set<FailureTypeName>([FailureType.ChecksumMismatch, FailureType.CorruptData, FailureType.WrongKey, FailureType.MissingKey]);
+
+export function createFetchActivities(deps: ActivityDeps) {
+  return {
+    async fetchBackup(input: FetchBackupInput): Promise<FetchBackupResult> {
+      return asActivity(`fetching backup ${input.backupId}`, async () => {
+        const context = Context.current();
+        const signal = context.cancellationSignal;
+        const identities = loadIdentities(deps.config);
+        assertKeyMatches(identities, input.recipients, input.backupId);
+        const folder = stagingPath(deps, input.staging);
+        await rm(folder, { recursive: true, force: true });
+        await mkdir(folder, { recursive: true, mode: 0o700 });
+        const output = path.join(folder, FETCHED_DUMP_NAME);
+
+        const skipped: Array<{ destination: string; reason: string; type: FailureTypeName }> = [];
+        for (const source of input.sources) {
+          const storage = deps.storages.get(source.destination);
+          if (!storage) {
+            skipped.push({ destination: source.destination, reason: 'not configured on this worker', type: FailureType.Config });
+            continue;
+          }
+          let lastBeat = 0;
+          const onBytes = (bytes: number) => {
+            const now = Date.now();
+            if (now - lastBeat < HEARTBEAT_INTERVAL_MS) return;
+            lastBeat = now;
+            context.heartbeat({ step: 'fetch', source: source.destination, bytes });
+          };
+          try {
+            const downloaded = await fetchFrom(storage, source.key, input.dump, identities, output, signal, onBytes);
+            const { size } = await stat(output);
+            const result = { file: output, size, source: source.destination, downloaded, skipped: skipped.map(({ destination, reason }) => ({ destination, reason })) };
+            deps.logger.info({ backupId: input.backupId, source: source.destination, downloaded, size, skipped: result.skipped }, 'backup fetched; both checksums match');
+            return result;
+          } catch (error) {
+            if (signal.aborted) throw error;
+            const classified = classify(error, `reading ${source.key} from destination ${source.destination}`);
+            if (FINDINGS.has(classified.type)) throw classified;
+            deps.logger.warn({ backupId: input.backupId, destination: source.destination, reason: classified.message }, 'cannot read the backup from this destination; trying the next');
+            skipped.push({ destination: source.destination, reason: classified.message, type: classified.type });
+          }
+        }
+        throw noSourceLeft(input, skipped);
+      });
+    },
+  };
+}
+
+export function stagingPath(deps: ActivityDeps, name: string): string {
+  if (!/^[A-Za-z0-9._-]+$/.test(name) || name === '.' || name === '..') {
+    throw new StrongboxError(FailureType.Config, `invalid staging folder name ${JSON.stringify(name)}`);
+  }
+  return path.join(deps.stagingDir, name);
+}
+
+/** Fails fast, before any download, when no configured identity belongs to a recipient of the backup. */
+function assertKeyMatches(identities: string[], recipients: string[], backupId: string): void {
+  const mine = identities.map(identityToRecipient);
+  if (mine.some((r) => recipients.includes(r))) return;
+  throw new StrongboxError(
+    FailureType.WrongKey,
+    `wrong key: backup ${backupId} was encrypted to ${recipients.join(', ')}, and the configured identity is the key of ${mine.join(', ')} — set encryption.identity to the identity of one of the backup's recipients`,
+  );
+}
+
+function noSourceLeft(input: FetchBackupInput, skipped: Array<{ destination: string; reason: string; type: FailureTypeName }>): StrongboxError {
+  const reasons = skipped.map((s) => `${s.destination}: ${s.reason}`).join('; ');
+  if (skipped.length === 0) {
+    return new StrongboxError(FailureType.MissingObject, `backup ${input.backupId} is held in no destination this worker can read`);
+  }
+  if (skipped.every((s) => s.type === FailureType.MissingObject)) {
+    return new StrongboxError(FailureType.MissingObject, `missing object: the dump of backup ${input.backupId} is gone from every destination holding its manifest (${reasons})`);
+  }
+  // Something may come back (a store down, a network blip): let the activity retry.
+  const type = skipped.some((s) => s.type === FailureType.Transient) ? FailureType.Transient : skipped.find((s) => s.type !== FailureType.MissingObject)!.type;
+  return new StrongboxError(type, `cannot read backup ${input.backupId} from any destination: ${reasons}`);
+}
+
+/**
+ * Streams one object into `output`; returns the ciphertext bytes read. The ciphertext is always
+ * hashed to its end, even after decryption has failed, so a damaged object is recognised as such.
+ */
+async function fetchFrom(
+  storage: Storage,
+  key: string,
+  dump: BackupFile,
+  identities: string[],
+  output: string,
+  signal: AbortSignal,
+  onBytes: (bytes: number) => void,
+): Promise<number> {
+  const partial = `${output}.partial`;
+  const source: Readable = await storage.getStream(key, { signal });
+  const cipherHash = createHash('sha256');
+  let cipherBytes = 0;
+  const decrypt = createDecryptStream(identities);
+  const plain = new HashingPassThrough();
+  let decompress: ResultPromise | undefined;
+  let sink: Writable;
+  if (dump.compression === 'zstd') {
+    decompress = execa('zstd', ['-d', '-q', '--force', '-o', partial], {
+      stdin: 'pipe',
+      stdout: 'ignore',
+      buffer: { stdout: false, stderr: true },
+      cancelSignal: signal,
+      forceKillAfterDelay: KILL_GRACE_MS,
+    });
+    sink = decompress.stdin!;
+  } else {
+    sink = createWriteStream(partial);
+  }
+  // Settled promises only: their errors are judged below, in order of what they say about the backup.
+  const decompressed: Promise<unknown> = decompress ? decompress.then(() => undefined, (error: unknown) => error ?? new Error('zstd failed')) : Promise.resolve(undefined);
+  let downstreamError: unknown;
+  const downstream = pipeline(decrypt, plain, sink, { signal }).then(
+    () => undefined,
+    (error: unknown) => {
+      downstreamError = error ?? new Error('decryption failed');
+    },
+  );
+
+  let completed = false;
+  try {
+    for await (const chunk of source as AsyncIterable<Buffer>) {
+      cipherHash.update(chunk);
+      cipherBytes += chunk.length;
+      onBytes(cipherBytes);
+      if (downstreamError === undefined && !decrypt.destroyed && !decrypt.write(chunk)) await drained(decrypt, downstream);
+    }
+    if (!decrypt.destroyed) decrypt.end();
+    await downstream;
+    const decompressError = await decompressed;
+    signal.throwIfAborted();
+
+    const cipherSha256 = cipherHash.digest('hex');
+    if (cipherSha256 !== dump.sha256 || cipherBytes !== dump.size) {
+      const also = downstreamError ? ` (decryption stopped too: ${(downstreamError as Error).message})` : '';
+      throw new StrongboxError(
+        FailureType.ChecksumMismatch,
+        `checksum mismatch of the ciphertext: ${key} in destination ${storage.destination} has SHA-256 ${cipherSha256} (${cipherBytes} bytes), the manifest recorded ${dump.sha256} (${dump.size} bytes) — this copy of the backup is damaged; nothing was restored from it${also}`,
+        { details: { source: storage.destination } },
+      );
+    }
+    if (downstreamError instanceof StrongboxError) throw withSource(downstreamError, storage.destination);
+    if (downstreamError !== undefined) throw decompressError ? decompressionFailure(decompressError, key) : downstreamError;
+    if (plain.digest() !== dump.plainSha256 || plain.bytes !== dump.plainSize) {
+      throw new StrongboxError(
+        FailureType.ChecksumMismatch,
+        `checksum mismatch of the plaintext after decryption: ${key} from destination ${storage.destination} decrypts to SHA-256 ${plain.digest()} (${plain.bytes} bytes), the manifest recorded ${dump.plainSha256} (${dump.plainSize} bytes); nothing was restored from it`,
+        { details: { source: storage.destination } },
+      );
+    }
+    if (decompressError) throw decompressionFailure(decompressError, key);
+    await rename(partial, output);
+    completed = true;
+    return cipherBytes;
+  } finally {
+    if (!completed) {
+      source.destroy();
+      decrypt.destroy();
+      decompress?.kill();
+      await Promise.all([downstream, decompressed]);
+      await rm(partial, { force: true });
+    }
+  }
+}
+
+/** Waits until the stream wants more, or the pipeline behind it ended (failed). */
+async function drained(stream: Writable, done: Promise<void>): Promise<void> {
+  const stop = new AbortController();
+  try {
+    await Promise.race([once(stream, 'drain', { signal: stop.signal }).catch(() => undefined), done]);
+  } finally {
+    stop.abort();
+  }
+}
+
+function withSource(error: StrongboxError, destination: string): StrongboxError {
+  return new StrongboxError(error.type, `${error.message} (read from destination ${destination})`, { cause: error, details: { source: destination } });
+}
+
+function decompressionFailure(error: unknown, key: string): StrongboxError {
+  const e = error as { code?: string; stderr?: unknown; shortMessage?: string };
+  if (e.code === 'ENOENT') {
+    return new StrongboxError(FailureType.Config, 'cannot run zstd: not found — install it on the restore workers (apt-get install zstd)', { cause: error });
+  }
+  return new StrongboxError(FailureType.CorruptData, `the dump ${key} decrypted but does not decompress: zstd: ${stderrTail(e.stderr, 5) || e.shortMessage}`, { cause: error });
+}

@@ -1,0 +1,437 @@
+/**
+ * verifyBackupWorkflow: proves that a backup restores — an integrity hash is not a recovery test.
+ * Input `{ target, backup? }` (a backup id, `latest` — the default — or `latest-verified`); the
+ * result is the verification record, the evidence also written beside the manifest.
+ *
+ *   resolve  → the backup's manifest, from the catalog in the destinations
+ *   fetch    → download (preferred destination first), check the ciphertext SHA-256, decrypt, check
+ *              the plaintext SHA-256, decompress — one streaming pass into a staging file
+ *   restore  → `pg_restore --jobs=n` into a scratch database `strongbox_verify_<target>_<run>`
+ *   compare  → tables and exact row counts against the manifest, the target's SQL checks, amcheck
+ *   cleanup  → the scratch database is dropped and the staging folder removed — ALWAYS, also when
+ *              the run failed or was cancelled (non-cancellable scopes)
+ *   record   → the verification record, in every destination holding the backup, never overwritten
+ *
+ * ## Who runs what: the restore split
+ *
+ * Decrypting needs the private age identity; making backups needs only the public recipients. So
+ * the work is split across task queues, and a backup worker that is compromised cannot read a
+ * single backup:
+ *
+ * | queue                                | served by                                | runs                                  |
+ * |--------------------------------------|------------------------------------------|---------------------------------------|
+ * | `strongbox` (temporal.taskQueue)     | every worker with `backup` in queues     | this workflow; resolveBackup and      |
+ * |                                      |                                          | recordVerification (no key needed)    |
+ * | `strongbox-restore`                  | workers with `restore` in worker.queues  | claimRestoreHost, dropDatabase        |
+ * | (temporal.restoreTaskQueue)          | — the only ones that load the identity   |                                       |
+ * | `strongbox-restore-host-<host id>`   | the same workers, one queue per host     | fetchBackup, restoreDatabase,         |
+ * |                                      |                                          | checkDatabase, cleanStaging           |
+ *
+ * fetchBackup leaves the decrypted dump in the host's staging directory and restoreDatabase reads
+ * it, so both run on the host claimRestoreHost picked (its host queue). If that host vanishes, the
+ * verification starts over on another one (up to three hosts). The scratch database is dropped
+ * through the shared restore queue, so any restore worker can clean up after a lost host.
+ *
+ * Deployments: the default single process (`worker.queues: [backup, restore]`) serves all of them.
+ * To keep the identity off the backup hosts, run those with `worker.queues: [backup]` and no
+ * identity, and one or more restore workers with `worker.queues: [restore]` and
+ * `encryption.identity` set. With no restore worker running, a verification fails after 15 minutes
+ * saying so, rather than waiting forever.
+ *
+ * ## Verdicts and evidence
+ *
+ * Failures are specific and non-retryable where retrying cannot help: checksum mismatch (which one:
+ * the ciphertext in destination X, or the plaintext after decryption), wrong key, corrupted data,
+ * missing object, restore error (pg_restore's stderr), count mismatch (every differing table),
+ * failed check. Verdicts about the backup itself are recorded as a `failed` verification (the
+ * catalog then shows the backup as failed); failures of the verifying side (wrong or missing key on
+ * this worker, verification server unreachable or refusing, cancellation) are not recorded — they
+ * say nothing about the backup — and the run fails loudly instead. A failed run's failure carries
+ * the record in its details, so the CLI prints the evidence either way.
+ */
+import { TimeoutType } from '@temporalio/common';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  defineQuery,
+  isCancellation,
+  log,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  startChild,
+  TimeoutFailure,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities/index.js';
+import type { FetchBackupResult } from '../activities/fetch-backup.js';
+import type { ResolvedBackup } from '../activities/resolve-backup.js';
+import type { RestoreDatabaseResult } from '../activities/restore-database.js';
+import { MANIFEST_FORMAT_VERSION, type VerificationRecord } from '../src/domain.js';
+import { FailureType, type FailureTypeName } from '../src/failures.js';
+import { BackupIdAttribute, KindAttribute, OutcomeAttribute, TargetAttribute } from '../src/temporal/search-attributes.js';
+import { afterBackupVerifyWorkflowId, scratchDatabaseName, verifyStagingName } from '../src/verify/names.js';
+import { isVerdictAboutBackup, judge, type DatabaseCheckReport, type Verdict } from '../src/verify/verdict.js';
+
+export interface VerifyWorkflowInput {
+  target: string;
+  /** A backup id, `latest` (default) or `latest-verified`. */
+  backup?: string;
+}
+
+export type VerifyStep = 'resolve' | 'fetch' | 'restore' | 'compare' | 'cleanup' | 'record' | 'done' | 'failed' | 'cancelled';
+
+export interface VerifyProgress {
+  step: VerifyStep;
+  backupId?: string;
+  /** The destination the dump was read from, once fetched. */
+  source?: string;
+  /** Encrypted bytes fetched (known once the fetch has ended). */
+  bytes: number;
+  /** Encrypted size of the dump, from the manifest. */
+  totalBytes?: number;
+  scratchDatabase?: string;
+}
+
+export const verifyProgressQuery = defineQuery<VerifyProgress>('progress');
+
+/** Catalog reads and record writes on the shared queue: quick; five tries ride out a store hiccup. */
+const control = proxyActivities<Activities>({
+  startToCloseTimeout: '2 minutes',
+  retry: { maximumAttempts: 5, initialInterval: '2s', backoffCoefficient: 2 },
+});
+
+/** No worker serving the restore queue for this long is a deployment problem: say so instead of waiting. */
+const RESTORE_QUEUE_SCHEDULE_TO_START = '15 minutes';
+/** If the host holding the fetched dump vanishes, its queue goes unserved: start over elsewhere. */
+const HOST_SCHEDULE_TO_START = '15 minutes';
+/** Runs on a new host after one vanished; a third loss fails the verification. */
+const MAX_HOST_ATTEMPTS = 3;
+
+/** claimRestoreHost on the shared restore queue. */
+function restoreQueue(backup: ResolvedBackup) {
+  return proxyActivities<Activities>({
+    taskQueue: backup.restoreTaskQueue,
+    scheduleToStartTimeout: RESTORE_QUEUE_SCHEDULE_TO_START,
+    startToCloseTimeout: '1 minute',
+    retry: { maximumAttempts: 3, initialInterval: '1s' },
+  });
+}
+
+/**
+ * Dropping the scratch database: cleanup that must happen, so it retries long (about ten minutes)
+ * through a server restart or a brief outage, on any restore worker.
+ */
+function cleanupQueue(backup: ResolvedBackup) {
+  return proxyActivities<Activities>({
+    taskQueue: backup.restoreTaskQueue,
+    scheduleToStartTimeout: RESTORE_QUEUE_SCHEDULE_TO_START,
+    startToCloseTimeout: '5 minutes',
+    retry: { maximumAttempts: 10, initialInterval: '2s', maximumInterval: '2 minutes', backoffCoefficient: 2 },
+  });
+}
+
+/**
+ * Activities on one restore host, with the configured retry profile (transient failures only).
+ * Fetch, restore and checks of large databases take hours; the heartbeat, not the start-to-close
+ * bound, catches a dead worker. Cancellation waits for the activity to stop (pg_restore killed)
+ * before the cleanup drops the database under it.
+ */
+function onHost(backup: ResolvedBackup, taskQueue: string, startToClose: string, summary: string) {
+  return proxyActivities<Activities>({
+    taskQueue,
+    scheduleToStartTimeout: HOST_SCHEDULE_TO_START,
+    startToCloseTimeout: startToClose,
+    heartbeatTimeout: backup.retry.heartbeatTimeoutMs,
+    cancellationType: 'WAIT_CANCELLATION_COMPLETED',
+    retry: {
+      maximumAttempts: backup.retry.attempts,
+      initialInterval: backup.retry.initialIntervalMs,
+      maximumInterval: backup.retry.maximumIntervalMs,
+      backoffCoefficient: 2,
+    },
+    summary,
+  });
+}
+
+/** Removing the staging folder on the host: short, and not worth waiting long for a vanished host. */
+function hostCleanup(taskQueue: string) {
+  return proxyActivities<Activities>({
+    taskQueue,
+    scheduleToStartTimeout: '5 minutes',
+    startToCloseTimeout: '5 minutes',
+    retry: { maximumAttempts: 3, initialInterval: '1s' },
+  });
+}
+
+interface Examination {
+  fetched: FetchBackupResult;
+  restored: RestoreDatabaseResult;
+  report: DatabaseCheckReport;
+}
+
+export async function verifyBackupWorkflow(input: VerifyWorkflowInput): Promise<VerificationRecord> {
+  const info = workflowInfo();
+  const startedAt = Date.now();
+  const selector = input.backup ?? 'latest';
+  const progress: VerifyProgress = { step: 'resolve', bytes: 0 };
+  setHandler(verifyProgressQuery, () => progress);
+  upsertSearchAttributes([
+    { key: TargetAttribute, value: input.target },
+    { key: KindAttribute, value: 'verify' },
+    { key: OutcomeAttribute, value: 'running' },
+  ]);
+  setCurrentDetails(`finding backup ${selector} of **${input.target}**`);
+
+  let backup: ResolvedBackup;
+  try {
+    backup = await control.resolveBackup({ target: input.target, backup: selector });
+  } catch (error) {
+    ended(progress, isCancellation(error) ? 'cancelled' : 'failed', `could not find backup ${selector} of ${input.target}: ${messageOf(error)}`);
+    throw error;
+  }
+  progress.backupId = backup.backupId;
+  progress.totalBytes = backup.dump.size;
+  upsertSearchAttributes([{ key: BackupIdAttribute, value: backup.backupId }]);
+  const scratch = scratchDatabaseName(backup.target, info.runId);
+  progress.scratchDatabase = scratch;
+
+  let examination: Examination | undefined;
+  let failure: unknown;
+  const restore = { attempted: false };
+  try {
+    examination = await examineOnSomeHost(backup, scratch, progress, restore);
+  } catch (error) {
+    failure = error;
+  }
+
+  // Always: the scratch database goes, after success, failure or cancellation alike.
+  progress.step = 'cleanup';
+  const dropProblem = restore.attempted ? await CancellationScope.nonCancellable(() => dropScratch(backup, scratch)) : undefined;
+
+  if (failure !== undefined && isCancellation(failure)) {
+    ended(progress, 'cancelled', `verification of **${backup.backupId}** cancelled; ${dropProblem ? `the scratch database ${scratch} could NOT be dropped: ${dropProblem}` : 'nothing left behind'}`);
+    throw failure;
+  }
+
+  const verdict: Verdict = failure === undefined ? judge(examination!.report) : verdictOf(failure);
+  const finishedAt = Date.now();
+  const record: VerificationRecord = {
+    formatVersion: MANIFEST_FORMAT_VERSION,
+    backupId: backup.backupId,
+    target: backup.target,
+    verifiedAt: new Date(finishedAt).toISOString(),
+    result: verdict.passed ? 'passed' : 'failed',
+    ...(verdict.reason ? { reason: verdict.reason } : {}),
+    source: examination?.fetched.source ?? sourceOf(failure) ?? backup.sources[0]?.destination ?? 'none',
+    durationMs: finishedAt - startedAt,
+    tablesCompared: examination?.report.tablesCompared ?? 0,
+    mismatches: examination?.report.mismatches ?? [],
+    checks: examination?.report.checks ?? [],
+    ...(examination?.report.amcheck ? { amcheck: examination.report.amcheck } : {}),
+    workflow: { id: info.workflowId, runId: info.runId },
+    notes: notesOf(examination, scratch, dropProblem),
+  };
+
+  // Evidence about the backup is kept, passed or failed; the verifying side's own failures are not.
+  const recorded = verdict.passed || isVerdictAboutBackup(verdict.failureType);
+  if (recorded) {
+    progress.step = 'record';
+    await CancellationScope.nonCancellable(() => recordEverywhere(backup, record));
+  }
+
+  if (verdict.passed && !dropProblem) {
+    ended(progress, 'done', `backup **${backup.backupId}** verified: ${record.tablesCompared} tables, ${record.checks.length} checks`);
+    return record;
+  }
+  const reason = verdict.passed
+    ? `it restored and passed every check (recorded), but the scratch database ${scratch} could not be dropped: ${dropProblem} — drop it by hand`
+    : `${verdict.reason}${recorded ? '' : ' (not recorded against the backup: the failure is on the verifying side)'}`;
+  ended(progress, 'failed', `verification of **${backup.backupId}** failed: ${reason}`);
+  throw ApplicationFailure.create({
+    type: verdict.failureType ?? FailureType.Transient,
+    message: `verification of backup ${backup.backupId} failed: ${reason}`,
+    nonRetryable: true,
+    details: [record],
+  });
+}
+
+function ended(progress: VerifyProgress, step: 'done' | 'failed' | 'cancelled', details: string): void {
+  progress.step = step;
+  upsertSearchAttributes([{ key: OutcomeAttribute, value: step === 'done' ? 'succeeded' : 'failed' }]);
+  setCurrentDetails(details);
+}
+
+async function examineOnSomeHost(backup: ResolvedBackup, scratch: string, progress: VerifyProgress, restore: { attempted: boolean }): Promise<Examination> {
+  for (let attempt = 1; ; attempt += 1) {
+    const hostQueue = await claimRestoreHost(backup);
+    try {
+      return await examineOnHost(backup, hostQueue, scratch, progress, restore);
+    } catch (error) {
+      if (attempt < MAX_HOST_ATTEMPTS && isHostLost(error)) {
+        log.warn('the restore host holding the fetched dump is gone; starting over on another host', { hostQueue, attempt });
+        continue;
+      }
+      throw error;
+    }
+  }
+}
+
+async function claimRestoreHost(backup: ResolvedBackup): Promise<string> {
+  try {
+    return await restoreQueue(backup).claimRestoreHost();
+  } catch (error) {
+    if (isHostLost(error)) {
+      throw ApplicationFailure.create({
+        type: FailureType.Config,
+        nonRetryable: true,
+        message: `no worker serves the restore queue ${backup.restoreTaskQueue} (waited ${RESTORE_QUEUE_SCHEDULE_TO_START}) — start a worker that holds the identity, with "restore" in worker.queues`,
+      });
+    }
+    throw error;
+  }
+}
+
+async function examineOnHost(backup: ResolvedBackup, hostQueue: string, scratch: string, progress: VerifyProgress, restore: { attempted: boolean }): Promise<Examination> {
+  const staging = verifyStagingName(scratch);
+  try {
+    progress.step = 'fetch';
+    setCurrentDetails(`fetching **${backup.backupId}** from ${backup.sources.map((s) => s.destination).join(', then ')}`);
+    const fetched = await onHost(backup, hostQueue, '6 hours', 'download, checksums, decryption').fetchBackup({
+      target: backup.target,
+      backupId: backup.backupId,
+      dump: backup.dump,
+      sources: backup.sources,
+      recipients: backup.recipients,
+      staging,
+    });
+    progress.bytes = fetched.downloaded;
+    progress.source = fetched.source;
+
+    progress.step = 'restore';
+    setCurrentDetails(`restoring **${backup.backupId}** into scratch database ${scratch}`);
+    restore.attempted = true;
+    const restored = await onHost(backup, hostQueue, '12 hours', `pg_restore into ${scratch}`).restoreDatabase({
+      target: backup.target,
+      file: fetched.file,
+      into: scratch,
+      server: 'verify',
+      jobs: backup.verify.jobs,
+    });
+
+    progress.step = 'compare';
+    setCurrentDetails(`comparing ${backup.tables} tables with the manifest; ${backup.verify.checks} checks`);
+    const report = await onHost(backup, hostQueue, '6 hours', 'row counts, SQL checks, amcheck').checkDatabase({
+      target: backup.target,
+      server: 'verify',
+      database: scratch,
+      expected: { destination: fetched.source, backupId: backup.backupId },
+      checks: true,
+      amcheck: backup.verify.amcheck,
+    });
+    return { fetched, restored, report };
+  } finally {
+    await CancellationScope.nonCancellable(async () => {
+      try {
+        // cleanStaging removes one named folder of this host's staging directory.
+        await hostCleanup(hostQueue).cleanStaging({ backupId: staging });
+      } catch (error) {
+        log.warn('could not remove the staging folder of the verification', { hostQueue, staging, error: messageOf(error) });
+      }
+    });
+  }
+}
+
+/** Drops the scratch database; returns why it could not, if it could not. */
+async function dropScratch(backup: ResolvedBackup, scratch: string): Promise<string | undefined> {
+  try {
+    await cleanupQueue(backup).dropDatabase({ target: backup.target, server: 'verify', database: scratch });
+    return undefined;
+  } catch (error) {
+    log.error('could not drop the scratch database', { scratch, error: messageOf(error) });
+    return messageOf(error);
+  }
+}
+
+/** Writes the record in every destination holding the backup; one copy is enough, none is a failure. */
+async function recordEverywhere(backup: ResolvedBackup, record: VerificationRecord): Promise<void> {
+  const results = await Promise.allSettled(backup.holders.map((destination) => control.recordVerification({ destination, record })));
+  const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [`${backup.holders[i]}: ${messageOf(r.reason)}`] : []));
+  if (failed.length === results.length) {
+    throw ApplicationFailure.create({
+      type: FailureType.Transient,
+      nonRetryable: true,
+      message: `the verification of ${backup.backupId} ended (${record.result}) but could not be recorded in any destination: ${failed.join('; ')}`,
+      details: [record],
+    });
+  }
+  if (failed.length > 0) log.warn('the verification record is missing from some destinations', { failed });
+}
+
+function notesOf(examination: Examination | undefined, scratch: string, dropProblem: string | undefined): string[] {
+  const notes: string[] = [];
+  if (examination) {
+    const { fetched, restored, report } = examination;
+    for (const skipped of fetched.skipped) notes.push(`source ${skipped.destination} skipped: ${skipped.reason}`);
+    notes.push(`restored into scratch database ${scratch} on ${restored.server.replace(/\/[^/]*$/, '')} with pg_restore --jobs=${restored.jobs} in ${Math.round(restored.durationMs / 1000)} s`);
+    notes.push(...report.notes);
+  }
+  if (dropProblem) notes.push(`the scratch database ${scratch} could not be dropped: ${dropProblem}`);
+  return notes;
+}
+
+function isHostLost(error: unknown): boolean {
+  return error instanceof ActivityFailure && error.cause instanceof TimeoutFailure && error.cause.timeoutType === TimeoutType.SCHEDULE_TO_START;
+}
+
+/** The failure an activity (or this workflow) raised, under Temporal's wrapping. */
+function rootFailure(error: unknown): unknown {
+  let current = error;
+  while (current instanceof ActivityFailure && current.cause) current = current.cause;
+  return current;
+}
+
+function verdictOf(error: unknown): Verdict {
+  const cause = rootFailure(error);
+  if (cause instanceof ApplicationFailure) return { passed: false, failureType: (cause.type ?? FailureType.Transient) as FailureTypeName, reason: cause.message };
+  if (cause instanceof TimeoutFailure) {
+    return { passed: false, failureType: FailureType.Transient, reason: `${(error as ActivityFailure).activityType ?? 'an activity'} timed out (${String(cause.timeoutType)}) — is a restore worker running and able to reach the verification server?` };
+  }
+  return { passed: false, failureType: FailureType.Transient, reason: messageOf(cause) };
+}
+
+/** The destination a fetch failure names (a damaged copy is in one place). */
+function sourceOf(error: unknown): string | undefined {
+  const cause = rootFailure(error);
+  if (!(cause instanceof ApplicationFailure)) return undefined;
+  const detail = cause.details?.[0] as { source?: unknown } | undefined;
+  return typeof detail?.source === 'string' ? detail.source : undefined;
+}
+
+function messageOf(error: unknown): string {
+  const cause = rootFailure(error);
+  return cause instanceof Error ? cause.message : String(cause);
+}
+
+/**
+ * `verification.afterEachBackup`: backupWorkflow calls this once its backup exists. The
+ * verification runs as a child with ParentClosePolicy ABANDON and is not awaited: the backup's
+ * result is not held up by a restore that may take longer than the dump did, and a verification
+ * failure does not make the backup run look failed — the evidence goes beside the manifest, and the
+ * child fails loudly on its own (`verify-<backup id>-after-backup`, one per backup). Never throws:
+ * not even a failure to start the child may touch a backup that exists.
+ */
+export async function startVerificationAfterBackup(target: string, backupId: string): Promise<void> {
+  try {
+    await startChild(verifyBackupWorkflow, {
+      workflowId: afterBackupVerifyWorkflowId(backupId),
+      args: [{ target, backup: backupId }],
+      parentClosePolicy: 'ABANDON',
+      staticSummary: `verification of ${backupId}, right after the backup`,
+    });
+  } catch (error) {
+    log.warn('could not start the verification of the new backup; the monthly verification will cover it', { backupId, error: messageOf(error) });
+  }
+}
