@@ -7,6 +7,8 @@
  *
  * claimHost: answers with this worker's own task queue, so dump, checksum, encrypt and upload —
  * which share staging files — all run on one host. Safe to retry: it has no effects.
+ *
+ * listTargets: the configured targets, for backupAllWorkflow. Safe to retry: it only reads.
  */
 import { TIERS, type Manifest, type Tier } from '../src/domain.js';
 import { getTarget } from '../src/config/load.js';
@@ -90,6 +92,11 @@ export function createPlanActivities(deps: ActivityDeps) {
 
     async claimHost(): Promise<string> {
       return deps.hostQueue;
+    },
+
+    /** The configured targets, in configuration order. Safe to retry: it only reads. */
+    async listTargets(): Promise<string[]> {
+      return Object.keys(deps.config.targets);
     },
   };
 }

@@ -4,7 +4,7 @@
  *   backups/<target>/<backup id>/manifest.json          written last, removed first
  *   backups/<target>/<backup id>/db.dump.zst.age        the encrypted dump
  *   backups/<target>/<backup id>/globals.sql.age        roles and tablespaces, when captured
- *   backups/<target>/<backup id>/verification/<time>.json   evidence of each restore test
+ *   backups/<target>/<backup id>/verification/<time>-<run>.json   evidence of each restore test
  */
 import type { Compression } from '../domain.js';
 
@@ -36,8 +36,10 @@ export function objectKey(target: string, backupId: string, name: string): strin
   return `${backupPrefix(target, backupId)}${name}`;
 }
 
-export function verificationKey(target: string, backupId: string, verifiedAt: string): string {
-  return `${backupPrefix(target, backupId)}${VERIFICATION_DIR}/${compactTime(verifiedAt)}.json`;
+/** One record per verification run, never overwritten: the run id keeps two in one second apart. */
+export function verificationKey(target: string, backupId: string, verifiedAt: string, runId?: string): string {
+  const suffix = runId ? `-${runId.replace(/[^A-Za-z0-9]/g, '').slice(0, 12)}` : '';
+  return `${backupPrefix(target, backupId)}${VERIFICATION_DIR}/${compactTime(verifiedAt)}${suffix}.json`;
 }
 
 export function dumpFileName(compression: Compression): string {

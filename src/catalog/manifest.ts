@@ -56,6 +56,7 @@ const verificationSchema = z.object({
   checks: z.array(z.object({ name: z.string(), passed: z.boolean(), detail: z.string() })),
   amcheck: z.object({ indexesChecked: z.number(), passed: z.boolean(), detail: z.string().optional() }).optional(),
   workflow: z.object({ id: z.string(), runId: z.string() }),
+  notes: z.array(z.string()).optional(),
 });
 
 export function parseManifest(bytes: Buffer | string, where: string): Manifest {

@@ -4,12 +4,20 @@
  */
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { Config } from '../config/load.js';
-import { compactTime } from '../catalog/layout.js';
 import type { Tier } from '../domain.js';
+import { identityMemo } from '../audit/event.js';
 import type { backupWorkflow, BackupWorkflowInput } from '../../workflows/backup.js';
 
+/**
+ * `backup-<target>-<slot>`, the slot in RFC 3339 to the second — the same id a Temporal Schedule
+ * gives the run it starts for that slot (it appends the nominal time to the action's id).
+ */
 export function backupWorkflowId(target: string, scheduledAt: string): string {
-  return `backup-${target}-${compactTime(scheduledAt)}`;
+  return `backup-${target}-${rfc3339Seconds(scheduledAt)}`;
+}
+
+export function rfc3339Seconds(iso: string): string {
+  return new Date(iso).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
 export interface StartBackupOptions {
@@ -31,5 +39,7 @@ export async function startBackup(client: Client, config: Config, options: Start
     // A second trigger of a running slot attaches to it instead of failing or starting another.
     workflowIdConflictPolicy: 'USE_EXISTING',
     staticSummary: `backup of ${options.target} (${input.tier}) for ${scheduledAt}`,
+    // Who started it, for the audit log (the CLI's client identity is --as / STRONGBOX_IDENTITY / user@host).
+    memo: identityMemo(client.options.identity),
   });
 }

@@ -64,6 +64,9 @@ export class LocalStorage implements Storage {
       return { key, size: existing.size, sha256: options.sha256, uploaded: false };
     }
     await mkdir(path.dirname(target), { recursive: true });
+    // A crashed earlier attempt at this key left its partial file: the key has one writer (its
+    // backup's workflow), so whatever partial exists now is that attempt's debris.
+    await this.removePartials(target);
     const partial = `${target}${PARTIAL_MARKER}${randomUUID()}`;
     try {
       const hashing = new HashingPassThrough(options.onProgress);
@@ -81,6 +84,19 @@ export class LocalStorage implements Storage {
       return { key, size: options.size, sha256: options.sha256, uploaded: true };
     } finally {
       await rm(partial, { force: true });
+    }
+  }
+
+  private async removePartials(target: string): Promise<void> {
+    const base = path.basename(target);
+    let names: string[];
+    try {
+      names = await readdir(path.dirname(target));
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      if (name.startsWith(`${base}${PARTIAL_MARKER}`)) await rm(path.join(path.dirname(target), name), { force: true });
     }
   }
 

@@ -406,16 +406,24 @@ export class S3Storage implements Storage {
     return 'deleted';
   }
 
+  /**
+   * Unfinished multipart uploads under a prefix. Listed without a server-side prefix and filtered
+   * here: MinIO matches ListMultipartUploads' prefix only against whole object keys, so a folder
+   * prefix would silently find nothing there.
+   */
   async listIncompleteUploads(prefix: string): Promise<IncompleteUpload[]> {
+    const wanted = `${this.prefix}${prefix}`;
     const uploads: IncompleteUpload[] = [];
     let keyMarker: string | undefined;
     let uploadMarker: string | undefined;
     do {
-      const page = await this.client.send(
-        new ListMultipartUploadsCommand({ Bucket: this.config.bucket, Prefix: `${this.prefix}${prefix}`, KeyMarker: keyMarker, UploadIdMarker: uploadMarker }),
-      );
+      const page = await this.client
+        .send(new ListMultipartUploadsCommand({ Bucket: this.config.bucket, KeyMarker: keyMarker, UploadIdMarker: uploadMarker }))
+        .catch((error: unknown) => {
+          throw classify(error, this.context('cannot list unfinished uploads'));
+        });
       for (const u of page.Uploads ?? []) {
-        if (u.Key && u.UploadId) uploads.push({ key: u.Key.slice(this.prefix.length), uploadId: u.UploadId, initiated: u.Initiated ?? new Date(0) });
+        if (u.Key?.startsWith(wanted) && u.UploadId) uploads.push({ key: u.Key.slice(this.prefix.length), uploadId: u.UploadId, initiated: u.Initiated ?? new Date(0) });
       }
       keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
       uploadMarker = page.IsTruncated ? page.NextUploadIdMarker : undefined;

@@ -38,7 +38,7 @@ export function useStackEnv(stack: StackInfo = testStack()): void {
  * A configuration for one test: a target on the stack's PostgreSQL, the local destination in a temp
  * directory, cloud and offsite under a unique prefix of the test buckets, and fresh age keys.
  */
-export function testSetup(options: { database: string; prefix?: string; patch?: (raw: Record<string, any>) => void; stack?: StackInfo }): TestSetup {
+export function testSetup(options: { database: string; prefix?: string; patch?: (raw: Record<string, any>, dir: string) => void; stack?: StackInfo }): TestSetup {
   const stack = options.stack ?? testStack();
   useStackEnv(stack);
   const id = uniqueId(options.prefix ?? 'sb');
@@ -61,7 +61,7 @@ export function testSetup(options: { database: string; prefix?: string; patch?: 
       app: { host: stack.postgres.host, port: stack.postgres.port, user: stack.postgres.user, passfile: stack.postgres.passfile, database: options.database },
     },
   };
-  options.patch?.(raw);
+  options.patch?.(raw, dir);
   const config = parseConfig(raw, { source: undefined, baseDir: dir });
   return {
     id,

@@ -12,10 +12,12 @@ import { readCatalog } from '../../../src/catalog/catalog.js';
 import { manifestKey } from '../../../src/catalog/layout.js';
 import { startBackup } from '../../../src/client/backup.js';
 import type { Manifest } from '../../../src/domain.js';
+import { readCredentialsFile, readPostgresPassword } from '../../../src/stack/index.js';
 import { openStorages } from '../../../src/storage/index.js';
 import { fingerprint, seedVariedDatabase } from '../../helpers/fixtures.js';
+import { historyText } from '../../helpers/history.js';
 import { createTestDatabase, pgAdmin, s3Client, TEST_BUCKETS, testStack, type TestDatabase } from '../../helpers/stack.js';
-import { startTestWorker, testSetup, type TestSetup, type TestWorker } from '../../helpers/workflows.js';
+import { readLog, startTestWorker, testSetup, type TestSetup, type TestWorker } from '../../helpers/workflows.js';
 
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 
@@ -136,8 +138,32 @@ describe('backupWorkflow round trip', () => {
     const staging = await execa('find', [path.join(setup.dir, 'staging'), '-type', 'f']);
     expect(staging.stdout.trim()).toBe('');
     for (const bucket of Object.values(TEST_BUCKETS)) {
-      const uploads = await s3Client().send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: setup.id }));
-      expect(uploads.Uploads ?? []).toEqual([]);
+      // Without a prefix: MinIO matches an upload listing's prefix against whole keys only.
+      const uploads = await s3Client().send(new ListMultipartUploadsCommand({ Bucket: bucket }));
+      expect((uploads.Uploads ?? []).filter((u) => u.Key!.startsWith(`${setup.id}/`))).toEqual([]);
+    }
+  });
+
+  it('keeps every secret out of the workflow history, search attributes, memo and logs', async () => {
+    const stack = testStack();
+    const history = await historyText(stack, manifest.workflow.id);
+    const description = JSON.stringify(await worker.client.workflow.getHandle(manifest.workflow.id).describe());
+    const logs = readLog(setup);
+    // Each place really holds the run's record, so finding nothing in it means something.
+    expect(history).toContain(manifest.backupId);
+    expect(description).toContain('StrongboxTarget');
+    expect(logs).toContain(manifest.backupId);
+    const secrets = {
+      'PostgreSQL password': readPostgresPassword(stack.postgres),
+      'S3 secret key': readCredentialsFile(stack.s3.credentialsFile).secretAccessKey,
+      'S3 access key': readCredentialsFile(stack.s3.credentialsFile).accessKeyId,
+      'age identity': setup.keys.identity,
+    };
+    for (const [what, secret] of Object.entries(secrets)) {
+      expect(secret.length, what).toBeGreaterThan(8);
+      expect(history.includes(secret), `${what} in the history`).toBe(false);
+      expect(description.includes(secret), `${what} in search attributes or memo`).toBe(false);
+      expect(logs.includes(secret), `${what} in the logs`).toBe(false);
     }
   });
 
