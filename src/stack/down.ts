@@ -11,6 +11,7 @@ import { stopPostgres } from './postgres.js';
 import { removeStack, readStack, type ComponentName } from './state.js';
 import { stopTemporal } from './temporal.js';
 import { STACK_LOCK_FILE } from './up.js';
+import { stopWorkerDaemon } from './worker-daemon.js';
 
 export interface StackDownOptions {
   /** Also delete the stack's data (Temporal's database, buckets, the cluster, the secrets). */
@@ -24,7 +25,9 @@ export async function stackDown(dir: string, options: StackDownOptions = {}): Pr
   const lock = path.join(resolved, STACK_LOCK_FILE);
   const stopped = await withLock(lock, { what: `the stack in ${resolved} (another stack up or down)`, logger: options.logger }, async () => {
     const info = readStack(resolved);
-    const names: ComponentName[] = [];
+    const names: (ComponentName | 'worker')[] = [];
+    // The worker first: it is a client of the services, and finishes in-flight work while they still answer.
+    if (await stopWorkerDaemon(resolved, { logger: options.logger })) names.push('worker');
     if (info) {
       const [temporal, s3, postgres] = await Promise.all([stopTemporal(info.temporal), stopMinio(resolved, info.s3), stopPostgres(info.postgres)]);
       if (temporal) names.push('temporal');

@@ -27,3 +27,12 @@ export { readCredentialsFile, type S3Credentials } from './minio.js';
 export { readPostgresPassword } from './postgres.js';
 export { isPortOpen } from './ports.js';
 export { isAlive } from './processes.js';
+export {
+  readWorkerDaemon,
+  startWorkerDaemon,
+  stopWorkerDaemon,
+  workerDaemonAlive,
+  WORKER_READY_LINE,
+  type WorkerDaemon,
+  type WorkerDaemonInfo,
+} from './worker-daemon.js';

@@ -5,6 +5,7 @@ import { postgresAnswers, postgresSignature } from './postgres.js';
 import { processMatches } from './processes.js';
 import { readStack, type ComponentName, type StackInfo } from './state.js';
 import { temporalAnswers, temporalSignature } from './temporal.js';
+import { readWorkerDaemon, workerDaemonAlive } from './worker-daemon.js';
 
 export interface ComponentStatus {
   name: ComponentName;
@@ -24,6 +25,8 @@ export interface StackStatus {
   healthy: boolean;
   stack?: StackInfo;
   components: ComponentStatus[];
+  /** The background worker `strongbox start` runs, when one is recorded (not part of `healthy`). */
+  worker?: { pid: number; alive: boolean; log: string; config: string };
 }
 
 export async function stackStatus(dir: string): Promise<StackStatus> {
@@ -35,7 +38,9 @@ export async function stackStatus(dir: string): Promise<StackStatus> {
     check('s3', info.s3.pid, info.s3.endpoint, info.s3.log, () => processMatches(info.s3.pid, minioSignature(resolved)), () => minioAnswers(info.s3)),
     check('postgres', info.postgres.pid, `${info.postgres.host}:${info.postgres.port}`, info.postgres.log, () => processMatches(info.postgres.pid, postgresSignature(info.postgres)), () => postgresAnswers(info.postgres)),
   ]);
-  return { dir: resolved, recorded: true, healthy: components.every((c) => c.alive && c.ready), stack: info, components };
+  const daemon = readWorkerDaemon(resolved);
+  const worker = daemon ? { pid: daemon.pid, alive: workerDaemonAlive(daemon), log: daemon.log, config: daemon.config } : undefined;
+  return { dir: resolved, recorded: true, healthy: components.every((c) => c.alive && c.ready), stack: info, components, ...(worker ? { worker } : {}) };
 }
 
 async function check(name: ComponentName, pid: number, address: string, log: string, alive: () => boolean, answers: () => Promise<boolean>): Promise<ComponentStatus> {

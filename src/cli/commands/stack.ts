@@ -2,6 +2,7 @@
  * `strongbox stack up|down|status|env|install`: a real local Temporal (with UI), MinIO and
  * PostgreSQL, started and stopped by Strongbox itself.
  */
+import { realpathSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import {
@@ -25,8 +26,15 @@ interface DirOption {
   json?: boolean;
 }
 
-function stackDir(options: DirOption): string {
-  return path.resolve(options.dir ?? process.env.STRONGBOX_STACK_DIR ?? DEFAULT_STACK_DIR);
+export function stackDir(options: DirOption): string {
+  const dir = path.resolve(options.dir ?? process.env.STRONGBOX_STACK_DIR ?? DEFAULT_STACK_DIR);
+  // It may be a symlink (`strongbox start` links it elsewhere when the checkout is private to
+  // root): the stack records its processes under the real path.
+  try {
+    return realpathSync(dir);
+  } catch {
+    return dir;
+  }
 }
 
 /** A boolean environment variable: 1/true/yes/on, else false; undefined when unset. */
@@ -101,6 +109,10 @@ export function registerStackCommands(program: Command, context: CliContext): vo
         const state = c.alive ? (c.ready ? 'ready' : 'alive, not answering') : 'not running';
         context.out.line(`  ${c.name.padEnd(9)} ${state.padEnd(21)} pid ${String(c.pid).padEnd(8)} ${c.address}`);
         if (!c.ready) context.out.line(`  ${''.padEnd(9)} log ${c.log}`);
+      }
+      if (status.worker) {
+        const w = status.worker;
+        context.out.line(`  ${'worker'.padEnd(9)} ${(w.alive ? 'running' : 'not running').padEnd(21)} pid ${String(w.pid).padEnd(8)} log ${w.log}`);
       }
     });
 

@@ -9,7 +9,8 @@ export function registerWorkerCommand(program: Command, context: CliContext): vo
     .description('run a worker: polls the strongbox task queues until SIGINT/SIGTERM (env: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE)')
     .action(async () => {
       const worker = await createStrongboxWorker({ config: context.config(), logger: context.logger });
-      context.out.note(`worker polling ${worker.taskQueues.join(', ')} — stop with Ctrl-C`);
+      // A person at a terminal gets a hint; a log file (the stack's background worker) gets JSON lines only.
+      if (process.stderr.isTTY) context.out.note(`worker polling ${worker.taskQueues.join(', ')} — stop with Ctrl-C`);
       await worker.run();
     });
 }

@@ -1,0 +1,86 @@
+/**
+ * The configuration `strongbox start` writes for its worker: wherever the file lands, every path in
+ * it means what it meant where `start` ran (relative paths in a file resolve against the file).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { loadConfig, parseConfig, resolvePath, type Config } from '../../src/config/load.js';
+import { absoluteConfigData, demoTarget, writeDemoConfig } from '../../src/demo/config.js';
+import { DEMO_TABLES } from '../../src/demo/database.js';
+import type { StackInfo } from '../../src/stack/state.js';
+
+function fakeStack(dir: string): StackInfo {
+  return {
+    dir,
+    startedAt: '2026-11-23T00:00:00.000Z',
+    persistent: true,
+    temporal: { address: '127.0.0.1:7233', namespace: 'default', uiUrl: 'http://127.0.0.1:8233', pid: 1, log: '/dev/null' },
+    s3: { endpoint: 'http://127.0.0.1:9000', region: 'us-east-1', credentialsFile: path.join(dir, 'minio/credentials'), buckets: [], pid: 1, log: '/dev/null' },
+    postgres: { host: '127.0.0.1', port: 5555, user: 'postgres', passfile: path.join(dir, 'postgres/pgpass'), binDir: '/usr/lib/postgresql/15/bin', pid: 1, dataDir: path.join(dir, 'postgres/data'), log: '/dev/null' },
+  };
+}
+
+/** Every path setting of a configuration, resolved the way the worker resolves it. */
+function resolvedPaths(config: Config): Record<string, string> {
+  const out: Record<string, string> = {
+    'worker.stagingDir': resolvePath(config, config.worker.stagingDir),
+    'configBackup.root': resolvePath(config, config.configBackup.root),
+    'configBackup.repository': resolvePath(config, config.configBackup.repository),
+  };
+  config.encryption.recipients.forEach((r, i) => {
+    if (typeof r !== 'string') out[`encryption.recipients[${i}]`] = resolvePath(config, r.file);
+  });
+  if ('file' in config.encryption.identity) out['encryption.identity'] = resolvePath(config, config.encryption.identity.file);
+  for (const [name, d] of Object.entries(config.destinations)) if (d.type === 'local') out[`destinations.${name}.path`] = resolvePath(config, d.path);
+  for (const [name, t] of Object.entries(config.targets)) if (t.passfile) out[`targets.${name}.passfile`] = resolvePath(config, t.passfile);
+  return out;
+}
+
+describe('the configuration start hands its worker', () => {
+  let project: string;
+  let stackDir: string;
+  beforeEach(() => {
+    project = mkdtempSync(path.join(os.tmpdir(), 'strongbox-demo-unit-'));
+    stackDir = path.join(project, '.strongbox', 'stack');
+  });
+  afterEach(() => rmSync(project, { recursive: true, force: true }));
+
+  it('makes every path of the embedded defaults absolute, resolved against where start ran', () => {
+    const base = loadConfig({ env: {}, cwd: project });
+    const data = absoluteConfigData(base) as unknown as Config;
+    const reparsed = parseConfig(data, { source: undefined, baseDir: '/somewhere/else' });
+    expect(resolvedPaths(reparsed)).toEqual(resolvedPaths(base));
+    expect(resolvedPaths(base)['destinations.local.path']).toBe(path.join(project, 'backups'));
+    expect(resolvedPaths(base)['encryption.identity']).toBe(path.join(project, '.strongbox/keys/identity.txt'));
+  });
+
+  it('keeps a remote configuration repository as it is', () => {
+    const base = parseConfig({ configBackup: { repository: 'git@git.example.com:ops/config.git' } }, { source: undefined, baseDir: project });
+    expect((absoluteConfigData(base) as { configBackup: { repository: string } }).configBackup.repository).toBe('git@git.example.com:ops/config.git');
+  });
+
+  it('writes the defaults plus the demo target to the stack directory, and loads back the same settings', () => {
+    const base = loadConfig({ env: {}, cwd: project });
+    const { file, config } = writeDemoConfig(base, fakeStack(stackDir));
+    expect(file).toBe(path.join(stackDir, 'strongbox.yaml'));
+    expect(config.source).toBe(file);
+    expect(Object.keys(config.targets)).toEqual(['demo']);
+    expect(config.targets.demo).toMatchObject({ host: '127.0.0.1', port: 5555, user: 'postgres', database: 'strongbox_demo' });
+    expect(config.temporal.uiUrl).toBe('http://127.0.0.1:8233');
+    const { targets: _t, temporal: _tt, source: _s, baseDir: _b, ...rest } = config;
+    const { targets: _bt, temporal: _btt, source: _bs, baseDir: _bb, ...baseRest } = base;
+    expect(resolvedPaths({ ...config, targets: {} })).toEqual(resolvedPaths(base));
+    expect(Object.keys(rest).sort()).toEqual(Object.keys(baseRest).sort());
+    expect(rest.tiers).toEqual(baseRest.tiers);
+    expect(rest.schedules).toEqual(baseRest.schedules);
+  });
+
+  it('checks each demo table has rows, and names no secret — only the pgpass file', () => {
+    const target = demoTarget(fakeStack(stackDir));
+    expect(target.checks!.map((c) => c.sql)).toEqual(DEMO_TABLES.map((t) => `select count(*) from ${t}`));
+    expect(target.passfile).toBe(path.join(stackDir, 'postgres/pgpass'));
+    expect(JSON.stringify(target)).not.toMatch(/password/i);
+  });
+});
