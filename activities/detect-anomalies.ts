@@ -1,0 +1,51 @@
+/**
+ * detectAnomalies: compares a new dump with the target's earlier backups in the catalog — its size
+ * with the median of the last `alerts.sizeWindow` dumps, its row counts with the previous backup's —
+ * before the manifest is written, so the findings are recorded in it. Findings never fail a backup.
+ * Safe to retry: it only reads.
+ */
+import type { Anomaly, TableCount } from '../src/domain.js';
+import { rowCountAnomalies, sizeAnomaly } from '../src/alerts/anomalies.js';
+import { readHistory } from '../src/alerts/history.js';
+import { asActivity } from '../src/errors.js';
+import type { ActivityDeps } from './deps.js';
+
+export interface DetectAnomaliesInput {
+  target: string;
+  /** The backup being made: only backups of earlier slots are compared. */
+  backupId: string;
+  /** Size of the new dump (compressed plaintext, as `files[kind=dump].plainSize` records it). */
+  dumpSize: number;
+  tables: TableCount[];
+}
+
+export interface DetectAnomaliesResult {
+  anomalies: Anomaly[];
+  /** Backups compared with. */
+  comparedWith: string[];
+  /** Destinations that could not be read (the comparison may have missed backups). */
+  unreadable: string[];
+}
+
+export function createDetectAnomaliesActivities(deps: ActivityDeps) {
+  return {
+    async detectAnomalies(input: DetectAnomaliesInput): Promise<DetectAnomaliesResult> {
+      return asActivity(`anomaly check of ${input.backupId}`, async () => {
+        const rules = deps.config.alerts;
+        const history = await readHistory(deps.storages.values(), input.target, { before: input.backupId, limit: rules.sizeWindow });
+        const sizes = history.manifests.map((m) => m.files.find((f) => f.kind === 'dump')?.plainSize).filter((s): s is number => s !== undefined);
+        const anomalies: Anomaly[] = [];
+        const size = sizeAnomaly(input.dumpSize, sizes, { dropPercent: rules.sizeDropPercent, growthPercent: rules.sizeGrowthPercent });
+        if (size) anomalies.push(size);
+        const previous = history.manifests[0];
+        if (previous) anomalies.push(...rowCountAnomalies(input.tables, previous.tables, { dropPercent: rules.rowDropPercent }));
+        if (anomalies.length > 0) deps.logger.warn({ target: input.target, backupId: input.backupId, anomalies }, 'anomalies in the new backup');
+        return {
+          anomalies,
+          comparedWith: history.manifests.map((m) => m.backupId),
+          unreadable: history.unreadable.map((u) => `${u.destination}: ${u.reason}`),
+        };
+      });
+    },
+  };
+}
