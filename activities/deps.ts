@@ -16,6 +16,8 @@ export interface ActivityDeps {
   clock: () => Date;
   /** This worker's own task queue: activities sharing local files are sent here. */
   hostQueue: string;
+  /** This worker's own restore task queue (set when it serves the restore queue): fetch and restore share a file. */
+  restoreHostQueue?: string;
   /** Absolute staging directory of this worker. */
   stagingDir: string;
 }

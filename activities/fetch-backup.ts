@@ -55,6 +55,8 @@ export interface FetchBackupInput {
   recipients: string[];
   /** Folder under this host's staging directory, one per run (removed with cleanStaging). */
   staging: string;
+  /** Name of the file inside the folder (default `db.dump`; the restore fetches the roles file as `globals.sql`). */
+  fileName?: string;
 }
 
 export interface FetchBackupResult {
@@ -81,9 +83,12 @@ export function createFetchActivities(deps: ActivityDeps) {
         const identities = loadIdentities(deps.config);
         assertKeyMatches(identities, input.recipients, input.backupId);
         const folder = stagingPath(deps, input.staging);
-        await rm(folder, { recursive: true, force: true });
+        const fileName = input.fileName ?? FETCHED_DUMP_NAME;
+        stagingPath(deps, fileName);
+        // Only this file is started over: other files of the run (the roles file beside the dump) stay.
         await mkdir(folder, { recursive: true, mode: 0o700 });
-        const output = path.join(folder, FETCHED_DUMP_NAME);
+        await rm(path.join(folder, fileName), { force: true });
+        const output = path.join(folder, fileName);
 
         const skipped: Array<{ destination: string; reason: string; type: FailureTypeName }> = [];
         for (const source of input.sources) {

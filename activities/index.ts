@@ -8,8 +8,21 @@ import { createDiscardActivities } from './discard-backup.js';
 import { createDumpActivities } from './dump-database.js';
 import { createEncryptActivities } from './encrypt-file.js';
 import { createPlanActivities } from './plan-backup.js';
+import { createPlanPruneActivities } from './plan-prune.js';
+import { createPruneActivities } from './prune-backups.js';
 import { createUploadActivities } from './upload-object.js';
 import { createManifestActivities } from './write-manifest.js';
+import { createVerifyActivities } from './verify-activities.js';
+import { createSendAlertActivities } from './send-alert.js';
+import { createDetectAnomaliesActivities } from './detect-anomalies.js';
+import { createRecordAuditActivities } from './record-audit.js';
+import { createRecordMetricsActivities } from './record-metrics.js';
+import { createCheckStalenessActivities } from './check-staleness.js';
+import { createSnapshotConfigActivities } from './snapshot-config.js';
+import { createStoreConfigSnapshotActivities } from './store-config-snapshot.js';
+import { createRestoreConfigActivities } from './restore-config.js';
+import { createExportDataActivities } from './export-data.js';
+import { createPruneExportsActivities } from './prune-exports.js';
 
 export type { ActivityDeps } from './deps.js';
 
@@ -23,6 +36,19 @@ export function createActivities(deps: ActivityDeps) {
     ...createManifestActivities(deps),
     ...createStagingActivities(deps),
     ...createDiscardActivities(deps),
+    ...createVerifyActivities(deps),
+    ...createPlanPruneActivities(deps),
+    ...createPruneActivities(deps),
+    ...createSendAlertActivities(deps),
+    ...createDetectAnomaliesActivities(deps),
+    ...createRecordAuditActivities(deps),
+    ...createRecordMetricsActivities(deps),
+    ...createCheckStalenessActivities(deps),
+    ...createSnapshotConfigActivities(deps),
+    ...createStoreConfigSnapshotActivities(deps),
+    ...createRestoreConfigActivities(deps),
+    ...createExportDataActivities(deps),
+    ...createPruneExportsActivities(deps),
   };
 }
 

@@ -25,6 +25,14 @@ export type Tier = (typeof TIERS)[number];
 export const DESTINATION_NAMES = ['local', 'cloud', 'offsite'] as const;
 export type DestinationName = string;
 
+/**
+ * A disaster-recovery scenario: what was lost. Each has its recovery time objective (RTO,
+ * `recovery.rto.<scenario>`): a database corrupted (the server is fine), a server failed (a new one
+ * is provisioned), or everything lost (server, configuration, the works).
+ */
+export const RECOVERY_SCENARIOS = ['database-corruption', 'server-failure', 'complete-data-loss'] as const;
+export type RecoveryScenario = (typeof RECOVERY_SCENARIOS)[number];
+
 /** Version of the manifest JSON layout; readers refuse versions they do not know. */
 export const MANIFEST_FORMAT_VERSION = 1;
 
@@ -112,4 +120,6 @@ export interface VerificationRecord {
   checks: Array<{ name: string; passed: boolean; detail: string }>;
   amcheck?: { indexesChecked: number; passed: boolean; detail?: string };
   workflow: { id: string; runId: string };
+  /** What else a reader of the evidence should know: where it was restored, sources skipped, checks not run. */
+  notes?: string[];
 }

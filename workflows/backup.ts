@@ -34,6 +34,10 @@ import {
   TargetAttribute,
   TierAttribute,
 } from '../src/temporal/search-attributes.js';
+import { reportFailure } from './shared/alerting.js';
+import { checkForAnomalies } from './shared/anomalies.js';
+import { recordBackupEvents } from './shared/backup-events.js';
+import { startVerificationAfterBackup } from './verify-backup.js';
 
 export interface BackupWorkflowInput {
   target: string;
@@ -107,7 +111,13 @@ export async function backupWorkflow(input: BackupWorkflowInput): Promise<Backup
   ]);
   setCurrentDetails(`planning the backup of **${input.target}** for ${scheduledAt}`);
 
-  const plan = await control.planBackup({ target: input.target, tier: input.tier ?? 'auto', scheduledAt });
+  let plan: BackupPlan;
+  try {
+    plan = await control.planBackup({ target: input.target, tier: input.tier ?? 'auto', scheduledAt });
+  } catch (error) {
+    await reportFailure({ kind: 'backup', target: input.target, step: 'plan', error });
+    throw error;
+  }
   progress.backupId = plan.backupId;
   upsertSearchAttributes([
     { key: TierAttribute, value: plan.tiers },
@@ -123,10 +133,14 @@ export async function backupWorkflow(input: BackupWorkflowInput): Promise<Backup
 
   try {
     const manifest = await backUpOnSomeHost(plan, scheduledAt, progress);
+    // Metrics, the anomaly alert, the audit event: never throws — the backup exists from here on.
+    await recordBackupEvents(manifest);
     progress.step = 'done';
     finish('succeeded', manifest, `backup **${plan.backupId}** stored in ${plan.destinations.join(', ')}`);
+    if (plan.verifyAfterBackup) await startVerificationAfterBackup(plan.target, plan.backupId);
     return { outcome: 'created', backupId: plan.backupId, target: plan.target, tiers: plan.tiers, destinations: plan.destinations, missingIn: [], manifest };
   } catch (error) {
+    const failedStep = progress.step;
     progress.step = 'failed';
     upsertSearchAttributes([{ key: OutcomeAttribute, value: 'failed' }]);
     setCurrentDetails(`backup **${plan.backupId}** failed: ${(error as Error).message}`);
@@ -140,6 +154,7 @@ export async function backupWorkflow(input: BackupWorkflowInput): Promise<Backup
         ),
       ),
     );
+    await reportFailure({ kind: 'backup', target: plan.target, step: failedStep, error, backupId: plan.backupId });
     throw error;
   }
 }
@@ -184,6 +199,8 @@ async function backUpOnHost(plan: BackupPlan, hostQueue: string, scheduledAt: st
       captureGlobals: plan.captureGlobals,
     });
     progress.bytes = dump.size;
+    // Compared with earlier backups while the dump is encrypted and uploaded; recorded in the manifest.
+    const anomalyCheck = checkForAnomalies({ target: plan.target, backupId: plan.backupId, dumpSize: dump.size, tables: dump.tables });
 
     progress.step = 'checksum';
     const dumpSum = await quick.checksumFile({ file: dump.file });
@@ -230,6 +247,9 @@ async function backUpOnHost(plan: BackupPlan, hostQueue: string, scheduledAt: st
       runId: info.runId,
       namespace: info.namespace,
     });
+    const { anomalies, notes } = await anomalyCheck;
+    manifest.anomalies = anomalies;
+    manifest.notes.push(...notes);
     // Written last, in every destination: from here on the backup exists.
     await Promise.all(plan.destinations.map((destination) => control.writeManifest({ destination, manifest })));
     return manifest;

@@ -1,2 +1,8 @@
 /** Every workflow the worker registers. Deterministic orchestration only: no Node built-ins here. */
 export { backupWorkflow, backupProgressQuery } from './backup.js';
+export { backupAllWorkflow } from './backup-all.js';
+export { pruneWorkflow } from './prune.js';
+export { verifyBackupWorkflow, verifyProgressQuery } from './verify-backup.js';
+export { stalenessCheckWorkflow } from './staleness-check.js';
+export { configBackupWorkflow } from './config-backup.js';
+export { exportWorkflow } from './export.js';

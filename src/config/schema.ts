@@ -24,6 +24,24 @@ const httpUrl = (example: string) =>
   z.url({ protocol: /^https?$/, error: `must be an http(s) URL such as ${example}` });
 const duration = () =>
   z.string().regex(/^\d+(ms|s|m|h|d)$/, { error: 'must be a duration such as 30s, 15m, 4h or 7d' });
+/**
+ * A path or glob inside configBackup.root: relative, slash-separated, never climbing out with `..`
+ * (symlinks leading outside are refused when a run resolves them).
+ */
+const insideRoot = () =>
+  z
+    .string()
+    .min(1)
+    .refine((p) => !/^([/\\]|[A-Za-z]:)/.test(p), { error: (issue) => `"${String(issue.input)}" must be relative to configBackup.root, not an absolute path` })
+    .refine((p) => !p.split(/[/\\]/).includes('..'), { error: (issue) => `"${String(issue.input)}" escapes configBackup.root: ".." is not allowed — list paths inside the root, or move the root up` });
+/** A git repository: a local path or a URL, never with a password or token inside it. */
+const gitRepository = () =>
+  z
+    .string()
+    .min(1)
+    .refine((r) => !/^[a-z][a-z0-9+.-]*:\/\/[^/@]*:[^/@]*@/i.test(r), {
+      error: 'must not embed a password or token in the URL — use an SSH key or a git credential helper on the worker',
+    });
 
 export const WEEKDAYS = ['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'] as const;
 
@@ -164,8 +182,41 @@ const target = connection.extend({
         .default([]),
       format: z.enum(['json', 'ndjson']).default('json'),
       keepDays: z.number().int().min(1).default(7),
+      /** Destination the files go to (under `exports/<target>/`); defaults to the one named `local`, else the only local one. */
+      destination: name().optional(),
+      /** Time of the daily export, in the target's schedule time zone. */
+      at: timeOfDay().default('04:00'),
     })
     .optional(),
+});
+
+/** A health check of the recovered application's database: a query returning one value, and what it must be. */
+const sqlHealthCheck = z.strictObject({
+  name: z.string().min(1),
+  /** Only in recoveries of this target; every recovery otherwise. */
+  target: name().optional(),
+  /** Database to query on the target's server; defaults to the target's database. */
+  database: z.string().min(1).optional(),
+  sql: z.string().min(1),
+  expect: sqlCheck.shape.expect,
+});
+
+/** A health check of the recovered application over HTTP (its health URL): status and, optionally, a piece of the body. */
+const httpHealthCheck = z.strictObject({
+  name: z.string().min(1),
+  /** Only in recoveries of this target; every recovery otherwise. */
+  target: name().optional(),
+  url: httpUrl('http://127.0.0.1:3000/health'),
+  expect: z
+    .strictObject({
+      /** Expected HTTP status; defaults to any 2xx. */
+      status: z.number().int().min(100).max(599).optional(),
+      /** Text the response body must contain. */
+      bodyContains: z.string().min(1).optional(),
+    })
+    .prefault({}),
+  /** Bound of one request. */
+  timeout: duration().default('10s'),
 });
 
 const alertChannel = z.discriminatedUnion('type', [
@@ -250,6 +301,8 @@ export const configSchema = z.strictObject({
       maxDeleteFraction: z.number().min(0).max(1).default(0.5),
       /** Objects without a manifest younger than this may be a backup in progress. */
       debrisGracePeriod: duration().default('24h'),
+      /** Time of the daily prune, in schedules.timezone: after the nightly backups. */
+      at: timeOfDay().default('03:00'),
     })
     .prefault({}),
   verification: z
@@ -268,7 +321,7 @@ export const configSchema = z.strictObject({
       /** The application's root; every path below is relative to it. */
       root: z.string().default('.'),
       paths: z
-        .array(z.string().min(1))
+        .array(insideRoot())
         .default([
           'docker-compose.yml',
           'docker-compose.dev.yml',
@@ -278,9 +331,12 @@ export const configSchema = z.strictObject({
           'monitoring/grafana/provisioning/**',
         ]),
       /** Files committed only encrypted (globs, relative to root). */
-      secrets: z.array(z.string().min(1)).default(['.env', '**/.env', '**/*.env']),
-      /** Git repository the snapshots are committed to: a local path or a remote URL. */
-      repository: z.string().default('.strongbox/config-repo'),
+      secrets: z.array(insideRoot()).default(['.env', '**/.env', '**/*.env']),
+      /**
+       * Git repository the snapshots are committed to: a local path (a bare repository, created when
+       * missing) or a remote URL (ssh://, https://, git@host:path) the worker can push to.
+       */
+      repository: gitRepository().default('.strongbox/config-repo'),
       branch: z.string().default('main'),
       at: timeOfDay().default('02:30'),
       enabled: z.boolean().default(false),
@@ -299,6 +355,41 @@ export const configSchema = z.strictObject({
       rowDropPercent: z.number().min(1).max(100).default(50),
     })
     .prefault({}),
+  /** The audit log (`audit/` in every destination): one object per access, never rewritten. */
+  audit: z
+    .strictObject({
+      /** Retention lock on audit objects in buckets with object lock (destinations.*.objectLock). */
+      retainDays: z.number().int().min(1).default(400),
+    })
+    .prefault({}),
+  /** Restores and disaster recovery: approvals, recovery time objectives, health checks. */
+  recovery: z
+    .strictObject({
+      /** Recovery time objective of each scenario: a disaster recovery reports whether it was met. */
+      rto: z
+        .strictObject({
+          'database-corruption': duration().default('1h'),
+          'server-failure': duration().default('4h'),
+          'complete-data-loss': duration().default('24h'),
+        })
+        .prefault({}),
+      /** How often a disaster recovery checks whether the target server accepts connections yet. */
+      provisionPollInterval: duration().default('30s'),
+      /** How long a restore waits for the approval of a step that replaces an existing database before ending without touching it. */
+      approvalTimeout: duration().default('24h'),
+      /** Where a disaster recovery restores the configuration files unless told (relative to this file). */
+      configDir: z.string().min(1).default('.strongbox/restored-config'),
+      /** Checks that the recovered application works, retried for `window` before a recovery is declared failed. */
+      healthChecks: z
+        .strictObject({
+          window: duration().default('5m'),
+          interval: duration().default('15s'),
+          sql: z.array(sqlHealthCheck).default([]),
+          http: z.array(httpHealthCheck).default([]),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
   targets: z.record(name(), target).default({}),
 });
 
@@ -312,5 +403,7 @@ export type ScheduleConfig = z.output<typeof schedule>;
 export type SqlCheck = z.output<typeof sqlCheck>;
 export type ConnectionConfig = z.output<typeof connection>;
 export type SecretRef = z.output<typeof secretRef>;
+export type SqlHealthCheck = z.output<typeof sqlHealthCheck>;
+export type HttpHealthCheck = z.output<typeof httpHealthCheck>;
 
 export { PRIVATE_KEY_PATTERN, TIERS };

@@ -8,8 +8,9 @@
  * which the store verifies on receipt; the whole object's SHA-256 is stored as metadata and checked
  * after completion.
  */
-import { createHash } from 'node:crypto';
-import { open, readFile } from 'node:fs/promises';
+import { createHash, type Hash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import {
   AbortMultipartUploadCommand,
@@ -47,8 +48,10 @@ import type {
 const MIN_PART_SIZE = 16 * 1024 * 1024;
 /** S3 allows at most 10,000 parts per upload; larger files get larger parts. */
 const MAX_PARTS = 10_000;
-/** Parts in flight at once. Memory is bounded by UPLOAD_CONCURRENCY × part size (64 MiB). */
+/** Parts in flight at once; each streams from the file, so memory does not grow with it. */
 const UPLOAD_CONCURRENCY = 4;
+/** Read buffer for hashing and streaming parts. */
+const READ_SIZE = 1024 * 1024;
 /** Metadata key holding the object's SHA-256 (hex); S3 stores it as x-amz-meta-sha256. */
 const SHA256_METADATA = 'sha256';
 
@@ -69,6 +72,21 @@ function partSizeFor(size: number): number {
   const needed = Math.ceil(size / MAX_PARTS);
   const mib = 1024 * 1024;
   return Math.max(MIN_PART_SIZE, Math.ceil(needed / mib) * mib);
+}
+
+/** SHA-256 (base64) of a file range, feeding the same bytes into `whole`; fails if the file is short. */
+async function hashRange(file: string, start: number, length: number, whole: Hash, signal?: AbortSignal): Promise<string> {
+  const part = createHash('sha256');
+  let read = 0;
+  for await (const chunk of createReadStream(file, { start, end: start + length - 1, highWaterMark: READ_SIZE, signal })) {
+    part.update(chunk as Buffer);
+    whole.update(chunk as Buffer);
+    read += (chunk as Buffer).length;
+  }
+  if (read !== length) {
+    throw new StrongboxError(FailureType.ChecksumMismatch, `checksum mismatch: ${file} is shorter than the size recorded when it was produced`);
+  }
+  return part.digest('base64');
 }
 
 function sha256Base64(bytes: Buffer): string {
@@ -182,22 +200,20 @@ export class S3Storage implements Storage {
     options.onCheckpoint?.(checkpoint);
     const partCount = Math.max(1, Math.ceil(options.size / partSize));
     const whole = createHash('sha256');
-    const handle = await open(file, 'r');
     const inFlight = new Set<Promise<void>>();
     let failure: unknown;
     let uploadedBytes = [...done.keys()].reduce((sum, n) => sum + Math.min(partSize, options.size - (n - 1) * partSize), 0);
     try {
       for (let partNumber = 1; partNumber <= partCount && failure === undefined; partNumber += 1) {
         options.signal?.throwIfAborted();
-        const length = Math.min(partSize, options.size - (partNumber - 1) * partSize);
-        const body = Buffer.allocUnsafe(length);
-        const { bytesRead } = await handle.read(body, 0, length, (partNumber - 1) * partSize);
-        if (bytesRead !== length) throw new StrongboxError(FailureType.ChecksumMismatch, `checksum mismatch: ${file} is shorter than the ${options.size} bytes recorded when it was produced`);
-        whole.update(body);
-        const checksum = sha256Base64(body);
+        const start = (partNumber - 1) * partSize;
+        const length = Math.min(partSize, options.size - start);
+        // Hash the part's range as it is read (and the whole file along with it), then stream the
+        // same range to the store: memory stays at a few read buffers whatever the part size.
+        const checksum = await hashRange(file, start, length, whole, options.signal);
         const previous = done.get(partNumber);
         if (previous && previous.checksum === checksum) continue;
-        const upload = this.uploadPart(fullKey, checkpoint.uploadId, partNumber, body, checksum, options.signal).then(
+        const upload = this.uploadPart(fullKey, checkpoint.uploadId, partNumber, file, start, length, checksum, options.signal).then(
           (etag) => {
             done.set(partNumber, { partNumber, etag, checksum });
             checkpoint.parts = [...done.values()].sort((a, b) => a.partNumber - b.partNumber);
@@ -238,20 +254,18 @@ export class S3Storage implements Storage {
       const retryable = !options.signal?.aborted && classify(error).retryable;
       if (!retryable) await this.abort(fullKey, checkpoint.uploadId);
       throw error;
-    } finally {
-      await handle.close();
     }
   }
 
-  private async uploadPart(fullKey: string, uploadId: string, partNumber: number, body: Buffer, checksum: string, signal?: AbortSignal): Promise<string> {
+  private async uploadPart(fullKey: string, uploadId: string, partNumber: number, file: string, start: number, length: number, checksum: string, signal?: AbortSignal): Promise<string> {
     const result = await this.client.send(
       new UploadPartCommand({
         Bucket: this.config.bucket,
         Key: fullKey,
         UploadId: uploadId,
         PartNumber: partNumber,
-        Body: body,
-        ContentLength: body.length,
+        Body: createReadStream(file, { start, end: start + length - 1, highWaterMark: READ_SIZE }),
+        ContentLength: length,
         ChecksumSHA256: checksum,
       }),
       { abortSignal: signal },

@@ -4,6 +4,7 @@
  */
 import { DefaultLogger, Runtime, type LogEntry, type LogLevel } from '@temporalio/worker';
 import type { Logger } from '../logger.js';
+import { HISTOGRAM_BUCKETS } from '../metrics/definitions.js';
 
 let installed = false;
 
@@ -25,6 +26,16 @@ export function installRuntime(logger: Logger, options: { metricsBindAddress?: s
   try {
     install(logger, options);
   } catch (error) {
+    if (options.metricsBindAddress && /metrics exporter/i.test((error as Error).message)) {
+      // The metrics port is taken (another worker on this host): keep structured logs, lose only metrics.
+      logger.warn({ err: error, bindAddress: options.metricsBindAddress }, 'cannot serve Prometheus metrics (is another worker using the port? set worker.metricsPort); running without them');
+      try {
+        install(logger, {});
+        return;
+      } catch (retry) {
+        error = retry;
+      }
+    }
     logger.warn({ err: error }, 'the Temporal runtime was already created; keeping its logging and metrics settings');
   }
 }
@@ -35,6 +46,11 @@ function install(logger: Logger, options: { metricsBindAddress?: string }): void
     logger: new DefaultLogger(level, (entry: LogEntry) => {
       logger[LEVELS[entry.level]]({ ...(entry.meta ?? {}), source: 'temporal' }, entry.message);
     }),
-    ...(options.metricsBindAddress ? { telemetryOptions: { metrics: { prometheus: { bindAddress: options.metricsBindAddress } } } } : {}),
+    telemetryOptions: {
+      // The SDK core's own (Rust) logs go through the same structured logger, not raw to stderr.
+      logging: { filter: { core: 'WARN', other: 'ERROR' }, forward: {} },
+      // Strongbox's own metrics share this endpoint (src/metrics/definitions.ts), with duration buckets fit for backups.
+      ...(options.metricsBindAddress ? { metrics: { prometheus: { bindAddress: options.metricsBindAddress, histogramBucketOverrides: HISTOGRAM_BUCKETS } } } : {}),
+    },
   });
 }

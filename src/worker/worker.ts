@@ -3,7 +3,9 @@
  * - the shared queue (`strongbox`): workflows, and activities any host can run;
  * - this host's queue (`strongbox-host-<host id>`): activities sharing staging files;
  * - the restore queue (`strongbox-restore`): activities that decrypt (only on workers holding the
- *   identity — set `worker.queues: [backup]` on workers that must never read backups).
+ *   identity — set `worker.queues: [backup]` on workers that must never read backups);
+ * - this host's restore queue (`strongbox-restore-host-<host id>`): restore activities sharing the
+ *   decrypted dump in staging (fetch, restore, check), like the host queue for backups.
  */
 import os from 'node:os';
 import { mkdir } from 'node:fs/promises';
@@ -16,15 +18,31 @@ import type { Logger } from '../logger.js';
 import { openStorages } from '../storage/index.js';
 import type { Storage } from '../storage/storage.js';
 import { connectWorker } from '../temporal/connection.js';
+import { catalogGaugesFor } from '../metrics/catalog-gauges.js';
+import { processMeter } from '../metrics/meter.js';
 import { installRuntime } from './runtime.js';
-import { workflowsPath } from './workflows-path.js';
+import { prebuiltWorkflowBundle, workflowsPath } from './workflows-path.js';
 
 /** Time in-flight activities get to finish after SIGINT/SIGTERM before they are cancelled. */
 const SHUTDOWN_GRACE = '30 seconds';
 
+function workflowSource(given: WorkflowBundleOption | undefined): { workflowBundle: WorkflowBundleOption } | { workflowsPath: string } {
+  if (given) return { workflowBundle: given };
+  const prebuilt = prebuiltWorkflowBundle();
+  return prebuilt ? { workflowBundle: { codePath: prebuilt } } : { workflowsPath: workflowsPath() };
+}
+
 export function hostQueueName(config: Config): string {
-  const hostId = (config.worker.hostId ?? os.hostname()).replace(/[^A-Za-z0-9._-]/g, '-');
-  return `${config.temporal.taskQueue}-host-${hostId}`;
+  return `${config.temporal.taskQueue}-host-${hostIdOf(config)}`;
+}
+
+/** The restore queue of this host: where fetchBackup leaves the dump restoreDatabase reads. */
+export function restoreHostQueueName(config: Config): string {
+  return `${config.temporal.restoreTaskQueue}-host-${hostIdOf(config)}`;
+}
+
+function hostIdOf(config: Config): string {
+  return (config.worker.hostId ?? os.hostname()).replace(/[^A-Za-z0-9._-]/g, '-');
 }
 
 export interface StrongboxWorkerOptions {
@@ -51,21 +69,26 @@ export interface StrongboxWorker {
 export async function createStrongboxWorker(options: StrongboxWorkerOptions): Promise<StrongboxWorker> {
   const { config, logger } = options;
   installRuntime(logger, config.worker.metricsPort > 0 ? { metricsBindAddress: `0.0.0.0:${config.worker.metricsPort}` } : {});
+  const ownsConnection = options.connection === undefined;
   const { connection, namespace } = options.connection
     ? { connection: options.connection, namespace: options.namespace ?? config.temporal.namespace ?? 'default' }
     : await connectWorker(config);
   const stagingDir = resolvePath(config, config.worker.stagingDir);
   await mkdir(stagingDir, { recursive: true, mode: 0o700 });
   const hostQueue = hostQueueName(config);
+  const serves = new Set(config.worker.queues);
   const deps: ActivityDeps = {
     config,
     logger,
     storages: options.storages ?? openStorages(config),
     clock: options.clock ?? (() => new Date()),
     hostQueue,
+    ...(serves.has('restore') ? { restoreHostQueue: restoreHostQueueName(config) } : {}),
     stagingDir,
   };
   const activities = createActivities(deps);
+  // Catalog gauges (last success, sizes, verification) on the metrics endpoint: see src/metrics/catalog-gauges.ts.
+  const catalogGauges = config.worker.metricsPort > 0 ? catalogGaugesFor(deps, processMeter) : undefined;
   const common = {
     connection,
     namespace,
@@ -74,19 +97,21 @@ export async function createStrongboxWorker(options: StrongboxWorkerOptions): Pr
     maxConcurrentActivityTaskExecutions: config.worker.maxConcurrentActivities,
   };
   const workers: Worker[] = [];
-  const serves = new Set(config.worker.queues);
   if (serves.has('backup')) {
     workers.push(
       await Worker.create({
         ...common,
         taskQueue: config.temporal.taskQueue,
-        ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: workflowsPath() }),
+        ...workflowSource(options.workflowBundle),
       }),
       await Worker.create({ ...common, taskQueue: hostQueue }),
     );
   }
   if (serves.has('restore')) {
-    workers.push(await Worker.create({ ...common, taskQueue: config.temporal.restoreTaskQueue }));
+    workers.push(
+      await Worker.create({ ...common, taskQueue: config.temporal.restoreTaskQueue }),
+      await Worker.create({ ...common, taskQueue: restoreHostQueueName(config) }),
+    );
   }
   const taskQueues = workers.map((w) => w.options.taskQueue);
   return {
@@ -95,7 +120,14 @@ export async function createStrongboxWorker(options: StrongboxWorkerOptions): Pr
     deps,
     async run() {
       logger.info({ taskQueues, namespace, stagingDir }, 'worker started');
-      await Promise.all(workers.map((w) => w.run()));
+      catalogGauges?.start();
+      try {
+        await Promise.all(workers.map((w) => w.run()));
+      } finally {
+        catalogGauges?.stop();
+        // A connection left open would keep the process alive after a SIGTERM.
+        if (ownsConnection) await connection.close();
+      }
       logger.info({ taskQueues }, 'worker stopped');
     },
     shutdown() {

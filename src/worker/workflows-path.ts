@@ -13,3 +13,14 @@ export function workflowsPath(): string {
   if (!existsSync(candidate)) throw new Error(`workflow code not found at ${candidate} — run npm run build`);
   return candidate;
 }
+
+/**
+ * The workflow bundle made at build time (scripts/bundle-workflows.js), when running compiled
+ * code: starting from it skips webpack at every worker start. Undefined when running from source.
+ */
+export function prebuiltWorkflowBundle(): string | undefined {
+  const here = fileURLToPath(import.meta.url);
+  if (path.extname(here) !== '.js') return undefined;
+  const bundle = path.resolve(path.dirname(here), '../../workflow-bundle.js');
+  return existsSync(bundle) ? bundle : undefined;
+}

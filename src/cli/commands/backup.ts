@@ -10,6 +10,7 @@ import { TIERS } from '../../domain.js';
 import { openStorages } from '../../storage/index.js';
 import type { BackupProgress, BackupWorkflowResult } from '../../../workflows/backup.js';
 import type { CliContext } from '../context.js';
+import { auditAccess } from './audit.js';
 import { formatBytes, progressLine } from '../progress.js';
 
 /** How often progress is polled from the running workflow. */
@@ -55,6 +56,13 @@ export function registerBackupCommands(program: Command, context: CliContext): v
     .action(async (options: { target?: string; json?: boolean }) => {
       const config = context.config();
       const catalog = await readCatalog(openStorages(config).values(), options.target ? { target: options.target } : {});
+      await auditAccess(context, {
+        action: 'backup.listed',
+        ...(options.target ? { target: options.target } : {}),
+        destinations: Object.keys(config.destinations),
+        outcome: 'succeeded',
+        details: { backups: catalog.entries.length },
+      });
       if (options.json) {
         context.out.json({
           backups: catalog.entries.map((e) => ({

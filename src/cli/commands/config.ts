@@ -1,9 +1,13 @@
-/** `strongbox config check|show`: validate the configuration and print it with defaults applied. */
+/**
+ * `strongbox config check|show`: validate the configuration and print it with defaults applied.
+ * `strongbox config backup|restore`: configuration snapshots (commands/config-backup.ts).
+ */
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
+import { registerConfigBackupCommands } from './config-backup.js';
 
 export function registerConfigCommands(program: Command, context: CliContext): void {
-  const config = program.command('config').description('inspect the configuration');
+  const config = program.command('config').description("inspect Strongbox's configuration; back up and restore the application's configuration files");
   config
     .command('check')
     .description('validate the configuration; exit 2 with one line per problem when it is invalid')
@@ -23,4 +27,5 @@ export function registerConfigCommands(program: Command, context: CliContext): v
       if (options.json) context.out.json({ source: source ?? null, baseDir, config: rest });
       else context.out.line(JSON.stringify(rest, null, 2));
     });
+  registerConfigBackupCommands(config, context);
 }

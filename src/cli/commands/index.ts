@@ -5,10 +5,22 @@ import { registerBackupCommands } from './backup.js';
 import { registerConfigCommands } from './config.js';
 import { registerWorkerCommand } from './worker.js';
 import { registerStackCommands } from './stack.js';
+import { registerVerifyCommand } from './verify.js';
+import { registerScheduleCommands } from './schedules.js';
+import { registerPruneCommand } from './prune.js';
+import { registerStartCommand } from './start.js';
+import { registerExportCommand } from './export.js';
+import { registerAuditCommand } from './audit.js';
 
 export function registerCommands(program: Command, context: CliContext): void {
+  registerStartCommand(program, context);
   registerConfigCommands(program, context);
   registerWorkerCommand(program, context);
   registerBackupCommands(program, context);
+  registerVerifyCommand(program, context);
+  registerPruneCommand(program, context);
+  registerExportCommand(program, context);
+  registerScheduleCommands(program, context);
+  registerAuditCommand(program, context);
   registerStackCommands(program, context);
 }

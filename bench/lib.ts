@@ -1,0 +1,181 @@
+/**
+ * What the benchmarks share: a stack (STRONGBOX_BENCH_STACK_DIR, else an ephemeral one of their
+ * own), a generated database of a given size, a Strongbox worker as a separate process (so its
+ * peak RSS is its own), and small statistics helpers. Every ratio is measured against a baseline
+ * run in the same process tree, on the same data, interleaved run by run.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
+import { stringify } from 'yaml';
+import { parseConfig, type Config } from '../src/config/load.js';
+import { generateKeyPair } from '../src/crypto/age.js';
+import { createLogger } from '../src/logger.js';
+import { readPostgresPassword, readStack, stackDown, stackEnv, stackUp, type StackInfo } from '../src/stack/index.js';
+
+export const BENCH_BUCKET = 'strongbox-bench';
+const BIN = path.resolve(import.meta.dirname, '../bin/strongbox.js');
+
+export interface BenchStack {
+  info: StackInfo;
+  stop(): Promise<void>;
+}
+
+export async function benchStack(): Promise<BenchStack> {
+  const logger = createLogger({ name: 'strongbox-bench', level: 'warn' });
+  const given = process.env.STRONGBOX_BENCH_STACK_DIR;
+  if (given && readStack(given)) {
+    const info = await stackUp({ dir: given, persistent: false, ui: false, buckets: [BENCH_BUCKET], logger });
+    return { info, stop: async () => undefined };
+  }
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'strongbox-bench-stack-'));
+  const info = await stackUp({ dir, persistent: false, ui: false, buckets: [BENCH_BUCKET], logger });
+  return {
+    info,
+    stop: async () => {
+      await stackDown(dir, { logger });
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export function pgClientConfig(stack: StackInfo, database: string): pg.ClientConfig {
+  return { host: stack.postgres.host, port: stack.postgres.port, user: stack.postgres.user, password: readPostgresPassword(stack.postgres), database };
+}
+
+/**
+ * A database of about `sizeMb` of table data shaped like the strategy's application: products
+ * with names, JSON attributes and prices, and a long price history. Reused when it already has
+ * the requested size (generation takes minutes for a gigabyte).
+ */
+export async function benchDatabase(stack: StackInfo, sizeMb: number): Promise<string> {
+  const name = `strongbox_bench_${sizeMb}mb`;
+  const admin = new pg.Client(pgClientConfig(stack, 'postgres'));
+  await admin.connect();
+  const exists = (await admin.query('select 1 from pg_database where datname = $1', [name])).rowCount === 1;
+  if (!exists) await admin.query(`create database ${name}`);
+  await admin.end();
+  const client = new pg.Client(pgClientConfig(stack, name));
+  await client.connect();
+  try {
+    const size = Number((await client.query(`select coalesce(sum(pg_table_size(c.oid)), 0) as s from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = 'public' and c.relkind = 'r'`)).rows[0].s);
+    if (size >= sizeMb * 1024 * 1024 * 0.95) return name;
+    process.stderr.write(`generating ~${sizeMb} MB of table data in ${name} (once; reused by later runs)…\n`);
+    await client.query('drop table if exists price_history, products');
+    await client.query(`create table products (id bigint primary key, sku text not null, name text not null, description text, attributes jsonb, price numeric(12,2), updated_at timestamptz)`);
+    await client.query(`create table price_history (product_id bigint not null, observed_at timestamptz not null, price numeric(12,2) not null, source text, primary key (product_id, observed_at))`);
+    // ~60% of the bytes in price history rows (~70 B each), ~40% in product rows (~500 B each).
+    const products = Math.round((sizeMb * 1024 * 1024 * 0.4) / 560);
+    const history = Math.round((sizeMb * 1024 * 1024 * 0.6) / 88);
+    const batch = 200_000;
+    for (let from = 1; from <= products; from += batch) {
+      const to = Math.min(products, from + batch - 1);
+      await client.query(`
+        insert into products
+        select i, 'SKU-' || lpad(i::text, 10, '0'), 'Product ' || i || ' ' || md5(i::text),
+               repeat(md5((i * 7)::text) || ' ', 8) || 'lorem ipsum dolor sit amet ' || i,
+               jsonb_build_object('color', (array['red','green','blue','black'])[1 + i % 4], 'weight', i % 997, 'tags', jsonb_build_array('t' || i % 13, 't' || i % 17), 'hash', md5(i::text)),
+               round((random() * 1000)::numeric, 2), timestamptz '2026-01-01' + (i % 100000) * interval '1 minute'
+        from generate_series(${from}, ${to}) i`);
+    }
+    for (let from = 1; from <= history; from += batch) {
+      const to = Math.min(history, from + batch - 1);
+      await client.query(`
+        insert into price_history
+        select 1 + i % ${products}, timestamptz '2025-01-01' + i * interval '1 second', round((random() * 1000)::numeric, 2), (array['shop-a','shop-b','marketplace','feed'])[1 + i % 4]
+        from generate_series(${from}, ${to}) i`);
+    }
+    await client.query('vacuum analyze');
+    return name;
+  } finally {
+    await client.end();
+  }
+}
+
+export interface BenchConfig {
+  dir: string;
+  config: Config;
+  configFile: string;
+  raw: Record<string, unknown>;
+  cleanup(): void;
+}
+
+export function benchConfig(stack: StackInfo, database: string, patch: (raw: Record<string, any>) => void = () => undefined): BenchConfig {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'strongbox-bench-'));
+  const keys = generateKeyPair();
+  writeFileSync(path.join(dir, 'identity.txt'), `${keys.identity}\n`, { mode: 0o600 });
+  const id = path.basename(dir).toLowerCase();
+  const raw: Record<string, any> = {
+    temporal: { address: stack.temporal.address, namespace: stack.temporal.namespace, taskQueue: id, restoreTaskQueue: `${id}-restore` },
+    worker: { hostId: id, stagingDir: path.join(dir, 'staging'), metricsPort: 0 },
+    encryption: { recipients: [keys.recipient], identity: { file: path.join(dir, 'identity.txt') } },
+    destinations: {
+      local: { type: 'local', path: path.join(dir, 'local') },
+      cloud: { type: 's3', bucket: BENCH_BUCKET, prefix: id, endpoint: stack.s3.endpoint, forcePathStyle: true },
+    },
+    tiers: {
+      daily: { destinations: ['local', 'cloud'], keepDays: 30 },
+      weekly: { destinations: ['cloud'], keepDays: 90 },
+      monthly: { destinations: ['cloud'], keepDays: 365 },
+    },
+    targets: { bench: { host: stack.postgres.host, port: stack.postgres.port, user: stack.postgres.user, passfile: stack.postgres.passfile, database, globals: false } },
+  };
+  patch(raw);
+  const configFile = path.join(dir, 'strongbox.yaml');
+  writeFileSync(configFile, stringify(raw));
+  return { dir, raw, configFile, config: parseConfig(raw, { source: configFile, baseDir: dir }), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export interface WorkerProcess {
+  child: ChildProcess;
+  /** Peak resident set size of the worker process so far (VmHWM), in bytes. */
+  peakRss(): number;
+  stop(): Promise<void>;
+}
+
+export async function spawnBenchWorker(stack: StackInfo, configFile: string): Promise<WorkerProcess> {
+  const child = spawn(process.execPath, [BIN, '-c', configFile, 'worker'], {
+    env: { ...process.env, ...stackEnv(stack), STRONGBOX_LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  // The worker logs "worker started" at info; at warn it says nothing, so wait for its queues to be polled.
+  await sleep(3000);
+  if (child.exitCode !== null) throw new Error(`bench worker exited:\n${stderr}`);
+  return {
+    child,
+    peakRss: () => {
+      const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+      return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
+    },
+    stop: async () => {
+      child.kill('SIGTERM');
+      await new Promise((resolve) => child.once('exit', resolve));
+    },
+  };
+}
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+export function mb(bytes: number): string {
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+
+export async function timed<T>(body: () => Promise<T>): Promise<{ ms: number; value: T }> {
+  const start = performance.now();
+  const value = await body();
+  return { ms: performance.now() - start, value };
+}
+
+export function argValue(name: string, fallback: number): number {
+  const index = process.argv.indexOf(`--${name}`);
+  return index === -1 ? fallback : Number(process.argv[index + 1]);
+}
