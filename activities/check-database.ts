@@ -41,6 +41,8 @@ export interface CheckDatabaseInput {
   checks?: boolean;
   /** Run amcheck on btree indexes; defaults to targets.<t>.verify.amcheck. */
   amcheck?: boolean;
+  /** A selective restore: compare only these relations of the manifest (the others were not restored). */
+  only?: Array<{ schema: string; name: string }>;
 }
 
 export function createCheckActivities(deps: ActivityDeps) {
@@ -59,7 +61,8 @@ export function createCheckActivities(deps: ActivityDeps) {
         try {
           context.heartbeat({ step });
           const counts = await countRows(client, signal);
-          const comparison = expected ? compareCounts(expected, counts) : undefined;
+          const compared = expected && input.only ? await onlySelected(client, expected, input.only) : expected;
+          const comparison = compared ? compareCounts(compared, counts) : undefined;
           const notes: string[] = [];
           step = 'amcheck';
           const amcheck = (input.amcheck ?? target.verify.amcheck) ? await runAmcheck(client, notes, signal) : undefined;
@@ -67,7 +70,7 @@ export function createCheckActivities(deps: ActivityDeps) {
           const checks = (input.checks ?? true) ? await runChecks(client, target.checks, signal) : [];
           const report: DatabaseCheckReport = {
             countsCompared: comparison !== undefined,
-            tablesCompared: expected?.length ?? 0,
+            tablesCompared: compared?.length ?? 0,
             tablesFound: counts.length,
             mismatches: comparison?.mismatches ?? [],
             checks,
@@ -92,6 +95,13 @@ async function manifestTables(deps: ActivityDeps, target: string, expected: { de
     throw new StrongboxError(FailureType.MissingObject, `missing object: the manifest of backup ${expected.backupId} is no longer in destination ${expected.destination}`);
   }
   return manifest.tables;
+}
+
+/** The manifest's tables that are among `only`, named as the manifest names them (`format('%I.%I')`). */
+async function onlySelected(client: pg.Client, expected: TableCount[], only: Array<{ schema: string; name: string }>): Promise<TableCount[]> {
+  const result = await client.query<{ name: string }>(`SELECT format('%I.%I', s, n) AS name FROM unnest($1::text[], $2::text[]) AS t(s, n)`, [only.map((o) => o.schema), only.map((o) => o.name)]);
+  const wanted = new Set(result.rows.map((r) => r.name));
+  return expected.filter((t) => wanted.has(t.table));
 }
 
 async function runChecks(client: pg.Client, checks: Array<{ name: string; sql: string; expect: Parameters<typeof evaluateExpectation>[1] }>, signal: AbortSignal): Promise<CheckOutcome[]> {

@@ -23,6 +23,7 @@ import { createStoreConfigSnapshotActivities } from './store-config-snapshot.js'
 import { createRestoreConfigActivities } from './restore-config.js';
 import { createExportDataActivities } from './export-data.js';
 import { createPruneExportsActivities } from './prune-exports.js';
+import { createRestoreWorkflowActivities } from './restore-activities.js';
 
 export type { ActivityDeps } from './deps.js';
 
@@ -49,6 +50,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createRestoreConfigActivities(deps),
     ...createExportDataActivities(deps),
     ...createPruneExportsActivities(deps),
+    ...createRestoreWorkflowActivities(deps),
   };
 }
 

@@ -1,6 +1,6 @@
 /**
  * resolveBackup: turns "backup X (or the newest) of target T" into what a verification or restore
- * needs — the manifest's dump file (sizes, checksums, recipients), the destinations holding the
+ * needs — the manifest's dump file (sizes, checksums, recipients) and roles file, the destinations holding the
  * backup in the order to read them (`verification.sourcePreference` first, then any other holder),
  * and the target's verification settings. Read from the manifests in the destinations, never from
  * the database being protected.
@@ -39,6 +39,8 @@ export interface ResolvedBackup {
   sources: BackupSource[];
   /** Every destination holding the backup's manifest: verification records are written to each. */
   holders: string[];
+  /** The roles (globals) file, when the backup captured one, and where to read it (same order as the dump). */
+  globals?: { file: BackupFile; sources: BackupSource[] };
   /** Recipients the backup was encrypted to (public keys). */
   recipients: string[];
   /** Tables the manifest lists, with exact row counts. */
@@ -57,6 +59,7 @@ export function createResolveActivities(deps: ActivityDeps) {
         const { manifest, holders } = await findBackup(deps, input.target, input.backup);
         const dump = manifest.files.find((f) => f.kind === 'dump');
         if (!dump) throw new StrongboxError(FailureType.CorruptData, `the manifest of backup ${manifest.backupId} lists no dump file`);
+        const globals = manifest.files.find((f) => f.kind === 'globals');
         const preference = deps.config.verification.sourcePreference;
         const ordered = [...preference.filter((d) => holders.includes(d)), ...holders.filter((d) => !preference.includes(d))];
         return {
@@ -67,6 +70,7 @@ export function createResolveActivities(deps: ActivityDeps) {
           dump,
           sources: ordered.map((destination) => ({ destination, key: dumpKey(manifest, destination, dump) })),
           holders,
+          ...(globals ? { globals: { file: globals, sources: ordered.map((destination) => ({ destination, key: dumpKey(manifest, destination, globals) })) } } : {}),
           recipients: manifest.encryption.recipients,
           tables: manifest.tables.length,
           verify: { jobs: target.verify.jobs, amcheck: target.verify.amcheck, checks: target.checks.length },
@@ -78,10 +82,10 @@ export function createResolveActivities(deps: ActivityDeps) {
   };
 }
 
-/** The dump's key in a destination: as the manifest recorded it, else where the layout puts it. */
-function dumpKey(manifest: Manifest, destination: string, dump: BackupFile): string {
-  const recorded = manifest.destinations[destination]?.objects.find((o) => o.key.endsWith(`/${dump.name}`));
-  return recorded?.key ?? objectKey(manifest.target, manifest.backupId, dump.name);
+/** A file's key in a destination: as the manifest recorded it, else where the layout puts it. */
+function dumpKey(manifest: Manifest, destination: string, file: BackupFile): string {
+  const recorded = manifest.destinations[destination]?.objects.find((o) => o.key.endsWith(`/${file.name}`));
+  return recorded?.key ?? objectKey(manifest.target, manifest.backupId, file.name);
 }
 
 async function findBackup(deps: ActivityDeps, target: string, backup: string): Promise<{ manifest: Manifest; holders: string[] }> {

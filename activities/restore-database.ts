@@ -9,11 +9,17 @@
  * subscriptions, so it works on a server that has none of the target's roles or tablespaces — what
  * a verification needs. `faithful` keeps them (restore the roles first).
  *
+ * `tables` / `schemas` restore a selection with what it depends on (src/restore/toc.ts): the
+ * archive's table of contents is read, the selection computed, and pg_restore given the list.
+ *
  * The caller owns the database afterwards: the verify workflow drops its scratch database, the
  * restore workflow keeps (or swaps) what it restored. Credentials reach pg_restore through a pgpass
  * file, never argv. Heartbeats while pg_restore runs; cancellation kills it.
  * Safe to retry: by the marker rule above.
  */
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
 import { Context } from '@temporalio/activity';
 import { execa } from 'execa';
 import { getTarget } from '../src/config/load.js';
@@ -21,6 +27,7 @@ import { asActivity, classify, StrongboxError } from '../src/errors.js';
 import { FailureType } from '../src/failures.js';
 import { libpqEnv, quoteIdent, type PgEndpoint } from '../src/postgres/endpoint.js';
 import { pgTool, stderrTail } from '../src/postgres/tools.js';
+import { isDataLine, parseTocList, ScriptHeaderParser, selectEntries, SelectionError, useList, withDataEntries } from '../src/restore/toc.js';
 import { describeEndpoint, inspectDatabase, restoreMarker, serverEndpoint, withMaintenanceClient, type ServerChoice } from '../src/verify/server.js';
 import type { ActivityDeps } from './deps.js';
 
@@ -43,6 +50,18 @@ export interface RestoreDatabaseInput {
   /** pg_restore parallel jobs; defaults to targets.<t>.verify.jobs. */
   jobs?: number;
   mode?: 'portable' | 'faithful';
+  /** Restore only these tables (`name`, `schema.name`), with their dependent objects. */
+  tables?: string[];
+  /** Restore only these schemas, with everything in them. */
+  schemas?: string[];
+}
+
+/** What a selective restore restored. */
+export interface RestoredSelection {
+  relations: Array<{ schema: string; name: string; desc: string }>;
+  /** Objects attached to the selection left out (a foreign key to a table not restored), and why. */
+  skipped: string[];
+  notes: string[];
 }
 
 export interface RestoreDatabaseResult {
@@ -53,6 +72,8 @@ export interface RestoreDatabaseResult {
   /** The archive's encoding, given to the new database. */
   encoding: string;
   durationMs: number;
+  /** Set for selective restores. */
+  selection?: RestoredSelection;
 }
 
 /** What `portable` leaves out, so a restore needs none of the source server's roles or tablespaces. */
@@ -75,6 +96,8 @@ export function createRestoreActivities(deps: ActivityDeps) {
         const marker = restoreMarker(context.info.workflowExecution);
 
         const encoding = await archiveEncoding(input.file, signal);
+        const selective = (input.tables?.length ?? 0) > 0 || (input.schemas?.length ?? 0) > 0;
+        const selection = selective ? await selectFromArchive(input.file, { tables: input.tables, schemas: input.schemas }, signal) : undefined;
         await createDatabase(endpoint, input.into, encoding, marker);
         deps.logger.info({ database: input.into, server: describeEndpoint(endpoint), jobs, encoding }, 'restoring');
 
@@ -84,6 +107,7 @@ export function createRestoreActivities(deps: ActivityDeps) {
           '--exit-on-error',
           '--no-password',
           ...((input.mode ?? 'portable') === 'portable' ? PORTABLE_OPTIONS : []),
+          ...(selection ? [`--use-list=${selection.listFile}`] : []),
           input.file,
         ];
         const beat = () => context.heartbeat({ step: 'restore', database: input.into, elapsedMs: Date.now() - started });
@@ -105,7 +129,14 @@ export function createRestoreActivities(deps: ActivityDeps) {
         }
         const durationMs = Date.now() - started;
         deps.logger.info({ database: input.into, durationMs }, 'restore finished');
-        return { database: input.into, server: describeEndpoint(endpoint), jobs, encoding, durationMs };
+        return {
+          database: input.into,
+          server: describeEndpoint(endpoint),
+          jobs,
+          encoding,
+          durationMs,
+          ...(selection ? { selection: { relations: selection.relations, skipped: selection.skipped, notes: selection.notes } } : {}),
+        };
       });
     },
   };
@@ -178,4 +209,43 @@ function describeRestoreError(error: unknown, database: string, endpoint: PgEndp
     return new StrongboxError(FailureType.Transient, `pg_restore lost its connection to ${describeEndpoint(endpoint, database)}: ${stderr}`, { cause: error });
   }
   return new StrongboxError(FailureType.RestoreFailed, `pg_restore into ${describeEndpoint(endpoint, database)} failed: ${stderr || e.shortMessage}`, { cause: error });
+}
+
+/**
+ * A selective restore's `--use-list` file, written beside the archive: the TOC is listed, its
+ * dependencies read from the verbose script of everything but the data (no rows are read), and
+ * the selection computed with what it depends on.
+ */
+async function selectFromArchive(file: string, want: { tables?: string[] | undefined; schemas?: string[] | undefined }, signal: AbortSignal): Promise<RestoredSelection & { listFile: string }> {
+  const dir = path.dirname(file);
+  const run = async <T>(what: string, body: () => Promise<T>): Promise<T> => {
+    try {
+      return await body();
+    } catch (error) {
+      if (signal.aborted) throw error;
+      const e = error as { stderr?: unknown; shortMessage?: string; code?: string };
+      if (e.code === 'ENOENT') throw new StrongboxError(FailureType.Config, 'cannot run pg_restore: not found — install the PostgreSQL client (apt-get install postgresql-client) or set STRONGBOX_PG_BINDIR', { cause: error });
+      throw new StrongboxError(FailureType.RestoreFailed, `pg_restore cannot ${what} of ${file}: ${stderrTail(e.stderr, 5) || e.shortMessage}`, { cause: error });
+    }
+  };
+  const list = parseTocList((await run('list the contents', () => execa(pgTool('pg_restore'), ['--list', file], { cancelSignal: signal, stdin: 'ignore' }))).stdout);
+  const schemaList = path.join(dir, 'toc-without-data.list');
+  await writeFile(schemaList, useList(list, new Set(list.filter((l) => !isDataLine(l)).map((l) => l.id))), { mode: 0o600 });
+  const parser = new ScriptHeaderParser();
+  await run('read the dependencies', async () => {
+    const child = execa(pgTool('pg_restore'), ['--verbose', '--file=-', `--use-list=${schemaList}`, file], { cancelSignal: signal, stdin: 'ignore', buffer: { stdout: false, stderr: true } });
+    const lines = createInterface({ input: child.stdout! });
+    lines.on('line', (line) => parser.push(line));
+    await child;
+  });
+  let selection;
+  try {
+    selection = selectEntries(withDataEntries(parser.entries, list), want);
+  } catch (error) {
+    if (error instanceof SelectionError) throw new StrongboxError(FailureType.Config, `cannot restore the selection: ${error.message}`, { cause: error });
+    throw error;
+  }
+  const listFile = path.join(dir, 'restore.list');
+  await writeFile(listFile, useList(list, selection.ids), { mode: 0o600 });
+  return { relations: selection.relations, skipped: selection.skipped, notes: selection.notes, listFile };
 }

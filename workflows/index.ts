@@ -6,3 +6,5 @@ export { verifyBackupWorkflow, verifyProgressQuery } from './verify-backup.js';
 export { stalenessCheckWorkflow } from './staleness-check.js';
 export { configBackupWorkflow } from './config-backup.js';
 export { exportWorkflow } from './export.js';
+export { restoreWorkflow, restoreProgressQuery } from './restore.js';
+export { disasterRecoveryWorkflow, drStatusQuery } from './disaster-recovery.js';

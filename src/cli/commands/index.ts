@@ -11,6 +11,8 @@ import { registerPruneCommand } from './prune.js';
 import { registerStartCommand } from './start.js';
 import { registerExportCommand } from './export.js';
 import { registerAuditCommand } from './audit.js';
+import { registerRestoreCommand } from './restore.js';
+import { registerDrCommands } from './dr.js';
 
 export function registerCommands(program: Command, context: CliContext): void {
   registerStartCommand(program, context);
@@ -18,6 +20,8 @@ export function registerCommands(program: Command, context: CliContext): void {
   registerWorkerCommand(program, context);
   registerBackupCommands(program, context);
   registerVerifyCommand(program, context);
+  registerRestoreCommand(program, context);
+  registerDrCommands(program, context);
   registerPruneCommand(program, context);
   registerExportCommand(program, context);
   registerScheduleCommands(program, context);

@@ -1,0 +1,67 @@
+/**
+ * Starting and steering disaster recoveries from outside a workflow (CLI, tests). The workflow id
+ * says what is recovered and when (`dr-<target>-<time to the second>`). The run is started with its
+ * search attributes (StrongboxTarget, StrongboxKind), so prune's retention freeze holds from the
+ * first moment, before the workflow's first task.
+ */
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import { identityMemo } from '../audit/event.js';
+import type { Config } from '../config/load.js';
+import type { AssessedBackup } from '../../activities/assess-recovery.js';
+import type { Approval, ApprovalInput } from '../restore/approval.js';
+import { drWorkflowId } from '../restore/names.js';
+import { KindAttribute, TargetAttribute } from '../temporal/search-attributes.js';
+import type { DisasterRecoveryInput, disasterRecoveryWorkflow, DrStatus, UseBackupInput } from '../../workflows/disaster-recovery.js';
+import type { DrReport } from '../dr/report.js';
+
+export interface StartDrOptions extends DisasterRecoveryInput {
+  /** Overrides the id (tests isolate themselves with a suffix). */
+  workflowId?: string;
+  at?: Date;
+}
+
+export type DrHandle = WorkflowHandle<typeof disasterRecoveryWorkflow>;
+
+export async function startDr(client: Client, config: Config, options: StartDrOptions): Promise<DrHandle> {
+  const { workflowId, at, ...input } = options;
+  const when = (at ?? new Date()).toISOString();
+  return client.workflow.start<typeof disasterRecoveryWorkflow>('disasterRecoveryWorkflow', {
+    taskQueue: config.temporal.taskQueue,
+    workflowId: workflowId ?? drWorkflowId(input.target, when),
+    args: [input],
+    workflowIdConflictPolicy: 'USE_EXISTING',
+    typedSearchAttributes: [
+      { key: TargetAttribute, value: input.target },
+      { key: KindAttribute, value: 'disaster-recovery' },
+    ],
+    staticSummary: `disaster recovery of ${input.target} (${input.scenario})`,
+    memo: identityMemo(client.options.identity),
+  });
+}
+
+export function drStatus(handle: WorkflowHandle): Promise<DrStatus> {
+  return handle.query<DrStatus>('status');
+}
+
+export function approveDr(handle: WorkflowHandle, approval: ApprovalInput): Promise<Approval> {
+  return handle.executeUpdate<Approval, [ApprovalInput]>('approve', { args: [approval] });
+}
+
+export function abortDr(handle: WorkflowHandle, request: ApprovalInput): Promise<Approval> {
+  return handle.executeUpdate<Approval, [ApprovalInput]>('abort', { args: [request] });
+}
+
+export function useBackupDr(handle: WorkflowHandle, request: UseBackupInput): Promise<AssessedBackup> {
+  return handle.executeUpdate<AssessedBackup, [UseBackupInput]>('useBackup', { args: [request] });
+}
+
+/** The report a failed recovery attaches to its failure, when it has one. */
+export function reportOfFailure(error: unknown): DrReport | undefined {
+  let current = error as { cause?: unknown; details?: unknown } | undefined;
+  for (let depth = 0; current && depth < 8; depth += 1) {
+    const first = Array.isArray(current.details) ? (current.details[0] as Partial<DrReport> | undefined) : undefined;
+    if (first && typeof first.workflowId === 'string' && Array.isArray(first.stages)) return first as DrReport;
+    current = current.cause as typeof current;
+  }
+  return undefined;
+}
