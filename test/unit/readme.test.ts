@@ -89,7 +89,7 @@ describe('README', () => {
 
   it('shows the repository layout of src/catalog/layout.ts', () => {
     const layout = section('Recovery');
-    for (const name of [MANIFEST_NAME, dumpFileName('zstd'), GLOBALS_FILE_NAME, `${VERIFICATION_DIR}/<time>.json`]) {
+    for (const name of [MANIFEST_NAME, dumpFileName('zstd'), GLOBALS_FILE_NAME, `${VERIFICATION_DIR}/<time>-<run>.json`]) {
       expect(layout).toContain(`${BACKUPS_ROOT}/<target>/<backup id>/${name}`);
     }
   });
