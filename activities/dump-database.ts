@@ -11,21 +11,29 @@
  * `zstd -T0` (pg_dump's own zlib at level 6 is the slowest part of a plain `pg_dump -Fc`); with
  * gzip, pg_dump compresses itself at the configured level.
  *
- * Safe to retry: every attempt starts from an empty staging folder; a failed or cancelled attempt
- * kills pg_dump and removes what it wrote.
+ * The dump is written append-only (through pipes, never seeked) and marked complete at the end
+ * (src/storage/follow.ts), so the checksum and encryption activities follow it while it grows.
+ *
+ * Safe to retry: every attempt writes into a folder of its own (a pg_dump left running by a crashed
+ * worker can never write into a later attempt's file); a failed or cancelled attempt kills
+ * pg_dump, removes what it wrote and leaves a `.failed` marker so followers stop waiting.
  */
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { mkdir, rm, stat } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
 import path from 'node:path';
 import { Context } from '@temporalio/activity';
 import { execa, type ResultPromise } from 'execa';
 import type pg from 'pg';
 import type { Compression, TableCount } from '../src/domain.js';
+import { dumpStagingName } from '../src/catalog/layout.js';
 import { getTarget } from '../src/config/load.js';
 import { asActivity, classify, StrongboxError } from '../src/errors.js';
 import { FailureType } from '../src/failures.js';
 import { countRows } from '../src/postgres/counts.js';
 import { connectPg, libpqEnv, resolveEndpoint } from '../src/postgres/endpoint.js';
 import { majorVersion, pgTool, stderrTail, toolVersion } from '../src/postgres/tools.js';
+import { markComplete, markFailed } from '../src/storage/follow.js';
 import type { ActivityDeps } from './deps.js';
 
 /** How often the activity reports bytes written (and learns of cancellation). */
@@ -36,6 +44,8 @@ const KILL_GRACE_MS = 5_000;
 export interface DumpInput {
   target: string;
   backupId: string;
+  /** The workflow's attempt at this backup: names the folder the dump is written into. */
+  attempt: number;
   compression: { algorithm: Compression; level: number; threads: number };
   captureGlobals: boolean;
 }
@@ -62,59 +72,46 @@ export function stagingFolder(deps: ActivityDeps, backupId: string): string {
   return path.join(deps.stagingDir, backupId);
 }
 
+/** Where attempt `attempt` of a backup writes its dump (and the files made from it). */
+export function attemptFolder(deps: ActivityDeps, backupId: string, attempt: number): string {
+  return path.join(stagingFolder(deps, backupId), `attempt-${attempt}`);
+}
+
+/** A file in an attempt's staging folder, named without knowing the host's paths (workflows do). */
+export interface StagedFile {
+  backupId: string;
+  attempt: number;
+  name: string;
+}
+
+export function stagedPath(deps: ActivityDeps, staged: StagedFile): string {
+  return path.join(attemptFolder(deps, staged.backupId, staged.attempt), path.basename(staged.name));
+}
+
 export function createDumpActivities(deps: ActivityDeps) {
   return {
     async dumpDatabase(input: DumpInput): Promise<DumpResult> {
-      const staging = stagingFolder(deps, input.backupId);
+      const staging = attemptFolder(deps, input.backupId, input.attempt);
+      const file = path.join(staging, dumpStagingName(input.compression.algorithm));
       return asActivity(`dump of target ${input.target}`, async () => {
         const startedAt = deps.clock().toISOString();
-        const target = getTarget(deps.config, input.target);
-        const endpoint = resolveEndpoint(deps.config, target, target.database);
-        await rm(staging, { recursive: true, force: true });
-        await mkdir(staging, { recursive: true, mode: 0o700 });
         const signal = Context.current().cancellationSignal;
-        const env = libpqEnv(endpoint);
-
-        const pgDumpVersion = await toolVersion('pg_dump');
-        let client: pg.Client;
+        // A fresh folder per attempt (the workflow cleaned this backup's staging before its first):
+        // the followers may already be waiting in it, so it is created, never emptied, here.
+        await mkdir(staging, { recursive: true, mode: 0o700 });
+        let dumped: Awaited<ReturnType<typeof dumpInto>>;
         try {
-          client = await connectPg(endpoint);
+          dumped = await dumpInto(deps, file, input, signal);
         } catch (error) {
-          throw classify(error, `cannot connect to ${endpoint.user}@${endpoint.host}:${endpoint.port}/${endpoint.database}`);
+          // Whatever failed, followers waiting for this file learn it now rather than at cancellation.
+          await markFailed(file, (error as Error).message ?? 'dump failed');
+          await rm(file, { force: true });
+          throw error;
         }
-        const suffix = input.compression.algorithm === 'zstd' ? '.zst' : '';
-        const file = path.join(staging, `db.dump${suffix}`);
-        const partial = `${file}.partial`;
-        let snapshot = '';
-        let serverVersion = '';
-        let tables: TableCount[] = [];
-        try {
-          serverVersion = (await client.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0]!.v.split(' ')[0]!;
-          if (majorVersion(pgDumpVersion) < majorVersion(serverVersion)) {
-            throw new StrongboxError(FailureType.Config, `pg_dump ${pgDumpVersion} is older than the server (${serverVersion}); pg_dump must be at least the server's major version — install a newer client or set STRONGBOX_PG_BINDIR`);
-          }
-          await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY');
-          snapshot = (await client.query<{ s: string }>('SELECT pg_export_snapshot() AS s')).rows[0]!.s;
-          const dump = runDump({ env, snapshot, partial, compression: input.compression, signal });
-          const stopHeartbeat = heartbeatFileSize(partial);
-          try {
-            // Counting runs in the exporting transaction, alongside pg_dump, in the same snapshot.
-            const [counted] = await Promise.all([countRows(client, signal), dump]);
-            tables = counted;
-          } finally {
-            stopHeartbeat();
-          }
-          await client.query('COMMIT');
-        } catch (error) {
-          await rm(staging, { recursive: true, force: true });
-          throw describeDumpError(error, input.target);
-        } finally {
-          await client.end().catch(() => undefined);
-        }
-        await rename(partial, file);
+        const { target, env, snapshot, serverVersion, pgDumpVersion, tables } = dumped;
+        const size = await markComplete(file);
 
         const globals = input.captureGlobals ? await dumpGlobals(env, staging, target.globalsWithPasswords, signal) : { file: undefined, skipped: 'disabled in the configuration (targets.*.globals)' };
-        const { size } = await stat(file);
         deps.logger.info({ target: input.target, backupId: input.backupId, bytes: size, tables: tables.length }, 'dump finished');
         return {
           file,
@@ -135,25 +132,74 @@ export function createDumpActivities(deps: ActivityDeps) {
   };
 }
 
+/**
+ * Connects, exports a snapshot in a held REPEATABLE READ transaction, runs pg_dump in that
+ * snapshot and counts every table's rows in it meanwhile.
+ */
+async function dumpInto(deps: ActivityDeps, file: string, input: DumpInput, signal: AbortSignal) {
+  const target = getTarget(deps.config, input.target);
+  const endpoint = resolveEndpoint(deps.config, target, target.database);
+  const env = libpqEnv(endpoint);
+  const pgDumpVersion = await toolVersion('pg_dump');
+  let client: pg.Client;
+  try {
+    client = await connectPg(endpoint);
+  } catch (error) {
+    throw classify(error, `cannot connect to ${endpoint.user}@${endpoint.host}:${endpoint.port}/${endpoint.database}`);
+  }
+  try {
+    const serverVersion = (await client.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0]!.v.split(' ')[0]!;
+    if (majorVersion(pgDumpVersion) < majorVersion(serverVersion)) {
+      throw new StrongboxError(FailureType.Config, `pg_dump ${pgDumpVersion} is older than the server (${serverVersion}); pg_dump must be at least the server's major version — install a newer client or set STRONGBOX_PG_BINDIR`);
+    }
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+    const snapshot = (await client.query<{ s: string }>('SELECT pg_export_snapshot() AS s')).rows[0]!.s;
+    const dump = runDump({ env, snapshot, file, compression: input.compression, signal });
+    const stopHeartbeat = heartbeatFileSize(file);
+    let tables: TableCount[];
+    try {
+      // Counting runs in the exporting transaction, alongside pg_dump, in the same snapshot.
+      [tables] = await Promise.all([countRows(client, signal), dump]);
+    } finally {
+      stopHeartbeat();
+    }
+    await client.query('COMMIT');
+    return { target, env, snapshot, serverVersion, pgDumpVersion, tables };
+  } catch (error) {
+    throw describeDumpError(error, input.target);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
 interface RunDumpOptions {
   env: Record<string, string>;
   snapshot: string;
-  partial: string;
+  file: string;
   compression: DumpInput['compression'];
   signal: AbortSignal;
 }
 
-/** pg_dump into a file, through zstd when configured. Resolves when the file is complete. */
+/**
+ * pg_dump into a file, through zstd when configured. Resolves when the file is complete. The
+ * output always goes through a pipe: pg_dump then never seeks back to rewrite its table of
+ * contents, so the file only ever grows and can be followed while it is written.
+ */
 async function runDump(options: RunDumpOptions): Promise<void> {
   const { algorithm, level, threads } = options.compression;
-  const base = ['--format=custom', `--snapshot=${options.snapshot}`, '--no-password', `--compress=${algorithm === 'gzip' ? Math.min(level, 9) : 0}`];
-  const common = { env: options.env, cancelSignal: options.signal, forceKillAfterDelay: KILL_GRACE_MS, stdin: 'ignore' as const };
+  const args = ['--format=custom', `--snapshot=${options.snapshot}`, '--no-password', `--compress=${algorithm === 'gzip' ? Math.min(level, 9) : 0}`];
+  const dump = execa(pgTool('pg_dump'), args, {
+    env: options.env,
+    cancelSignal: options.signal,
+    forceKillAfterDelay: KILL_GRACE_MS,
+    stdin: 'ignore',
+    buffer: { stdout: false, stderr: true },
+  });
   if (algorithm !== 'zstd') {
-    await execa(pgTool('pg_dump'), [...base, `--file=${options.partial}`], { ...common, buffer: { stdout: false, stderr: true } });
+    await Promise.all([dump, pipeline(dump.stdout, createWriteStream(options.file))]);
     return;
   }
-  const dump = execa(pgTool('pg_dump'), base, { ...common, buffer: { stdout: false, stderr: true } });
-  const zstd: ResultPromise = execa('zstd', [`-${level}`, `-T${threads}`, '-q', '--force', '-o', options.partial], {
+  const zstd: ResultPromise = execa('zstd', [`-${level}`, `-T${threads}`, '-q', '--force', '-o', options.file], {
     cancelSignal: options.signal,
     forceKillAfterDelay: KILL_GRACE_MS,
     buffer: { stdout: false, stderr: true },

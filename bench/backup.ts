@@ -1,5 +1,5 @@
 /**
- * npm run bench:backup [-- --size-mb 1024 --runs 3]
+ * npm run bench:backup [-- --size-mb 1024 --runs 5 --shape catalog|history|mixed]
  *
  * Baseline: what a careful shell script does — `pg_dump -Fc` (zlib, level 6) to a file, then an
  * upload of that file to the same MinIO (lib-storage multipart). Strongbox: the full
@@ -17,14 +17,15 @@ import { execa } from 'execa';
 import pg from 'pg';
 import { startBackup } from '../src/client/backup.js';
 import { readCredentialsFile } from '../src/stack/index.js';
-import { argValue, BENCH_BUCKET, benchConfig, benchDatabase, benchStack, mb, median, pgClientConfig, spawnBenchWorker, timed } from './lib.js';
+import { argValue, BENCH_BUCKET, benchConfig, benchDatabase, benchStack, mb, median, pgClientConfig, shapeArg, spawnBenchWorker, timed } from './lib.js';
 
 const sizeMb = argValue('size-mb', 1024);
-const runs = argValue('runs', 3);
+const runs = argValue('runs', 5);
+const shape = shapeArg();
 
 const stack = await benchStack();
 try {
-  const database = await benchDatabase(stack.info, sizeMb);
+  const database = await benchDatabase(stack.info, sizeMb, shape);
   const db = new pg.Client(pgClientConfig(stack.info, database));
   await db.connect();
   const dbBytes = Number((await db.query('select pg_database_size(current_database()) as s')).rows[0].s);
@@ -62,7 +63,7 @@ try {
       benchmark: 'backup',
       date: new Date().toISOString(),
       machine: `${process.arch}, ${(await import('node:os')).cpus().length} cores, Node ${process.version}`,
-      database: { name: database, size: dbBytes },
+      database: { name: database, shape, size: dbBytes },
       runs,
       baseline: { medianSeconds: baselineS, outputBytes: median(rows.map((r) => r.baselineBytes)) },
       strongbox: { medianSeconds: strongboxS, outputBytes: median(rows.map((r) => r.strongboxBytes)), throughputMBps: dbBytes / 1024 / 1024 / strongboxS, workerPeakRssBytes: peak },

@@ -47,12 +47,30 @@ export function pgClientConfig(stack: StackInfo, database: string): pg.ClientCon
 }
 
 /**
- * A database of about `sizeMb` of table data shaped like the strategy's application: products
- * with names, JSON attributes and prices, and a long price history. Reused when it already has
- * the requested size (generation takes minutes for a gigabyte).
+ * What the generated data looks like. pg_dump's cost depends on it: PostgreSQL's text output of
+ * numeric and timestamp columns is far slower per byte than copying text and JSON, and a plain
+ * `pg_dump -Fc` spends most of its time compressing compressible text.
+ * - `catalog` (default): a product catalog — names, descriptions, JSON attributes; the shape of the
+ *   ~661 MB reference database the performance goals were measured on (its uncompressed dump ran at
+ *   ~120 MB/s, zlib level 6 took three times as long);
+ * - `history`: a price history — numbers and timestamps, 60 bytes a row;
+ * - `mixed`: 40 % catalog, 60 % history.
  */
-export async function benchDatabase(stack: StackInfo, sizeMb: number): Promise<string> {
-  const name = `strongbox_bench_${sizeMb}mb`;
+export type DataShape = 'catalog' | 'history' | 'mixed';
+
+export const SHAPES: Record<DataShape, { catalog: number; history: number }> = {
+  catalog: { catalog: 1, history: 0 },
+  history: { catalog: 0, history: 1 },
+  mixed: { catalog: 0.4, history: 0.6 },
+};
+
+/**
+ * A database of about `sizeMb` of table data of the given shape (the strategy's application:
+ * products and their price history). Reused when it already has the requested size — generating a
+ * gigabyte takes minutes.
+ */
+export async function benchDatabase(stack: StackInfo, sizeMb: number, shape: DataShape = 'catalog'): Promise<string> {
+  const name = `strongbox_bench_${shape}_${sizeMb}mb`;
   const admin = new pg.Client(pgClientConfig(stack, 'postgres'));
   await admin.connect();
   const exists = (await admin.query('select 1 from pg_database where datname = $1', [name])).rowCount === 1;
@@ -63,13 +81,14 @@ export async function benchDatabase(stack: StackInfo, sizeMb: number): Promise<s
   try {
     const size = Number((await client.query(`select coalesce(sum(pg_table_size(c.oid)), 0) as s from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = 'public' and c.relkind = 'r'`)).rows[0].s);
     if (size >= sizeMb * 1024 * 1024 * 0.95) return name;
-    process.stderr.write(`generating ~${sizeMb} MB of table data in ${name} (once; reused by later runs)…\n`);
+    process.stderr.write(`generating ~${sizeMb} MB of ${shape} data in ${name} (once; reused by later runs)…\n`);
     await client.query('drop table if exists price_history, products');
     await client.query(`create table products (id bigint primary key, sku text not null, name text not null, description text, attributes jsonb, price numeric(12,2), updated_at timestamptz)`);
     await client.query(`create table price_history (product_id bigint not null, observed_at timestamptz not null, price numeric(12,2) not null, source text, primary key (product_id, observed_at))`);
-    // ~60% of the bytes in price history rows (~70 B each), ~40% in product rows (~500 B each).
-    const products = Math.round((sizeMb * 1024 * 1024 * 0.4) / 560);
-    const history = Math.round((sizeMb * 1024 * 1024 * 0.6) / 88);
+    const mix = SHAPES[shape];
+    // On disk a product row takes ~560 bytes, a price-history row ~88 (tuple headers and indexes aside).
+    const products = Math.max(1, Math.round((sizeMb * 1024 * 1024 * mix.catalog) / 560));
+    const history = Math.round((sizeMb * 1024 * 1024 * mix.history) / 88);
     const batch = 200_000;
     for (let from = 1; from <= products; from += batch) {
       const to = Math.min(products, from + batch - 1);
@@ -93,6 +112,13 @@ export async function benchDatabase(stack: StackInfo, sizeMb: number): Promise<s
   } finally {
     await client.end();
   }
+}
+
+export function shapeArg(): DataShape {
+  const index = process.argv.indexOf('--shape');
+  const value = index === -1 ? 'catalog' : process.argv[index + 1];
+  if (value !== 'catalog' && value !== 'history' && value !== 'mixed') throw new Error(`--shape must be catalog, history or mixed, not ${value}`);
+  return value;
 }
 
 export interface BenchConfig {

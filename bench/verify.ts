@@ -1,5 +1,5 @@
 /**
- * npm run bench:verify [-- --size-mb 1024 --runs 3]
+ * npm run bench:verify [-- --size-mb 1024 --runs 5 --shape catalog|history|mixed]
  *
  * Baseline: the floor of any restore test — `pg_restore -j2` of the plain, unencrypted
  * `pg_dump -Fc` file into a fresh database, then an exact count of every table, then drop it.
@@ -15,14 +15,15 @@ import pg from 'pg';
 import { startBackup } from '../src/client/backup.js';
 import { startVerify } from '../src/client/verify.js';
 import { countRows } from '../src/postgres/counts.js';
-import { argValue, benchConfig, benchDatabase, benchStack, mb, median, pgClientConfig, spawnBenchWorker, timed } from './lib.js';
+import { argValue, benchConfig, benchDatabase, benchStack, mb, median, pgClientConfig, shapeArg, spawnBenchWorker, timed } from './lib.js';
 
 const sizeMb = argValue('size-mb', 1024);
-const runs = argValue('runs', 3);
+const runs = argValue('runs', 5);
+const shape = shapeArg();
 
 const stack = await benchStack();
 try {
-  const database = await benchDatabase(stack.info, sizeMb);
+  const database = await benchDatabase(stack.info, sizeMb, shape);
   const bench = benchConfig(stack.info, database, (raw) => {
     raw.targets.bench.verify = { jobs: 2, amcheck: false };
   });
@@ -67,6 +68,7 @@ try {
       date: new Date().toISOString(),
       machine: `${process.arch}, ${(await import('node:os')).cpus().length} cores, Node ${process.version}`,
       database,
+      shape,
       backupBytes: backup.manifest.files.reduce((sum, f) => sum + f.size, 0),
       runs,
       baseline: { medianSeconds: median(rows.map((r) => r.baselineMs)) / 1000 },

@@ -8,23 +8,26 @@
 import { TimeoutType } from '@temporalio/common';
 import {
   ActivityFailure,
+  ApplicationFailure,
   CancellationScope,
   defineQuery,
   log,
   proxyActivities,
   setCurrentDetails,
   setHandler,
+  sleep,
   TimeoutFailure,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { BackupPlan } from '../activities/plan-backup.js';
-import type { DumpResult } from '../activities/dump-database.js';
+import type { DumpResult, StagedFile } from '../activities/dump-database.js';
 import type { EncryptResult } from '../activities/encrypt-file.js';
 import type { ChecksumResult } from '../activities/checksum-file.js';
-import { dumpFileName, GLOBALS_FILE_NAME, objectKey } from '../src/catalog/layout.js';
+import { dumpFileName, dumpStagingName, GLOBALS_FILE_NAME, objectKey } from '../src/catalog/layout.js';
 import { MANIFEST_FORMAT_VERSION, type BackupFile, type Manifest, type StoredObject, type Tier } from '../src/domain.js';
+import { FailureType } from '../src/failures.js';
 import {
   BackupIdAttribute,
   BytesAttribute,
@@ -81,20 +84,25 @@ const HOST_SCHEDULE_TO_START = '15 minutes';
 /** Runs on a new host after one vanished; a third loss fails the backup. */
 const MAX_HOST_ATTEMPTS = 3;
 
-/** Activities on one host's queue, with the configured retry profile (transient failures only). */
-function hostActivities(plan: BackupPlan, taskQueue: string, startToClose: string, summary?: string) {
+/**
+ * Activities on one host's queue. By default with the configured retry profile (transient failures
+ * only); `once` for the dump group, which the workflow retries as a whole (dumpAndEncrypt).
+ */
+function hostActivities(plan: BackupPlan, taskQueue: string, startToClose: string, summary?: string, once = false) {
   return proxyActivities<Activities>({
     taskQueue,
     scheduleToStartTimeout: HOST_SCHEDULE_TO_START,
     // Dumps and uploads of large databases take hours; the heartbeat, not this bound, catches a dead worker.
     startToCloseTimeout: startToClose,
     heartbeatTimeout: plan.retry.heartbeatTimeoutMs,
-    retry: {
-      maximumAttempts: plan.retry.attempts,
-      initialInterval: plan.retry.initialIntervalMs,
-      maximumInterval: plan.retry.maximumIntervalMs,
-      backoffCoefficient: 2,
-    },
+    retry: once
+      ? { maximumAttempts: 1 }
+      : {
+          maximumAttempts: plan.retry.attempts,
+          initialInterval: plan.retry.initialIntervalMs,
+          maximumInterval: plan.retry.maximumIntervalMs,
+          backoffCoefficient: 2,
+        },
     ...(summary ? { summary } : {}),
   });
 }
@@ -190,27 +198,22 @@ function isHostLost(error: unknown): boolean {
 async function backUpOnHost(plan: BackupPlan, hostQueue: string, scheduledAt: string, progress: BackupProgress): Promise<Manifest> {
   const quick = hostActivities(plan, hostQueue, '30 minutes');
   try {
+    // Whatever an earlier, interrupted run of this backup left on this host goes first: the dump's
+    // followers must never find a stale file (or its completion marker) under the names they watch.
+    await quick.cleanStaging({ backupId: plan.backupId });
     progress.step = 'dump';
-    setCurrentDetails(`dumping **${plan.target}** (${plan.database})`);
-    const dump = await hostActivities(plan, hostQueue, '12 hours', `pg_dump of ${plan.database}`).dumpDatabase({
-      target: plan.target,
-      backupId: plan.backupId,
-      compression: plan.compression,
-      captureGlobals: plan.captureGlobals,
-    });
+    setCurrentDetails(`dumping **${plan.target}** (${plan.database}), checksumming and encrypting as it is written`);
+    const { dump, dumpSum, dumpEnc } = await dumpAndEncrypt(plan, hostQueue, progress);
     progress.bytes = dump.size;
-    // Compared with earlier backups while the dump is encrypted and uploaded; recorded in the manifest.
+    // Compared with earlier backups while the dump is uploaded; recorded in the manifest.
     const anomalyCheck = checkForAnomalies({ target: plan.target, backupId: plan.backupId, dumpSize: dump.size, tables: dump.tables });
 
-    progress.step = 'checksum';
-    const dumpSum = await quick.checksumFile({ file: dump.file });
+    // The roles file is small and written after the dump: checksummed and encrypted after it.
     const globalsSum = dump.globalsFile ? await quick.checksumFile({ file: dump.globalsFile }) : undefined;
-
-    progress.step = 'encrypt';
-    setCurrentDetails(`encrypting the dump of **${plan.target}**`);
-    const encrypt = hostActivities(plan, hostQueue, '6 hours', 'age encryption');
-    const dumpEnc = await encrypt.encryptFile({ file: dump.file, plainSha256: dumpSum.sha256 });
-    const globalsEnc = dump.globalsFile && globalsSum ? await encrypt.encryptFile({ file: dump.globalsFile, plainSha256: globalsSum.sha256 }) : undefined;
+    const globalsEnc =
+      dump.globalsFile && globalsSum
+        ? await hostActivities(plan, hostQueue, '30 minutes', 'age encryption of the roles file').encryptFile({ file: dump.globalsFile, plainSha256: globalsSum.sha256 })
+        : undefined;
 
     const files: Array<{ file: BackupFile; staged: EncryptResult }> = [
       { file: describeFile('dump', dumpFileName(dump.compression), dump.compression, dumpSum, dumpEnc), staged: dumpEnc },
@@ -262,6 +265,83 @@ async function backUpOnHost(plan: BackupPlan, hostQueue: string, scheduledAt: st
       }
     });
   }
+}
+
+/**
+ * The dump, its checksum and its encryption, overlapped: checksumFile and encryptFile follow the
+ * dump file as pg_dump writes it (it only ever grows; the dump marks it complete at the end), so
+ * they finish moments after the dump instead of after two more passes over it. The three are one
+ * unit of retry — a transient failure of any starts all three again, in a fresh staging folder —
+ * because a follower cannot continue a dump that restarted. The checksum and the plaintext hash
+ * the encryption computed while reading must agree, and both must match the dump's size.
+ */
+async function dumpAndEncrypt(
+  plan: BackupPlan,
+  hostQueue: string,
+  progress: BackupProgress,
+): Promise<{ dump: DumpResult; dumpSum: ChecksumResult; dumpEnc: EncryptResult }> {
+  let delay = plan.retry.initialIntervalMs;
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await dumpAttempt(plan, hostQueue, attempt, progress);
+    } catch (error) {
+      if (attempt >= plan.retry.attempts || !isRetryable(error)) throw error;
+      log.warn('dump attempt failed; starting the dump again', { attempt, error: String(error) });
+      await sleep(delay);
+      delay = Math.min(delay * 2, plan.retry.maximumIntervalMs);
+    }
+  }
+}
+
+async function dumpAttempt(plan: BackupPlan, hostQueue: string, attempt: number, progress: BackupProgress) {
+  const staged: StagedFile = { backupId: plan.backupId, attempt, name: dumpStagingName(plan.compression.algorithm) };
+  const once = (summary: string) => hostActivities(plan, hostQueue, '12 hours', summary, true);
+  // The first failure of any of the three cancels the other two; it is the one reported.
+  const group = new CancellationScope();
+  let firstError: unknown;
+  const watch = <T>(promise: Promise<T>): Promise<T> =>
+    promise.catch((error: unknown) => {
+      if (firstError === undefined) {
+        firstError = error;
+        group.cancel();
+      }
+      throw error;
+    });
+  const dumpPromise = watch(
+    group.run(() =>
+      once(`pg_dump of ${plan.database}`).dumpDatabase({
+        target: plan.target,
+        backupId: plan.backupId,
+        attempt,
+        compression: plan.compression,
+        captureGlobals: plan.captureGlobals,
+      }),
+    ),
+  );
+  const sumPromise = watch(group.run(() => once('checksum of the dump as it is written').checksumFile({ staged, follow: true })));
+  const encPromise = watch(group.run(() => once('age encryption of the dump as it is written').encryptFile({ staged, follow: true })));
+  const [dumpOutcome, sumOutcome, encOutcome] = await Promise.allSettled([dumpPromise, sumPromise, encPromise]);
+  if (firstError !== undefined) throw firstError;
+  const dump = (dumpOutcome as PromiseFulfilledResult<DumpResult>).value;
+  const dumpSum = (sumOutcome as PromiseFulfilledResult<ChecksumResult>).value;
+  const dumpEnc = (encOutcome as PromiseFulfilledResult<EncryptResult>).value;
+  progress.step = 'encrypt';
+  progress.bytes = dump.size;
+  if (dumpSum.sha256 !== dumpEnc.plainSha256 || dumpSum.size !== dump.size || dumpEnc.plainSize !== dump.size) {
+    throw ApplicationFailure.create({
+      type: FailureType.Transient,
+      message: `the dump read differently by the checksum (${dumpSum.size} bytes, ${dumpSum.sha256}) and the encryption (${dumpEnc.plainSize} bytes, ${dumpEnc.plainSha256}) of a ${dump.size}-byte file`,
+    });
+  }
+  return { dump, dumpSum, dumpEnc };
+}
+
+/** Failures worth another dump attempt: not permanent ones, not a lost host (handled above), not cancellation. */
+function isRetryable(error: unknown): boolean {
+  if (isHostLost(error)) return false;
+  const cause = error instanceof ActivityFailure ? error.cause : error;
+  if (cause instanceof ApplicationFailure) return !cause.nonRetryable;
+  return error instanceof ActivityFailure && cause instanceof TimeoutFailure;
 }
 
 function describeFile(kind: BackupFile['kind'], name: string, compression: BackupFile['compression'], plain: ChecksumResult, encrypted: EncryptResult): BackupFile {

@@ -49,6 +49,11 @@ export function dumpFileName(compression: Compression): string {
 
 export const GLOBALS_FILE_NAME = 'globals.sql.age';
 
+/** The plaintext dump's name while it is staged on the worker (before encryption). */
+export function dumpStagingName(compression: Compression): string {
+  return compression === 'zstd' ? 'db.dump.zst' : 'db.dump';
+}
+
 export interface ParsedKey {
   target: string;
   backupId: string;

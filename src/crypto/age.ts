@@ -274,6 +274,38 @@ function unwrapFileKey(header: ParsedHeader, identities: Buffer[]): Buffer {
 // ---------------------------------------------------------------------------------------------
 // Streams
 
+/**
+ * Collects a stream's bytes into fixed-size blocks with one copy each, handing a block on only
+ * once it is known whether more bytes follow it (STREAM marks the last chunk).
+ */
+class BlockBuffer {
+  private readonly block: Buffer;
+  private length = 0;
+
+  constructor(readonly size: number) {
+    this.block = Buffer.allocUnsafe(size);
+  }
+
+  /** Adds bytes; calls `full` with each block that more bytes are known to follow. */
+  add(bytes: Buffer, full: (block: Buffer) => void): void {
+    let offset = 0;
+    while (offset < bytes.length) {
+      if (this.length === this.size) {
+        full(this.block);
+        this.length = 0;
+      }
+      const copied = bytes.copy(this.block, this.length, offset, offset + Math.min(this.size - this.length, bytes.length - offset));
+      this.length += copied;
+      offset += copied;
+    }
+  }
+
+  /** What is left: the last block (possibly empty or full). */
+  rest(): Buffer {
+    return this.block.subarray(0, this.length);
+  }
+}
+
 /** Encrypts to the given recipients (`age1…`); the output is a standard age file. */
 export function createEncryptStream(recipients: string[]): Transform {
   if (recipients.length === 0) throw new StrongboxError(FailureType.MissingKey, 'no age recipients configured — set encryption.recipients');
@@ -281,35 +313,32 @@ export function createEncryptStream(recipients: string[]): Transform {
   const header = buildHeader(fileKey, recipients);
   const nonce = randomBytes(PAYLOAD_NONCE_SIZE);
   const payloadKey = hkdf(fileKey, nonce, 'payload');
-  let pending: Buffer = Buffer.alloc(0);
+  const pending = new BlockBuffer(CHUNK_SIZE);
   let counter = 0;
   let started = false;
 
-  const start = (stream: Transform): void => {
+  const start = (out: Buffer[]): void => {
     if (started) return;
     started = true;
-    stream.push(header);
-    stream.push(nonce);
+    out.push(header, nonce);
   };
 
   return new Transform({
     transform(chunk: Buffer, _encoding, callback: TransformCallback) {
-      start(this);
-      pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
-      let offset = 0;
-      // A chunk is final only when nothing follows it, so always keep at least one byte back.
-      while (pending.length - offset > CHUNK_SIZE) {
-        this.push(seal(payloadKey, chunkNonce(counter, false), pending.subarray(offset, offset + CHUNK_SIZE)));
+      const out: Buffer[] = [];
+      start(out);
+      pending.add(chunk, (block) => {
+        out.push(seal(payloadKey, chunkNonce(counter, false), block));
         counter += 1;
-        offset += CHUNK_SIZE;
-      }
-      pending = offset === 0 ? pending : Buffer.from(pending.subarray(offset));
-      callback();
+      });
+      // One push per input chunk: far fewer, larger writes than one per 64 KiB block.
+      callback(null, out.length === 0 ? undefined : out.length === 1 ? out[0] : Buffer.concat(out));
     },
     flush(callback: TransformCallback) {
-      start(this);
-      this.push(seal(payloadKey, chunkNonce(counter, true), pending));
-      callback();
+      const out: Buffer[] = [];
+      start(out);
+      out.push(seal(payloadKey, chunkNonce(counter, true), pending.rest()));
+      callback(null, Buffer.concat(out));
     },
   });
 }
@@ -322,26 +351,28 @@ export function createEncryptStream(recipients: string[]): Transform {
 export function createDecryptStream(identities: string[]): Transform {
   if (identities.length === 0) throw new StrongboxError(FailureType.MissingKey, 'no age identity configured — set encryption.identity');
   const identityBytes = identities.map(parseIdentity);
-  let pending: Buffer = Buffer.alloc(0);
+  let head: Buffer = Buffer.alloc(0);
   let payloadKey: Buffer | undefined;
   let fileKey: Buffer | undefined;
+  const pending = new BlockBuffer(ENCRYPTED_CHUNK_SIZE);
   let counter = 0;
 
-  const readHeader = (): boolean => {
+  /** Consumes the header and payload nonce from the start of the stream; the rest is payload. */
+  const readHeader = (chunk: Buffer): Buffer | undefined => {
+    head = head.length === 0 ? chunk : Buffer.concat([head, chunk]);
     if (fileKey === undefined) {
-      const header = parseHeader(pending);
-      if (!header) return false;
+      const header = parseHeader(head);
+      if (!header) return undefined;
       fileKey = unwrapFileKey(header, identityBytes);
       const expected = createHmac('sha256', hkdf(fileKey, Buffer.alloc(0), 'header')).update(header.macInput).digest();
       if (!timingSafeEqual(expected, header.mac)) throw corrupt('corrupted backup: the age header was altered (MAC mismatch)');
-      pending = Buffer.from(pending.subarray(header.length));
+      head = head.subarray(header.length);
     }
-    if (payloadKey === undefined) {
-      if (pending.length < PAYLOAD_NONCE_SIZE) return false;
-      payloadKey = hkdf(fileKey, pending.subarray(0, PAYLOAD_NONCE_SIZE), 'payload');
-      pending = Buffer.from(pending.subarray(PAYLOAD_NONCE_SIZE));
-    }
-    return true;
+    if (head.length < PAYLOAD_NONCE_SIZE) return undefined;
+    payloadKey = hkdf(fileKey, head.subarray(0, PAYLOAD_NONCE_SIZE), 'payload');
+    const rest = head.subarray(PAYLOAD_NONCE_SIZE);
+    head = Buffer.alloc(0);
+    return rest;
   };
 
   const decryptChunk = (sealed: Buffer, final: boolean): Buffer => {
@@ -356,27 +387,23 @@ export function createDecryptStream(identities: string[]): Transform {
   return new Transform({
     transform(chunk: Buffer, _encoding, callback: TransformCallback) {
       try {
-        pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
-        if (!readHeader()) return callback();
-        let offset = 0;
-        while (pending.length - offset > ENCRYPTED_CHUNK_SIZE) {
-          this.push(decryptChunk(pending.subarray(offset, offset + ENCRYPTED_CHUNK_SIZE), false));
-          offset += ENCRYPTED_CHUNK_SIZE;
-        }
-        pending = offset === 0 ? pending : Buffer.from(pending.subarray(offset));
-        callback();
+        const payload = payloadKey === undefined ? readHeader(chunk) : chunk;
+        if (payload === undefined || payload.length === 0) return callback();
+        const out: Buffer[] = [];
+        pending.add(payload, (block) => out.push(decryptChunk(block, false)));
+        callback(null, out.length === 0 ? undefined : out.length === 1 ? out[0] : Buffer.concat(out));
       } catch (error) {
         callback(error as Error);
       }
     },
     flush(callback: TransformCallback) {
       try {
-        if (!readHeader()) throw corrupt('corrupted backup: the file ends inside the age header');
-        if (pending.length === 0 || (pending.length === TAG_SIZE && counter > 0)) {
+        if (payloadKey === undefined) throw corrupt(fileKey === undefined ? 'corrupted backup: the file ends inside the age header' : 'corrupted backup: the file ends before its payload');
+        const last = pending.rest();
+        if (last.length === 0 || (last.length === TAG_SIZE && counter > 0)) {
           throw corrupt('corrupted backup: the file is truncated (no final chunk)');
         }
-        this.push(decryptChunk(pending, true));
-        callback();
+        callback(null, decryptChunk(last, true));
       } catch (error) {
         callback(error as Error);
       }

@@ -4,14 +4,13 @@
  * under a real key. Leftover partial files are the local equivalent of abandoned multipart uploads.
  */
 import { randomUUID } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { copyFile, mkdir, open, readdir, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { StrongboxError } from '../errors.js';
 import { FailureType } from '../failures.js';
-import { hashFile, HashingPassThrough } from './hash.js';
+import { hashFile } from './hash.js';
 import { assertValidKey } from './keys.js';
 import type {
   DeleteOutcome,
@@ -69,15 +68,14 @@ export class LocalStorage implements Storage {
     await this.removePartials(target);
     const partial = `${target}${PARTIAL_MARKER}${randomUUID()}`;
     try {
-      const hashing = new HashingPassThrough(options.onProgress);
-      await pipeline(createReadStream(file), hashing, createWriteStream(partial), { signal: options.signal });
-      if (hashing.digest() !== options.sha256) {
-        throw new StrongboxError(FailureType.ChecksumMismatch, `checksum mismatch: ${file} changed since it was produced (expected ${options.sha256}, read ${hashing.digest()})`);
-      }
+      // The kernel copies (copy_file_range, a reflink where the filesystem can); the copy is then
+      // read back and must have the checksum recorded when the file was produced — which proves
+      // both that the source had not changed and that the disk holds what was written.
+      await copyFile(file, partial);
       await fsyncPath(partial);
-      const stored = await hashFile(partial, options.signal);
+      const stored = await hashFile(partial, options.signal, options.onProgress);
       if (stored !== options.sha256) {
-        throw new StrongboxError(FailureType.Transient, `the copy of ${key} in ${this.root} reads back with a different checksum — the disk may be failing`);
+        throw new StrongboxError(FailureType.ChecksumMismatch, `checksum mismatch: the copy of ${file} in ${this.root} has SHA-256 ${stored}, not the ${options.sha256} recorded when it was produced`);
       }
       await rename(partial, target);
       await fsyncPath(path.dirname(target));
