@@ -9,7 +9,7 @@ import pg from 'pg';
 import type { Config } from '../config/load.js';
 import { resolvePath } from '../config/load.js';
 import type { ConnectionConfig } from '../config/schema.js';
-import { lookupPassword, readPgpassFile } from './pgpass.js';
+import { passwordFromFile } from './pgpass.js';
 
 export interface PgEndpoint {
   host: string;
@@ -55,7 +55,7 @@ export function libpqEnv(endpoint: PgEndpoint, database = endpoint.database): Re
 
 function passwordFor(endpoint: PgEndpoint, database: string): string | undefined {
   const file = endpoint.passfile ?? path.join(os.homedir(), '.pgpass');
-  return lookupPassword(readPgpassFile(file), { host: endpoint.host, port: endpoint.port, database, user: endpoint.user });
+  return passwordFromFile(file, { host: endpoint.host, port: endpoint.port, database, user: endpoint.user });
 }
 
 /** A connected node-postgres client; the password comes from the pgpass file. */

@@ -1,70 +1,84 @@
 /**
- * Reading libpq's password file (https://www.postgresql.org/docs/current/libpq-pgpass.html):
- * `host:port:database:user:password`, `*` matches anything, `\:` and `\\` escape. The password
- * stays in memory for node-postgres; pg_dump and friends read the same file themselves.
+ * libpq's password file (https://www.postgresql.org/docs/current/libpq-pgpass.html):
+ * `host:port:database:user:password` a line, `*` matches anything, `\:` and `\\` escape. Read here
+ * for node-postgres (pg_dump and friends read the same file themselves), written by the local
+ * stack for its own cluster.
  */
 import { readFileSync, statSync } from 'node:fs';
 
-interface PgpassEntry {
+export interface PgpassEntry {
   host: string;
-  port: string;
+  port: number | '*';
   database: string;
   user: string;
   password: string;
 }
 
-export function parsePgpass(text: string): PgpassEntry[] {
-  const entries: PgpassEntry[] = [];
-  for (const line of text.split(/\r?\n/)) {
-    if (line.trim() === '' || line.startsWith('#')) continue;
-    const fields: string[] = [];
-    let current = '';
-    for (let i = 0; i < line.length; i += 1) {
-      const ch = line[i]!;
-      if (ch === '\\' && i + 1 < line.length) {
-        current += line[i + 1];
-        i += 1;
-      } else if (ch === ':' && fields.length < 4) {
-        fields.push(current);
-        current = '';
-      } else {
-        current += ch;
-      }
+export interface PgpassQuery {
+  host: string;
+  port: number;
+  database: string;
+  user: string;
+}
+
+/** Escapes `:` and `\` in a field. */
+export function escapePgpassField(value: string): string {
+  return value.replace(/[\\:]/g, (c) => `\\${c}`);
+}
+
+/** The file's text. `*` is written as is in host, port and database (a wildcard, as intended). */
+export function formatPgpass(entries: readonly PgpassEntry[]): string {
+  const field = (v: string) => (v === '*' ? '*' : escapePgpassField(v));
+  return entries.map((e) => `${[field(e.host), String(e.port), field(e.database), field(e.user), escapePgpassField(e.password)].join(':')}\n`).join('');
+}
+
+/** Splits a line into its five fields, undoing the escapes; undefined for comments and junk. */
+export function parsePgpassLine(line: string): string[] | undefined {
+  if (line.trim() === '' || line.startsWith('#')) return undefined;
+  const fields: string[] = [];
+  let current = '';
+  for (let i = 0; i < line.length; i += 1) {
+    const c = line[i]!;
+    if (c === '\\' && i + 1 < line.length) {
+      i += 1;
+      current += line[i];
+    } else if (c === ':' && fields.length < 4) {
+      fields.push(current);
+      current = '';
+    } else {
+      current += c;
     }
-    fields.push(current);
-    if (fields.length !== 5) continue;
-    const [host, port, database, user, password] = fields as [string, string, string, string, string];
-    entries.push({ host, port, database, user, password });
   }
-  return entries;
+  fields.push(current);
+  return fields.length === 5 ? fields : undefined;
 }
 
-/** Escapes a field for a pgpass line. */
-export function pgpassField(value: string): string {
-  return value.replace(/\\/g, '\\\\').replace(/:/g, '\\:');
+/** The password libpq would pick for this connection from the file's text (first match wins). */
+export function lookupPgpass(text: string, want: PgpassQuery): string | undefined {
+  const matches = (pattern: string, value: string) => pattern === '*' || pattern === value;
+  for (const line of text.split(/\r?\n/)) {
+    const fields = parsePgpassLine(line);
+    if (!fields) continue;
+    const [host, port, database, user, password] = fields as [string, string, string, string, string];
+    if (matches(host, want.host) && matches(port, String(want.port)) && matches(database, want.database) && matches(user, want.user)) return password;
+  }
+  return undefined;
 }
 
-export function lookupPassword(
-  entries: PgpassEntry[],
-  want: { host: string; port: number; database: string; user: string },
-): string | undefined {
-  const matches = (field: string, value: string) => field === '*' || field === value;
-  // libpq treats localhost and the Unix socket alike; 127.0.0.1 is matched literally.
-  const entry = entries.find(
-    (e) => matches(e.host, want.host) && matches(e.port, String(want.port)) && matches(e.database, want.database) && matches(e.user, want.user),
-  );
-  return entry?.password;
-}
-
-export function readPgpassFile(file: string): PgpassEntry[] {
+/**
+ * The password for a connection from a pgpass file, as libpq finds it: undefined when the file or
+ * a matching line is missing; an error when others may read the file (libpq ignores it then).
+ */
+export function passwordFromFile(file: string, want: PgpassQuery): string | undefined {
+  let text: string;
   try {
     if ((statSync(file).mode & 0o077) !== 0) {
-      // libpq ignores a password file others can read; so do we, and say so.
       throw new Error(`password file ${file} has group or world access — run chmod 0600 ${file}`);
     }
-    return parsePgpass(readFileSync(file, 'utf8'));
+    text = readFileSync(file, 'utf8');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;
   }
+  return lookupPgpass(text, want);
 }

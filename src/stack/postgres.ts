@@ -14,7 +14,7 @@ import { StrongboxError } from '../errors.js';
 import { FailureType } from '../failures.js';
 import type { Logger } from '../logger.js';
 import { isRoot } from './debian.js';
-import { formatPgpass, lookupPgpass } from './pgpass.js';
+import { formatPgpass, lookupPgpass } from '../postgres/pgpass.js';
 import { freePort, LOOPBACK, preferredPort } from './ports.js';
 import { processMatches, run, spawnDetached, stopProcess, tailLog, waitForExit, type ProcessSignature } from './processes.js';
 import { StackStartError, waitUntilReady, type StartedComponent } from './readiness.js';

@@ -1,32 +1,28 @@
-import { describe, expect, it } from 'vitest';
-import { lookupPassword, parsePgpass, pgpassField } from '../../../src/postgres/pgpass.js';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { lookupPgpass, passwordFromFile } from '../../../src/postgres/pgpass.js';
 
-describe('pgpass', () => {
-  const entries = parsePgpass(
-    [
-      '# comment',
-      'db.internal:5432:app:backup:s3cr\\:et\\\\x',
-      '*:*:*:postgres:superpw',
-      '127.0.0.1:6543:*:*:localpw',
-      'malformed line',
-    ].join('\n'),
-  );
+describe('reading pgpass for a connection', () => {
+  const text = ['# comment', 'db.internal:5432:app:backup:s3cr\\:et\\\\x', '*:*:*:postgres:superpw', '127.0.0.1:6543:*:*:localpw', 'malformed line'].join('\n');
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'strongbox-pgpass-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('unescapes colons and backslashes', () => {
-    expect(lookupPassword(entries, { host: 'db.internal', port: 5432, database: 'app', user: 'backup' })).toBe('s3cr:et\\x');
-  });
-
-  it('matches wildcards and takes the first matching line', () => {
-    expect(lookupPassword(entries, { host: 'other', port: 1, database: 'x', user: 'postgres' })).toBe('superpw');
-    expect(lookupPassword(entries, { host: '127.0.0.1', port: 6543, database: 'x', user: 'app' })).toBe('localpw');
+    expect(lookupPgpass(text, { host: 'db.internal', port: 5432, database: 'app', user: 'backup' })).toBe('s3cr:et\\x');
   });
 
   it('finds nothing when no line matches', () => {
-    expect(lookupPassword(entries, { host: 'db.internal', port: 5433, database: 'app', user: 'backup' })).toBeUndefined();
+    expect(lookupPgpass(text, { host: 'db.internal', port: 5433, database: 'app', user: 'backup' })).toBeUndefined();
   });
 
-  it('escapes fields so they parse back unchanged', () => {
-    const line = ['h', '1', 'd', 'u', 'p:a\\ss'].map(pgpassField).join(':');
-    expect(parsePgpass(line)[0]!.password).toBe('p:a\\ss');
+  it('reads a private file, treats a missing one as no password, refuses one others can read', () => {
+    const file = path.join(dir, 'pgpass');
+    writeFileSync(file, text, { mode: 0o600 });
+    expect(passwordFromFile(file, { host: '127.0.0.1', port: 6543, database: 'x', user: 'app' })).toBe('localpw');
+    expect(passwordFromFile(path.join(dir, 'missing'), { host: 'h', port: 1, database: 'd', user: 'u' })).toBeUndefined();
+    chmodSync(file, 0o644);
+    expect(() => passwordFromFile(file, { host: 'h', port: 1, database: 'd', user: 'u' })).toThrow(/group or world access — run chmod 0600/);
   });
 });

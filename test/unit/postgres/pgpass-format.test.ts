@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { escapePgpassField, formatPgpass, lookupPgpass, parsePgpassLine } from '../../src/stack/pgpass.js';
-import { pgpassFor } from '../../src/stack/postgres.js';
+import { escapePgpassField, formatPgpass, lookupPgpass, parsePgpassLine } from '../../../src/postgres/pgpass.js';
+import { pgpassFor } from '../../../src/stack/postgres.js';
 
 describe('pgpass', () => {
   it.each([
