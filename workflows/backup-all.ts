@@ -5,6 +5,7 @@
 import { executeChild, log, proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { Tier } from '../src/domain.js';
+import { rootMessage } from '../src/failures.js';
 import { KindAttribute, OutcomeAttribute } from '../src/temporal/search-attributes.js';
 import type { backupWorkflow, BackupWorkflowResult } from './backup.js';
 
@@ -71,12 +72,3 @@ export async function backupAllWorkflow(input: BackupAllInput = {}): Promise<Bac
   return { scheduledAt, outcomes, failed };
 }
 
-function rootMessage(error: unknown): string {
-  let current = error as { message?: string; cause?: unknown } | undefined;
-  let message = current?.message ?? String(error);
-  while (current?.cause) {
-    current = current.cause as { message?: string; cause?: unknown };
-    if (current.message) message = current.message;
-  }
-  return message;
-}

@@ -5,7 +5,6 @@
  * The workflow id says which slot it fills (`backup-<target>-<scheduled time>`), so the same slot
  * can never run twice at once; and the plan step finds a slot already backed up by an earlier run.
  */
-import { TimeoutType } from '@temporalio/common';
 import {
   ActivityFailure,
   ApplicationFailure,
@@ -20,6 +19,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
+import { isHostLost, transientRetry } from './shared/retry.js';
 import type { Activities } from '../activities/index.js';
 import type { BackupPlan } from '../activities/plan-backup.js';
 import type { DumpResult, StagedFile } from '../activities/dump-database.js';
@@ -97,12 +97,7 @@ function hostActivities(plan: BackupPlan, taskQueue: string, startToClose: strin
     heartbeatTimeout: plan.retry.heartbeatTimeoutMs,
     retry: once
       ? { maximumAttempts: 1 }
-      : {
-          maximumAttempts: plan.retry.attempts,
-          initialInterval: plan.retry.initialIntervalMs,
-          maximumInterval: plan.retry.maximumIntervalMs,
-          backoffCoefficient: 2,
-        },
+      : transientRetry(plan.retry),
     ...(summary ? { summary } : {}),
   });
 }
@@ -189,10 +184,6 @@ async function backUpOnSomeHost(plan: BackupPlan, scheduledAt: string, progress:
       throw error;
     }
   }
-}
-
-function isHostLost(error: unknown): boolean {
-  return error instanceof ActivityFailure && error.cause instanceof TimeoutFailure && error.cause.timeoutType === TimeoutType.SCHEDULE_TO_START;
 }
 
 async function backUpOnHost(plan: BackupPlan, hostQueue: string, scheduledAt: string, progress: BackupProgress): Promise<Manifest> {

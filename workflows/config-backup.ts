@@ -23,7 +23,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import type { FileChange } from '../src/config-backup/manifest.js';
+import type { SnapshotConfigResult } from '../activities/snapshot-config.js';
 import { compactTime } from '../src/catalog/layout.js';
 import { KindAttribute, OutcomeAttribute } from '../src/temporal/search-attributes.js';
 
@@ -32,21 +32,12 @@ export interface ConfigBackupInput {
   note?: string;
 }
 
-export interface ConfigBackupResult {
-  /** `unchanged`: the configuration is as the last snapshot recorded it; no commit was made. */
-  outcome: 'committed' | 'unchanged';
-  /** The branch head after the run. */
-  commit: string;
-  branch: string;
-  repository: string;
-  /** When the snapshot at `commit` was taken (an earlier run's time when unchanged). */
-  snapshotAt: string;
-  /** Files added, modified, deleted… by this run's commit (empty when unchanged). */
-  changes: FileChange[];
-  /** Files in the snapshot. */
-  files: number;
-  /** Missing files, globs matching nothing: reported, not fatal. */
-  warnings: string[];
+/**
+ * The snapshot's outcome as the workflow reports it: what the snapshot activity found (outcome,
+ * commit, changes, files, warnings), without its staging details, plus where this run stored the
+ * snapshot's record.
+ */
+export interface ConfigBackupResult extends Omit<SnapshotConfigResult, 'missingIn' | 'staged'> {
   /** Destinations the snapshot's record was written to by this run (the others had it already). */
   storedIn: string[];
 }

@@ -75,6 +75,7 @@ import {
   workflowInfo,
   type ChildWorkflowHandle,
 } from '@temporalio/workflow';
+import { transientRetry } from './shared/retry.js';
 import type { Activities } from '../activities/index.js';
 import type { AssessedBackup, RecoveryAssessment, RecoverySettings } from '../activities/assess-recovery.js';
 import type { ProbeServerResult } from '../activities/probe-server.js';
@@ -168,12 +169,7 @@ function onRestoreQueue(settings: RecoverySettings, startToClose: string, summar
     scheduleToStartTimeout: RESTORE_QUEUE_SCHEDULE_TO_START,
     startToCloseTimeout: startToClose,
     heartbeatTimeout: settings.retry.heartbeatTimeoutMs,
-    retry: {
-      maximumAttempts: settings.retry.attempts,
-      initialInterval: settings.retry.initialIntervalMs,
-      maximumInterval: settings.retry.maximumIntervalMs,
-      backoffCoefficient: 2,
-    },
+    retry: transientRetry(settings.retry),
     summary,
   });
 }

@@ -8,6 +8,7 @@
  * A target refused by a safety rule keeps everything and sets StrongboxOutcome=refused.
  */
 import { log, proxyActivities, setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
+import { transientRetry } from './shared/retry.js';
 import type { Activities } from '../activities/index.js';
 import type { PrunePlan } from '../activities/plan-prune.js';
 import type { PruneDestinationResult } from '../activities/prune-backups.js';
@@ -73,12 +74,7 @@ export async function pruneWorkflow(input: PruneWorkflowInput = {}): Promise<Pru
     const deleting = proxyActivities<Activities>({
       startToCloseTimeout: '2 hours',
       heartbeatTimeout: plan.retry.heartbeatTimeoutMs,
-      retry: {
-        maximumAttempts: plan.retry.attempts,
-        initialInterval: plan.retry.initialIntervalMs,
-        maximumInterval: plan.retry.maximumIntervalMs,
-        backoffCoefficient: 2,
-      },
+      retry: transientRetry(plan.retry),
     });
     const work = plan.work.filter((w) => w.copies.length + w.debris.objects.length + w.debris.uploads.length > 0);
     setCurrentDetails(`deleting ${work.reduce((n, w) => n + w.copies.length, 0)} expired copies and the debris in ${work.map((w) => w.destination).join(', ') || 'no destination'}`);

@@ -50,9 +50,7 @@
  * Or `strongbox restore --target app [--backup …] [--into db] [--swap] [--tables a,b] [--schema s]
  * [--roles] [--approve --reason …] [--json]`, and `strongbox restore approve <id> --reason …`.
  */
-import { TimeoutType } from '@temporalio/common';
 import {
-  ActivityFailure,
   ApplicationFailure,
   CancellationScope,
   condition,
@@ -65,10 +63,11 @@ import {
   proxyActivities,
   setCurrentDetails,
   setHandler,
-  TimeoutFailure,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
+import { MAX_HOST_ATTEMPTS, onRestoreHost, RESTORE_QUEUE_SCHEDULE_TO_START, restoreCleanup, restoreHostCleanup } from './shared/restore-queues.js';
+import { isHostLost } from './shared/retry.js';
 import type { Activities } from '../activities/index.js';
 import type { FetchBackupResult } from '../activities/fetch-backup.js';
 import type { RestorePlan } from '../activities/plan-restore.js';
@@ -172,13 +171,6 @@ const control = proxyActivities<Activities>({
   retry: { maximumAttempts: 5, initialInterval: '2s', backoffCoefficient: 2 },
 });
 
-/** No worker serving the restore queue for this long is a deployment problem: say so instead of waiting. */
-const RESTORE_QUEUE_SCHEDULE_TO_START = '15 minutes';
-/** If the host holding the fetched dump vanishes, its queue goes unserved: start over elsewhere. */
-const HOST_SCHEDULE_TO_START = '15 minutes';
-/** Runs on a new host after one vanished; a third loss fails the restore. */
-const MAX_HOST_ATTEMPTS = 3;
-
 /** Quick database work on the shared restore queue (probe, claim a host, swap): a minute per try. */
 function restoreQueue(taskQueue: string) {
   return proxyActivities<Activities>({
@@ -186,50 +178,6 @@ function restoreQueue(taskQueue: string) {
     scheduleToStartTimeout: RESTORE_QUEUE_SCHEDULE_TO_START,
     startToCloseTimeout: '2 minutes',
     retry: { maximumAttempts: 5, initialInterval: '2s', maximumInterval: '30s', backoffCoefficient: 2 },
-  });
-}
-
-/** Dropping this run's database: cleanup that must happen, so it retries for about ten minutes. */
-function cleanupQueue(taskQueue: string) {
-  return proxyActivities<Activities>({
-    taskQueue,
-    scheduleToStartTimeout: RESTORE_QUEUE_SCHEDULE_TO_START,
-    startToCloseTimeout: '5 minutes',
-    retry: { maximumAttempts: 10, initialInterval: '2s', maximumInterval: '2 minutes', backoffCoefficient: 2 },
-  });
-}
-
-/**
- * Activities on one restore host, with the configured retry profile. Fetch, restore and checks of
- * large databases take hours: the heartbeat, not the start-to-close bound, catches a dead worker
- * (a killed worker's restore is retried when it comes back — restoreDatabase starts its own
- * database over). Cancellation waits for the activity to stop (pg_restore killed) before the
- * cleanup drops the database under it.
- */
-function onHost(backup: ResolvedBackup, taskQueue: string, startToClose: string, summary: string) {
-  return proxyActivities<Activities>({
-    taskQueue,
-    scheduleToStartTimeout: HOST_SCHEDULE_TO_START,
-    startToCloseTimeout: startToClose,
-    heartbeatTimeout: backup.retry.heartbeatTimeoutMs,
-    cancellationType: 'WAIT_CANCELLATION_COMPLETED',
-    retry: {
-      maximumAttempts: backup.retry.attempts,
-      initialInterval: backup.retry.initialIntervalMs,
-      maximumInterval: backup.retry.maximumIntervalMs,
-      backoffCoefficient: 2,
-    },
-    summary,
-  });
-}
-
-/** Removing the staging folder on the host: short, and not worth waiting long for a vanished host. */
-function hostCleanup(taskQueue: string) {
-  return proxyActivities<Activities>({
-    taskQueue,
-    scheduleToStartTimeout: '5 minutes',
-    startToCloseTimeout: '5 minutes',
-    retry: { maximumAttempts: 3, initialInterval: '1s' },
   });
 }
 
@@ -465,7 +413,7 @@ async function examineOnHost(
   const selective = (input.tables?.length ?? 0) > 0 || (input.schemas?.length ?? 0) > 0;
   try {
     step('fetch', `fetching **${backup.backupId}** from ${backup.sources.map((s) => s.destination).join(', then ')}`);
-    const fetched = await onHost(backup, hostQueue, '6 hours', 'download, checksums, decryption').fetchBackup({
+    const fetched = await onRestoreHost(backup.retry, hostQueue, '6 hours', 'download, checksums, decryption').fetchBackup({
       target: backup.target,
       backupId: backup.backupId,
       dump: backup.dump,
@@ -479,7 +427,7 @@ async function examineOnHost(
     if (input.roles) {
       if (!backup.globals) throw failure(FailureType.MissingObject, `backup ${backup.backupId} has no roles file (the manifest's notes say why) — restore without "roles"`);
       step('roles', `restoring the roles of **${backup.backupId}** (existing roles are kept)`);
-      const globals = await onHost(backup, hostQueue, '30 minutes', 'roles file: download, checksums, decryption').fetchBackup({
+      const globals = await onRestoreHost(backup.retry, hostQueue, '30 minutes', 'roles file: download, checksums, decryption').fetchBackup({
         target: backup.target,
         backupId: backup.backupId,
         dump: backup.globals.file,
@@ -488,12 +436,12 @@ async function examineOnHost(
         staging,
         fileName: 'globals.sql',
       });
-      roles = await onHost(backup, hostQueue, '30 minutes', 'roles').restoreRoles({ target: backup.target, file: globals.file });
+      roles = await onRestoreHost(backup.retry, hostQueue, '30 minutes', 'roles').restoreRoles({ target: backup.target, file: globals.file });
     }
 
     step('restore', `restoring **${backup.backupId}** into the new database **${into}**${selective ? ' (a selection)' : ''}`);
     restore.attempted = true;
-    const restored = await onHost(backup, hostQueue, '12 hours', `pg_restore into ${into}`).restoreDatabase({
+    const restored = await onRestoreHost(backup.retry, hostQueue, '12 hours', `pg_restore into ${into}`).restoreDatabase({
       target: backup.target,
       file: fetched.file,
       into,
@@ -507,7 +455,7 @@ async function examineOnHost(
 
     step('verify', `verifying **${into}**: ${restored.selection ? `${restored.selection.relations.length} selected relations` : `${backup.tables} tables`} against the manifest${selective ? '' : `, ${backup.verify.checks} SQL checks`}`);
     const only = restored.selection?.relations.filter((r) => r.desc === 'TABLE' || r.desc === 'MATERIALIZED VIEW').map(({ schema, name }) => ({ schema, name }));
-    const report = await onHost(backup, hostQueue, '6 hours', 'row counts, SQL checks, amcheck').checkDatabase({
+    const report = await onRestoreHost(backup.retry, hostQueue, '6 hours', 'row counts, SQL checks, amcheck').checkDatabase({
       target: backup.target,
       server: 'target',
       database: into,
@@ -522,7 +470,7 @@ async function examineOnHost(
   } finally {
     await CancellationScope.nonCancellable(async () => {
       try {
-        await hostCleanup(hostQueue).cleanStaging({ backupId: staging });
+        await restoreHostCleanup(hostQueue).cleanStaging({ backupId: staging });
       } catch (error) {
         log.warn('could not remove the staging folder of the restore', { hostQueue, staging, error: failureReason(error) });
       }
@@ -533,7 +481,7 @@ async function examineOnHost(
 /** Drops the database this run restored (dropDatabase refuses anything else); returns why it could not. */
 async function dropOwn(taskQueue: string, target: string, database: string): Promise<string | undefined> {
   try {
-    await cleanupQueue(taskQueue).dropDatabase({ target, server: 'target', database });
+    await restoreCleanup(taskQueue).dropDatabase({ target, server: 'target', database });
     return undefined;
   } catch (error) {
     return failureReason(error);
@@ -594,6 +542,3 @@ function failure(type: string, message: string): ApplicationFailure {
   return ApplicationFailure.create({ type, message, nonRetryable: true });
 }
 
-function isHostLost(error: unknown): boolean {
-  return error instanceof ActivityFailure && error.cause instanceof TimeoutFailure && error.cause.timeoutType === TimeoutType.SCHEDULE_TO_START;
-}

@@ -49,7 +49,6 @@
  * say nothing about the backup — and the run fails loudly instead. A failed run's failure carries
  * the record in its details, so the CLI prints the evidence either way.
  */
-import { TimeoutType } from '@temporalio/common';
 import {
   ActivityFailure,
   ApplicationFailure,
@@ -65,6 +64,8 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
+import { MAX_HOST_ATTEMPTS, onRestoreHost, RESTORE_QUEUE_SCHEDULE_TO_START, restoreCleanup, restoreHostCleanup } from './shared/restore-queues.js';
+import { isHostLost } from './shared/retry.js';
 import type { Activities } from '../activities/index.js';
 import type { FetchBackupResult } from '../activities/fetch-backup.js';
 import type { ResolvedBackup } from '../activities/resolve-backup.js';
@@ -103,65 +104,12 @@ const control = proxyActivities<Activities>({
   retry: { maximumAttempts: 5, initialInterval: '2s', backoffCoefficient: 2 },
 });
 
-/** No worker serving the restore queue for this long is a deployment problem: say so instead of waiting. */
-const RESTORE_QUEUE_SCHEDULE_TO_START = '15 minutes';
-/** If the host holding the fetched dump vanishes, its queue goes unserved: start over elsewhere. */
-const HOST_SCHEDULE_TO_START = '15 minutes';
-/** Runs on a new host after one vanished; a third loss fails the verification. */
-const MAX_HOST_ATTEMPTS = 3;
-
 /** claimRestoreHost on the shared restore queue. */
 function restoreQueue(backup: ResolvedBackup) {
   return proxyActivities<Activities>({
     taskQueue: backup.restoreTaskQueue,
     scheduleToStartTimeout: RESTORE_QUEUE_SCHEDULE_TO_START,
     startToCloseTimeout: '1 minute',
-    retry: { maximumAttempts: 3, initialInterval: '1s' },
-  });
-}
-
-/**
- * Dropping the scratch database: cleanup that must happen, so it retries long (about ten minutes)
- * through a server restart or a brief outage, on any restore worker.
- */
-function cleanupQueue(backup: ResolvedBackup) {
-  return proxyActivities<Activities>({
-    taskQueue: backup.restoreTaskQueue,
-    scheduleToStartTimeout: RESTORE_QUEUE_SCHEDULE_TO_START,
-    startToCloseTimeout: '5 minutes',
-    retry: { maximumAttempts: 10, initialInterval: '2s', maximumInterval: '2 minutes', backoffCoefficient: 2 },
-  });
-}
-
-/**
- * Activities on one restore host, with the configured retry profile (transient failures only).
- * Fetch, restore and checks of large databases take hours; the heartbeat, not the start-to-close
- * bound, catches a dead worker. Cancellation waits for the activity to stop (pg_restore killed)
- * before the cleanup drops the database under it.
- */
-function onHost(backup: ResolvedBackup, taskQueue: string, startToClose: string, summary: string) {
-  return proxyActivities<Activities>({
-    taskQueue,
-    scheduleToStartTimeout: HOST_SCHEDULE_TO_START,
-    startToCloseTimeout: startToClose,
-    heartbeatTimeout: backup.retry.heartbeatTimeoutMs,
-    cancellationType: 'WAIT_CANCELLATION_COMPLETED',
-    retry: {
-      maximumAttempts: backup.retry.attempts,
-      initialInterval: backup.retry.initialIntervalMs,
-      maximumInterval: backup.retry.maximumIntervalMs,
-      backoffCoefficient: 2,
-    },
-    summary,
-  });
-}
-
-/** Removing the staging folder on the host: short, and not worth waiting long for a vanished host. */
-function hostCleanup(taskQueue: string) {
-  return proxyActivities<Activities>({
-    taskQueue,
-    scheduleToStartTimeout: '5 minutes',
-    startToCloseTimeout: '5 minutes',
     retry: { maximumAttempts: 3, initialInterval: '1s' },
   });
 }
@@ -299,7 +247,7 @@ async function examineOnHost(backup: ResolvedBackup, hostQueue: string, scratch:
   try {
     progress.step = 'fetch';
     setCurrentDetails(`fetching **${backup.backupId}** from ${backup.sources.map((s) => s.destination).join(', then ')}`);
-    const fetched = await onHost(backup, hostQueue, '6 hours', 'download, checksums, decryption').fetchBackup({
+    const fetched = await onRestoreHost(backup.retry, hostQueue, '6 hours', 'download, checksums, decryption').fetchBackup({
       target: backup.target,
       backupId: backup.backupId,
       dump: backup.dump,
@@ -313,7 +261,7 @@ async function examineOnHost(backup: ResolvedBackup, hostQueue: string, scratch:
     progress.step = 'restore';
     setCurrentDetails(`restoring **${backup.backupId}** into scratch database ${scratch}`);
     restore.attempted = true;
-    const restored = await onHost(backup, hostQueue, '12 hours', `pg_restore into ${scratch}`).restoreDatabase({
+    const restored = await onRestoreHost(backup.retry, hostQueue, '12 hours', `pg_restore into ${scratch}`).restoreDatabase({
       target: backup.target,
       file: fetched.file,
       into: scratch,
@@ -323,7 +271,7 @@ async function examineOnHost(backup: ResolvedBackup, hostQueue: string, scratch:
 
     progress.step = 'compare';
     setCurrentDetails(`comparing ${backup.tables} tables with the manifest; ${backup.verify.checks} checks`);
-    const report = await onHost(backup, hostQueue, '6 hours', 'row counts, SQL checks, amcheck').checkDatabase({
+    const report = await onRestoreHost(backup.retry, hostQueue, '6 hours', 'row counts, SQL checks, amcheck').checkDatabase({
       target: backup.target,
       server: 'verify',
       database: scratch,
@@ -336,7 +284,7 @@ async function examineOnHost(backup: ResolvedBackup, hostQueue: string, scratch:
     await CancellationScope.nonCancellable(async () => {
       try {
         // cleanStaging removes one named folder of this host's staging directory.
-        await hostCleanup(hostQueue).cleanStaging({ backupId: staging });
+        await restoreHostCleanup(hostQueue).cleanStaging({ backupId: staging });
       } catch (error) {
         log.warn('could not remove the staging folder of the verification', { hostQueue, staging, error: messageOf(error) });
       }
@@ -347,7 +295,7 @@ async function examineOnHost(backup: ResolvedBackup, hostQueue: string, scratch:
 /** Drops the scratch database; returns why it could not, if it could not. */
 async function dropScratch(backup: ResolvedBackup, scratch: string): Promise<string | undefined> {
   try {
-    await cleanupQueue(backup).dropDatabase({ target: backup.target, server: 'verify', database: scratch });
+    await restoreCleanup(backup.restoreTaskQueue).dropDatabase({ target: backup.target, server: 'verify', database: scratch });
     return undefined;
   } catch (error) {
     log.error('could not drop the scratch database', { scratch, error: messageOf(error) });
@@ -382,9 +330,6 @@ function notesOf(examination: Examination | undefined, scratch: string, dropProb
   return notes;
 }
 
-function isHostLost(error: unknown): boolean {
-  return error instanceof ActivityFailure && error.cause instanceof TimeoutFailure && error.cause.timeoutType === TimeoutType.SCHEDULE_TO_START;
-}
 
 /** The failure an activity (or this workflow) raised, under Temporal's wrapping. */
 function rootFailure(error: unknown): unknown {

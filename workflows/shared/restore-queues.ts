@@ -1,0 +1,58 @@
+/**
+ * How verification and restore workflows reach the restore side — the activities that hold the
+ * private identity. Shared by verifyBackupWorkflow and restoreWorkflow, so both wait, retry and
+ * clean up the same way.
+ */
+import { proxyActivities } from '@temporalio/workflow';
+import type { Activities } from '../../activities/index.js';
+import type { RetryProfile } from '../../activities/plan-backup.js';
+import { transientRetry } from './retry.js';
+
+/** No worker serving the restore queue for this long is a deployment problem: say so instead of waiting. */
+export const RESTORE_QUEUE_SCHEDULE_TO_START = '15 minutes';
+/** If the host holding the fetched dump vanishes, its queue goes unserved: start over elsewhere. */
+export const HOST_SCHEDULE_TO_START = '15 minutes';
+/** Runs on a new host after one vanished; a third loss fails the run. */
+export const MAX_HOST_ATTEMPTS = 3;
+
+/**
+ * Dropping a scratch or half-restored database: cleanup that must happen, so it retries long
+ * (about ten minutes) through a server restart or a brief outage, on any restore worker.
+ */
+export function restoreCleanup(taskQueue: string) {
+  return proxyActivities<Activities>({
+    taskQueue,
+    scheduleToStartTimeout: RESTORE_QUEUE_SCHEDULE_TO_START,
+    startToCloseTimeout: '5 minutes',
+    retry: { maximumAttempts: 10, initialInterval: '2s', maximumInterval: '2 minutes', backoffCoefficient: 2 },
+  });
+}
+
+/**
+ * Activities on one restore host, with the configured retry profile (transient failures only).
+ * Fetch, restore and checks of large databases take hours: the heartbeat, not the start-to-close
+ * bound, catches a dead worker (a killed worker's restore is retried when it comes back —
+ * restoreDatabase starts its own database over). Cancellation waits for the activity to stop
+ * (pg_restore killed) before the cleanup drops the database under it.
+ */
+export function onRestoreHost(retry: RetryProfile, taskQueue: string, startToClose: string, summary: string) {
+  return proxyActivities<Activities>({
+    taskQueue,
+    scheduleToStartTimeout: HOST_SCHEDULE_TO_START,
+    startToCloseTimeout: startToClose,
+    heartbeatTimeout: retry.heartbeatTimeoutMs,
+    cancellationType: 'WAIT_CANCELLATION_COMPLETED',
+    retry: transientRetry(retry),
+    summary,
+  });
+}
+
+/** Removing the staging folder on the host: short, and not worth waiting long for a vanished host. */
+export function restoreHostCleanup(taskQueue: string) {
+  return proxyActivities<Activities>({
+    taskQueue,
+    scheduleToStartTimeout: '5 minutes',
+    startToCloseTimeout: '5 minutes',
+    retry: { maximumAttempts: 3, initialInterval: '1s' },
+  });
+}

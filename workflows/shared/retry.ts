@@ -1,0 +1,22 @@
+/**
+ * The configured retry profile (`retries` in strongbox.yaml, resolved by an activity) as a Temporal
+ * retry policy: transient failures retry with exponential backoff, permanent ones never do (they are
+ * thrown non-retryable by the activities).
+ */
+import { TimeoutType, type RetryPolicy } from '@temporalio/common';
+import { ActivityFailure, TimeoutFailure } from '@temporalio/workflow';
+import type { RetryProfile } from '../../activities/plan-backup.js';
+
+export function transientRetry(profile: RetryProfile): RetryPolicy {
+  return {
+    maximumAttempts: profile.attempts,
+    initialInterval: profile.initialIntervalMs,
+    maximumInterval: profile.maximumIntervalMs,
+    backoffCoefficient: 2,
+  };
+}
+
+/** A host-bound activity was never picked up: the worker holding its files is gone. */
+export function isHostLost(error: unknown): boolean {
+  return error instanceof ActivityFailure && error.cause instanceof TimeoutFailure && error.cause.timeoutType === TimeoutType.SCHEDULE_TO_START;
+}
