@@ -36,4 +36,15 @@ export const FailureType = {
 
 export type FailureTypeName = (typeof FailureType)[keyof typeof FailureType];
 
+/** The innermost message of a failure chain (Temporal wraps causes): what actually went wrong. */
+export function rootMessage(error: unknown): string {
+  let current = error as { message?: string; cause?: unknown } | undefined;
+  let message = current?.message ?? String(error);
+  while (current?.cause) {
+    current = current.cause as { message?: string; cause?: unknown };
+    if (current.message) message = current.message;
+  }
+  return message;
+}
+
 export const NON_RETRYABLE_FAILURES: string[] = Object.values(FailureType).filter((t) => t !== FailureType.Transient);

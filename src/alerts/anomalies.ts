@@ -10,6 +10,7 @@
  * Anomalies never fail a backup: they are recorded in its manifest and alerted on.
  */
 import type { Anomaly, TableCount } from '../domain.js';
+import { formatBytes } from '../format.js';
 
 export interface SizeRules {
   dropPercent: number;
@@ -35,14 +36,14 @@ export function sizeAnomaly(size: number, history: readonly number[], rules: Siz
     const drop = Math.round((1 - size / reference) * 100);
     return {
       kind: 'size',
-      message: `the dump is ${drop}% smaller than ${of} (${formatSize(size)} vs ${formatSize(reference)}; threshold ${rules.dropPercent}%) — check whether data was deleted`,
+      message: `the dump is ${drop}% smaller than ${of} (${formatBytes(size)} vs ${formatBytes(reference)}; threshold ${rules.dropPercent}%) — check whether data was deleted`,
     };
   }
   if (size > reference * (1 + rules.growthPercent / 100)) {
     const growth = Math.round((size / reference - 1) * 100);
     return {
       kind: 'size',
-      message: `the dump is ${growth}% larger than ${of} (${formatSize(size)} vs ${formatSize(reference)}; threshold ${rules.growthPercent}%) — check for unexpected data growth`,
+      message: `the dump is ${growth}% larger than ${of} (${formatBytes(size)} vs ${formatBytes(reference)}; threshold ${rules.growthPercent}%) — check for unexpected data growth`,
     };
   }
   return undefined;
@@ -68,13 +69,3 @@ export function rowCountAnomalies(current: readonly TableCount[], previous: read
   return listed;
 }
 
-function formatSize(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return `${unit === 0 ? Math.round(value) : value.toFixed(1)} ${units[unit]}`;
-}

@@ -7,6 +7,7 @@ import { readCatalog } from '../../catalog/catalog.js';
 import { startBackup } from '../../client/backup.js';
 import { getTarget } from '../../config/load.js';
 import { TIERS } from '../../domain.js';
+import { rootMessage } from '../../failures.js';
 import { openStorages } from '../../storage/index.js';
 import type { BackupProgress, BackupWorkflowResult } from '../../../workflows/backup.js';
 import type { CliContext } from '../context.js';
@@ -92,6 +93,12 @@ export function registerBackupCommands(program: Command, context: CliContext): v
     });
 }
 
+/** One line of a running backup's progress: its step, bytes, and each destination's upload. */
+export function describeBackupProgress(p: BackupProgress): string {
+  const uploads = Object.entries(p.uploads);
+  return `${p.step}${p.bytes ? ` ${formatBytes(p.bytes)}` : ''}${uploads.length ? ` [${uploads.map(([d, s]) => `${d}: ${s}`).join(', ')}]` : ''}`;
+}
+
 export function uiLink(uiUrl: string | undefined, namespace: string, workflowId: string): string {
   return uiUrl ? ` — ${uiUrl.replace(/\/$/, '')}/namespaces/${namespace}/workflows/${encodeURIComponent(workflowId)}` : '';
 }
@@ -101,7 +108,7 @@ async function followBackup(handle: Awaited<ReturnType<typeof startBackup>>): Pr
   const timer = setInterval(() => {
     handle
       .query<BackupProgress>('progress')
-      .then((p) => line.update(`${p.step}${p.bytes ? ` ${formatBytes(p.bytes)}` : ''}${Object.keys(p.uploads).length ? ` [${Object.entries(p.uploads).map(([d, s]) => `${d}: ${s}`).join(', ')}]` : ''}`))
+      .then((p) => line.update(describeBackupProgress(p)))
       .catch(() => undefined);
   }, PROGRESS_POLL_MS);
   try {
@@ -110,19 +117,8 @@ async function followBackup(handle: Awaited<ReturnType<typeof startBackup>>): Pr
     return result;
   } catch (error) {
     line.done('failed');
-    throw new Error(`backup ${handle.workflowId} failed: ${rootCause(error)}`);
+    throw new Error(`backup ${handle.workflowId} failed: ${rootMessage(error)}`);
   } finally {
     clearInterval(timer);
   }
-}
-
-/** The innermost message of a Temporal failure chain: what actually went wrong. */
-export function rootCause(error: unknown): string {
-  let current = error as { message?: string; cause?: unknown } | undefined;
-  let message = current?.message ?? String(error);
-  while (current?.cause) {
-    current = current.cause as { message?: string; cause?: unknown };
-    if (current.message) message = current.message;
-  }
-  return message;
 }

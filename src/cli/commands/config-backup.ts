@@ -14,7 +14,8 @@ import { restoreConfig } from '../../config-backup/restore.js';
 import { loadIdentities } from '../../crypto/keys.js';
 import { openStorages } from '../../storage/index.js';
 import type { CliContext } from '../context.js';
-import { rootCause, uiLink } from './backup.js';
+import { uiLink } from './backup.js';
+import { rootMessage } from '../../failures.js';
 
 export function registerConfigBackupCommands(config: Command, context: CliContext): void {
   config
@@ -31,7 +32,7 @@ export function registerConfigBackupCommands(config: Command, context: CliContex
       try {
         result = await handle.result();
       } catch (error) {
-        throw new Error(`configuration backup ${handle.workflowId} failed: ${rootCause(error)}`);
+        throw new Error(`configuration backup ${handle.workflowId} failed: ${rootMessage(error)}`);
       }
       if (options.json) {
         context.out.json(result);

@@ -14,7 +14,8 @@ import { UsageError } from '../../errors.js';
 import type { DrStatus } from '../../../workflows/disaster-recovery.js';
 import type { CliContext } from '../context.js';
 import { progressLine } from '../progress.js';
-import { rootCause, uiLink } from './backup.js';
+import { uiLink } from './backup.js';
+import { rootMessage } from '../../failures.js';
 
 /** How often a followed recovery is asked where it stands. */
 const STATUS_POLL_MS = 2_000;
@@ -133,7 +134,7 @@ async function follow(context: CliContext, handle: WorkflowHandle): Promise<DrRe
     line.done();
     const report = reportOfFailure(error);
     if (report) return report;
-    throw new Error(`disaster recovery ${handle.workflowId} failed: ${rootCause(error)}`);
+    throw new Error(`disaster recovery ${handle.workflowId} failed: ${rootMessage(error)}`);
   } finally {
     clearInterval(timer);
   }

@@ -10,7 +10,8 @@ import { UsageError } from '../../errors.js';
 import type { ExportWorkflowResult } from '../../../workflows/export.js';
 import type { CliContext } from '../context.js';
 import { formatBytes } from '../progress.js';
-import { rootCause, uiLink } from './backup.js';
+import { uiLink } from './backup.js';
+import { rootMessage } from '../../failures.js';
 
 export function registerExportCommand(program: Command, context: CliContext): void {
   program
@@ -41,7 +42,7 @@ export function registerExportCommand(program: Command, context: CliContext): vo
         try {
           results.push(await handle.result());
         } catch (error) {
-          throw new Error(`export of ${target} (${handle.workflowId}) failed: ${rootCause(error)}`);
+          throw new Error(`export of ${target} (${handle.workflowId}) failed: ${rootMessage(error)}`);
         }
       }
       if (options.json) {

@@ -9,7 +9,8 @@ import type { Config } from '../../config/load.js';
 import { getTarget } from '../../config/load.js';
 import type { PruneWorkflowInput, PruneWorkflowResult, pruneWorkflow } from '../../../workflows/prune.js';
 import type { CliContext } from '../context.js';
-import { rootCause, uiLink } from './backup.js';
+import { uiLink } from './backup.js';
+import { rootMessage } from '../../failures.js';
 
 /** `prune-<target or all>[-dry-run]-<now, RFC 3339>`: what it is and when it was asked for. */
 export function pruneWorkflowId(input: PruneWorkflowInput, at: Date = new Date()): string {
@@ -46,7 +47,7 @@ export function registerPruneCommand(program: Command, context: CliContext): voi
       try {
         result = await handle.result();
       } catch (error) {
-        throw new Error(`prune ${handle.workflowId} failed: ${rootCause(error)}`);
+        throw new Error(`prune ${handle.workflowId} failed: ${rootMessage(error)}`);
       }
       if (options.json) context.out.json(result);
       else printPlan(context, result, options.showKept === true);

@@ -11,7 +11,8 @@ import { UsageError } from '../../errors.js';
 import type { RestoreProgress, RestoreWorkflowResult } from '../../../workflows/restore.js';
 import type { CliContext } from '../context.js';
 import { formatBytes, progressLine } from '../progress.js';
-import { rootCause, uiLink } from './backup.js';
+import { uiLink } from './backup.js';
+import { rootMessage } from '../../failures.js';
 
 /** How often progress is polled from the running workflow. */
 const PROGRESS_POLL_MS = 1_000;
@@ -97,7 +98,7 @@ export function registerRestoreCommand(program: Command, context: CliContext): v
         line.done('done');
       } catch (error) {
         line.done('failed');
-        throw new Error(`restore ${handle.workflowId} failed: ${rootCause(error)}`);
+        throw new Error(`restore ${handle.workflowId} failed: ${rootMessage(error)}`);
       } finally {
         clearInterval(timer);
       }

@@ -34,7 +34,8 @@ import { openStorages } from '../../storage/index.js';
 import type { BackupProgress, BackupWorkflowResult, backupWorkflow } from '../../../workflows/backup.js';
 import type { CliContext } from '../context.js';
 import { formatBytes, progressLine } from '../progress.js';
-import { rootCause, uiLink } from './backup.js';
+import { describeBackupProgress, uiLink } from './backup.js';
+import { rootMessage } from '../../failures.js';
 import { DEFAULT_STACK_DIR, stackDir } from './stack.js';
 
 /** How often the first backup's progress is polled. */
@@ -208,7 +209,7 @@ async function firstBackup(client: Client, config: Config, target: string, stack
     result = await follow(handle);
   } catch (error) {
     throw new Error(
-      `the first backup of ${target} failed: ${rootCause(error)} — see the run${link ? ` at ${link}` : ` ${handle.workflowId}`} and the worker's log ${worker.info.log}`,
+      `the first backup of ${target} failed: ${rootMessage(error)} — see the run${link ? ` at ${link}` : ` ${handle.workflowId}`} and the worker's log ${worker.info.log}`,
     );
   }
   const storages = openStorages(config);
@@ -238,7 +239,7 @@ async function follow(handle: WorkflowHandle<typeof backupWorkflow>): Promise<Ba
   const timer = setInterval(() => {
     handle
       .query<BackupProgress>('progress')
-      .then((p) => line.update(`  ${p.step}${p.bytes ? ` ${formatBytes(p.bytes)}` : ''}${Object.keys(p.uploads).length ? ` [${Object.entries(p.uploads).map(([d, s]) => `${d}: ${s}`).join(', ')}]` : ''}`))
+      .then((p) => line.update(`  ${describeBackupProgress(p)}`))
       .catch(() => undefined);
   }, PROGRESS_POLL_MS);
   try {

@@ -10,7 +10,8 @@ import type { VerificationRecord } from '../../domain.js';
 import type { VerifyProgress } from '../../../workflows/verify-backup.js';
 import type { CliContext } from '../context.js';
 import { formatBytes, progressLine } from '../progress.js';
-import { rootCause, uiLink } from './backup.js';
+import { uiLink } from './backup.js';
+import { rootMessage } from '../../failures.js';
 
 /** How often progress is polled from the running workflow. */
 const PROGRESS_POLL_MS = 1_000;
@@ -43,7 +44,7 @@ export function registerVerifyCommand(program: Command, context: CliContext): vo
         line.done('failed');
         const evidence = recordOfFailure(error);
         if (evidence) print(context, evidence, options.json === true);
-        const cause = rootCause(error);
+        const cause = rootMessage(error);
         throw new Error(/^verification of backup /.test(cause) ? `${cause} (workflow ${handle.workflowId})` : `verification ${handle.workflowId} failed: ${cause}`);
       } finally {
         clearInterval(timer);

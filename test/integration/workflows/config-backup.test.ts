@@ -15,7 +15,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRestoreConfigActivities, type RestoreConfigSummary } from '../../../activities/restore-config.js';
 import { CONFIG_ARCHIVE_NAME, configArchiveKey, configManifestKey } from '../../../src/catalog/config-layout.js';
-import { rootCause } from '../../../src/cli/commands/backup.js';
+import { rootMessage } from '../../../src/failures.js';
 import { main } from '../../../src/cli/main.js';
 import { startConfigBackup } from '../../../src/client/config-backup.js';
 import { parseConfig } from '../../../src/config/load.js';
@@ -243,7 +243,7 @@ describe('configBackupWorkflow', () => {
     const link = path.join(app, 'monitoring', 'grafana', 'provisioning', 'datasources', 'extra.yml');
     symlinkSync(outside, link);
     try {
-      await expect(run()).rejects.toSatisfy((error: unknown) => /monitoring\/grafana\/provisioning\/datasources\/extra\.yml is a symbolic link leading outside configBackup\.root/.test(rootCause(error)));
+      await expect(run()).rejects.toSatisfy((error: unknown) => /monitoring\/grafana\/provisioning\/datasources\/extra\.yml is a symbolic link leading outside configBackup\.root/.test(rootMessage(error)));
       expect(await git('rev-parse', 'main')).toBe(before);
     } finally {
       unlinkSync(link);

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rootCause } from '../../../src/cli/commands/backup.js';
+import { rootMessage } from '../../../src/failures.js';
 import { startExport } from '../../../src/client/export.js';
 import { parseExportManifest } from '../../../src/export/manifest.js';
 import { createLogger } from '../../../src/logger.js';
@@ -165,6 +165,6 @@ describe('exportWorkflow', () => {
   });
 
   it('fails at once, naming the item, when a configured table does not exist', async () => {
-    await expect(run('broken')).rejects.toSatisfy((error: unknown) => /targets\.broken\.export\.items\[0\]\.table: no table "no_such_table"/.test(rootCause(error)));
+    await expect(run('broken')).rejects.toSatisfy((error: unknown) => /targets\.broken\.export\.items\[0\]\.table: no table "no_such_table"/.test(rootMessage(error)));
   });
 });
