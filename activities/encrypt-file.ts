@@ -20,9 +20,9 @@ import { followFile } from '../src/storage/follow.js';
 import { HashingPassThrough } from '../src/storage/hash.js';
 import type { ActivityDeps } from './deps.js';
 import { stagedPath, type StagedFile } from './dump-database.js';
+import { IO_CHUNK_SIZE } from '../src/storage/io.js';
 
-/** Read size: large reads keep the pipeline's per-chunk overhead low. */
-const READ_SIZE = 1024 * 1024;
+const READ_SIZE = IO_CHUNK_SIZE;
 const HEARTBEAT_EVERY_BYTES = 128 * 1024 * 1024;
 /** Heartbeat at least this often while waiting for the writer of a followed file. */
 const WAITING_HEARTBEAT_MS = 2_000;

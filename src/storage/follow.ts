@@ -11,9 +11,9 @@ import { open, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { StrongboxError } from '../errors.js';
 import { FailureType } from '../failures.js';
+import { IO_CHUNK_SIZE } from './io.js';
 
-/** Read size while following: large reads keep the per-chunk work low. */
-const FOLLOW_READ_SIZE = 1024 * 1024;
+const FOLLOW_READ_SIZE = IO_CHUNK_SIZE;
 /** How long a follower waits before looking for more data (or the end marker) again. */
 const FOLLOW_POLL_MS = 50;
 

@@ -3,9 +3,9 @@ import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { PassThrough, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { IO_CHUNK_SIZE } from './io.js';
 
-/** Read size for hashing: large reads keep syscalls few; memory stays at one buffer. */
-const HASH_READ_SIZE = 1024 * 1024;
+const HASH_READ_SIZE = IO_CHUNK_SIZE;
 
 export interface FileDigest {
   sha256: string;

@@ -43,6 +43,7 @@ import type {
   Storage,
   UploadCheckpoint,
 } from './storage.js';
+import { IO_CHUNK_SIZE } from './io.js';
 
 /** Smallest part we send: S3's minimum is 5 MiB; 16 MiB keeps request overhead low. */
 const MIN_PART_SIZE = 16 * 1024 * 1024;
@@ -50,8 +51,7 @@ const MIN_PART_SIZE = 16 * 1024 * 1024;
 const MAX_PARTS = 10_000;
 /** Parts in flight at once; each streams from the file, so memory does not grow with it. */
 const UPLOAD_CONCURRENCY = 4;
-/** Read buffer for hashing and streaming parts. */
-const READ_SIZE = 1024 * 1024;
+const READ_SIZE = IO_CHUNK_SIZE;
 /** Metadata key holding the object's SHA-256 (hex); S3 stores it as x-amz-meta-sha256. */
 const SHA256_METADATA = 'sha256';
 
