@@ -262,8 +262,11 @@ export const configSchema = z.strictObject({
   compression: z
     .strictObject({
       algorithm: z.enum(['zstd', 'gzip', 'none']).default('zstd'),
-      /** zstd 1-19 or gzip 1-9; low levels keep pg_dump, not the compressor, the bottleneck. */
-      level: z.number().int().min(1).max(19).default(1),
+      /**
+       * zstd 1-19 or gzip 1-9. zstd's own default, 3: on prose-like data level 1 comes out ~20 %
+       * larger than pg_dump's zlib at level 6, level 3 smaller — at a fraction of zlib's time.
+       */
+      level: z.number().int().min(1).max(19).default(3),
       /** zstd worker threads (0: one per core). */
       threads: z.number().int().min(0).max(64).default(0),
     })
