@@ -90,14 +90,22 @@ export async function benchDatabase(stack: StackInfo, sizeMb: number, shape: Dat
     const products = Math.max(1, Math.round((sizeMb * 1024 * 1024 * mix.catalog) / 560));
     const history = Math.round((sizeMb * 1024 * 1024 * mix.history) / 88);
     const batch = 200_000;
+    // Descriptions are prose-like: words of a 5,000-word vocabulary of pronounceable pseudo-words
+    // (built from syllables by a word's number), common words far more frequent than rare ones as in
+    // real text (power(random(), 3)), so they compress like prose rather than like repeated strings.
+    const word = (k: string) =>
+      `((array['ka','lo','mi','ne','ra','to','su','pe','li','an','or','es','ti','ve','du','ga'])[1 + (${k}) % 16] || (array['ra','ni','ko','se','ta','lu','me','di','po','ve','ri','sa'])[1 + ((${k}) / 16) % 12] || (array['','','n','s','t','r','l','de','ne','ka'])[1 + ((${k}) / 192) % 10])`;
+    const words = (count: string) => `(select string_agg(${word('floor(power(random(), 3) * 5000)::int + 0 * g')}, ' ') from generate_series(1, ${count}) g)`;
     for (let from = 1; from <= products; from += batch) {
       const to = Math.min(products, from + batch - 1);
       await client.query(`
         insert into products
-        select i, 'SKU-' || lpad(i::text, 10, '0'), 'Product ' || i || ' ' || md5(i::text),
-               repeat(md5((i * 7)::text) || ' ', 8) || 'lorem ipsum dolor sit amet ' || i,
-               jsonb_build_object('color', (array['red','green','blue','black'])[1 + i % 4], 'weight', i % 997, 'tags', jsonb_build_array('t' || i % 13, 't' || i % 17), 'hash', md5(i::text)),
-               round((random() * 1000)::numeric, 2), timestamptz '2026-01-01' + (i % 100000) * interval '1 minute'
+        select i, 'SKU-' || lpad(i::text, 10, '0'), initcap(${words('3 + i % 4')}), ${words('50 + i % 30')},
+               jsonb_build_object('color', (array['red','green','blue','black','white','silver'])[1 + floor(random() * 6)::int],
+                                  'weight_g', floor(random() * 5000)::int, 'rating', round((random() * 5)::numeric, 1),
+                                  'tags', jsonb_build_array(${word('floor(random() * 5000)::int')}, ${word('floor(random() * 5000)::int')}),
+                                  'vendor', 'vendor-' || floor(random() * 2000)::int),
+               round((random() * 1000)::numeric, 2), timestamptz '2026-01-01' + floor(random() * 500000) * interval '1 minute'
         from generate_series(${from}, ${to}) i`);
     }
     for (let from = 1; from <= history; from += batch) {
