@@ -8,6 +8,7 @@
  * size, and fails if the writer failed or the file it holds open is not the one completed.
  */
 import { open, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { StrongboxError } from '../errors.js';
 import { FailureType } from '../failures.js';
@@ -100,6 +101,28 @@ async function openWhenPresent(file: string, options: FollowOptions) {
       return await open(file, 'r');
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+    const failure = await readFailure(file);
+    if (failure !== undefined) throw new StrongboxError(FailureType.Transient, `the writer of ${file} failed: ${failure}`);
+    options.onWait?.();
+    await sleep(FOLLOW_POLL_MS, undefined, { signal: options.signal });
+  }
+}
+
+/** The file's bytes as they are written, as a stream (for a child process's stdin). */
+export function followStream(file: string, options: FollowOptions = {}): Readable {
+  return Readable.from(followFile(file, options), { objectMode: false });
+}
+
+/** Waits until the writer has marked the file complete (its size), or fails as a follower would. */
+export async function waitUntilComplete(file: string, options: FollowOptions = {}): Promise<number> {
+  for (;;) {
+    options.signal?.throwIfAborted();
+    const marker = await readMarker(file);
+    if (marker) {
+      const { ino } = await stat(file);
+      if (marker.ino !== ino) throw new StrongboxError(FailureType.Transient, `${file} was replaced after it was completed (its writer restarted)`);
+      return marker.size;
     }
     const failure = await readFailure(file);
     if (failure !== undefined) throw new StrongboxError(FailureType.Transient, `the writer of ${file} failed: ${failure}`);
