@@ -6,7 +6,6 @@
  * can never run twice at once; and the plan step finds a slot already backed up by an earlier run.
  */
 import {
-  ActivityFailure,
   ApplicationFailure,
   CancellationScope,
   defineQuery,
@@ -15,11 +14,10 @@ import {
   setCurrentDetails,
   setHandler,
   sleep,
-  TimeoutFailure,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import { isHostLost, transientRetry } from './shared/retry.js';
+import { isHostLost, isWorthAnotherAttempt, transientRetry } from './shared/retry.js';
 import type { Activities } from '../activities/index.js';
 import type { BackupPlan } from '../activities/plan-backup.js';
 import type { DumpResult, StagedFile } from '../activities/dump-database.js';
@@ -276,7 +274,7 @@ async function dumpAndEncrypt(
     try {
       return await dumpAttempt(plan, hostQueue, attempt, progress);
     } catch (error) {
-      if (attempt >= plan.retry.attempts || !isRetryable(error)) throw error;
+      if (attempt >= plan.retry.attempts || !isWorthAnotherAttempt(error)) throw error;
       log.warn('dump attempt failed; starting the dump again', { attempt, error: String(error) });
       await sleep(delay);
       delay = Math.min(delay * 2, plan.retry.maximumIntervalMs);
@@ -325,14 +323,6 @@ async function dumpAttempt(plan: BackupPlan, hostQueue: string, attempt: number,
     });
   }
   return { dump, dumpSum, dumpEnc };
-}
-
-/** Failures worth another dump attempt: not permanent ones, not a lost host (handled above), not cancellation. */
-function isRetryable(error: unknown): boolean {
-  if (isHostLost(error)) return false;
-  const cause = error instanceof ActivityFailure ? error.cause : error;
-  if (cause instanceof ApplicationFailure) return !cause.nonRetryable;
-  return error instanceof ActivityFailure && cause instanceof TimeoutFailure;
 }
 
 function describeFile(kind: BackupFile['kind'], name: string, compression: BackupFile['compression'], plain: ChecksumResult, encrypted: EncryptResult): BackupFile {

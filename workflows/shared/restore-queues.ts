@@ -33,16 +33,17 @@ export function restoreCleanup(taskQueue: string) {
  * Fetch, restore and checks of large databases take hours: the heartbeat, not the start-to-close
  * bound, catches a dead worker (a killed worker's restore is retried when it comes back —
  * restoreDatabase starts its own database over). Cancellation waits for the activity to stop
- * (pg_restore killed) before the cleanup drops the database under it.
+ * (pg_restore killed) before the cleanup drops the database under it. `once`: a single attempt,
+ * for activities the workflow retries as a group (a fetch and the restore following it).
  */
-export function onRestoreHost(retry: RetryProfile, taskQueue: string, startToClose: string, summary: string) {
+export function onRestoreHost(retry: RetryProfile, taskQueue: string, startToClose: string, summary: string, once = false) {
   return proxyActivities<Activities>({
     taskQueue,
     scheduleToStartTimeout: HOST_SCHEDULE_TO_START,
     startToCloseTimeout: startToClose,
     heartbeatTimeout: retry.heartbeatTimeoutMs,
     cancellationType: 'WAIT_CANCELLATION_COMPLETED',
-    retry: transientRetry(retry),
+    retry: once ? { maximumAttempts: 1 } : transientRetry(retry),
     summary,
   });
 }

@@ -4,7 +4,7 @@
  * thrown non-retryable by the activities).
  */
 import { TimeoutType, type RetryPolicy } from '@temporalio/common';
-import { ActivityFailure, TimeoutFailure } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, TimeoutFailure } from '@temporalio/workflow';
 import type { RetryProfile } from '../../activities/plan-backup.js';
 
 export function transientRetry(profile: RetryProfile): RetryPolicy {
@@ -19,4 +19,16 @@ export function transientRetry(profile: RetryProfile): RetryPolicy {
 /** A host-bound activity was never picked up: the worker holding its files is gone. */
 export function isHostLost(error: unknown): boolean {
   return error instanceof ActivityFailure && error.cause instanceof TimeoutFailure && error.cause.timeoutType === TimeoutType.SCHEDULE_TO_START;
+}
+
+/**
+ * For a group of activities retried together by the workflow (each run once): a failure worth
+ * another attempt — not a permanent one, not a lost host (the caller moves elsewhere), not a
+ * cancellation.
+ */
+export function isWorthAnotherAttempt(error: unknown): boolean {
+  if (isHostLost(error)) return false;
+  const cause = error instanceof ActivityFailure ? error.cause : error;
+  if (cause instanceof ApplicationFailure) return !cause.nonRetryable;
+  return error instanceof ActivityFailure && cause instanceof TimeoutFailure;
 }
