@@ -5,8 +5,10 @@
  * they are) → a file in this host's staging directory. Memory stays flat whatever the size.
  *
  * Nothing is restored from a file whose checksums have not both been checked: the checksums are
- * only known once the stream ends, so this activity returns (and the workflow restores) only after
- * both matched. A damaged copy is reported as such and never read past: the ciphertext is hashed to
+ * only known once the stream ends, so this activity returns only after both matched. With `follow`
+ * the file is written under its final name and marked complete (src/storage/follow.ts) only then,
+ * so restoreDatabase can load it into a scratch database as it arrives — its input ends, and its
+ * work counts, only once both checksums matched; a failed fetch marks the file failed instead. A damaged copy is reported as such and never read past: the ciphertext is hashed to
  * the end even when decryption stops early, so a flipped byte is named as a ciphertext checksum
  * mismatch in that destination, not as a decryption error.
  *
@@ -15,7 +17,8 @@
  * corrupted data stops the fetch (non-retryable) — that is the finding.
  *
  * Needs the private identity: it runs only on workers serving the restore queue.
- * Safe to retry: each attempt starts from an empty file and writes under a temporary name.
+ * Safe to retry: each attempt starts from an empty file and writes under a temporary name (with
+ * `follow`, the workflow retries the fetch and its follower together, in a new file).
  */
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
@@ -32,6 +35,7 @@ import { loadIdentities } from '../src/crypto/keys.js';
 import { asActivity, classify, StrongboxError } from '../src/errors.js';
 import { FailureType, type FailureTypeName } from '../src/failures.js';
 import { stderrTail } from '../src/postgres/tools.js';
+import { markComplete, markFailed } from '../src/storage/follow.js';
 import { HashingPassThrough } from '../src/storage/hash.js';
 import type { Storage } from '../src/storage/storage.js';
 import type { ActivityDeps } from './deps.js';
@@ -57,6 +61,13 @@ export interface FetchBackupInput {
   staging: string;
   /** Name of the file inside the folder (default `db.dump`; the restore fetches the roles file as `globals.sql`). */
   fileName?: string;
+  /**
+   * Write the file where a follower can read it as it grows (restoreDatabase with `follow`): under
+   * its final name, still compressed (the follower decompresses), marked complete once both
+   * checksums matched, marked failed otherwise. A source that fails once bytes were written is not
+   * replaced by the next: the follower has read them.
+   */
+  follow?: boolean;
 }
 
 export interface FetchBackupResult {
@@ -80,45 +91,54 @@ export function createFetchActivities(deps: ActivityDeps) {
       return asActivity(`fetching backup ${input.backupId}`, async () => {
         const context = Context.current();
         const signal = context.cancellationSignal;
-        const identities = loadIdentities(deps.config);
-        assertKeyMatches(identities, input.recipients, input.backupId);
         const folder = stagingPath(deps, input.staging);
         const fileName = input.fileName ?? FETCHED_DUMP_NAME;
         stagingPath(deps, fileName);
         // Only this file is started over: other files of the run (the roles file beside the dump) stay.
         await mkdir(folder, { recursive: true, mode: 0o700 });
-        await rm(path.join(folder, fileName), { force: true });
         const output = path.join(folder, fileName);
+        await Promise.all([output, `${output}.complete`, `${output}.failed`].map((file) => rm(file, { force: true })));
 
         const skipped: Array<{ destination: string; reason: string; type: FailureTypeName }> = [];
-        for (const source of input.sources) {
-          const storage = deps.storages.get(source.destination);
-          if (!storage) {
-            skipped.push({ destination: source.destination, reason: 'not configured on this worker', type: FailureType.Config });
-            continue;
+        const follow = input.follow === true;
+        try {
+          const identities = loadIdentities(deps.config);
+          assertKeyMatches(identities, input.recipients, input.backupId);
+          for (const source of input.sources) {
+            const storage = deps.storages.get(source.destination);
+            if (!storage) {
+              skipped.push({ destination: source.destination, reason: 'not configured on this worker', type: FailureType.Config });
+              continue;
+            }
+            let lastBeat = 0;
+            let read = false;
+            const onBytes = (bytes: number) => {
+              read = true;
+              const now = Date.now();
+              if (now - lastBeat < HEARTBEAT_INTERVAL_MS) return;
+              lastBeat = now;
+              context.heartbeat({ step: 'fetch', source: source.destination, bytes });
+            };
+            try {
+              const downloaded = await fetchFrom(storage, source.key, input.dump, identities, output, follow, signal, onBytes);
+              const size = follow ? await markComplete(output) : (await stat(output)).size;
+              const result = { file: output, size, source: source.destination, downloaded, skipped: skipped.map(({ destination, reason }) => ({ destination, reason })) };
+              deps.logger.info({ backupId: input.backupId, source: source.destination, downloaded, size, skipped: result.skipped }, 'backup fetched; both checksums match');
+              return result;
+            } catch (error) {
+              if (signal.aborted) throw error;
+              const classified = classify(error, `reading ${source.key} from destination ${source.destination}`);
+              if (FINDINGS.has(classified.type)) throw classified;
+              if (follow && read) throw classified;
+              deps.logger.warn({ backupId: input.backupId, destination: source.destination, reason: classified.message }, 'cannot read the backup from this destination; trying the next');
+              skipped.push({ destination: source.destination, reason: classified.message, type: classified.type });
+            }
           }
-          let lastBeat = 0;
-          const onBytes = (bytes: number) => {
-            const now = Date.now();
-            if (now - lastBeat < HEARTBEAT_INTERVAL_MS) return;
-            lastBeat = now;
-            context.heartbeat({ step: 'fetch', source: source.destination, bytes });
-          };
-          try {
-            const downloaded = await fetchFrom(storage, source.key, input.dump, identities, output, signal, onBytes);
-            const { size } = await stat(output);
-            const result = { file: output, size, source: source.destination, downloaded, skipped: skipped.map(({ destination, reason }) => ({ destination, reason })) };
-            deps.logger.info({ backupId: input.backupId, source: source.destination, downloaded, size, skipped: result.skipped }, 'backup fetched; both checksums match');
-            return result;
-          } catch (error) {
-            if (signal.aborted) throw error;
-            const classified = classify(error, `reading ${source.key} from destination ${source.destination}`);
-            if (FINDINGS.has(classified.type)) throw classified;
-            deps.logger.warn({ backupId: input.backupId, destination: source.destination, reason: classified.message }, 'cannot read the backup from this destination; trying the next');
-            skipped.push({ destination: source.destination, reason: classified.message, type: classified.type });
-          }
+          throw noSourceLeft(input, skipped);
+        } catch (error) {
+          if (follow) await markFailed(output, error instanceof Error ? error.message : String(error));
+          throw error;
         }
-        throw noSourceLeft(input, skipped);
       });
     },
   };
@@ -164,10 +184,12 @@ async function fetchFrom(
   dump: BackupFile,
   identities: string[],
   output: string,
+  follow: boolean,
   signal: AbortSignal,
   onBytes: (bytes: number) => void,
 ): Promise<number> {
-  const partial = `${output}.partial`;
+  // A follower reads the file under its final name as it grows; otherwise it gets that name only once whole.
+  const partial = follow ? output : `${output}.partial`;
   const source: Readable = await storage.getStream(key, { signal });
   const cipherHash = createHash('sha256');
   let cipherBytes = 0;
@@ -175,7 +197,8 @@ async function fetchFrom(
   const plain = new HashingPassThrough();
   let decompress: ResultPromise | undefined;
   let sink: Writable;
-  if (dump.compression === 'zstd') {
+  // A follower (restoreDatabase) decompresses as it reads: the decompressed archive never touches the disk.
+  if (dump.compression === 'zstd' && !follow) {
     decompress = execa('zstd', ['-d', '-q', '--force', '-o', partial], {
       stdin: 'pipe',
       stdout: 'ignore',
@@ -229,7 +252,7 @@ async function fetchFrom(
       );
     }
     if (decompressError) throw decompressionFailure(decompressError, key);
-    await rename(partial, output);
+    if (!follow) await rename(partial, output);
     completed = true;
     return cipherBytes;
   } finally {
@@ -238,6 +261,7 @@ async function fetchFrom(
       decrypt.destroy();
       decompress?.kill();
       await Promise.all([downstream, decompressed]);
+      // A follower's open handle keeps reading the removed file until the failed marker stops it.
       await rm(partial, { force: true });
     }
   }

@@ -12,14 +12,33 @@
  * `tables` / `schemas` restore a selection with what it depends on (src/restore/toc.ts): the
  * archive's table of contents is read, the selection computed, and pg_restore given the list.
  *
+ * `follow` restores an archive while fetchBackup is still writing it (src/storage/follow.ts), so
+ * the download, checksums and decryption overlap the load instead of preceding it. The file is read
+ * as it grows and decompressed on the way — a zstd dump never exists decompressed on disk (writing
+ * a gigabyte costs more than decompressing it), and zstd writes straight into pg_restore's stdin:
+ *   1. the decompressed start of the archive is kept as `<file>.toc` until pg_restore can read the
+ *      whole header and table of contents from it (the encoding for the new database);
+ *   2. one pg_restore loads the schema and the data from the stream (`--section=pre-data
+ *      --section=data`);
+ *   3. once the fetch has marked the file complete — both checksums matched — `pg_restore
+ *      --section=post-data --jobs=<n>` builds indexes and constraints from `<file>.toc` alone:
+ *      that section reads no data.
+ * The load's input ends only when the file is complete, so it cannot finish on a damaged or partial
+ * archive: a failed fetch fails the follower, and the caller drops the database. Not for selective
+ * restores (those need the whole table of contents first).
+ *
  * The caller owns the database afterwards: the verify workflow drops its scratch database, the
  * restore workflow keeps (or swaps) what it restored. Credentials reach pg_restore through a pgpass
  * file, never argv. Heartbeats while pg_restore runs; cancellation kills it.
  * Safe to retry: by the marker rule above.
  */
-import { writeFile } from 'node:fs/promises';
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import { mkdir, open, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Context } from '@temporalio/activity';
 import { execa } from 'execa';
 import { getTarget } from '../src/config/load.js';
@@ -27,14 +46,24 @@ import { asActivity, classify, StrongboxError } from '../src/errors.js';
 import { FailureType } from '../src/failures.js';
 import { libpqEnv, quoteIdent, type PgEndpoint } from '../src/postgres/endpoint.js';
 import { pgTool, stderrTail } from '../src/postgres/tools.js';
+import type { Compression } from '../src/domain.js';
+import { followStream, waitUntilComplete } from '../src/storage/follow.js';
 import { isDataLine, parseTocList, ScriptHeaderParser, selectEntries, SelectionError, useList, withDataEntries } from '../src/restore/toc.js';
 import { describeEndpoint, inspectDatabase, restoreMarker, serverEndpoint, withMaintenanceClient, type ServerChoice } from '../src/verify/server.js';
 import type { ActivityDeps } from './deps.js';
+import { stagingPath } from './fetch-backup.js';
 
 /** How often the activity heartbeats while pg_restore runs (and learns of cancellation). */
 const HEARTBEAT_INTERVAL_MS = 2_000;
 /** Grace period between SIGTERM and SIGKILL for pg_restore on cancellation. */
 const KILL_GRACE_MS = 5_000;
+/** stderr kept for a failure message. */
+const STDERR_BYTES = 16_384;
+/**
+ * A followed archive's table of contents is looked for once this much is decompressed, then each
+ * time the prefix doubles: a few pg_restore runs for any schema size.
+ */
+const TOC_FIRST_TRY_BYTES = 256 * 1024;
 /** Lines of pg_restore's stderr kept in a failure message. */
 const STDERR_LINES = 20;
 const MAX_IDENTIFIER_BYTES = 63;
@@ -42,8 +71,10 @@ const MAX_IDENTIFIER_BYTES = 63;
 export interface RestoreDatabaseInput {
   /** Whose server settings (and, for `target`, whose database not to touch). */
   target: string;
-  /** The archive on this host, from fetchBackup. */
-  file: string;
+  /** The archive on this host, from fetchBackup (or `follow`). */
+  file?: string;
+  /** The archive fetchBackup (with `follow`) is writing into this host's staging folder: restored as it arrives. */
+  follow?: { staging: string; fileName: string; compression: Compression };
   /** The database to create and restore into; must not exist (see the marker rule). */
   into: string;
   server: ServerChoice;
@@ -94,36 +125,45 @@ export function createRestoreActivities(deps: ActivityDeps) {
         }
         const jobs = input.jobs ?? target.verify.jobs;
         const marker = restoreMarker(context.info.workflowExecution);
-
-        const encoding = await archiveEncoding(input.file, signal);
+        const file = archivePath(deps, input);
         const selective = (input.tables?.length ?? 0) > 0 || (input.schemas?.length ?? 0) > 0;
-        const selection = selective ? await selectFromArchive(input.file, { tables: input.tables, schemas: input.schemas }, signal) : undefined;
-        await createDatabase(endpoint, input.into, encoding, marker);
-        deps.logger.info({ database: input.into, server: describeEndpoint(endpoint), jobs, encoding }, 'restoring');
+        if (selective && input.follow) throw new StrongboxError(FailureType.Config, 'a selective restore cannot follow an archive being fetched: fetch it first');
 
-        const args = [
-          `--dbname=${conninfoDbname(input.into)}`,
-          `--jobs=${jobs}`,
-          '--exit-on-error',
-          '--no-password',
-          ...((input.mode ?? 'portable') === 'portable' ? PORTABLE_OPTIONS : []),
-          ...(selection ? [`--use-list=${selection.listFile}`] : []),
-          input.file,
-        ];
         const beat = () => context.heartbeat({ step: 'restore', database: input.into, elapsedMs: Date.now() - started });
         beat();
         const timer = setInterval(beat, HEARTBEAT_INTERVAL_MS);
+        let encoding: string;
+        let selection: Awaited<ReturnType<typeof selectFromArchive>> | undefined;
         try {
-          await execa(pgTool('pg_restore'), args, {
-            env: libpqEnv(endpoint, input.into),
-            cancelSignal: signal,
-            forceKillAfterDelay: KILL_GRACE_MS,
-            stdin: 'ignore',
-            buffer: { stdout: false, stderr: true },
-          });
-        } catch (error) {
-          if (signal.aborted) throw error;
-          throw describeRestoreError(error, input.into, endpoint);
+          const env = libpqEnv(endpoint, input.into);
+          const options = [
+            `--dbname=${conninfoDbname(input.into)}`,
+            '--exit-on-error',
+            '--no-password',
+            ...((input.mode ?? 'portable') === 'portable' ? PORTABLE_OPTIONS : []),
+          ];
+          try {
+            if (input.follow) {
+              const archive: FollowedArchive = { file, compression: input.follow.compression, signal };
+              const toc = `${file}.toc`;
+              encoding = await readFollowedHeader(archive, toc);
+              await createDatabase(endpoint, input.into, encoding, marker);
+              deps.logger.info({ database: input.into, server: describeEndpoint(endpoint), jobs, encoding, follow: true }, 'restoring as the archive arrives');
+              await restoreFollowed(archive, [...options, '--section=pre-data', '--section=data'], env);
+              // The data is in; it counts only once the fetch has checked both checksums.
+              await waitUntilComplete(file, { signal });
+              await runPgRestore([...options, '--section=post-data', `--jobs=${jobs}`, toc], env, signal);
+            } else {
+              encoding = await archiveEncoding(file, signal);
+              selection = selective ? await selectFromArchive(file, { tables: input.tables, schemas: input.schemas }, signal) : undefined;
+              await createDatabase(endpoint, input.into, encoding, marker);
+              deps.logger.info({ database: input.into, server: describeEndpoint(endpoint), jobs, encoding }, 'restoring');
+              await runPgRestore([...options, ...(selection ? [`--use-list=${selection.listFile}`] : []), `--jobs=${jobs}`, file], env, signal);
+            }
+          } catch (error) {
+            if (signal.aborted || error instanceof StrongboxError) throw error;
+            throw describeRestoreError(error, input.into, endpoint);
+          }
         } finally {
           clearInterval(timer);
         }
@@ -140,6 +180,170 @@ export function createRestoreActivities(deps: ActivityDeps) {
       });
     },
   };
+}
+
+function archivePath(deps: ActivityDeps, input: RestoreDatabaseInput): string {
+  if (input.follow) return path.join(stagingPath(deps, input.follow.staging), input.follow.fileName);
+  if (input.file) return input.file;
+  throw new StrongboxError(FailureType.Config, 'restoreDatabase needs the archive: file or follow');
+}
+
+async function runPgRestore(args: string[], env: NodeJS.ProcessEnv, signal: AbortSignal): Promise<void> {
+  await execa(pgTool('pg_restore'), args, { env, cancelSignal: signal, forceKillAfterDelay: KILL_GRACE_MS, stdin: 'ignore', buffer: { stdout: false, stderr: true } });
+}
+
+interface FollowedArchive {
+  file: string;
+  compression: Compression;
+  signal: AbortSignal;
+}
+
+/** How a child process ended: its exit code or signal and the start of its stderr. */
+interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stderr: string;
+}
+
+/**
+ * A child process through node's spawn (not execa): its stdio can be another child's pipe, and
+ * nothing in this process reads or closes what it does not own.
+ */
+function child(command: string, args: string[], options: { stdio: StdioOptions; env?: NodeJS.ProcessEnv; signal: AbortSignal }): { process: ChildProcess; exited: Promise<Exit> } {
+  const proc = spawn(command, args, { stdio: options.stdio, env: options.env, signal: options.signal, killSignal: 'SIGKILL' });
+  let stderr = '';
+  proc.stderr?.on('data', (chunk: Buffer) => {
+    if (stderr.length < STDERR_BYTES) stderr += chunk.toString();
+  });
+  const exited = new Promise<Exit>((resolve, reject) => {
+    proc.once('error', reject);
+    proc.once('close', (code, signal) => resolve({ code, signal, stderr }));
+  });
+  return { process: proc, exited };
+}
+
+function zstdFailure(archive: FollowedArchive, exit: Exit): StrongboxError {
+  return new StrongboxError(FailureType.CorruptData, `the dump of ${archive.file} decrypted but does not decompress: zstd: ${exit.stderr.trim() || `exit ${exit.code ?? exit.signal}`}`);
+}
+
+function spawnFailure(command: string, error: unknown): unknown {
+  if ((error as NodeJS.ErrnoException).code !== 'ENOENT') return error;
+  const install = command === 'zstd' ? 'zstd' : 'postgresql-client';
+  return new StrongboxError(FailureType.Config, `cannot run ${command}: not found — install it on the restore workers (apt-get install ${install})`, { cause: error });
+}
+
+/**
+ * Decompresses the followed archive into `toc` until that prefix holds the whole header and table
+ * of contents (`pg_restore --list` reads it without error), and returns the archive's encoding.
+ * The prefix is what `pg_restore --section=post-data` reads later: that section needs no data.
+ */
+async function readFollowedHeader(archive: FollowedArchive, toc: string): Promise<string> {
+  const source = followStream(archive.file, { signal: archive.signal });
+  const zstd = archive.compression === 'zstd' ? child('zstd', ['-d', '-c', '-q'], { stdio: ['pipe', 'pipe', 'pipe'], signal: archive.signal }) : undefined;
+  const plain: Readable = zstd ? zstd.process.stdout! : source;
+  const feeding = zstd ? pipeline(source, zstd.process.stdin!).catch((error: unknown) => error) : Promise.resolve(undefined);
+  // The fetch may not have made the staging folder yet.
+  await mkdir(path.dirname(toc), { recursive: true, mode: 0o700 });
+  const out = await open(toc, 'w', 0o600);
+  let written = 0;
+  let nextTry = TOC_FIRST_TRY_BYTES;
+  let ended = false;
+  const chunks = plain[Symbol.asyncIterator]();
+  try {
+    for (;;) {
+      const next = await chunks.next();
+      const chunk = next.done ? undefined : (next.value as Buffer);
+      if (chunk) {
+        await out.write(chunk);
+        written += chunk.length;
+        if (written < nextTry) continue;
+        nextTry = written * 2;
+      } else {
+        ended = true;
+      }
+      const encoding = await tocEncoding(toc, archive.signal);
+      if (encoding) return encoding;
+      if (ended) break;
+    }
+    // The whole archive did not show a table of contents: say why.
+    const why = await feeding;
+    if (why && !isEarlyClose(why)) throw why;
+    const exit = await zstd?.exited;
+    if (exit && exit.code !== 0) throw zstdFailure(archive, exit);
+    const { stderr } = await execa(pgTool('pg_restore'), ['--list', toc], { reject: false, stdin: 'ignore' });
+    throw new StrongboxError(FailureType.RestoreFailed, `pg_restore cannot read the archive ${archive.file}: ${stderrTail(stderr, 5) || 'no table of contents'}`);
+  } catch (error) {
+    // The follower's failure (the fetch failed) explains a cut stream.
+    const why = zstd ? await Promise.race([feeding, sleep(100)]) : undefined;
+    throw why && !isEarlyClose(why) ? why : error;
+  } finally {
+    await out.close();
+    source.destroy();
+    if (zstd) {
+      zstd.process.stdout?.destroy();
+      zstd.process.kill('SIGKILL');
+      await zstd.exited.catch(() => undefined);
+    }
+    await feeding;
+  }
+}
+
+/** The encoding of an archive prefix whose table of contents is complete; undefined while it is not. */
+async function tocEncoding(toc: string, signal: AbortSignal): Promise<string | undefined> {
+  const result = await execa(pgTool('pg_restore'), ['--file=-', '--use-list=/dev/null', toc], { cancelSignal: signal, stdin: 'ignore', reject: false });
+  if (result.exitCode !== 0) return undefined;
+  return /SET client_encoding = '([A-Za-z0-9_]+)';/.exec(result.stdout)?.[1] ?? 'UTF8';
+}
+
+/** The reading side went away (a reader done early, or stopped by us): not a failure of the archive. */
+function isEarlyClose(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === 'EPIPE' || code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ERR_STREAM_DESTROYED' || code === 'ABORT_ERR';
+}
+
+/**
+ * pg_restore reading the followed archive on stdin. For a zstd dump, zstd writes straight into
+ * pg_restore's stdin — the decompressed archive never passes through this process. Fails with the
+ * follower's reason when the fetch failed (pg_restore's complaint about a cut input is only its
+ * consequence), with zstd's when the dump does not decompress.
+ */
+async function restoreFollowed(archive: FollowedArchive, args: string[], env: NodeJS.ProcessEnv): Promise<void> {
+  const source = followStream(archive.file, { signal: archive.signal });
+  const restore = child(pgTool('pg_restore'), args, { stdio: ['pipe', 'ignore', 'pipe'], env, signal: archive.signal });
+  let zstd: ReturnType<typeof child> | undefined;
+  let feeding: Promise<unknown>;
+  try {
+    if (archive.compression === 'zstd') {
+      zstd = child('zstd', ['-d', '-c', '-q'], { stdio: ['pipe', restore.process.stdin!, 'pipe'], signal: archive.signal });
+      // zstd holds its own copy of pg_restore's stdin: pg_restore sees the end when zstd exits.
+      restore.process.stdin!.destroy();
+      feeding = pipeline(source, zstd.process.stdin!).then(() => undefined, (error: unknown) => error);
+    } else {
+      feeding = pipeline(source, restore.process.stdin!).then(() => undefined, (error: unknown) => error);
+    }
+  } catch (error) {
+    restore.process.kill('SIGKILL');
+    source.destroy();
+    throw spawnFailure('zstd', error);
+  }
+  let exit: Exit;
+  try {
+    exit = await restore.exited;
+  } catch (error) {
+    throw spawnFailure('pg_restore', error);
+  } finally {
+    // pg_restore may stop reading once the data is in: the rest of the file is only awaited, not read.
+    source.destroy();
+    zstd?.process.kill('SIGKILL');
+  }
+  const fed = await feeding;
+  const unzipped = await zstd?.exited.catch((error: unknown) => Promise.reject(spawnFailure('zstd', error)));
+  if (exit.code === 0) return;
+  archive.signal.throwIfAborted();
+  // Why the input ended early, if it did: the fetch failed, or the dump does not decompress.
+  if (fed && !isEarlyClose(fed)) throw fed;
+  if (unzipped && unzipped.code !== 0 && unzipped.signal !== 'SIGKILL' && unzipped.signal !== 'SIGPIPE' && !/broken pipe/i.test(unzipped.stderr)) throw zstdFailure(archive, unzipped);
+  throw Object.assign(new Error(`pg_restore exited with ${exit.code ?? exit.signal}`), { command: `pg_restore ${args.join(' ')}`, stderr: exit.stderr, shortMessage: `pg_restore exited with ${exit.code ?? exit.signal}` });
 }
 
 function checkDatabaseName(name: string): void {

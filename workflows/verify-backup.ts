@@ -6,7 +6,9 @@
  *   resolve  → the backup's manifest, from the catalog in the destinations
  *   fetch    → download (preferred destination first), check the ciphertext SHA-256, decrypt, check
  *              the plaintext SHA-256, decompress — one streaming pass into a staging file
- *   restore  → `pg_restore --jobs=n` into a scratch database `strongbox_verify_<target>_<run>`
+ *   restore  → into a scratch database `strongbox_verify_<target>_<run>`, overlapped with the
+ *              fetch: schema and data loaded as the file arrives (its end is the fetch's verdict
+ *              on both checksums), then indexes and constraints with `pg_restore --jobs=n`
  *   compare  → tables and exact row counts against the manifest, the target's SQL checks, amcheck
  *   cleanup  → the scratch database is dropped and the staging folder removed — ALWAYS, also when
  *              the run failed or was cancelled (non-cancellable scopes)
@@ -27,8 +29,8 @@
  * | `strongbox-restore-host-<host id>`   | the same workers, one queue per host     | fetchBackup, restoreDatabase,         |
  * |                                      |                                          | checkDatabase, cleanStaging           |
  *
- * fetchBackup leaves the decrypted dump in the host's staging directory and restoreDatabase reads
- * it, so both run on the host claimRestoreHost picked (its host queue). If that host vanishes, the
+ * fetchBackup writes the decrypted dump into the host's staging directory while restoreDatabase
+ * reads it, so both run on the host claimRestoreHost picked (its host queue). If that host vanishes, the
  * verification starts over on another one (up to three hosts). The scratch database is dropped
  * through the shared restore queue, so any restore worker can clean up after a lost host.
  *
@@ -59,13 +61,14 @@ import {
   proxyActivities,
   setCurrentDetails,
   setHandler,
+  sleep,
   startChild,
   TimeoutFailure,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import { MAX_HOST_ATTEMPTS, onRestoreHost, RESTORE_QUEUE_SCHEDULE_TO_START, restoreCleanup, restoreHostCleanup } from './shared/restore-queues.js';
-import { isHostLost } from './shared/retry.js';
+import { isHostLost, isWorthAnotherAttempt } from './shared/retry.js';
 import type { Activities } from '../activities/index.js';
 import type { FetchBackupResult } from '../activities/fetch-backup.js';
 import type { ResolvedBackup } from '../activities/resolve-backup.js';
@@ -82,7 +85,7 @@ export interface VerifyWorkflowInput {
   backup?: string;
 }
 
-export type VerifyStep = 'resolve' | 'fetch' | 'restore' | 'compare' | 'cleanup' | 'record' | 'done' | 'failed' | 'cancelled';
+export type VerifyStep = 'resolve' | 'restore' | 'compare' | 'cleanup' | 'record' | 'done' | 'failed' | 'cancelled';
 
 export interface VerifyProgress {
   step: VerifyStep;
@@ -245,29 +248,8 @@ async function claimRestoreHost(backup: ResolvedBackup): Promise<string> {
 async function examineOnHost(backup: ResolvedBackup, hostQueue: string, scratch: string, progress: VerifyProgress, restore: { attempted: boolean }): Promise<Examination> {
   const staging = verifyStagingName(scratch);
   try {
-    progress.step = 'fetch';
-    setCurrentDetails(`fetching **${backup.backupId}** from ${backup.sources.map((s) => s.destination).join(', then ')}`);
-    const fetched = await onRestoreHost(backup.retry, hostQueue, '6 hours', 'download, checksums, decryption').fetchBackup({
-      target: backup.target,
-      backupId: backup.backupId,
-      dump: backup.dump,
-      sources: backup.sources,
-      recipients: backup.recipients,
-      staging,
-    });
-    progress.bytes = fetched.downloaded;
-    progress.source = fetched.source;
-
-    progress.step = 'restore';
-    setCurrentDetails(`restoring **${backup.backupId}** into scratch database ${scratch}`);
     restore.attempted = true;
-    const restored = await onRestoreHost(backup.retry, hostQueue, '12 hours', `pg_restore into ${scratch}`).restoreDatabase({
-      target: backup.target,
-      file: fetched.file,
-      into: scratch,
-      server: 'verify',
-      jobs: backup.verify.jobs,
-    });
+    const { fetched, restored } = await fetchAndRestore(backup, hostQueue, scratch, staging, progress);
 
     progress.step = 'compare';
     setCurrentDetails(`comparing ${backup.tables} tables with the manifest; ${backup.verify.checks} checks`);
@@ -290,6 +272,75 @@ async function examineOnHost(backup: ResolvedBackup, hostQueue: string, scratch:
       }
     });
   }
+}
+
+/**
+ * The fetch and the restore, overlapped: restoreDatabase loads the archive into the scratch
+ * database as fetchBackup writes it (download, both checksums, decryption, decompression), so the
+ * restore — the floor of any verification — hides the fetch. The load's input ends only once both
+ * checksums matched, and nothing is judged before both activities succeeded. The two are one unit
+ * of retry: a transient failure of either starts both again, in a fresh file (the scratch database
+ * is started over by restoreDatabase itself). A failure of the fetch is the one reported — the
+ * restore following it only fails because of it.
+ */
+async function fetchAndRestore(
+  backup: ResolvedBackup,
+  hostQueue: string,
+  scratch: string,
+  staging: string,
+  progress: VerifyProgress,
+): Promise<{ fetched: FetchBackupResult; restored: RestoreDatabaseResult }> {
+  let delay = backup.retry.initialIntervalMs;
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await fetchAndRestoreAttempt(backup, hostQueue, scratch, staging, attempt, progress);
+    } catch (error) {
+      if (attempt >= backup.retry.attempts || !isWorthAnotherAttempt(error)) throw error;
+      log.warn('fetch and restore attempt failed; starting both again', { attempt, error: messageOf(error) });
+      await sleep(delay);
+      delay = Math.min(delay * 2, backup.retry.maximumIntervalMs);
+    }
+  }
+}
+
+async function fetchAndRestoreAttempt(backup: ResolvedBackup, hostQueue: string, scratch: string, staging: string, attempt: number, progress: VerifyProgress) {
+  // Written as it was stored (still compressed): the restore decompresses as it reads.
+  const fileName = `db-${attempt}.archive`;
+  progress.step = 'restore';
+  setCurrentDetails(`restoring **${backup.backupId}** into scratch database ${scratch} as it is fetched from ${backup.sources.map((s) => s.destination).join(', then ')}`);
+  const group = new CancellationScope();
+  const cancelOthers = (error: unknown) => {
+    group.cancel();
+    throw error;
+  };
+  const fetching = group.run(() =>
+    onRestoreHost(backup.retry, hostQueue, '6 hours', 'download, checksums, decryption', true).fetchBackup({
+      target: backup.target,
+      backupId: backup.backupId,
+      dump: backup.dump,
+      sources: backup.sources,
+      recipients: backup.recipients,
+      staging,
+      fileName,
+      follow: true,
+    }),
+  );
+  const restoring = group.run(() =>
+    onRestoreHost(backup.retry, hostQueue, '12 hours', `pg_restore into ${scratch} as the dump arrives`, true).restoreDatabase({
+      target: backup.target,
+      follow: { staging, fileName, compression: backup.dump.compression },
+      into: scratch,
+      server: 'verify',
+      jobs: backup.verify.jobs,
+    }),
+  );
+  const [fetchOutcome, restoreOutcome] = await Promise.allSettled([fetching.catch(cancelOthers), restoring.catch(cancelOthers)]);
+  if (fetchOutcome.status === 'rejected' && !isCancellation(fetchOutcome.reason)) throw fetchOutcome.reason;
+  if (restoreOutcome.status === 'rejected') throw restoreOutcome.reason;
+  if (fetchOutcome.status === 'rejected') throw fetchOutcome.reason;
+  progress.bytes = fetchOutcome.value.downloaded;
+  progress.source = fetchOutcome.value.source;
+  return { fetched: fetchOutcome.value, restored: restoreOutcome.value };
 }
 
 /** Drops the scratch database; returns why it could not, if it could not. */

@@ -55,8 +55,10 @@ export function registerVerifyCommand(program: Command, context: CliContext): vo
 
 function describeProgress(p: VerifyProgress): string {
   const what = p.backupId ? ` ${p.backupId}` : '';
-  if (p.step === 'fetch') return `fetch${what}${p.totalBytes ? ` (${formatBytes(p.totalBytes)})` : ''}`;
-  if (p.step === 'restore') return `restore${what} into ${p.scratchDatabase ?? 'a scratch database'}${p.source ? ` (${formatBytes(p.bytes)} from ${p.source})` : ''}`;
+  if (p.step === 'restore') {
+    const fetched = p.source ? `${formatBytes(p.bytes)} fetched from ${p.source}` : `as it is fetched${p.totalBytes ? ` (${formatBytes(p.totalBytes)})` : ''}`;
+    return `restore${what} into ${p.scratchDatabase ?? 'a scratch database'}, ${fetched}`;
+  }
   return `${p.step}${what}`;
 }
 

@@ -80,6 +80,13 @@ async function activitiesScheduled(handle: WorkflowHandle): Promise<string[]> {
   return (history.events ?? []).flatMap((e) => (e.activityTaskScheduledEventAttributes?.activityType?.name ? [e.activityTaskScheduledEventAttributes.activityType.name] : []));
 }
 
+/** The activities that completed successfully, by name. */
+async function activitiesCompleted(handle: WorkflowHandle): Promise<string[]> {
+  const events = (await handle.fetchHistory()).events ?? [];
+  const names = new Map(events.flatMap((e) => (e.activityTaskScheduledEventAttributes?.activityType?.name ? [[String(e.eventId), e.activityTaskScheduledEventAttributes.activityType.name] as const] : [])));
+  return events.flatMap((e) => (e.activityTaskCompletedEventAttributes ? [names.get(String(e.activityTaskCompletedEventAttributes.scheduledEventId)) ?? '?'] : []));
+}
+
 describe('verifyBackupWorkflow', () => {
   let source: TestDatabase;
   let slowSource: TestDatabase;
@@ -182,10 +189,12 @@ describe('verifyBackupWorkflow', () => {
     expect(record).toMatchObject({ result: 'failed', backupId: damaged.backupId, source: 'local', tablesCompared: 0 });
     expect(await catalogStatus(damaged.backupId)).toBe('failed');
 
-    // Nothing was restored: the restore step was never even scheduled, and no scratch database exists.
-    const scheduled = await activitiesScheduled(handle);
-    expect(scheduled).toContain('fetchBackup');
-    expect(scheduled).not.toContain('restoreDatabase');
+    // Nothing was restored: the restore following the fetch never finished (its input never ended),
+    // nothing was compared, and no scratch database is left.
+    expect(await activitiesScheduled(handle)).toEqual(expect.arrayContaining(['fetchBackup', 'restoreDatabase', 'dropDatabase']));
+    const completed = await activitiesCompleted(handle);
+    expect(completed).not.toContain('restoreDatabase');
+    expect(completed).not.toContain('checkDatabase');
     expect(await databaseExists(scratchDatabaseName('app', record!.workflow.runId))).toBe(false);
   });
 
@@ -238,7 +247,9 @@ describe('verifyBackupWorkflow', () => {
       writeFileSync(identityFile, original, { mode: 0o600 });
     }
     expect(await catalogStatus(good.backupId)).toBe('verified');
-    expect(await activitiesScheduled(handle)).not.toContain('restoreDatabase');
+    const completed = await activitiesCompleted(handle);
+    expect(completed).not.toContain('restoreDatabase');
+    expect(completed).not.toContain('checkDatabase');
   });
 
   it('drops the scratch database when the run is cancelled during the restore', async () => {
