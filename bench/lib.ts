@@ -171,7 +171,10 @@ export interface WorkerProcess {
 }
 
 export async function spawnBenchWorker(stack: StackInfo, configFile: string): Promise<WorkerProcess> {
-  const child = spawn(process.execPath, [BIN, '-c', configFile, 'worker'], {
+  // STRONGBOX_BENCH_WORKER_NODE_OPTIONS: extra node flags for the worker, e.g. "--cpu-prof
+  // --cpu-prof-dir=/tmp/prof" to profile it (node refuses --cpu-prof in NODE_OPTIONS).
+  const nodeFlags = (process.env.STRONGBOX_BENCH_WORKER_NODE_OPTIONS ?? '').split(/\s+/).filter(Boolean);
+  const child = spawn(process.execPath, [...nodeFlags, BIN, '-c', configFile, 'worker'], {
     env: { ...process.env, ...stackEnv(stack), STRONGBOX_LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
