@@ -5,7 +5,7 @@
  */
 import { openSync, readFileSync, readSync, writeFileSync, closeSync, writeSync, fstatSync } from 'node:fs';
 import path from 'node:path';
-import { ApplicationFailure, CancelledFailure, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure, CancelledFailure, Client, Connection, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readCatalog } from '../../../src/catalog/catalog.js';
@@ -21,6 +21,7 @@ import { scratchDatabaseName } from '../../../src/verify/names.js';
 import type { VerifyProgress } from '../../../workflows/verify-backup.js';
 import { seedVariedDatabase } from '../../helpers/fixtures.js';
 import { createTestDatabase, pgAdmin, testStack, type TestDatabase } from '../../helpers/stack.js';
+import { spawnWorker, type WorkerProcess } from '../../helpers/worker-process.js';
 import { startTestWorker, testSetup, type TestSetup, type TestWorker } from '../../helpers/workflows.js';
 
 /** Per row, while restoring into a scratch database only: makes one index build take ~30 s there. */
@@ -336,3 +337,44 @@ async function waitFor(condition: () => Promise<boolean>, bound = 120_000): Prom
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }
+
+describe('a verification whose worker is killed in the middle of the restore', () => {
+  it('fetches and restores again, in a fresh file, on the restarted worker — and verifies', async () => {
+    const source = await createTestDatabase(testStack(), 'verifykill');
+    // ~9 s of index build in the scratch database: the kill lands while the restore works.
+    await seed(source.name, (c) => c.query(SLOW_INDEX_SQL.replace('pg_sleep(0.1)', 'pg_sleep(0.03)')));
+    const setup = testSetup({ database: source.name, prefix: 'verifykill' });
+    const connection = await Connection.connect({ address: testStack().temporal.address });
+    const client = new Client({ connection, namespace: testStack().temporal.namespace });
+    let first: WorkerProcess | undefined;
+    let second: WorkerProcess | undefined;
+    try {
+      first = await spawnWorker(setup, 'worker-1');
+      const backup = await (await startBackup(client, setup.config, { target: 'app', scheduledAt: '2026-11-07T02:00:00.000Z', workflowId: `backup-${setup.id}` })).result();
+      const handle = await startVerify(client, setup.config, { target: 'app', backup: backup.backupId, workflowId: `verify-${setup.id}-kill` });
+      // The fetch is done and the restore is building the slow index: kill the worker then.
+      await waitFor(async () => (await activitiesCompleted(handle)).includes('fetchBackup'));
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      first.child.kill('SIGKILL');
+      expect(await first.exited).toBe('SIGKILL');
+      second = await spawnWorker(setup, 'worker-2');
+
+      const record = await handle.result();
+      expect(record).toMatchObject({ result: 'passed', backupId: backup.backupId });
+      // Both were run again as one unit (the restore cannot continue a load whose worker died).
+      const scheduled = await activitiesScheduled(handle);
+      expect(scheduled.filter((name) => name === 'fetchBackup')).toHaveLength(2);
+      expect(scheduled.filter((name) => name === 'restoreDatabase')).toHaveLength(2);
+      expect(await databaseExists(scratchDatabaseName('app', record.workflow.runId))).toBe(false);
+      const staging = await execa('find', [path.join(setup.dir, 'staging'), '-type', 'f']);
+      expect(staging.stdout.trim()).toBe('');
+    } finally {
+      first?.child.kill('SIGKILL');
+      second?.child.kill('SIGTERM');
+      await second?.exited;
+      await connection.close();
+      await source.drop();
+      setup.cleanup();
+    }
+  }, 180_000);
+});
