@@ -5,8 +5,8 @@
  * and a restore gives every file back byte for byte, from git or, when git is lost, from the
  * archive stored beside the backups.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { appendFileSync, chmodSync, cpSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { appendFileSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -24,9 +24,9 @@ import { restoreConfig } from '../../../src/config-backup/restore.js';
 import { listStoredSnapshots, pickSnapshot } from '../../../src/config-backup/stored.js';
 import { openStorages } from '../../../src/storage/index.js';
 import type { ConfigBackupResult } from '../../../workflows/config-backup.js';
+import { copyAppRoot, fixtureFile, type AppRoot } from '../../helpers/app-root.js';
 import { startTestWorker, testSetup, type TestSetup, type TestWorker } from '../../helpers/workflows.js';
 
-const FIXTURE = path.resolve(import.meta.dirname, '../../fixtures/app-root');
 const sha256 = (bytes: Buffer | string) => createHash('sha256').update(bytes).digest('hex');
 
 /** Every file under `dir` (relative path → SHA-256 and permission bits). */
@@ -47,7 +47,7 @@ describe('configBackupWorkflow', () => {
   let app: string;
   let repo: string;
   let runs = 0;
-  const secret = `test-secret-${randomBytes(12).toString('hex')}`;
+  let appSecrets: AppRoot['secrets'];
 
   const git = async (...args: string[]) => (await execa('git', ['--git-dir', repo, ...args])).stdout;
   const run = async (): Promise<ConfigBackupResult> => {
@@ -60,9 +60,7 @@ describe('configBackupWorkflow', () => {
     work = mkdtempSync(path.join(os.tmpdir(), 'sb-config-app-'));
     app = path.join(work, 'app');
     repo = path.join(work, 'config-repo.git');
-    cpSync(FIXTURE, app, { recursive: true });
-    appendFileSync(path.join(app, '.env'), `TEST_ONLY_SECRET=${secret}\n`);
-    chmodSync(path.join(app, '.env'), 0o600);
+    appSecrets = copyAppRoot(app).secrets;
     setup = testSetup({
       database: 'postgres',
       prefix: 'cfgbak',
@@ -123,12 +121,13 @@ describe('configBackupWorkflow', () => {
   it('keeps the secret out of every commit, message and diff, and out of the workflow history', async () => {
     const everything = await git('log', '-p', '--all', '--format=%H%n%B');
     expect(everything).toContain('.env.age');
-    expect(everything).not.toContain(secret);
-    expect(everything).not.toContain('fixture-db-password-7c1e');
-    const history = await worker.client.workflow.getHandle(`config-backup-${setup.id}-1`).fetchHistory();
-    expect(JSON.stringify(history)).not.toContain(secret);
+    const history = JSON.stringify(await worker.client.workflow.getHandle(`config-backup-${setup.id}-1`).fetchHistory());
+    for (const secret of Object.values(appSecrets)) {
+      expect(everything).not.toContain(secret);
+      expect(history).not.toContain(secret);
+    }
     // Not even the .env's checksum: the snapshot record travels through files, not the history.
-    expect(JSON.stringify(history)).not.toContain(sha256(readFileSync(path.join(app, '.env'))));
+    expect(history).not.toContain(sha256(readFileSync(path.join(app, '.env'))));
   });
 
   it('makes no commit when nothing changed', async () => {
@@ -193,7 +192,7 @@ describe('configBackupWorkflow', () => {
     const into = path.join(work, 'restored-old');
     const result = await restoreConfig({ ...deps(), into, commit: first.slice(0, 12), source: 'git', workDir: mkdtempSync(path.join(work, 'rw-')) });
     expect(result.commit).toBe(first);
-    expect(readFileSync(path.join(into, 'monitoring', 'prometheus.yml'), 'utf8')).toBe(readFileSync(path.join(FIXTURE, 'monitoring', 'prometheus.yml'), 'utf8'));
+    expect(readFileSync(path.join(into, 'monitoring', 'prometheus.yml'), 'utf8')).toBe(readFileSync(fixtureFile('monitoring', 'prometheus.yml'), 'utf8'));
   });
 
   it('restores from the destinations when the git repository is lost', async () => {

@@ -5,7 +5,7 @@
  * the restore; and waiting for a target server that only comes up after the recovery began.
  */
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, chmodSync, cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -24,6 +24,7 @@ import { readPostgresPassword } from '../../../src/stack/index.js';
 import { startPostgres, stopPostgres } from '../../../src/stack/postgres.js';
 import type { PostgresInfo } from '../../../src/stack/state.js';
 import { KindAttribute, OutcomeAttribute, TargetAttribute } from '../../../src/temporal/search-attributes.js';
+import { copyAppRoot } from '../../helpers/app-root.js';
 import { seedVariedDatabase, type Fingerprint } from '../../helpers/fixtures.js';
 import { historyText } from '../../helpers/history.js';
 import {
@@ -43,7 +44,6 @@ import { createTestDatabase, testStack, type TestDatabase } from '../../helpers/
 import { spawnWorker } from '../../helpers/worker-process.js';
 import { startTestWorker, testBundle, testSetup, type TestSetup, type TestWorker } from '../../helpers/workflows.js';
 
-const FIXTURE = path.resolve(import.meta.dirname, '../../fixtures/app-root');
 
 /** Every file under `dir`: relative path → its bytes (hex). */
 function files(dir: string): Record<string, string> {
@@ -86,9 +86,7 @@ describe('disasterRecoveryWorkflow', () => {
       await seed(source.name, true);
       work = mkdtempSync(path.join(os.tmpdir(), 'sb-dr-'));
       app = path.join(work, 'app');
-      cpSync(FIXTURE, app, { recursive: true });
-      appendFileSync(path.join(app, '.env'), `TEST_ONLY_SECRET=${randomBytes(12).toString('hex')}\n`);
-      chmodSync(path.join(app, '.env'), 0o600);
+      copyAppRoot(app);
       // The application's health URL answers 503 twice while it "starts", then 200.
       health = await healthEndpoint(2);
       setup = testSetup({
