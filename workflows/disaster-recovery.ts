@@ -75,6 +75,7 @@ import {
   workflowInfo,
   type ChildWorkflowHandle,
 } from '@temporalio/workflow';
+import { RESTORE_QUEUE_SCHEDULE_TO_START } from './shared/restore-queues.js';
 import { transientRetry } from './shared/retry.js';
 import type { Activities } from '../activities/index.js';
 import type { AssessedBackup, RecoveryAssessment, RecoverySettings } from '../activities/assess-recovery.js';
@@ -147,9 +148,6 @@ const control = proxyActivities<Activities>({
   retry: { maximumAttempts: 5, initialInterval: '2s', maximumInterval: '1 minute', backoffCoefficient: 2 },
   summary: 'assess: catalog from the destinations, copies checked',
 });
-
-/** No worker serving the restore queue for this long is a deployment problem: say so instead of waiting. */
-const RESTORE_QUEUE_SCHEDULE_TO_START = '15 minutes';
 
 /** Work on the shared restore queue: a probe is one connection attempt; the poll loop, not retries, waits for the server. */
 function probe(taskQueue: string) {

@@ -66,8 +66,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import { MAX_HOST_ATTEMPTS, onRestoreHost, RESTORE_QUEUE_SCHEDULE_TO_START, restoreCleanup, restoreHostCleanup } from './shared/restore-queues.js';
-import { isHostLost } from './shared/retry.js';
+import { onRestoreHost, onSomeRestoreHost, RESTORE_QUEUE_SCHEDULE_TO_START, restoreCleanup, restoreHostCleanup } from './shared/restore-queues.js';
 import type { Activities } from '../activities/index.js';
 import type { FetchBackupResult } from '../activities/fetch-backup.js';
 import type { RestorePlan } from '../activities/plan-restore.js';
@@ -266,7 +265,7 @@ export async function restoreWorkflow(input: RestoreWorkflowInput): Promise<Rest
     }
     if (input.swap && probe.databases[keepAs]?.exists) throw failure(FailureType.Refused, `cannot keep the current database as ${keepAs} after the swap: that name is taken on ${probe.server}`);
 
-    examination = await examineOnSomeHost(input, backup, into, progress, restore, step);
+    examination = await onSomeRestoreHost(backup.restoreTaskQueue, (hostQueue) => examineOnHost(input, backup, hostQueue, into, progress, restore, step));
     const verdict = judge(examination.report);
     progress.verdict = verdict;
     if (!verdict.passed) throw failure(verdict.failureType ?? FailureType.CheckFailed, `the restored database ${into} failed verification: ${verdict.reason} — it was dropped; the backup is recorded as it was`);
@@ -364,39 +363,6 @@ function checkInput(input: RestoreWorkflowInput): void {
     }
   }
   if (input.into !== undefined && (typeof input.into !== 'string' || input.into === '')) throw failure(FailureType.Config, '"into" must be the name of a new database');
-}
-
-async function examineOnSomeHost(
-  input: RestoreWorkflowInput,
-  backup: ResolvedBackup,
-  into: string,
-  progress: RestoreProgress,
-  restore: { attempted: boolean },
-  step: (next: RestoreStep, detail: string) => void,
-): Promise<Examination> {
-  for (let attempt = 1; ; attempt += 1) {
-    const hostQueue = await claimRestoreHost(backup);
-    try {
-      return await examineOnHost(input, backup, hostQueue, into, progress, restore, step);
-    } catch (error) {
-      if (attempt < MAX_HOST_ATTEMPTS && isHostLost(error)) {
-        log.warn('the restore host holding the fetched dump is gone; starting over on another host', { hostQueue, attempt });
-        continue;
-      }
-      throw error;
-    }
-  }
-}
-
-async function claimRestoreHost(backup: ResolvedBackup): Promise<string> {
-  try {
-    return await restoreQueue(backup.restoreTaskQueue).claimRestoreHost();
-  } catch (error) {
-    if (isHostLost(error)) {
-      throw failure(FailureType.Config, `no worker serves the restore queue ${backup.restoreTaskQueue} (waited ${RESTORE_QUEUE_SCHEDULE_TO_START}) — start a worker that holds the identity, with "restore" in worker.queues`);
-    }
-    throw error;
-  }
 }
 
 async function examineOnHost(

@@ -3,10 +3,11 @@
  * private identity. Shared by verifyBackupWorkflow and restoreWorkflow, so both wait, retry and
  * clean up the same way.
  */
-import { proxyActivities } from '@temporalio/workflow';
+import { ApplicationFailure, log, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../../activities/index.js';
 import type { RetryProfile } from '../../activities/plan-backup.js';
-import { transientRetry } from './retry.js';
+import { FailureType } from '../../src/failures.js';
+import { isHostLost, transientRetry } from './retry.js';
 
 /** No worker serving the restore queue for this long is a deployment problem: say so instead of waiting. */
 export const RESTORE_QUEUE_SCHEDULE_TO_START = '15 minutes';
@@ -56,4 +57,50 @@ export function restoreHostCleanup(taskQueue: string) {
     startToCloseTimeout: '5 minutes',
     retry: { maximumAttempts: 3, initialInterval: '1s' },
   });
+}
+
+/** claimRestoreHost on the shared restore queue: quick, any restore worker answers. */
+function claiming(taskQueue: string) {
+  return proxyActivities<Activities>({
+    taskQueue,
+    scheduleToStartTimeout: RESTORE_QUEUE_SCHEDULE_TO_START,
+    startToCloseTimeout: '1 minute',
+    retry: { maximumAttempts: 3, initialInterval: '1s' },
+  });
+}
+
+/**
+ * Runs `work` on one restore host, which claimRestoreHost picks: the fetched dump and everything
+ * reading it share that host's staging directory, so `work` gets the host's own queue. If the host
+ * vanishes (its queue goes unserved), the work starts over on another, up to MAX_HOST_ATTEMPTS.
+ * No restore worker at all is a deployment problem, and said so.
+ */
+export async function onSomeRestoreHost<T>(restoreTaskQueue: string, work: (hostQueue: string) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt += 1) {
+    const hostQueue = await claimRestoreHost(restoreTaskQueue);
+    try {
+      return await work(hostQueue);
+    } catch (error) {
+      if (attempt < MAX_HOST_ATTEMPTS && isHostLost(error)) {
+        log.warn('the restore host holding the fetched dump is gone; starting over on another host', { hostQueue, attempt });
+        continue;
+      }
+      throw error;
+    }
+  }
+}
+
+async function claimRestoreHost(restoreTaskQueue: string): Promise<string> {
+  try {
+    return await claiming(restoreTaskQueue).claimRestoreHost();
+  } catch (error) {
+    if (isHostLost(error)) {
+      throw ApplicationFailure.create({
+        type: FailureType.Config,
+        nonRetryable: true,
+        message: `no worker serves the restore queue ${restoreTaskQueue} (waited ${RESTORE_QUEUE_SCHEDULE_TO_START}) — start a worker that holds the identity, with "restore" in worker.queues`,
+      });
+    }
+    throw error;
+  }
 }
