@@ -38,7 +38,6 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Context } from '@temporalio/activity';
 import { execa } from 'execa';
 import { getTarget } from '../src/config/load.js';
@@ -272,10 +271,6 @@ async function readFollowedHeader(archive: FollowedArchive, toc: string): Promis
     if (exit && exit.code !== 0) throw zstdFailure(archive, exit);
     const { stderr } = await execa(pgTool('pg_restore'), ['--list', toc], { reject: false, stdin: 'ignore' });
     throw new StrongboxError(FailureType.RestoreFailed, `pg_restore cannot read the archive ${archive.file}: ${stderrTail(stderr, 5) || 'no table of contents'}`);
-  } catch (error) {
-    // The follower's failure (the fetch failed) explains a cut stream.
-    const why = zstd ? await Promise.race([feeding, sleep(100)]) : undefined;
-    throw why && !isEarlyClose(why) ? why : error;
   } finally {
     await out.close();
     source.destroy();

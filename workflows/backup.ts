@@ -13,11 +13,10 @@ import {
   proxyActivities,
   setCurrentDetails,
   setHandler,
-  sleep,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import { isHostLost, isWorthAnotherAttempt, transientRetry } from './shared/retry.js';
+import { isHostLost, retryAsGroup, transientRetry } from './shared/retry.js';
 import type { Activities } from '../activities/index.js';
 import type { BackupPlan } from '../activities/plan-backup.js';
 import type { DumpResult, StagedFile } from '../activities/dump-database.js';
@@ -269,17 +268,7 @@ async function dumpAndEncrypt(
   hostQueue: string,
   progress: BackupProgress,
 ): Promise<{ dump: DumpResult; dumpSum: ChecksumResult; dumpEnc: EncryptResult }> {
-  let delay = plan.retry.initialIntervalMs;
-  for (let attempt = 1; ; attempt += 1) {
-    try {
-      return await dumpAttempt(plan, hostQueue, attempt, progress);
-    } catch (error) {
-      if (attempt >= plan.retry.attempts || !isWorthAnotherAttempt(error)) throw error;
-      log.warn('dump attempt failed; starting the dump again', { attempt, error: String(error) });
-      await sleep(delay);
-      delay = Math.min(delay * 2, plan.retry.maximumIntervalMs);
-    }
-  }
+  return retryAsGroup(plan.retry, 'the dump attempt', (attempt) => dumpAttempt(plan, hostQueue, attempt, progress));
 }
 
 async function dumpAttempt(plan: BackupPlan, hostQueue: string, attempt: number, progress: BackupProgress) {

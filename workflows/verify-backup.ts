@@ -61,14 +61,13 @@ import {
   proxyActivities,
   setCurrentDetails,
   setHandler,
-  sleep,
   startChild,
   TimeoutFailure,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import { MAX_HOST_ATTEMPTS, onRestoreHost, RESTORE_QUEUE_SCHEDULE_TO_START, restoreCleanup, restoreHostCleanup } from './shared/restore-queues.js';
-import { isHostLost, isWorthAnotherAttempt } from './shared/retry.js';
+import { onRestoreHost, onSomeRestoreHost, restoreCleanup, restoreHostCleanup } from './shared/restore-queues.js';
+import { retryAsGroup } from './shared/retry.js';
 import type { Activities } from '../activities/index.js';
 import type { FetchBackupResult } from '../activities/fetch-backup.js';
 import type { ResolvedBackup } from '../activities/resolve-backup.js';
@@ -107,16 +106,6 @@ const control = proxyActivities<Activities>({
   retry: { maximumAttempts: 5, initialInterval: '2s', backoffCoefficient: 2 },
 });
 
-/** claimRestoreHost on the shared restore queue. */
-function restoreQueue(backup: ResolvedBackup) {
-  return proxyActivities<Activities>({
-    taskQueue: backup.restoreTaskQueue,
-    scheduleToStartTimeout: RESTORE_QUEUE_SCHEDULE_TO_START,
-    startToCloseTimeout: '1 minute',
-    retry: { maximumAttempts: 3, initialInterval: '1s' },
-  });
-}
-
 interface Examination {
   fetched: FetchBackupResult;
   restored: RestoreDatabaseResult;
@@ -153,7 +142,7 @@ export async function verifyBackupWorkflow(input: VerifyWorkflowInput): Promise<
   let failure: unknown;
   const restore = { attempted: false };
   try {
-    examination = await examineOnSomeHost(backup, scratch, progress, restore);
+    examination = await onSomeRestoreHost(backup.restoreTaskQueue, (hostQueue) => examineOnHost(backup, hostQueue, scratch, progress, restore));
   } catch (error) {
     failure = error;
   }
@@ -215,36 +204,6 @@ function ended(progress: VerifyProgress, step: 'done' | 'failed' | 'cancelled', 
   setCurrentDetails(details);
 }
 
-async function examineOnSomeHost(backup: ResolvedBackup, scratch: string, progress: VerifyProgress, restore: { attempted: boolean }): Promise<Examination> {
-  for (let attempt = 1; ; attempt += 1) {
-    const hostQueue = await claimRestoreHost(backup);
-    try {
-      return await examineOnHost(backup, hostQueue, scratch, progress, restore);
-    } catch (error) {
-      if (attempt < MAX_HOST_ATTEMPTS && isHostLost(error)) {
-        log.warn('the restore host holding the fetched dump is gone; starting over on another host', { hostQueue, attempt });
-        continue;
-      }
-      throw error;
-    }
-  }
-}
-
-async function claimRestoreHost(backup: ResolvedBackup): Promise<string> {
-  try {
-    return await restoreQueue(backup).claimRestoreHost();
-  } catch (error) {
-    if (isHostLost(error)) {
-      throw ApplicationFailure.create({
-        type: FailureType.Config,
-        nonRetryable: true,
-        message: `no worker serves the restore queue ${backup.restoreTaskQueue} (waited ${RESTORE_QUEUE_SCHEDULE_TO_START}) — start a worker that holds the identity, with "restore" in worker.queues`,
-      });
-    }
-    throw error;
-  }
-}
-
 async function examineOnHost(backup: ResolvedBackup, hostQueue: string, scratch: string, progress: VerifyProgress, restore: { attempted: boolean }): Promise<Examination> {
   const staging = verifyStagingName(scratch);
   try {
@@ -290,17 +249,7 @@ async function fetchAndRestore(
   staging: string,
   progress: VerifyProgress,
 ): Promise<{ fetched: FetchBackupResult; restored: RestoreDatabaseResult }> {
-  let delay = backup.retry.initialIntervalMs;
-  for (let attempt = 1; ; attempt += 1) {
-    try {
-      return await fetchAndRestoreAttempt(backup, hostQueue, scratch, staging, attempt, progress);
-    } catch (error) {
-      if (attempt >= backup.retry.attempts || !isWorthAnotherAttempt(error)) throw error;
-      log.warn('fetch and restore attempt failed; starting both again', { attempt, error: messageOf(error) });
-      await sleep(delay);
-      delay = Math.min(delay * 2, backup.retry.maximumIntervalMs);
-    }
-  }
+  return retryAsGroup(backup.retry, 'the fetch and restore attempt', (attempt) => fetchAndRestoreAttempt(backup, hostQueue, scratch, staging, attempt, progress));
 }
 
 async function fetchAndRestoreAttempt(backup: ResolvedBackup, hostQueue: string, scratch: string, staging: string, attempt: number, progress: VerifyProgress) {

@@ -4,7 +4,7 @@
  * thrown non-retryable by the activities).
  */
 import { TimeoutType, type RetryPolicy } from '@temporalio/common';
-import { ActivityFailure, ApplicationFailure, TimeoutFailure } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, log, sleep, TimeoutFailure } from '@temporalio/workflow';
 import type { RetryProfile } from '../../activities/plan-backup.js';
 
 export function transientRetry(profile: RetryProfile): RetryPolicy {
@@ -26,9 +26,27 @@ export function isHostLost(error: unknown): boolean {
  * another attempt — not a permanent one, not a lost host (the caller moves elsewhere), not a
  * cancellation.
  */
-export function isWorthAnotherAttempt(error: unknown): boolean {
+function isWorthAnotherAttempt(error: unknown): boolean {
   if (isHostLost(error)) return false;
   const cause = error instanceof ActivityFailure ? error.cause : error;
   if (cause instanceof ApplicationFailure) return !cause.nonRetryable;
   return error instanceof ActivityFailure && cause instanceof TimeoutFailure;
+}
+
+/**
+ * Runs a group of activities (each run once) as one unit of retry: a failure worth another attempt
+ * starts the whole group again, with the profile's attempts and exponential backoff.
+ */
+export async function retryAsGroup<T>(profile: RetryProfile, what: string, run: (attempt: number) => Promise<T>): Promise<T> {
+  let delay = profile.initialIntervalMs;
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await run(attempt);
+    } catch (error) {
+      if (attempt >= profile.attempts || !isWorthAnotherAttempt(error)) throw error;
+      log.warn(`${what} failed; starting it again`, { attempt, error: String(error) });
+      await sleep(delay);
+      delay = Math.min(delay * 2, profile.maximumIntervalMs);
+    }
+  }
 }
