@@ -20,23 +20,22 @@
  * Safe to retry: each attempt starts from an empty file and writes under a temporary name (with
  * `follow`, the workflow retries the fetch and its follower together, in a new file).
  */
-import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { finished } from 'node:stream/promises';
 import { Context } from '@temporalio/activity';
 import { execa, type ResultPromise } from 'execa';
 import type { BackupFile } from '../src/domain.js';
-import { createDecryptStream, identityToRecipient } from '../src/crypto/age.js';
+import { identityToRecipient } from '../src/crypto/age.js';
+import { Unsealer } from '../src/crypto/unseal.js';
 import { loadIdentities } from '../src/crypto/keys.js';
 import { asActivity, classify, StrongboxError } from '../src/errors.js';
 import { FailureType, type FailureTypeName } from '../src/failures.js';
 import { stderrTail } from '../src/postgres/tools.js';
 import { markComplete, markFailed } from '../src/storage/follow.js';
-import { HashingPassThrough } from '../src/storage/hash.js';
 import type { Storage } from '../src/storage/storage.js';
 import type { ActivityDeps } from './deps.js';
 import type { BackupSource } from './resolve-backup.js';
@@ -177,6 +176,8 @@ function noSourceLeft(input: FetchBackupInput, skipped: Array<{ destination: str
 /**
  * Streams one object into `output`; returns the ciphertext bytes read. The ciphertext is always
  * hashed to its end, even after decryption has failed, so a damaged object is recognised as such.
+ * Hashing and decryption run in a worker thread (src/crypto/unseal.ts); this thread only moves
+ * bytes, so a restore following the output keeps getting its turns.
  */
 async function fetchFrom(
   storage: Storage,
@@ -191,10 +192,8 @@ async function fetchFrom(
   // A follower reads the file under its final name as it grows; otherwise it gets that name only once whole.
   const partial = follow ? output : `${output}.partial`;
   const source: Readable = await storage.getStream(key, { signal });
-  const cipherHash = createHash('sha256');
+  const unsealer = new Unsealer(identities);
   let cipherBytes = 0;
-  const decrypt = createDecryptStream(identities);
-  const plain = new HashingPassThrough();
   let decompress: ResultPromise | undefined;
   let sink: Writable;
   // A follower (restoreDatabase) decompresses as it reads: the decompressed archive never touches the disk.
@@ -212,42 +211,48 @@ async function fetchFrom(
   }
   // Settled promises only: their errors are judged below, in order of what they say about the backup.
   const decompressed: Promise<unknown> = decompress ? decompress.then(() => undefined, (error: unknown) => error ?? new Error('zstd failed')) : Promise.resolve(undefined);
-  let downstreamError: unknown;
-  const downstream = pipeline(decrypt, plain, sink, { signal }).then(
+  let sinkError: unknown;
+  const written = finished(sink).then(
     () => undefined,
     (error: unknown) => {
-      downstreamError = error ?? new Error('decryption failed');
+      sinkError = error ?? new Error('writing the fetched dump failed');
     },
   );
+  const deliver = async (plain: Buffer): Promise<void> => {
+    if (plain.length === 0 || sinkError !== undefined || unsealer.failure) return;
+    if (!sink.write(plain)) await drained(sink, written);
+  };
 
   let completed = false;
   try {
     for await (const chunk of source as AsyncIterable<Buffer>) {
-      cipherHash.update(chunk);
       cipherBytes += chunk.length;
       onBytes(cipherBytes);
-      if (downstreamError === undefined && !decrypt.destroyed && !decrypt.write(chunk)) await drained(decrypt, downstream);
+      await deliver(await unsealer.push(chunk));
     }
-    if (!decrypt.destroyed) decrypt.end();
-    await downstream;
+    const { plain, digests } = await unsealer.end();
+    await deliver(plain);
+    // A failed decryption leaves the output unfinished: zstd must not take a cut stream for a whole one.
+    if (unsealer.failure) sink.destroy();
+    else sink.end();
+    await written;
     const decompressError = await decompressed;
     signal.throwIfAborted();
 
-    const cipherSha256 = cipherHash.digest('hex');
-    if (cipherSha256 !== dump.sha256 || cipherBytes !== dump.size) {
-      const also = downstreamError ? ` (decryption stopped too: ${(downstreamError as Error).message})` : '';
+    if (digests.cipherSha256 !== dump.sha256 || cipherBytes !== dump.size) {
+      const also = unsealer.failure ? ` (decryption stopped too: ${unsealer.failure.message})` : '';
       throw new StrongboxError(
         FailureType.ChecksumMismatch,
-        `checksum mismatch of the ciphertext: ${key} in destination ${storage.destination} has SHA-256 ${cipherSha256} (${cipherBytes} bytes), the manifest recorded ${dump.sha256} (${dump.size} bytes) — this copy of the backup is damaged; nothing was restored from it${also}`,
+        `checksum mismatch of the ciphertext: ${key} in destination ${storage.destination} has SHA-256 ${digests.cipherSha256} (${cipherBytes} bytes), the manifest recorded ${dump.sha256} (${dump.size} bytes) — this copy of the backup is damaged; nothing was restored from it${also}`,
         { details: { source: storage.destination } },
       );
     }
-    if (downstreamError instanceof StrongboxError) throw withSource(downstreamError, storage.destination);
-    if (downstreamError !== undefined) throw decompressError ? decompressionFailure(decompressError, key) : downstreamError;
-    if (plain.digest() !== dump.plainSha256 || plain.bytes !== dump.plainSize) {
+    if (unsealer.failure) throw withSource(unsealer.failure, storage.destination);
+    if (sinkError !== undefined) throw decompressError ? decompressionFailure(decompressError, key) : sinkError;
+    if (digests.plainSha256 !== dump.plainSha256 || digests.plainBytes !== dump.plainSize) {
       throw new StrongboxError(
         FailureType.ChecksumMismatch,
-        `checksum mismatch of the plaintext after decryption: ${key} from destination ${storage.destination} decrypts to SHA-256 ${plain.digest()} (${plain.bytes} bytes), the manifest recorded ${dump.plainSha256} (${dump.plainSize} bytes); nothing was restored from it`,
+        `checksum mismatch of the plaintext after decryption: ${key} from destination ${storage.destination} decrypts to SHA-256 ${digests.plainSha256} (${digests.plainBytes} bytes), the manifest recorded ${dump.plainSha256} (${dump.plainSize} bytes); nothing was restored from it`,
         { details: { source: storage.destination } },
       );
     }
@@ -256,11 +261,12 @@ async function fetchFrom(
     completed = true;
     return cipherBytes;
   } finally {
+    await unsealer.close();
     if (!completed) {
       source.destroy();
-      decrypt.destroy();
+      sink.destroy();
       decompress?.kill();
-      await Promise.all([downstream, decompressed]);
+      await Promise.all([written, decompressed]);
       // A follower's open handle keeps reading the removed file until the failed marker stops it.
       await rm(partial, { force: true });
     }

@@ -10,8 +10,6 @@
  * separately (the STREAM construction), so a multi-gigabyte dump is never one AEAD message.
  */
 import {
-  createCipheriv,
-  createDecipheriv,
   createHmac,
   createPrivateKey,
   createPublicKey,
@@ -26,11 +24,10 @@ import { Transform, type TransformCallback } from 'node:stream';
 import { bech32 } from '@scure/base';
 import { StrongboxError } from '../errors.js';
 import { FailureType } from '../failures.js';
+import { BlockBuffer, CHUNK_SIZE, chunkNonce, CorruptPayload, open, PayloadOpener, seal, TAG_SIZE } from './age-payload.js';
 
-/** Plaintext bytes per payload chunk, fixed by the format. */
-export const CHUNK_SIZE = 64 * 1024;
-const TAG_SIZE = 16;
-const ENCRYPTED_CHUNK_SIZE = CHUNK_SIZE + TAG_SIZE;
+export { CHUNK_SIZE } from './age-payload.js';
+
 const FILE_KEY_SIZE = 16;
 const PAYLOAD_NONCE_SIZE = 16;
 /** A real header is a few hundred bytes per recipient; anything this long is not an age file. */
@@ -123,27 +120,6 @@ function hkdf(ikm: Buffer, salt: Buffer, info: string): Buffer {
   return Buffer.from(hkdfSync('sha256', ikm, salt, info, 32));
 }
 
-function seal(key: Buffer, nonce: Buffer, plaintext: Buffer): Buffer {
-  const cipher = createCipheriv('chacha20-poly1305', key, nonce, { authTagLength: TAG_SIZE });
-  const body = cipher.update(plaintext);
-  cipher.final();
-  return Buffer.concat([body, cipher.getAuthTag()]);
-}
-
-/** Returns undefined when authentication fails. */
-function open(key: Buffer, nonce: Buffer, sealed: Buffer): Buffer | undefined {
-  if (sealed.length < TAG_SIZE) return undefined;
-  const decipher = createDecipheriv('chacha20-poly1305', key, nonce, { authTagLength: TAG_SIZE });
-  decipher.setAuthTag(sealed.subarray(sealed.length - TAG_SIZE));
-  const body = decipher.update(sealed.subarray(0, sealed.length - TAG_SIZE));
-  try {
-    decipher.final();
-  } catch {
-    return undefined;
-  }
-  return body;
-}
-
 function base64Raw(bytes: Buffer): string {
   return bytes.toString('base64').replace(/=+$/, '');
 }
@@ -156,14 +132,6 @@ function fromBase64Raw(text: string): Buffer | undefined {
 }
 
 const ZERO_NONCE = Buffer.alloc(12);
-
-function chunkNonce(counter: number, final: boolean): Buffer {
-  const nonce = Buffer.alloc(12);
-  // 11-byte big-endian counter; 2^48 chunks (16 EiB) is far beyond any dump.
-  nonce.writeUIntBE(counter, 5, 6);
-  nonce[11] = final ? 1 : 0;
-  return nonce;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Header
@@ -274,38 +242,6 @@ function unwrapFileKey(header: ParsedHeader, identities: Buffer[]): Buffer {
 // ---------------------------------------------------------------------------------------------
 // Streams
 
-/**
- * Collects a stream's bytes into fixed-size blocks with one copy each, handing a block on only
- * once it is known whether more bytes follow it (STREAM marks the last chunk).
- */
-class BlockBuffer {
-  private readonly block: Buffer;
-  private length = 0;
-
-  constructor(readonly size: number) {
-    this.block = Buffer.allocUnsafe(size);
-  }
-
-  /** Adds bytes; calls `full` with each block that more bytes are known to follow. */
-  add(bytes: Buffer, full: (block: Buffer) => void): void {
-    let offset = 0;
-    while (offset < bytes.length) {
-      if (this.length === this.size) {
-        full(this.block);
-        this.length = 0;
-      }
-      const copied = bytes.copy(this.block, this.length, offset, offset + Math.min(this.size - this.length, bytes.length - offset));
-      this.length += copied;
-      offset += copied;
-    }
-  }
-
-  /** What is left: the last block (possibly empty or full). */
-  rest(): Buffer {
-    return this.block.subarray(0, this.length);
-  }
-}
-
 /** Encrypts to the given recipients (`age1…`); the output is a standard age file. */
 export function createEncryptStream(recipients: string[]): Transform {
   if (recipients.length === 0) throw new StrongboxError(FailureType.MissingKey, 'no age recipients configured — set encryption.recipients');
@@ -344,68 +280,84 @@ export function createEncryptStream(recipients: string[]): Transform {
 }
 
 /**
+ * Reads the header of an age file from the start of its bytes: the identities unwrap the file
+ * key, the header MAC is checked, and the payload key derived from the nonce that follows.
+ * Fails with WrongKey when no identity matches, CorruptData when the header is damaged.
+ */
+export class AgeHeaderReader {
+  private readonly identities: Buffer[];
+  private head: Buffer = Buffer.alloc(0);
+  private fileKey: Buffer | undefined;
+  private done = false;
+
+  constructor(identities: string[]) {
+    if (identities.length === 0) throw new StrongboxError(FailureType.MissingKey, 'no age identity configured — set encryption.identity');
+    this.identities = identities.map(parseIdentity);
+  }
+
+  /** Feeds the next bytes; once the header and payload nonce are in, the payload key and the payload bytes that came with them. */
+  push(chunk: Buffer): { payloadKey: Buffer; rest: Buffer } | undefined {
+    if (this.done) throw new Error('AgeHeaderReader: the header was already read');
+    this.head = this.head.length === 0 ? chunk : Buffer.concat([this.head, chunk]);
+    if (this.fileKey === undefined) {
+      const header = parseHeader(this.head);
+      if (!header) return undefined;
+      this.fileKey = unwrapFileKey(header, this.identities);
+      const expected = createHmac('sha256', hkdf(this.fileKey, Buffer.alloc(0), 'header')).update(header.macInput).digest();
+      if (!timingSafeEqual(expected, header.mac)) throw corrupt('corrupted backup: the age header was altered (MAC mismatch)');
+      this.head = this.head.subarray(header.length);
+    }
+    if (this.head.length < PAYLOAD_NONCE_SIZE) return undefined;
+    const payloadKey = hkdf(this.fileKey, this.head.subarray(0, PAYLOAD_NONCE_SIZE), 'payload');
+    const rest = this.head.subarray(PAYLOAD_NONCE_SIZE);
+    this.head = Buffer.alloc(0);
+    this.done = true;
+    return { payloadKey, rest };
+  }
+
+  /** Why the file cannot end before its payload began. */
+  endedEarly(): StrongboxError {
+    return corrupt(this.fileKey === undefined ? 'corrupted backup: the file ends inside the age header' : 'corrupted backup: the file ends before its payload');
+  }
+}
+
+/** The payload's CorruptPayload as the CorruptData failure it is; anything else unchanged. */
+export function asCorruptData(error: unknown): unknown {
+  return error instanceof CorruptPayload ? corrupt(error.message) : error;
+}
+
+/**
  * Decrypts an age file with any of the given identities (`AGE-SECRET-KEY-1…`). Fails with
  * WrongKey when no identity matches, CorruptData when the header or any chunk fails
- * authentication or the file is truncated.
+ * authentication or the file is truncated. Runs on the calling thread: for small files (config
+ * snapshots); a backup's dump is decrypted in a worker thread (unseal.ts).
  */
 export function createDecryptStream(identities: string[]): Transform {
-  if (identities.length === 0) throw new StrongboxError(FailureType.MissingKey, 'no age identity configured — set encryption.identity');
-  const identityBytes = identities.map(parseIdentity);
-  let head: Buffer = Buffer.alloc(0);
-  let payloadKey: Buffer | undefined;
-  let fileKey: Buffer | undefined;
-  const pending = new BlockBuffer(ENCRYPTED_CHUNK_SIZE);
-  let counter = 0;
-
-  /** Consumes the header and payload nonce from the start of the stream; the rest is payload. */
-  const readHeader = (chunk: Buffer): Buffer | undefined => {
-    head = head.length === 0 ? chunk : Buffer.concat([head, chunk]);
-    if (fileKey === undefined) {
-      const header = parseHeader(head);
-      if (!header) return undefined;
-      fileKey = unwrapFileKey(header, identityBytes);
-      const expected = createHmac('sha256', hkdf(fileKey, Buffer.alloc(0), 'header')).update(header.macInput).digest();
-      if (!timingSafeEqual(expected, header.mac)) throw corrupt('corrupted backup: the age header was altered (MAC mismatch)');
-      head = head.subarray(header.length);
-    }
-    if (head.length < PAYLOAD_NONCE_SIZE) return undefined;
-    payloadKey = hkdf(fileKey, head.subarray(0, PAYLOAD_NONCE_SIZE), 'payload');
-    const rest = head.subarray(PAYLOAD_NONCE_SIZE);
-    head = Buffer.alloc(0);
-    return rest;
-  };
-
-  const decryptChunk = (sealed: Buffer, final: boolean): Buffer => {
-    const plain = open(payloadKey!, chunkNonce(counter, final), sealed);
-    if (!plain) {
-      throw corrupt(`corrupted backup: chunk ${counter} failed authentication (the data was altered or truncated)`);
-    }
-    counter += 1;
-    return plain;
-  };
+  const header = new AgeHeaderReader(identities);
+  let opener: PayloadOpener | undefined;
 
   return new Transform({
     transform(chunk: Buffer, _encoding, callback: TransformCallback) {
       try {
-        const payload = payloadKey === undefined ? readHeader(chunk) : chunk;
-        if (payload === undefined || payload.length === 0) return callback();
-        const out: Buffer[] = [];
-        pending.add(payload, (block) => out.push(decryptChunk(block, false)));
-        callback(null, out.length === 0 ? undefined : out.length === 1 ? out[0] : Buffer.concat(out));
+        let payload: Buffer = chunk;
+        if (opener === undefined) {
+          const read = header.push(chunk);
+          if (!read) return callback();
+          opener = new PayloadOpener(read.payloadKey);
+          payload = read.rest;
+        }
+        const plain = opener.update(payload);
+        callback(null, plain.length === 0 ? undefined : plain);
       } catch (error) {
-        callback(error as Error);
+        callback(asCorruptData(error) as Error);
       }
     },
     flush(callback: TransformCallback) {
       try {
-        if (payloadKey === undefined) throw corrupt(fileKey === undefined ? 'corrupted backup: the file ends inside the age header' : 'corrupted backup: the file ends before its payload');
-        const last = pending.rest();
-        if (last.length === 0 || (last.length === TAG_SIZE && counter > 0)) {
-          throw corrupt('corrupted backup: the file is truncated (no final chunk)');
-        }
-        callback(null, decryptChunk(last, true));
+        if (opener === undefined) throw header.endedEarly();
+        callback(null, opener.final());
       } catch (error) {
-        callback(error as Error);
+        callback(asCorruptData(error) as Error);
       }
     },
   });

@@ -1,0 +1,118 @@
+/**
+ * Decrypting a backup's dump in a worker thread, with both checksums: the ciphertext's SHA-256,
+ * the age payload's decryption and the plaintext's SHA-256 run in unseal-thread.js, about a
+ * second of CPU per 350 MB that would otherwise hold the worker's main thread. On the main
+ * thread that second starved whatever else streamed there: a verification's restore, which feeds
+ * zstd and pg_restore from the file being fetched, got its turns late and the load waited.
+ *
+ * The header is read here, because it needs the identities, which never leave this thread; the
+ * payload key it yields is all the thread gets. After a failure (wrong key, damaged header or
+ * chunk) decryption stops but the ciphertext is still hashed to its end, so a damaged copy is
+ * told apart from a wrong key by its checksum.
+ */
+import { Worker } from 'node:worker_threads';
+import { StrongboxError } from '../errors.js';
+import { FailureType } from '../failures.js';
+import { AgeHeaderReader } from './age.js';
+
+export interface UnsealDigests {
+  cipherSha256: string;
+  cipherBytes: number;
+  plainSha256: string;
+  plainBytes: number;
+}
+
+/** What the thread answers (see unseal-thread.js). */
+interface Answer {
+  plain?: Uint8Array;
+  failure?: string;
+  digests?: UnsealDigests;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+export class Unsealer {
+  /** Why decryption stopped, once it has (WrongKey or CorruptData); the ciphertext is hashed to its end regardless. */
+  failure: StrongboxError | undefined;
+  private readonly header: AgeHeaderReader;
+  private readonly thread: Worker;
+  private readonly waiting: Array<{ resolve: (answer: Answer) => void; reject: (error: Error) => void }> = [];
+  private decrypting = false;
+  private broken: Error | undefined;
+  private closing = false;
+
+  /** Fails with MissingKey, before any thread starts, when no identity is given. */
+  constructor(identities: string[]) {
+    this.header = new AgeHeaderReader(identities);
+    this.thread = new Worker(new URL('./unseal-thread.js', import.meta.url));
+    this.thread.on('message', (answer: Answer) => this.waiting.shift()?.resolve(answer));
+    this.thread.on('error', (error) => this.break(error));
+    this.thread.on('exit', (code) => {
+      if (!this.closing) this.break(new Error(`the decryption thread stopped unexpectedly (exit code ${code})`));
+    });
+  }
+
+  /** Hashes the next ciphertext bytes and decrypts them; resolves with the plaintext they complete (often empty). */
+  async push(chunk: Buffer): Promise<Buffer> {
+    if (!this.decrypting && !this.failure) return this.pushHeader(chunk);
+    return this.plainOf(await this.ask({ op: 'chunk', data: chunk, hash: true, decrypt: this.decrypting }));
+  }
+
+  /** After the last ciphertext bytes: the last plaintext and both digests. */
+  async end(): Promise<{ plain: Buffer; digests: UnsealDigests }> {
+    if (!this.decrypting && !this.failure) this.failure = this.header.endedEarly();
+    const answer = await this.ask({ op: 'end', decrypt: this.decrypting });
+    return { plain: this.plainOf(answer), digests: answer.digests! };
+  }
+
+  /** Stops the thread; always call it (a `finally`). */
+  async close(): Promise<void> {
+    this.closing = true;
+    await this.thread.terminate();
+    this.break(new Error('the decryption was closed'));
+  }
+
+  private async pushHeader(chunk: Buffer): Promise<Buffer> {
+    const hashed = this.ask({ op: 'chunk', data: chunk, hash: true, decrypt: false });
+    let read: ReturnType<AgeHeaderReader['push']>;
+    try {
+      read = this.header.push(chunk);
+    } catch (error) {
+      if (!(error instanceof StrongboxError)) throw error;
+      this.failure = error;
+    }
+    await hashed;
+    if (!read) return EMPTY;
+    this.thread.postMessage({ op: 'key', key: read.payloadKey });
+    this.decrypting = true;
+    if (read.rest.length === 0) return EMPTY;
+    return this.plainOf(await this.ask({ op: 'chunk', data: read.rest, hash: false, decrypt: true }));
+  }
+
+  private plainOf(answer: Answer): Buffer {
+    if (answer.failure !== undefined) {
+      this.failure = new StrongboxError(FailureType.CorruptData, answer.failure);
+      this.decrypting = false;
+    }
+    return answer.plain ? Buffer.from(answer.plain.buffer, answer.plain.byteOffset, answer.plain.byteLength) : EMPTY;
+  }
+
+  private ask(message: { op: string; data?: Buffer; hash?: boolean; decrypt?: boolean }): Promise<Answer> {
+    if (this.broken) return Promise.reject(this.broken);
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ resolve, reject });
+      if (message.data) {
+        // A copy the thread then owns: a chunk may be a view into a larger buffer the stream reuses.
+        const data = new Uint8Array(message.data);
+        this.thread.postMessage({ ...message, data }, [data.buffer]);
+      } else {
+        this.thread.postMessage(message);
+      }
+    });
+  }
+
+  private break(error: Error): void {
+    this.broken ??= error;
+    for (const waiter of this.waiting.splice(0)) waiter.reject(error);
+  }
+}
