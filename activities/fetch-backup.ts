@@ -21,8 +21,7 @@
  * `follow`, the workflow retries the fetch and its follower together, in a new file).
  */
 import { once } from 'node:events';
-import { createWriteStream } from 'node:fs';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
@@ -192,11 +191,12 @@ async function fetchFrom(
   // A follower reads the file under its final name as it grows; otherwise it gets that name only once whole.
   const partial = follow ? output : `${output}.partial`;
   const source: Readable = await storage.getStream(key, { signal });
-  const unsealer = new Unsealer(identities);
   let cipherBytes = 0;
+  // Where the plaintext goes: a file the decryption thread writes itself, or — for a zstd dump
+  // fetched whole — zstd, decompressing into the file (a follower decompresses as it reads instead:
+  // restoreDatabase; the decompressed archive then never touches the disk).
+  let file: FileHandle | undefined;
   let decompress: ResultPromise | undefined;
-  let sink: Writable;
-  // A follower (restoreDatabase) decompresses as it reads: the decompressed archive never touches the disk.
   if (dump.compression === 'zstd' && !follow) {
     decompress = execa('zstd', ['-d', '-q', '--force', '-o', partial], {
       stdin: 'pipe',
@@ -205,21 +205,32 @@ async function fetchFrom(
       cancelSignal: signal,
       forceKillAfterDelay: KILL_GRACE_MS,
     });
-    sink = decompress.stdin!;
   } else {
-    sink = createWriteStream(partial);
+    file = await open(partial, 'w');
+  }
+  const sink = decompress?.stdin;
+  let unsealer: Unsealer;
+  try {
+    unsealer = new Unsealer(identities, file ? { outputFd: file.fd } : {});
+  } catch (error) {
+    source.destroy();
+    decompress?.kill();
+    await file?.close();
+    throw error;
   }
   // Settled promises only: their errors are judged below, in order of what they say about the backup.
   const decompressed: Promise<unknown> = decompress ? decompress.then(() => undefined, (error: unknown) => error ?? new Error('zstd failed')) : Promise.resolve(undefined);
   let sinkError: unknown;
-  const written = finished(sink).then(
-    () => undefined,
-    (error: unknown) => {
-      sinkError = error ?? new Error('writing the fetched dump failed');
-    },
-  );
+  const written = sink
+    ? finished(sink).then(
+        () => undefined,
+        (error: unknown) => {
+          sinkError = error ?? new Error('writing to zstd failed');
+        },
+      )
+    : Promise.resolve();
   const deliver = async (plain: Buffer): Promise<void> => {
-    if (plain.length === 0 || sinkError !== undefined || unsealer.failure) return;
+    if (!sink || plain.length === 0 || sinkError !== undefined || unsealer.failure) return;
     if (!sink.write(plain)) await drained(sink, written);
   };
 
@@ -233,9 +244,12 @@ async function fetchFrom(
     const { plain, digests } = await unsealer.end();
     await deliver(plain);
     // A failed decryption leaves the output unfinished: zstd must not take a cut stream for a whole one.
-    if (unsealer.failure) sink.destroy();
-    else sink.end();
+    if (unsealer.failure) sink?.destroy();
+    else sink?.end();
     await written;
+    await file?.close();
+    file = undefined;
+    sinkError ??= unsealer.writeFailure;
     const decompressError = await decompressed;
     signal.throwIfAborted();
 
@@ -262,9 +276,10 @@ async function fetchFrom(
     return cipherBytes;
   } finally {
     await unsealer.close();
+    await file?.close();
     if (!completed) {
       source.destroy();
-      sink.destroy();
+      sink?.destroy();
       decompress?.kill();
       await Promise.all([written, decompressed]);
       // A follower's open handle keeps reading the removed file until the failed marker stops it.

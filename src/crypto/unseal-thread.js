@@ -11,9 +11,15 @@
  *   { op: 'end', decrypt }                 → { plain, digests }   the last chunk, then the digests
  * A payload failure is answered once as { failure }; from then on only the ciphertext is hashed,
  * so a damaged file is still recognised by its checksum.
+ *
+ * With `workerData.outputFd` the plaintext is written to that file descriptor here instead of being
+ * sent back: the main thread then never holds it (a gigabyte of short-lived buffers there costs
+ * more in garbage collection than the decryption itself). A failed write is answered once as
+ * { writeFailure }, and nothing more is written.
  */
 import { createHash } from 'node:crypto';
-import { parentPort } from 'node:worker_threads';
+import { writeSync } from 'node:fs';
+import { parentPort, workerData } from 'node:worker_threads';
 import { CorruptPayload, PayloadOpener } from './age-payload.js';
 
 if (!parentPort) throw new Error('unseal-thread.js runs as a worker thread (see unseal.ts)');
@@ -26,29 +32,51 @@ let plainBytes = 0;
 /** @type {PayloadOpener | undefined} */
 let opener;
 let failed = false;
+/** @type {number | undefined} */
+const outputFd = workerData?.outputFd;
+let writeFailed = false;
 
 /**
  * Runs one step of decryption; a payload failure is answered as such, and stops decryption.
  * @param {() => Buffer} step
- * @returns {{ plain?: Buffer, failure?: string }}
+ * @returns {{ plain?: Buffer, failure?: string, writeFailure?: { message: string, code?: string } }}
  */
 function decrypting(step) {
   if (failed || !opener) return {};
+  let plain;
   try {
-    const plain = step();
-    plainHash.update(plain);
-    plainBytes += plain.length;
-    return { plain };
+    plain = step();
   } catch (error) {
     if (!(error instanceof CorruptPayload)) throw error;
     failed = true;
     return { failure: error.message };
   }
+  plainHash.update(plain);
+  plainBytes += plain.length;
+  if (outputFd === undefined) return { plain };
+  if (writeFailed) return {};
+  try {
+    writeAll(outputFd, plain);
+    return {};
+  } catch (error) {
+    writeFailed = true;
+    const e = /** @type {NodeJS.ErrnoException} */ (error);
+    return { writeFailure: { message: e.message, ...(e.code ? { code: e.code } : {}) } };
+  }
+}
+
+/**
+ * @param {number} fd
+ * @param {Buffer} bytes
+ */
+function writeAll(fd, bytes) {
+  let offset = 0;
+  while (offset < bytes.length) offset += writeSync(fd, bytes, offset, bytes.length - offset);
 }
 
 /**
  * Sends plaintext back without copying it when the thread owns its whole memory.
- * @param {{ plain?: Buffer, failure?: string }} answer
+ * @param {{ plain?: Buffer, failure?: string, writeFailure?: object }} answer
  * @param {object} [extra]
  */
 function reply(answer, extra = {}) {

@@ -26,7 +26,16 @@ export interface UnsealDigests {
 interface Answer {
   plain?: Uint8Array;
   failure?: string;
+  writeFailure?: { message: string; code?: string };
   digests?: UnsealDigests;
+}
+
+export interface UnsealOptions {
+  /**
+   * Where the plaintext goes: a file descriptor the thread writes to (the caller opens and closes
+   * it). Without it, push() and end() hand the plaintext back.
+   */
+  outputFd?: number;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -34,6 +43,8 @@ const EMPTY = Buffer.alloc(0);
 export class Unsealer {
   /** Why decryption stopped, once it has (WrongKey or CorruptData); the ciphertext is hashed to its end regardless. */
   failure: StrongboxError | undefined;
+  /** Why writing to `outputFd` failed, once it has; nothing more is written after it. */
+  writeFailure: NodeJS.ErrnoException | undefined;
   private readonly header: AgeHeaderReader;
   private readonly thread: Worker;
   private readonly waiting: Array<{ resolve: (answer: Answer) => void; reject: (error: Error) => void }> = [];
@@ -42,9 +53,9 @@ export class Unsealer {
   private closing = false;
 
   /** Fails with MissingKey, before any thread starts, when no identity is given. */
-  constructor(identities: string[]) {
+  constructor(identities: string[], options: UnsealOptions = {}) {
     this.header = new AgeHeaderReader(identities);
-    this.thread = new Worker(new URL('./unseal-thread.js', import.meta.url));
+    this.thread = new Worker(new URL('./unseal-thread.js', import.meta.url), { workerData: { outputFd: options.outputFd } });
     this.thread.on('message', (answer: Answer) => this.waiting.shift()?.resolve(answer));
     this.thread.on('error', (error) => this.break(error));
     this.thread.on('exit', (code) => {
@@ -52,10 +63,14 @@ export class Unsealer {
     });
   }
 
-  /** Hashes the next ciphertext bytes and decrypts them; resolves with the plaintext they complete (often empty). */
+  /**
+   * Hashes the next ciphertext bytes and decrypts them; resolves with the plaintext they complete
+   * (often empty; always empty with `outputFd`). The chunk's memory may be handed to the thread:
+   * do not use it afterwards.
+   */
   async push(chunk: Buffer): Promise<Buffer> {
     if (!this.decrypting && !this.failure) return this.pushHeader(chunk);
-    return this.plainOf(await this.ask({ op: 'chunk', data: chunk, hash: true, decrypt: this.decrypting }));
+    return this.plainOf(await this.ask({ op: 'chunk', data: chunk, hash: true, decrypt: this.decrypting }, true));
   }
 
   /** After the last ciphertext bytes: the last plaintext and both digests. */
@@ -90,6 +105,7 @@ export class Unsealer {
   }
 
   private plainOf(answer: Answer): Buffer {
+    if (answer.writeFailure) this.writeFailure = Object.assign(new Error(answer.writeFailure.message), { code: answer.writeFailure.code });
     if (answer.failure !== undefined) {
       this.failure = new StrongboxError(FailureType.CorruptData, answer.failure);
       this.decrypting = false;
@@ -97,14 +113,17 @@ export class Unsealer {
     return answer.plain ? Buffer.from(answer.plain.buffer, answer.plain.byteOffset, answer.plain.byteLength) : EMPTY;
   }
 
-  private ask(message: { op: string; data?: Buffer; hash?: boolean; decrypt?: boolean }): Promise<Answer> {
+  /** `handOver`: the chunk is not used here afterwards, so its memory may move to the thread. */
+  private ask(message: { op: string; data?: Buffer; hash?: boolean; decrypt?: boolean }, handOver = false): Promise<Answer> {
     if (this.broken) return Promise.reject(this.broken);
     return new Promise((resolve, reject) => {
       this.waiting.push({ resolve, reject });
       if (message.data) {
-        // A copy the thread then owns: a chunk may be a view into a larger buffer the stream reuses.
-        const data = new Uint8Array(message.data);
-        this.thread.postMessage({ ...message, data }, [data.buffer]);
+        // Moved when the chunk owns all its memory (a file read's buffer); otherwise a copy the thread
+        // then owns: a view may share its memory with bytes a stream still uses.
+        const whole = handOver && message.data.byteOffset === 0 && message.data.byteLength === message.data.buffer.byteLength && message.data.buffer instanceof ArrayBuffer;
+        const data = whole ? message.data : new Uint8Array(message.data);
+        this.thread.postMessage({ ...message, data }, [data.buffer as ArrayBuffer]);
       } else {
         this.thread.postMessage(message);
       }

@@ -1,4 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { describe, expect, it } from 'vitest';
@@ -43,16 +47,61 @@ describe('unsealing a backup in a worker thread', () => {
     expect(result.digests).toEqual({ cipherSha256: sha256(sealed), cipherBytes: sealed.length, plainSha256: sha256(data), plainBytes: size });
   });
 
-  it('decrypts when the whole file arrives as one chunk', async () => {
+  it('decrypts when the whole file arrives as one chunk whose memory moves to the thread', async () => {
     const data = randomBytes(2 * CHUNK_SIZE + 5);
     const sealed = await encrypt(data, [keys.recipient]);
-    const result = await unseal(sealed, [keys.identity], sealed.length);
+    const digest = sha256(sealed);
+    const result = await unseal(Buffer.from(sealed), [keys.identity], sealed.length);
     expect(result.plain.equals(data)).toBe(true);
+    expect(result.digests.cipherSha256).toBe(digest);
+  });
+
+  it('writes the plaintext to a file descriptor itself, and hands nothing back', async () => {
+    const data = randomBytes(5 * CHUNK_SIZE + 3);
+    const sealed = await encrypt(data, [keys.recipient]);
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'strongbox-unseal-'));
+    try {
+      const file = path.join(dir, 'plain');
+      const handle = await open(file, 'w');
+      const unsealer = new Unsealer([keys.identity], { outputFd: handle.fd });
+      const handedBack: Buffer[] = [];
+      try {
+        for (let i = 0; i < sealed.length; i += 50_000) handedBack.push(await unsealer.push(sealed.subarray(i, i + 50_000)));
+        const end = await unsealer.end();
+        handedBack.push(end.plain);
+        expect(end.digests.plainSha256).toBe(sha256(data));
+      } finally {
+        await unsealer.close();
+        await handle.close();
+      }
+      expect(Buffer.concat(handedBack).length).toBe(0);
+      expect(readFileSync(file).equals(data)).toBe(true);
+      expect(unsealer.writeFailure).toBeUndefined();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('reports a write that fails, and keeps hashing', async () => {
+    const sealed = await encrypt(randomBytes(3 * CHUNK_SIZE), [keys.recipient]);
+    // A descriptor open for reading only: every write to it fails (EBADF).
+    const handle = await open('/dev/null', 'r');
+    const unsealer = new Unsealer([keys.identity], { outputFd: handle.fd });
+    try {
+      for (let i = 0; i < sealed.length; i += 7777) await unsealer.push(sealed.subarray(i, i + 7777));
+      const end = await unsealer.end();
+      expect(unsealer.writeFailure?.code).toBe('EBADF');
+      expect(end.digests.cipherSha256).toBe(sha256(sealed));
+    } finally {
+      await unsealer.close();
+      await handle.close();
+    }
   });
 
   it('names the chunk that fails authentication, and still hashes the ciphertext to its end', async () => {
     const sealed = await encrypt(randomBytes(4 * CHUNK_SIZE), [keys.recipient]);
-    sealed[sealed.length - 2 * CHUNK_SIZE] ^= 0x01;
+    const at = sealed.length - 2 * CHUNK_SIZE;
+    sealed.writeUInt8(sealed.readUInt8(at) ^ 0x01, at);
     const result = await unseal(sealed, [keys.identity]);
     expect(result.failure).toBeInstanceOf(StrongboxError);
     expect(result.failure?.type).toBe(FailureType.CorruptData);
