@@ -46,7 +46,7 @@ import { FailureType } from '../src/failures.js';
 import { libpqEnv, quoteIdent, type PgEndpoint } from '../src/postgres/endpoint.js';
 import { pgTool, stderrTail } from '../src/postgres/tools.js';
 import type { Compression } from '../src/domain.js';
-import { followStream, waitUntilComplete } from '../src/storage/follow.js';
+import { followStream, pipeFollowed, waitUntilComplete } from '../src/storage/follow.js';
 import { isDataLine, parseTocList, ScriptHeaderParser, selectEntries, SelectionError, useList, withDataEntries } from '../src/restore/toc.js';
 import { describeEndpoint, inspectDatabase, restoreMarker, serverEndpoint, withMaintenanceClient, type ServerChoice } from '../src/verify/server.js';
 import type { ActivityDeps } from './deps.js';
@@ -293,7 +293,7 @@ async function tocEncoding(toc: string, signal: AbortSignal): Promise<string | u
 /** The reading side went away (a reader done early, or stopped by us): not a failure of the archive. */
 function isEarlyClose(error: unknown): boolean {
   const code = (error as NodeJS.ErrnoException).code;
-  return code === 'EPIPE' || code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ERR_STREAM_DESTROYED' || code === 'ABORT_ERR';
+  return code === 'EPIPE' || code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ERR_STREAM_DESTROYED' || code === 'ABORT_ERR' || (error as Error).name === 'AbortError';
 }
 
 /**
@@ -303,7 +303,9 @@ function isEarlyClose(error: unknown): boolean {
  * consequence), with zstd's when the dump does not decompress.
  */
 async function restoreFollowed(archive: FollowedArchive, args: string[], env: NodeJS.ProcessEnv): Promise<void> {
-  const source = followStream(archive.file, { signal: archive.signal });
+  // Stopped once pg_restore has exited: the rest of the file is not needed then.
+  const stop = new AbortController();
+  const following = { signal: AbortSignal.any([archive.signal, stop.signal]) };
   const restore = child(pgTool('pg_restore'), args, { stdio: ['pipe', 'ignore', 'pipe'], env, signal: archive.signal });
   let zstd: ReturnType<typeof child> | undefined;
   let feeding: Promise<unknown>;
@@ -312,13 +314,12 @@ async function restoreFollowed(archive: FollowedArchive, args: string[], env: No
       zstd = child('zstd', ['-d', '-c', '-q'], { stdio: ['pipe', restore.process.stdin!, 'pipe'], signal: archive.signal });
       // zstd holds its own copy of pg_restore's stdin: pg_restore sees the end when zstd exits.
       restore.process.stdin!.destroy();
-      feeding = pipeline(source, zstd.process.stdin!).then(() => undefined, (error: unknown) => error);
+      feeding = pipeFollowed(archive.file, zstd.process.stdin!, following).then(() => undefined, (error: unknown) => error);
     } else {
-      feeding = pipeline(source, restore.process.stdin!).then(() => undefined, (error: unknown) => error);
+      feeding = pipeFollowed(archive.file, restore.process.stdin!, following).then(() => undefined, (error: unknown) => error);
     }
   } catch (error) {
     restore.process.kill('SIGKILL');
-    source.destroy();
     throw spawnFailure('zstd', error);
   }
   let exit: Exit;
@@ -328,7 +329,7 @@ async function restoreFollowed(archive: FollowedArchive, args: string[], env: No
     throw spawnFailure('pg_restore', error);
   } finally {
     // pg_restore may stop reading once the data is in: the rest of the file is only awaited, not read.
-    source.destroy();
+    stop.abort();
     zstd?.process.kill('SIGKILL');
   }
   const fed = await feeding;

@@ -7,8 +7,8 @@
  * size and the file's inode, or `<file>.failed` with the reason. A follower stops at the recorded
  * size, and fails if the writer failed or the file it holds open is not the one completed.
  */
-import { open, readFile, rename, stat, writeFile } from 'node:fs/promises';
-import { Readable } from 'node:stream';
+import { open, readFile, rename, stat, writeFile, type FileHandle } from 'node:fs/promises';
+import { Readable, type Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { StrongboxError } from '../errors.js';
 import { FailureType } from '../failures.js';
@@ -62,39 +62,74 @@ export interface FollowOptions {
   onWait?: () => void;
 }
 
-/** Yields the file's bytes as they are written, until the writer marks it complete. */
-export async function* followFile(file: string, options: FollowOptions = {}): AsyncGenerator<Buffer> {
-  const handle = await openWhenPresent(file, options);
-  try {
-    const { ino } = await handle.stat();
-    let position = 0;
+/**
+ * Reads a file as it is written: each read waits for bytes the writer has not written yet, and
+ * returns 0 once the writer has marked the file complete and every byte was read.
+ */
+class FileFollower {
+  private position = 0;
+
+  private constructor(
+    private readonly file: string,
+    private readonly handle: FileHandle,
+    private readonly ino: number,
+    private readonly options: FollowOptions,
+  ) {}
+
+  static async open(file: string, options: FollowOptions): Promise<FileFollower> {
+    const handle = await openWhenPresent(file, options);
+    try {
+      return new FileFollower(file, handle, (await handle.stat()).ino, options);
+    } catch (error) {
+      await handle.close();
+      throw error;
+    }
+  }
+
+  /** The next bytes, into `buffer`; 0 at the end of the completed file. Fails if the writer did. */
+  async read(buffer: Buffer): Promise<number> {
     for (;;) {
-      options.signal?.throwIfAborted();
-      const buffer = Buffer.allocUnsafe(FOLLOW_READ_SIZE);
-      const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
+      this.options.signal?.throwIfAborted();
+      const { bytesRead } = await this.handle.read(buffer, 0, buffer.length, this.position);
       if (bytesRead > 0) {
-        position += bytesRead;
-        yield bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead);
-        continue;
+        this.position += bytesRead;
+        return bytesRead;
       }
-      const marker = await readMarker(file);
+      const marker = await readMarker(this.file);
       if (marker) {
-        if (marker.ino !== ino) throw new StrongboxError(FailureType.Transient, `${file} was replaced while being read (its writer restarted)`);
-        if (position === marker.size) return;
-        if (position > marker.size) throw new StrongboxError(FailureType.Transient, `${file} is longer than its writer recorded (${position} > ${marker.size} bytes)`);
+        if (marker.ino !== this.ino) throw new StrongboxError(FailureType.Transient, `${this.file} was replaced while being read (its writer restarted)`);
+        if (this.position === marker.size) return 0;
+        if (this.position > marker.size) throw new StrongboxError(FailureType.Transient, `${this.file} is longer than its writer recorded (${this.position} > ${marker.size} bytes)`);
         continue; // the last bytes landed between the read and the marker check
       }
-      const failure = await readFailure(file);
-      if (failure !== undefined) throw new StrongboxError(FailureType.Transient, `the writer of ${file} failed: ${failure}`);
-      options.onWait?.();
-      await sleep(FOLLOW_POLL_MS, undefined, { signal: options.signal });
+      const failure = await readFailure(this.file);
+      if (failure !== undefined) throw new StrongboxError(FailureType.Transient, `the writer of ${this.file} failed: ${failure}`);
+      this.options.onWait?.();
+      await sleep(FOLLOW_POLL_MS, undefined, { signal: this.options.signal });
     }
-  } finally {
-    await handle.close();
+  }
+
+  close(): Promise<void> {
+    return this.handle.close();
   }
 }
 
-async function openWhenPresent(file: string, options: FollowOptions) {
+/** Yields the file's bytes as they are written, until the writer marks it complete. */
+export async function* followFile(file: string, options: FollowOptions = {}): AsyncGenerator<Buffer> {
+  const follower = await FileFollower.open(file, options);
+  try {
+    for (;;) {
+      const buffer = Buffer.allocUnsafe(FOLLOW_READ_SIZE);
+      const bytesRead = await follower.read(buffer);
+      if (bytesRead === 0) return;
+      yield bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead);
+    }
+  } finally {
+    await follower.close();
+  }
+}
+
+async function openWhenPresent(file: string, options: FollowOptions): Promise<FileHandle> {
   for (;;) {
     options.signal?.throwIfAborted();
     try {
@@ -112,6 +147,52 @@ async function openWhenPresent(file: string, options: FollowOptions) {
 /** The file's bytes as they are written, as a stream (for a child process's stdin). */
 export function followStream(file: string, options: FollowOptions = {}): Readable {
   return Readable.from(followFile(file, options), { objectMode: false });
+}
+
+/**
+ * Copies the file into `destination` as it is written, and ends `destination` once the writer has
+ * marked the file complete. Two buffers take turns, each reused once its last write has reached the
+ * operating system: a gigabyte passes through without a gigabyte of short-lived buffers for the
+ * garbage collector (followStream allocates one per read). Fails as a follower does, or with
+ * `destination`'s error (a reader that went away: EPIPE); `destination` is destroyed then.
+ */
+export async function pipeFollowed(file: string, destination: Writable, options: FollowOptions = {}): Promise<void> {
+  let failure: unknown;
+  // A failed write also stops a follower waiting for the writer.
+  const broken = new AbortController();
+  const onError = (error: unknown) => {
+    failure ??= error;
+    broken.abort();
+  };
+  destination.on('error', onError);
+  const write = (chunk: Buffer): Promise<void> =>
+    new Promise<void>((resolve) => {
+      destination.write(chunk, (error) => {
+        if (error) onError(error);
+        resolve();
+      });
+    });
+  let follower: FileFollower | undefined;
+  try {
+    follower = await FileFollower.open(file, { ...options, signal: options.signal ? AbortSignal.any([options.signal, broken.signal]) : broken.signal });
+    const buffers = [Buffer.allocUnsafe(FOLLOW_READ_SIZE), Buffer.allocUnsafe(FOLLOW_READ_SIZE)] as const;
+    const written: [Promise<void>, Promise<void>] = [Promise.resolve(), Promise.resolve()];
+    for (let turn: 0 | 1 = 0; ; turn = turn === 0 ? 1 : 0) {
+      await written[turn];
+      if (failure !== undefined) throw failure;
+      const bytesRead = await follower.read(buffers[turn]);
+      if (bytesRead === 0) break;
+      written[turn] = write(buffers[turn].subarray(0, bytesRead));
+    }
+    await Promise.all(written);
+    if (failure !== undefined) throw failure;
+    destination.end();
+  } catch (error) {
+    destination.destroy();
+    throw failure ?? error;
+  } finally {
+    await follower?.close();
+  }
 }
 
 /** Waits until the writer has marked the file complete (its size), or fails as a follower would. */
