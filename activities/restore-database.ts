@@ -19,7 +19,8 @@
  *   1. the decompressed start of the archive is kept as `<file>.toc` until pg_restore can read the
  *      whole header and table of contents from it (the encoding for the new database);
  *   2. one pg_restore loads the schema and the data from the stream (`--section=pre-data
- *      --section=data`);
+ *      --section=data`); with `unlogged` (a verification's scratch database) the schema comes
+ *      first from `<file>.toc`, its tables are made unlogged, and the stream brings only the data;
  *   3. once the fetch has marked the file complete — both checksums matched — `pg_restore
  *      --section=post-data --jobs=<n>` builds indexes and constraints from `<file>.toc` alone:
  *      that section reads no data.
@@ -48,7 +49,7 @@ import { pgTool, stderrTail } from '../src/postgres/tools.js';
 import type { Compression } from '../src/domain.js';
 import { followStream, pipeFollowed, waitUntilComplete } from '../src/storage/follow.js';
 import { isDataLine, parseTocList, ScriptHeaderParser, selectEntries, SelectionError, useList, withDataEntries } from '../src/restore/toc.js';
-import { describeEndpoint, inspectDatabase, restoreMarker, serverEndpoint, withMaintenanceClient, type ServerChoice } from '../src/verify/server.js';
+import { connectDatabase, describeEndpoint, inspectDatabase, restoreMarker, serverEndpoint, withMaintenanceClient, type ServerChoice } from '../src/verify/server.js';
 import type { ActivityDeps } from './deps.js';
 import { stagingPath } from './fetch-backup.js';
 
@@ -84,6 +85,12 @@ export interface RestoreDatabaseInput {
   tables?: string[];
   /** Restore only these schemas, with everything in them. */
   schemas?: string[];
+  /**
+   * A throwaway database (a verification's scratch): its tables are made unlogged before the data
+   * loads, so the load and the index builds write no WAL — less work for the server, and nothing
+   * for its WAL archive or replicas to carry. Never for a database someone will keep.
+   */
+  unlogged?: boolean;
 }
 
 /** What a selective restore restored. */
@@ -147,8 +154,16 @@ export function createRestoreActivities(deps: ActivityDeps) {
               const toc = `${file}.toc`;
               encoding = await readFollowedHeader(archive, toc);
               await createDatabase(endpoint, input.into, encoding, marker);
-              deps.logger.info({ database: input.into, server: describeEndpoint(endpoint), jobs, encoding, follow: true }, 'restoring as the archive arrives');
-              await restoreFollowed(archive, [...options, '--section=pre-data', '--section=data'], env);
+              deps.logger.info({ database: input.into, server: describeEndpoint(endpoint), jobs, encoding, follow: true, unlogged: input.unlogged === true }, 'restoring as the archive arrives');
+              if (input.unlogged) {
+                // The schema needs no data: it comes from the table of contents, then the tables lose their WAL.
+                await runPgRestore([...options, '--section=pre-data', toc], env, signal);
+                const whyLogged = await makeTablesUnlogged(endpoint);
+                if (whyLogged) deps.logger.warn({ database: input.into, reason: whyLogged }, 'cannot make the tables unlogged; loading them logged');
+                await restoreFollowed(archive, [...options, '--section=data'], env);
+              } else {
+                await restoreFollowed(archive, [...options, '--section=pre-data', '--section=data'], env);
+              }
               // The data is in; it counts only once the fetch has checked both checksums.
               await waitUntilComplete(file, { signal });
               await runPgRestore([...options, '--section=post-data', `--jobs=${jobs}`, toc], env, signal);
@@ -392,6 +407,31 @@ async function createDatabase(endpoint: PgEndpoint, name: string, encoding: stri
     }
     await client.query(`COMMENT ON DATABASE ${quoteIdent(name)} IS ${quoteLiteral(marker)}`);
   });
+}
+
+/**
+ * Makes every table of the freshly restored schema unlogged (partitioned parents hold no rows; their
+ * partitions are tables). Cheap while they are empty; foreign keys, which would forbid it between
+ * logged and unlogged tables, only come with the post-data section. Returns why it could not, if it
+ * could not (a table the restoring user may not alter): the load then runs logged, which is slower,
+ * not wrong.
+ */
+async function makeTablesUnlogged(endpoint: PgEndpoint): Promise<string | undefined> {
+  const client = await connectDatabase(endpoint);
+  try {
+    const tables = await client.query<{ name: string }>(
+      `SELECT format('%I.%I', n.nspname, c.relname) AS name FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.relkind = 'r' AND c.relpersistence = 'p' AND n.nspname NOT IN ('pg_catalog', 'information_schema')`,
+    );
+    if (tables.rows.length === 0) return undefined;
+    await client.query(`BEGIN; ${tables.rows.map((t) => `ALTER TABLE ${t.name} SET UNLOGGED;`).join(' ')} COMMIT;`);
+    return undefined;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    return (error as Error).message;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
 }
 
 function quoteLiteral(value: string): string {

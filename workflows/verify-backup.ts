@@ -281,6 +281,8 @@ async function fetchAndRestoreAttempt(backup: ResolvedBackup, hostQueue: string,
       into: scratch,
       server: 'verify',
       jobs: backup.verify.jobs,
+      // The scratch database is dropped after the checks: its load need not be crash-safe.
+      unlogged: true,
     }),
   );
   const [fetchOutcome, restoreOutcome] = await Promise.allSettled([fetching.catch(cancelOthers), restoring.catch(cancelOthers)]);

@@ -64,6 +64,19 @@ async function databaseExists(name: string): Promise<boolean> {
   }
 }
 
+async function inDatabase<T>(database: string, body: (client: Awaited<ReturnType<typeof pgAdmin>>) => Promise<T>): Promise<T> {
+  const client = await pgAdmin(testStack(), database);
+  try {
+    return await body(client);
+  } finally {
+    await client.end();
+  }
+}
+
+const rowsIn = (database: string, table: string) => inDatabase(database, async (c) => Number((await c.query(`select count(*) as n from ${table}`)).rows[0].n));
+const persistenceOf = (database: string, table: string) =>
+  inDatabase(database, async (c) => (await c.query<{ p: string }>('select relpersistence as p from pg_class where oid = $1::regclass', [table])).rows[0]?.p);
+
 /** The failure a failed verification ends with: the workflow's ApplicationFailure, and the evidence it carries. */
 async function failureOf(handle: WorkflowHandle): Promise<{ failure: ApplicationFailure; record: VerificationRecord | undefined }> {
   const error = await handle.result().then(
@@ -253,13 +266,16 @@ describe('verifyBackupWorkflow', () => {
     expect(completed).not.toContain('checkDatabase');
   });
 
-  it('drops the scratch database when the run is cancelled during the restore', async () => {
+  it('loads the scratch database into unlogged tables, and drops it when the run is cancelled during the restore', async () => {
     const slow = await backUp('slow', '2026-11-05T02:00:00.000Z');
     const handle = await startVerify(worker.client, setup.config, { target: 'slow', backup: slow.backupId, workflowId: `verify-${setup.id}-cancel` });
     const scratch = scratchDatabaseName('slow', (await handle.describe()).runId);
 
-    // Wait until pg_restore is really at work: the step says restore and the scratch database exists.
-    await waitFor(async () => (await handle.query<VerifyProgress>('progress')).step === 'restore' && (await databaseExists(scratch)));
+    // Wait until pg_restore is really at work: the rows are in, the slow index is being built.
+    await waitFor(async () => (await handle.query<VerifyProgress>('progress')).step === 'restore' && (await rowsIn(scratch, 'public.slow')) === 300);
+    // The scratch copy writes no WAL; the database it was dumped from keeps its logged table.
+    expect(await persistenceOf(scratch, 'public.slow')).toBe('u');
+    expect(await persistenceOf(slowSource.name, 'public.slow')).toBe('p');
     await handle.cancel();
 
     const error = await handle.result().then(
