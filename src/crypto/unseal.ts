@@ -40,6 +40,39 @@ export interface UnsealOptions {
 
 const EMPTY = Buffer.alloc(0);
 
+/**
+ * Decryption threads are kept for the next fetch rather than started for each: a verifying worker
+ * that started (and ended) one per fetch grew by ~30 MB per verification — what a finished thread
+ * freed was not given back — and a kept thread also saves its start-up. Two idle ones at most (a
+ * worker rarely decrypts more at once); an idle thread does not keep the process alive.
+ */
+const MAX_IDLE_THREADS = 2;
+const idleThreads: Worker[] = [];
+
+function takeThread(): Worker {
+  const kept = idleThreads.pop();
+  if (kept) {
+    kept.ref();
+    return kept;
+  }
+  const thread = new Worker(new URL('./unseal-thread.js', import.meta.url));
+  // An idle thread that fails or stops is simply forgotten; a busy one is its Unsealer's concern.
+  const forget = () => {
+    const at = idleThreads.indexOf(thread);
+    if (at !== -1) idleThreads.splice(at, 1);
+  };
+  thread.on('error', forget);
+  thread.on('exit', forget);
+  return thread;
+}
+
+function giveBack(thread: Worker): Promise<unknown> {
+  if (idleThreads.length >= MAX_IDLE_THREADS) return thread.terminate();
+  thread.unref();
+  idleThreads.push(thread);
+  return Promise.resolve();
+}
+
 export class Unsealer {
   /** Why decryption stopped, once it has (WrongKey or CorruptData); the ciphertext is hashed to its end regardless. */
   failure: StrongboxError | undefined;
@@ -50,17 +83,19 @@ export class Unsealer {
   private readonly waiting: Array<{ resolve: (answer: Answer) => void; reject: (error: Error) => void }> = [];
   private decrypting = false;
   private broken: Error | undefined;
-  private closing = false;
+  private closed = false;
+  private readonly onAnswer = (answer: Answer) => this.waiting.shift()?.resolve(answer);
+  private readonly onError = (error: Error) => this.break(error);
+  private readonly onExit = (code: number) => this.break(new Error(`the decryption thread stopped unexpectedly (exit code ${code})`));
 
-  /** Fails with MissingKey, before any thread starts, when no identity is given. */
+  /** Fails with MissingKey, before any thread is taken, when no identity is given. */
   constructor(identities: string[], options: UnsealOptions = {}) {
     this.header = new AgeHeaderReader(identities);
-    this.thread = new Worker(new URL('./unseal-thread.js', import.meta.url), { workerData: { outputFd: options.outputFd } });
-    this.thread.on('message', (answer: Answer) => this.waiting.shift()?.resolve(answer));
-    this.thread.on('error', (error) => this.break(error));
-    this.thread.on('exit', (code) => {
-      if (!this.closing) this.break(new Error(`the decryption thread stopped unexpectedly (exit code ${code})`));
-    });
+    this.thread = takeThread();
+    this.thread.on('message', this.onAnswer);
+    this.thread.on('error', this.onError);
+    this.thread.on('exit', this.onExit);
+    this.thread.postMessage({ op: 'begin', outputFd: options.outputFd });
   }
 
   /**
@@ -80,11 +115,20 @@ export class Unsealer {
     return { plain: this.plainOf(answer), digests: answer.digests! };
   }
 
-  /** Stops the thread; always call it (a `finally`). */
+  /**
+   * Done with the thread: kept for the next file when it is idle and well, stopped otherwise (a
+   * request still unanswered, or a failure). Always call it (a `finally`); after it, nothing the
+   * thread does reaches this object.
+   */
   async close(): Promise<void> {
-    this.closing = true;
-    await this.thread.terminate();
+    if (this.closed) return;
+    this.closed = true;
+    this.thread.off('message', this.onAnswer);
+    this.thread.off('error', this.onError);
+    this.thread.off('exit', this.onExit);
+    const reusable = !this.broken && this.waiting.length === 0;
     this.break(new Error('the decryption was closed'));
+    await (reusable ? giveBack(this.thread) : this.thread.terminate());
   }
 
   private async pushHeader(chunk: Buffer): Promise<Buffer> {

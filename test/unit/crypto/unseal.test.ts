@@ -128,6 +128,27 @@ describe('unsealing a backup in a worker thread', () => {
     expect(cut.failure?.message).toMatch(/failed authentication|truncated/);
   });
 
+  it('starts the next file clean after one was left half-way (the thread is reused)', async () => {
+    const abandoned = new Unsealer([keys.identity]);
+    const first = await encrypt(randomBytes(3 * CHUNK_SIZE), [keys.recipient]);
+    await abandoned.push(first.subarray(0, CHUNK_SIZE));
+    await abandoned.close();
+    const data = randomBytes(2 * CHUNK_SIZE + 9);
+    const sealed = await encrypt(data, [keys.recipient]);
+    const result = await unseal(sealed, [keys.identity]);
+    expect(result.plain.equals(data)).toBe(true);
+    expect(result.digests).toEqual({ cipherSha256: sha256(sealed), cipherBytes: sealed.length, plainSha256: sha256(data), plainBytes: data.length });
+  });
+
+  it('unseals several files at once, each on its own thread', async () => {
+    const files = await Promise.all([1, 2, 3].map(async (n) => {
+      const data = randomBytes(n * CHUNK_SIZE + n);
+      return { data, sealed: await encrypt(data, [keys.recipient]) };
+    }));
+    const results = await Promise.all(files.map((f) => unseal(f.sealed, [keys.identity])));
+    results.forEach((result, i) => expect(result.plain.equals(files[i]!.data)).toBe(true));
+  });
+
   it('refuses to start without an identity', () => {
     expect(() => new Unsealer([])).toThrow(/no age identity configured/);
   });
