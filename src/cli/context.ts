@@ -1,7 +1,7 @@
 /**
  * What every CLI command gets: the configuration (loaded on first use, from --config /
- * STRONGBOX_CONFIG / ./strongbox.yaml / embedded defaults), a logger, output helpers and a lazily
- * connected Temporal client.
+ * STRONGBOX_CONFIG / ./strongbox.yaml / the one `strongbox start` wrote for its demo / embedded
+ * defaults), a logger, output helpers and a lazily connected Temporal client.
  */
 import os from 'node:os';
 import type { Client } from '@temporalio/client';
@@ -20,6 +20,8 @@ export interface Output {
 
 export interface CliContext {
   config(): Config;
+  /** The configuration without the one `strongbox start` wrote: what `start` itself begins from. */
+  ownConfig(): Config;
   logger: Logger;
   out: Output;
   client(): Promise<Client>;
@@ -43,8 +45,11 @@ export function createContext(options: ContextOptions = {}): CliContext {
   let client: Client | undefined;
   const context: CliContext = {
     config() {
-      config ??= loadConfig({ path: options.configPath?.() });
+      config ??= loadConfig({ path: options.configPath?.(), started: true });
       return config;
+    },
+    ownConfig() {
+      return loadConfig({ path: options.configPath?.() });
     },
     logger: createLogger({ destination: stderr }),
     out: {

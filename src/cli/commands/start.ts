@@ -99,7 +99,8 @@ async function start(context: CliContext, options: StartOptions): Promise<StartS
   // People read the progress; --json keeps the structured lines (stderr either way).
   const logger = options.json ? context.logger : readableLogger(process.stderr);
   const note = (text: string) => context.out.note(text);
-  const base = context.config();
+  // Not a demo configuration an earlier start wrote: that one is rewritten below, for this stack.
+  const base = context.ownConfig();
 
   if (base.compression.algorithm === 'zstd') await ensureDebianPackages(['zstd'], { logger });
 
