@@ -5,8 +5,11 @@
  */
 import os from 'node:os';
 import type { Client } from '@temporalio/client';
-import { loadConfig, type Config } from '../config/load.js';
+import path from 'node:path';
+import { loadConfig, STARTED_CONFIG_FILE, type Config } from '../config/load.js';
 import { createLogger, type Logger } from '../logger.js';
+import { stackEnv } from '../stack/env.js';
+import { readStack } from '../stack/state.js';
 import { connectClient } from '../temporal/connection.js';
 
 export interface Output {
@@ -45,7 +48,10 @@ export function createContext(options: ContextOptions = {}): CliContext {
   let client: Client | undefined;
   const context: CliContext = {
     config() {
-      config ??= loadConfig({ path: options.configPath?.(), started: true });
+      if (!config) {
+        config = loadConfig({ path: options.configPath?.(), started: true });
+        if (config.source === path.resolve(STARTED_CONFIG_FILE)) useStackEnvironment(path.dirname(config.source));
+      }
       return config;
     },
     ownConfig() {
@@ -69,4 +75,15 @@ export function createContext(options: ContextOptions = {}): CliContext {
     },
   };
   return context;
+}
+
+/**
+ * The demo configuration leaves the stack's endpoints and credential files (S3 keys, pgpass) to the
+ * environment `strongbox start` gives its worker; a command reading that configuration gets the
+ * same, where the shell has not set them itself.
+ */
+function useStackEnvironment(stackDir: string): void {
+  const stack = readStack(stackDir);
+  if (!stack) return;
+  for (const [name, value] of Object.entries(stackEnv(stack))) process.env[name] ??= value;
 }
