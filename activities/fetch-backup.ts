@@ -2,15 +2,18 @@
  * fetchBackup: brings a backup's dump onto this restore host as a file pg_restore can read — in one
  * streaming pass: download → SHA-256 of the ciphertext → age decryption → SHA-256 of the plaintext
  * → `zstd -d` (for zstd dumps; gzip and uncompressed custom archives are read by pg_restore as
- * they are) → a file in this host's staging directory. Memory stays flat whatever the size.
+ * they are) → a file in this host's staging directory. Memory stays flat whatever the size. The
+ * hashing and decryption run in a worker thread (src/crypto/unseal.ts), which also writes the file
+ * unless zstd decompresses on the way: the main thread mostly moves the downloaded bytes to it.
  *
  * Nothing is restored from a file whose checksums have not both been checked: the checksums are
  * only known once the stream ends, so this activity returns only after both matched. With `follow`
  * the file is written under its final name and marked complete (src/storage/follow.ts) only then,
  * so restoreDatabase can load it into a scratch database as it arrives — its input ends, and its
- * work counts, only once both checksums matched; a failed fetch marks the file failed instead. A damaged copy is reported as such and never read past: the ciphertext is hashed to
- * the end even when decryption stops early, so a flipped byte is named as a ciphertext checksum
- * mismatch in that destination, not as a decryption error.
+ * work counts, only once both checksums matched; a failed fetch marks the file failed instead. A
+ * damaged copy is reported as such and never read past: the ciphertext is hashed to the end even
+ * when decryption stops early, so a flipped byte is named as a ciphertext checksum mismatch in that
+ * destination, not as a decryption error.
  *
  * Sources are tried in the order given (`verification.sourcePreference`): a destination that is
  * unreachable or lacks the object is skipped for the next; a damaged object, a wrong key or
