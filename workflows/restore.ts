@@ -66,7 +66,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import { onRestoreHost, onSomeRestoreHost, RESTORE_QUEUE_SCHEDULE_TO_START, restoreCleanup, restoreHostCleanup } from './shared/restore-queues.js';
+import { dumpFetch, onRestoreHost, onSomeRestoreHost, RESTORE_QUEUE_SCHEDULE_TO_START, restoreCleanup, restoreHostCleanup } from './shared/restore-queues.js';
 import type { Activities } from '../activities/index.js';
 import type { FetchBackupResult } from '../activities/fetch-backup.js';
 import type { RestorePlan } from '../activities/plan-restore.js';
@@ -379,14 +379,7 @@ async function examineOnHost(
   const selective = (input.tables?.length ?? 0) > 0 || (input.schemas?.length ?? 0) > 0;
   try {
     step('fetch', `fetching **${backup.backupId}** from ${backup.sources.map((s) => s.destination).join(', then ')}`);
-    const fetched = await onRestoreHost(backup.retry, hostQueue, '6 hours', 'download, checksums, decryption').fetchBackup({
-      target: backup.target,
-      backupId: backup.backupId,
-      dump: backup.dump,
-      sources: backup.sources,
-      recipients: backup.recipients,
-      staging,
-    });
+    const fetched = await onRestoreHost(backup.retry, hostQueue, '6 hours', 'download, checksums, decryption').fetchBackup(dumpFetch(backup, staging));
     progress.bytes = fetched.downloaded;
 
     let roles: RestoreRolesResult | undefined;
@@ -394,12 +387,9 @@ async function examineOnHost(
       if (!backup.globals) throw failure(FailureType.MissingObject, `backup ${backup.backupId} has no roles file (the manifest's notes say why) — restore without "roles"`);
       step('roles', `restoring the roles of **${backup.backupId}** (existing roles are kept)`);
       const globals = await onRestoreHost(backup.retry, hostQueue, '30 minutes', 'roles file: download, checksums, decryption').fetchBackup({
-        target: backup.target,
-        backupId: backup.backupId,
+        ...dumpFetch(backup, staging),
         dump: backup.globals.file,
         sources: backup.globals.sources,
-        recipients: backup.recipients,
-        staging,
         fileName: 'globals.sql',
       });
       roles = await onRestoreHost(backup.retry, hostQueue, '30 minutes', 'roles').restoreRoles({ target: backup.target, file: globals.file });

@@ -66,7 +66,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import { onRestoreHost, onSomeRestoreHost, restoreCleanup, restoreHostCleanup } from './shared/restore-queues.js';
+import { dumpFetch, onRestoreHost, onSomeRestoreHost, restoreCleanup, restoreHostCleanup } from './shared/restore-queues.js';
 import { retryAsGroup } from './shared/retry.js';
 import type { Activities } from '../activities/index.js';
 import type { FetchBackupResult } from '../activities/fetch-backup.js';
@@ -263,16 +263,7 @@ async function fetchAndRestoreAttempt(backup: ResolvedBackup, hostQueue: string,
     throw error;
   };
   const fetching = group.run(() =>
-    onRestoreHost(backup.retry, hostQueue, '6 hours', 'download, checksums, decryption', true).fetchBackup({
-      target: backup.target,
-      backupId: backup.backupId,
-      dump: backup.dump,
-      sources: backup.sources,
-      recipients: backup.recipients,
-      staging,
-      fileName,
-      follow: true,
-    }),
+    onRestoreHost(backup.retry, hostQueue, '6 hours', 'download, checksums, decryption', true).fetchBackup({ ...dumpFetch(backup, staging), fileName, follow: true }),
   );
   const restoring = group.run(() =>
     onRestoreHost(backup.retry, hostQueue, '12 hours', `pg_restore into ${scratch} as the dump arrives`, true).restoreDatabase({

@@ -15,7 +15,7 @@ import { createCipheriv, createDecipheriv } from 'node:crypto';
 export const CHUNK_SIZE = 64 * 1024;
 /** Poly1305 tag bytes after each sealed chunk. */
 export const TAG_SIZE = 16;
-export const ENCRYPTED_CHUNK_SIZE = CHUNK_SIZE + TAG_SIZE;
+const ENCRYPTED_CHUNK_SIZE = CHUNK_SIZE + TAG_SIZE;
 
 /** A payload that fails authentication or is cut short. */
 export class CorruptPayload extends Error {}

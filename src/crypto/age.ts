@@ -322,7 +322,7 @@ export class AgeHeaderReader {
 }
 
 /** The payload's CorruptPayload as the CorruptData failure it is; anything else unchanged. */
-export function asCorruptData(error: unknown): unknown {
+function asCorruptData(error: unknown): unknown {
   return error instanceof CorruptPayload ? corrupt(error.message) : error;
 }
 

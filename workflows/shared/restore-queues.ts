@@ -4,8 +4,10 @@
  * clean up the same way.
  */
 import { ApplicationFailure, log, proxyActivities } from '@temporalio/workflow';
+import type { FetchBackupInput } from '../../activities/fetch-backup.js';
 import type { Activities } from '../../activities/index.js';
 import type { RetryProfile } from '../../activities/plan-backup.js';
+import type { ResolvedBackup } from '../../activities/resolve-backup.js';
 import { FailureType } from '../../src/failures.js';
 import { isHostLost, transientRetry } from './retry.js';
 
@@ -15,6 +17,11 @@ export const RESTORE_QUEUE_SCHEDULE_TO_START = '15 minutes';
 export const HOST_SCHEDULE_TO_START = '15 minutes';
 /** Runs on a new host after one vanished; a third loss fails the run. */
 export const MAX_HOST_ATTEMPTS = 3;
+
+/** What fetchBackup needs to bring a resolved backup's dump into a staging folder of a restore host. */
+export function dumpFetch(backup: ResolvedBackup, staging: string): FetchBackupInput {
+  return { target: backup.target, backupId: backup.backupId, dump: backup.dump, sources: backup.sources, recipients: backup.recipients, staging };
+}
 
 /**
  * Dropping a scratch or half-restored database: cleanup that must happen, so it retries long
