@@ -2,13 +2,23 @@
  * detectAnomalies: compares a new dump with the target's earlier backups in the catalog — its size
  * with the median of the last `alerts.sizeWindow` dumps, its row counts with the previous backup's —
  * before the manifest is written, so the findings are recorded in it. Findings never fail a backup.
+ * The new backup's row counts come from its draft manifest in staging, so it runs on the backup's
+ * host queue. Heartbeats while it reads: a worker that dies here is noticed within the heartbeat
+ * timeout, not the activity's whole bound.
  * Safe to retry: it only reads.
  */
-import type { Anomaly, TableCount } from '../src/domain.js';
+import { Context } from '@temporalio/activity';
+import { readFile } from 'node:fs/promises';
+import type { Anomaly } from '../src/domain.js';
 import { rowCountAnomalies, sizeAnomaly } from '../src/alerts/anomalies.js';
 import { readHistory } from '../src/alerts/history.js';
+import { parseDraftManifest } from '../src/catalog/manifest.js';
 import { asActivity } from '../src/errors.js';
 import type { ActivityDeps } from './deps.js';
+import { stagedPath, type StagedFile } from './dump-database.js';
+
+/** How often the check heartbeats while it lists and reads earlier manifests. */
+const HEARTBEAT_INTERVAL_MS = 2_000;
 
 export interface DetectAnomaliesInput {
   target: string;
@@ -16,7 +26,8 @@ export interface DetectAnomaliesInput {
   backupId: string;
   /** Size of the new dump (compressed plaintext, as `files[kind=dump].plainSize` records it). */
   dumpSize: number;
-  tables: TableCount[];
+  /** The new backup's draft manifest in this host's staging (its per-table counts). */
+  draft: StagedFile;
 }
 
 export interface DetectAnomaliesResult {
@@ -31,14 +42,25 @@ export function createDetectAnomaliesActivities(deps: ActivityDeps) {
   return {
     async detectAnomalies(input: DetectAnomaliesInput): Promise<DetectAnomaliesResult> {
       return asActivity(`anomaly check of ${input.backupId}`, async () => {
+        const context = Context.current();
+        context.heartbeat({ step: 'anomalies' });
+        const timer = setInterval(() => context.heartbeat({ step: 'anomalies' }), HEARTBEAT_INTERVAL_MS);
         const rules = deps.config.alerts;
-        const history = await readHistory(deps.storages.values(), input.target, { before: input.backupId, limit: rules.sizeWindow });
+        let history: Awaited<ReturnType<typeof readHistory>>;
+        let tables;
+        try {
+          const file = stagedPath(deps, input.draft);
+          tables = parseDraftManifest(await readFile(file), file).tables;
+          history = await readHistory(deps.storages.values(), input.target, { before: input.backupId, limit: rules.sizeWindow });
+        } finally {
+          clearInterval(timer);
+        }
         const sizes = history.manifests.map((m) => m.files.find((f) => f.kind === 'dump')?.plainSize).filter((s): s is number => s !== undefined);
         const anomalies: Anomaly[] = [];
         const size = sizeAnomaly(input.dumpSize, sizes, { dropPercent: rules.sizeDropPercent, growthPercent: rules.sizeGrowthPercent });
         if (size) anomalies.push(size);
         const previous = history.manifests[0];
-        if (previous) anomalies.push(...rowCountAnomalies(input.tables, previous.tables, { dropPercent: rules.rowDropPercent }));
+        if (previous) anomalies.push(...rowCountAnomalies(tables, previous.tables, { dropPercent: rules.rowDropPercent }));
         if (anomalies.length > 0) deps.logger.warn({ target: input.target, backupId: input.backupId, anomalies }, 'anomalies in the new backup');
         return {
           anomalies,

@@ -14,19 +14,24 @@
  * The dump is written append-only (through pipes, never seeked) and marked complete at the end
  * (src/storage/follow.ts), so the checksum and encryption activities follow it while it grows.
  *
+ * The per-table counts (and the rest of what the dump learns) go into the draft manifest in the
+ * attempt's staging folder, not into the result: a result travels through the workflow's history,
+ * and a list of every table grows with the database.
+ *
  * Safe to retry: every attempt writes into a folder of its own (a pg_dump left running by a crashed
  * worker can never write into a later attempt's file); a failed or cancelled attempt kills
  * pg_dump, removes what it wrote and leaves a `.failed` marker so followers stop waiting.
  */
+import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, rm, stat } from 'node:fs/promises';
+import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import path from 'node:path';
 import { Context } from '@temporalio/activity';
 import { execa, type ResultPromise } from 'execa';
 import type pg from 'pg';
-import type { Compression, TableCount } from '../src/domain.js';
-import { dumpStagingName } from '../src/catalog/layout.js';
+import type { Compression, DraftManifest, TableCount } from '../src/domain.js';
+import { DRAFT_MANIFEST_NAME, dumpStagingName } from '../src/catalog/layout.js';
 import { getTarget } from '../src/config/load.js';
 import { asActivity, classify, StrongboxError } from '../src/errors.js';
 import { FailureType } from '../src/failures.js';
@@ -63,7 +68,12 @@ export interface DumpResult {
   serverVersion: string;
   pgDumpVersion: string;
   snapshot: string;
-  tables: TableCount[];
+  /** How many tables the draft manifest lists, and their rows in all. */
+  tableCount: number;
+  rowCount: number;
+  /** The draft manifest (src/domain.ts) in the attempt's staging folder, and its SHA-256. */
+  draft: StagedFile;
+  draftSha256: string;
   startedAt: string;
   finishedAt: string;
 }
@@ -108,10 +118,15 @@ export function createDumpActivities(deps: ActivityDeps) {
           await rm(file, { force: true });
           throw error;
         }
-        const { target, env, snapshot, serverVersion, pgDumpVersion, tables } = dumped;
+        const { target, env, snapshot, serverVersion, pgDumpVersion, tables, notes } = dumped;
         const size = await markComplete(file);
 
         const globals = input.captureGlobals ? await dumpGlobals(env, staging, target.globalsWithPasswords, signal) : { file: undefined, skipped: 'disabled in the configuration (targets.*.globals)' };
+        if (globals.file && !target.globalsWithPasswords) notes.push(ROLE_PASSWORDS_NOTE);
+        const draft: StagedFile = { backupId: input.backupId, attempt: input.attempt, name: DRAFT_MANIFEST_NAME };
+        const draftManifest: DraftManifest = { database: target.database, serverVersion, pgDumpVersion, snapshot, startedAt, tables, notes };
+        const draftBytes = JSON.stringify(draftManifest);
+        await writeFile(stagedPath(deps, draft), draftBytes, { mode: 0o600 });
         deps.logger.info({ target: input.target, backupId: input.backupId, bytes: size, tables: tables.length }, 'dump finished');
         return {
           file,
@@ -123,7 +138,10 @@ export function createDumpActivities(deps: ActivityDeps) {
           serverVersion,
           pgDumpVersion,
           snapshot,
-          tables,
+          tableCount: tables.length,
+          rowCount: tables.reduce((sum, t) => sum + t.rows, 0),
+          draft,
+          draftSha256: createHash('sha256').update(draftBytes).digest('hex'),
           startedAt,
           finishedAt: deps.clock().toISOString(),
         };
@@ -157,14 +175,15 @@ async function dumpInto(deps: ActivityDeps, file: string, input: DumpInput, sign
     const dump = runDump({ env, snapshot, file, compression: input.compression, signal });
     const stopHeartbeat = heartbeatFileSize(file);
     let tables: TableCount[];
+    let notes: string[];
     try {
       // Counting runs in the exporting transaction, alongside pg_dump, in the same snapshot.
-      [tables] = await Promise.all([countRows(client, signal), dump]);
+      [tables, notes] = await Promise.all([countRows(client, signal), unportableObjects(client), dump]);
     } finally {
       stopHeartbeat();
     }
     await client.query('COMMIT');
-    return { target, env, snapshot, serverVersion, pgDumpVersion, tables };
+    return { target, env, snapshot, serverVersion, pgDumpVersion, tables, notes };
   } catch (error) {
     throw describeDumpError(error, input.target);
   } finally {
@@ -238,6 +257,41 @@ async function dumpGlobals(
     // A user without the right to read roles still gets its database backed up; the manifest says why roles are absent.
     return { file: undefined, skipped: `pg_dumpall --globals-only failed: ${stderrTail((error as { stderr?: unknown }).stderr, 3) || (error as Error).message}` };
   }
+}
+
+const ROLE_PASSWORDS_NOTE =
+  "roles' passwords are not in this backup (the roles file has the roles without them): set new ones after restoring roles, or set targets.<t>.globalsWithPasswords";
+
+/**
+ * What the database holds that a logical backup cannot carry as it is, one note each for the
+ * manifest (the README's "What a logical backup cannot carry" lists them all). Read in the dump's
+ * snapshot; a catalog the user may not read yields no note rather than a failed backup.
+ */
+async function unportableObjects(client: pg.Client): Promise<string[]> {
+  const result = await client.query<{ tablespaces: string[] | null; subscriptions: string[] | null; settings: number }>(`
+    SELECT
+      (SELECT array_agg(DISTINCT name ORDER BY name) FROM (
+         SELECT t.spcname::text AS name FROM pg_catalog.pg_class c JOIN pg_catalog.pg_tablespace t ON t.oid = c.reltablespace
+           WHERE c.reltablespace <> 0 AND t.spcname <> 'pg_global'
+         UNION
+         SELECT t.spcname::text FROM pg_catalog.pg_database d JOIN pg_catalog.pg_tablespace t ON t.oid = d.dattablespace
+           WHERE d.datname = current_database() AND t.spcname <> 'pg_default') used) AS tablespaces,
+      (SELECT array_agg(s.subname::text ORDER BY s.subname::text) FROM pg_catalog.pg_subscription s
+         WHERE s.subdbid = (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database())) AS subscriptions,
+      (SELECT count(*)::int FROM pg_catalog.pg_db_role_setting r
+         WHERE r.setdatabase = (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database())) AS settings`);
+  const row = result.rows[0]!;
+  const notes: string[] = [];
+  if (row.tablespaces?.length) {
+    notes.push(`tablespace locations are not in a logical backup: objects in tablespace(s) ${row.tablespaces.join(', ')} are restored into the default tablespace (a faithful restore needs those tablespaces to exist first)`);
+  }
+  if (row.subscriptions?.length) {
+    notes.push(`subscription(s) ${row.subscriptions.join(', ')} are restored without their connection (portable restores leave them out): re-create or ALTER SUBSCRIPTION … CONNECTION and ENABLE after a faithful restore`);
+  }
+  if (row.settings > 0) {
+    notes.push(`${row.settings} database-level setting(s) (ALTER DATABASE … SET, ALTER ROLE … IN DATABASE … SET) are in the archive: strongbox restore applies them to the restored database; a plain pg_restore does so only with --create`);
+  }
+  return notes;
 }
 
 function describeDumpError(error: unknown, target: string): unknown {

@@ -10,11 +10,12 @@
  *
  * listTargets: the configured targets, for backupAllWorkflow. Safe to retry: it only reads.
  */
-import { TIERS, type Manifest, type Tier } from '../src/domain.js';
+import { TIERS, type ManifestSummary, type Tier } from '../src/domain.js';
 import { getTarget } from '../src/config/load.js';
 import { parseDuration } from '../src/config/duration.js';
 import { backupIdFor } from '../src/catalog/layout.js';
 import { readManifest } from '../src/catalog/catalog.js';
+import { summarizeManifest } from '../src/catalog/manifest.js';
 import { loadRecipients } from '../src/crypto/keys.js';
 import { asActivity } from '../src/errors.js';
 import { tiersFor } from '../src/schedules/tiers.js';
@@ -43,7 +44,7 @@ export interface BackupPlan {
   compression: { algorithm: 'zstd' | 'gzip' | 'none'; level: number; threads: number };
   captureGlobals: boolean;
   /** The manifest, when an earlier run already completed this slot's backup. */
-  existing: Manifest | undefined;
+  existing: ManifestSummary | undefined;
   /** Destinations the tiers require that the existing backup is missing from (config changed since). */
   missingIn: string[];
   retry: RetryProfile;
@@ -73,7 +74,8 @@ export function createPlanActivities(deps: ActivityDeps) {
         for (const destination of destinations) await storageFor(deps, destination).checkAccess();
         const backupId = backupIdFor(input.target, input.scheduledAt);
         const manifests = await Promise.all(destinations.map((d) => readManifest(storageFor(deps, d), input.target, backupId)));
-        const existing = manifests.find((m) => m !== undefined);
+        const found = manifests.find((m) => m !== undefined);
+        const existing = found ? summarizeManifest(found) : undefined;
         return {
           backupId,
           target: input.target,

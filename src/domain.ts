@@ -17,6 +17,12 @@
  *   at dump time match a restore exactly.
  * - **recipient**: an age public key backups are encrypted to; **identity**: its private key, held
  *   only by workers that restore.
+ * - **staging**: a worker host's folder where one backup's files live between the dump and the
+ *   upload (and a fetched backup before its restore); a backup's staging is removed when its run ends.
+ * - **draft manifest**: what the dump learns about a backup (database, versions, snapshot, per-table
+ *   counts), written into staging beside the dump; the manifest is built from it once the uploads
+ *   are done, so the per-table list never travels through a workflow's history.
+ * - **manifest summary**: a manifest without its per-table list — what workflows carry.
  */
 
 export const TIERS = ['daily', 'weekly', 'monthly'] as const;
@@ -104,6 +110,24 @@ export interface Manifest {
   /** Things an operator should know about this backup (e.g. why roles were not captured). */
   notes: string[];
 }
+
+/** What the dump learns about a backup, kept in staging until the manifest is written (see the glossary). */
+export interface DraftManifest {
+  database: string;
+  serverVersion: string;
+  pgDumpVersion: string;
+  snapshot: string;
+  startedAt: string;
+  tables: TableCount[];
+  /** What this logical backup cannot carry that the database holds (tablespaces, subscriptions, …). */
+  notes: string[];
+}
+
+/**
+ * A manifest as workflows carry it: everything but the per-table counts, which grow with the
+ * database (a history payload must stay small whatever the number of tables).
+ */
+export type ManifestSummary = Omit<Manifest, 'tables'> & { tableCount: number; rowCount: number };
 
 /** Evidence of one verification (restore test) of a backup, stored beside its manifest. */
 export interface VerificationRecord {

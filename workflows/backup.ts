@@ -22,8 +22,9 @@ import type { BackupPlan } from '../activities/plan-backup.js';
 import type { DumpResult, StagedFile } from '../activities/dump-database.js';
 import type { EncryptResult } from '../activities/encrypt-file.js';
 import type { ChecksumResult } from '../activities/checksum-file.js';
+import type { ManifestParts } from '../src/catalog/manifest.js';
 import { dumpFileName, dumpStagingName, GLOBALS_FILE_NAME, objectKey } from '../src/catalog/layout.js';
-import { MANIFEST_FORMAT_VERSION, type BackupFile, type Manifest, type StoredObject, type Tier } from '../src/domain.js';
+import type { BackupFile, ManifestSummary, StoredObject, Tier } from '../src/domain.js';
 import { FailureType } from '../src/failures.js';
 import {
   BackupIdAttribute,
@@ -55,7 +56,8 @@ export interface BackupWorkflowResult {
   destinations: string[];
   /** Destinations an existing backup lacks (the configuration changed since it was made). */
   missingIn: string[];
-  manifest: Manifest;
+  /** The manifest written (or found), without its per-table list: histories stay small whatever the schema. */
+  manifest: ManifestSummary;
 }
 
 export interface BackupProgress {
@@ -159,7 +161,7 @@ export async function backupWorkflow(input: BackupWorkflowInput): Promise<Backup
   }
 }
 
-function finish(outcome: 'succeeded' | 'skipped', manifest: Manifest, details: string): void {
+function finish(outcome: 'succeeded' | 'skipped', manifest: ManifestSummary, details: string): void {
   const bytes = manifest.files.reduce((sum, f) => sum + f.size, 0);
   upsertSearchAttributes([
     { key: OutcomeAttribute, value: outcome },
@@ -168,7 +170,7 @@ function finish(outcome: 'succeeded' | 'skipped', manifest: Manifest, details: s
   setCurrentDetails(details);
 }
 
-async function backUpOnSomeHost(plan: BackupPlan, scheduledAt: string, progress: BackupProgress): Promise<Manifest> {
+async function backUpOnSomeHost(plan: BackupPlan, scheduledAt: string, progress: BackupProgress): Promise<ManifestSummary> {
   for (let attempt = 1; ; attempt += 1) {
     const hostQueue = await control.claimHost();
     try {
@@ -183,7 +185,7 @@ async function backUpOnSomeHost(plan: BackupPlan, scheduledAt: string, progress:
   }
 }
 
-async function backUpOnHost(plan: BackupPlan, hostQueue: string, scheduledAt: string, progress: BackupProgress): Promise<Manifest> {
+async function backUpOnHost(plan: BackupPlan, hostQueue: string, scheduledAt: string, progress: BackupProgress): Promise<ManifestSummary> {
   const quick = hostActivities(plan, hostQueue, '30 minutes');
   try {
     // Whatever an earlier, interrupted run of this backup left on this host goes first: the dump's
@@ -194,7 +196,7 @@ async function backUpOnHost(plan: BackupPlan, hostQueue: string, scheduledAt: st
     const { dump, dumpSum, dumpEnc } = await dumpAndEncrypt(plan, hostQueue, progress);
     progress.bytes = dump.size;
     // Compared with earlier backups while the dump is uploaded; recorded in the manifest.
-    const anomalyCheck = checkForAnomalies({ target: plan.target, backupId: plan.backupId, dumpSize: dump.size, tables: dump.tables });
+    const anomalyCheck = checkForAnomalies(hostQueue, plan.retry.heartbeatTimeoutMs, { target: plan.target, backupId: plan.backupId, dumpSize: dump.size, draft: dump.draft });
 
     // The roles file is small and written after the dump: checksummed and encrypted after it.
     const globalsSum = dump.globalsFile ? await quick.checksumFile({ file: dump.globalsFile }) : undefined;
@@ -233,17 +235,19 @@ async function backUpOnHost(plan: BackupPlan, hostQueue: string, scheduledAt: st
 
     progress.step = 'manifest';
     const info = workflowInfo();
-    const manifest = buildManifest(plan, scheduledAt, dump, files.map((f) => f.file), dumpEnc.recipients, stored, {
+    const { anomalies, notes } = await anomalyCheck;
+    const parts = manifestParts(plan, scheduledAt, dump, files.map((f) => f.file), dumpEnc.recipients, stored, {
       id: info.workflowId,
       runId: info.runId,
       namespace: info.namespace,
     });
-    const { anomalies, notes } = await anomalyCheck;
-    manifest.anomalies = anomalies;
-    manifest.notes.push(...notes);
-    // Written last, in every destination: from here on the backup exists.
-    await Promise.all(plan.destinations.map((destination) => control.writeManifest({ destination, manifest })));
-    return manifest;
+    parts.anomalies = anomalies;
+    parts.notes.push(...notes);
+    // Written last, in every destination: from here on the backup exists. Built on the host from
+    // the draft in staging, so the per-table list never enters this history.
+    const write = hostActivities(plan, hostQueue, '10 minutes', 'write the manifest');
+    const written = await Promise.all(plan.destinations.map((destination) => write.writeManifest({ destination, draft: dump.draft, draftSha256: dump.draftSha256, parts })));
+    return written[0]!;
   } finally {
     await CancellationScope.nonCancellable(async () => {
       try {
@@ -318,30 +322,25 @@ function describeFile(kind: BackupFile['kind'], name: string, compression: Backu
   return { kind, name, compression, plainSize: plain.size, plainSha256: plain.sha256, size: encrypted.size, sha256: encrypted.sha256 };
 }
 
-function buildManifest(
+/** What the workflow adds to the dump's draft manifest (src/catalog/manifest.ts builds the whole). */
+function manifestParts(
   plan: BackupPlan,
   scheduledAt: string,
   dump: DumpResult,
   files: BackupFile[],
   recipients: string[],
   destinations: Record<string, { objects: StoredObject[] }>,
-  workflow: Manifest['workflow'],
-): Manifest {
+  workflow: ManifestParts['workflow'],
+): ManifestParts {
   return {
-    formatVersion: MANIFEST_FORMAT_VERSION,
     backupId: plan.backupId,
     target: plan.target,
-    database: dump.database,
     tiers: plan.tiers,
     scheduledAt: new Date(scheduledAt).toISOString(),
-    startedAt: dump.startedAt,
+    // Fixed here, once: every destination's manifest says the same.
     finishedAt: new Date().toISOString(),
-    serverVersion: dump.serverVersion,
-    pgDumpVersion: dump.pgDumpVersion,
-    snapshot: dump.snapshot,
     files,
     encryption: { format: 'age-v1', recipients },
-    tables: dump.tables,
     destinations,
     workflow,
     anomalies: [],

@@ -48,6 +48,8 @@ export function dumpFileName(compression: Compression): string {
 }
 
 export const GLOBALS_FILE_NAME = 'globals.sql.age';
+/** The draft manifest in a backup's staging folder (never stored in a destination). */
+export const DRAFT_MANIFEST_NAME = 'draft-manifest.json';
 
 /** The plaintext dump's name while it is staged on the worker (before encryption). */
 export function dumpStagingName(compression: Compression): string {

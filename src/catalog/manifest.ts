@@ -3,7 +3,7 @@
  * validated: a manifest Strongbox cannot read is reported, never guessed at.
  */
 import { z } from 'zod';
-import { MANIFEST_FORMAT_VERSION, TIERS, type Manifest, type VerificationRecord } from '../domain.js';
+import { MANIFEST_FORMAT_VERSION, TIERS, type DraftManifest, type Manifest, type ManifestSummary, type VerificationRecord } from '../domain.js';
 import { StrongboxError } from '../errors.js';
 import { FailureType } from '../failures.js';
 
@@ -76,6 +76,67 @@ export function parseManifest(bytes: Buffer | string, where: string): Manifest {
     throw new StrongboxError(FailureType.CorruptData, `manifest ${where} is malformed: ${first.path.join('.')}: ${first.message}`);
   }
   return result.data as Manifest;
+}
+
+/**
+ * What a backup workflow knows once its uploads are done: everything a manifest holds except what
+ * the dump recorded in the draft manifest.
+ */
+export type ManifestParts = Omit<Manifest, 'formatVersion' | Exclude<keyof DraftManifest, 'notes'>>;
+
+/** The manifest of a backup: the draft the dump wrote into staging, completed with the workflow's parts. */
+export function buildManifest(draft: DraftManifest, parts: ManifestParts): Manifest {
+  return {
+    formatVersion: MANIFEST_FORMAT_VERSION,
+    backupId: parts.backupId,
+    target: parts.target,
+    database: draft.database,
+    tiers: parts.tiers,
+    scheduledAt: parts.scheduledAt,
+    startedAt: draft.startedAt,
+    finishedAt: parts.finishedAt,
+    serverVersion: draft.serverVersion,
+    pgDumpVersion: draft.pgDumpVersion,
+    snapshot: draft.snapshot,
+    files: parts.files,
+    encryption: parts.encryption,
+    tables: draft.tables,
+    destinations: parts.destinations,
+    workflow: parts.workflow,
+    anomalies: parts.anomalies,
+    notes: [...draft.notes, ...parts.notes],
+  };
+}
+
+/** A manifest without its per-table list: what a workflow may carry (src/domain.ts). */
+export function summarizeManifest(manifest: Manifest): ManifestSummary {
+  const { tables, ...rest } = manifest;
+  return { ...rest, tableCount: tables.length, rowCount: tables.reduce((sum, t) => sum + t.rows, 0) };
+}
+
+const draftSchema = z.object({
+  database: z.string(),
+  serverVersion: z.string(),
+  pgDumpVersion: z.string(),
+  snapshot: z.string(),
+  startedAt: z.string(),
+  tables: z.array(z.object({ table: z.string(), rows: z.number().int().min(0) })),
+  notes: z.array(z.string()),
+});
+
+export function parseDraftManifest(bytes: Buffer | string, where: string): DraftManifest {
+  let json: unknown;
+  try {
+    json = JSON.parse(bytes.toString());
+  } catch {
+    throw new StrongboxError(FailureType.CorruptData, `draft manifest ${where} is not valid JSON — the staging folder was damaged; the backup starts over`);
+  }
+  const result = draftSchema.safeParse(json);
+  if (!result.success) {
+    const first = result.error.issues[0]!;
+    throw new StrongboxError(FailureType.CorruptData, `draft manifest ${where} is malformed: ${first.path.join('.')}: ${first.message}`);
+  }
+  return result.data;
 }
 
 export function serializeManifest(manifest: Manifest): string {

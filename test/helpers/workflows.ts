@@ -8,7 +8,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { readManifest } from '../../src/catalog/catalog.js';
 import { parseConfig, type Config } from '../../src/config/load.js';
+import type { Manifest } from '../../src/domain.js';
+import { openStorages } from '../../src/storage/index.js';
 import { generateKeyPair, type KeyPair } from '../../src/crypto/age.js';
 import { createLogger } from '../../src/logger.js';
 import { stackEnv, type StackInfo } from '../../src/stack/index.js';
@@ -117,4 +120,17 @@ export function readLog(setup: TestSetup): string {
   } catch {
     return '';
   }
+}
+
+/**
+ * The whole manifest of a backup a workflow made (with its per-table counts), read from the first
+ * destination that holds it: workflow results carry only its summary.
+ */
+export async function storedManifest(config: Config, summary: { target: string; backupId: string; destinations: Record<string, unknown> }): Promise<Manifest> {
+  const storages = openStorages(config);
+  for (const destination of Object.keys(summary.destinations)) {
+    const manifest = await readManifest(storages.get(destination)!, summary.target, summary.backupId);
+    if (manifest) return manifest;
+  }
+  throw new Error(`no manifest of ${summary.backupId} in ${Object.keys(summary.destinations).join(', ')}`);
 }

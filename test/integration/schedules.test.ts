@@ -201,7 +201,7 @@ describe('schedules trigger and list', () => {
     const result = (await client.workflow.getHandle(run.workflowId, run.runId).result()) as BackupWorkflowResult;
     expect(result.outcome).toBe('created');
     expect(result.backupId).toBe(backupIdFor(target, slot));
-    expect(result.manifest.tables).toEqual([{ table: 'public.items', rows: 50 }]);
+    expect(result.manifest).toMatchObject({ tableCount: 1, rowCount: 50 });
     workflowId = run.workflowId;
   });
 

@@ -5,15 +5,23 @@
  */
 import { log, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../../activities/index.js';
-import type { Anomaly, TableCount } from '../../src/domain.js';
+import type { DetectAnomaliesInput } from '../../activities/detect-anomalies.js';
+import type { Anomaly } from '../../src/domain.js';
 import { failureReason } from './alerting.js';
 
-/** Lists and reads a few manifests; quick. */
-const detector = proxyActivities<Activities>({
-  startToCloseTimeout: '5 minutes',
-  retry: { maximumAttempts: 3, initialInterval: '5 seconds', backoffCoefficient: 2 },
-  summary: 'compare with earlier backups',
-});
+/**
+ * Lists and reads a few manifests; quick. On the backup's host queue (the new counts are in its
+ * staging), heartbeating: a worker lost here is noticed within the heartbeat timeout.
+ */
+function detector(hostQueue: string, heartbeatTimeoutMs: number) {
+  return proxyActivities<Activities>({
+    taskQueue: hostQueue,
+    startToCloseTimeout: '5 minutes',
+    heartbeatTimeout: heartbeatTimeoutMs,
+    retry: { maximumAttempts: 3, initialInterval: '5 seconds', backoffCoefficient: 2 },
+    summary: 'compare with earlier backups',
+  });
+}
 
 export interface AnomalyCheck {
   anomalies: Anomaly[];
@@ -21,9 +29,9 @@ export interface AnomalyCheck {
   notes: string[];
 }
 
-export async function checkForAnomalies(input: { target: string; backupId: string; dumpSize: number; tables: TableCount[] }): Promise<AnomalyCheck> {
+export async function checkForAnomalies(hostQueue: string, heartbeatTimeoutMs: number, input: DetectAnomaliesInput): Promise<AnomalyCheck> {
   try {
-    const result = await detector.detectAnomalies(input);
+    const result = await detector(hostQueue, heartbeatTimeoutMs).detectAnomalies(input);
     const notes = result.unreadable.length > 0 ? [`anomaly check could not read: ${result.unreadable.join('; ')}`] : [];
     return { anomalies: result.anomalies, notes };
   } catch (error) {

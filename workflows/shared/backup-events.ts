@@ -5,12 +5,12 @@
  */
 import { workflowInfo } from '@temporalio/workflow';
 import { manifestKey } from '../../src/catalog/layout.js';
-import type { Manifest } from '../../src/domain.js';
+import type { ManifestSummary } from '../../src/domain.js';
 import { reportAnomalies } from './alerting.js';
 import { audit } from './audit.js';
 import { recordBackupCreated, refreshCatalogMetrics } from './metrics.js';
 
-export async function recordBackupEvents(manifest: Manifest): Promise<void> {
+export async function recordBackupEvents(manifest: ManifestSummary): Promise<void> {
   recordBackupCreated(manifest, Date.now() - workflowInfo().runStartTime.getTime());
   const objects = Object.values(manifest.destinations)[0]?.objects ?? [];
   await Promise.all([

@@ -7,7 +7,7 @@
  */
 import { log, metricMeter, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../../activities/index.js';
-import type { Anomaly, Manifest } from '../../src/domain.js';
+import type { Anomaly, ManifestSummary } from '../../src/domain.js';
 import { METRICS, type MetricKey } from '../../src/metrics/definitions.js';
 
 type Tags = Record<string, string>;
@@ -28,7 +28,7 @@ function set(key: MetricKey, value: number, tags: Tags): void {
 }
 
 /** A backup was created: its duration (per tier) and the bytes stored in each destination. */
-export function recordBackupCreated(manifest: Manifest, durationMs: number): void {
+export function recordBackupCreated(manifest: ManifestSummary, durationMs: number): void {
   for (const tier of manifest.tiers) observe('backupDuration', durationMs / 1000, { target: manifest.target, tier });
   for (const [destination, { objects }] of Object.entries(manifest.destinations)) {
     add('uploadedBytes', objects.reduce((sum, o) => sum + o.size, 0), { target: manifest.target, destination });

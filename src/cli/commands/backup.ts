@@ -42,7 +42,7 @@ export function registerBackupCommands(program: Command, context: CliContext): v
       context.out.line(`  tiers:        ${m.tiers.join(', ')}`);
       context.out.line(`  stored in:    ${Object.keys(m.destinations).join(', ')}`);
       context.out.line(`  size:         ${formatBytes(size)} encrypted (${formatBytes(m.files[0]!.plainSize)} compressed dump)`);
-      context.out.line(`  tables:       ${m.tables.length} (${m.tables.reduce((s, t) => s + t.rows, 0)} rows)`);
+      context.out.line(`  tables:       ${m.tableCount} (${m.rowCount} rows)`);
       context.out.line(`  sha256:       ${m.files[0]!.sha256}`);
       for (const note of [...m.notes, ...m.anomalies.map((a) => `anomaly: ${a.message}`)]) context.out.line(`  note:         ${note}`);
     });

@@ -25,7 +25,7 @@ import { openStorages } from '../../../src/storage/index.js';
 import { installRuntime } from '../../../src/worker/runtime.js';
 import { createTestDatabase, pgAdmin, s3Client, TEST_BUCKETS, testStack, type TestDatabase } from '../../helpers/stack.js';
 import { freePort, startWebhookReceiver, unreachableUrl, type WebhookReceiver } from '../../helpers/webhook.js';
-import { startTestWorker, testSetup, type TestSetup, type TestWorker } from '../../helpers/workflows.js';
+import { startTestWorker, storedManifest, testSetup, type TestSetup, type TestWorker } from '../../helpers/workflows.js';
 import { metricNamesIn, scrape, values, type Sample } from './exposition.js';
 
 const OPERATOR = 'alice@ops.example';
@@ -96,7 +96,7 @@ describe('anomalies, metrics and audit after real backups', () => {
       const handle = await startBackup(operator, setup.config, { target: 'app', scheduledAt: slot, workflowId: `backup-${setup.id}-${index}` });
       const result = await handle.result();
       expect(result.outcome).toBe('created');
-      manifests.push(result.manifest);
+      manifests.push(await storedManifest(setup.config, result.manifest));
     }
     configFile = path.join(setup.dir, 'strongbox.yaml');
     writeFileSync(configFile, JSON.stringify(setup.raw, null, 2));

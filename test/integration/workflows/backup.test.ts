@@ -17,7 +17,7 @@ import { openStorages } from '../../../src/storage/index.js';
 import { fingerprint, seedVariedDatabase } from '../../helpers/fixtures.js';
 import { historyText } from '../../helpers/history.js';
 import { createTestDatabase, pgAdmin, s3Client, TEST_BUCKETS, testStack, type TestDatabase } from '../../helpers/stack.js';
-import { readLog, startTestWorker, testSetup, type TestSetup, type TestWorker } from '../../helpers/workflows.js';
+import { readLog, startTestWorker, storedManifest, testSetup, type TestSetup, type TestWorker } from '../../helpers/workflows.js';
 
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 
@@ -43,7 +43,7 @@ describe('backupWorkflow round trip', () => {
     const handle = await startBackup(worker.client, setup.config, { target: 'app', scheduledAt: '2026-11-01T02:00:00.000Z', workflowId: `backup-${setup.id}` });
     const result = await handle.result();
     expect(result.outcome).toBe('created');
-    manifest = result.manifest;
+    manifest = await storedManifest(setup.config, result.manifest);
   });
 
   afterAll(async () => {

@@ -42,7 +42,7 @@ import {
 } from '../../helpers/recovery.js';
 import { createTestDatabase, testStack, type TestDatabase } from '../../helpers/stack.js';
 import { spawnWorker } from '../../helpers/worker-process.js';
-import { startTestWorker, testBundle, testSetup, type TestSetup, type TestWorker } from '../../helpers/workflows.js';
+import { startTestWorker, storedManifest, testBundle, testSetup, type TestSetup, type TestWorker } from '../../helpers/workflows.js';
 
 
 /** Every file under `dir`: relative path → its bytes (hex). */
@@ -108,7 +108,7 @@ describe('disasterRecoveryWorkflow', () => {
         },
       });
       worker = await startTestWorker(setup);
-      backup = (await (await startBackup(worker.client, setup.config, { target: 'app', scheduledAt: '2026-11-22T02:00:00.000Z', workflowId: `backup-${setup.id}` })).result()).manifest;
+      backup = await storedManifest(setup.config, (await (await startBackup(worker.client, setup.config, { target: 'app', scheduledAt: '2026-11-22T02:00:00.000Z', workflowId: `backup-${setup.id}` })).result()).manifest);
       const config = await (await startConfigBackup(worker.client, setup.config, { workflowId: `config-backup-${setup.id}` })).result();
       expect(config.outcome).toBe('committed');
       original = await fingerprintOf(source.name);

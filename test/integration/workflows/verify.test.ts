@@ -22,7 +22,7 @@ import type { VerifyProgress } from '../../../workflows/verify-backup.js';
 import { seedVariedDatabase } from '../../helpers/fixtures.js';
 import { createTestDatabase, pgAdmin, testStack, type TestDatabase } from '../../helpers/stack.js';
 import { spawnWorker, type WorkerProcess } from '../../helpers/worker-process.js';
-import { startTestWorker, testSetup, type TestSetup, type TestWorker } from '../../helpers/workflows.js';
+import { startTestWorker, storedManifest, testSetup, type TestSetup, type TestWorker } from '../../helpers/workflows.js';
 
 /** Per row, while restoring into a scratch database only: makes one index build take ~30 s there. */
 const SLOW_INDEX_SQL = `
@@ -111,7 +111,7 @@ describe('verifyBackupWorkflow', () => {
 
   const backUp = async (target: string, scheduledAt: string, tier: 'daily' | 'monthly' = 'daily'): Promise<Manifest> => {
     const handle = await startBackup(worker.client, setup.config, { target, scheduledAt, tier, workflowId: `backup-${setup.id}-${target}-${scheduledAt}` });
-    return (await handle.result()).manifest;
+    return storedManifest(setup.config, (await handle.result()).manifest);
   };
   const catalogStatus = async (backupId: string) => {
     const catalog = await readCatalog(openStorages(setup.config).values(), { target: 'app' });
