@@ -14,7 +14,7 @@ import { Context } from '@temporalio/activity';
 import type pg from 'pg';
 import { readManifest } from '../src/catalog/catalog.js';
 import { getTarget } from '../src/config/load.js';
-import type { TableCount } from '../src/domain.js';
+import type { Manifest, TableCount } from '../src/domain.js';
 import { asActivity, StrongboxError } from '../src/errors.js';
 import { FailureType } from '../src/failures.js';
 import { compareCounts, countRows } from '../src/postgres/counts.js';
@@ -52,7 +52,8 @@ export function createCheckActivities(deps: ActivityDeps) {
         const context = Context.current();
         const signal = context.cancellationSignal;
         const target = getTarget(deps.config, input.target);
-        const expected = input.expected ? await manifestTables(deps, input.target, input.expected) : undefined;
+        const manifest = input.expected ? await expectedManifest(deps, input.target, input.expected) : undefined;
+        const expected = manifest?.tables;
         const client = await connectDatabase(serverEndpoint(deps.config, input.target, input.server, input.database));
         let step = 'counts';
         const timer = setInterval(() => context.heartbeat({ step }), HEARTBEAT_INTERVAL_MS);
@@ -63,7 +64,8 @@ export function createCheckActivities(deps: ActivityDeps) {
           const counts = await countRows(client, signal);
           const compared = expected && input.only ? await onlySelected(client, expected, input.only) : expected;
           const comparison = compared ? compareCounts(compared, counts) : undefined;
-          const notes: string[] = [];
+          // What the backup itself says it could not carry (tablespaces, role passwords, …) belongs in the evidence too.
+          const notes: string[] = (manifest?.notes ?? []).map((note) => `backup note: ${note}`);
           step = 'amcheck';
           const amcheck = (input.amcheck ?? target.verify.amcheck) ? await runAmcheck(client, notes, signal) : undefined;
           step = 'sql-checks';
@@ -89,12 +91,12 @@ export function createCheckActivities(deps: ActivityDeps) {
   };
 }
 
-async function manifestTables(deps: ActivityDeps, target: string, expected: { destination: string; backupId: string }): Promise<TableCount[]> {
+async function expectedManifest(deps: ActivityDeps, target: string, expected: { destination: string; backupId: string }): Promise<Manifest> {
   const manifest = await readManifest(storageFor(deps, expected.destination), target, expected.backupId);
   if (!manifest) {
     throw new StrongboxError(FailureType.MissingObject, `missing object: the manifest of backup ${expected.backupId} is no longer in destination ${expected.destination}`);
   }
-  return manifest.tables;
+  return manifest;
 }
 
 /** The manifest's tables that are among `only`, named as the manifest names them (`format('%I.%I')`). */
