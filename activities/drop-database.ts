@@ -12,7 +12,7 @@ import { asActivity, StrongboxError } from '../src/errors.js';
 import { FailureType } from '../src/failures.js';
 import { quoteIdent } from '../src/postgres/endpoint.js';
 import { isScratchDatabaseName } from '../src/verify/names.js';
-import { describeEndpoint, inspectDatabase, restoreMarker, serverEndpoint, withMaintenanceClient, type ServerChoice } from '../src/verify/server.js';
+import { creationName, describeEndpoint, inspectDatabase, restoreMarker, serverEndpoint, withMaintenanceClient, type ServerChoice } from '../src/verify/server.js';
 import type { ActivityDeps } from './deps.js';
 
 export interface DropDatabaseInput {
@@ -37,6 +37,8 @@ export function createDropActivities(deps: ActivityDeps) {
         const marker = restoreMarker(Context.current().info.workflowExecution);
         const where = describeEndpoint(endpoint);
         const dropped = await withMaintenanceClient(endpoint, async (client) => {
+          // What a restore killed between creating and renaming its database left (restore-database.ts).
+          await client.query(`DROP DATABASE IF EXISTS ${quoteIdent(creationName(marker, input.database))} WITH (FORCE)`);
           const existing = await inspectDatabase(client, input.database);
           if (!existing.exists) return false;
           const ours = existing.comment === marker || isScratchDatabaseName(input.database);

@@ -47,9 +47,10 @@ import { FailureType } from '../src/failures.js';
 import { libpqEnv, quoteIdent, type PgEndpoint } from '../src/postgres/endpoint.js';
 import { pgTool, stderrTail } from '../src/postgres/tools.js';
 import type { Compression } from '../src/domain.js';
+import { applyDatabaseSettings, archiveDatabaseSettings } from '../src/restore/database-settings.js';
 import { followStream, pipeFollowed, waitUntilComplete } from '../src/storage/follow.js';
 import { isDataLine, parseTocList, ScriptHeaderParser, selectEntries, SelectionError, useList, withDataEntries } from '../src/restore/toc.js';
-import { connectDatabase, describeEndpoint, inspectDatabase, restoreMarker, serverEndpoint, withMaintenanceClient, type ServerChoice } from '../src/verify/server.js';
+import { connectDatabase, creationName, describeEndpoint, inspectDatabase, restoreMarker, serverEndpoint, withMaintenanceClient, type ServerChoice } from '../src/verify/server.js';
 import type { ActivityDeps } from './deps.js';
 import { stagingPath } from './fetch-backup.js';
 
@@ -111,6 +112,10 @@ export interface RestoreDatabaseResult {
   durationMs: number;
   /** Set for selective restores. */
   selection?: RestoredSelection;
+  /** Database-level settings from the archive applied to the restored database (not for `unlogged` scratch databases). */
+  settingsApplied?: number;
+  /** What the restore could not carry over, for the operator. */
+  notes?: string[];
 }
 
 /** What `portable` leaves out, so a restore needs none of the source server's roles or tablespaces. */
@@ -139,6 +144,8 @@ export function createRestoreActivities(deps: ActivityDeps) {
         beat();
         const timer = setInterval(beat, HEARTBEAT_INTERVAL_MS);
         let encoding: string;
+        let settingsApplied = 0;
+        const notes: string[] = [];
         let selection: Awaited<ReturnType<typeof selectFromArchive>> | undefined;
         try {
           const env = libpqEnv(endpoint, input.into);
@@ -178,6 +185,12 @@ export function createRestoreActivities(deps: ActivityDeps) {
             if (signal.aborted || error instanceof StrongboxError) throw error;
             throw describeRestoreError(error, input.into, endpoint);
           }
+          if (!input.unlogged) {
+            // pg_restore applies the archive's database-level settings only with --create: apply them here.
+            const settings = await archiveDatabaseSettings(input.follow ? `${file}.toc` : file, `${file}.settings.list`, env, signal);
+            settingsApplied = settings.length;
+            if (settings.length > 0) notes.push(...(await withMaintenanceClient(endpoint, (client) => applyDatabaseSettings(client, input.into, settings))));
+          }
         } finally {
           clearInterval(timer);
         }
@@ -190,6 +203,8 @@ export function createRestoreActivities(deps: ActivityDeps) {
           encoding,
           durationMs,
           ...(selection ? { selection: { relations: selection.relations, skipped: selection.skipped, notes: selection.notes } } : {}),
+          ...(input.unlogged ? {} : { settingsApplied }),
+          ...(notes.length > 0 ? { notes } : {}),
         };
       });
     },
@@ -384,6 +399,13 @@ async function archiveEncoding(file: string, signal: AbortSignal): Promise<strin
   }
 }
 
+/**
+ * Creates the database for a restore, marked as this run's. It is created under a name derived from
+ * the marker (`creationName`), commented, then renamed into place: CREATE DATABASE cannot share a
+ * transaction with its COMMENT, and a worker killed between the two would otherwise leave an
+ * unmarked database under `name` that no later attempt may touch. What a killed attempt left under
+ * the creation name is this run's by its name, and dropped.
+ */
 async function createDatabase(endpoint: PgEndpoint, name: string, encoding: string, marker: string): Promise<void> {
   const where = `${endpoint.host}:${endpoint.port}`;
   await withMaintenanceClient(endpoint, async (client) => {
@@ -395,17 +417,24 @@ async function createDatabase(endpoint: PgEndpoint, name: string, encoding: stri
       // Left by an earlier attempt of this same run: start over.
       await client.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
     }
-    const create = `CREATE DATABASE ${quoteIdent(name)} TEMPLATE template0 ENCODING ${quoteLiteral(encoding)}`;
+    const creating = creationName(marker, name);
+    await client.query(`DROP DATABASE IF EXISTS ${quoteIdent(creating)} WITH (FORCE)`);
+    const create = `CREATE DATABASE ${quoteIdent(creating)} TEMPLATE template0 ENCODING ${quoteLiteral(encoding)}`;
     try {
       await client.query(create);
     } catch (error) {
-      const code = (error as { code?: string }).code;
-      if (code === '42P04') throw new StrongboxError(FailureType.Refused, `database ${name} was created on ${where} by someone else meanwhile — restore into a new name`, { cause: error });
       // The encoding does not fit the server's default locale: C fits every encoding.
-      if (code === '22023') await client.query(`${create} LOCALE 'C'`).catch((retryError: unknown) => Promise.reject(classify(retryError, `cannot create database ${name} on ${where}`)));
+      if ((error as { code?: string }).code === '22023') await client.query(`${create} LOCALE 'C'`).catch((retryError: unknown) => Promise.reject(classify(retryError, `cannot create database ${name} on ${where}`)));
       else throw classify(error, `cannot create database ${name} on ${where} (the user needs CREATEDB, or set targets.*.verify.server)`);
     }
-    await client.query(`COMMENT ON DATABASE ${quoteIdent(name)} IS ${quoteLiteral(marker)}`);
+    await client.query(`COMMENT ON DATABASE ${quoteIdent(creating)} IS ${quoteLiteral(marker)}`);
+    try {
+      await client.query(`ALTER DATABASE ${quoteIdent(creating)} RENAME TO ${quoteIdent(name)}`);
+    } catch (error) {
+      await client.query(`DROP DATABASE IF EXISTS ${quoteIdent(creating)} WITH (FORCE)`).catch(() => undefined);
+      if ((error as { code?: string }).code === '42P04') throw new StrongboxError(FailureType.Refused, `database ${name} was created on ${where} by someone else meanwhile — restore into a new name`, { cause: error });
+      throw classify(error, `cannot rename the new database to ${name} on ${where}`);
+    }
   });
 }
 

@@ -6,6 +6,7 @@
  *   back to libpq's environment, not to the target's), else the target's own server;
  * - `target`: the target's own server (restores of issue 6 that replace or sit beside it).
  */
+import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import type { Config } from '../config/load.js';
 import { getTarget } from '../config/load.js';
@@ -67,6 +68,15 @@ export async function connectDatabase(endpoint: PgEndpoint): Promise<pg.Client> 
 /** The comment Strongbox leaves on a database it restores, naming the run that made it. */
 export function restoreMarker(execution: { workflowId: string; runId: string } | undefined): string {
   return execution ? `strongbox restore by workflow ${execution.workflowId} (run ${execution.runId})` : 'strongbox restore outside a workflow';
+}
+
+/**
+ * The name a restore creates its database under before marking it and renaming it into place
+ * (activities/restore-database.ts): derived from the run's marker and the final name, so an attempt
+ * of the same run recognises (and drops) what a killed attempt left under it.
+ */
+export function creationName(marker: string, name: string): string {
+  return `strongbox_new_${createHash('sha256').update(`${marker}\0${name}`).digest('hex').slice(0, 16)}`;
 }
 
 /** Whether a database exists, and its comment (Strongbox's marker, when it made it). */

@@ -14,7 +14,19 @@ import { KindAttribute, OutcomeAttribute } from '../../../src/temporal/search-at
 import { seedVariedDatabase } from '../../helpers/fixtures.js';
 import { databasesStartingWith, dropDatabases, fingerprintOf, strongboxCli, waitFor, withDatabase } from '../../helpers/recovery.js';
 import { createTestDatabase, pgAdmin, uniqueId, type TestDatabase } from '../../helpers/stack.js';
-import { startTestWorker, testSetup, type TestSetup, type TestWorker } from '../../helpers/workflows.js';
+import { startTestWorker, storedManifest, testSetup, type TestSetup, type TestWorker } from '../../helpers/workflows.js';
+
+/** The settings stored for a database (`ALTER DATABASE … SET`, any role), sorted. */
+async function databaseSettings(database: string, role?: string): Promise<string[]> {
+  return withDatabase('postgres', async (c) => {
+    const result = await c.query<{ setting: string }>(
+      `select unnest(s.setconfig) as setting from pg_db_role_setting s join pg_database d on d.oid = s.setdatabase
+        where d.datname = $1 and s.setrole = coalesce((select oid from pg_roles where rolname = $2), 0) order by 1`,
+      [database, role ?? null],
+    );
+    return result.rows.map((r) => r.setting);
+  });
+}
 
 describe('restoreWorkflow', () => {
   let source: TestDatabase;
@@ -39,6 +51,9 @@ describe('restoreWorkflow', () => {
       await c.query(`create role ${role} nologin`);
       await c.query(`create table public.owned_by_role (id int primary key); alter table public.owned_by_role owner to ${role}`);
       await c.query('insert into public.owned_by_role select generate_series(1, 7)');
+      // Database-level settings: in the archive, but applied by pg_restore only with --create.
+      await c.query(`alter database "${source.name}" set work_mem = '7MB'`);
+      await c.query(`alter role ${role} in database "${source.name}" set search_path = public, "Sales Data"`);
     });
     setup = testSetup({
       database: source.name,
@@ -50,7 +65,7 @@ describe('restoreWorkflow', () => {
     });
     worker = await startTestWorker(setup);
     const handle = await startBackup(worker.client, setup.config, { target: 'app', scheduledAt: '2026-11-20T02:00:00.000Z', workflowId: `backup-${setup.id}` });
-    backup = (await handle.result()).manifest;
+    backup = await storedManifest(setup.config, (await handle.result()).manifest);
     original = await fingerprintOf(source.name);
   });
 
@@ -73,6 +88,9 @@ describe('restoreWorkflow', () => {
     expect(result.verification.checks).toEqual([{ name: 'products', passed: true, detail: "returned '500' (expected = 500)" }]);
     expect(await fingerprintOf(result.into)).toEqual(original);
     expect(await fingerprintOf(source.name)).toEqual(original);
+    // Database-level settings come back, under the restored database's name (the role exists on this server).
+    expect(await databaseSettings(result.into)).toEqual(['work_mem=7MB']);
+    expect(await databaseSettings(result.into, role)).toEqual(['search_path=public, "Sales Data"']);
     const description = await handle.describe();
     expect(description.typedSearchAttributes.get(KindAttribute)).toBe('restore');
     expect(description.typedSearchAttributes.get(OutcomeAttribute)).toBe('succeeded');
