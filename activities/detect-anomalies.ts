@@ -7,7 +7,6 @@
  * timeout, not the activity's whole bound.
  * Safe to retry: it only reads.
  */
-import { Context } from '@temporalio/activity';
 import { readFile } from 'node:fs/promises';
 import type { Anomaly } from '../src/domain.js';
 import { rowCountAnomalies, sizeAnomaly } from '../src/alerts/anomalies.js';
@@ -16,9 +15,7 @@ import { parseDraftManifest } from '../src/catalog/manifest.js';
 import { asActivity } from '../src/errors.js';
 import type { ActivityDeps } from './deps.js';
 import { stagedPath, type StagedFile } from './dump-database.js';
-
-/** How often the check heartbeats while it lists and reads earlier manifests. */
-const HEARTBEAT_INTERVAL_MS = 2_000;
+import { whileHeartbeating } from './heartbeat.js';
 
 export interface DetectAnomaliesInput {
   target: string;
@@ -42,19 +39,15 @@ export function createDetectAnomaliesActivities(deps: ActivityDeps) {
   return {
     async detectAnomalies(input: DetectAnomaliesInput): Promise<DetectAnomaliesResult> {
       return asActivity(`anomaly check of ${input.backupId}`, async () => {
-        const context = Context.current();
-        context.heartbeat({ step: 'anomalies' });
-        const timer = setInterval(() => context.heartbeat({ step: 'anomalies' }), HEARTBEAT_INTERVAL_MS);
         const rules = deps.config.alerts;
-        let history: Awaited<ReturnType<typeof readHistory>>;
-        let tables;
-        try {
-          const file = stagedPath(deps, input.draft);
-          tables = parseDraftManifest(await readFile(file), file).tables;
-          history = await readHistory(deps.storages.values(), input.target, { before: input.backupId, limit: rules.sizeWindow });
-        } finally {
-          clearInterval(timer);
-        }
+        const file = stagedPath(deps, input.draft);
+        const { tables, history } = await whileHeartbeating(
+          () => ({ step: 'anomalies' }),
+          async () => ({
+            tables: parseDraftManifest(await readFile(file), file).tables,
+            history: await readHistory(deps.storages.values(), input.target, { before: input.backupId, limit: rules.sizeWindow }),
+          }),
+        );
         const sizes = history.manifests.map((m) => m.files.find((f) => f.kind === 'dump')?.plainSize).filter((s): s is number => s !== undefined);
         const anomalies: Anomaly[] = [];
         const size = sizeAnomaly(input.dumpSize, sizes, { dropPercent: rules.sizeDropPercent, growthPercent: rules.sizeGrowthPercent });

@@ -15,6 +15,7 @@ import { debrisGraceMs, retentionPolicy } from '../src/retention/policy.js';
 import type { Storage } from '../src/storage/storage.js';
 import { BackupIdAttribute, TargetAttribute } from '../src/temporal/search-attributes.js';
 import type { ActivityDeps } from './deps.js';
+import { whileHeartbeating } from './heartbeat.js';
 import { retryProfile, type RetryProfile } from './plan-backup.js';
 
 /** The workflow type whose running executions freeze retention for their target. */
@@ -49,7 +50,7 @@ export interface PrunePlan {
 export function createPlanPruneActivities(deps: ActivityDeps) {
   return {
     async planPrune(input: PlanPruneInput): Promise<PrunePlan> {
-      return asActivity('prune plan', async () => {
+      return asActivity('prune plan', () => whileHeartbeating(() => ({ step: 'plan' }), async () => {
         const now = deps.clock().toISOString();
         const storages = [...deps.storages.values()];
         const catalog = await readCatalog(storages, input.target ? { target: input.target } : {});
@@ -106,7 +107,7 @@ export function createPlanPruneActivities(deps: ActivityDeps) {
           'prune planned',
         );
         return plan;
-      });
+      }));
     },
   };
 }

@@ -10,6 +10,7 @@ import { exportDestination } from '../src/export/destination.js';
 import { exportsPrefix, parseExportKey } from '../src/export/layout.js';
 import { selectExpiredExports, type ExportRecord } from '../src/retention/exports.js';
 import { storageFor, type ActivityDeps } from './deps.js';
+import { whileHeartbeating } from './heartbeat.js';
 
 export interface PruneExportsInput {
   target: string;
@@ -32,7 +33,7 @@ interface StoredExport extends ExportRecord {
 export function createPruneExportsActivities(deps: ActivityDeps) {
   return {
     async pruneExports(input: PruneExportsInput): Promise<PruneExportsResult> {
-      return asActivity(`prune of the exports of ${input.target}`, async () => {
+      return asActivity(`prune of the exports of ${input.target}`, () => whileHeartbeating(() => ({ step: 'prune-exports' }), async () => {
         const keepDays = getTarget(deps.config, input.target).export?.keepDays ?? 7;
         const storage = storageFor(deps, exportDestination(deps.config, input.target));
         const byExport = new Map<string, StoredExport>();
@@ -57,7 +58,7 @@ export function createPruneExportsActivities(deps: ActivityDeps) {
         }
         if (deleted.length > 0) deps.logger.info({ target: input.target, deleted: deleted.length, keepDays }, 'expired exports deleted');
         return { keepDays, deleted, kept: byExport.size - expired.length };
-      });
+      }));
     },
   };
 }

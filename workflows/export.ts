@@ -35,6 +35,8 @@ const exporting = proxyActivities<Activities>({
 /** Listing and deleting a week of small files; quick. */
 const pruning = proxyActivities<Activities>({
   startToCloseTimeout: '10 minutes',
+  // It heartbeats while it lists and deletes: a lost worker is noticed in a minute.
+  heartbeatTimeout: '1 minute',
   retry: { maximumAttempts: 5, initialInterval: '2s', backoffCoefficient: 2 },
 });
 

@@ -51,6 +51,8 @@ export interface PruneWorkflowResult {
  */
 const planning = proxyActivities<Activities>({
   startToCloseTimeout: '15 minutes',
+  // It heartbeats while it reads every destination's catalog: a lost worker is noticed in a minute.
+  heartbeatTimeout: '1 minute',
   retry: { maximumAttempts: 5, initialInterval: '2s', backoffCoefficient: 2 },
 });
 

@@ -7,6 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { GetObjectCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
 import { execa } from 'execa';
+import type { WorkflowHandle } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readCatalog } from '../../../src/catalog/catalog.js';
 import { manifestKey } from '../../../src/catalog/layout.js';
@@ -17,6 +18,7 @@ import { openStorages } from '../../../src/storage/index.js';
 import { fingerprint, seedVariedDatabase } from '../../helpers/fixtures.js';
 import { historyText } from '../../helpers/history.js';
 import { createTestDatabase, pgAdmin, s3Client, TEST_BUCKETS, testStack, type TestDatabase } from '../../helpers/stack.js';
+import { scheduledActivityTypes, unboundedActivities } from '../../helpers/activity-bounds.js';
 import { readLog, startTestWorker, storedManifest, testSetup, type TestSetup, type TestWorker } from '../../helpers/workflows.js';
 
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
@@ -27,6 +29,7 @@ describe('backupWorkflow round trip', () => {
   let setup: TestSetup;
   let worker: TestWorker;
   let manifest: Manifest;
+  let history: Awaited<ReturnType<WorkflowHandle['fetchHistory']>>;
 
   beforeAll(async () => {
     source = await createTestDatabase(testStack(), 'roundtrip');
@@ -44,6 +47,7 @@ describe('backupWorkflow round trip', () => {
     const result = await handle.result();
     expect(result.outcome).toBe('created');
     manifest = await storedManifest(setup.config, result.manifest);
+    history = await handle.fetchHistory();
   });
 
   afterAll(async () => {
@@ -165,6 +169,11 @@ describe('backupWorkflow round trip', () => {
       expect(description.includes(secret), `${what} in search attributes or memo`).toBe(false);
       expect(logs.includes(secret), `${what} in the logs`).toBe(false);
     }
+  });
+
+  it('bounds every long activity by a heartbeat timeout, so a lost worker stalls the backup for a minute, not an hour', () => {
+    expect(scheduledActivityTypes(history)).toEqual(expect.arrayContaining(['detectAnomalies', 'dumpDatabase', 'uploadObject', 'writeManifest']));
+    expect(unboundedActivities(history)).toEqual([]);
   });
 
   it('finds a second trigger of the same slot already done', async () => {

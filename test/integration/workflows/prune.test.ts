@@ -28,6 +28,7 @@ import { OutcomeAttribute, TargetAttribute } from '../../../src/temporal/search-
 import { installRuntime } from '../../../src/worker/runtime.js';
 import { createStrongboxWorker, type StrongboxWorker } from '../../../src/worker/worker.js';
 import type { PruneWorkflowInput, PruneWorkflowResult } from '../../../workflows/prune.js';
+import { scheduledActivityTypes, unboundedActivities } from '../../helpers/activity-bounds.js';
 import { s3Client, TEST_BUCKETS } from '../../helpers/stack.js';
 import { testBundle, testSetup, type TestSetup } from '../../helpers/workflows.js';
 import { DUMP_NAME, fakeDumpBody, fakeManifest, verificationRecord } from '../../unit/retention/fixtures.js';
@@ -189,6 +190,12 @@ describe('pruneWorkflow deletes exactly the expired copies, per destination', ()
   it('replays its recorded history deterministically', async () => {
     const history = await client.workflow.getHandle(pruneRun).fetchHistory();
     await expect(Worker.runReplayHistory({ workflowBundle: await testBundle() }, history, pruneRun)).resolves.toBeUndefined();
+  });
+
+  it('bounds its long activities by a heartbeat timeout: a lost worker stalls it for a minute, not a quarter of an hour', async () => {
+    const history = await client.workflow.getHandle(pruneRun).fetchHistory();
+    expect(scheduledActivityTypes(history)).toContain('planPrune');
+    expect(unboundedActivities(history)).toEqual([]);
   });
 
   it('changes nothing when run again', async () => {
