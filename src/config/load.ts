@@ -10,7 +10,7 @@ import type { z } from 'zod';
 import { TIERS } from '../domain.js';
 import { ConfigError } from '../errors.js';
 import { sameLocationProblems } from './locations.js';
-import { configSchema, PRIVATE_KEY_PATTERN, type ParsedConfig, type TargetConfig } from './schema.js';
+import { configSchema, destination as destinationSchema, PRIVATE_KEY_PATTERN, type DestinationConfig, type ParsedConfig, type TargetConfig } from './schema.js';
 
 export const DEFAULT_CONFIG_FILE = 'strongbox.yaml';
 /**
@@ -83,7 +83,10 @@ export function parseConfig(raw: unknown, where: { source: string | undefined; b
   if (!result.success) problems.push(...result.error.issues.map(describeIssue));
   // References between sections are checked among the sections that are valid, so that one
   // `config check` reports every problem, not the next one after each fix.
-  problems.push(...crossCheck(result.success ? result.data : validSections(raw as Record<string, unknown>), where.baseDir));
+  const sections = result.success ? result.data : validSections(raw as Record<string, unknown>);
+  problems.push(...crossCheck(sections, where.baseDir));
+  // Destinations in the same place are reported even when another destination is invalid.
+  if (!sections.destinations) problems.push(...sameLocationProblems(validDestinations(raw as Record<string, unknown>), (p) => resolvePath(where, p)));
   if (problems.length > 0 || !result.success) throw new ConfigError(where.source, problems);
   return { ...result.data, source: where.source, baseDir: where.baseDir };
 }
@@ -113,6 +116,18 @@ function validSections(raw: Record<string, unknown>): Partial<ParsedConfig> {
     if (parsed.success) sections[key] = parsed.data;
   }
   return sections as Partial<ParsedConfig>;
+}
+
+/** The destinations that are valid on their own, when the section as a whole is not. */
+function validDestinations(raw: Record<string, unknown>): Record<string, DestinationConfig> {
+  const section = raw.destinations;
+  if (section === null || typeof section !== 'object' || Array.isArray(section)) return {};
+  const valid: Record<string, DestinationConfig> = {};
+  for (const [name, value] of Object.entries(section)) {
+    const parsed = destinationSchema.safeParse(value);
+    if (parsed.success) valid[name] = parsed.data;
+  }
+  return valid;
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string {

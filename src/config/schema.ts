@@ -121,7 +121,7 @@ const s3Destination = z.strictObject({
     .optional(),
 });
 
-const destination = z.discriminatedUnion('type', [localDestination, s3Destination], {
+export const destination = z.discriminatedUnion('type', [localDestination, s3Destination], {
   error: 'must have type "local" (a directory) or "s3" (a bucket)',
 });
 

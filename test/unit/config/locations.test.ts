@@ -82,4 +82,22 @@ describe('local locations', () => {
       expect.stringMatching(/^destinations\.offsite: stores in the same place as destinations\.cloud \(bucket "strongbox-cloud", prefix "prod"; bucket "strongbox-cloud", prefix "prod"\)/),
     ]);
   });
+
+  it('reports them together with an invalid destination', () => {
+    const raw = {
+      destinations: {
+        local: { type: 'local', path: path.join(dir, 'real', 'backups') },
+        copy: { type: 'local', path: path.join(dir, 'link', 'backups') },
+        cloud: { type: 's3', bucket: 'Not_A_Bucket' },
+      },
+    };
+    let problems: string[] = [];
+    try {
+      parseConfig(raw, { source: undefined, baseDir: dir });
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      problems = error.problems;
+    }
+    expect(problems).toEqual([expect.stringMatching(/^destinations\.cloud\.bucket: must be a valid S3 bucket name/), expect.stringMatching(/^destinations\.copy: stores in the same place as destinations\.local/)]);
+  });
 });
