@@ -9,7 +9,8 @@ import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { TIERS } from '../domain.js';
 import { ConfigError } from '../errors.js';
-import { configSchema, PRIVATE_KEY_PATTERN, type ParsedConfig, type TargetConfig } from './schema.js';
+import { sameLocationProblems } from './locations.js';
+import { configSchema, destination as destinationSchema, PRIVATE_KEY_PATTERN, type DestinationConfig, type ParsedConfig, type TargetConfig } from './schema.js';
 
 export const DEFAULT_CONFIG_FILE = 'strongbox.yaml';
 /**
@@ -80,11 +81,14 @@ export function parseConfig(raw: unknown, where: { source: string | undefined; b
   const problems = findInlineSecrets(raw, []);
   const result = configSchema.safeParse(raw);
   if (!result.success) problems.push(...result.error.issues.map(describeIssue));
-  if (problems.length > 0) throw new ConfigError(where.source, problems);
-  const parsed = result.data!;
-  const crossProblems = crossCheck(parsed);
-  if (crossProblems.length > 0) throw new ConfigError(where.source, crossProblems);
-  return { ...parsed, source: where.source, baseDir: where.baseDir };
+  // References between sections are checked among the sections that are valid, so that one
+  // `config check` reports every problem, not the next one after each fix.
+  const sections = result.success ? result.data : validSections(raw as Record<string, unknown>);
+  problems.push(...crossCheck(sections, where.baseDir));
+  // Destinations in the same place are reported even when another destination is invalid.
+  if (!sections.destinations) problems.push(...sameLocationProblems(validDestinations(raw as Record<string, unknown>), (p) => resolvePath(where, p)));
+  if (problems.length > 0 || !result.success) throw new ConfigError(where.source, problems);
+  return { ...result.data, source: where.source, baseDir: where.baseDir };
 }
 
 /** Resolves a path from the configuration against the configuration's directory. */
@@ -104,10 +108,36 @@ export function getTarget(config: Config, name: string): TargetConfig {
   return target;
 }
 
+/** Each top-level section that is valid on its own (defaults applied), for the cross-checks. */
+function validSections(raw: Record<string, unknown>): Partial<ParsedConfig> {
+  const sections: Record<string, unknown> = {};
+  for (const [key, schema] of Object.entries(configSchema.shape)) {
+    const parsed = schema.safeParse(raw[key]);
+    if (parsed.success) sections[key] = parsed.data;
+  }
+  return sections as Partial<ParsedConfig>;
+}
+
+/** The destinations that are valid on their own, when the section as a whole is not. */
+function validDestinations(raw: Record<string, unknown>): Record<string, DestinationConfig> {
+  const section = raw.destinations;
+  if (section === null || typeof section !== 'object' || Array.isArray(section)) return {};
+  const valid: Record<string, DestinationConfig> = {};
+  for (const [name, value] of Object.entries(section)) {
+    const parsed = destinationSchema.safeParse(value);
+    if (parsed.success) valid[name] = parsed.data;
+  }
+  return valid;
+}
+
 function describeIssue(issue: z.core.$ZodIssue): string {
   const field = formatPath(issue.path);
   let message = issue.message;
-  if (issue.code === 'unrecognized_keys') {
+  if (issue.code === 'invalid_key') {
+    // A bad name of a target or destination: say what a name may be, not "Invalid key in record".
+    const key = issue.path.at(-1);
+    message = `"${String(key)}" is not a valid name: ${issue.issues.map((i) => i.message).join('; ')}`;
+  } else if (issue.code === 'unrecognized_keys') {
     message = `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
   } else if (issue.code === 'invalid_type' && /received undefined/.test(issue.message)) {
     message = `is required (${issue.expected})`;
@@ -145,26 +175,29 @@ function findInlineSecrets(value: unknown, at: PropertyKey[]): string[] {
   return [];
 }
 
-function crossCheck(config: ParsedConfig): string[] {
+function crossCheck(config: Partial<ParsedConfig>, baseDir: string): string[] {
   const problems: string[] = [];
-  const destinations = new Set(Object.keys(config.destinations));
-  const list = [...destinations].join(', ') || '(none)';
-  for (const tier of TIERS) {
-    config.tiers[tier].destinations.forEach((d, i) => {
-      if (!destinations.has(d)) problems.push(`tiers.${tier}.destinations[${i}]: unknown destination "${d}" — configured: ${list}`);
-    });
-  }
-  config.verification.sourcePreference.forEach((d, i) => {
-    if (!destinations.has(d)) {
-      // The default preference names all three standard destinations; only complain about explicit ones.
-      if (!['local', 'cloud', 'offsite'].includes(d)) {
-        problems.push(`verification.sourcePreference[${i}]: unknown destination "${d}" — configured: ${list}`);
+  if (config.destinations) {
+    const destinations = new Set(Object.keys(config.destinations));
+    const list = [...destinations].join(', ') || '(none)';
+    if (config.tiers) {
+      for (const tier of TIERS) {
+        config.tiers[tier].destinations.forEach((d, i) => {
+          if (!destinations.has(d)) problems.push(`tiers.${tier}.destinations[${i}]: unknown destination "${d}" — configured: ${list}`);
+        });
       }
     }
-  });
-  checkTimezone(config.schedules.timezone, 'schedules.timezone', problems);
-  for (const [name, target] of Object.entries(config.targets)) {
-    if (target.schedule?.timezone) checkTimezone(target.schedule.timezone, `targets.${name}.schedule.timezone`, problems);
+    config.verification?.sourcePreference.forEach((d, i) => {
+      if (!destinations.has(d)) {
+        // The default preference names all three standard destinations; only complain about explicit ones.
+        if (!['local', 'cloud', 'offsite'].includes(d)) {
+          problems.push(`verification.sourcePreference[${i}]: unknown destination "${d}" — configured: ${list}`);
+        }
+      }
+    });
+    problems.push(...sameLocationProblems(config.destinations, (p) => resolvePath({ baseDir }, p)));
+  }
+  for (const [name, target] of Object.entries(config.targets ?? {})) {
     const seen = new Set<string>();
     (target.export?.items ?? []).forEach((item, i) => {
       if (seen.has(item.name)) problems.push(`targets.${name}.export.items[${i}].name: "${item.name}" is used twice`);
@@ -176,21 +209,5 @@ function crossCheck(config: ParsedConfig): string[] {
       checkNames.add(check.name);
     });
   }
-  const buckets = new Map<string, string>();
-  for (const [name, destination] of Object.entries(config.destinations)) {
-    if (destination.type !== 's3') continue;
-    const where = `${destination.endpoint ?? 'aws'}/${destination.bucket}/${destination.prefix}`;
-    const other = buckets.get(where);
-    if (other) problems.push(`destinations.${name}: stores to the same bucket and prefix as destinations.${other} — a copy in the same place is no second copy`);
-    buckets.set(where, name);
-  }
   return problems;
-}
-
-function checkTimezone(zone: string, field: string, problems: string[]): void {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: zone });
-  } catch {
-    problems.push(`${field}: unknown time zone "${zone}" — use an IANA name such as UTC or Europe/Berlin`);
-  }
 }

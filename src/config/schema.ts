@@ -9,6 +9,8 @@
  */
 import { z } from 'zod';
 import { TIERS } from '../domain.js';
+import { parseDuration } from './duration.js';
+import { retryProfileProblems } from './retries.js';
 
 const PRIVATE_KEY_PATTERN = /AGE-SECRET-KEY-1|-----BEGIN [A-Z ]*PRIVATE KEY-----/i;
 const NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
@@ -20,10 +22,41 @@ const envVarName = () =>
   z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'must be the name of an environment variable, not its value' });
 /** `HH:MM` in 24-hour time. */
 const timeOfDay = () => z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, { error: 'must be a time of day as HH:MM (24-hour)' });
-const httpUrl = (example: string) =>
-  z.url({ protocol: /^https?$/, error: `must be an http(s) URL such as ${example}` });
+/** A URL with a user name or password inside (`https://user:secret@host/`). */
+export function urlHoldsCredentials(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return url.username !== '' || url.password !== '';
+  } catch {
+    return false;
+  }
+}
+/**
+ * An http(s) URL, never with credentials inside: a URL is printed in logs, alerts and workflow
+ * history, so `user:password@` in it would leak; `instead` says where credentials belong.
+ */
+const httpUrl = (example: string, instead: string) =>
+  z
+    .url({ protocol: /^https?$/, error: `must be an http(s) URL such as ${example}` })
+    .refine((u) => !urlHoldsCredentials(u), { error: `must not hold a user name or password (user:password@) — ${instead}` });
+const DURATION_PATTERN = /^\d+(ms|s|m|h|d)$/;
+/** A duration longer than zero: nowhere in the configuration does a zero interval, timeout or window make sense. */
 const duration = () =>
-  z.string().regex(/^\d+(ms|s|m|h|d)$/, { error: 'must be a duration such as 30s, 15m, 4h or 7d' });
+  z
+    .string()
+    .regex(DURATION_PATTERN, { error: 'must be a duration such as 30s, 15m, 4h or 7d' })
+    .refine((d) => !DURATION_PATTERN.test(d) || parseDuration(d) > 0, { error: 'must be longer than 0 (a duration such as 30s, 15m, 4h or 7d)' });
+/** Whether the runtime knows an IANA time zone. */
+export function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+const timeZone = () =>
+  z.string().refine(isTimeZone, { error: (issue) => `unknown time zone "${String(issue.input)}" — use an IANA name such as UTC or Europe/Berlin` });
 /**
  * A path or glob inside configBackup.root: relative, slash-separated, never climbing out with `..`
  * (symlinks leading outside are refused when a run resolves them).
@@ -34,12 +67,15 @@ const insideRoot = () =>
     .min(1)
     .refine((p) => !/^([/\\]|[A-Za-z]:)/.test(p), { error: (issue) => `"${String(issue.input)}" must be relative to configBackup.root, not an absolute path` })
     .refine((p) => !p.split(/[/\\]/).includes('..'), { error: (issue) => `"${String(issue.input)}" escapes configBackup.root: ".." is not allowed — list paths inside the root, or move the root up` });
-/** A git repository: a local path or a URL, never with a password or token inside it. */
+/**
+ * A git repository: a local path or a URL, never with a password or token inside it (an SSH user
+ * name such as `ssh://git@host/…` is no secret; any user part of an http(s) URL is a token).
+ */
 const gitRepository = () =>
   z
     .string()
     .min(1)
-    .refine((r) => !/^[a-z][a-z0-9+.-]*:\/\/[^/@]*:[^/@]*@/i.test(r), {
+    .refine((r) => !/^[a-z][a-z0-9+.-]*:\/\/[^/@]*:[^/@]*@/i.test(r) && !(/^https?:\/\//i.test(r) && urlHoldsCredentials(r)), {
       error: 'must not embed a password or token in the URL — use an SSH key or a git credential helper on the worker',
     });
 
@@ -72,20 +108,20 @@ const s3Destination = z.strictObject({
   /** Key prefix inside the bucket, so several installations can share one. */
   prefix: z.string().default(''),
   /** Defaults to AWS_REGION, then us-east-1. */
-  region: z.string().optional(),
+  region: z.string().min(1).optional(),
   /** Custom endpoint (MinIO and other S3-compatible stores); defaults to AWS_ENDPOINT_URL_S3 / AWS. */
-  endpoint: httpUrl('http://127.0.0.1:9000').optional(),
+  endpoint: httpUrl('http://127.0.0.1:9000', 'give S3 credentials through an AWS profile (profile) or the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)').optional(),
   /** Path-style addressing, needed by MinIO and most self-hosted stores. */
   forcePathStyle: z.boolean().default(false),
   /** Named profile of the AWS shared config/credentials files; defaults to the SDK's chain. */
-  profile: z.string().optional(),
+  profile: z.string().min(1).optional(),
   /** Object-lock retention applied to uploaded backups (bucket must have object lock enabled). */
   objectLock: z
     .strictObject({ mode: z.enum(['GOVERNANCE', 'COMPLIANCE']), days: z.number().int().min(1) })
     .optional(),
 });
 
-const destination = z.discriminatedUnion('type', [localDestination, s3Destination], {
+export const destination = z.discriminatedUnion('type', [localDestination, s3Destination], {
   error: 'must have type "local" (a directory) or "s3" (a bucket)',
 });
 
@@ -115,7 +151,7 @@ const scheduleOverride = z.strictObject({
   /** Time of the nightly backup. */
   at: timeOfDay().optional(),
   /** IANA time zone the times are in. */
-  timezone: z.string().optional(),
+  timezone: timeZone().optional(),
   /** Weekday whose backup is also the weekly one. */
   weeklyOn: z.enum(WEEKDAYS).optional(),
   /** Day of the month whose backup is also the monthly one. */
@@ -127,7 +163,7 @@ const scheduleOverride = z.strictObject({
 
 const schedule = z.strictObject({
   at: timeOfDay().default('02:00'),
-  timezone: z.string().default('UTC'),
+  timezone: timeZone().default('UTC'),
   weeklyOn: z.enum(WEEKDAYS).default('sunday'),
   monthlyOn: z.number().int().min(1).max(28).default(1),
   catchupWindow: duration().default('6h'),
@@ -136,13 +172,13 @@ const schedule = z.strictObject({
 
 const connection = z.strictObject({
   /** Defaults to PGHOST, then 127.0.0.1. */
-  host: z.string().optional(),
+  host: z.string().min(1).optional(),
   /** Defaults to PGPORT, then 5432. */
   port: port().optional(),
   /** Defaults to PGUSER, then postgres. */
-  user: z.string().optional(),
+  user: z.string().min(1).optional(),
   /** pgpass file with the password; defaults to PGPASSFILE, then libpq's ~/.pgpass. */
-  passfile: z.string().optional(),
+  passfile: z.string().min(1).optional(),
   /** libpq sslmode; defaults to PGSSLMODE, then prefer. */
   sslmode: z.enum(['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full']).optional(),
 });
@@ -206,7 +242,7 @@ const httpHealthCheck = z.strictObject({
   name: z.string().min(1),
   /** Only in recoveries of this target; every recovery otherwise. */
   target: name().optional(),
-  url: httpUrl('http://127.0.0.1:3000/health'),
+  url: httpUrl('http://127.0.0.1:3000/health', 'point the check at a health endpoint that needs no login'),
   expect: z
     .strictObject({
       /** Expected HTTP status; defaults to any 2xx. */
@@ -219,23 +255,28 @@ const httpHealthCheck = z.strictObject({
   timeout: duration().default('10s'),
 });
 
+const WEBHOOK_CREDENTIALS = 'use a webhook URL the receiver authorises by itself (such as a Slack incoming webhook), never a login in the URL';
 const alertChannel = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('webhook'), url: httpUrl('https://alerts.example.com/hook'), name: z.string().optional() }),
-  z.strictObject({ type: z.literal('slack'), url: httpUrl('https://hooks.slack.com/services/…'), name: z.string().optional() }),
+  z.strictObject({ type: z.literal('webhook'), url: httpUrl('https://alerts.example.com/hook', WEBHOOK_CREDENTIALS), name: z.string().optional() }),
+  z.strictObject({ type: z.literal('slack'), url: httpUrl('https://hooks.slack.com/services/…', WEBHOOK_CREDENTIALS), name: z.string().optional() }),
 ]);
 
 export const configSchema = z.strictObject({
   temporal: z
     .strictObject({
       /** Defaults to TEMPORAL_ADDRESS (Temporal's env config), then 127.0.0.1:7233. */
-      address: z.string().optional(),
+      address: z
+        .string()
+        .min(1)
+        .refine((a) => !a.includes('@'), { error: 'must be host:port, without credentials — give Temporal credentials through its environment (TEMPORAL_API_KEY, TLS files)' })
+        .optional(),
       /** Defaults to TEMPORAL_NAMESPACE, then default. */
-      namespace: z.string().optional(),
+      namespace: z.string().min(1).optional(),
       taskQueue: z.string().min(1).default('strongbox'),
       /** Queue of the activities that need the private identity (verify, restore). */
       restoreTaskQueue: z.string().min(1).default('strongbox-restore'),
       /** Temporal UI base URL, for links in alerts and CLI output. */
-      uiUrl: httpUrl('http://127.0.0.1:8233').optional(),
+      uiUrl: httpUrl('http://127.0.0.1:8233', 'the link is printed in alerts and command output; sign in through the UI instead').optional(),
     })
     .prefault({}),
   worker: z
@@ -243,7 +284,7 @@ export const configSchema = z.strictObject({
       /** Names this host's task queue; activities sharing local files stay on one host. */
       hostId: z.string().regex(/^[A-Za-z0-9._-]+$/).optional(),
       /** Where dumps are staged before upload; must have room for the largest compressed dump. */
-      stagingDir: z.string().default('.strongbox/staging'),
+      stagingDir: z.string().min(1, { error: 'must name a directory (relative paths are relative to the configuration file)' }).default('.strongbox/staging'),
       /** Which queues this worker serves: backup (needs recipients only), restore (needs the identity). */
       queues: z.array(z.enum(['backup', 'restore'])).min(1).default(['backup', 'restore']),
       maxConcurrentActivities: z.number().int().min(1).max(64).default(4),
@@ -254,7 +295,10 @@ export const configSchema = z.strictObject({
   encryption: z
     .strictObject({
       /** age recipients (public keys) every backup is encrypted to; add an offline escrow key here. */
-      recipients: z.array(recipientRef).default([{ file: '.strongbox/keys/recipient.txt' }]),
+      recipients: z
+        .array(recipientRef)
+        .min(1, { error: 'must list at least one recipient — every backup is encrypted to these keys' })
+        .default([{ file: '.strongbox/keys/recipient.txt' }]),
       /** The private identity: only workers serving the restore queue need it. */
       identity: secretRef.default({ file: '.strongbox/keys/identity.txt' }),
     })
@@ -269,6 +313,11 @@ export const configSchema = z.strictObject({
       level: z.number().int().min(1).max(19).default(3),
       /** zstd worker threads (0: one per core). */
       threads: z.number().int().min(0).max(64).default(0),
+    })
+    .superRefine((c, ctx) => {
+      if (c.algorithm === 'gzip' && c.level > 9) {
+        ctx.addIssue({ code: 'custom', path: ['level'], input: c.level, message: `gzip levels are 1-9 (got ${c.level}); levels up to 19 are for zstd` });
+      }
     })
     .prefault({}),
   destinations: z
@@ -294,6 +343,16 @@ export const configSchema = z.strictObject({
       maximumInterval: duration().default('2m'),
       /** A long activity silent this long is presumed dead (worker crash) and retried. */
       heartbeatTimeout: duration().default('30s'),
+    })
+    .superRefine((r, ctx) => {
+      // The same rules the workflows apply before building activity options from the profile.
+      const problems = retryProfileProblems({
+        attempts: r.attempts,
+        initialIntervalMs: parseDuration(r.initialInterval),
+        maximumIntervalMs: parseDuration(r.maximumInterval),
+        heartbeatTimeoutMs: parseDuration(r.heartbeatTimeout),
+      });
+      for (const p of problems) ctx.addIssue({ code: 'custom', path: [p.field], input: r[p.field], message: p.message });
     })
     .prefault({}),
   /** Defaults for every target's schedule. */
@@ -322,7 +381,7 @@ export const configSchema = z.strictObject({
   configBackup: z
     .strictObject({
       /** The application's root; every path below is relative to it. */
-      root: z.string().default('.'),
+      root: z.string().min(1).default('.'),
       paths: z
         .array(insideRoot())
         .default([
@@ -340,7 +399,7 @@ export const configSchema = z.strictObject({
        * missing) or a remote URL (ssh://, https://, git@host:path) the worker can push to.
        */
       repository: gitRepository().default('.strongbox/config-repo'),
-      branch: z.string().default('main'),
+      branch: z.string().min(1).default('main'),
       at: timeOfDay().default('02:30'),
       enabled: z.boolean().default(false),
     })
@@ -389,6 +448,11 @@ export const configSchema = z.strictObject({
           interval: duration().default('15s'),
           sql: z.array(sqlHealthCheck).default([]),
           http: z.array(httpHealthCheck).default([]),
+        })
+        .superRefine((h, ctx) => {
+          if (parseDuration(h.interval) > parseDuration(h.window)) {
+            ctx.addIssue({ code: 'custom', path: ['interval'], input: h.interval, message: `${h.interval} is longer than the window (${h.window}) — the checks would run only once; make the interval shorter than the window` });
+          }
         })
         .prefault({}),
     })

@@ -5,6 +5,8 @@
  * stack for its own cluster.
  */
 import { readFileSync, statSync } from 'node:fs';
+import { StrongboxError } from '../errors.js';
+import { FailureType } from '../failures.js';
 
 export interface PgpassEntry {
   host: string;
@@ -66,19 +68,42 @@ export function lookupPgpass(text: string, want: PgpassQuery): string | undefine
 }
 
 /**
- * The password for a connection from a pgpass file, as libpq finds it: undefined when the file or
- * a matching line is missing; an error when others may read the file (libpq ignores it then).
+ * The text of a pgpass file, or undefined when an optional one (libpq's default ~/.pgpass) is
+ * missing. Permanent errors naming the file: a file the configuration names that is missing (libpq
+ * would go on without a password, and the server's "no password supplied" names no file), and a
+ * file others may read (libpq ignores it then, with only a warning).
  */
-export function passwordFromFile(file: string, want: PgpassQuery): string | undefined {
-  let text: string;
+export function readPgpassFile(file: string, options: { required: boolean }): string | undefined {
+  let mode: number;
   try {
-    if ((statSync(file).mode & 0o077) !== 0) {
-      throw new Error(`password file ${file} has group or world access — run chmod 0600 ${file}`);
-    }
-    text = readFileSync(file, 'utf8');
+    const stats = statSync(file);
+    if (!stats.isFile()) throw new StrongboxError(FailureType.Config, `password file ${file} is not a file — point passfile (or PGPASSFILE) at a pgpass file`);
+    mode = stats.mode;
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
+    if (error instanceof StrongboxError) throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    if ((code === 'ENOENT' || code === 'ENOTDIR') && !options.required) return undefined;
+    if (code === 'ENOENT' || code === 'ENOTDIR') {
+      throw new StrongboxError(FailureType.Config, `password file ${file} does not exist — create it (lines of host:port:database:user:password, chmod 0600) or fix passfile / PGPASSFILE`, { cause: error });
+    }
+    throw new StrongboxError(FailureType.Config, `cannot read password file ${file}: ${(error as Error).message} — check passfile / PGPASSFILE and the worker's permissions`, { cause: error });
   }
-  return lookupPgpass(text, want);
+  if ((mode & 0o077) !== 0) {
+    throw new StrongboxError(FailureType.Config, `password file ${file} is ignored by PostgreSQL: it has group or world access — run chmod 0600 ${file}`);
+  }
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new StrongboxError(FailureType.Config, `cannot read password file ${file}: ${(error as Error).message} — check the worker's permissions on it`, { cause: error });
+  }
+}
+
+/**
+ * The password for a connection from a pgpass file, as libpq finds it: undefined when an optional
+ * file or a matching line is missing; a permanent error for a required file that is missing and
+ * for a file others may read (see readPgpassFile).
+ */
+export function passwordFromFile(file: string, want: PgpassQuery, options: { required: boolean } = { required: false }): string | undefined {
+  const text = readPgpassFile(file, options);
+  return text === undefined ? undefined : lookupPgpass(text, want);
 }

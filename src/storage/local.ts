@@ -2,10 +2,13 @@
  * The `local` destination: a directory. Files are written under a `.partial-<id>` name, flushed to
  * disk, read back and checked, then renamed into place — a crash never leaves a half-written file
  * under a real key. Leftover partial files are the local equivalent of abandoned multipart uploads.
+ *
+ * Everything is private to the worker's user, like the identity: files 0600, directories 0700 (a
+ * backup is encrypted, but its manifest, evidence and audit log name databases, tables and sizes).
  */
 import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { copyFile, mkdir, open, readdir, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, open, readdir, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { StrongboxError } from '../errors.js';
@@ -23,6 +26,9 @@ import type {
 } from './storage.js';
 
 const PARTIAL_MARKER = '.partial-';
+/** Files and directories of a local destination: readable by the worker's user only. */
+export const LOCAL_FILE_MODE = 0o600;
+export const LOCAL_DIR_MODE = 0o700;
 
 export class LocalStorage implements Storage {
   readonly kind = 'local' as const;
@@ -43,9 +49,9 @@ export class LocalStorage implements Storage {
 
   async checkAccess(): Promise<void> {
     try {
-      await mkdir(this.root, { recursive: true });
+      await mkdir(this.root, { recursive: true, mode: LOCAL_DIR_MODE });
       const probe = path.join(this.root, `.strongbox-probe-${randomUUID()}`);
-      await writeFile(probe, '');
+      await writeFile(probe, '', { mode: LOCAL_FILE_MODE });
       await rm(probe);
     } catch (error) {
       throw new StrongboxError(
@@ -62,7 +68,7 @@ export class LocalStorage implements Storage {
     if (existing && existing.size === options.size && (await hashFile(target, options.signal)) === options.sha256) {
       return { key, size: existing.size, sha256: options.sha256, uploaded: false };
     }
-    await mkdir(path.dirname(target), { recursive: true });
+    await mkdir(path.dirname(target), { recursive: true, mode: LOCAL_DIR_MODE });
     // A crashed earlier attempt at this key left its partial file: the key has one writer (its
     // backup's workflow), so whatever partial exists now is that attempt's debris.
     await this.removePartials(target);
@@ -72,6 +78,8 @@ export class LocalStorage implements Storage {
       // read back and must have the checksum recorded when the file was produced — which proves
       // both that the source had not changed and that the disk holds what was written.
       await copyFile(file, partial);
+      // copyFile keeps the source's mode; the stored copy is private whatever the staged file was.
+      await chmod(partial, LOCAL_FILE_MODE);
       await fsyncPath(partial);
       const stored = await hashFile(partial, options.signal, options.onProgress);
       if (stored !== options.sha256) {
@@ -100,10 +108,10 @@ export class LocalStorage implements Storage {
 
   async putBytes(key: string, body: Buffer | string, options: PutBytesOptions = {}): Promise<'written' | 'exists'> {
     const target = this.resolve(key);
-    await mkdir(path.dirname(target), { recursive: true });
+    await mkdir(path.dirname(target), { recursive: true, mode: LOCAL_DIR_MODE });
     if (options.ifAbsent) {
       try {
-        await writeFile(target, body, { flag: 'wx' });
+        await writeFile(target, body, { flag: 'wx', mode: LOCAL_FILE_MODE });
         await fsyncPath(target);
         return 'written';
       } catch (error) {
@@ -113,7 +121,7 @@ export class LocalStorage implements Storage {
     }
     const partial = `${target}${PARTIAL_MARKER}${randomUUID()}`;
     try {
-      await writeFile(partial, body);
+      await writeFile(partial, body, { mode: LOCAL_FILE_MODE });
       await fsyncPath(partial);
       await rename(partial, target);
     } finally {

@@ -2,12 +2,32 @@
  * The configured retry profile (`retries` in strongbox.yaml, resolved by an activity) as a Temporal
  * retry policy: transient failures retry with exponential backoff, permanent ones never do (they are
  * thrown non-retryable by the activities).
+ *
+ * A profile Temporal would refuse (a maximum interval shorter than the initial one, a zero
+ * interval) would throw inside workflow code when an activity is scheduled: the workflow task
+ * fails and is retried forever, with no failure and no alert. The schema refuses such profiles;
+ * if one reaches a workflow anyway, it fails the run here with a non-retryable failure saying
+ * which setting is wrong.
  */
 import { TimeoutType, type RetryPolicy } from '@temporalio/common';
 import { ActivityFailure, ApplicationFailure, log, sleep, TimeoutFailure } from '@temporalio/workflow';
 import type { RetryProfile } from '../../activities/plan-backup.js';
+import { describeRetryProblems, retryProfileProblems } from '../../src/config/retries.js';
+import { FailureType } from '../../src/failures.js';
+
+/** Fails the run (non-retryable, so it alerts) when the profile cannot become activity options. */
+export function checkRetryProfile(profile: RetryProfile): void {
+  const problems = retryProfileProblems(profile);
+  if (problems.length === 0) return;
+  throw ApplicationFailure.create({
+    type: FailureType.Config,
+    nonRetryable: true,
+    message: `invalid retry settings: ${describeRetryProblems(problems).join('; ')} — fix retries in the configuration and restart the worker`,
+  });
+}
 
 export function transientRetry(profile: RetryProfile): RetryPolicy {
+  checkRetryProfile(profile);
   return {
     maximumAttempts: profile.attempts,
     initialInterval: profile.initialIntervalMs,
@@ -38,6 +58,7 @@ function isWorthAnotherAttempt(error: unknown): boolean {
  * starts the whole group again, with the profile's attempts and exponential backoff.
  */
 export async function retryAsGroup<T>(profile: RetryProfile, what: string, run: (attempt: number) => Promise<T>): Promise<T> {
+  checkRetryProfile(profile);
   let delay = profile.initialIntervalMs;
   for (let attempt = 1; ; attempt += 1) {
     try {

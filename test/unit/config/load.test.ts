@@ -73,7 +73,7 @@ targets:
     ['a delete fraction above one', 'retention: { maxDeleteFraction: 1.5 }', 'retention.maxDeleteFraction: must be at most 1'],
     ['a bad duration', 'retention: { debrisGracePeriod: "one day" }', 'retention.debrisGracePeriod: must be a duration'],
     ['an endpoint that is not a URL', 'destinations: { local: { type: local, path: b }, cloud: { type: s3, bucket: abc, endpoint: "minio:9000" }, offsite: { type: s3, bucket: abd } }', 'destinations.cloud.endpoint: must be an http(s) URL'],
-    ['two destinations on one bucket', 'destinations: { a: { type: s3, bucket: same }, b: { type: s3, bucket: same } }', 'destinations.b: stores to the same bucket and prefix as destinations.a'],
+    ['two destinations on one bucket', 'destinations: { a: { type: s3, bucket: same }, b: { type: s3, bucket: same } }', 'destinations.b: stores in the same place as destinations.a'],
     ['a webhook without URL', 'alerts: { channels: [ { type: webhook } ] }', 'alerts.channels[0].url'],
     ['a non-mapping document', '- just\n- a list', 'must be a mapping of sections'],
   ])('rejects %s with a message naming the field', (_what, yaml, expected) => {
