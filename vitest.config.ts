@@ -1,7 +1,8 @@
 /**
- * Two projects: `unit` (pure logic, no services, seconds) and `integration` (real Temporal, MinIO
- * and PostgreSQL, started once per run by test/global-setup.ts). `npm test` runs both;
- * `npm run test:unit` only the first.
+ * Three projects: `unit` (pure logic, no services, seconds) and `integration` (real Temporal, MinIO
+ * and PostgreSQL, started once per run by test/global-setup.ts) — `npm test` runs both,
+ * `npm run test:unit` only the first — and `faults` (`npm run test:faults`): the fault suite, which
+ * injects crashes, outages and damage over many runs and prints a summary table (RELIABILITY.md).
  */
 import { defineConfig } from 'vitest/config';
 
@@ -47,6 +48,20 @@ export default defineConfig({
           fileParallelism: true,
           maxWorkers: 2,
           sequence: { groupOrder: 1 },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'faults',
+          include: ['test/faults/**/*.test.ts'],
+          globalSetup: ['test/global-setup.ts', 'test/faults/summary-setup.ts'],
+          // A scenario repeats its fault many times over real runs: minutes each.
+          testTimeout: 1_800_000,
+          hookTimeout: 600_000,
+          // One scenario at a time: a fault must not be another scenario's noise.
+          fileParallelism: false,
+          sequence: { groupOrder: 2 },
         },
       },
     ],
