@@ -5,7 +5,7 @@
  * Safe to retry: it only reads.
  */
 import { BACKUP_INTERVAL_MS, type TargetFreshness } from '../src/alerts/staleness.js';
-import { readHistory } from '../src/alerts/history.js';
+import { readHistory } from '../src/catalog/history.js';
 import { asActivity, StrongboxError } from '../src/errors.js';
 import { FailureType } from '../src/failures.js';
 import type { ActivityDeps } from './deps.js';

@@ -10,7 +10,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Anomaly } from '../src/domain.js';
 import { rowCountAnomalies, sizeAnomaly } from '../src/alerts/anomalies.js';
-import { readHistory } from '../src/alerts/history.js';
+import { readHistory } from '../src/catalog/history.js';
 import { parseDraftManifest } from '../src/catalog/manifest.js';
 import { asActivity } from '../src/errors.js';
 import type { ActivityDeps } from './deps.js';

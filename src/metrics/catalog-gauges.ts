@@ -11,8 +11,8 @@
  * the objects it has not seen before.
  */
 import type { MetricGauge, MetricMeter } from '@temporalio/common';
-import { parseManifest, parseVerification } from '../catalog/manifest.js';
-import { BACKUPS_ROOT, MANIFEST_NAME, parseBackupKey, VERIFICATION_DIR } from '../catalog/layout.js';
+import { BACKUPS_ROOT } from '../catalog/layout.js';
+import { CatalogScanner } from '../catalog/scan.js';
 import type { Manifest, Tier } from '../domain.js';
 import type { Logger } from '../logger.js';
 import type { Storage } from '../storage/storage.js';
@@ -24,7 +24,7 @@ export const CATALOG_REFRESH_INTERVAL_MS = 5 * 60_000;
 
 const ANOMALY_KINDS = ['size', 'row-count'] as const;
 
-export interface ManifestSummary {
+export interface BackupFigures {
   target: string;
   backupId: string;
   tiers: Tier[];
@@ -46,7 +46,7 @@ export interface GaugeSample {
   value: number;
 }
 
-export function summarizeManifest(manifest: Manifest): ManifestSummary {
+export function backupFigures(manifest: Manifest): BackupFigures {
   const anomalies = { size: 0, 'row-count': 0 };
   for (const a of manifest.anomalies) anomalies[a.kind] += 1;
   return {
@@ -60,10 +60,10 @@ export function summarizeManifest(manifest: Manifest): ManifestSummary {
 }
 
 /** The gauge values a catalog implies. Pure: the same backup in several destinations counts once. */
-export function catalogSamples(manifests: Iterable<ManifestSummary>, verifications: Iterable<VerificationSummary>): GaugeSample[] {
-  const backups = new Map<string, ManifestSummary>();
+export function catalogSamples(manifests: Iterable<BackupFigures>, verifications: Iterable<VerificationSummary>): GaugeSample[] {
+  const backups = new Map<string, BackupFigures>();
   for (const m of manifests) backups.set(`${m.target}/${m.backupId}`, m);
-  const newest = new Map<string, ManifestSummary>();
+  const newest = new Map<string, BackupFigures>();
   const counts = new Map<string, number>();
   const oldest = new Map<string, number>();
   for (const m of backups.values()) {
@@ -105,9 +105,8 @@ export class CatalogGauges {
   readonly #storages: Map<string, Storage>;
   readonly #logger: Logger;
   readonly #meter: () => MetricMeter;
-  /** `<destination>\0<key>` → what the object says; objects never change once written. */
-  readonly #manifests = new Map<string, ManifestSummary>();
-  readonly #verifications = new Map<string, VerificationSummary>();
+  /** What the catalog's objects say, as far as the gauges need it (src/catalog reads them). */
+  readonly #catalog: CatalogScanner<BackupFigures, VerificationSummary>;
   readonly #reachable = new Map<string, boolean>();
   /** Label sets published before: a (target, tier) whose backups are all gone drops to 0 backups. */
   readonly #published = new Set<string>();
@@ -119,6 +118,11 @@ export class CatalogGauges {
     this.#storages = storages;
     this.#logger = logger;
     this.#meter = meter;
+    this.#catalog = new CatalogScanner({
+      manifest: backupFigures,
+      verification: (record) => ({ target: record.target, backupId: record.backupId, verifiedAt: Date.parse(record.verifiedAt), passed: record.result === 'passed' }),
+      unreadable: ({ destination, key }, error) => this.#logger.warn({ destination, key, err: error }, 'catalog metrics: unreadable object, not counted'),
+    });
   }
 
   /** Re-reads the catalog (of one target, or all) and publishes the gauges. Refreshes run one at a time. */
@@ -146,48 +150,16 @@ export class CatalogGauges {
     const prefix = target ? `${BACKUPS_ROOT}/${target}/` : `${BACKUPS_ROOT}/`;
     for (const storage of this.#storages.values()) {
       try {
-        await this.#readDestination(storage, prefix);
+        await this.#catalog.scan(storage, prefix);
         this.#reachable.set(storage.destination, true);
       } catch (error) {
         this.#reachable.set(storage.destination, false);
         this.#logger.warn({ destination: storage.destination, err: error }, 'catalog metrics: cannot list the destination; keeping what was read before');
       }
     }
-    const samples = catalogSamples(this.#manifests.values(), this.#verifications.values());
+    const samples = catalogSamples(this.#catalog.manifests(), this.#catalog.verifications());
     this.#publish(samples);
     return samples;
-  }
-
-  async #readDestination(storage: Storage, prefix: string): Promise<void> {
-    const seen = new Set<string>();
-    for await (const object of storage.list(prefix)) {
-      const parsed = parseBackupKey(object.key);
-      if (!parsed) continue;
-      const id = `${storage.destination}\0${object.key}`;
-      if (parsed.rest === MANIFEST_NAME) {
-        seen.add(id);
-        if (this.#manifests.has(id)) continue;
-        try {
-          this.#manifests.set(id, summarizeManifest(parseManifest(await storage.getBytes(object.key), `${storage.destination}:${object.key}`)));
-        } catch (error) {
-          this.#logger.warn({ destination: storage.destination, key: object.key, err: error }, 'catalog metrics: unreadable manifest, not counted');
-        }
-      } else if (parsed.rest.startsWith(`${VERIFICATION_DIR}/`)) {
-        seen.add(id);
-        if (this.#verifications.has(id)) continue;
-        try {
-          const record = parseVerification(await storage.getBytes(object.key), `${storage.destination}:${object.key}`);
-          this.#verifications.set(id, { target: record.target, backupId: record.backupId, verifiedAt: Date.parse(record.verifiedAt), passed: record.result === 'passed' });
-        } catch (error) {
-          this.#logger.warn({ destination: storage.destination, key: object.key, err: error }, 'catalog metrics: unreadable verification record, not counted');
-        }
-      }
-    }
-    // What was listed under this prefix before and is gone now was pruned.
-    const mine = `${storage.destination}\0${prefix}`;
-    for (const cache of [this.#manifests, this.#verifications]) {
-      for (const id of cache.keys()) if (id.startsWith(mine) && !seen.has(id)) cache.delete(id);
-    }
   }
 
   #publish(samples: GaugeSample[]): void {

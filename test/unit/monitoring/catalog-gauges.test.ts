@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { catalogSamples, type ManifestSummary, type VerificationSummary } from '../../../src/metrics/catalog-gauges.js';
+import { catalogSamples, type BackupFigures, type VerificationSummary } from '../../../src/metrics/catalog-gauges.js';
 
 const t = (iso: string) => Date.parse(iso);
-const backup = (backupId: string, tiers: ManifestSummary['tiers'], finishedAt: string, size: number, anomalies = { size: 0, 'row-count': 0 }): ManifestSummary => ({
+const backup = (backupId: string, tiers: BackupFigures['tiers'], finishedAt: string, size: number, anomalies = { size: 0, 'row-count': 0 }): BackupFigures => ({
   target: 'app',
   backupId,
   tiers,

@@ -3,8 +3,8 @@
  * from the catalog in the destinations. Backup ids of one target sort by their slot (`<target>-<compact
  * time>`), so the newest backups are found from the listing alone and only their manifests are read.
  */
-import { parseManifest } from '../catalog/manifest.js';
-import { BACKUPS_ROOT, MANIFEST_NAME, manifestKey, parseBackupKey } from '../catalog/layout.js';
+import { parseManifest } from './manifest.js';
+import { BACKUPS_ROOT, MANIFEST_NAME, manifestKey, parseBackupKey } from './layout.js';
 import type { Manifest } from '../domain.js';
 import type { Storage } from '../storage/storage.js';
 
