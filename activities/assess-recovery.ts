@@ -23,7 +23,7 @@ import { asActivity, classify, StrongboxError } from '../src/errors.js';
 import { FailureType } from '../src/failures.js';
 import type { Storage } from '../src/storage/storage.js';
 import type { ActivityDeps } from './deps.js';
-import { retryProfile, type RetryProfile } from './plan-backup.js';
+import { retryProfile, type RetryProfile } from '../src/config/retries.js';
 
 /** Heartbeat while hashing a stored copy. */
 const HEARTBEAT_INTERVAL_MS = 2_000;

@@ -12,7 +12,7 @@
  */
 import { TIERS, type ManifestSummary, type Tier } from '../src/domain.js';
 import { getTarget } from '../src/config/load.js';
-import { parseDuration } from '../src/config/duration.js';
+import { retryProfile, type RetryProfile } from '../src/config/retries.js';
 import { backupIdFor } from '../src/catalog/layout.js';
 import { readManifest } from '../src/catalog/catalog.js';
 import { summarizeManifest } from '../src/catalog/manifest.js';
@@ -26,13 +26,6 @@ export interface PlanBackupInput {
   /** An explicit tier, or `auto` to derive the tiers from the scheduled date. */
   tier: Tier | 'auto';
   scheduledAt: string;
-}
-
-export interface RetryProfile {
-  attempts: number;
-  initialIntervalMs: number;
-  maximumIntervalMs: number;
-  heartbeatTimeoutMs: number;
 }
 
 export interface BackupPlan {
@@ -51,14 +44,6 @@ export interface BackupPlan {
   verifyAfterBackup: boolean;
 }
 
-export function retryProfile(config: ActivityDeps['config']): RetryProfile {
-  return {
-    attempts: config.retries.attempts,
-    initialIntervalMs: parseDuration(config.retries.initialInterval),
-    maximumIntervalMs: parseDuration(config.retries.maximumInterval),
-    heartbeatTimeoutMs: parseDuration(config.retries.heartbeatTimeout),
-  };
-}
 
 export function createPlanActivities(deps: ActivityDeps) {
   return {

@@ -16,7 +16,7 @@ import type { Storage } from '../src/storage/storage.js';
 import { BackupIdAttribute, TargetAttribute } from '../src/temporal/search-attributes.js';
 import type { ActivityDeps } from './deps.js';
 import { whileHeartbeating } from './heartbeat.js';
-import { retryProfile, type RetryProfile } from './plan-backup.js';
+import { retryProfile, type RetryProfile } from '../src/config/retries.js';
 
 /** The workflow type whose running executions freeze retention for their target. */
 export const DISASTER_RECOVERY_WORKFLOW = 'disasterRecoveryWorkflow';

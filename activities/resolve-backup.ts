@@ -13,7 +13,7 @@ import type { BackupFile, Manifest } from '../src/domain.js';
 import { asActivity, classify, StrongboxError } from '../src/errors.js';
 import { FailureType } from '../src/failures.js';
 import type { ActivityDeps } from './deps.js';
-import { retryProfile, type RetryProfile } from './plan-backup.js';
+import { retryProfile, type RetryProfile } from '../src/config/retries.js';
 
 export interface ResolveBackupInput {
   target: string;

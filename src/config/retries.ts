@@ -4,6 +4,8 @@
  * options from a profile — a worker handed a configuration that bypassed the schema must fail the
  * run with this message, never loop on a retry policy Temporal refuses. Pure: workflows import it.
  */
+import { parseDuration } from './duration.js';
+import type { Config } from './load.js';
 
 /**
  * Activities report progress every 2 s (dumps, uploads, restores); a heartbeat timeout must leave
@@ -13,11 +15,25 @@ export const MIN_HEARTBEAT_TIMEOUT_MS = 5_000;
 /** The most attempts an activity may be given (the schema's bound). */
 export const MAX_RETRY_ATTEMPTS = 100;
 
-export interface RetryTimes {
+/**
+ * The `retries` section as workflows carry it (in plans, in milliseconds): every workflow builds
+ * its activities' retry policies and heartbeat timeouts from it (workflows/shared/retry.ts).
+ */
+export interface RetryProfile {
   attempts: number;
   initialIntervalMs: number;
   maximumIntervalMs: number;
   heartbeatTimeoutMs: number;
+}
+
+/** The configured retry profile, for a plan. */
+export function retryProfile(config: Pick<Config, 'retries'>): RetryProfile {
+  return {
+    attempts: config.retries.attempts,
+    initialIntervalMs: parseDuration(config.retries.initialInterval),
+    maximumIntervalMs: parseDuration(config.retries.maximumInterval),
+    heartbeatTimeoutMs: parseDuration(config.retries.heartbeatTimeout),
+  };
 }
 
 export interface RetryProblem {
@@ -30,7 +46,7 @@ export interface RetryProblem {
 const RETRY_FIELDS = { attempts: 'attempts', initialInterval: 'initialInterval', maximumInterval: 'maximumInterval', heartbeatTimeout: 'heartbeatTimeout' } as const;
 
 /** What is wrong with a retry profile, one problem per field; empty when Temporal accepts it and it makes sense. */
-export function retryProfileProblems(profile: RetryTimes): RetryProblem[] {
+export function retryProfileProblems(profile: RetryProfile): RetryProblem[] {
   const problems: RetryProblem[] = [];
   const { attempts, initialIntervalMs, maximumIntervalMs, heartbeatTimeoutMs } = profile;
   if (!Number.isInteger(attempts) || attempts < 1 || attempts > MAX_RETRY_ATTEMPTS) {

@@ -6,7 +6,7 @@
 import { ApplicationFailure, log, proxyActivities } from '@temporalio/workflow';
 import type { FetchBackupInput } from '../../activities/fetch-backup.js';
 import type { Activities } from '../../activities/index.js';
-import type { RetryProfile } from '../../activities/plan-backup.js';
+import type { RetryProfile } from '../../src/config/retries.js';
 import type { ResolvedBackup } from '../../activities/resolve-backup.js';
 import { FailureType } from '../../src/failures.js';
 import { isHostLost, transientRetry } from './retry.js';

@@ -11,8 +11,7 @@
  */
 import { TimeoutType, type RetryPolicy } from '@temporalio/common';
 import { ActivityFailure, ApplicationFailure, log, sleep, TimeoutFailure } from '@temporalio/workflow';
-import type { RetryProfile } from '../../activities/plan-backup.js';
-import { describeRetryProblems, retryProfileProblems } from '../../src/config/retries.js';
+import { describeRetryProblems, retryProfileProblems, type RetryProfile } from '../../src/config/retries.js';
 import { FailureType } from '../../src/failures.js';
 
 /** Fails the run (non-retryable, so it alerts) when the profile cannot become activity options. */
