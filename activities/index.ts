@@ -7,6 +7,8 @@ import { createStagingActivities } from './clean-staging.js';
 import { createDiscardActivities } from './discard-backup.js';
 import { createDumpActivities } from './dump-database.js';
 import { createEncryptActivities } from './encrypt-file.js';
+import { createClaimHostActivities } from './claim-host.js';
+import { createListTargetsActivities } from './list-targets.js';
 import { createPlanActivities } from './plan-backup.js';
 import { createPlanPruneActivities } from './plan-prune.js';
 import { createPruneActivities } from './prune-backups.js';
@@ -30,6 +32,8 @@ export type { ActivityDeps } from './deps.js';
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createPlanActivities(deps),
+    ...createClaimHostActivities(deps),
+    ...createListTargetsActivities(deps),
     ...createDumpActivities(deps),
     ...createChecksumActivities(deps),
     ...createEncryptActivities(deps),

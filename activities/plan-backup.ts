@@ -4,11 +4,6 @@
  * an unknown target, missing keys, a missing bucket. It also reports whether the slot's backup
  * already exists, so a second trigger of the same slot does nothing.
  * Safe to retry: it only reads.
- *
- * claimHost: answers with this worker's own task queue, so dump, checksum, encrypt and upload —
- * which share staging files — all run on one host. Safe to retry: it has no effects.
- *
- * listTargets: the configured targets, for backupAllWorkflow. Safe to retry: it only reads.
  */
 import { TIERS, type ManifestSummary, type Tier } from '../src/domain.js';
 import { getTarget } from '../src/config/load.js';
@@ -75,15 +70,6 @@ export function createPlanActivities(deps: ActivityDeps) {
           verifyAfterBackup: config.verification.afterEachBackup,
         };
       });
-    },
-
-    async claimHost(): Promise<string> {
-      return deps.hostQueue;
-    },
-
-    /** The configured targets, in configuration order. Safe to retry: it only reads. */
-    async listTargets(): Promise<string[]> {
-      return Object.keys(deps.config.targets);
     },
   };
 }
