@@ -56,7 +56,8 @@ describe('README', () => {
   it('runs those commands as written: npm start is `strongbox start`, npm test builds and runs vitest, CI runs the test command', () => {
     const { scripts } = JSON.parse(read('package.json')) as { scripts: Record<string, string> };
     expect(scripts.start).toBe('node bin/strongbox.js start');
-    expect(scripts.test).toBe('vitest run');
+    // The unit and integration projects; the fault suite has its own command (npm run test:faults).
+    expect(scripts.test).toBe('vitest run --project unit --project integration');
     expect(scripts.prepare).toBe('npm run build');
     expect(read('.ci/run')).toContain(`bash -c 'npm install && npm test'`);
   });
