@@ -20,7 +20,7 @@ import { recordOfFailure, startVerify } from '../../../src/client/verify.js';
 import type { CopyVerdict, Manifest, VerificationRecord } from '../../../src/domain.js';
 import { FailureType } from '../../../src/failures.js';
 import { openStorages } from '../../../src/storage/index.js';
-import { databasesStartingWith, dropDatabases, fingerprintOf, withDatabase } from '../../helpers/recovery.js';
+import { databasesStartingWith, dropDatabases, fingerprintOf, strongboxCli, withDatabase } from '../../helpers/recovery.js';
 import { createTestDatabase, testStack, type TestDatabase } from '../../helpers/stack.js';
 import { startTestWorker, testSetup, type TestSetup, type TestWorker } from '../../helpers/workflows.js';
 
@@ -110,6 +110,9 @@ describe('a backup with one damaged copy', () => {
     const entry = await entryOf(backup.backupId);
     expect(entry?.status).toBe('verified');
     expect(entry?.damaged?.map((d) => d.destination)).toEqual(['local']);
+    const listed = await strongboxCli(setup, ['backups', 'list', '--target', 'app', '--json']);
+    const shown = (JSON.parse(listed.stdout) as { backups: Array<{ backupId: string; status: string; damaged: Array<{ destination: string }> }> }).backups.find((b) => b.backupId === backup.backupId);
+    expect(shown).toMatchObject({ status: 'verified', damaged: [{ destination: 'local' }] });
 
     for (const selector of [backup.backupId, 'latest']) {
       const result = await (await startRestore(worker.client, setup.config, { target: 'app', backup: selector, workflowId: workflowId('restore') })).result();
@@ -150,6 +153,10 @@ describe('a backup with one damaged copy', () => {
     const entry = await entryOf(backup.backupId);
     expect(entry?.status).toBe('failed');
     expect(entry?.damaged?.map((d) => d.destination)).toEqual(['local', 'cloud']);
+    const listed = await strongboxCli(setup, ['backups', 'list', '--target', 'app']);
+    expect(listed.exitCode, listed.stderr).toBe(0);
+    expect(listed.stdout.split('\n').find((l) => l.startsWith(backup.backupId))).toMatch(/ failed +local,cloud {2}damaged: local,cloud$/);
+    expect(listed.stderr).toContain(`warning: the copy of ${backup.backupId} in cloud is damaged — repair it from a good copy: `);
 
     const restore = await startRestore(worker.client, setup.config, { target: 'app', backup: backup.backupId, workflowId: workflowId('restore') });
     const refused = ((await restore.result().catch((e: unknown) => e)) as WorkflowFailedError).cause as ApplicationFailure;
