@@ -87,7 +87,10 @@ export interface FetchBackupResult {
   skipped: Array<{ destination: string; reason: string; state?: 'missing' | 'unread' }>;
 }
 
-/** Failures that end the fetch: the copy is damaged or the key is wrong — another source would only hide it. */
+/**
+ * Failures that end the fetch: the copy is damaged or the key is wrong. Reading on would hide them;
+ * the workflow records a damaged copy against its destination before it reads the next one.
+ */
 const FINDINGS = new Set<FailureTypeName>([FailureType.ChecksumMismatch, FailureType.CorruptData, FailureType.WrongKey, FailureType.MissingKey]);
 
 export function createFetchActivities(deps: ActivityDeps) {
