@@ -110,7 +110,7 @@ async function assess(deps: ActivityDeps, input: AssessRecoveryInput): Promise<{
   const catalog = await readCatalog(storages, { target: input.target });
   const entries = catalog.entries.filter((e) => e.target === input.target);
   const notes: string[] = [];
-  for (const problem of catalog.problems) notes.push(`unreadable manifest ${problem.destination}:${problem.key}: ${problem.problem}`);
+  for (const problem of catalog.problems) notes.push(`manifest ${problem.destination}:${problem.key}: ${problem.problem}`);
 
   const rejected: RecoveryAssessment['rejected'] = [];
   let chosen: AssessedBackup | undefined;
@@ -219,7 +219,7 @@ async function entryByReading(deps: ActivityDeps, target: string, backupId: stri
 
 /**
  * The first holder (in verification.sourcePreference order) whose copy of the dump is intact, and
- * the copies found damaged: those checked before it whose bytes differ from the manifest, and those
+ * the copies found damaged: those checked before it whose bytes differ from their manifest, and those
  * the catalog knows (an unreadable manifest, the newest verification's findings).
  */
 async function checkCopies(deps: ActivityDeps, entry: CatalogEntry): Promise<{ copy: CopyFinding; damaged: DamagedCopy[] }> {
@@ -232,10 +232,12 @@ async function checkCopies(deps: ActivityDeps, entry: CatalogEntry): Promise<{ c
   for (const destination of holders) {
     const storage = deps.storages.get(destination);
     if (!storage) continue;
-    const key = keyOf(entry.manifest, destination, dump.name);
     try {
-      const stored = await inspectCopy(storage, key);
-      const finding = judgeCopy(destination, dump, stored);
+      // Each copy against its own destination's manifest: a damaged manifest fails only its copy.
+      const own = (await readManifest(storage, entry.target, entry.backupId).catch(() => undefined)) ?? entry.manifest;
+      const ownDump = own.files.find((f) => f.kind === 'dump') ?? dump;
+      const stored = await inspectCopy(storage, keyOf(own, destination, ownDump.name));
+      const finding = judgeCopy(destination, ownDump, stored);
       if (finding.ok) return { copy: finding, damaged: damaged.filter((d) => d.destination !== destination) };
       problems.push(finding.detail);
       if (stored && !damaged.some((d) => d.destination === destination)) damaged.push({ destination, reason: finding.detail });

@@ -56,7 +56,7 @@ export const FETCHED_DUMP_NAME = 'db.dump';
 export interface FetchBackupInput {
   target: string;
   backupId: string;
-  /** The dump as the manifest describes it: sizes and checksums to check, compression to undo. */
+  /** The dump as the manifest describes it: sizes and checksums to check, compression to undo (a source's own `file` wins). */
   dump: BackupFile;
   /** Where to read it, in order of preference. */
   sources: BackupSource[];
@@ -128,7 +128,7 @@ export function createFetchActivities(deps: ActivityDeps) {
               context.heartbeat({ step: 'fetch', source: source.destination, bytes });
             };
             try {
-              const downloaded = await fetchFrom(storage, source.key, input.dump, identities, output, follow, signal, onBytes);
+              const downloaded = await fetchFrom(storage, source.key, source.file ?? input.dump, identities, output, follow, signal, onBytes);
               const size = follow ? await markComplete(output) : (await stat(output)).size;
               const result = {
                 file: output,

@@ -3,12 +3,14 @@
  * needs — the manifest's dump file (sizes, checksums, recipients) and roles file, the destinations holding the
  * backup in the order to read them (`verification.sourcePreference` first, then any other holder),
  * and the target's verification settings. Read from the manifests in the destinations, never from
- * the database being protected. A destination whose copy of the manifest is unreadable is no source:
- * it is reported as a damaged copy (`damaged`), and the other destinations' manifest is used.
+ * the database being protected. Each copy is checked against its own destination's manifest (they
+ * are written identical; a damaged one then fails only its own copy, which the fetch reports as
+ * damaged). A destination whose copy of the manifest is unreadable is no source: it is reported as a
+ * damaged copy (`damaged`).
  * Safe to retry: it only reads.
  */
 import { readCatalog, readManifest, selectBackup } from '../src/catalog/catalog.js';
-import { manifestKey, objectKey } from '../src/catalog/layout.js';
+import { objectKey } from '../src/catalog/layout.js';
 import { getTarget } from '../src/config/load.js';
 import type { BackupFile, CopyVerdict, Manifest } from '../src/domain.js';
 import { asActivity, classify, StrongboxError } from '../src/errors.js';
@@ -26,6 +28,8 @@ export interface ResolveBackupInput {
 export interface BackupSource {
   destination: string;
   key: string;
+  /** The file as this destination's own manifest describes it (sizes, checksums). */
+  file?: BackupFile;
 }
 
 export interface ResolvedBackup {
@@ -59,7 +63,7 @@ export function createResolveActivities(deps: ActivityDeps) {
     async resolveBackup(input: ResolveBackupInput): Promise<ResolvedBackup> {
       return asActivity(`finding backup ${input.backup} of target ${input.target}`, async () => {
         const target = getTarget(deps.config, input.target);
-        const { manifest, holders, damaged } = await findBackup(deps, input.target, input.backup);
+        const { manifest, holders, damaged, manifests } = await findBackup(deps, input.target, input.backup);
         const dump = manifest.files.find((f) => f.kind === 'dump');
         if (!dump) throw new StrongboxError(FailureType.CorruptData, `the manifest of backup ${manifest.backupId} lists no dump file`);
         const globals = manifest.files.find((f) => f.kind === 'globals');
@@ -71,10 +75,12 @@ export function createResolveActivities(deps: ActivityDeps) {
           database: manifest.database,
           scheduledAt: manifest.scheduledAt,
           dump,
-          sources: ordered.map((destination) => ({ destination, key: dumpKey(manifest, destination, dump) })),
+          sources: ordered.map((destination) => sourceIn(manifests.get(destination) ?? manifest, destination, 'dump') ?? { destination, key: dumpKey(manifest, destination, dump) }),
           holders,
           damaged,
-          ...(globals ? { globals: { file: globals, sources: ordered.map((destination) => ({ destination, key: dumpKey(manifest, destination, globals) })) } } : {}),
+          ...(globals
+            ? { globals: { file: globals, sources: ordered.map((destination) => sourceIn(manifests.get(destination) ?? manifest, destination, 'globals') ?? { destination, key: dumpKey(manifest, destination, globals) }) } }
+            : {}),
           recipients: manifest.encryption.recipients,
           tables: manifest.tables.length,
           verify: { jobs: target.verify.jobs, amcheck: target.verify.amcheck, checks: target.checks.length },
@@ -86,24 +92,39 @@ export function createResolveActivities(deps: ActivityDeps) {
   };
 }
 
+/** Where to read a file of the backup in one destination, checked against that destination's own manifest. */
+function sourceIn(manifest: Manifest, destination: string, kind: BackupFile['kind']): BackupSource | undefined {
+  const file = manifest.files.find((f) => f.kind === kind);
+  return file ? { destination, key: dumpKey(manifest, destination, file), file } : undefined;
+}
+
 /** A file's key in a destination: as the manifest recorded it, else where the layout puts it. */
 function dumpKey(manifest: Manifest, destination: string, file: BackupFile): string {
   const recorded = manifest.destinations[destination]?.objects.find((o) => o.key.endsWith(`/${file.name}`));
   return recorded?.key ?? objectKey(manifest.target, manifest.backupId, file.name);
 }
 
-async function findBackup(deps: ActivityDeps, target: string, backup: string): Promise<{ manifest: Manifest; holders: string[]; damaged: CopyVerdict[] }> {
+interface FoundBackup {
+  /** The manifest of the first destination holding a readable one. */
+  manifest: Manifest;
+  holders: string[];
+  /** Each holder's own manifest. */
+  manifests: Map<string, Manifest>;
+  damaged: CopyVerdict[];
+}
+
+async function findBackup(deps: ActivityDeps, target: string, backup: string): Promise<FoundBackup> {
   const storages = [...deps.storages.values()];
   if (backup === 'latest' || backup === 'latest-verified') {
     const catalog = await readCatalog(storages, { target });
+    let backupId: string;
     try {
-      const entry = selectBackup(catalog, target, backup);
-      const key = manifestKey(target, entry.backupId);
-      const damaged = catalog.problems.filter((p) => p.key === key).map((p) => ({ destination: p.destination, state: 'damaged' as const, detail: p.problem }));
-      return { manifest: entry.manifest, holders: [...entry.destinations], damaged };
+      backupId = selectBackup(catalog, target, backup).backupId;
     } catch (error) {
       throw withUnreachable(error, catalog.unreachable.map((u) => `${u.destination}: ${u.reason}`));
     }
+    // Read by id: each destination's own manifest, and which ones are unreadable.
+    return findBackup(deps, target, backupId);
   }
   // A named backup: read its manifest directly instead of listing every backup.
   const found = await Promise.all(
@@ -129,7 +150,12 @@ async function findBackup(deps: ActivityDeps, target: string, backup: string): P
     const missing = new StrongboxError(FailureType.MissingObject, `no backup with id ${backup} of target ${target} in any destination — list them with \`strongbox backups list --target ${target}\``);
     throw withUnreachable(missing, unreachable);
   }
-  return { manifest: holders[0]!.manifest!, holders: holders.map((h) => h.destination), damaged };
+  const manifests = new Map(holders.map((h) => [h.destination, h.manifest!]));
+  const differing = holders.filter((h) => JSON.stringify(h.manifest) !== JSON.stringify(holders[0]!.manifest));
+  if (differing.length > 0) {
+    deps.logger.warn({ backupId: backup, destinations: holders.map((h) => h.destination) }, 'the manifests of this backup differ between destinations: one is damaged; each copy is checked against its own');
+  }
+  return { manifest: holders[0]!.manifest!, holders: holders.map((h) => h.destination), manifests, damaged };
 }
 
 /** A backup not found while some destination could not be read may just be out of reach: retry. */

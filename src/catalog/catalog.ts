@@ -89,6 +89,10 @@ export async function readCatalog(storages: Iterable<Storage>, options: { target
         status: 'unverified' as VerificationStatus,
       };
       entry.destinations.push(storage.destination);
+      if (entry.destinations.length > 1 && serializeManifest(manifest) !== serializeManifest(entry.manifest)) {
+        const first = entry.destinations[0]!;
+        problems.push({ destination: storage.destination, key, problem: `differs from the manifest of the same backup in ${first}: one of them is damaged — verify the backup, each copy is checked against its own manifest` });
+      }
       const newest = (verifications.get(manifest.backupId) ?? []).sort().at(-1);
       if (newest) {
         try {
@@ -112,11 +116,12 @@ export async function readCatalog(storages: Iterable<Storage>, options: { target
 
 /**
  * A backup's damaged copies: destinations whose copy of its manifest could not be read (a problem
- * of the listing), and copies the newest verification found damaged.
+ * of the listing), and copies the newest verification found damaged. Manifests that differ are a
+ * problem too, but not of a known copy: the verification finds which.
  */
-export function damagedCopies(entry: Pick<CatalogEntry, 'target' | 'backupId' | 'verification'>, problems: readonly CatalogProblem[]): DamagedCopy[] {
+export function damagedCopies(entry: Pick<CatalogEntry, 'target' | 'backupId' | 'verification' | 'destinations'>, problems: readonly CatalogProblem[]): DamagedCopy[] {
   const key = manifestKey(entry.target, entry.backupId);
-  const damaged = problems.filter((p) => p.key === key).map((p) => ({ destination: p.destination, reason: p.problem }));
+  const damaged = problems.filter((p) => p.key === key && !entry.destinations.includes(p.destination)).map((p) => ({ destination: p.destination, reason: p.problem }));
   for (const copy of entry.verification?.copies ?? []) {
     if (copy.state === 'damaged' && !damaged.some((d) => d.destination === copy.destination)) {
       damaged.push({ destination: copy.destination, reason: `${copy.detail ?? 'damaged'} (found by the verification of ${entry.verification!.verifiedAt})` });

@@ -1,12 +1,12 @@
 /**
  * One damaged copy does not block a backup whose other copy is intact. A daily backup is stored in
  * `local` and `cloud`; its `local` copy is damaged on purpose (a flipped byte, a truncated dump, an
- * unreadable manifest): verification and restore — by id and `latest` — read `cloud`, the evidence
+ * unreadable manifest, a valid manifest recording a wrong checksum): verification and restore — by id and `latest` — read `cloud`, the evidence
  * in each destination says `local` is damaged, the catalog lists it for repair, and the disaster
  * recovery's assessment still chooses the backup. Only a backup whose every copy is damaged fails,
  * naming each one, and nothing is deleted.
  */
-import { closeSync, fstatSync, openSync, readSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, readSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
 import { MockActivityEnvironment } from '@temporalio/testing';
@@ -24,7 +24,7 @@ import { databasesStartingWith, dropDatabases, fingerprintOf, strongboxCli, with
 import { createTestDatabase, testStack, type TestDatabase } from '../../helpers/stack.js';
 import { startTestWorker, testSetup, type TestSetup, type TestWorker } from '../../helpers/workflows.js';
 
-type Damage = 'flipped byte' | 'truncated dump' | 'unreadable manifest';
+type Damage = 'flipped byte' | 'truncated dump' | 'unreadable manifest' | 'wrong checksum in the manifest';
 
 describe('a backup with one damaged copy', () => {
   let source: TestDatabase;
@@ -49,7 +49,14 @@ describe('a backup with one damaged copy', () => {
   const damageLocal = (manifest: Manifest, damage: Damage) => {
     if (damage === 'flipped byte') flipByte(localFile(dumpKey(manifest, 'local')));
     else if (damage === 'truncated dump') truncateSync(localFile(dumpKey(manifest, 'local')), Math.floor(manifest.files[0]!.size / 2));
-    else writeFileSync(localFile(manifestKey('app', manifest.backupId)), '{"formatVersion": 1, "backupId": ');
+    else if (damage === 'unreadable manifest') writeFileSync(localFile(manifestKey('app', manifest.backupId)), '{"formatVersion": 1, "backupId": ');
+    else {
+      // One hex digit of the dump's recorded SHA-256 changed: still valid JSON, and a valid manifest.
+      const file = localFile(manifestKey('app', manifest.backupId));
+      const sha256 = manifest.files.find((f) => f.kind === 'dump')!.sha256;
+      const wrong = `${sha256[0] === '0' ? '1' : '0'}${sha256.slice(1)}`;
+      writeFileSync(file, readFileSync(file, 'utf8').replace(`"sha256": "${sha256}"`, `"sha256": "${wrong}"`));
+    }
   };
   const entryOf = async (backupId: string) => (await readCatalog(openStorages(setup.config).values(), { target: 'app' })).entries.find((e) => e.backupId === backupId);
   const states = (copies: CopyVerdict[] | undefined) => Object.fromEntries((copies ?? []).map((c) => [c.destination, c.state]));
@@ -88,9 +95,10 @@ describe('a backup with one damaged copy', () => {
     'flipped byte': /^checksum mismatch of the ciphertext: .*db\.dump\.zst\.age in destination local has SHA-256 [0-9a-f]{64}/,
     'truncated dump': /^checksum mismatch of the ciphertext: .*db\.dump\.zst\.age in destination local has SHA-256 [0-9a-f]{64} \(\d+ bytes\)/,
     'unreadable manifest': /manifest local:backups\/app\/.*\/manifest\.json is not valid JSON/,
+    'wrong checksum in the manifest': /^checksum mismatch of the ciphertext: .*db\.dump\.zst\.age in destination local has SHA-256 [0-9a-f]{64} \(\d+ bytes\), the manifest recorded [01][0-9a-f]{63}/,
   };
 
-  it.each<Damage>(['flipped byte', 'truncated dump', 'unreadable manifest'])('%s in local: verified and restored from cloud, local reported damaged, chosen by the disaster recovery', async (damage) => {
+  it.each<Damage>(['flipped byte', 'truncated dump', 'unreadable manifest', 'wrong checksum in the manifest'])('%s in local: verified and restored from cloud, local reported damaged, chosen by the disaster recovery', async (damage) => {
     const backup = await backUp();
     damageLocal(backup, damage);
     // Where the evidence goes: beside every readable manifest of the backup.

@@ -44,6 +44,16 @@ describe('the catalog of a backup with a damaged copy', () => {
     expect(catalog.problems.map((p) => p.destination)).toEqual(['local']);
   });
 
+  it('reports manifests that differ between destinations, without guessing which copy is damaged', async () => {
+    const dump = manifest.files[0]!;
+    await local.putBytes(key, serializeManifest({ ...manifest, files: [{ ...dump, sha256: `${dump.sha256.startsWith('0') ? '1' : '0'}${dump.sha256.slice(1)}` }] }));
+    const catalog = await readCatalog([local, cloud], { target: 'app' });
+
+    expect(catalog.entries[0]!.destinations).toEqual(['local', 'cloud']);
+    expect(catalog.entries[0]!.damaged).toBeUndefined();
+    expect(catalog.problems).toEqual([{ destination: 'cloud', key, problem: expect.stringContaining('differs from the manifest of the same backup in local: one of them is damaged') }]);
+  });
+
   it('names the copies the newest verification found damaged, and only those', async () => {
     await record([
       { destination: 'local', state: 'damaged', detail: 'checksum mismatch of the ciphertext' },
