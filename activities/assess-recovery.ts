@@ -7,12 +7,14 @@
  *
  * A copy is checked by HEAD (size, and the SHA-256 the store recorded at upload) or, where the store
  * records none (a local directory), by hashing the stored bytes. The restore re-checks everything
- * while it downloads.
+ * while it downloads. One damaged copy does not disqualify a backup: the holders are checked in
+ * `verification.sourcePreference` order, and the first intact copy makes it a valid choice; the
+ * damaged ones (and destinations whose manifest of it is unreadable) are listed under `damaged`.
  * Safe to retry: it only reads.
  */
 import { createHash } from 'node:crypto';
 import { Context } from '@temporalio/activity';
-import { readCatalog, readManifest, type CatalogEntry } from '../src/catalog/catalog.js';
+import { readCatalog, readManifest, type CatalogEntry, type DamagedCopy } from '../src/catalog/catalog.js';
 import { objectKey } from '../src/catalog/layout.js';
 import { getTarget, resolvePath } from '../src/config/load.js';
 import { parseDuration } from '../src/config/duration.js';
@@ -50,6 +52,8 @@ export interface AssessedBackup {
   hasGlobals: boolean;
   /** How the stored copy was found intact. */
   copy: CopyFinding;
+  /** Copies found damaged (passed over; to repair from the intact one), by destination. */
+  damaged: DamagedCopy[];
   verifiedAt?: string;
 }
 
@@ -106,7 +110,7 @@ async function assess(deps: ActivityDeps, input: AssessRecoveryInput): Promise<{
   const catalog = await readCatalog(storages, { target: input.target });
   const entries = catalog.entries.filter((e) => e.target === input.target);
   const notes: string[] = [];
-  for (const problem of catalog.problems) notes.push(`unreadable manifest ${problem.destination}:${problem.key}: ${problem.problem}`);
+  for (const problem of catalog.problems) notes.push(`manifest ${problem.destination}:${problem.key}: ${problem.problem}`);
 
   const rejected: RecoveryAssessment['rejected'] = [];
   let chosen: AssessedBackup | undefined;
@@ -114,16 +118,16 @@ async function assess(deps: ActivityDeps, input: AssessRecoveryInput): Promise<{
   if (chosenBy === 'operator') {
     const entry = input.backup === 'latest' ? entries[0] : (entries.find((e) => e.backupId === input.backup) ?? (await entryByReading(deps, input.target, input.backup!)));
     if (!entry) throw new StrongboxError(FailureType.MissingObject, `no backup ${input.backup} of target ${input.target} in any destination — list them with \`strongbox backups list --target ${input.target}\``);
-    const copy = await checkCopies(deps, entry);
+    const { copy, damaged } = await checkCopies(deps, entry);
     if (!copy.ok) throw new StrongboxError(FailureType.ChecksumMismatch, `the backup ${entry.backupId} chosen has no intact copy: ${copy.detail}`);
-    chosen = assessed(entry, copy);
+    chosen = assessed(entry, copy, damaged);
   } else {
     const byId = new Map(entries.map((e) => [e.backupId, e]));
     for (const candidate of candidateOrder(entries.map((e) => ({ backupId: e.backupId, scheduledAt: e.manifest.scheduledAt, status: e.status }))).slice(0, MAX_CANDIDATES)) {
       const entry = byId.get(candidate.backupId)!;
-      const copy = await checkCopies(deps, entry);
+      const { copy, damaged } = await checkCopies(deps, entry);
       if (copy.ok) {
-        chosen = assessed(entry, copy);
+        chosen = assessed(entry, copy, damaged);
         break;
       }
       rejected.push({ backupId: entry.backupId, reason: copy.detail });
@@ -132,6 +136,7 @@ async function assess(deps: ActivityDeps, input: AssessRecoveryInput): Promise<{
   const newerUnverified = chosen
     ? newerThan(entries.map((e) => ({ backupId: e.backupId, scheduledAt: e.manifest.scheduledAt, status: e.status })), chosen).map(({ backupId, scheduledAt }) => ({ backupId, scheduledAt }))
     : [];
+  for (const d of chosen?.damaged ?? []) notes.push(`the copy of ${chosen!.backupId} in ${d.destination} is DAMAGED (${d.reason}): the restore reads ${chosen!.copy.destination} — repair it from there`);
   if (!chosen) notes.push(entries.length === 0 ? `no backup of ${input.target} in any reachable destination` : `none of the ${entries.length} backup(s) of ${input.target} has an intact copy that is verified or unverified-but-intact (failed verifications are never restored)`);
 
   const { snapshots, problems } = await listStoredSnapshots(storages);
@@ -189,7 +194,7 @@ async function assess(deps: ActivityDeps, input: AssessRecoveryInput): Promise<{
   return { assessment, settings };
 }
 
-function assessed(entry: CatalogEntry, copy: CopyFinding): AssessedBackup {
+function assessed(entry: CatalogEntry, copy: CopyFinding, damaged: DamagedCopy[]): AssessedBackup {
   return {
     backupId: entry.backupId,
     scheduledAt: entry.manifest.scheduledAt,
@@ -198,6 +203,7 @@ function assessed(entry: CatalogEntry, copy: CopyFinding): AssessedBackup {
     tables: entry.manifest.tables.length,
     hasGlobals: entry.manifest.files.some((f) => f.kind === 'globals'),
     copy,
+    damaged,
     ...(entry.verification ? { verifiedAt: entry.verification.verifiedAt } : {}),
   };
 }
@@ -211,26 +217,35 @@ async function entryByReading(deps: ActivityDeps, target: string, backupId: stri
   return undefined;
 }
 
-/** The first holder (in verification.sourcePreference order) whose copy of the dump is intact. */
-async function checkCopies(deps: ActivityDeps, entry: CatalogEntry): Promise<CopyFinding> {
+/**
+ * The first holder (in verification.sourcePreference order) whose copy of the dump is intact, and
+ * the copies found damaged: those checked before it whose bytes differ from their manifest, and those
+ * the catalog knows (an unreadable manifest, the newest verification's findings).
+ */
+async function checkCopies(deps: ActivityDeps, entry: CatalogEntry): Promise<{ copy: CopyFinding; damaged: DamagedCopy[] }> {
+  const damaged: DamagedCopy[] = [...(entry.damaged ?? [])];
   const dump = entry.manifest.files.find((f) => f.kind === 'dump');
-  if (!dump) return { destination: '-', ok: false, check: 'size', detail: 'the manifest lists no dump file' };
+  if (!dump) return { copy: { destination: '-', ok: false, check: 'size', detail: 'the manifest lists no dump file' }, damaged };
   const preference = deps.config.verification.sourcePreference;
   const holders = [...preference.filter((d) => entry.destinations.includes(d)), ...entry.destinations.filter((d) => !preference.includes(d))];
   const problems: string[] = [];
   for (const destination of holders) {
     const storage = deps.storages.get(destination);
     if (!storage) continue;
-    const key = keyOf(entry.manifest, destination, dump.name);
     try {
-      const finding = judgeCopy(destination, dump, await inspectCopy(storage, key));
-      if (finding.ok) return finding;
+      // Each copy against its own destination's manifest: a damaged manifest fails only its copy.
+      const own = (await readManifest(storage, entry.target, entry.backupId).catch(() => undefined)) ?? entry.manifest;
+      const ownDump = own.files.find((f) => f.kind === 'dump') ?? dump;
+      const stored = await inspectCopy(storage, keyOf(own, destination, ownDump.name));
+      const finding = judgeCopy(destination, ownDump, stored);
+      if (finding.ok) return { copy: finding, damaged: damaged.filter((d) => d.destination !== destination) };
       problems.push(finding.detail);
+      if (stored && !damaged.some((d) => d.destination === destination)) damaged.push({ destination, reason: finding.detail });
     } catch (error) {
       problems.push(`${destination}: ${classify(error).message}`);
     }
   }
-  return { destination: holders[0] ?? '-', ok: false, check: 'size', detail: problems.join('; ') || 'no configured destination holds it' };
+  return { copy: { destination: holders[0] ?? '-', ok: false, check: 'size', detail: problems.join('; ') || 'no configured destination holds it' }, damaged };
 }
 
 function keyOf(manifest: Manifest, destination: string, name: string): string {

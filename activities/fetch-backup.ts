@@ -17,7 +17,11 @@
  *
  * Sources are tried in the order given (`verification.sourcePreference`): a destination that is
  * unreachable or lacks the object is skipped for the next; a damaged object, a wrong key or
- * corrupted data stops the fetch (non-retryable) — that is the finding.
+ * corrupted data stops the fetch (non-retryable) — that is the finding. A damaged copy (its
+ * ciphertext differs from the manifest) is marked `damagedCopy` in the failure's details: the
+ * workflow records it against that destination and fetches again from the sources left
+ * (workflows/shared/restore-queues.ts, fromIntactCopy) — with `follow`, a reader has already taken
+ * the damaged bytes, so only the workflow can start both over.
  *
  * Needs the private identity: it runs only on workers serving the restore queue.
  * Safe to retry: each attempt starts from an empty file and writes under a temporary name (with
@@ -52,7 +56,7 @@ export const FETCHED_DUMP_NAME = 'db.dump';
 export interface FetchBackupInput {
   target: string;
   backupId: string;
-  /** The dump as the manifest describes it: sizes and checksums to check, compression to undo. */
+  /** The dump as the manifest describes it: sizes and checksums to check, compression to undo (a source's own `file` wins). */
   dump: BackupFile;
   /** Where to read it, in order of preference. */
   sources: BackupSource[];
@@ -79,11 +83,14 @@ export interface FetchBackupResult {
   source: string;
   /** Encrypted bytes downloaded. */
   downloaded: number;
-  /** Sources passed over, and why. */
-  skipped: Array<{ destination: string; reason: string }>;
+  /** Sources passed over, and why: `missing` lacks the object, `unread` could not be read (unreachable, not configured here). */
+  skipped: Array<{ destination: string; reason: string; state?: 'missing' | 'unread' }>;
 }
 
-/** Failures that end the fetch: the copy is damaged or the key is wrong — another source would only hide it. */
+/**
+ * Failures that end the fetch: the copy is damaged or the key is wrong. Reading on would hide them;
+ * the workflow records a damaged copy against its destination before it reads the next one.
+ */
 const FINDINGS = new Set<FailureTypeName>([FailureType.ChecksumMismatch, FailureType.CorruptData, FailureType.WrongKey, FailureType.MissingKey]);
 
 export function createFetchActivities(deps: ActivityDeps) {
@@ -121,9 +128,15 @@ export function createFetchActivities(deps: ActivityDeps) {
               context.heartbeat({ step: 'fetch', source: source.destination, bytes });
             };
             try {
-              const downloaded = await fetchFrom(storage, source.key, input.dump, identities, output, follow, signal, onBytes);
+              const downloaded = await fetchFrom(storage, source.key, source.file ?? input.dump, identities, output, follow, signal, onBytes);
               const size = follow ? await markComplete(output) : (await stat(output)).size;
-              const result = { file: output, size, source: source.destination, downloaded, skipped: skipped.map(({ destination, reason }) => ({ destination, reason })) };
+              const result = {
+                file: output,
+                size,
+                source: source.destination,
+                downloaded,
+                skipped: skipped.map(({ destination, reason, type }) => ({ destination, reason, state: type === FailureType.MissingObject ? ('missing' as const) : ('unread' as const) })),
+              };
               deps.logger.info({ backupId: input.backupId, source: source.destination, downloaded, size, skipped: result.skipped }, 'backup fetched; both checksums match');
               return result;
             } catch (error) {
@@ -261,7 +274,7 @@ async function fetchFrom(
       throw new StrongboxError(
         FailureType.ChecksumMismatch,
         `checksum mismatch of the ciphertext: ${key} in destination ${storage.destination} has SHA-256 ${digests.cipherSha256} (${cipherBytes} bytes), the manifest recorded ${dump.sha256} (${dump.size} bytes) — this copy of the backup is damaged; nothing was restored from it${also}`,
-        { details: { source: storage.destination } },
+        { details: { source: storage.destination, damagedCopy: true } },
       );
     }
     if (unsealer.failure) throw withSource(unsealer.failure, storage.destination);

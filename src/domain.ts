@@ -146,4 +146,25 @@ export interface VerificationRecord {
   workflow: { id: string; runId: string };
   /** What else a reader of the evidence should know: where it was restored, sources skipped, checks not run. */
   notes?: string[];
+  /**
+   * What this verification found for each destination's copy, the one this record sits beside among
+   * them (absent in records written before copies were judged one by one). `result` is about the
+   * backup: `passed` when some copy restored and passed every check, even if another is damaged.
+   */
+  copies?: CopyVerdict[];
+}
+
+/**
+ * What one verification or restore found for one destination's copy of a backup:
+ * - `good`: read whole, both checksums matched;
+ * - `damaged`: its bytes differ from the manifest (a flipped byte, a truncated object) or its
+ *   manifest is unreadable — repair it from a good copy (the catalog lists it until a later
+ *   verification finds it good);
+ * - `missing`: the object is gone;
+ * - `unread`: not read — unreachable, or not needed once an earlier copy was good.
+ */
+export interface CopyVerdict {
+  destination: DestinationName;
+  state: 'good' | 'damaged' | 'missing' | 'unread';
+  detail?: string;
 }

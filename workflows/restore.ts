@@ -5,7 +5,8 @@
  * keeping the old one as `<database>_before_restore_<time>` until the operator drops it.
  *
  *   plan     → the backup (default `latest-verified`), the new database's name, the server's state
- *   fetch    → download, both checksums, decrypt (on a restore host: workers holding the identity)
+ *   fetch    → download, both checksums, decrypt (on a restore host: workers holding the identity);
+ *              a copy found damaged is reported by destination and the next one is read
  *   roles    → with `roles`: the backup's roles file, made idempotent (existing roles not recreated)
  *   restore  → pg_restore into the new database (`tables` / `schemas`: a selection and what it needs)
  *   verify   → counts against the manifest (a selection: its tables only), SQL checks, amcheck
@@ -66,7 +67,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import { dumpFetch, onRestoreHost, onSomeRestoreHost, RESTORE_QUEUE_SCHEDULE_TO_START, restoreCleanup, restoreHostCleanup } from './shared/restore-queues.js';
+import { dumpFetch, fromIntactCopy, onRestoreHost, onSomeRestoreHost, RESTORE_QUEUE_SCHEDULE_TO_START, restoreCleanup, restoreHostCleanup } from './shared/restore-queues.js';
 import type { Activities } from '../activities/index.js';
 import type { FetchBackupResult } from '../activities/fetch-backup.js';
 import type { RestorePlan } from '../activities/plan-restore.js';
@@ -74,11 +75,12 @@ import type { ResolvedBackup } from '../activities/resolve-backup.js';
 import type { RestoreDatabaseResult } from '../activities/restore-database.js';
 import type { RestoreRolesResult } from '../activities/restore-roles.js';
 import type { SwapDatabaseResult } from '../activities/swap-database.js';
+import type { CopyVerdict } from '../src/domain.js';
 import { FailureType } from '../src/failures.js';
 import { approvalProblem, recordApproval, type Approval, type ApprovalInput } from '../src/restore/approval.js';
 import { keptDatabaseName, restoredDatabaseName, restoreStagingName } from '../src/restore/names.js';
 import { BackupIdAttribute, KindAttribute, OutcomeAttribute, TargetAttribute } from '../src/temporal/search-attributes.js';
-import { judge, type DatabaseCheckReport, type Verdict } from '../src/verify/verdict.js';
+import { copyVerdicts, judge, type DatabaseCheckReport, type Verdict } from '../src/verify/verdict.js';
 import { failureReason, reportFailure } from './shared/alerting.js';
 import { audit } from './shared/audit.js';
 import { recordRestore } from './shared/metrics.js';
@@ -146,6 +148,8 @@ export interface RestoreWorkflowResult {
   requestedBy?: string;
   durationMs: number;
   notes: string[];
+  /** What was found for each destination's copy: `damaged` ones were passed over (repair them from a good one). */
+  copies: CopyVerdict[];
 }
 
 /** What a restore tells the disaster recovery that started it, as its steps change. */
@@ -252,6 +256,8 @@ export async function restoreWorkflow(input: RestoreWorkflowInput): Promise<Rest
 
   let examination: Examination | undefined;
   const restore = { attempted: false };
+  // What was found about each copy, across hosts: a copy found damaged is not read again.
+  const found: CopyVerdict[] = [...(backup.damaged ?? [])];
   let swapped: SwapDatabaseResult | undefined;
   let outcome: RestoreWorkflowResult['outcome'] = 'restored';
   try {
@@ -265,7 +271,7 @@ export async function restoreWorkflow(input: RestoreWorkflowInput): Promise<Rest
     }
     if (input.swap && probe.databases[keepAs]?.exists) throw failure(FailureType.Refused, `cannot keep the current database as ${keepAs} after the swap: that name is taken on ${probe.server}`);
 
-    examination = await onSomeRestoreHost(backup.restoreTaskQueue, (hostQueue) => examineOnHost(input, backup, hostQueue, into, progress, restore, step));
+    examination = await onSomeRestoreHost(backup.restoreTaskQueue, (hostQueue) => examineOnHost(input, backup, hostQueue, into, progress, restore, step, found));
     const verdict = judge(examination.report);
     progress.verdict = verdict;
     if (!verdict.passed) throw failure(verdict.failureType ?? FailureType.CheckFailed, `the restored database ${into} failed verification: ${verdict.reason} — it was dropped; the backup is recorded as it was`);
@@ -308,6 +314,10 @@ export async function restoreWorkflow(input: RestoreWorkflowInput): Promise<Rest
   if (restored.selection) notes.push(...restored.selection.notes, ...restored.selection.skipped.map((s) => `left out: ${s}`));
   notes.push(...report.notes);
   for (const skipped of fetched.skipped) notes.push(`source ${skipped.destination} skipped: ${skipped.reason}`);
+  const copies = copyVerdicts(backup.sources.map((s) => s.destination), found);
+  for (const copy of copies) {
+    if (copy.state === 'damaged') notes.push(`the copy in ${copy.destination} is DAMAGED, restored from ${fetched.source} instead — repair it from a good copy: ${copy.detail ?? 'damaged'}`);
+  }
   const result: RestoreWorkflowResult = {
     outcome,
     target: input.target,
@@ -332,6 +342,7 @@ export async function restoreWorkflow(input: RestoreWorkflowInput): Promise<Rest
     ...(input.requestedBy ? { requestedBy: input.requestedBy } : {}),
     durationMs: finishedAtMs - startedAtMs,
     notes,
+    copies,
   };
   recordRestore({ target: input.target, kind: info.parent ? 'disaster-recovery' : 'restore', durationMs: result.durationMs });
   await audit({
@@ -373,25 +384,31 @@ async function examineOnHost(
   progress: RestoreProgress,
   restore: { attempted: boolean },
   step: (next: RestoreStep, detail: string) => void,
+  found: CopyVerdict[],
 ): Promise<Examination> {
   const info = workflowInfo();
   const staging = restoreStagingName(info.workflowId, info.runId);
   const selective = (input.tables?.length ?? 0) > 0 || (input.schemas?.length ?? 0) > 0;
   try {
     step('fetch', `fetching **${backup.backupId}** from ${backup.sources.map((s) => s.destination).join(', then ')}`);
-    const fetched = await onRestoreHost(backup.retry, hostQueue, '6 hours', 'download, checksums, decryption').fetchBackup(dumpFetch(backup, staging));
+    const fetched = await fromIntactCopy(backup, backup.sources, found, (sources) =>
+      onRestoreHost(backup.retry, hostQueue, '6 hours', 'download, checksums, decryption').fetchBackup({ ...dumpFetch(backup, staging), sources }),
+    );
     progress.bytes = fetched.downloaded;
 
     let roles: RestoreRolesResult | undefined;
     if (input.roles) {
       if (!backup.globals) throw failure(FailureType.MissingObject, `backup ${backup.backupId} has no roles file (the manifest's notes say why) — restore without "roles"`);
       step('roles', `restoring the roles of **${backup.backupId}** (existing roles are kept)`);
-      const globals = await onRestoreHost(backup.retry, hostQueue, '30 minutes', 'roles file: download, checksums, decryption').fetchBackup({
-        ...dumpFetch(backup, staging),
-        dump: backup.globals.file,
-        sources: backup.globals.sources,
-        fileName: 'globals.sql',
-      });
+      const globalsFile = backup.globals.file;
+      const globals = await fromIntactCopy(backup, backup.globals.sources, found, (sources) =>
+        onRestoreHost(backup.retry, hostQueue, '30 minutes', 'roles file: download, checksums, decryption').fetchBackup({
+          ...dumpFetch(backup, staging),
+          dump: globalsFile,
+          sources,
+          fileName: 'globals.sql',
+        }),
+      );
       roles = await onRestoreHost(backup.retry, hostQueue, '30 minutes', 'roles').restoreRoles({ target: backup.target, file: globals.file });
     }
 

@@ -5,14 +5,16 @@
  *
  *   resolve  → the backup's manifest, from the catalog in the destinations
  *   fetch    → download (preferred destination first), check the ciphertext SHA-256, decrypt, check
- *              the plaintext SHA-256, decompress — one streaming pass into a staging file
+ *              the plaintext SHA-256, decompress — one streaming pass into a staging file; a copy
+ *              found damaged is reported by destination and the next one is read
  *   restore  → into a scratch database `strongbox_verify_<target>_<run>`, overlapped with the
  *              fetch: schema and data loaded as the file arrives (its end is the fetch's verdict
  *              on both checksums), then indexes and constraints with `pg_restore --jobs=n`
  *   compare  → tables and exact row counts against the manifest, the target's SQL checks, amcheck
  *   cleanup  → the scratch database is dropped and the staging folder removed — ALWAYS, also when
  *              the run failed or was cancelled (non-cancellable scopes)
- *   record   → the verification record, in every destination holding the backup, never overwritten
+ *   record   → the verification record, in every destination holding the backup, never overwritten,
+ *              with a verdict per copy (`copies`)
  *
  * ## Who runs what: the restore split
  *
@@ -50,6 +52,17 @@
  * this worker, verification server unreachable or refusing, cancellation) are not recorded — they
  * say nothing about the backup — and the run fails loudly instead. A failed run's failure carries
  * the record in its details, so the CLI prints the evidence either way.
+ *
+ * ## One verdict per copy
+ *
+ * A backup is stored in several destinations; one damaged copy does not make it a bad backup. A
+ * copy whose ciphertext differs from the manifest (a flipped byte, a truncated object) or whose
+ * manifest is unreadable is recorded as `damaged` for its destination, and the next destination in
+ * `verification.sourcePreference` is read (fetch and restore start over). The record's `copies` says
+ * what was found for each copy (`good`, `damaged`, `missing`, `unread`); its `result` is about the
+ * backup: `passed` when some copy restored and passed every check. A backup fails on its copies only
+ * when none is good — a checksum mismatch naming each damaged copy. The catalog lists the damaged
+ * copies from the newest record (src/catalog/catalog.ts), so they can be repaired from a good one.
  */
 import {
   ActivityFailure,
@@ -66,17 +79,17 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import { dumpFetch, onRestoreHost, onSomeRestoreHost, restoreCleanup, restoreHostCleanup } from './shared/restore-queues.js';
+import { dumpFetch, fromIntactCopy, onRestoreHost, onSomeRestoreHost, restoreCleanup, restoreHostCleanup } from './shared/restore-queues.js';
 import { retryAsGroup } from './shared/retry.js';
 import type { Activities } from '../activities/index.js';
 import type { FetchBackupResult } from '../activities/fetch-backup.js';
 import type { ResolvedBackup } from '../activities/resolve-backup.js';
 import type { RestoreDatabaseResult } from '../activities/restore-database.js';
-import { MANIFEST_FORMAT_VERSION, type VerificationRecord } from '../src/domain.js';
+import { MANIFEST_FORMAT_VERSION, type CopyVerdict, type VerificationRecord } from '../src/domain.js';
 import { FailureType, type FailureTypeName } from '../src/failures.js';
 import { BackupIdAttribute, KindAttribute, OutcomeAttribute, TargetAttribute } from '../src/temporal/search-attributes.js';
 import { afterBackupVerifyWorkflowId, scratchDatabaseName, verifyStagingName } from '../src/verify/names.js';
-import { isVerdictAboutBackup, judge, type DatabaseCheckReport, type Verdict } from '../src/verify/verdict.js';
+import { copyVerdicts, describeDamagedCopies, isVerdictAboutBackup, judge, type DatabaseCheckReport, type Verdict } from '../src/verify/verdict.js';
 
 export interface VerifyWorkflowInput {
   target: string;
@@ -141,8 +154,10 @@ export async function verifyBackupWorkflow(input: VerifyWorkflowInput): Promise<
   let examination: Examination | undefined;
   let failure: unknown;
   const restore = { attempted: false };
+  // What was found about each copy, across hosts: a copy found damaged is not read again.
+  const found: CopyVerdict[] = [...(backup.damaged ?? [])];
   try {
-    examination = await onSomeRestoreHost(backup.restoreTaskQueue, (hostQueue) => examineOnHost(backup, hostQueue, scratch, progress, restore));
+    examination = await onSomeRestoreHost(backup.restoreTaskQueue, (hostQueue) => examineOnHost(backup, hostQueue, scratch, progress, restore, found));
   } catch (error) {
     failure = error;
   }
@@ -157,6 +172,8 @@ export async function verifyBackupWorkflow(input: VerifyWorkflowInput): Promise<
   }
 
   const verdict: Verdict = failure === undefined ? judge(examination!.report) : verdictOf(failure);
+  const copies = copyVerdicts(backup.sources.map((s) => s.destination), found);
+  const damaged = describeDamagedCopies(copies);
   const finishedAt = Date.now();
   const record: VerificationRecord = {
     formatVersion: MANIFEST_FORMAT_VERSION,
@@ -172,7 +189,8 @@ export async function verifyBackupWorkflow(input: VerifyWorkflowInput): Promise<
     checks: examination?.report.checks ?? [],
     ...(examination?.report.amcheck ? { amcheck: examination.report.amcheck } : {}),
     workflow: { id: info.workflowId, runId: info.runId },
-    notes: notesOf(examination, scratch, dropProblem),
+    notes: notesOf(examination, scratch, dropProblem, copies),
+    copies,
   };
 
   // Evidence about the backup is kept, passed or failed; the verifying side's own failures are not.
@@ -183,7 +201,7 @@ export async function verifyBackupWorkflow(input: VerifyWorkflowInput): Promise<
   }
 
   if (verdict.passed && !dropProblem) {
-    ended(progress, 'done', `backup **${backup.backupId}** verified: ${record.tablesCompared} tables, ${record.checks.length} checks`);
+    ended(progress, 'done', `backup **${backup.backupId}** verified from ${record.source}: ${record.tablesCompared} tables, ${record.checks.length} checks${damaged ? `; DAMAGED copies, to repair from ${record.source}: ${damaged}` : ''}`);
     return record;
   }
   const reason = verdict.passed
@@ -204,11 +222,18 @@ function ended(progress: VerifyProgress, step: 'done' | 'failed' | 'cancelled', 
   setCurrentDetails(details);
 }
 
-async function examineOnHost(backup: ResolvedBackup, hostQueue: string, scratch: string, progress: VerifyProgress, restore: { attempted: boolean }): Promise<Examination> {
+async function examineOnHost(
+  backup: ResolvedBackup,
+  hostQueue: string,
+  scratch: string,
+  progress: VerifyProgress,
+  restore: { attempted: boolean },
+  found: CopyVerdict[],
+): Promise<Examination> {
   const staging = verifyStagingName(scratch);
   try {
     restore.attempted = true;
-    const { fetched, restored } = await fetchAndRestore(backup, hostQueue, scratch, staging, progress);
+    const { fetched, restored } = await fetchAndRestore(backup, hostQueue, scratch, staging, progress, found);
 
     progress.step = 'compare';
     setCurrentDetails(`comparing ${backup.tables} tables with the manifest; ${backup.verify.checks} checks`);
@@ -240,7 +265,8 @@ async function examineOnHost(backup: ResolvedBackup, hostQueue: string, scratch:
  * checksums matched, and nothing is judged before both activities succeeded. The two are one unit
  * of retry: a transient failure of either starts both again, in a fresh file (the scratch database
  * is started over by restoreDatabase itself). A failure of the fetch is the one reported — the
- * restore following it only fails because of it.
+ * restore following it only fails because of it. A copy found damaged starts both over on the next
+ * source (fromIntactCopy): the restore has already loaded some of the damaged bytes.
  */
 async function fetchAndRestore(
   backup: ResolvedBackup,
@@ -248,22 +274,31 @@ async function fetchAndRestore(
   scratch: string,
   staging: string,
   progress: VerifyProgress,
+  found: CopyVerdict[],
 ): Promise<{ fetched: FetchBackupResult; restored: RestoreDatabaseResult }> {
-  return retryAsGroup(backup.retry, 'the fetch and restore attempt', (attempt) => fetchAndRestoreAttempt(backup, hostQueue, scratch, staging, attempt, progress));
+  let restored: RestoreDatabaseResult | undefined;
+  let round = 0;
+  const fetched = await fromIntactCopy(backup, backup.sources, found, async (sources) => {
+    round += 1;
+    const done = await retryAsGroup(backup.retry, 'the fetch and restore attempt', (attempt) => fetchAndRestoreAttempt(backup, sources, hostQueue, scratch, staging, `${round}-${attempt}`, progress));
+    restored = done.restored;
+    return done.fetched;
+  });
+  return { fetched, restored: restored! };
 }
 
-async function fetchAndRestoreAttempt(backup: ResolvedBackup, hostQueue: string, scratch: string, staging: string, attempt: number, progress: VerifyProgress) {
+async function fetchAndRestoreAttempt(backup: ResolvedBackup, sources: ResolvedBackup['sources'], hostQueue: string, scratch: string, staging: string, attempt: string, progress: VerifyProgress) {
   // Written as it was stored (still compressed): the restore decompresses as it reads.
   const fileName = `db-${attempt}.archive`;
   progress.step = 'restore';
-  setCurrentDetails(`restoring **${backup.backupId}** into scratch database ${scratch} as it is fetched from ${backup.sources.map((s) => s.destination).join(', then ')}`);
+  setCurrentDetails(`restoring **${backup.backupId}** into scratch database ${scratch} as it is fetched from ${sources.map((s) => s.destination).join(', then ')}`);
   const group = new CancellationScope();
   const cancelOthers = (error: unknown) => {
     group.cancel();
     throw error;
   };
   const fetching = group.run(() =>
-    onRestoreHost(backup.retry, hostQueue, '6 hours', 'download, checksums, decryption', true).fetchBackup({ ...dumpFetch(backup, staging), fileName, follow: true }),
+    onRestoreHost(backup.retry, hostQueue, '6 hours', 'download, checksums, decryption', true).fetchBackup({ ...dumpFetch(backup, staging), sources, fileName, follow: true }),
   );
   const restoring = group.run(() =>
     onRestoreHost(backup.retry, hostQueue, '12 hours', `pg_restore into ${scratch} as the dump arrives`, true).restoreDatabase({
@@ -311,8 +346,11 @@ async function recordEverywhere(backup: ResolvedBackup, record: VerificationReco
   if (failed.length > 0) log.warn('the verification record is missing from some destinations', { failed });
 }
 
-function notesOf(examination: Examination | undefined, scratch: string, dropProblem: string | undefined): string[] {
+function notesOf(examination: Examination | undefined, scratch: string, dropProblem: string | undefined, copies: CopyVerdict[]): string[] {
   const notes: string[] = [];
+  for (const copy of copies) {
+    if (copy.state === 'damaged') notes.push(`the copy in ${copy.destination} is DAMAGED, repair it from a good copy: ${copy.detail ?? 'damaged'}`);
+  }
   if (examination) {
     const { fetched, restored, report } = examination;
     for (const skipped of fetched.skipped) notes.push(`source ${skipped.destination} skipped: ${skipped.reason}`);

@@ -2,6 +2,11 @@
  * The catalog: which backups exist, read from the manifests in the destinations (never from the
  * database being protected). A backup appears once per destination holding its manifest; objects
  * without a manifest are not backups.
+ *
+ * Damaged copies: a backup whose manifest is unreadable in one destination but readable in another
+ * is listed from the readable one, with that destination under `damaged`; so is a copy the newest
+ * verification found damaged (its record's `copies`). `damaged` is the list of copies to repair —
+ * copy the objects and manifest over from a destination holding a good copy, then verify again.
  */
 import type { Manifest, VerificationRecord } from '../domain.js';
 import { StrongboxError } from '../errors.js';
@@ -21,6 +26,13 @@ export interface CatalogEntry {
   /** The newest verification record, from any destination. */
   verification: VerificationRecord | undefined;
   status: VerificationStatus;
+  /** Copies found damaged, by destination (unreadable manifest, or so found by the newest verification); absent when none. */
+  damaged?: DamagedCopy[];
+}
+
+export interface DamagedCopy {
+  destination: string;
+  reason: string;
 }
 
 export interface CatalogProblem {
@@ -77,6 +89,10 @@ export async function readCatalog(storages: Iterable<Storage>, options: { target
         status: 'unverified' as VerificationStatus,
       };
       entry.destinations.push(storage.destination);
+      if (entry.destinations.length > 1 && serializeManifest(manifest) !== serializeManifest(entry.manifest)) {
+        const first = entry.destinations[0]!;
+        problems.push({ destination: storage.destination, key, problem: `differs from the manifest of the same backup in ${first}: one of them is damaged — verify the backup, each copy is checked against its own manifest` });
+      }
       const newest = (verifications.get(manifest.backupId) ?? []).sort().at(-1);
       if (newest) {
         try {
@@ -91,7 +107,27 @@ export async function readCatalog(storages: Iterable<Storage>, options: { target
     }
   }
   const entries = [...byId.values()].sort((a, b) => (a.manifest.scheduledAt < b.manifest.scheduledAt ? 1 : -1));
+  for (const entry of entries) {
+    const damaged = damagedCopies(entry, problems);
+    if (damaged.length > 0) entry.damaged = damaged;
+  }
   return { entries, problems, unreachable };
+}
+
+/**
+ * A backup's damaged copies: destinations whose copy of its manifest could not be read (a problem
+ * of the listing), and copies the newest verification found damaged. Manifests that differ are a
+ * problem too, but not of a known copy: the verification finds which.
+ */
+export function damagedCopies(entry: Pick<CatalogEntry, 'target' | 'backupId' | 'verification' | 'destinations'>, problems: readonly CatalogProblem[]): DamagedCopy[] {
+  const key = manifestKey(entry.target, entry.backupId);
+  const damaged = problems.filter((p) => p.key === key && !entry.destinations.includes(p.destination)).map((p) => ({ destination: p.destination, reason: p.problem }));
+  for (const copy of entry.verification?.copies ?? []) {
+    if (copy.state === 'damaged' && !damaged.some((d) => d.destination === copy.destination)) {
+      damaged.push({ destination: copy.destination, reason: `${copy.detail ?? 'damaged'} (found by the verification of ${entry.verification!.verifiedAt})` });
+    }
+  }
+  return damaged;
 }
 
 export type BackupSelector = 'latest' | 'latest-verified' | string;

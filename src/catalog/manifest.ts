@@ -57,6 +57,7 @@ const verificationSchema = z.object({
   amcheck: z.object({ indexesChecked: z.number(), passed: z.boolean(), detail: z.string().optional() }).optional(),
   workflow: z.object({ id: z.string(), runId: z.string() }),
   notes: z.array(z.string()).optional(),
+  copies: z.array(z.object({ destination: z.string(), state: z.enum(['good', 'damaged', 'missing', 'unread']), detail: z.string().optional() })).optional(),
 });
 
 export function parseManifest(bytes: Buffer | string, where: string): Manifest {

@@ -4,6 +4,7 @@
  * reason a person can act on. Pure and workflow-safe: the verify workflow judges, and so will the
  * restore and disaster-recovery workflows, with the same words.
  */
+import type { CopyVerdict } from '../domain.js';
 import { FailureType, type FailureTypeName } from '../failures.js';
 
 export interface CountMismatch {
@@ -102,4 +103,31 @@ const VERDICTS_ABOUT_THE_BACKUP: ReadonlySet<string> = new Set<FailureTypeName>(
 
 export function isVerdictAboutBackup(failureType: string | undefined): boolean {
   return failureType !== undefined && VERDICTS_ABOUT_THE_BACKUP.has(failureType);
+}
+
+/** Which finding about a copy wins when a run found several (the dump and the roles file): the worst. */
+const SEVERITY: Record<CopyVerdict['state'], number> = { unread: 0, good: 1, missing: 2, damaged: 3 };
+
+/**
+ * The verdict on every copy of a backup: what a run found about the copies it read (`found`: copies
+ * damaged, skipped as missing or out of reach, the one read whole), one per destination — the worst
+ * when several files of it were read — and `unread` for the destinations it never read.
+ * Destinations in the order given (the order they are read in), then any only `found` names (a copy
+ * whose manifest is unreadable is no source).
+ */
+export function copyVerdicts(destinations: readonly string[], found: readonly CopyVerdict[]): CopyVerdict[] {
+  const order = [...destinations, ...found.map((f) => f.destination).filter((d) => !destinations.includes(d))];
+  return [...new Set(order)].map((destination) => {
+    const mine = found.filter((f) => f.destination === destination);
+    if (mine.length === 0) return { destination, state: 'unread' as const };
+    return mine.reduce((worst, f) => (SEVERITY[f.state] > SEVERITY[worst.state] ? f : worst));
+  });
+}
+
+/** `local: <why>; cloud: <why>` — the copies found damaged, by destination. */
+export function describeDamagedCopies(copies: readonly CopyVerdict[]): string {
+  return copies
+    .filter((c) => c.state === 'damaged')
+    .map((c) => `${c.destination}: ${c.detail ?? 'damaged'}`)
+    .join('; ');
 }

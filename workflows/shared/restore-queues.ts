@@ -3,12 +3,14 @@
  * private identity. Shared by verifyBackupWorkflow and restoreWorkflow, so both wait, retry and
  * clean up the same way.
  */
-import { ApplicationFailure, log, proxyActivities } from '@temporalio/workflow';
-import type { FetchBackupInput } from '../../activities/fetch-backup.js';
+import { ActivityFailure, ApplicationFailure, log, proxyActivities } from '@temporalio/workflow';
+import type { FetchBackupInput, FetchBackupResult } from '../../activities/fetch-backup.js';
 import type { Activities } from '../../activities/index.js';
 import type { RetryProfile } from '../../src/config/retries.js';
-import type { ResolvedBackup } from '../../activities/resolve-backup.js';
+import type { BackupSource, ResolvedBackup } from '../../activities/resolve-backup.js';
+import type { CopyVerdict } from '../../src/domain.js';
 import { FailureType } from '../../src/failures.js';
+import { describeDamagedCopies } from '../../src/verify/verdict.js';
 import { isHostLost, transientRetry } from './retry.js';
 
 /** No worker serving the restore queue for this long is a deployment problem: say so instead of waiting. */
@@ -21,6 +23,55 @@ export const MAX_HOST_ATTEMPTS = 3;
 /** What fetchBackup needs to bring a resolved backup's dump into a staging folder of a restore host. */
 export function dumpFetch(backup: ResolvedBackup, staging: string): FetchBackupInput {
   return { target: backup.target, backupId: backup.backupId, dump: backup.dump, sources: backup.sources, recipients: backup.recipients, staging };
+}
+
+/**
+ * Reads a backup file from its first intact copy. `fetch` is given the sources (in
+ * `verification.sourcePreference` order) not yet found damaged; when it fails because the copy it
+ * read differs from the manifest (fetchBackup's ciphertext checksum mismatch: a flipped byte, a
+ * truncated object), that copy is added to `found` as damaged — reported by destination, for repair
+ * — and `fetch` runs again on the sources left. A copy found damaged by an earlier fetch of the run
+ * (the dump, before the roles file) is not read again. Only when no source is left does it fail: a
+ * non-retryable checksum mismatch naming every damaged copy. What the successful fetch found (the
+ * copy read whole, sources skipped as missing or unreachable) is added to `found` too.
+ */
+export async function fromIntactCopy(
+  backup: { backupId: string; target: string },
+  sources: BackupSource[],
+  found: CopyVerdict[],
+  fetch: (sources: BackupSource[]) => Promise<FetchBackupResult>,
+): Promise<FetchBackupResult> {
+  const damaged = () => new Set(found.filter((f) => f.state === 'damaged').map((f) => f.destination));
+  for (;;) {
+    const left = sources.filter((s) => !damaged().has(s.destination));
+    if (left.length === 0) {
+      throw ApplicationFailure.create({
+        type: FailureType.ChecksumMismatch,
+        nonRetryable: true,
+        message: `no intact copy of backup ${backup.backupId}: every copy differs from its manifest — ${describeDamagedCopies(found)}; nothing was restored from them, nothing was deleted`,
+        details: [{ source: found.find((f) => f.state === 'damaged')?.destination, copies: found }],
+      });
+    }
+    try {
+      const fetched = await fetch(left);
+      for (const skipped of fetched.skipped) found.push({ destination: skipped.destination, state: skipped.state ?? 'unread', detail: skipped.reason });
+      found.push({ destination: fetched.source, state: 'good' });
+      return fetched;
+    } catch (error) {
+      const copy = damagedCopyOf(error);
+      if (!copy) throw error;
+      log.warn('a copy of the backup is damaged; reading the next destination', { backupId: backup.backupId, ...copy });
+      found.push({ destination: copy.destination, state: 'damaged', detail: copy.detail });
+    }
+  }
+}
+
+/** The copy a fetch found damaged (fetchBackup marks the failure `damagedCopy`), if that is why it failed. */
+function damagedCopyOf(error: unknown): { destination: string; detail: string } | undefined {
+  const cause = error instanceof ActivityFailure ? error.cause : error;
+  if (!(cause instanceof ApplicationFailure) || cause.type !== FailureType.ChecksumMismatch) return undefined;
+  const detail = cause.details?.[0] as { source?: unknown; damagedCopy?: unknown } | undefined;
+  return typeof detail?.source === 'string' && detail.damagedCopy === true ? { destination: detail.source, detail: cause.message } : undefined;
 }
 
 /**

@@ -76,6 +76,7 @@ export function registerBackupCommands(program: Command, context: CliContext): v
             destinations: e.destinations,
             status: e.status,
             verifiedAt: e.verification?.verifiedAt ?? null,
+            damaged: e.damaged ?? [],
             workflowId: e.manifest.workflow.id,
           })),
           problems: catalog.problems,
@@ -86,7 +87,11 @@ export function registerBackupCommands(program: Command, context: CliContext): v
       if (catalog.entries.length === 0) context.out.line('no backups found');
       for (const e of catalog.entries) {
         const size = formatBytes(e.manifest.files.reduce((sum, f) => sum + f.size, 0));
-        context.out.line(`${e.backupId}  ${e.manifest.tiers.join('+').padEnd(20)} ${size.padStart(10)}  ${e.status.padEnd(10)}  ${e.destinations.join(',')}`);
+        const damaged = e.damaged?.length ? `  damaged: ${e.damaged.map((d) => d.destination).join(',')}` : '';
+        context.out.line(`${e.backupId}  ${e.manifest.tiers.join('+').padEnd(20)} ${size.padStart(10)}  ${e.status.padEnd(10)}  ${e.destinations.join(',')}${damaged}`);
+      }
+      for (const e of catalog.entries) {
+        for (const d of e.damaged ?? []) context.out.note(`warning: the copy of ${e.backupId} in ${d.destination} is damaged — repair it from a good copy: ${d.reason}`);
       }
       for (const p of catalog.problems) context.out.note(`warning: ${p.destination}:${p.key}: ${p.problem}`);
       for (const u of catalog.unreachable) context.out.note(`warning: destination ${u.destination} could not be read: ${u.reason}`);

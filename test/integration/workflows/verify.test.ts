@@ -188,19 +188,27 @@ describe('verifyBackupWorkflow', () => {
     expect(description.typedSearchAttributes.get(OutcomeAttribute)).toBe('succeeded');
   });
 
-  it('names a flipped byte as a ciphertext checksum mismatch in that destination, and restores nothing', async () => {
+  it('names a flipped byte in every copy as a ciphertext checksum mismatch in each destination, and restores nothing', async () => {
     const damaged = await backUp('app', '2026-11-03T02:00:00.000Z');
     const dump = damaged.files.find((f) => f.kind === 'dump')!;
     const file = path.join(setup.dir, 'local', ...damaged.destinations.local!.objects.find((o) => o.key.endsWith(dump.name))!.key.split('/'));
     flipByte(file);
+    // One damaged copy is passed over for the next (damaged-copy.test.ts): here the cloud copy is damaged too.
+    const cloud = openStorages(setup.config).get('cloud')!;
+    const cloudKey = damaged.destinations.cloud!.objects.find((o) => o.key.endsWith(dump.name))!.key;
+    const bytes = await cloud.getBytes(cloudKey);
+    bytes[Math.floor(bytes.length / 2)]! ^= 0x01;
+    await cloud.putBytes(cloudKey, bytes);
 
     const handle = await startVerify(worker.client, setup.config, { target: 'app', backup: damaged.backupId, workflowId: `verify-${setup.id}-flipped` });
     const { failure, record } = await failureOf(handle);
 
     expect(failure.type).toBe(FailureType.ChecksumMismatch);
     expect(failure.message).toMatch(/checksum mismatch of the ciphertext: .*db\.dump\.zst\.age in destination local has SHA-256 [0-9a-f]{64}/);
+    expect(failure.message).toMatch(/checksum mismatch of the ciphertext: .*db\.dump\.zst\.age in destination cloud has SHA-256 [0-9a-f]{64}/);
     expect(failure.message).toContain(`the manifest recorded ${dump.sha256}`);
     expect(record).toMatchObject({ result: 'failed', backupId: damaged.backupId, source: 'local', tablesCompared: 0 });
+    expect(record?.copies?.map((c) => [c.destination, c.state])).toEqual([['local', 'damaged'], ['cloud', 'damaged']]);
     expect(await catalogStatus(damaged.backupId)).toBe('failed');
 
     // Nothing was restored: the restore following the fetch never finished (its input never ended),
