@@ -18,6 +18,8 @@ import {
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
+  GetObjectLegalHoldCommand,
+  GetObjectRetentionCommand,
   HeadBucketCommand,
   HeadObjectCommand,
   ListMultipartUploadsCommand,
@@ -98,9 +100,17 @@ function isNotFound(error: unknown): boolean {
   return e.name === 'NotFound' || e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404;
 }
 
-function isLocked(error: unknown): boolean {
-  const e = error as { name?: string; message?: string };
-  return /WORM|retention|legal hold|object lock/i.test(e.message ?? '') || e.name === 'AccessDenied';
+/**
+ * How S3 and MinIO word a delete refused because of object lock: MinIO "Object is WORM protected
+ * and cannot be overwritten" (400), S3 "Access Denied because object protected by object lock"
+ * (403). A credential that may not delete gets a plain 403 AccessDenied from both, as does, on S3,
+ * a locked version when the message is generic: then the version's retention and legal hold decide.
+ */
+const LOCK_REFUSAL = /WORM|object lock|retention|legal hold/i;
+
+function isAccessDenied(error: unknown): boolean {
+  const e = error as { name?: string; Code?: string; $metadata?: { httpStatusCode?: number } };
+  return e.name === 'AccessDenied' || e.Code === 'AccessDenied' || e.$metadata?.httpStatusCode === 403;
 }
 
 export class S3Storage implements Storage {
@@ -413,11 +423,51 @@ export class S3Storage implements Storage {
       try {
         await this.client.send(new DeleteObjectCommand({ Bucket: this.config.bucket, Key: fullKey, VersionId: version.versionId }));
       } catch (error) {
-        if (isLocked(error)) return 'locked';
-        throw classify(error, this.context('cannot delete', key));
+        if (LOCK_REFUSAL.test((error as Error).message ?? '')) return 'locked';
+        if (!isAccessDenied(error)) throw classify(error, this.context('cannot delete', key));
+        const lock = await this.versionLock(fullKey, version.versionId);
+        if (lock === 'locked') return 'locked';
+        throw this.deleteDenied(key, error, lock === 'unknown');
       }
     }
     return 'deleted';
+  }
+
+  /**
+   * Whether a version is under a retention lock that has not ended, or a legal hold: what a refused
+   * delete is checked against when the store's message does not say. `unknown` when the credential
+   * may not read them either.
+   */
+  private async versionLock(fullKey: string, versionId: string | undefined): Promise<'locked' | 'unlocked' | 'unknown'> {
+    let unknown = false;
+    const target = { Bucket: this.config.bucket, Key: fullKey, VersionId: versionId };
+    try {
+      const { Retention } = await this.client.send(new GetObjectRetentionCommand(target));
+      if (Retention?.RetainUntilDate && Retention.RetainUntilDate.getTime() > Date.now()) return 'locked';
+    } catch (error) {
+      // No retention on the version (or no object lock on the bucket): not locked by it.
+      if (isAccessDenied(error)) unknown = true;
+    }
+    try {
+      const { LegalHold } = await this.client.send(new GetObjectLegalHoldCommand(target));
+      if (LegalHold?.Status === 'ON') return 'locked';
+    } catch (error) {
+      if (isAccessDenied(error)) unknown = true;
+    }
+    return unknown ? 'unknown' : 'unlocked';
+  }
+
+  /** A delete refused by the store's permissions, not by a lock: what is missing, and where. */
+  private deleteDenied(key: string, error: unknown, lockUnknown: boolean): StrongboxError {
+    const e = error as { name?: string; message?: string };
+    return new StrongboxError(
+      FailureType.Auth,
+      `destination ${this.destination} (${this.describe()}): permission denied deleting ${key} (${e.name ?? 'AccessDenied'}: ${e.message ?? ''}) — ` +
+        `the credential may not delete objects here and no retention lock or legal hold holds this one; grant s3:DeleteObject and s3:DeleteObjectVersion ` +
+        `on arn:aws:s3:::${this.config.bucket}/${this.prefix}* to the credential prune and failure cleanup run with (destinations.${this.destination}.profile or the AWS_* variables)` +
+        (lockUnknown ? ', and s3:GetObjectRetention and s3:GetObjectLegalHold so a lock can be told from a refusal' : ''),
+      { cause: error },
+    );
   }
 
   /**

@@ -7,7 +7,7 @@
  *   the same SHA-256 counts as done) and verifies what was stored before returning.
  * - `putBytes` is for small JSON records; with `ifAbsent` it never overwrites (audit, evidence).
  * - `delete` removes every stored version; an object under a retention lock is reported `locked`,
- *   never an error.
+ *   never an error. A credential that may not delete is an error (permission), never `locked`.
  */
 import type { Readable } from 'node:stream';
 
