@@ -471,28 +471,40 @@ export class S3Storage implements Storage {
   }
 
   /**
-   * Unfinished multipart uploads under a prefix. Listed without a server-side prefix and filtered
-   * here: MinIO matches ListMultipartUploads' prefix only against whole object keys, so a folder
-   * prefix would silently find nothing there.
+   * Unfinished multipart uploads under a prefix, found three ways and merged, because stores list
+   * them differently: bucket-wide, filtered here (MinIO serves that listing from memory, so it
+   * forgets every upload begun before a restart); by the prefix (S3 matches it against the start of
+   * keys, MinIO against a whole key only); and by each key the caller names (how MinIO finds an
+   * upload begun before a restart).
    */
-  async listIncompleteUploads(prefix: string): Promise<IncompleteUpload[]> {
+  async listIncompleteUploads(prefix: string, options: { keys?: readonly string[] } = {}): Promise<IncompleteUpload[]> {
     const wanted = `${this.prefix}${prefix}`;
-    const uploads: IncompleteUpload[] = [];
+    const found = new Map<string, IncompleteUpload>();
+    const collect = (key: string | undefined, uploadId: string | undefined, initiated: Date | undefined) => {
+      if (key?.startsWith(wanted) && uploadId) found.set(`${key}\n${uploadId}`, { key: key.slice(this.prefix.length), uploadId, initiated: initiated ?? new Date(0) });
+    };
+    await this.listUploads(undefined, collect);
+    if (wanted !== '') await this.listUploads(wanted, collect);
+    for (const key of new Set(options.keys ?? [])) {
+      const full = this.fullKey(key);
+      if (full.startsWith(wanted) && full !== wanted) await this.listUploads(full, collect);
+    }
+    return [...found.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.uploadId < b.uploadId ? -1 : 1));
+  }
+
+  private async listUploads(prefix: string | undefined, collect: (key: string | undefined, uploadId: string | undefined, initiated: Date | undefined) => void): Promise<void> {
     let keyMarker: string | undefined;
     let uploadMarker: string | undefined;
     do {
       const page = await this.client
-        .send(new ListMultipartUploadsCommand({ Bucket: this.config.bucket, KeyMarker: keyMarker, UploadIdMarker: uploadMarker }))
+        .send(new ListMultipartUploadsCommand({ Bucket: this.config.bucket, Prefix: prefix, KeyMarker: keyMarker, UploadIdMarker: uploadMarker }))
         .catch((error: unknown) => {
           throw classify(error, this.context('cannot list unfinished uploads'));
         });
-      for (const u of page.Uploads ?? []) {
-        if (u.Key?.startsWith(wanted) && u.UploadId) uploads.push({ key: u.Key.slice(this.prefix.length), uploadId: u.UploadId, initiated: u.Initiated ?? new Date(0) });
-      }
+      for (const u of page.Uploads ?? []) collect(u.Key, u.UploadId, u.Initiated);
       keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
       uploadMarker = page.IsTruncated ? page.NextUploadIdMarker : undefined;
     } while (keyMarker);
-    return uploads;
   }
 
   async abortIncompleteUpload(upload: IncompleteUpload): Promise<void> {
