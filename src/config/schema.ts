@@ -294,6 +294,8 @@ export const configSchema = z.strictObject({
       maximumInterval: duration().default('2m'),
       /** A long activity silent this long is presumed dead (worker crash) and retried. */
       heartbeatTimeout: duration().default('30s'),
+      /** How long an upload waits for an unreachable object store (the dump kept staged) before the backup fails. */
+      outageWindow: duration().default('1h'),
     })
     .prefault({}),
   /** Defaults for every target's schedule. */

@@ -54,6 +54,8 @@ const MAX_PARTS = 10_000;
 /** Parts in flight at once; each streams from the file, so memory does not grow with it. */
 const UPLOAD_CONCURRENCY = 4;
 const READ_SIZE = IO_CHUNK_SIZE;
+/** Longest wait for a TCP connection to the store; only the connect phase, never a slow transfer. */
+const CONNECT_TIMEOUT_MS = 10_000;
 /** Metadata key holding the object's SHA-256 (hex); S3 stores it as x-amz-meta-sha256. */
 const SHA256_METADATA = 'sha256';
 
@@ -67,6 +69,9 @@ export function createS3Client(config: S3DestinationConfig): S3Client {
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
     maxAttempts: 3,
+    // A store that is down must fail a request quickly (the upload then waits out the outage,
+    // heartbeating) rather than hang in the operating system's connect retries for minutes.
+    requestHandler: { connectionTimeout: CONNECT_TIMEOUT_MS },
   });
 }
 
