@@ -11,6 +11,8 @@
 const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN']);
 /** What the AWS SDK names a request that got no answer in time. */
 const UNREACHABLE_NAMES = new Set(['TimeoutError', 'RequestTimeout', 'ServiceUnavailable', 'SlowDown', 'XMinioServerNotInitialized']);
+/** Server errors that say "not now": internal error, bad gateway, unavailable, gateway timeout (not 501). */
+const UNAVAILABLE_STATUSES = new Set([500, 502, 503, 504]);
 /** How deep a failure's cause chain is searched (errors are wrapped a few times on their way up). */
 const MAX_CAUSE_DEPTH = 8;
 
@@ -30,7 +32,7 @@ export function isStoreUnreachable(error: unknown, depth = 0): boolean {
   if (typeof e.code === 'string' && UNREACHABLE_CODES.has(e.code)) return true;
   if (typeof e.name === 'string' && UNREACHABLE_NAMES.has(e.name)) return true;
   const status = e.$metadata?.httpStatusCode;
-  if (status !== undefined && status >= 500) return true;
+  if (status !== undefined && UNAVAILABLE_STATUSES.has(status)) return true;
   if (typeof e.message === 'string' && /socket hang up|other side closed/i.test(e.message)) return true;
   // Node reports a refused connection to every address of a host as an AggregateError.
   if (Array.isArray(e.errors) && e.errors.some((inner) => isStoreUnreachable(inner, depth + 1))) return true;

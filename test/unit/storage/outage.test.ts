@@ -16,6 +16,7 @@ describe('telling an object store outage from other failures', () => {
     ['500 from the store', s3('InternalError', 500), true],
     ['an outage wrapped by the classifier', new StrongboxError(FailureType.Transient, 'cannot inspect x', { cause: errno('ECONNREFUSED') }), true],
     ['refused credentials', s3('AccessDenied', 403), false],
+    ['an API the store does not implement (501 is no outage)', s3('NotImplemented', 501), false],
     ['a missing bucket', s3('NoSuchBucket', 404), false],
     ['a checksum mismatch', new StrongboxError(FailureType.ChecksumMismatch, 'checksum mismatch: x'), false],
     ['a full disk', errno('ENOSPC'), false],
