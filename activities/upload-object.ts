@@ -8,12 +8,17 @@
  * file and its unfinished upload, heartbeats, tells its workflow it is waiting (the `uploadWaiting`
  * signal: progress and details say "waiting for <destination>"), and tries again with backoff
  * (`retries.initialInterval` doubling up to `retries.maximumInterval`) for up to
- * `retries.outageWindow`, counted from the outage's first failure even across a worker crash. When
- * the window is spent it aborts its multipart upload and fails for good.
+ * `retries.outageWindow`, counted from the outage's first failure even across a worker crash. Once
+ * the wait has lasted a quarter of the window (at most 15 minutes), it alerts once ("waiting for
+ * <destination>"), so someone can act before the backup fails. When the window is spent it aborts
+ * its multipart upload and fails for good.
  * When the workflow gives up, discardBackup aborts what is left unfinished (no orphaned parts).
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
+import { toMessage, type Alert } from '../src/alerts/alert.js';
+import { channelName, deliver } from '../src/alerts/channels.js';
+import { parseBackupKey } from '../src/catalog/layout.js';
 import { parseDuration } from '../src/config/duration.js';
 import { asActivity, classify } from '../src/errors.js';
 import { FailureType } from '../src/failures.js';
@@ -61,10 +66,16 @@ interface UploadHeartbeat {
   checkpoint?: UploadCheckpoint;
   /** When the store stopped answering (ISO), while it has not answered since. */
   waitingSince?: string;
+  /** The outage since `waitingSince` was alerted already. */
+  alerted?: boolean;
 }
 
 /** How often a waiting upload heartbeats: well inside any sensible heartbeat timeout. */
 const WAITING_HEARTBEAT_MS = 1_000;
+/** An outage alerts once it has lasted this share of the window: time left to act before the backup fails… */
+const ALERT_SHARE_OF_WINDOW = 0.25;
+/** …but never later than this: an hour-long window alerts after 15 minutes. */
+const ALERT_AFTER_MAX_MS = 15 * 60_000;
 
 export function outagePolicy(config: ActivityDeps['config']): OutagePolicy {
   return {
@@ -87,13 +98,16 @@ export function createUploadActivities(deps: ActivityDeps) {
         let bytes = 0;
         // An outage a crashed attempt was waiting out goes on counting from when it began.
         let waitingSince = previous?.waitingSince;
+        let alerted = previous?.alerted === true;
         let tries = 0;
         let told: Promise<void> = Promise.resolve();
-        const beat = () => context.heartbeat({ step: waitingSince ? 'waiting' : 'upload', bytes, checkpoint, ...(waitingSince ? { waitingSince } : {}) } satisfies UploadHeartbeat);
+        const beat = () =>
+          context.heartbeat({ step: waitingSince ? 'waiting' : 'upload', bytes, checkpoint, ...(waitingSince ? { waitingSince, alerted } : {}) } satisfies UploadHeartbeat);
         const answered = () => {
           if (waitingSince === undefined) return;
           deps.logger.info({ destination: input.destination, key: input.key, since: waitingSince }, 'the store answers again; the upload goes on');
           waitingSince = undefined;
+          alerted = false;
           tries = 0;
           told = tellWorkflow(deps, context, { destination: input.destination, key: input.key });
         };
@@ -130,9 +144,14 @@ export function createUploadActivities(deps: ActivityDeps) {
             const reason = classify(error).message;
             if (pause === undefined) throw await giveUp(deps, storage, input, checkpoint, waitingSince, reason);
             const until = new Date(Date.parse(waitingSince) + policy.windowMs).toISOString();
+            const waiting = { destination: input.destination, key: input.key, since: waitingSince, until, reason };
             if (firstFailure) {
               deps.logger.warn({ destination: input.destination, key: input.key, until, reason }, `waiting for ${input.destination}: the store cannot be reached`);
-              void tellWorkflow(deps, context, { destination: input.destination, key: input.key, since: waitingSince, until, reason });
+              void tellWorkflow(deps, context, waiting);
+            }
+            if (!alerted && waitedMs >= Math.min(policy.windowMs * ALERT_SHARE_OF_WINDOW, ALERT_AFTER_MAX_MS)) {
+              alerted = true;
+              void alertWaiting(deps, context, waiting);
             }
             await pauseBeating(context, pause, beat);
           }
@@ -176,5 +195,41 @@ async function tellWorkflow(deps: ActivityDeps, context: Context, waiting: Uploa
     await context.client.workflow.getHandle(workflowExecution.workflowId, workflowExecution.runId).signal(UPLOAD_WAITING_SIGNAL, waiting);
   } catch (error) {
     deps.logger.warn({ destination: waiting.destination, error: String(error) }, 'could not tell the workflow the upload is waiting');
+  }
+}
+
+/**
+ * Alerts every configured channel that the upload waits for its store. A warning, sent once per
+ * outage; a channel that does not take it is logged, never a reason to stop waiting.
+ */
+async function alertWaiting(deps: ActivityDeps, context: Context, waiting: Required<UploadWaiting>): Promise<void> {
+  const { channels } = deps.config.alerts;
+  const log = { destination: waiting.destination, key: waiting.key, since: waiting.since };
+  if (channels.length === 0) {
+    deps.logger.warn(log, 'alert not sent: no alert channel is configured (alerts.channels)');
+    return;
+  }
+  const { workflowExecution, workflowNamespace, workflowType } = context.info;
+  const parsed = parseBackupKey(waiting.key);
+  const alert: Alert = {
+    kind: 'waiting',
+    severity: 'warning',
+    // backupWorkflow → backup, configBackupWorkflow → config-backup: the StrongboxKind of the run.
+    workflowKind: (workflowType ?? 'upload').replace(/Workflow$/, '').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`),
+    target: parsed?.target ?? waiting.key,
+    step: 'upload',
+    reason: `waiting for ${waiting.destination}: unreachable since ${waiting.since}; the backup fails if it is still away at ${waiting.until} (${waiting.reason})`,
+    at: new Date().toISOString(),
+    workflow: { id: workflowExecution?.workflowId ?? '', runId: workflowExecution?.runId ?? '', namespace: workflowNamespace ?? '' },
+    ...(parsed ? { backupId: parsed.backupId } : {}),
+  };
+  const message = toMessage(alert, deps.config.temporal.uiUrl);
+  try {
+    const results = await Promise.all(channels.map((channel, index) => deliver(channel, channelName(channel, index), message, { signal: context.cancellationSignal })));
+    const failed = results.filter((r) => !r.delivered).map((r) => ({ channel: r.channel, error: r.error }));
+    if (failed.length > 0) deps.logger.error({ ...log, failed }, 'alert channel(s) did not take the waiting alert');
+    else deps.logger.info(log, 'alert sent: the upload waits for its store');
+  } catch (error) {
+    deps.logger.error({ ...log, error: String(error) }, 'could not send the waiting alert');
   }
 }

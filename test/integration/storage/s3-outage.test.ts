@@ -16,6 +16,7 @@ import { startBackup } from '../../../src/client/backup.js';
 import { hashFile, openStorages } from '../../../src/storage/index.js';
 import type { BackupProgress, backupWorkflow } from '../../../workflows/backup.js';
 import { startOwnMinio, type OwnMinio } from '../../helpers/own-minio.js';
+import { startWebhookReceiver } from '../../helpers/webhook.js';
 import { createTestDatabase, pgAdmin, testStack, type TestDatabase } from '../../helpers/stack.js';
 import { startTestWorker, testSetup, type TestSetup, type TestWorker } from '../../helpers/workflows.js';
 
@@ -44,11 +45,12 @@ afterAll(async () => {
 });
 
 /** A setup whose cloud destination is the own MinIO (through `endpoint`), the only destination of every tier. */
-function outageSetup(prefix: string, endpoint: string, outageWindow: string): TestSetup {
+function outageSetup(prefix: string, endpoint: string, outageWindow: string, alertUrl?: string): TestSetup {
   return testSetup({
     database: db.name,
     prefix,
     patch: (raw) => {
+      if (alertUrl) raw.alerts = { channels: [{ type: 'webhook', url: alertUrl }] };
       raw.destinations.cloud = { type: 's3', bucket: BUCKET, prefix: raw.worker.hostId, endpoint, forcePathStyle: true };
       raw.tiers = { daily: { destinations: ['cloud'], keepDays: 30 }, weekly: { destinations: ['cloud'], keepDays: 90 }, monthly: { destinations: ['cloud'], keepDays: 365 } };
       raw.retries = { attempts: 2, initialInterval: '1s', maximumInterval: '2s', heartbeatTimeout: '10s', outageWindow };
@@ -103,41 +105,63 @@ describe('an S3 outage during an upload', () => {
     setup?.cleanup();
   });
 
-  it('is waited out: the upload says it waits for cloud, goes on when the store is back, and the backup completes intact', async () => {
-    setup = outageSetup('ride-out', minio!.endpoint, '10m');
-    worker = await startTestWorker(setup);
-    const handle = await startBackup(worker.client, setup.config, { target: 'app', workflowId: `backup-${setup.id}` });
-    const key = await uploadBegun(minio!, setup);
-    await minio!.kill();
+  it('is waited out: the upload says it waits for cloud and alerts, goes on when the store is back, and the backup completes intact', async () => {
+    const receiver = await startWebhookReceiver();
+    // The alert comes a quarter into the window (10 s), long before the wait would end.
+    setup = outageSetup('ride-out', minio!.endpoint, '40s', `${receiver.url}/hook`);
+    worker = await startTestWorker(setup).catch(async (error: unknown) => {
+      await receiver.close();
+      throw error;
+    });
+    try {
+      const handle = await startBackup(worker.client, setup.config, { target: 'app', workflowId: `backup-${setup.id}` });
+      const key = await uploadBegun(minio!, setup);
+      await minio!.kill();
 
-    const waiting = await until(
-      'the upload to wait for cloud',
-      () => progressOf(handle),
-      (p) => typeof p !== 'string' && p.uploads.cloud === 'waiting',
-      (p) => typeof p !== 'string' && (p.step === 'failed' || p.step === 'done'),
-    );
-    expect((waiting as BackupProgress).waiting?.cloud).toMatchObject({ since: expect.any(String), until: expect.any(String) });
-    expect(await detailsOf(handle)).toMatch(/waiting for cloud: unreachable since \S+; the backup fails if it is still away at \S+/);
-    // Down far longer than the ordinary attempt budget (two attempts a second apart) allows.
-    await sleep(8_000);
-    await minio!.restart();
+      const waiting = await until(
+        'the upload to wait for cloud',
+        () => progressOf(handle),
+        (p) => typeof p !== 'string' && p.uploads.cloud === 'waiting',
+        (p) => typeof p !== 'string' && (p.step === 'failed' || p.step === 'done'),
+      );
+      expect((waiting as BackupProgress).waiting?.cloud).toMatchObject({ since: expect.any(String), until: expect.any(String) });
+      expect(await detailsOf(handle)).toMatch(/waiting for cloud: unreachable since \S+; the backup fails if it is still away at \S+/);
+      // Down far longer than the ordinary attempt budget (two attempts a second apart) allows: until the alert.
+      await until('the waiting alert', async () => receiver.at('/hook'), (received) => received.length > 0);
+      expect(receiver.at('/hook')).toHaveLength(1);
+      expect(receiver.at('/hook')[0]!.body).toMatchObject({
+        kind: 'waiting',
+        severity: 'warning',
+        workflowKind: 'backup',
+        target: 'app',
+        step: 'upload',
+        title: 'Strongbox: waiting for a destination — target app',
+        reason: expect.stringMatching(/^waiting for cloud: unreachable since \S+; the backup fails if it is still away at \S+ \(/),
+        workflow: { id: `backup-${setup.id}` },
+      });
+      await minio!.restart();
 
-    const result = await handle.result();
-    expect(result.outcome).toBe('created');
-    expect(await progressOf(handle)).toMatchObject({ step: 'done', uploads: { cloud: 'done' } });
-    expect(await detailsOf(handle)).not.toContain('waiting for');
-    // The one upload was completed, not abandoned for a new one: nothing unfinished, asked by its key.
-    expect(await minio!.uploads(BUCKET, key)).toEqual([]);
-    const storages = openStorages(setup.config);
-    const catalog = await readCatalog(storages.values(), { target: 'app' });
-    expect(catalog.entries).toHaveLength(1);
-    const stored = catalog.entries[0]!.manifest.files.find((f) => f.kind === 'dump')!;
-    const object = catalog.entries[0]!.manifest.destinations.cloud!.objects[0]!;
-    expect(`${setup.id}/${object.key}`).toBe(key);
-    expect(await storages.get('cloud')!.head(object.key)).toMatchObject({ size: stored.size, sha256: stored.sha256 });
-    const copy = path.join(setup.dir, 'downloaded.age');
-    writeFileSync(copy, await storages.get('cloud')!.getBytes(object.key));
-    expect(await hashFile(copy)).toBe(stored.sha256);
+      const result = await handle.result();
+      expect(result.outcome).toBe('created');
+      expect(await progressOf(handle)).toMatchObject({ step: 'done', uploads: { cloud: 'done' } });
+      expect(await detailsOf(handle)).not.toContain('waiting for');
+      // The one upload was completed, not abandoned for a new one: nothing unfinished, asked by its key.
+      expect(await minio!.uploads(BUCKET, key)).toEqual([]);
+      const storages = openStorages(setup.config);
+      const catalog = await readCatalog(storages.values(), { target: 'app' });
+      expect(catalog.entries).toHaveLength(1);
+      const stored = catalog.entries[0]!.manifest.files.find((f) => f.kind === 'dump')!;
+      const object = catalog.entries[0]!.manifest.destinations.cloud!.objects[0]!;
+      expect(`${setup.id}/${object.key}`).toBe(key);
+      expect(await storages.get('cloud')!.head(object.key)).toMatchObject({ size: stored.size, sha256: stored.sha256 });
+      const copy = path.join(setup.dir, 'downloaded.age');
+      writeFileSync(copy, await storages.get('cloud')!.getBytes(object.key));
+      expect(await hashFile(copy)).toBe(stored.sha256);
+      // One outage, one alert.
+      expect(receiver.at('/hook')).toHaveLength(1);
+    } finally {
+      await receiver.close();
+    }
     await worker.stop();
     worker = undefined;
   });
