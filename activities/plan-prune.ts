@@ -9,7 +9,7 @@ import { Context } from '@temporalio/activity';
 import { readCatalog, type CatalogProblem } from '../src/catalog/catalog.js';
 import { BACKUPS_ROOT, backupPrefix, manifestKey } from '../src/catalog/layout.js';
 import { asActivity } from '../src/errors.js';
-import { findDebris, type DebrisPlan, type ListedObject } from '../src/retention/debris.js';
+import { backupsOf, findDebris, uploadKeysOf, type DebrisPlan, type ListedObject } from '../src/retention/debris.js';
 import { applyLocks, planRetention, type RetentionPlan } from '../src/retention/plan.js';
 import { debrisGraceMs, retentionPolicy } from '../src/retention/policy.js';
 import type { Storage } from '../src/storage/storage.js';
@@ -70,17 +70,27 @@ export function createPlanPruneActivities(deps: ActivityDeps) {
         retention = applyLocks(retention, locks);
 
         const graceMs = debrisGraceMs(deps.config);
-        const work: DestinationWork[] = [];
+        const prefix = input.target ? `${BACKUPS_ROOT}/${input.target}/` : `${BACKUPS_ROOT}/`;
+        const listings = new Map<string, ListedObject[]>();
         for (const storage of reachable) {
-          const prefix = input.target ? `${BACKUPS_ROOT}/${input.target}/` : `${BACKUPS_ROOT}/`;
           const objects: ListedObject[] = [];
           for await (const object of storage.list(prefix)) {
             // A frozen target's folder is left exactly as it is while a recovery may read it.
             if (frozen[object.key.split('/')[1] ?? ''] !== undefined) continue;
             objects.push({ key: object.key, lastModified: object.lastModified.toISOString() });
           }
+          listings.set(storage.destination, objects);
+        }
+        // The backups any destination holds a trace of, and those of runs that failed: their uploads
+        // are asked for by key too, since a restarted MinIO lists an old upload no other way.
+        const failed = await failedBackups(input.target);
+        const traced = [...backupsOf([...listings.values()].flat().map((o) => o.key)), ...failed];
+        const uploadKeys = [...new Set(traced.filter((b) => frozen[b.target] === undefined).flatMap((b) => uploadKeysOf(b.target, b.backupId)))];
+        const work: DestinationWork[] = [];
+        for (const storage of reachable) {
+          const objects = listings.get(storage.destination) ?? [];
           // Unfinished uploads anywhere in the destination (a target's own folder when asked for one).
-          const uploads = (await storage.listIncompleteUploads(input.target ? prefix : ''))
+          const uploads = (await storage.listIncompleteUploads(input.target ? prefix : '', { keys: uploadKeys }))
             .filter((u) => frozen[u.key.split('/')[1] ?? ''] === undefined || !u.key.startsWith(`${BACKUPS_ROOT}/`))
             .map((u) => ({ key: u.key, uploadId: u.uploadId, initiated: u.initiated.toISOString() }));
           const debris = findDebris({ objects, uploads, now, graceMs, running });
@@ -150,4 +160,21 @@ async function runningBackups(): Promise<string[]> {
     if (id !== undefined) ids.push(id);
   }
   return ids;
+}
+
+/**
+ * Backups whose run ended without completing (failed, timed out, terminated, cancelled), found
+ * through Temporal's visibility: an upload such a run left unfinished may sit in a folder no
+ * destination holds anything else of.
+ */
+async function failedBackups(only: string | undefined): Promise<Array<{ target: string; backupId: string }>> {
+  const client = Context.current().client;
+  const found: Array<{ target: string; backupId: string }> = [];
+  const query = `WorkflowType = '${BACKUP_WORKFLOW}' AND ExecutionStatus != 'Running' AND ExecutionStatus != 'Completed'${only ? ` AND ${TargetAttribute.name} = '${only}'` : ''}`;
+  for await (const execution of client.workflow.list({ query })) {
+    const target = execution.typedSearchAttributes.get(TargetAttribute);
+    const backupId = execution.typedSearchAttributes.get(BackupIdAttribute);
+    if (target !== undefined && backupId !== undefined) found.push({ target, backupId });
+  }
+  return found;
 }

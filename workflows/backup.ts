@@ -9,6 +9,7 @@ import {
   ApplicationFailure,
   CancellationScope,
   defineQuery,
+  defineSignal,
   log,
   proxyActivities,
   setCurrentDetails,
@@ -23,6 +24,7 @@ import type { DumpResult, StagedFile } from '../activities/dump-database.js';
 import type { EncryptResult } from '../activities/encrypt-file.js';
 import type { ChecksumResult } from '../activities/checksum-file.js';
 import type { ManifestParts } from '../src/catalog/manifest.js';
+import type { UploadWaiting } from '../activities/upload-object.js';
 import { dumpFileName, dumpStagingName, GLOBALS_FILE_NAME, objectKey } from '../src/catalog/layout.js';
 import type { BackupFile, ManifestSummary, StoredObject, Tier } from '../src/domain.js';
 import { FailureType } from '../src/failures.js';
@@ -65,10 +67,15 @@ export interface BackupProgress {
   backupId?: string;
   /** Bytes of the dump written, or uploaded so far. */
   bytes: number;
-  uploads: Record<string, 'pending' | 'done' | 'failed'>;
+  /** `waiting`: the destination's store cannot be reached; the upload waits for it (retries.outageWindow). */
+  uploads: Record<string, 'pending' | 'waiting' | 'done' | 'failed'>;
+  /** Destinations whose upload waits for its store: since when, and until when it waits. */
+  waiting?: Record<string, { since: string; until?: string; reason?: string }>;
 }
 
 export const backupProgressQuery = defineQuery<BackupProgress>('progress');
+/** Sent by uploadObject (UPLOAD_WAITING_SIGNAL) when it starts or stops waiting for its store. */
+export const uploadWaitingSignal = defineSignal<[UploadWaiting]>('uploadWaiting');
 
 /**
  * Reads config and heads objects; quick. Five tries over ~30 s ride out a brief store hiccup.
@@ -106,6 +113,7 @@ export async function backupWorkflow(input: BackupWorkflowInput): Promise<Backup
   const scheduledAt = input.scheduledAt ?? info.typedSearchAttributes.get(ScheduledStartTimeAttribute)?.toISOString() ?? info.startTime.toISOString();
   const progress: BackupProgress = { step: 'plan', bytes: 0, uploads: {} };
   setHandler(backupProgressQuery, () => progress);
+  setHandler(uploadWaitingSignal, (waiting) => noteUploadWaiting(progress, waiting));
   upsertSearchAttributes([
     { key: TargetAttribute, value: input.target },
     { key: KindAttribute, value: 'backup' },
@@ -159,6 +167,25 @@ export async function backupWorkflow(input: BackupWorkflowInput): Promise<Backup
     await reportFailure({ kind: 'backup', target: plan.target, step: failedStep, error, backupId: plan.backupId });
     throw error;
   }
+}
+
+/** An upload waits for its store, or goes on: the progress query and the run's details say so. */
+function noteUploadWaiting(progress: BackupProgress, waiting: UploadWaiting): void {
+  const state = progress.uploads[waiting.destination];
+  if (progress.step !== 'upload' || (state !== 'pending' && state !== 'waiting')) return;
+  const waits = { ...progress.waiting };
+  if (waiting.since) {
+    progress.uploads[waiting.destination] = 'waiting';
+    waits[waiting.destination] = { since: waiting.since, ...(waiting.until ? { until: waiting.until } : {}), ...(waiting.reason ? { reason: waiting.reason } : {}) };
+  } else {
+    progress.uploads[waiting.destination] = 'pending';
+    delete waits[waiting.destination];
+  }
+  progress.waiting = Object.keys(waits).length > 0 ? waits : undefined;
+  const lines = Object.entries(waits).map(
+    ([destination, w]) => `waiting for ${destination}: unreachable since ${w.since}${w.until ? `; the backup fails if it is still away at ${w.until}` : ''}${w.reason ? ` (${w.reason})` : ''}`,
+  );
+  setCurrentDetails([`uploading **${progress.backupId}** to ${Object.keys(progress.uploads).join(', ')}`, ...lines].join('\n\n'));
 }
 
 function finish(outcome: 'succeeded' | 'skipped', manifest: ManifestSummary, details: string): void {

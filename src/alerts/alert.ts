@@ -7,7 +7,7 @@
  */
 
 /** Why an alert was raised. */
-export type AlertKind = 'failure' | 'anomaly' | 'prune-refused' | 'stale';
+export type AlertKind = 'failure' | 'anomaly' | 'prune-refused' | 'stale' | 'waiting';
 
 /** Which kind of workflow raised it (also the StrongboxKind search attribute). */
 export type WorkflowKind = 'backup' | 'verify' | 'restore' | 'disaster-recovery' | 'prune' | 'config-backup' | 'export' | 'staleness-check' | (string & {});
@@ -51,6 +51,7 @@ const KIND_TITLES: Record<AlertKind, string> = {
   anomaly: 'anomaly',
   'prune-refused': 'prune refused',
   stale: 'backups stale',
+  waiting: 'waiting for a destination',
 };
 
 export function alertTitle(alert: Alert): string {

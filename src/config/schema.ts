@@ -343,6 +343,8 @@ export const configSchema = z.strictObject({
       maximumInterval: duration().default('2m'),
       /** A long activity silent this long is presumed dead (worker crash) and retried. */
       heartbeatTimeout: duration().default('30s'),
+      /** How long an upload waits for an unreachable object store (the dump kept staged) before the backup fails. */
+      outageWindow: duration().default('1h'),
     })
     .superRefine((r, ctx) => {
       // The same rules the workflows apply before building activity options from the profile.

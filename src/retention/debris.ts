@@ -10,7 +10,8 @@
  * the grace period is ever touched, nor anything of a backup whose workflow is still running (an
  * upload of a very large dump may have begun longer ago than the grace period).
  */
-import { BACKUPS_ROOT, MANIFEST_NAME } from '../catalog/layout.js';
+import { BACKUPS_ROOT, dumpFileName, GLOBALS_FILE_NAME, MANIFEST_NAME, objectKey } from '../catalog/layout.js';
+import type { Compression } from '../domain.js';
 
 export interface ListedObject {
   key: string;
@@ -94,6 +95,30 @@ export function findDebris(input: DebrisInput): DebrisPlan {
     else plan.uploads.push({ ...upload, reason: `upload begun ${formatAge(age)} ago and never finished` });
   }
   return plan;
+}
+
+/** Every compression a dump can be stored with: its file name, and so its upload's key, follows it. */
+const COMPRESSIONS: readonly Compression[] = ['zstd', 'gzip', 'none'];
+
+/**
+ * The keys a backup's uploads can have: its dump (whatever the compression) and its roles file.
+ * Cleanup asks the store for each by name, because some stores (MinIO after a restart) list an
+ * unfinished upload only when asked for its exact key.
+ */
+export function uploadKeysOf(target: string, backupId: string): string[] {
+  const names = new Set([...COMPRESSIONS.map(dumpFileName), GLOBALS_FILE_NAME]);
+  return [...names].map((name) => objectKey(target, backupId, name));
+}
+
+/** The backups (target and id) whose folders the given keys lie in; other keys are ignored. */
+export function backupsOf(keys: Iterable<string>): Array<{ target: string; backupId: string }> {
+  const seen = new Map<string, { target: string; backupId: string }>();
+  for (const key of keys) {
+    const parts = key.split('/');
+    if (parts.length < 4 || parts[0] !== BACKUPS_ROOT) continue;
+    seen.set(`${parts[1]}/${parts[2]}`, { target: parts[1]!, backupId: parts[2]! });
+  }
+  return [...seen.values()];
 }
 
 export function formatAge(ms: number): string {

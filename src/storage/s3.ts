@@ -18,6 +18,8 @@ import {
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
+  GetObjectLegalHoldCommand,
+  GetObjectRetentionCommand,
   HeadBucketCommand,
   HeadObjectCommand,
   ListMultipartUploadsCommand,
@@ -52,6 +54,8 @@ const MAX_PARTS = 10_000;
 /** Parts in flight at once; each streams from the file, so memory does not grow with it. */
 const UPLOAD_CONCURRENCY = 4;
 const READ_SIZE = IO_CHUNK_SIZE;
+/** Longest wait for a TCP connection to the store; only the connect phase, never a slow transfer. */
+const CONNECT_TIMEOUT_MS = 10_000;
 /** Metadata key holding the object's SHA-256 (hex); S3 stores it as x-amz-meta-sha256. */
 const SHA256_METADATA = 'sha256';
 
@@ -65,6 +69,9 @@ export function createS3Client(config: S3DestinationConfig): S3Client {
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
     maxAttempts: 3,
+    // A store that is down must fail a request quickly (the upload then waits out the outage,
+    // heartbeating) rather than hang in the operating system's connect retries for minutes.
+    requestHandler: { connectionTimeout: CONNECT_TIMEOUT_MS },
   });
 }
 
@@ -98,9 +105,17 @@ function isNotFound(error: unknown): boolean {
   return e.name === 'NotFound' || e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404;
 }
 
-function isLocked(error: unknown): boolean {
-  const e = error as { name?: string; message?: string };
-  return /WORM|retention|legal hold|object lock/i.test(e.message ?? '') || e.name === 'AccessDenied';
+/**
+ * How S3 and MinIO word a delete refused because of object lock: MinIO "Object is WORM protected
+ * and cannot be overwritten" (400), S3 "Access Denied because object protected by object lock"
+ * (403). A credential that may not delete gets a plain 403 AccessDenied from both, as does, on S3,
+ * a locked version when the message is generic: then the version's retention and legal hold decide.
+ */
+const LOCK_REFUSAL = /WORM|object lock|retention|legal hold/i;
+
+function isAccessDenied(error: unknown): boolean {
+  const e = error as { name?: string; Code?: string; $metadata?: { httpStatusCode?: number } };
+  return e.name === 'AccessDenied' || e.Code === 'AccessDenied' || e.$metadata?.httpStatusCode === 403;
 }
 
 export class S3Storage implements Storage {
@@ -413,36 +428,88 @@ export class S3Storage implements Storage {
       try {
         await this.client.send(new DeleteObjectCommand({ Bucket: this.config.bucket, Key: fullKey, VersionId: version.versionId }));
       } catch (error) {
-        if (isLocked(error)) return 'locked';
-        throw classify(error, this.context('cannot delete', key));
+        if (LOCK_REFUSAL.test((error as Error).message ?? '')) return 'locked';
+        if (!isAccessDenied(error)) throw classify(error, this.context('cannot delete', key));
+        const lock = await this.versionLock(fullKey, version.versionId);
+        if (lock === 'locked') return 'locked';
+        throw this.deleteDenied(key, error, lock === 'unknown');
       }
     }
     return 'deleted';
   }
 
   /**
-   * Unfinished multipart uploads under a prefix. Listed without a server-side prefix and filtered
-   * here: MinIO matches ListMultipartUploads' prefix only against whole object keys, so a folder
-   * prefix would silently find nothing there.
+   * Whether a version is under a retention lock that has not ended, or a legal hold: what a refused
+   * delete is checked against when the store's message does not say. `unknown` when the credential
+   * may not read them either.
    */
-  async listIncompleteUploads(prefix: string): Promise<IncompleteUpload[]> {
+  private async versionLock(fullKey: string, versionId: string | undefined): Promise<'locked' | 'unlocked' | 'unknown'> {
+    let unknown = false;
+    const target = { Bucket: this.config.bucket, Key: fullKey, VersionId: versionId };
+    try {
+      const { Retention } = await this.client.send(new GetObjectRetentionCommand(target));
+      if (Retention?.RetainUntilDate && Retention.RetainUntilDate.getTime() > Date.now()) return 'locked';
+    } catch (error) {
+      // No retention on the version (or no object lock on the bucket): not locked by it.
+      if (isAccessDenied(error)) unknown = true;
+    }
+    try {
+      const { LegalHold } = await this.client.send(new GetObjectLegalHoldCommand(target));
+      if (LegalHold?.Status === 'ON') return 'locked';
+    } catch (error) {
+      if (isAccessDenied(error)) unknown = true;
+    }
+    return unknown ? 'unknown' : 'unlocked';
+  }
+
+  /** A delete refused by the store's permissions, not by a lock: what is missing, and where. */
+  private deleteDenied(key: string, error: unknown, lockUnknown: boolean): StrongboxError {
+    const e = error as { name?: string; message?: string };
+    return new StrongboxError(
+      FailureType.Auth,
+      `destination ${this.destination} (${this.describe()}): permission denied deleting ${key} (${e.name ?? 'AccessDenied'}: ${e.message ?? ''}) — ` +
+        `the credential may not delete objects here and no retention lock or legal hold holds this one; grant s3:DeleteObject and s3:DeleteObjectVersion ` +
+        `on arn:aws:s3:::${this.config.bucket}/${this.prefix}* to the credential prune and failure cleanup run with (destinations.${this.destination}.profile or the AWS_* variables)` +
+        (lockUnknown ? ', and s3:GetObjectRetention and s3:GetObjectLegalHold so a lock can be told from a refusal' : ''),
+      { cause: error },
+    );
+  }
+
+  /**
+   * Unfinished multipart uploads under a prefix, found three ways and merged, because stores list
+   * them differently: bucket-wide, filtered here (MinIO serves that listing from memory, so it
+   * forgets every upload begun before a restart); by the prefix (S3 matches it against the start of
+   * keys, MinIO against a whole key only); and by each key the caller names (how MinIO finds an
+   * upload begun before a restart).
+   */
+  async listIncompleteUploads(prefix: string, options: { keys?: readonly string[] } = {}): Promise<IncompleteUpload[]> {
     const wanted = `${this.prefix}${prefix}`;
-    const uploads: IncompleteUpload[] = [];
+    const found = new Map<string, IncompleteUpload>();
+    const collect = (key: string | undefined, uploadId: string | undefined, initiated: Date | undefined) => {
+      if (key?.startsWith(wanted) && uploadId) found.set(`${key}\n${uploadId}`, { key: key.slice(this.prefix.length), uploadId, initiated: initiated ?? new Date(0) });
+    };
+    await this.listUploads(undefined, collect);
+    if (wanted !== '') await this.listUploads(wanted, collect);
+    for (const key of new Set(options.keys ?? [])) {
+      const full = this.fullKey(key);
+      if (full.startsWith(wanted) && full !== wanted) await this.listUploads(full, collect);
+    }
+    return [...found.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.uploadId < b.uploadId ? -1 : 1));
+  }
+
+  private async listUploads(prefix: string | undefined, collect: (key: string | undefined, uploadId: string | undefined, initiated: Date | undefined) => void): Promise<void> {
     let keyMarker: string | undefined;
     let uploadMarker: string | undefined;
     do {
       const page = await this.client
-        .send(new ListMultipartUploadsCommand({ Bucket: this.config.bucket, KeyMarker: keyMarker, UploadIdMarker: uploadMarker }))
+        .send(new ListMultipartUploadsCommand({ Bucket: this.config.bucket, Prefix: prefix, KeyMarker: keyMarker, UploadIdMarker: uploadMarker }))
         .catch((error: unknown) => {
           throw classify(error, this.context('cannot list unfinished uploads'));
         });
-      for (const u of page.Uploads ?? []) {
-        if (u.Key?.startsWith(wanted) && u.UploadId) uploads.push({ key: u.Key.slice(this.prefix.length), uploadId: u.UploadId, initiated: u.Initiated ?? new Date(0) });
-      }
+      for (const u of page.Uploads ?? []) collect(u.Key, u.UploadId, u.Initiated);
       keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
       uploadMarker = page.IsTruncated ? page.NextUploadIdMarker : undefined;
     } while (keyMarker);
-    return uploads;
   }
 
   async abortIncompleteUpload(upload: IncompleteUpload): Promise<void> {

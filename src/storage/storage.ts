@@ -7,7 +7,10 @@
  *   the same SHA-256 counts as done) and verifies what was stored before returning.
  * - `putBytes` is for small JSON records; with `ifAbsent` it never overwrites (audit, evidence).
  * - `delete` removes every stored version; an object under a retention lock is reported `locked`,
- *   never an error.
+ *   never an error. A credential that may not delete is an error (permission), never `locked`.
+ * - `listIncompleteUploads` finds unfinished uploads under a prefix however the store lists them:
+ *   some (MinIO after a restart) show an upload only when asked for its exact key, so callers that
+ *   know the keys a backup's uploads can have pass them too.
  */
 import type { Readable } from 'node:stream';
 
@@ -84,6 +87,6 @@ export interface Storage {
   list(prefix: string): AsyncIterable<ObjectInfo>;
   delete(key: string): Promise<DeleteOutcome>;
   /** Uploads begun and never completed or aborted (S3 multipart; partial files locally). */
-  listIncompleteUploads(prefix: string): Promise<IncompleteUpload[]>;
+  listIncompleteUploads(prefix: string, options?: { keys?: readonly string[] }): Promise<IncompleteUpload[]>;
   abortIncompleteUpload(upload: IncompleteUpload): Promise<void>;
 }

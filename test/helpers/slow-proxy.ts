@@ -23,10 +23,11 @@ export interface SlowProxy {
   close(): Promise<void>;
 }
 
-export async function startSlowProxy(upstream: string, bytesPerSecond: number): Promise<SlowProxy> {
-  const target = new URL(upstream);
+/** `upstream` may be a function: each new connection goes wherever it points then (a restarted server). */
+export async function startSlowProxy(upstream: string | (() => string), bytesPerSecond: number): Promise<SlowProxy> {
   const sockets = new Set<net.Socket>();
   const server = net.createServer((client) => {
+    const target = new URL(typeof upstream === 'string' ? upstream : upstream());
     const server = net.connect(Number(target.port), target.hostname);
     sockets.add(client).add(server);
     const drop = () => {

@@ -81,7 +81,7 @@ describe('settings that cannot work', () => {
     receiver = hook;
     setup = testSetup({ database: db.name, prefix: 'badretry', patch: (raw) => (raw.alerts = { channels: [{ type: 'webhook', url: `${hook.url}/hook` }] }) });
     // What `config check` refuses, handed to the worker as an object that never met the schema.
-    setup.config.retries = { attempts: 2, initialInterval: '10m', maximumInterval: '5s', heartbeatTimeout: '10s' };
+    setup.config.retries = { attempts: 2, initialInterval: '10m', maximumInterval: '5s', heartbeatTimeout: '10s', outageWindow: '1h' };
     worker = await startTestWorker(setup);
 
     const { chain, handle } = await failedBackup(worker, setup);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { findDebris, type ListedObject } from '../../../src/retention/debris.js';
+import { backupsOf, findDebris, uploadKeysOf, type ListedObject } from '../../../src/retention/debris.js';
 
 const NOW = '2026-11-24T03:00:00.000Z';
 const GRACE = 24 * 3_600_000;
@@ -56,5 +56,22 @@ describe('debris', () => {
     expect(plan.objects.map((o) => o.key)).toEqual(['backups/app/app-20261119T020000Z/db.dump.zst.age']);
     expect(plan.uploads).toEqual([]);
     expect(plan.inProgress).toEqual({ objects: 1, uploads: 1 });
+  });
+});
+
+describe('the keys a backup\'s uploads can have', () => {
+  it('names its dump under every compression and its roles file, each in its own folder', () => {
+    expect(uploadKeysOf('app', 'app-20261124T020000Z')).toEqual([
+      'backups/app/app-20261124T020000Z/db.dump.zst.age',
+      'backups/app/app-20261124T020000Z/db.dump.age',
+      'backups/app/app-20261124T020000Z/globals.sql.age',
+    ]);
+  });
+
+  it('finds the backups a listing holds traces of, once each, ignoring keys outside backup folders', () => {
+    expect(backupsOf(['backups/app/a/manifest.json', 'backups/app/a/db.dump.zst.age', 'backups/web/b/verification/x.json', 'backups/app/notes.txt', 'audit/2026-11-24/e.json'])).toEqual([
+      { target: 'app', backupId: 'a' },
+      { target: 'web', backupId: 'b' },
+    ]);
   });
 });
