@@ -21,6 +21,7 @@ import type { TestDatabase } from '../../helpers/stack.js';
 
 /** The zoo's tables by kind, as the digest names them. */
 const PRICE_HISTORY_PARTITIONS = ['shop.price_history_2026_01', 'shop.price_history_2026_02', 'shop.price_history_2026_03', 'shop.price_history_default'];
+const EVENTS_LEAVES = ['metrics.events_2026_q1_click', 'metrics.events_2026_q1_other', 'metrics.events_2026_q1_view', 'metrics.events_2026_q2_h0', 'metrics.events_2026_q2_h1'];
 const ORDER_ITEMS = '"Sales Dept"."Order Items; drop"';
 
 describe('the schema zoo', () => {
@@ -73,24 +74,28 @@ describe('the schema zoo', () => {
     await dropDatabases([result.into]);
   });
 
-  it('restores a partitioned table and the table whose name needs quoting, named on the command line', async () => {
-    const cli = await strongboxCli(setup, ['restore', '--target', 'app', '--backup', backup.backupId, '--tables', 'shop.price_history', '--tables', ORDER_ITEMS, '--json']);
+  it('restores a partitioned and a sub-partitioned table and the table whose name needs quoting, named on the command line', async () => {
+    const cli = await strongboxCli(setup, ['restore', '--target', 'app', '--backup', backup.backupId, '--tables', 'shop.price_history,metrics.events', '--tables', ORDER_ITEMS, '--json']);
     expect(cli.exitCode, cli.stderr).toBe(0);
     const result = JSON.parse(cli.stdout) as { into: string; selection: { relations: string[] }; verification: { passed: boolean } };
     expect(result.verification.passed).toBe(true);
     const restored = await digest(result.into);
-    expect(Object.keys(restored.tables).sort()).toEqual([ORDER_ITEMS, ...PRICE_HISTORY_PARTITIONS].sort());
+    expect(Object.keys(restored.tables).sort()).toEqual([ORDER_ITEMS, ...EVENTS_LEAVES, ...PRICE_HISTORY_PARTITIONS].sort());
     expect(restored.tables).toEqual(pick(source.tables, (table) => table in restored.tables));
+    // The identity sequence of the quoted table came along, at its value.
+    expect(Object.keys(restored.sequences)).toEqual(['"Sales Dept"."Order Items; drop_Line Id_seq"']);
+    expect(restored.sequences).toEqual(pick(source.sequences, (sequence) => sequence in restored.sequences));
     await dropDatabases([result.into]);
   });
 
-  it('restores one schema with the same content', async () => {
-    const result = await (await startRestore(worker.client, setup.config, { target: 'app', backup: backup.backupId, schemas: ['Sales Dept'], workflowId: id('restore-schema') })).result();
+  it('restores schemas whose names need quoting with the same content', async () => {
+    const result = await (await startRestore(worker.client, setup.config, { target: 'app', backup: backup.backupId, schemas: ['Sales Dept', 'Ünïcödé 日本'], workflowId: id('restore-schema') })).result();
     expect(result.verification.passed).toBe(true);
     const restored = await digest(result.into);
-    const inSchema = (table: string) => table.startsWith('"Sales Dept".');
-    expect(Object.keys(pick(restored.tables, inSchema)).sort()).toEqual([ORDER_ITEMS, '"Sales Dept"."Regions"']);
+    const inSchema = (table: string) => table.startsWith('"Sales Dept".') || table.startsWith('"Ünïcödé 日本".');
+    expect(Object.keys(pick(restored.tables, inSchema)).sort()).toEqual([ORDER_ITEMS, '"Sales Dept"."Regions"', '"Ünïcödé 日本"."Wide Rows ✓"']);
     expect(pick(restored.tables, inSchema)).toEqual(pick(source.tables, inSchema));
+    expect(restored.sequences).toEqual(pick(source.sequences, (sequence) => sequence in restored.sequences));
     await dropDatabases([result.into]);
   });
 
