@@ -52,6 +52,7 @@ import { pgTool, stderrTail } from '../src/postgres/tools.js';
 import type { Compression } from '../src/domain.js';
 import { followStream, pipeFollowed, waitUntilComplete } from '../src/storage/follow.js';
 import { isDataLine, parseTocList, PostDataLinkScanner, ScriptHeaderParser, selectEntries, SelectionError, tablesToKeepLogged, useList, withDataEntries } from '../src/restore/toc.js';
+import { scratchDatabaseName } from '../src/verify/names.js';
 import { connectDatabase, describeEndpoint, inspectDatabase, restoreMarker, serverEndpoint, withMaintenanceClient, type ServerChoice } from '../src/verify/server.js';
 import type { ActivityDeps } from './deps.js';
 import { stagingPath } from './fetch-backup.js';
@@ -134,6 +135,9 @@ export function createRestoreActivities(deps: ActivityDeps) {
         }
         const jobs = input.jobs ?? target.verify.jobs;
         const marker = restoreMarker(context.info.workflowExecution);
+        // A database named after this very run (a verification's scratch) is this run's even
+        // unmarked: an attempt killed between CREATE DATABASE and its COMMENT leaves it so.
+        const ours = { marker, evenUnmarked: context.info.workflowExecution !== undefined && input.into === scratchDatabaseName(input.target, context.info.workflowExecution.runId) };
         const file = archivePath(deps, input);
         const selective = (input.tables?.length ?? 0) > 0 || (input.schemas?.length ?? 0) > 0;
         if (selective && input.follow) throw new StrongboxError(FailureType.Config, 'a selective restore cannot follow an archive being fetched: fetch it first');
@@ -156,7 +160,7 @@ export function createRestoreActivities(deps: ActivityDeps) {
               const archive: FollowedArchive = { file, compression: input.follow.compression, signal };
               const toc = `${file}.toc`;
               encoding = await readFollowedHeader(archive, toc);
-              await createDatabase(endpoint, input.into, encoding, marker);
+              await createDatabase(endpoint, input.into, encoding, ours);
               deps.logger.info({ database: input.into, server: describeEndpoint(endpoint), jobs, encoding, follow: true, unlogged: input.unlogged === true }, 'restoring as the archive arrives');
               const postData = [...options, '--section=post-data', `--jobs=${jobs}`, toc];
               if (input.unlogged) {
@@ -174,7 +178,7 @@ export function createRestoreActivities(deps: ActivityDeps) {
                   // Unlogged loading is a speed-up only: a verification must pass wherever a plain
                   // restore does. The archive is complete by now: restore it again, logged.
                   deps.logger.warn({ database: input.into, reason: refusedForUnloggedTables(error) }, 'the post-data section refused an unlogged table; restoring again with every table logged');
-                  await createDatabase(endpoint, input.into, encoding, marker);
+                  await createDatabase(endpoint, input.into, encoding, ours);
                   await restoreFollowed(archive, [...options, '--section=pre-data', '--section=data'], env);
                   await runPgRestore(postData, env, signal);
                 }
@@ -187,7 +191,7 @@ export function createRestoreActivities(deps: ActivityDeps) {
             } else {
               encoding = await archiveEncoding(file, signal);
               selection = selective ? await selectFromArchive(file, { tables: input.tables, schemas: input.schemas }, signal) : undefined;
-              await createDatabase(endpoint, input.into, encoding, marker);
+              await createDatabase(endpoint, input.into, encoding, ours);
               deps.logger.info({ database: input.into, server: describeEndpoint(endpoint), jobs, encoding }, 'restoring');
               await runPgRestore([...options, ...(selection ? [`--use-list=${selection.listFile}`] : []), `--jobs=${jobs}`, file], env, signal);
             }
@@ -401,12 +405,17 @@ async function archiveEncoding(file: string, signal: AbortSignal): Promise<strin
   }
 }
 
-async function createDatabase(endpoint: PgEndpoint, name: string, encoding: string, marker: string): Promise<void> {
+/**
+ * Creates the database and marks it as this run's (its comment). An existing one is refused unless
+ * it is this run's: marked so, or — `evenUnmarked`, for a name only this run uses — not marked at all.
+ */
+async function createDatabase(endpoint: PgEndpoint, name: string, encoding: string, ours: { marker: string; evenUnmarked: boolean }): Promise<void> {
+  const { marker } = ours;
   const where = `${endpoint.host}:${endpoint.port}`;
   await withMaintenanceClient(endpoint, async (client) => {
     const existing = await inspectDatabase(client, name);
     if (existing.exists) {
-      if (existing.comment !== marker) {
+      if (existing.comment !== marker && !(ours.evenUnmarked && existing.comment === null)) {
         throw new StrongboxError(FailureType.Refused, `database ${name} already exists on ${where} and this run did not create it — restore into a new name, or drop it yourself if it is debris`);
       }
       // Left by an earlier attempt of this same run: start over.
