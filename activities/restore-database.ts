@@ -20,10 +20,13 @@
  *      whole header and table of contents from it (the encoding for the new database);
  *   2. one pg_restore loads the schema and the data from the stream (`--section=pre-data
  *      --section=data`); with `unlogged` (a verification's scratch database) the schema comes
- *      first from `<file>.toc`, its tables are made unlogged, and the stream brings only the data;
+ *      first from `<file>.toc`, its tables are made unlogged — except those a foreign key from a
+ *      partitioned table or a publication needs permanent — and the stream brings only the data;
  *   3. once the fetch has marked the file complete — both checksums matched — `pg_restore
  *      --section=post-data --jobs=<n>` builds indexes and constraints from `<file>.toc` alone:
- *      that section reads no data.
+ *      that section reads no data. Should it still refuse an unlogged table, the archive (complete
+ *      by then) is restored again with every table logged: unlogged loading is a speed-up, and a
+ *      verification must pass wherever a plain restore does.
  * The load's input ends only when the file is complete, so it cannot finish on a damaged or partial
  * archive: a failed fetch fails the follower, and the caller drops the database. Not for selective
  * restores (those need the whole table of contents first).
@@ -48,7 +51,7 @@ import { libpqEnv, quoteIdent, type PgEndpoint } from '../src/postgres/endpoint.
 import { pgTool, stderrTail } from '../src/postgres/tools.js';
 import type { Compression } from '../src/domain.js';
 import { followStream, pipeFollowed, waitUntilComplete } from '../src/storage/follow.js';
-import { isDataLine, parseTocList, ScriptHeaderParser, selectEntries, SelectionError, useList, withDataEntries } from '../src/restore/toc.js';
+import { isDataLine, parseTocList, PostDataLinkScanner, ScriptHeaderParser, selectEntries, SelectionError, tablesToKeepLogged, useList, withDataEntries } from '../src/restore/toc.js';
 import { connectDatabase, describeEndpoint, inspectDatabase, restoreMarker, serverEndpoint, withMaintenanceClient, type ServerChoice } from '../src/verify/server.js';
 import type { ActivityDeps } from './deps.js';
 import { stagingPath } from './fetch-backup.js';
@@ -155,18 +158,32 @@ export function createRestoreActivities(deps: ActivityDeps) {
               encoding = await readFollowedHeader(archive, toc);
               await createDatabase(endpoint, input.into, encoding, marker);
               deps.logger.info({ database: input.into, server: describeEndpoint(endpoint), jobs, encoding, follow: true, unlogged: input.unlogged === true }, 'restoring as the archive arrives');
+              const postData = [...options, '--section=post-data', `--jobs=${jobs}`, toc];
               if (input.unlogged) {
                 // The schema needs no data: it comes from the table of contents, then the tables lose their WAL.
                 await runPgRestore([...options, '--section=pre-data', toc], env, signal);
-                const whyLogged = await makeTablesUnlogged(endpoint);
-                if (whyLogged) deps.logger.warn({ database: input.into, reason: whyLogged }, 'cannot make the tables unlogged; loading them logged');
+                const unlogged = await makeTablesUnlogged(endpoint, await readPostDataLinks(toc, signal));
+                if (unlogged.whyLogged) deps.logger.warn({ database: input.into, reason: unlogged.whyLogged }, 'cannot make the tables unlogged; loading them logged');
+                if (unlogged.keptLogged.length > 0) deps.logger.info({ database: input.into, keptLogged: unlogged.keptLogged.length, examples: unlogged.keptLogged.slice(0, 5) }, 'tables linked to a partitioned or published table stay logged');
                 await restoreFollowed(archive, [...options, '--section=data'], env);
+                await waitUntilComplete(file, { signal });
+                try {
+                  await runPgRestore(postData, env, signal);
+                } catch (error) {
+                  if (signal.aborted || !refusedForUnloggedTables(error)) throw error;
+                  // Unlogged loading is a speed-up only: a verification must pass wherever a plain
+                  // restore does. The archive is complete by now: restore it again, logged.
+                  deps.logger.warn({ database: input.into, reason: refusedForUnloggedTables(error) }, 'the post-data section refused an unlogged table; restoring again with every table logged');
+                  await createDatabase(endpoint, input.into, encoding, marker);
+                  await restoreFollowed(archive, [...options, '--section=pre-data', '--section=data'], env);
+                  await runPgRestore(postData, env, signal);
+                }
               } else {
                 await restoreFollowed(archive, [...options, '--section=pre-data', '--section=data'], env);
+                // The data is in; it counts only once the fetch has checked both checksums.
+                await waitUntilComplete(file, { signal });
+                await runPgRestore(postData, env, signal);
               }
-              // The data is in; it counts only once the fetch has checked both checksums.
-              await waitUntilComplete(file, { signal });
-              await runPgRestore([...options, '--section=post-data', `--jobs=${jobs}`, toc], env, signal);
             } else {
               encoding = await archiveEncoding(file, signal);
               selection = selective ? await selectFromArchive(file, { tables: input.tables, schemas: input.schemas }, signal) : undefined;
@@ -410,28 +427,61 @@ async function createDatabase(endpoint: PgEndpoint, name: string, encoding: stri
 }
 
 /**
- * Makes every table of the freshly restored schema unlogged (partitioned parents hold no rows; their
- * partitions are tables). Cheap while they are empty; foreign keys, which would forbid it between
- * logged and unlogged tables, only come with the post-data section. Returns why it could not, if it
- * could not (a table the restoring user may not alter): the load then runs logged, which is slower,
- * not wrong.
+ * Makes the tables of the freshly restored schema unlogged — all but those the post-data section
+ * needs logged (src/restore/toc.ts `tablesToKeepLogged`: referenced by a foreign key from a
+ * partitioned table, which cannot be unlogged, or published, and what those reference in turn).
+ * Partitioned parents hold no rows; their partitions are tables. Cheap while they are empty;
+ * foreign keys only come with the post-data section. `links` undefined (the section could not be
+ * read) keeps every table logged. Returns the tables kept logged, and why none was made unlogged
+ * if none could be (a table the restoring user may not alter): the load then runs logged, which is
+ * slower, not wrong.
  */
-async function makeTablesUnlogged(endpoint: PgEndpoint): Promise<string | undefined> {
+async function makeTablesUnlogged(endpoint: PgEndpoint, links: PostDataLinkScanner | undefined): Promise<{ keptLogged: string[]; whyLogged?: string }> {
+  if (!links || links.uncertain) return { keptLogged: [], whyLogged: 'the foreign keys and publications of the archive could not be read' };
   const client = await connectDatabase(endpoint);
   try {
-    const tables = await client.query<{ name: string }>(
-      `SELECT format('%I.%I', n.nspname, c.relname) AS name FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-        WHERE c.relkind = 'r' AND c.relpersistence = 'p' AND n.nspname NOT IN ('pg_catalog', 'information_schema')`,
+    const tables = await client.query<{ schema: string; name: string; partitioned: boolean }>(
+      `SELECT n.nspname AS schema, c.relname AS name, c.relkind = 'p' AS partitioned FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.relkind IN ('r', 'p') AND c.relpersistence = 'p' AND n.nspname NOT IN ('pg_catalog', 'information_schema')`,
     );
-    if (tables.rows.length === 0) return undefined;
-    await client.query(`BEGIN; ${tables.rows.map((t) => `ALTER TABLE ${t.name} SET UNLOGGED;`).join(' ')} COMMIT;`);
-    return undefined;
+    const logged = new Set(tablesToKeepLogged(tables.rows, links).map((t) => JSON.stringify([t.schema, t.name])));
+    const unlogged = tables.rows.filter((t) => !t.partitioned && !logged.has(JSON.stringify([t.schema, t.name])));
+    const keptLogged = tables.rows.filter((t) => logged.has(JSON.stringify([t.schema, t.name]))).map((t) => `${quoteIdent(t.schema)}.${quoteIdent(t.name)}`);
+    if (unlogged.length === 0) return { keptLogged };
+    await client.query(`BEGIN; ${unlogged.map((t) => `ALTER TABLE ${quoteIdent(t.schema)}.${quoteIdent(t.name)} SET UNLOGGED;`).join(' ')} COMMIT;`);
+    return { keptLogged };
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);
-    return (error as Error).message;
+    return { keptLogged: [], whyLogged: (error as Error).message };
   } finally {
     await client.end().catch(() => undefined);
   }
+}
+
+/**
+ * The foreign keys and publications the post-data section of `toc` (an archive prefix holding the
+ * whole table of contents) will create, from the script pg_restore prints for that section;
+ * undefined if it cannot print it.
+ */
+async function readPostDataLinks(toc: string, signal: AbortSignal): Promise<PostDataLinkScanner | undefined> {
+  const scanner = new PostDataLinkScanner();
+  try {
+    const script = execa(pgTool('pg_restore'), ['--section=post-data', '--file=-', toc], { cancelSignal: signal, stdin: 'ignore', buffer: { stdout: false, stderr: true } });
+    const lines = createInterface({ input: script.stdout! });
+    lines.on('line', (line) => scanner.push(line));
+    await script;
+    return scanner;
+  } catch (error) {
+    signal.throwIfAborted();
+    return undefined;
+  }
+}
+
+/** pg_restore's error when it refused an object because of a table's persistence (a foreign key, a publication), else undefined. */
+function refusedForUnloggedTables(error: unknown): string | undefined {
+  const stderr = (error as { stderr?: unknown }).stderr;
+  if (typeof stderr !== 'string') return undefined;
+  return /^.*ERROR:.*(?:may reference only permanent|unlogged).*$(?:\n(?:DETAIL|HINT):.*$)*/im.exec(stderr)?.[0] ?? /^.*(?:may reference only permanent|unlogged).*$/im.exec(stderr)?.[0];
 }
 
 function quoteLiteral(value: string): string {

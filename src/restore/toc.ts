@@ -293,3 +293,124 @@ export function selectEntries(entries: TocEntry[], want: { tables?: string[]; sc
 export function useList(list: TocListLine[], ids: ReadonlySet<number>): string {
   return `${list.filter((l) => ids.has(l.id)).map((l) => l.line).join('\n')}\n`;
 }
+
+/**
+ * What the post-data section of an archive will link between tables, read from the SQL script
+ * pg_restore prints for it (`pg_restore --section=post-data --file=-`; that section holds no rows):
+ * the foreign keys, and the tables publications name. A verification loads its scratch tables
+ * unlogged to spare the WAL, and PostgreSQL refuses both links with an unlogged table on the
+ * wrong side: a permanent table's foreign key may reference only permanent tables, and a
+ * publication takes no unlogged table.
+ *
+ * pg_dump writes these statements in one shape (`ALTER TABLE [ONLY] <table>` then
+ * `    ADD CONSTRAINT <name> FOREIGN KEY (<columns>) REFERENCES <table>(<columns>)…`;
+ * `ALTER PUBLICATION <name> ADD TABLE ONLY <table>…`), every name qualified and quoted as
+ * needed. A statement of that kind that does not read as expected makes the scan `uncertain`:
+ * the caller then keeps every table logged rather than guess.
+ */
+export class PostDataLinkScanner {
+  /** Foreign keys: the referencing table and the referenced one. */
+  readonly foreignKeys: Array<{ from: QualifiedName; to: QualifiedName }> = [];
+  /** Tables named by a publication. */
+  readonly published: QualifiedName[] = [];
+  /** A foreign key or publication statement could not be read. */
+  uncertain = false;
+  private altering: QualifiedName | undefined;
+
+  push(line: string): void {
+    const alterTable = /^ALTER TABLE (?:ONLY )?/.exec(line);
+    if (alterTable) {
+      const table = readQualifiedName(line, alterTable[0].length);
+      this.altering = table && table.end === line.length ? table.name : undefined;
+      return;
+    }
+    const altering = this.altering;
+    this.altering = undefined;
+    if (line.startsWith('    ADD CONSTRAINT ')) {
+      const constraint = readIdentifier(line, '    ADD CONSTRAINT '.length);
+      if (!constraint || !line.startsWith(' FOREIGN KEY (', constraint.end)) return;
+      const referenced = readReferences(line, constraint.end + ' FOREIGN KEY ('.length);
+      if (altering && referenced) this.foreignKeys.push({ from: altering, to: referenced });
+      else this.uncertain = true;
+      return;
+    }
+    if (line.startsWith('ALTER PUBLICATION ')) {
+      const publication = readIdentifier(line, 'ALTER PUBLICATION '.length);
+      if (!publication || !line.startsWith(' ADD TABLE ', publication.end)) return;
+      const at = publication.end + ' ADD TABLE '.length;
+      const table = readQualifiedName(line, line.startsWith('ONLY ', at) ? at + 'ONLY '.length : at);
+      if (table) this.published.push(table.name);
+      else this.uncertain = true;
+    }
+  }
+}
+
+/** A schema-qualified name, unquoted: what the catalog holds. */
+export interface QualifiedName {
+  schema: string;
+  name: string;
+}
+
+/** One identifier as pg_dump writes it: `"quoted ""name"""` or a plain lowercase word. */
+function readIdentifier(text: string, at: number): { name: string; end: number } | undefined {
+  if (text[at] === '"') {
+    let name = '';
+    for (let i = at + 1; i < text.length; i += 1) {
+      if (text[i] !== '"') name += text[i];
+      else if (text[i + 1] === '"') {
+        name += '"';
+        i += 1;
+      } else return { name, end: i + 1 };
+    }
+    return undefined;
+  }
+  const word = /^[a-z_][a-z0-9_$]*/.exec(text.slice(at));
+  return word ? { name: word[0], end: at + word[0].length } : undefined;
+}
+
+function readQualifiedName(text: string, at: number): { name: QualifiedName; end: number } | undefined {
+  const schema = readIdentifier(text, at);
+  if (!schema || text[schema.end] !== '.') return undefined;
+  const name = readIdentifier(text, schema.end + 1);
+  return name ? { name: { schema: schema.name, name: name.name }, end: name.end } : undefined;
+}
+
+/** After `FOREIGN KEY (`: skips the column list and reads the table after ` REFERENCES `. */
+function readReferences(text: string, at: number): QualifiedName | undefined {
+  for (let i = at; ; ) {
+    const column = readIdentifier(text, i);
+    if (!column) return undefined;
+    i = column.end;
+    if (text.startsWith(', ', i)) i += 2;
+    else if (text.startsWith(') REFERENCES ', i)) return readQualifiedName(text, i + ') REFERENCES '.length)?.name;
+    else return undefined;
+  }
+}
+
+/**
+ * Which tables of a scratch database must stay logged for the post-data section to succeed, given
+ * its tables (`partitioned` ones have no storage and stay permanent whatever is asked) and what
+ * that section links. A permanent table's foreign key may reference only permanent tables, so
+ * from every table that stays permanent — a partitioned table, a published table — the tables it
+ * references stay permanent too, and so on along the foreign keys. A foreign key from a table made
+ * unlogged may reference anything, so nothing follows from it; partitions of a partitioned table
+ * inherit its foreign keys as their own and are unlogged safely, as are the partitions of a
+ * referenced partitioned table (PostgreSQL checks the tables named, not their partitions).
+ * Returns the regular tables to keep logged; every other regular table may be made unlogged.
+ */
+export function tablesToKeepLogged(tables: Array<QualifiedName & { partitioned: boolean }>, links: Pick<PostDataLinkScanner, 'foreignKeys' | 'published'>): QualifiedName[] {
+  const key = (t: QualifiedName) => JSON.stringify([t.schema, t.name]);
+  const regular = new Map(tables.filter((t) => !t.partitioned).map((t) => [key(t), t]));
+  const permanent = new Set([...tables.filter((t) => t.partitioned).map(key), ...links.published.map(key)]);
+  const references = new Map<string, string[]>();
+  for (const fk of links.foreignKeys) references.set(key(fk.from), [...(references.get(key(fk.from)) ?? []), key(fk.to)]);
+  const queue = [...permanent];
+  while (queue.length > 0) {
+    for (const referenced of references.get(queue.pop()!) ?? []) {
+      if (permanent.has(referenced)) continue;
+      permanent.add(referenced);
+      queue.push(referenced);
+    }
+  }
+  return [...permanent].flatMap((k) => (regular.has(k) ? [regular.get(k)!] : []));
+}

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { isDataLine, parseRelationName, parseTocList, ScriptHeaderParser, selectEntries, SelectionError, useList, withDataEntries, type TocEntry } from '../../../src/restore/toc.js';
+import { isDataLine, parseRelationName, parseTocList, PostDataLinkScanner, ScriptHeaderParser, selectEntries, SelectionError, tablesToKeepLogged, useList, withDataEntries, type QualifiedName, type TocEntry } from '../../../src/restore/toc.js';
 
 const FIXTURES = path.join(import.meta.dirname, 'fixtures');
 const list = parseTocList(readFileSync(path.join(FIXTURES, 'toc.list'), 'utf8'));
@@ -139,5 +139,86 @@ describe('parseRelationName', () => {
     ['"we""ird".t', { schema: 'we"ird', name: 't' }],
   ])('%s', (text, expected) => {
     expect(parseRelationName(text)).toEqual(expected);
+  });
+});
+
+function scan(text: string): PostDataLinkScanner {
+  const scanner = new PostDataLinkScanner();
+  for (const line of text.split('\n')) scanner.push(line);
+  return scanner;
+}
+
+const name = (text: string): QualifiedName => {
+  const parsed = parseRelationName(text);
+  return { schema: parsed.schema!, name: parsed.name };
+};
+const label = (t: QualifiedName) => `${t.schema}.${t.name}`;
+
+describe('PostDataLinkScanner', () => {
+  it('reads every foreign key and published table of the zoo\'s post-data script, quoted names unquoted', () => {
+    const links = scan(readFileSync(path.join(FIXTURES, 'zoo-post-data.sql'), 'utf8'));
+    expect(links.uncertain).toBe(false);
+    expect(links.foreignKeys.map((fk) => `${label(fk.from)} -> ${label(fk.to)}`).sort()).toEqual([
+      'Sales Dept.Order Items; drop -> shop.orders',
+      'Sales Dept.Order Items; drop -> shop.products',
+      'metrics.events -> metrics.devices',
+      'shop.desks -> shop.employees',
+      'shop.employees -> shop.desks',
+      'shop.employees -> shop.employees',
+      'shop.legacy_refs -> shop.invoices',
+      'shop.order_lines -> shop.orders',
+      'shop.order_lines -> shop.products',
+      'shop.order_notes -> shop.orders',
+      'shop.orders -> shop.customers',
+      'shop.price_history -> shop.products',
+      'shop.price_history_2025_12 -> shop.products',
+      'shop.refunds -> shop.invoices',
+      'shop.sessions -> shop.customers',
+    ]);
+    expect(links.published.map(label).sort()).toEqual(['Sales Dept.Regions', 'shop.products']);
+  });
+
+  it.each([
+    ['quotes, dots, commas and parentheses inside names', 'ALTER TABLE ONLY "a.b"."t (1), ""x"""\n    ADD CONSTRAINT "fk, REFERENCES x.y(" FOREIGN KEY ("c, d", e) REFERENCES "s ""q"""."T"(id, "x y") MATCH FULL ON DELETE CASCADE;', 'a.b|t (1), "x" -> s "q"|T'],
+    ['a partitioned table (no ONLY), deferrable and not valid', 'ALTER TABLE public.price_history\n    ADD CONSTRAINT fk FOREIGN KEY (product_id) REFERENCES public.products(id) DEFERRABLE INITIALLY DEFERRED NOT VALID;', 'public|price_history -> public|products'],
+  ])('reads a foreign key with %s', (_what, script, expected) => {
+    const links = scan(script);
+    expect(links.uncertain).toBe(false);
+    expect(links.foreignKeys.map((fk) => `${fk.from.schema}|${fk.from.name} -> ${fk.to.schema}|${fk.to.name}`)).toEqual([expected]);
+  });
+
+  it.each([
+    ['a primary key', 'ALTER TABLE ONLY public.t\n    ADD CONSTRAINT t_pkey PRIMARY KEY (id);'],
+    ['a check added after the data', 'ALTER TABLE public.t\n    ADD CONSTRAINT c CHECK ((x > 0)) NOT VALID;'],
+    ['an attached partition', 'ALTER TABLE ONLY public.t ATTACH PARTITION public.t1 FOR VALUES IN (1);'],
+    ['a schema published whole', 'ALTER PUBLICATION p ADD TABLES IN SCHEMA metrics;'],
+  ])('takes %s for no link', (_what, script) => {
+    const links = scan(script);
+    expect(links).toMatchObject({ foreignKeys: [], published: [], uncertain: false });
+  });
+
+  it.each([
+    ['a foreign key whose table is not on the line before', '\n    ADD CONSTRAINT fk FOREIGN KEY (a) REFERENCES public.products(id);'],
+    ['a referenced table without its schema', 'ALTER TABLE ONLY public.t\n    ADD CONSTRAINT fk FOREIGN KEY (a) REFERENCES products(id);'],
+    ['a published table without its schema', 'ALTER PUBLICATION p ADD TABLE ONLY products;'],
+  ])('is uncertain of %s', (_what, script) => {
+    expect(scan(script).uncertain).toBe(true);
+  });
+});
+
+describe('tablesToKeepLogged', () => {
+  const table = (text: string, partitioned = false) => ({ ...name(text), partitioned });
+  const fk = (from: string, to: string) => ({ from: name(from), to: name(to) });
+
+  it.each([
+    ['nothing when no partitioned table references a table', [table('s.a'), table('s.b')], [fk('s.a', 's.b')], [], []],
+    ['the table a partitioned table references', [table('s.parted', true), table('s.p1'), table('s.products')], [fk('s.parted', 's.products')], [], ['s.products']],
+    ['what a kept table references, in turn', [table('s.parted', true), table('s.a'), table('s.b'), table('s.c')], [fk('s.parted', 's.a'), fk('s.a', 's.b'), fk('s.c', 's.a')], [], ['s.a', 's.b']],
+    ['nothing for a table referencing a partitioned one, nor the partitions', [table('s.orders', true), table('s.orders_p0'), table('s.notes')], [fk('s.notes', 's.orders')], [], []],
+    ['a published table and what it references', [table('s.pub'), table('s.ref'), table('s.other')], [fk('s.pub', 's.ref')], ['s.pub'], ['s.pub', 's.ref']],
+    ['a cycle once', [table('s.parted', true), table('s.a'), table('s.b')], [fk('s.parted', 's.a'), fk('s.a', 's.b'), fk('s.b', 's.a'), fk('s.a', 's.a')], [], ['s.a', 's.b']],
+    ['names equal but in other schemas apart', [table('x.parted', true), table('x.t'), table('y.t')], [fk('x.parted', 'x.t')], [], ['x.t']],
+  ])('keeps %s', (_what, tables, foreignKeys, published, expected) => {
+    expect(tablesToKeepLogged(tables, { foreignKeys, published: published.map(name) }).map(label).sort()).toEqual(expected);
   });
 });
