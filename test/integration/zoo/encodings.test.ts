@@ -13,7 +13,7 @@ import { createEmptyDatabase, createLatin1Database, LATIN1_ICU_LOCALE } from '..
 import { digestDifferences, digestOf } from '../../helpers/digest.js';
 import { dropDatabases, withDatabase } from '../../helpers/recovery.js';
 import { pgConfig, type TestDatabase } from '../../helpers/stack.js';
-import { startTestWorker, testSetup, type TestSetup, type TestWorker } from '../../helpers/workflows.js';
+import { startTestWorker, storedManifest, testSetup, type TestSetup, type TestWorker } from '../../helpers/workflows.js';
 
 interface DatabaseFacts {
   encoding: string;
@@ -71,7 +71,7 @@ describe('databases in another encoding, and with nothing in them', () => {
     const timings: Record<string, number> = {};
     let started = Date.now();
     const backup = await startBackup(worker.client, setup.config, { target, workflowId: `backup-${setup.id}-${run}` });
-    const { manifest } = await backup.result();
+    const manifest = await storedManifest(setup.config, (await backup.result()).manifest);
     timings.backupMs = Date.now() - started;
 
     started = Date.now();

@@ -17,7 +17,7 @@ import { createManyTablesDatabase, MANY_TABLES_TENANTS, startManyTablesServer, t
 import { digestDifferences, digestOf } from '../../helpers/digest.js';
 import { familyPayloadSizes, formatBytes, summarizePayloadSizes, type PayloadSize } from '../../helpers/history.js';
 import { pgConfig } from '../../helpers/stack.js';
-import { startTestWorker, testSetup, type TestSetup, type TestWorker } from '../../helpers/workflows.js';
+import { startTestWorker, storedManifest, testSetup, type TestSetup, type TestWorker } from '../../helpers/workflows.js';
 
 /** The largest payload one history event may carry. */
 const PAYLOAD_LIMIT = 256 * 1024;
@@ -68,7 +68,7 @@ describe(`a database with ${TENANTS * 5} tables`, () => {
   it(
     'backs up and verifies, counting every table',
     async () => {
-      manifest = await timed('backup', async () => (await (await startBackup(worker.client, setup.config, { target: 'app', workflowId: backupId() })).result()).manifest);
+      manifest = await timed('backup', async () => storedManifest(setup.config, (await (await startBackup(worker.client, setup.config, { target: 'app', workflowId: backupId() })).result()).manifest));
       expect(manifest.tables).toHaveLength(database.tables);
       expect(manifest.tables.find((t) => t.table === 'tenant_00001.events')).toEqual({ table: 'tenant_00001.events', rows: 5 });
       expect(manifest.tables.reduce((sum, t) => sum + t.rows, 0)).toBe(TENANTS * (3 + 4 + 2 + 3 + 5));
