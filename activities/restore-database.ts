@@ -50,7 +50,7 @@ import { FailureType } from '../src/failures.js';
 import { libpqEnv, quoteIdent, type PgEndpoint } from '../src/postgres/endpoint.js';
 import { pgTool, stderrTail } from '../src/postgres/tools.js';
 import type { Compression } from '../src/domain.js';
-import { applyDatabaseSettings, archiveDatabaseSettings } from '../src/restore/database-settings.js';
+import { applyDatabaseSettings, archiveDatabaseProperties, createOptionsSql, type CreateOptions, type DatabaseProperties } from '../src/restore/database-settings.js';
 import { followStream, pipeFollowed, waitUntilComplete } from '../src/storage/follow.js';
 import { isDataLine, parseTocList, PostDataLinkScanner, ScriptHeaderParser, selectEntries, SelectionError, tablesToKeepLogged, useList, withDataEntries } from '../src/restore/toc.js';
 import { scratchDatabaseName } from '../src/verify/names.js';
@@ -151,6 +151,7 @@ export function createRestoreActivities(deps: ActivityDeps) {
         beat();
         const timer = setInterval(beat, HEARTBEAT_INTERVAL_MS);
         let encoding: string;
+        let properties: DatabaseProperties = { create: undefined, settings: [] };
         let settingsApplied = 0;
         const notes: string[] = [];
         let selection: Awaited<ReturnType<typeof selectFromArchive>> | undefined;
@@ -166,8 +167,11 @@ export function createRestoreActivities(deps: ActivityDeps) {
             if (input.follow) {
               const archive: FollowedArchive = { file, compression: input.follow.compression, signal };
               const toc = `${file}.toc`;
-              encoding = await readFollowedHeader(archive, toc);
-              await createDatabase(endpoint, input.into, encoding, ours);
+              const clientEncoding = await readFollowedHeader(archive, toc);
+              properties = await archiveDatabaseProperties(toc, `${file}.database.list`, env, signal);
+              encoding = properties.create?.encoding ?? clientEncoding;
+              const created = { ...properties.create, encoding };
+              notes.push(...(await createDatabase(endpoint, input.into, created, ours)));
               deps.logger.info({ database: input.into, server: describeEndpoint(endpoint), jobs, encoding, follow: true, unlogged: input.unlogged === true }, 'restoring as the archive arrives');
               const postData = [...options, '--section=post-data', `--jobs=${jobs}`, toc];
               if (input.unlogged) {
@@ -185,7 +189,7 @@ export function createRestoreActivities(deps: ActivityDeps) {
                   // Unlogged loading is a speed-up only: a verification must pass wherever a plain
                   // restore does. The archive is complete by now: restore it again, logged.
                   deps.logger.warn({ database: input.into, reason: refusedForUnloggedTables(error) }, 'the post-data section refused an unlogged table; restoring again with every table logged');
-                  await createDatabase(endpoint, input.into, encoding, ours);
+                  await createDatabase(endpoint, input.into, created, ours);
                   await restoreFollowed(archive, [...options, '--section=pre-data', '--section=data'], env);
                   await runPgRestore(postData, env, signal);
                 }
@@ -196,9 +200,12 @@ export function createRestoreActivities(deps: ActivityDeps) {
                 await runPgRestore(postData, env, signal);
               }
             } else {
-              encoding = await archiveEncoding(file, signal);
+              properties = await archiveDatabaseProperties(file, `${file}.database.list`, env, signal).catch((error: unknown) => {
+                throw describeArchiveError(error, file, signal);
+              });
+              encoding = properties.create?.encoding ?? (await archiveEncoding(file, signal));
               selection = selective ? await selectFromArchive(file, { tables: input.tables, schemas: input.schemas }, signal) : undefined;
-              await createDatabase(endpoint, input.into, encoding, ours);
+              notes.push(...(await createDatabase(endpoint, input.into, { ...properties.create, encoding }, ours)));
               deps.logger.info({ database: input.into, server: describeEndpoint(endpoint), jobs, encoding }, 'restoring');
               await runPgRestore([...options, ...(selection ? [`--use-list=${selection.listFile}`] : []), `--jobs=${jobs}`, file], env, signal);
             }
@@ -208,7 +215,7 @@ export function createRestoreActivities(deps: ActivityDeps) {
           }
           if (!input.unlogged) {
             // pg_restore applies the archive's database-level settings only with --create: apply them here.
-            const settings = await archiveDatabaseSettings(input.follow ? `${file}.toc` : file, `${file}.settings.list`, env, signal);
+            const settings = properties.settings;
             settingsApplied = settings.length;
             if (settings.length > 0) notes.push(...(await withMaintenanceClient(endpoint, (client) => applyDatabaseSettings(client, input.into, settings))));
           }
@@ -413,11 +420,16 @@ async function archiveEncoding(file: string, signal: AbortSignal): Promise<strin
     const { stdout } = await execa(pgTool('pg_restore'), ['--file=-', '--use-list=/dev/null', file], { cancelSignal: signal, stdin: 'ignore' });
     return /SET client_encoding = '([A-Za-z0-9_]+)';/.exec(stdout)?.[1] ?? 'UTF8';
   } catch (error) {
-    if (signal.aborted) throw error;
-    const e = error as { stderr?: unknown; shortMessage?: string; code?: string };
-    if (e.code === 'ENOENT') throw new StrongboxError(FailureType.Config, 'cannot run pg_restore: not found — install the PostgreSQL client (apt-get install postgresql-client) or set STRONGBOX_PG_BINDIR', { cause: error });
-    throw new StrongboxError(FailureType.RestoreFailed, `pg_restore cannot read the archive ${file}: ${stderrTail(e.stderr, 5) || e.shortMessage}`, { cause: error });
+    throw describeArchiveError(error, file, signal);
   }
+}
+
+/** A pg_restore that could not read an archive's header or table of contents, said plainly. */
+function describeArchiveError(error: unknown, file: string, signal: AbortSignal): unknown {
+  if (signal.aborted) return error;
+  const e = error as { stderr?: unknown; shortMessage?: string; code?: string };
+  if (e.code === 'ENOENT') return new StrongboxError(FailureType.Config, 'cannot run pg_restore: not found — install the PostgreSQL client (apt-get install postgresql-client) or set STRONGBOX_PG_BINDIR', { cause: error });
+  return new StrongboxError(FailureType.RestoreFailed, `pg_restore cannot read the archive ${file}: ${stderrTail(e.stderr, 5) || e.shortMessage}`, { cause: error });
 }
 
 /**
@@ -429,10 +441,10 @@ async function archiveEncoding(file: string, signal: AbortSignal): Promise<strin
  * marked so, or — `evenUnmarked`, for a name only this run uses (its scratch database), left by an
  * older release that created and marked in place — not marked at all.
  */
-async function createDatabase(endpoint: PgEndpoint, name: string, encoding: string, ours: { marker: string; evenUnmarked: boolean }): Promise<void> {
+async function createDatabase(endpoint: PgEndpoint, name: string, options: CreateOptions & { encoding: string }, ours: { marker: string; evenUnmarked: boolean }): Promise<string[]> {
   const { marker } = ours;
   const where = `${endpoint.host}:${endpoint.port}`;
-  await withMaintenanceClient(endpoint, async (client) => {
+  return withMaintenanceClient(endpoint, async (client) => {
     const existing = await inspectDatabase(client, name);
     if (existing.exists) {
       if (existing.comment !== marker && !(ours.evenUnmarked && existing.comment === null)) {
@@ -443,13 +455,23 @@ async function createDatabase(endpoint: PgEndpoint, name: string, encoding: stri
     }
     const creating = creationName(marker, name);
     await client.query(`DROP DATABASE IF EXISTS ${quoteIdent(creating)} WITH (FORCE)`);
-    const create = `CREATE DATABASE ${quoteIdent(creating)} TEMPLATE template0 ENCODING ${quoteLiteral(encoding)}`;
-    try {
-      await client.query(create);
-    } catch (error) {
-      // The encoding does not fit the server's default locale: C fits every encoding.
-      if ((error as { code?: string }).code === '22023') await client.query(`${create} LOCALE 'C'`).catch((retryError: unknown) => Promise.reject(classify(retryError, `cannot create database ${name} on ${where}`)));
-      else throw classify(error, `cannot create database ${name} on ${where} (the user needs CREATEDB, or set targets.*.verify.server)`);
+    // As the source was created (encoding and locale, from the archive), else with its encoding in
+    // the server's default locale, else in C, which fits every encoding.
+    const create = `CREATE DATABASE ${quoteIdent(creating)} TEMPLATE template0`;
+    const attempts = [createOptionsSql(options), `ENCODING ${quoteLiteral(options.encoding)}`, `ENCODING ${quoteLiteral(options.encoding)} LOCALE 'C'`];
+    const notes: string[] = [];
+    for (const [i, attempt] of [...new Set(attempts)].entries()) {
+      try {
+        await client.query(`${create} ${attempt}`);
+        break;
+      } catch (error) {
+        const code = (error as { code?: string }).code;
+        const localeRefused = code === '22023' || code === '42704' || code === '0A000' || code === '42809';
+        if (!localeRefused || i === attempts.length - 1) throw classify(error, `cannot create database ${name} on ${where} (the user needs CREATEDB, or set targets.*.verify.server)`);
+        if (i === 0 && attempt !== attempts[1]) {
+          notes.push(`restored without the source's locale (${attempt}): this server refuses it (${(error as Error).message}) — text sorts and compares by this server's locale; install the locale and restore again for an exact copy`);
+        }
+      }
     }
     await client.query(`COMMENT ON DATABASE ${quoteIdent(creating)} IS ${quoteLiteral(marker)}`);
     try {
@@ -459,6 +481,7 @@ async function createDatabase(endpoint: PgEndpoint, name: string, encoding: stri
       if ((error as { code?: string }).code === '42P04') throw new StrongboxError(FailureType.Refused, `database ${name} was created on ${where} by someone else meanwhile — restore into a new name`, { cause: error });
       throw classify(error, `cannot rename the new database to ${name} on ${where}`);
     }
+    return notes;
   });
 }
 
