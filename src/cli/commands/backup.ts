@@ -2,20 +2,18 @@
  * `strongbox backup run`: starts a backup, shows its progress, prints the manifest.
  * `strongbox backups list`: the catalog, read from the manifests in the destinations.
  */
+import type { Client, WorkflowHandle } from '@temporalio/client';
 import { Option, type Command } from 'commander';
 import { readCatalog } from '../../catalog/catalog.js';
 import { startBackup } from '../../client/backup.js';
+import { OutcomeUnknownError } from '../../client/follow.js';
 import { getTarget } from '../../config/load.js';
 import { TIERS } from '../../domain.js';
-import { rootMessage } from '../../failures.js';
 import { openStorages } from '../../storage/index.js';
 import type { BackupProgress, BackupWorkflowResult } from '../../../workflows/backup.js';
 import type { CliContext } from '../context.js';
 import { auditAccess } from './audit.js';
-import { formatBytes, progressLine } from '../progress.js';
-
-/** How often progress is polled from the running workflow. */
-const PROGRESS_POLL_MS = 1_000;
+import { followRun, formatBytes, runFailureMessage } from '../progress.js';
 
 export function registerBackupCommands(program: Command, context: CliContext): void {
   const backup = program.command('backup').description('run backups');
@@ -31,7 +29,7 @@ export function registerBackupCommands(program: Command, context: CliContext): v
       const client = await context.client();
       const handle = await startBackup(client, config, { target: options.target, tier: options.tier });
       context.out.note(`started ${handle.workflowId}${uiLink(config.temporal.uiUrl, client.options.namespace, handle.workflowId)}`);
-      const result = await followBackup(handle);
+      const result = await followBackup(context, client, handle, options.target);
       if (options.json) {
         context.out.json(result.manifest);
         return;
@@ -103,22 +101,15 @@ export function uiLink(uiUrl: string | undefined, namespace: string, workflowId:
   return uiUrl ? ` — ${uiUrl.replace(/\/$/, '')}/namespaces/${namespace}/workflows/${encodeURIComponent(workflowId)}` : '';
 }
 
-async function followBackup(handle: Awaited<ReturnType<typeof startBackup>>): Promise<BackupWorkflowResult> {
-  const line = progressLine();
-  const timer = setInterval(() => {
-    handle
-      .query<BackupProgress>('progress')
-      .then((p) => line.update(describeBackupProgress(p)))
-      .catch(() => undefined);
-  }, PROGRESS_POLL_MS);
+async function followBackup(context: CliContext, client: Client, handle: WorkflowHandle, target: string): Promise<BackupWorkflowResult> {
   try {
-    const result = await handle.result();
-    line.done('done');
-    return result;
+    return await followRun<BackupWorkflowResult, BackupProgress>(context, client, handle, {
+      progressQuery: 'progress',
+      describe: describeBackupProgress,
+      lookup: [`strongbox backups list --target ${target}`],
+    });
   } catch (error) {
-    line.done('failed');
-    throw new Error(`backup ${handle.workflowId} failed: ${rootMessage(error)}`);
-  } finally {
-    clearInterval(timer);
+    if (error instanceof OutcomeUnknownError) throw error;
+    throw new Error(`backup ${handle.workflowId} failed: ${runFailureMessage(context, error)}`);
   }
 }

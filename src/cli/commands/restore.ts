@@ -5,17 +5,14 @@
  * give it and waits. `strongbox restore approve <id> --reason …` approves a waiting restore.
  */
 import type { Command } from 'commander';
-import { approveRestore, restoreProgress, startRestore } from '../../client/restore.js';
+import { OutcomeUnknownError } from '../../client/follow.js';
+import { approveRestore, startRestore } from '../../client/restore.js';
 import { getTarget } from '../../config/load.js';
 import { UsageError } from '../../errors.js';
 import type { RestoreProgress, RestoreWorkflowResult } from '../../../workflows/restore.js';
 import type { CliContext } from '../context.js';
-import { formatBytes, progressLine } from '../progress.js';
+import { followRun, formatBytes, runFailureMessage } from '../progress.js';
 import { uiLink } from './backup.js';
-import { rootMessage } from '../../failures.js';
-
-/** How often progress is polled from the running workflow. */
-const PROGRESS_POLL_MS = 1_000;
 
 interface RestoreOptions {
   target?: string;
@@ -77,30 +74,24 @@ export function registerRestoreCommand(program: Command, context: CliContext): v
         const approval = await approveRestore(handle, { identity: context.identity(), reason: options.reason! });
         context.out.note(`approved by ${approval.identity}: ${approval.reason}`);
       }
-      const line = progressLine();
       let told = false;
-      const timer = setInterval(() => {
-        restoreProgress(handle)
-          .then((p) => {
-            line.update(describeProgress(p));
-            if (p.step === 'awaiting-approval' && !told) {
-              told = true;
-              line.done();
-              context.out.note(`waiting for an approval to replace ${p.database} (until ${p.approval.waitingUntil}); give it with one of:`);
-              for (const command of p.approval.commands ?? []) context.out.note(`  ${command}`);
-            }
-          })
-          .catch(() => undefined);
-      }, PROGRESS_POLL_MS);
       let result: RestoreWorkflowResult;
       try {
-        result = await handle.result();
-        line.done('done');
+        result = await followRun<RestoreWorkflowResult, RestoreProgress>(context, client, handle, {
+          progressQuery: 'progress',
+          describe: describeProgress,
+          onProgress: (p, line) => {
+            if (p.step !== 'awaiting-approval' || told) return;
+            told = true;
+            line.done();
+            context.out.note(`waiting for an approval to replace ${p.database} (until ${p.approval.waitingUntil}); give it with one of:`);
+            for (const command of p.approval.commands ?? []) context.out.note(`  ${command}`);
+          },
+          restoreQueue: true,
+        });
       } catch (error) {
-        line.done('failed');
-        throw new Error(`restore ${handle.workflowId} failed: ${rootMessage(error)}`);
-      } finally {
-        clearInterval(timer);
+        if (error instanceof OutcomeUnknownError) throw error;
+        throw new Error(`restore ${handle.workflowId} failed: ${runFailureMessage(context, error)}`);
       }
       print(context, result, options.json === true);
       if (result.outcome === 'not-approved') process.exitCode = 1;

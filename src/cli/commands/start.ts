@@ -9,9 +9,10 @@
 import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, mkdirSync, statSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
-import type { Client, WorkflowHandle } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import type { Command } from 'commander';
 import { startBackup } from '../../client/backup.js';
+import { OutcomeUnknownError } from '../../client/follow.js';
 import { applySchedules, type ApplyReport } from '../../client/schedules.js';
 import type { Config } from '../../config/load.js';
 import { ensureDefaultKeys } from '../../crypto/keys.js';
@@ -31,15 +32,12 @@ import {
   type WorkerDaemon,
 } from '../../stack/index.js';
 import { openStorages } from '../../storage/index.js';
-import type { BackupProgress, BackupWorkflowResult, backupWorkflow } from '../../../workflows/backup.js';
+import type { BackupProgress, BackupWorkflowResult } from '../../../workflows/backup.js';
 import type { CliContext } from '../context.js';
-import { formatBytes, progressLine } from '../progress.js';
+import { followRun, formatBytes, runFailureMessage } from '../progress.js';
 import { describeBackupProgress, uiLink } from './backup.js';
-import { rootMessage } from '../../failures.js';
 import { DEFAULT_STACK_DIR, stackDir } from './stack.js';
 
-/** How often the first backup's progress is polled. */
-const PROGRESS_POLL_MS = 1_000;
 /** Measured on a 2-core machine of the kind this runs on (README: Quick start). */
 const FIRST_BUILD_MINUTES = { temporal: 7, minio: 5 } as const;
 
@@ -141,7 +139,7 @@ async function start(context: CliContext, options: StartOptions): Promise<StartS
   const backups: StartSummary['backups'] = [];
   if (options.backup) {
     for (const target of Object.keys(config.targets)) {
-      backups.push(await firstBackup(client, config, target, stack, worker, options.json === true));
+      backups.push(await firstBackup(context, client, config, target, stack, worker, options.json === true));
     }
   }
 
@@ -201,16 +199,23 @@ function isSymlink(file: string): boolean {
   }
 }
 
-async function firstBackup(client: Client, config: Config, target: string, stack: StackInfo, worker: WorkerDaemon, quiet: boolean): Promise<StartSummary['backups'][number]> {
+async function firstBackup(context: CliContext, client: Client, config: Config, target: string, stack: StackInfo, worker: WorkerDaemon, quiet: boolean): Promise<StartSummary['backups'][number]> {
   const handle = await startBackup(client, config, { target });
   const link = uiLink(stack.temporal.uiUrl, client.options.namespace, handle.workflowId).replace(/^ — /, '');
   if (!quiet) process.stderr.write(`backing up ${target}: ${handle.workflowId}${link ? ` — watch it at ${link}` : ''}\n`);
   let result: BackupWorkflowResult;
   try {
-    result = await follow(handle);
+    result = await followRun<BackupWorkflowResult, BackupProgress>(context, client, handle, {
+      progressQuery: 'progress',
+      describe: describeBackupProgress,
+      indent: '  ',
+      lookup: [`strongbox backups list --target ${target}`],
+      doneText: (r) => `finished: ${(r as BackupWorkflowResult).outcome === 'created' ? 'backed up' : 'already backed up'} ${(r as BackupWorkflowResult).backupId}`,
+    });
   } catch (error) {
+    if (error instanceof OutcomeUnknownError) throw error;
     throw new Error(
-      `the first backup of ${target} failed: ${rootMessage(error)} — see the run${link ? ` at ${link}` : ` ${handle.workflowId}`} and the worker's log ${worker.info.log}`,
+      `the first backup of ${target} failed: ${runFailureMessage(context, error)} — see the run${link ? ` at ${link}` : ` ${handle.workflowId}`} and the worker's log ${worker.info.log}`,
     );
   }
   const storages = openStorages(config);
@@ -233,26 +238,6 @@ function describeDestination(config: Config, storages: ReturnType<typeof openSto
   const where = storages.get(name)?.describe() ?? name;
   if (spec?.type === 's3') return `${where} (endpoint ${spec.endpoint ?? process.env.AWS_ENDPOINT_URL_S3 ?? 'AWS'})`;
   return where;
-}
-
-async function follow(handle: WorkflowHandle<typeof backupWorkflow>): Promise<BackupWorkflowResult> {
-  const line = progressLine();
-  const timer = setInterval(() => {
-    handle
-      .query<BackupProgress>('progress')
-      .then((p) => line.update(`  ${describeBackupProgress(p)}`))
-      .catch(() => undefined);
-  }, PROGRESS_POLL_MS);
-  try {
-    const result = await handle.result();
-    line.done(`  finished: ${result.outcome === 'created' ? 'backed up' : 'already backed up'} ${result.backupId}`);
-    return result;
-  } catch (error) {
-    line.done('  failed');
-    throw error;
-  } finally {
-    clearInterval(timer);
-  }
 }
 
 function stopCommand(dir: string): string {
