@@ -1,6 +1,8 @@
 /**
  * Progress of a long operation on stderr: one rewritten line on a terminal, one line per change
- * otherwise (CI logs, pipes), so stdout stays clean for results and --json.
+ * otherwise (CI logs, pipes), so stdout stays clean for results and --json. `followRun` is how
+ * every command waits for a run it started (src/client/follow.ts does the following), and
+ * `runFailureMessage` how it words the run's failure.
  */
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { followWorkflow, OutcomeUnknownError } from '../client/follow.js';

@@ -5,7 +5,6 @@
  * runs the real `strongbox` binary against it, with a worker that starts only after the restart so
  * the run is certainly still going while the server is down.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,12 +15,10 @@ import { freePort, LOOPBACK } from '../../../src/stack/ports.js';
 import { spawnDetached, stopProcess } from '../../../src/stack/processes.js';
 import { waitUntilReady } from '../../../src/stack/readiness.js';
 import { temporalAnswers, temporalArgs, temporalSignature } from '../../../src/stack/temporal.js';
+import { runCli } from '../../helpers/cli-process.js';
 import { createTestDatabase, testStack } from '../../helpers/stack.js';
 import { startTestWorker, testSetup, type TestWorker } from '../../helpers/workflows.js';
 
-const BIN = path.resolve(import.meta.dirname, '../../../bin/strongbox.js');
-/** A bound on waiting for the CLI to print something; the test fails, rather than hangs, past it. */
-const OUTPUT_WAIT_MS = 120_000;
 
 interface OwnTemporal {
   address: string;
@@ -48,29 +45,6 @@ async function ownTemporal(dir: string): Promise<OwnTemporal> {
     async stop() {
       if (pid !== undefined) await stopProcess(pid, temporalSignature({ address }), 30_000);
       pid = undefined;
-    },
-  };
-}
-
-/** The `strongbox` binary as a child process, its output collected as it comes. */
-function runCli(args: string[], env: NodeJS.ProcessEnv) {
-  const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  return {
-    child,
-    exited,
-    output: () => ({ stdout, stderr }),
-    async waitForStderr(pattern: RegExp): Promise<void> {
-      const deadline = Date.now() + OUTPUT_WAIT_MS;
-      while (!pattern.test(stderr)) {
-        if (child.exitCode !== null) throw new Error(`strongbox exited (${child.exitCode}) before printing ${pattern}:\n${stderr}`);
-        if (Date.now() > deadline) throw new Error(`strongbox did not print ${pattern}:\n${stderr}`);
-        await new Promise((resolve) => setTimeout(resolve, 200));
-      }
     },
   };
 }
@@ -104,7 +78,7 @@ describe('following a run across a Temporal server restart', () => {
 
     // TEMPORAL_ADDRESS wins over the file (Temporal's env config): point it at this test's server.
     const cli = runCli(['--config', configFile, 'backup', 'run', '--target', 'app'], { ...process.env, TEMPORAL_ADDRESS: temporal.address, NO_COLOR: '1' });
-    cleanups.push(() => void cli.child.kill('SIGKILL'));
+    cleanups.push(() => cli.kill());
 
     // No worker yet: the command says so and how to start one, and keeps waiting.
     await cli.waitForStderr(new RegExp(`no worker is polling task queue ${setup.id} on ${temporal.address}.*start one with \`strongbox --config \\S+ worker\``));
