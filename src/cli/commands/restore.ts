@@ -4,7 +4,7 @@
  * acting identity, `--as` / STRONGBOX_IDENTITY / user@host), otherwise the command prints how to
  * give it and waits. `strongbox restore approve <id> --reason …` approves a waiting restore.
  */
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { OutcomeUnknownError } from '../../client/follow.js';
 import { approveRestore, startRestore } from '../../client/restore.js';
 import { getTarget } from '../../config/load.js';
@@ -27,9 +27,47 @@ interface RestoreOptions {
   json?: boolean;
 }
 
-/** `a,b` and repeated options alike. */
-function list(value: string, previous: string[] = []): string[] {
-  return [...previous, ...value.split(',').map((v) => v.trim()).filter((v) => v !== '')];
+/**
+ * The names of one `--tables` / `--schema` value: comma-separated, a comma inside double quotes
+ * belonging to the name (`"a,b",c` is two names; `""` inside quotes is a quote). Table names keep
+ * their quotes — the restore reads `schema."Name"` itself; `unquote` takes them off (schemas).
+ */
+export function splitNames(value: string, option = '--tables', unquote = false): string[] {
+  const names: string[] = [];
+  let current = '';
+  let quoted = false;
+  for (let i = 0; i < value.length; i += 1) {
+    const c = value[i]!;
+    if (c === '"') {
+      if (quoted && value[i + 1] === '"') {
+        current += '""';
+        i += 1;
+        continue;
+      }
+      quoted = !quoted;
+      current += c;
+    } else if (c === ',' && !quoted) {
+      names.push(current);
+      current = '';
+    } else {
+      current += c;
+    }
+  }
+  if (quoted) throw new InvalidArgumentError(`${option}: a double quote is not closed in ${value} — a name with a comma is written "a,b" (quote it from the shell too: '"a,b"')`);
+  names.push(current);
+  return names
+    .map((n) => n.trim())
+    .filter((n) => n !== '')
+    .map((n) => (unquote && /^".*"$/s.test(n) ? n.slice(1, -1).replace(/""/g, '"') : n));
+}
+
+/** Repeated options add up: `--tables a --tables b,"c,d"` names a, b and "c,d". */
+function tableList(value: string, previous: string[] = []): string[] {
+  return [...previous, ...splitNames(value, '--tables')];
+}
+
+function schemaList(value: string, previous: string[] = []): string[] {
+  return [...previous, ...splitNames(value, '--schema', true)];
 }
 
 export function registerRestoreCommand(program: Command, context: CliContext): void {
@@ -40,8 +78,8 @@ export function registerRestoreCommand(program: Command, context: CliContext): v
     .option('-b, --backup <id>', 'backup id, latest or latest-verified', 'latest-verified')
     .option('--into <database>', 'the new database to restore into (default: <database>_restored_<time>); an existing one is refused')
     .option('--swap', 'once verified, put the restored database in place of the target\'s (needs an approval when that database exists)')
-    .option('--tables <names>', 'restore only these tables (comma-separated or repeated; name or schema.name), with their indexes, constraints and sequences', list)
-    .option('--schema <name>', 'restore only this schema (repeatable)', list)
+    .option('--tables <names>', 'restore only these tables (comma-separated or repeated; name or schema.name; a name holding a comma or a dot in double quotes: \'"a,b"\'), with their indexes, constraints and sequences', tableList)
+    .option('--schema <name>', 'restore only this schema (repeatable; comma-separated; a name holding a comma in double quotes)', schemaList)
     .option('--roles', 'restore the roles of the backup\'s globals file first (existing roles are not recreated)')
     .option('--approve', 'approve the swap now, as the acting identity (--as / STRONGBOX_IDENTITY / user@host); needs --reason')
     .option('--reason <text>', 'why (recorded with the approval)')
