@@ -57,7 +57,7 @@ export interface StartSummary {
   keys: { identityFile: string; recipientFile: string; created: boolean } | null;
   config: { file: string | null; demo: boolean };
   demo: { database: string; created: boolean; seeded: boolean; rows: DemoDatabase['rows'] } | null;
-  worker: { pid: number; log: string; reused: boolean };
+  worker: { pid: number; log: string; reused: boolean; metrics: string | null };
   schedules: ApplyReport;
   backups: Array<{
     target: string;
@@ -130,7 +130,8 @@ async function start(context: CliContext, options: StartOptions): Promise<StartS
   if (!configFile) throw new Error('internal: a configuration with targets has no file to hand to the worker');
 
   note('starting the worker in the background…');
-  const worker = await startWorkerDaemon({ dir, configFile, env, logger });
+  const { metricsHost, metricsPort } = config.worker;
+  const worker = await startWorkerDaemon({ dir, configFile, env, logger, ...(metricsPort > 0 ? { metrics: { host: metricsHost, port: metricsPort } } : {}) });
 
   const client = await context.client();
   // The schedules of the configuration (daily backups, verification, …): idempotent, so a second start changes nothing.
@@ -153,7 +154,7 @@ async function start(context: CliContext, options: StartOptions): Promise<StartS
     keys: keys ? { identityFile: keys.identityFile, recipientFile: keys.recipientFile, created: keys.created } : null,
     config: { file: configFile, demo: demo !== undefined },
     demo: demo ? { database: demo.endpoint.database, created: demo.created, seeded: demo.seeded, rows: demo.rows } : null,
-    worker: { pid: worker.info.pid, log: worker.info.log, reused: worker.reused },
+    worker: { pid: worker.info.pid, log: worker.info.log, reused: worker.reused, metrics: worker.info.metrics?.url ?? null },
     schedules,
     backups,
     stop: stopCommand(dir),
@@ -259,6 +260,7 @@ function printSummary(context: CliContext, s: StartSummary): void {
   out('Temporal UI', s.stack.temporal.uiUrl ?? '(off)');
   out('temporal', `${s.stack.temporal.address} (namespace ${s.stack.temporal.namespace})`);
   out('worker', `pid ${s.worker.pid}${s.worker.reused ? ' (already running)' : ''}, log ${s.worker.log}`);
+  out('metrics', s.worker.metrics ?? '(off: worker.metricsPort is 0)');
   if (s.demo) out('demo data', `${s.demo.database} on ${s.stack.postgres.host}:${s.stack.postgres.port} (${Object.entries(s.demo.rows).map(([t, n]) => `${t} ${n}`).join(', ')})`);
   if (s.config.file) out('config', `${s.config.file}${s.config.demo ? ' (embedded defaults + the demo target)' : ''}`);
   if (s.keys) {
