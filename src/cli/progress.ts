@@ -26,7 +26,9 @@ export function progressLine(stream: NodeJS.WriteStream | NodeJS.WritableStream 
       else stream.write(`${text}\n`);
     },
     done(text) {
-      if (tty) stream.write(`\r\x1b[2K${text ?? last}\n`);
+      const final = text ?? last;
+      if (tty && final) stream.write(`\r\x1b[2K${final}\n`);
+      else if (tty && last) stream.write('\r\x1b[2K');
       else if (text && text !== last) stream.write(`${text}\n`);
       last = '';
     },
@@ -34,6 +36,17 @@ export function progressLine(stream: NodeJS.WriteStream | NodeJS.WritableStream 
 }
 
 export { formatBytes } from '../format.js';
+
+/** ` — <link to the run in the Temporal UI>`, when the UI's address is configured. */
+export function uiLink(uiUrl: string | undefined, namespace: string, workflowId: string): string {
+  return uiUrl ? ` — ${uiUrl.replace(/\/$/, '')}/namespaces/${namespace}/workflows/${encodeURIComponent(workflowId)}` : '';
+}
+
+/** The note every command prints once it started a run: its id, where to watch it, the configuration it runs with. */
+export function noteStarted(context: CliContext, client: Client, workflowId: string): void {
+  const config = context.config();
+  context.out.note(`started ${workflowId}${uiLink(config.temporal.uiUrl, client.options.namespace, workflowId)}${config.source ? ` (configuration ${config.source})` : ''}`);
+}
 
 /** What a command following a run adds to the common loop. */
 export interface FollowRunOptions<P> {

@@ -11,9 +11,11 @@ import { getTarget } from '../../config/load.js';
 import { TIERS } from '../../domain.js';
 import { openStorages } from '../../storage/index.js';
 import type { BackupProgress, BackupWorkflowResult } from '../../../workflows/backup.js';
+import { UsageError } from '../../errors.js';
+import { noConfigFile } from '../config-file.js';
 import type { CliContext } from '../context.js';
 import { auditAccess } from './audit.js';
-import { followRun, formatBytes, runFailureMessage } from '../progress.js';
+import { followRun, formatBytes, noteStarted, runFailureMessage } from '../progress.js';
 
 export function registerBackupCommands(program: Command, context: CliContext): void {
   const backup = program.command('backup').description('run backups');
@@ -28,7 +30,7 @@ export function registerBackupCommands(program: Command, context: CliContext): v
       getTarget(config, options.target);
       const client = await context.client();
       const handle = await startBackup(client, config, { target: options.target, tier: options.tier });
-      context.out.note(`started ${handle.workflowId}${uiLink(config.temporal.uiUrl, client.options.namespace, handle.workflowId)}`);
+      noteStarted(context, client, handle.workflowId);
       const result = await followBackup(context, client, handle, options.target);
       if (options.json) {
         context.out.json(result.manifest);
@@ -54,6 +56,12 @@ export function registerBackupCommands(program: Command, context: CliContext): v
     .option('--json', 'print as JSON')
     .action(async (options: { target?: string; json?: boolean }) => {
       const config = context.config();
+      // The built-in defaults name no target, so no backup was ever made with them: listing their
+      // destinations (./backups of wherever this runs) would only say "no backups found", falsely.
+      if (config.source === undefined) {
+        throw new UsageError(`backups list needs the configuration the backups were made with: ${noConfigFile(process.cwd())} (the built-in defaults name no target, so they have no backups)`);
+      }
+      if (!options.json) context.out.note(`configuration: ${config.source}`);
       const catalog = await readCatalog(openStorages(config).values(), options.target ? { target: options.target } : {});
       await auditAccess(context, {
         action: 'backup.listed',
@@ -95,10 +103,6 @@ export function registerBackupCommands(program: Command, context: CliContext): v
 export function describeBackupProgress(p: BackupProgress): string {
   const uploads = Object.entries(p.uploads);
   return `${p.step}${p.bytes ? ` ${formatBytes(p.bytes)}` : ''}${uploads.length ? ` [${uploads.map(([d, s]) => `${d}: ${s}`).join(', ')}]` : ''}`;
-}
-
-export function uiLink(uiUrl: string | undefined, namespace: string, workflowId: string): string {
-  return uiUrl ? ` — ${uiUrl.replace(/\/$/, '')}/namespaces/${namespace}/workflows/${encodeURIComponent(workflowId)}` : '';
 }
 
 async function followBackup(context: CliContext, client: Client, handle: WorkflowHandle, target: string): Promise<BackupWorkflowResult> {

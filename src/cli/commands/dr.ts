@@ -14,8 +14,7 @@ import { formatDuration } from '../../dr/rto.js';
 import { UsageError } from '../../errors.js';
 import type { DrStatus } from '../../../workflows/disaster-recovery.js';
 import type { CliContext } from '../context.js';
-import { followRun, runFailureMessage } from '../progress.js';
-import { uiLink } from './backup.js';
+import { followRun, noteStarted, runFailureMessage } from '../progress.js';
 
 export function registerDrCommands(program: Command, context: CliContext): void {
   const dr = program.command('dr').description('disaster recovery: assess, wait for the server, restore data and configuration, verify, report against the RTO');
@@ -39,7 +38,7 @@ export function registerDrCommands(program: Command, context: CliContext): void 
         ...(options.backup ? { backup: options.backup } : {}),
         requestedBy: context.identity(),
       });
-      context.out.note(`started ${handle.workflowId}${uiLink(config.temporal.uiUrl, client.options.namespace, handle.workflowId)}`);
+      noteStarted(context, client, handle.workflowId);
       if (options.detach) {
         if (options.json) context.out.json({ workflowId: handle.workflowId });
         else context.out.line(handle.workflowId);

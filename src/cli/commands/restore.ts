@@ -11,8 +11,7 @@ import { getTarget } from '../../config/load.js';
 import { UsageError } from '../../errors.js';
 import type { RestoreProgress, RestoreWorkflowResult } from '../../../workflows/restore.js';
 import type { CliContext } from '../context.js';
-import { followRun, formatBytes, runFailureMessage } from '../progress.js';
-import { uiLink } from './backup.js';
+import { followRun, formatBytes, noteStarted, runFailureMessage } from '../progress.js';
 
 interface RestoreOptions {
   target?: string;
@@ -106,7 +105,7 @@ export function registerRestoreCommand(program: Command, context: CliContext): v
         ...(options.roles ? { roles: true } : {}),
         requestedBy: context.identity(),
       });
-      context.out.note(`started ${handle.workflowId}${uiLink(config.temporal.uiUrl, client.options.namespace, handle.workflowId)}`);
+      noteStarted(context, client, handle.workflowId);
       if (options.approve) {
         // Given right away: the restore records it and uses it when it comes to the swap.
         const approval = await approveRestore(handle, { identity: context.identity(), reason: options.reason! });

@@ -34,8 +34,8 @@ import {
 import { openStorages } from '../../storage/index.js';
 import type { BackupProgress, BackupWorkflowResult } from '../../../workflows/backup.js';
 import type { CliContext } from '../context.js';
-import { followRun, formatBytes, runFailureMessage } from '../progress.js';
-import { describeBackupProgress, uiLink } from './backup.js';
+import { followRun, formatBytes, runFailureMessage, uiLink } from '../progress.js';
+import { describeBackupProgress } from './backup.js';
 import { DEFAULT_STACK_DIR, stackDir } from './stack.js';
 
 /** Measured on a 2-core machine of the kind this runs on (README: Quick start). */

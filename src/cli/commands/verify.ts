@@ -10,8 +10,7 @@ import { getTarget } from '../../config/load.js';
 import type { VerificationRecord } from '../../domain.js';
 import type { VerifyProgress } from '../../../workflows/verify-backup.js';
 import type { CliContext } from '../context.js';
-import { followRun, formatBytes, runFailureMessage } from '../progress.js';
-import { uiLink } from './backup.js';
+import { followRun, formatBytes, noteStarted, runFailureMessage } from '../progress.js';
 
 export function registerVerifyCommand(program: Command, context: CliContext): void {
   program
@@ -25,7 +24,7 @@ export function registerVerifyCommand(program: Command, context: CliContext): vo
       getTarget(config, options.target);
       const client = await context.client();
       const handle = await startVerify(client, config, { target: options.target, backup: options.backup });
-      context.out.note(`started ${handle.workflowId}${uiLink(config.temporal.uiUrl, client.options.namespace, handle.workflowId)}`);
+      noteStarted(context, client, handle.workflowId);
       let record: VerificationRecord;
       try {
         record = await followRun<VerificationRecord, VerifyProgress>(context, client, handle, {
