@@ -99,8 +99,8 @@ export async function followRun<R, P = unknown>(context: CliContext, client: Cli
             `start one with \`strongbox${configFlag} worker\`; the run waits for it`,
         ),
       onWorker: (queue) => note(`a worker polls task queue ${queue.name} now`),
-      onConnectionLost: (error) =>
-        note(`lost the connection to Temporal at ${address} (${rootMessage(error).split('\n')[0]}); the run goes on on the server — reconnecting…`),
+      // The gRPC detail (a deadline after retries, a refused connection) says no more than this.
+      onConnectionLost: () => note(`lost the connection to Temporal at ${address}; the run continues on the server — reconnecting…`),
       onReconnected: () => note(`reconnected to Temporal at ${address}; following ${handle.workflowId} again`),
       address,
       lookup: options.lookup,

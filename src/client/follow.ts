@@ -156,7 +156,7 @@ function outcomeUnknown(client: FollowClient, workflowId: string, lostMs: number
   const lookup = [describe, ...(options.lookup ?? [])];
   const where = options.address ? `the Temporal server at ${options.address}` : 'the Temporal server';
   const message =
-    `lost touch with ${where} for ${Math.round(lostMs / 1000)} s while following ${workflowId}: the run goes on (or ended) on the server, ` +
+    `lost touch with ${where} for ${Math.round(lostMs / 1000)} s while following ${workflowId}: the run continues (or ended) on the server, ` +
     `but its outcome is unknown here — look it up with: ${lookup.join('  or  ')}`;
   return new OutcomeUnknownError(workflowId, message, lookup, error);
 }
