@@ -133,7 +133,8 @@ export async function followWorkflow<R, P = unknown>(client: FollowClient, handl
         progressInFlight = true;
         const onProgress = options.onProgress;
         bounded(() => handle.query<P>(options.progressQuery!))
-          .then(onProgress, () => undefined)
+          .then(onProgress)
+          .catch(() => undefined)
           .finally(() => (progressInFlight = false));
       }
       await workers.check();
@@ -177,7 +178,14 @@ function watchWorkers(
       if (queues.length === 0 || !options.onNoWorker || now() < nextCheck) return;
       nextCheck = now() + WORKER_CHECK_MS;
       for (const queue of queues) {
-        const polled = await hasLivePoller(client, queue, now(), bounded);
+        let polled: boolean;
+        try {
+          polled = await hasLivePoller(client, queue, now(), bounded);
+        } catch (error) {
+          // Out of reach: the follower's to handle. Refused (a server that does not allow it): no hint, no harm.
+          if (isUnreachable(error)) throw error;
+          continue;
+        }
         const key = `${queue.type}:${queue.name}`;
         if (!polled && !missing.has(key)) {
           missing.add(key);

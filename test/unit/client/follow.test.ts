@@ -12,7 +12,7 @@ type Step = 'running' | 'completed' | 'failed' | 'unreachable';
  * A run whose `describe` answers step by step (the last step repeats), with a clock that moves only
  * when the follower sleeps: what the follower sees, without a server and without waiting.
  */
-function scripted(steps: Step[], options: { pollers?: Array<{ lastAccessTime?: { seconds: number } }>; result?: unknown } = {}) {
+function scripted(steps: Step[], options: { pollers?: Array<{ lastAccessTime?: { seconds: number } }>; result?: unknown; describeTaskQueue?: Error } = {}) {
   let clock = 1_000_000;
   let call = 0;
   const describeTaskQueueCalls: Array<{ taskQueue: { name: string }; taskQueueType: number }> = [];
@@ -22,6 +22,7 @@ function scripted(steps: Step[], options: { pollers?: Array<{ lastAccessTime?: {
     workflowService: {
       describeTaskQueue: async (request: { taskQueue: { name: string }; taskQueueType: number }) => {
         describeTaskQueueCalls.push(request);
+        if (options.describeTaskQueue) throw options.describeTaskQueue;
         return { pollers: options.pollers ?? [] };
       },
     },
@@ -115,6 +116,24 @@ describe('following a run', () => {
       ['strongbox', 1],
       ['strongbox-restore', 2],
     ]);
+  });
+
+  it('keeps following when showing progress fails, or the server will not describe a task queue', async () => {
+    const refused = Object.assign(new Error('7 PERMISSION_DENIED'), { code: 7 });
+    const run = scripted([...Array<Step>(10).fill('running'), 'completed'], { describeTaskQueue: refused });
+    const shown: unknown[] = [];
+    const result = run.follow({
+      progressQuery: 'progress',
+      onProgress: (p) => {
+        shown.push(p);
+        throw new Error('a bug in printing');
+      },
+      taskQueues: [{ name: 'strongbox', type: 'workflow' }],
+      noWorkerAfterMs: 0,
+    });
+    await expect(result).resolves.toEqual({ ok: true });
+    expect(shown.length).toBeGreaterThan(0);
+    expect(run.events).toEqual([]);
   });
 
   it.each([
