@@ -5,7 +5,8 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { DEFAULT_CONFIG_FILE, STARTED_CONFIG_FILE } from '../config/load.js';
+import { DEFAULT_CONFIG_FILE, STARTED_CONFIG_FILE, type Config } from '../config/load.js';
+import { UsageError } from '../errors.js';
 
 /** The nearest configuration file in a directory above `cwd` (its own, or one `strongbox start` wrote), and that directory. */
 export function configFileAbove(cwd: string): { file: string; dir: string } | undefined {
@@ -30,4 +31,13 @@ export function noConfigFile(cwd: string): string {
 /** The warning a command prints when it runs with the built-in defaults. */
 export function builtInDefaultsWarning(cwd: string): string {
   return `warning: ${noConfigFile(cwd)}; using the built-in defaults (no targets)`;
+}
+
+/**
+ * For commands that read what earlier runs stored (the catalog, the audit log): the built-in
+ * defaults name no target, so nothing was ever stored with them, and an empty answer would mislead.
+ */
+export function requireConfigFile(config: Config, command: string): string {
+  if (config.source !== undefined) return config.source;
+  throw new UsageError(`${command} needs the configuration the backups were made with: ${noConfigFile(process.cwd())} (the built-in defaults name no target, so they have no backups)`);
 }

@@ -11,8 +11,7 @@ import { getTarget } from '../../config/load.js';
 import { TIERS } from '../../domain.js';
 import { openStorages } from '../../storage/index.js';
 import type { BackupProgress, BackupWorkflowResult } from '../../../workflows/backup.js';
-import { UsageError } from '../../errors.js';
-import { noConfigFile } from '../config-file.js';
+import { requireConfigFile } from '../config-file.js';
 import type { CliContext } from '../context.js';
 import { auditAccess } from './audit.js';
 import { followRun, formatBytes, noteStarted, runFailureMessage } from '../progress.js';
@@ -56,12 +55,9 @@ export function registerBackupCommands(program: Command, context: CliContext): v
     .option('--json', 'print as JSON')
     .action(async (options: { target?: string; json?: boolean }) => {
       const config = context.config();
-      // The built-in defaults name no target, so no backup was ever made with them: listing their
-      // destinations (./backups of wherever this runs) would only say "no backups found", falsely.
-      if (config.source === undefined) {
-        throw new UsageError(`backups list needs the configuration the backups were made with: ${noConfigFile(process.cwd())} (the built-in defaults name no target, so they have no backups)`);
-      }
-      if (!options.json) context.out.note(`configuration: ${config.source}`);
+      // Not the built-in defaults: listing their ./backups would only say "no backups found", falsely.
+      const source = requireConfigFile(config, 'backups list');
+      if (!options.json) context.out.note(`configuration: ${source}`);
       const catalog = await readCatalog(openStorages(config).values(), options.target ? { target: options.target } : {});
       await auditAccess(context, {
         action: 'backup.listed',

@@ -45,6 +45,13 @@ describe('a command run where no configuration file is found', () => {
     expect(existsSync(path.join(sub, 'backups'))).toBe(false);
   });
 
+  it('`audit` refuses the built-in defaults too', async () => {
+    const result = await run(['audit']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/strongbox: audit needs the configuration the backups were made with: no configuration file/);
+    expect(readdirSync(sub)).toEqual([]);
+  });
+
   it("points at the configuration `strongbox start` left in a directory above", async () => {
     const started = path.join(root, STARTED_CONFIG_FILE);
     mkdirSync(path.dirname(started), { recursive: true });
