@@ -11,5 +11,6 @@ if (!existsSync(compiled)) {
   process.stderr.write('strongbox: not built yet — run `npm install` (or `npm run build`) in the project first\n');
   process.exit(2);
 }
-const { main } = await import(compiled.href);
+const { main, installLastResort } = await import(compiled.href);
+installLastResort();
 process.exitCode = await main(process.argv);

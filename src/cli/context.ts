@@ -8,6 +8,7 @@ import type { Client } from '@temporalio/client';
 import path from 'node:path';
 import { loadConfig, STARTED_CONFIG_FILE, type Config } from '../config/load.js';
 import { createLogger, type Logger } from '../logger.js';
+import { builtInDefaultsWarning } from './config-file.js';
 import { stackEnv } from '../stack/env.js';
 import { readStack } from '../stack/state.js';
 import { connectClient } from '../temporal/connection.js';
@@ -50,6 +51,7 @@ export function createContext(options: ContextOptions = {}): CliContext {
     config() {
       if (!config) {
         config = loadConfig({ path: options.configPath?.(), started: true });
+        if (config.source === undefined) context.out.note(builtInDefaultsWarning(process.cwd()));
         if (config.source === path.resolve(STARTED_CONFIG_FILE)) useStackEnvironment(path.dirname(config.source));
       }
       return config;

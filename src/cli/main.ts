@@ -1,9 +1,12 @@
 /**
  * The `strongbox` command. Each command group lives in its own file under commands/ and registers
  * itself here; errors are handled once, at this edge: a clear line on stderr and an exit code
- * (2 for bad configuration or usage, 1 for everything else).
+ * (2 for bad configuration or usage, 3 when a followed run's outcome is unknown because Temporal
+ * stayed out of reach, 1 for everything else). Nothing else may reach a user as a stack trace:
+ * `installLastResort` turns a stray rejection or exception into one line too.
  */
 import { Command, CommanderError } from 'commander';
+import { OutcomeUnknownError } from '../client/follow.js';
 import { ConfigError, StrongboxError, UsageError } from '../errors.js';
 import { scrubSecrets } from '../logger.js';
 import { createContext, type CliContext } from './context.js';
@@ -11,6 +14,8 @@ import { registerCommands } from './commands/index.js';
 
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
+/** A run was started and followed, but Temporal could not be asked how it ended. */
+export const EXIT_OUTCOME_UNKNOWN = 3;
 
 export function buildProgram(context: CliContext): Command {
   const program = new Command('strongbox')
@@ -44,7 +49,7 @@ export async function main(argv: string[], io: { stdout?: NodeJS.WritableStream;
   }
 }
 
-function reportError(error: unknown, stderr: NodeJS.WritableStream): number {
+export function reportError(error: unknown, stderr: NodeJS.WritableStream): number {
   if (error instanceof CommanderError) {
     // Commander already printed its message (and help); only the exit code is left to decide.
     return error.exitCode === 0 ? 0 : EXIT_USAGE;
@@ -53,8 +58,26 @@ function reportError(error: unknown, stderr: NodeJS.WritableStream): number {
     stderr.write(`strongbox: ${scrubSecrets(error.message)}\n`);
     return EXIT_USAGE;
   }
+  if (error instanceof OutcomeUnknownError) {
+    stderr.write(`strongbox: ${scrubSecrets(error.message)}\n`);
+    return EXIT_OUTCOME_UNKNOWN;
+  }
   const message = error instanceof StrongboxError || error instanceof Error ? error.message : String(error);
   stderr.write(`strongbox: ${scrubSecrets(message)}\n`);
   if (process.env.STRONGBOX_DEBUG && error instanceof Error && error.stack) stderr.write(`${scrubSecrets(error.stack)}\n`);
   return EXIT_FAILURE;
+}
+
+/**
+ * The last resort of the `strongbox` process (bin/strongbox.js): an error no command caught — a
+ * rejection of a call left behind, an exception in a callback — becomes one line and exit code 1,
+ * never a stack trace (STRONGBOX_DEBUG=1 shows it).
+ */
+export function installLastResort(stderr: NodeJS.WritableStream = process.stderr): void {
+  const handler = (error: unknown) => {
+    process.exitCode = reportError(error, stderr);
+    process.exit();
+  };
+  process.on('unhandledRejection', handler);
+  process.on('uncaughtException', handler);
 }

@@ -290,6 +290,8 @@ export const configSchema = z.strictObject({
       maxConcurrentActivities: z.number().int().min(1).max(64).default(4),
       /** Port of the Prometheus metrics endpoint; 0 turns it off. */
       metricsPort: z.number().int().min(0).max(65535).default(9464),
+      /** Address the metrics endpoint listens on: loopback unless Prometheus scrapes from elsewhere (0.0.0.0). */
+      metricsHost: z.string().min(1).default('127.0.0.1'),
     })
     .prefault({}),
   encryption: z

@@ -26,7 +26,7 @@ export interface StackStatus {
   stack?: StackInfo;
   components: ComponentStatus[];
   /** The background worker `strongbox start` runs, when one is recorded (not part of `healthy`). */
-  worker?: { pid: number; alive: boolean; log: string; config: string };
+  worker?: { pid: number; alive: boolean; log: string; config: string; metrics?: string };
 }
 
 export async function stackStatus(dir: string): Promise<StackStatus> {
@@ -39,7 +39,7 @@ export async function stackStatus(dir: string): Promise<StackStatus> {
     check('postgres', info.postgres.pid, `${info.postgres.host}:${info.postgres.port}`, info.postgres.log, () => processMatches(info.postgres.pid, postgresSignature(info.postgres)), () => postgresAnswers(info.postgres)),
   ]);
   const daemon = readWorkerDaemon(resolved);
-  const worker = daemon ? { pid: daemon.pid, alive: workerDaemonAlive(daemon), log: daemon.log, config: daemon.config } : undefined;
+  const worker = daemon ? { pid: daemon.pid, alive: workerDaemonAlive(daemon), log: daemon.log, config: daemon.config, ...(daemon.metrics ? { metrics: daemon.metrics.url } : {}) } : undefined;
   return { dir: resolved, recorded: true, healthy: components.every((c) => c.alive && c.ready), stack: info, components, ...(worker ? { worker } : {}) };
 }
 

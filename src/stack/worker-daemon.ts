@@ -15,7 +15,9 @@ import { fileURLToPath } from 'node:url';
 import { StrongboxError } from '../errors.js';
 import { FailureType } from '../failures.js';
 import type { Logger } from '../logger.js';
+import { metricsUrl } from '../worker/metrics-address.js';
 import { withLock } from './lock.js';
+import { isPortFree, preferredPort } from './ports.js';
 import { processMatches, spawnDetached, stopProcess, tailLog, type ProcessSignature } from './processes.js';
 
 export const WORKER_STATE_FILE = 'worker.json';
@@ -36,6 +38,8 @@ export interface WorkerDaemonInfo {
   /** SHA-256 of the configuration's text and the environment it was started with. */
   fingerprint: string;
   startedAt: string;
+  /** Where it serves Prometheus metrics, when it does. */
+  metrics?: { host: string; port: number; url: string };
 }
 
 export interface StartWorkerDaemonOptions {
@@ -46,6 +50,11 @@ export interface StartWorkerDaemonOptions {
   env: Record<string, string>;
   /** Working directory of the worker; default: this process's. */
   cwd?: string;
+  /**
+   * Its metrics endpoint (the configuration's worker.metricsHost / metricsPort): the port is used
+   * when free, else another free one — a second stack on the machine gets metrics of its own.
+   */
+  metrics?: { host: string; port: number };
   timeoutMs?: number;
   logger?: Logger;
 }
@@ -68,8 +77,8 @@ export function strongboxBin(): string {
   }
 }
 
-export function workerArgs(configFile: string): string[] {
-  return [strongboxBin(), '--config', configFile, 'worker'];
+export function workerArgs(configFile: string, metrics?: { host: string; port: number }): string[] {
+  return [strongboxBin(), '--config', configFile, 'worker', ...(metrics ? ['--metrics-host', metrics.host, '--metrics-port', String(metrics.port)] : [])];
 }
 
 /** What identifies the stack's worker among the machine's processes. */
@@ -141,17 +150,18 @@ export async function startWorkerDaemon(options: StartWorkerDaemonOptions): Prom
       await stopProcess(prior.pid, workerSignature(prior), STOP_TIMEOUT_MS);
     }
     rmSync(stateFile(dir), { force: true });
+    const metrics = options.metrics ? await metricsEndpoint(options.metrics, prior?.metrics?.port) : undefined;
     const log = workerLogFile(dir);
     mkdirSync(path.dirname(log), { recursive: true });
     const offset = existsSync(log) ? statSync(log).size : 0;
     const started = spawnDetached({
       command: process.execPath,
-      args: workerArgs(configFile),
+      args: workerArgs(configFile, metrics),
       log,
       env: { ...process.env, ...options.env, STRONGBOX_CONFIG: configFile },
       cwd: options.cwd ?? process.cwd(),
     });
-    const info: WorkerDaemonInfo = { pid: started.pid, log, config: configFile, fingerprint, startedAt: new Date().toISOString() };
+    const info: WorkerDaemonInfo = { pid: started.pid, log, config: configFile, fingerprint, startedAt: new Date().toISOString(), ...(metrics ? { metrics } : {}) };
     if (started.pid > 0) writeWorkerDaemon(dir, info);
     const deadline = Date.now() + (options.timeoutMs ?? READY_TIMEOUT_MS);
     for (;;) {
@@ -170,6 +180,15 @@ export async function startWorkerDaemon(options: StartWorkerDaemonOptions): Prom
     options.logger?.info({ pid: info.pid, log }, 'worker started in the background');
     return { info, reused: false };
   });
+}
+
+/**
+ * The metrics endpoint of a worker about to start: the port it had before (a restarted worker keeps
+ * its address), else the configured one, when free; else any free port on that host.
+ */
+async function metricsEndpoint(wanted: { host: string; port: number }, previous: number | undefined): Promise<{ host: string; port: number; url: string }> {
+  const port = previous !== undefined && (await isPortFree(previous, wanted.host)) ? previous : await preferredPort(wanted.port, wanted.host);
+  return { host: wanted.host, port, url: metricsUrl(wanted.host, port) };
 }
 
 /** Stops the stack's worker (SIGTERM, then SIGKILL after the grace period). False when none ran. */

@@ -20,6 +20,7 @@ import type { Storage } from '../storage/storage.js';
 import { connectWorker } from '../temporal/connection.js';
 import { catalogGaugesFor } from '../metrics/catalog-gauges.js';
 import { processMeter } from '../metrics/meter.js';
+import { metricsBindAddress, metricsUrl } from './metrics-address.js';
 import { installRuntime } from './runtime.js';
 import { prebuiltWorkflowBundle, workflowsPath } from './workflows-path.js';
 
@@ -68,7 +69,8 @@ export interface StrongboxWorker {
 
 export async function createStrongboxWorker(options: StrongboxWorkerOptions): Promise<StrongboxWorker> {
   const { config, logger } = options;
-  installRuntime(logger, config.worker.metricsPort > 0 ? { metricsBindAddress: `0.0.0.0:${config.worker.metricsPort}` } : {});
+  const { metricsHost, metricsPort } = config.worker;
+  installRuntime(logger, metricsPort > 0 ? { metricsBindAddress: metricsBindAddress(metricsHost, metricsPort) } : {});
   const ownsConnection = options.connection === undefined;
   const { connection, namespace } = options.connection
     ? { connection: options.connection, namespace: options.namespace ?? config.temporal.namespace ?? 'default' }
@@ -119,7 +121,7 @@ export async function createStrongboxWorker(options: StrongboxWorkerOptions): Pr
     taskQueues,
     deps,
     async run() {
-      logger.info({ taskQueues, namespace, stagingDir }, 'worker started');
+      logger.info({ taskQueues, namespace, stagingDir, ...(metricsPort > 0 ? { metrics: metricsUrl(metricsHost, metricsPort) } : {}) }, 'worker started');
       catalogGauges?.start();
       try {
         await Promise.all(workers.map((w) => w.run()));

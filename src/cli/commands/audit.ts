@@ -11,6 +11,7 @@ import { AUDIT_ACTIONS, type AuditEventInput } from '../../audit/event.js';
 import { completeAuditEvent, readAuditLog, writeAuditEvent, type AuditWriteResult } from '../../audit/log.js';
 import { UsageError } from '../../errors.js';
 import { openStorages } from '../../storage/index.js';
+import { requireConfigFile } from '../config-file.js';
 import type { CliContext } from '../context.js';
 
 /**
@@ -48,7 +49,9 @@ export function registerAuditCommand(program: Command, context: CliContext): voi
       const since = parseSince(options.since, now);
       const until = options.until ? parseSince(options.until, now) : now;
       if (since > until) throw new UsageError(`--since ${options.since} is after --until ${options.until}`);
-      const log = await readAuditLog(openStorages(context.config()).values(), {
+      const config = context.config();
+      requireConfigFile(config, 'audit');
+      const log = await readAuditLog(openStorages(config).values(), {
         since,
         until,
         ...(options.target ? { target: options.target } : {}),

@@ -2,20 +2,19 @@
  * `strongbox backup run`: starts a backup, shows its progress, prints the manifest.
  * `strongbox backups list`: the catalog, read from the manifests in the destinations.
  */
+import type { Client, WorkflowHandle } from '@temporalio/client';
 import { Option, type Command } from 'commander';
 import { readCatalog } from '../../catalog/catalog.js';
 import { startBackup } from '../../client/backup.js';
+import { OutcomeUnknownError } from '../../client/follow.js';
 import { getTarget } from '../../config/load.js';
 import { TIERS } from '../../domain.js';
-import { rootMessage } from '../../failures.js';
 import { openStorages } from '../../storage/index.js';
 import type { BackupProgress, BackupWorkflowResult } from '../../../workflows/backup.js';
+import { requireConfigFile } from '../config-file.js';
 import type { CliContext } from '../context.js';
 import { auditAccess } from './audit.js';
-import { formatBytes, progressLine } from '../progress.js';
-
-/** How often progress is polled from the running workflow. */
-const PROGRESS_POLL_MS = 1_000;
+import { followRun, formatBytes, noteStarted, runFailureMessage } from '../progress.js';
 
 export function registerBackupCommands(program: Command, context: CliContext): void {
   const backup = program.command('backup').description('run backups');
@@ -30,8 +29,8 @@ export function registerBackupCommands(program: Command, context: CliContext): v
       getTarget(config, options.target);
       const client = await context.client();
       const handle = await startBackup(client, config, { target: options.target, tier: options.tier });
-      context.out.note(`started ${handle.workflowId}${uiLink(config.temporal.uiUrl, client.options.namespace, handle.workflowId)}`);
-      const result = await followBackup(handle);
+      noteStarted(context, client, handle.workflowId);
+      const result = await followBackup(context, client, handle, options.target);
       if (options.json) {
         context.out.json(result.manifest);
         return;
@@ -56,6 +55,9 @@ export function registerBackupCommands(program: Command, context: CliContext): v
     .option('--json', 'print as JSON')
     .action(async (options: { target?: string; json?: boolean }) => {
       const config = context.config();
+      // Not the built-in defaults: listing their ./backups would only say "no backups found", falsely.
+      const source = requireConfigFile(config, 'backups list');
+      if (!options.json) context.out.note(`configuration: ${source}`);
       const catalog = await readCatalog(openStorages(config).values(), options.target ? { target: options.target } : {});
       await auditAccess(context, {
         action: 'backup.listed',
@@ -104,26 +106,15 @@ export function describeBackupProgress(p: BackupProgress): string {
   return `${p.step}${p.bytes ? ` ${formatBytes(p.bytes)}` : ''}${uploads.length ? ` [${uploads.map(([d, s]) => `${d}: ${s}`).join(', ')}]` : ''}`;
 }
 
-export function uiLink(uiUrl: string | undefined, namespace: string, workflowId: string): string {
-  return uiUrl ? ` — ${uiUrl.replace(/\/$/, '')}/namespaces/${namespace}/workflows/${encodeURIComponent(workflowId)}` : '';
-}
-
-async function followBackup(handle: Awaited<ReturnType<typeof startBackup>>): Promise<BackupWorkflowResult> {
-  const line = progressLine();
-  const timer = setInterval(() => {
-    handle
-      .query<BackupProgress>('progress')
-      .then((p) => line.update(describeBackupProgress(p)))
-      .catch(() => undefined);
-  }, PROGRESS_POLL_MS);
+async function followBackup(context: CliContext, client: Client, handle: WorkflowHandle, target: string): Promise<BackupWorkflowResult> {
   try {
-    const result = await handle.result();
-    line.done('done');
-    return result;
+    return await followRun<BackupWorkflowResult, BackupProgress>(context, client, handle, {
+      progressQuery: 'progress',
+      describe: describeBackupProgress,
+      lookup: [`strongbox backups list --target ${target}`],
+    });
   } catch (error) {
-    line.done('failed');
-    throw new Error(`backup ${handle.workflowId} failed: ${rootMessage(error)}`);
-  } finally {
-    clearInterval(timer);
+    if (error instanceof OutcomeUnknownError) throw error;
+    throw new Error(`backup ${handle.workflowId} failed: ${runFailureMessage(context, error)}`);
   }
 }

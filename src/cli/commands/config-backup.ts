@@ -14,8 +14,8 @@ import { restoreConfig } from '../../config-backup/restore.js';
 import { loadIdentities } from '../../crypto/keys.js';
 import { openStorages } from '../../storage/index.js';
 import type { CliContext } from '../context.js';
-import { uiLink } from './backup.js';
-import { rootMessage } from '../../failures.js';
+import { followRun, noteStarted, runFailureMessage } from '../progress.js';
+import { OutcomeUnknownError } from '../../client/follow.js';
 
 export function registerConfigBackupCommands(config: Command, context: CliContext): void {
   config
@@ -27,12 +27,13 @@ export function registerConfigBackupCommands(config: Command, context: CliContex
       const loaded = context.config();
       const client = await context.client();
       const handle = await startConfigBackup(client, loaded, options.note ? { note: options.note } : {});
-      context.out.note(`started ${handle.workflowId}${uiLink(loaded.temporal.uiUrl, client.options.namespace, handle.workflowId)}`);
+      noteStarted(context, client, handle.workflowId);
       let result;
       try {
-        result = await handle.result();
+        result = await followRun<Awaited<ReturnType<typeof handle.result>>>(context, client, handle, { doneText: () => undefined });
       } catch (error) {
-        throw new Error(`configuration backup ${handle.workflowId} failed: ${rootMessage(error)}`);
+        if (error instanceof OutcomeUnknownError) throw error;
+        throw new Error(`configuration backup ${handle.workflowId} failed: ${runFailureMessage(context, error)}`);
       }
       if (options.json) {
         context.out.json(result);

@@ -4,7 +4,8 @@
  */
 import path from 'node:path';
 import { Option, type Command } from 'commander';
-import { WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { OutcomeUnknownError } from '../../client/follow.js';
 import { abortDr, approveDr, drStatus, reportOfFailure, startDr, useBackupDr } from '../../client/dr.js';
 import { getTarget } from '../../config/load.js';
 import { RECOVERY_SCENARIOS, type RecoveryScenario } from '../../domain.js';
@@ -13,12 +14,7 @@ import { formatDuration } from '../../dr/rto.js';
 import { UsageError } from '../../errors.js';
 import type { DrStatus } from '../../../workflows/disaster-recovery.js';
 import type { CliContext } from '../context.js';
-import { progressLine } from '../progress.js';
-import { uiLink } from './backup.js';
-import { rootMessage } from '../../failures.js';
-
-/** How often a followed recovery is asked where it stands. */
-const STATUS_POLL_MS = 2_000;
+import { followRun, noteStarted, runFailureMessage } from '../progress.js';
 
 export function registerDrCommands(program: Command, context: CliContext): void {
   const dr = program.command('dr').description('disaster recovery: assess, wait for the server, restore data and configuration, verify, report against the RTO');
@@ -42,13 +38,13 @@ export function registerDrCommands(program: Command, context: CliContext): void 
         ...(options.backup ? { backup: options.backup } : {}),
         requestedBy: context.identity(),
       });
-      context.out.note(`started ${handle.workflowId}${uiLink(config.temporal.uiUrl, client.options.namespace, handle.workflowId)}`);
+      noteStarted(context, client, handle.workflowId);
       if (options.detach) {
         if (options.json) context.out.json({ workflowId: handle.workflowId });
         else context.out.line(handle.workflowId);
         return;
       }
-      const report = await follow(context, handle);
+      const report = await follow(context, client, handle);
       printReport(context, report, options.json === true);
       if (report.outcome !== 'recovered') process.exitCode = 1;
     });
@@ -110,33 +106,28 @@ export function registerDrCommands(program: Command, context: CliContext): void 
 }
 
 /** Follows a running recovery, printing stage changes, until it ends; returns its report. */
-async function follow(context: CliContext, handle: WorkflowHandle): Promise<DrReport> {
-  const line = progressLine();
+async function follow(context: CliContext, client: Client, handle: WorkflowHandle): Promise<DrReport> {
   let told = false;
-  const timer = setInterval(() => {
-    drStatus(handle)
-      .then((s) => {
-        line.update(`${s.stage}: ${s.stages.find((r) => r.stage === s.stage)?.detail ?? s.stageTitle}`);
-        if (s.state === 'awaiting-approval' && !s.approval.given && !told) {
-          told = true;
-          line.done();
-          context.out.note(`waiting for an approval to replace the existing database${s.approval.waitingUntil ? ` (until ${s.approval.waitingUntil})` : ''}; give it with one of:`);
-          for (const command of s.approval.commands) context.out.note(`  ${command}`);
-        }
-      })
-      .catch(() => undefined);
-  }, STATUS_POLL_MS);
   try {
-    const report = await handle.result();
-    line.done();
-    return report as DrReport;
+    return await followRun<DrReport, DrStatus>(context, client, handle, {
+      progressQuery: 'status',
+      describe: (s) => `${s.stage}: ${s.stages.find((r) => r.stage === s.stage)?.detail ?? s.stageTitle}`,
+      onProgress: (s, line) => {
+        if (s.state !== 'awaiting-approval' || s.approval.given || told) return;
+        told = true;
+        line.done();
+        context.out.note(`waiting for an approval to replace the existing database${s.approval.waitingUntil ? ` (until ${s.approval.waitingUntil})` : ''}; give it with one of:`);
+        for (const command of s.approval.commands) context.out.note(`  ${command}`);
+      },
+      restoreQueue: true,
+      lookup: [`strongbox dr status ${handle.workflowId}`],
+      doneText: () => undefined,
+    });
   } catch (error) {
-    line.done();
+    if (error instanceof OutcomeUnknownError) throw error;
     const report = reportOfFailure(error);
     if (report) return report;
-    throw new Error(`disaster recovery ${handle.workflowId} failed: ${rootMessage(error)}`);
-  } finally {
-    clearInterval(timer);
+    throw new Error(`disaster recovery ${handle.workflowId} failed: ${runFailureMessage(context, error)}`);
   }
 }
 

@@ -9,9 +9,8 @@ import { getTarget } from '../../config/load.js';
 import { UsageError } from '../../errors.js';
 import type { ExportWorkflowResult } from '../../../workflows/export.js';
 import type { CliContext } from '../context.js';
-import { formatBytes } from '../progress.js';
-import { uiLink } from './backup.js';
-import { rootMessage } from '../../failures.js';
+import { followRun, formatBytes, noteStarted, runFailureMessage } from '../progress.js';
+import { OutcomeUnknownError } from '../../client/follow.js';
 
 export function registerExportCommand(program: Command, context: CliContext): void {
   program
@@ -38,11 +37,12 @@ export function registerExportCommand(program: Command, context: CliContext): vo
       const results: ExportWorkflowResult[] = [];
       for (const target of targets) {
         const handle = await startExport(client, config, { target });
-        context.out.note(`started ${handle.workflowId}${uiLink(config.temporal.uiUrl, client.options.namespace, handle.workflowId)}`);
+        noteStarted(context, client, handle.workflowId);
         try {
-          results.push(await handle.result());
+          results.push(await followRun<ExportWorkflowResult>(context, client, handle, { doneText: () => undefined }));
         } catch (error) {
-          throw new Error(`export of ${target} (${handle.workflowId}) failed: ${rootMessage(error)}`);
+          if (error instanceof OutcomeUnknownError) throw error;
+          throw new Error(`export of ${target} (${handle.workflowId}) failed: ${runFailureMessage(context, error)}`);
         }
       }
       if (options.json) {

@@ -9,8 +9,8 @@ import type { Config } from '../../config/load.js';
 import { getTarget } from '../../config/load.js';
 import type { PruneWorkflowInput, PruneWorkflowResult, pruneWorkflow } from '../../../workflows/prune.js';
 import type { CliContext } from '../context.js';
-import { uiLink } from './backup.js';
-import { rootMessage } from '../../failures.js';
+import { followRun, noteStarted, runFailureMessage } from '../progress.js';
+import { OutcomeUnknownError } from '../../client/follow.js';
 
 /** `prune-<target or all>[-dry-run]-<now, RFC 3339>`: what it is and when it was asked for. */
 export function pruneWorkflowId(input: PruneWorkflowInput, at: Date = new Date()): string {
@@ -42,12 +42,13 @@ export function registerPruneCommand(program: Command, context: CliContext): voi
       const client = await context.client();
       const input: PruneWorkflowInput = { ...(options.target ? { target: options.target } : {}), ...(options.dryRun ? { dryRun: true } : {}) };
       const handle = await runPrune(client, config, input);
-      context.out.note(`started ${handle.workflowId}${uiLink(config.temporal.uiUrl, client.options.namespace, handle.workflowId)}`);
+      noteStarted(context, client, handle.workflowId);
       let result: PruneWorkflowResult;
       try {
-        result = await handle.result();
+        result = await followRun<PruneWorkflowResult>(context, client, handle, { doneText: () => undefined });
       } catch (error) {
-        throw new Error(`prune ${handle.workflowId} failed: ${rootMessage(error)}`);
+        if (error instanceof OutcomeUnknownError) throw error;
+        throw new Error(`prune ${handle.workflowId} failed: ${runFailureMessage(context, error)}`);
       }
       if (options.json) context.out.json(result);
       else printPlan(context, result, options.showKept === true);

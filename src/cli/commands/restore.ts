@@ -4,18 +4,14 @@
  * acting identity, `--as` / STRONGBOX_IDENTITY / user@host), otherwise the command prints how to
  * give it and waits. `strongbox restore approve <id> --reason …` approves a waiting restore.
  */
-import type { Command } from 'commander';
-import { approveRestore, restoreProgress, startRestore } from '../../client/restore.js';
+import { InvalidArgumentError, type Command } from 'commander';
+import { OutcomeUnknownError } from '../../client/follow.js';
+import { approveRestore, startRestore } from '../../client/restore.js';
 import { getTarget } from '../../config/load.js';
 import { UsageError } from '../../errors.js';
 import type { RestoreProgress, RestoreWorkflowResult } from '../../../workflows/restore.js';
 import type { CliContext } from '../context.js';
-import { formatBytes, progressLine } from '../progress.js';
-import { uiLink } from './backup.js';
-import { rootMessage } from '../../failures.js';
-
-/** How often progress is polled from the running workflow. */
-const PROGRESS_POLL_MS = 1_000;
+import { followRun, formatBytes, noteStarted, runFailureMessage } from '../progress.js';
 
 interface RestoreOptions {
   target?: string;
@@ -30,9 +26,47 @@ interface RestoreOptions {
   json?: boolean;
 }
 
-/** `a,b` and repeated options alike. */
-function list(value: string, previous: string[] = []): string[] {
-  return [...previous, ...value.split(',').map((v) => v.trim()).filter((v) => v !== '')];
+/**
+ * The names of one `--tables` / `--schema` value: comma-separated, a comma inside double quotes
+ * belonging to the name (`"a,b",c` is two names; `""` inside quotes is a quote). Table names keep
+ * their quotes — the restore reads `schema."Name"` itself; `unquote` takes them off (schemas).
+ */
+export function splitNames(value: string, option = '--tables', unquote = false): string[] {
+  const names: string[] = [];
+  let current = '';
+  let quoted = false;
+  for (let i = 0; i < value.length; i += 1) {
+    const c = value[i]!;
+    if (c === '"') {
+      if (quoted && value[i + 1] === '"') {
+        current += '""';
+        i += 1;
+        continue;
+      }
+      quoted = !quoted;
+      current += c;
+    } else if (c === ',' && !quoted) {
+      names.push(current);
+      current = '';
+    } else {
+      current += c;
+    }
+  }
+  if (quoted) throw new InvalidArgumentError(`${option}: a double quote is not closed in ${value} — a name with a comma is written "a,b" (quote it from the shell too: '"a,b"')`);
+  names.push(current);
+  return names
+    .map((n) => n.trim())
+    .filter((n) => n !== '')
+    .map((n) => (unquote && /^".*"$/s.test(n) ? n.slice(1, -1).replace(/""/g, '"') : n));
+}
+
+/** Repeated options add up: `--tables a --tables b,"c,d"` names a, b and "c,d". */
+function tableList(value: string, previous: string[] = []): string[] {
+  return [...previous, ...splitNames(value, '--tables')];
+}
+
+function schemaList(value: string, previous: string[] = []): string[] {
+  return [...previous, ...splitNames(value, '--schema', true)];
 }
 
 export function registerRestoreCommand(program: Command, context: CliContext): void {
@@ -43,8 +77,8 @@ export function registerRestoreCommand(program: Command, context: CliContext): v
     .option('-b, --backup <id>', 'backup id, latest or latest-verified', 'latest-verified')
     .option('--into <database>', 'the new database to restore into (default: <database>_restored_<time>); an existing one is refused')
     .option('--swap', 'once verified, put the restored database in place of the target\'s (needs an approval when that database exists)')
-    .option('--tables <names>', 'restore only these tables (comma-separated or repeated; name or schema.name), with their indexes, constraints and sequences', list)
-    .option('--schema <name>', 'restore only this schema (repeatable)', list)
+    .option('--tables <names>', 'restore only these tables (comma-separated or repeated; name or schema.name; a name holding a comma or a dot in double quotes: \'"a,b"\'), with their indexes, constraints and sequences', tableList)
+    .option('--schema <name>', 'restore only this schema (repeatable; comma-separated; a name holding a comma in double quotes)', schemaList)
     .option('--roles', 'restore the roles of the backup\'s globals file first (existing roles are not recreated)')
     .option('--approve', 'approve the swap now, as the acting identity (--as / STRONGBOX_IDENTITY / user@host); needs --reason')
     .option('--reason <text>', 'why (recorded with the approval)')
@@ -71,36 +105,30 @@ export function registerRestoreCommand(program: Command, context: CliContext): v
         ...(options.roles ? { roles: true } : {}),
         requestedBy: context.identity(),
       });
-      context.out.note(`started ${handle.workflowId}${uiLink(config.temporal.uiUrl, client.options.namespace, handle.workflowId)}`);
+      noteStarted(context, client, handle.workflowId);
       if (options.approve) {
         // Given right away: the restore records it and uses it when it comes to the swap.
         const approval = await approveRestore(handle, { identity: context.identity(), reason: options.reason! });
         context.out.note(`approved by ${approval.identity}: ${approval.reason}`);
       }
-      const line = progressLine();
       let told = false;
-      const timer = setInterval(() => {
-        restoreProgress(handle)
-          .then((p) => {
-            line.update(describeProgress(p));
-            if (p.step === 'awaiting-approval' && !told) {
-              told = true;
-              line.done();
-              context.out.note(`waiting for an approval to replace ${p.database} (until ${p.approval.waitingUntil}); give it with one of:`);
-              for (const command of p.approval.commands ?? []) context.out.note(`  ${command}`);
-            }
-          })
-          .catch(() => undefined);
-      }, PROGRESS_POLL_MS);
       let result: RestoreWorkflowResult;
       try {
-        result = await handle.result();
-        line.done('done');
+        result = await followRun<RestoreWorkflowResult, RestoreProgress>(context, client, handle, {
+          progressQuery: 'progress',
+          describe: describeProgress,
+          onProgress: (p, line) => {
+            if (p.step !== 'awaiting-approval' || told) return;
+            told = true;
+            line.done();
+            context.out.note(`waiting for an approval to replace ${p.database} (until ${p.approval.waitingUntil}); give it with one of:`);
+            for (const command of p.approval.commands ?? []) context.out.note(`  ${command}`);
+          },
+          restoreQueue: true,
+        });
       } catch (error) {
-        line.done('failed');
-        throw new Error(`restore ${handle.workflowId} failed: ${rootMessage(error)}`);
-      } finally {
-        clearInterval(timer);
+        if (error instanceof OutcomeUnknownError) throw error;
+        throw new Error(`restore ${handle.workflowId} failed: ${runFailureMessage(context, error)}`);
       }
       print(context, result, options.json === true);
       if (result.outcome === 'not-approved') process.exitCode = 1;

@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import { applySchedules, listSchedules, pauseSchedule, triggerSchedule, unpauseSchedule, type ApplyReport } from '../../client/schedules.js';
 import type { CliContext } from '../context.js';
-import { uiLink } from './backup.js';
+import { uiLink } from '../progress.js';
 
 export function registerScheduleCommands(program: Command, context: CliContext): void {
   const schedules = program.command('schedules').description('the Temporal Schedules that run backups, prunes and checks');

@@ -113,6 +113,7 @@ export function registerStackCommands(program: Command, context: CliContext): vo
       if (status.worker) {
         const w = status.worker;
         context.out.line(`  ${'worker'.padEnd(9)} ${(w.alive ? 'running' : 'not running').padEnd(21)} pid ${String(w.pid).padEnd(8)} log ${w.log}`);
+        if (w.metrics) context.out.line(`  ${''.padEnd(9)} metrics ${w.metrics}`);
       }
     });
 

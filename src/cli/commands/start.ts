@@ -9,9 +9,10 @@
 import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, mkdirSync, statSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
-import type { Client, WorkflowHandle } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import type { Command } from 'commander';
 import { startBackup } from '../../client/backup.js';
+import { OutcomeUnknownError } from '../../client/follow.js';
 import { applySchedules, type ApplyReport } from '../../client/schedules.js';
 import type { Config } from '../../config/load.js';
 import { ensureDefaultKeys } from '../../crypto/keys.js';
@@ -31,15 +32,12 @@ import {
   type WorkerDaemon,
 } from '../../stack/index.js';
 import { openStorages } from '../../storage/index.js';
-import type { BackupProgress, BackupWorkflowResult, backupWorkflow } from '../../../workflows/backup.js';
+import type { BackupProgress, BackupWorkflowResult } from '../../../workflows/backup.js';
 import type { CliContext } from '../context.js';
-import { formatBytes, progressLine } from '../progress.js';
-import { describeBackupProgress, uiLink } from './backup.js';
-import { rootMessage } from '../../failures.js';
+import { followRun, formatBytes, runFailureMessage, uiLink } from '../progress.js';
+import { describeBackupProgress } from './backup.js';
 import { DEFAULT_STACK_DIR, stackDir } from './stack.js';
 
-/** How often the first backup's progress is polled. */
-const PROGRESS_POLL_MS = 1_000;
 /** Measured on a 2-core machine of the kind this runs on (README: Quick start). */
 const FIRST_BUILD_MINUTES = { temporal: 7, minio: 5 } as const;
 
@@ -59,7 +57,7 @@ export interface StartSummary {
   keys: { identityFile: string; recipientFile: string; created: boolean } | null;
   config: { file: string | null; demo: boolean };
   demo: { database: string; created: boolean; seeded: boolean; rows: DemoDatabase['rows'] } | null;
-  worker: { pid: number; log: string; reused: boolean };
+  worker: { pid: number; log: string; reused: boolean; metrics: string | null };
   schedules: ApplyReport;
   backups: Array<{
     target: string;
@@ -132,7 +130,8 @@ async function start(context: CliContext, options: StartOptions): Promise<StartS
   if (!configFile) throw new Error('internal: a configuration with targets has no file to hand to the worker');
 
   note('starting the worker in the background…');
-  const worker = await startWorkerDaemon({ dir, configFile, env, logger });
+  const { metricsHost, metricsPort } = config.worker;
+  const worker = await startWorkerDaemon({ dir, configFile, env, logger, ...(metricsPort > 0 ? { metrics: { host: metricsHost, port: metricsPort } } : {}) });
 
   const client = await context.client();
   // The schedules of the configuration (daily backups, verification, …): idempotent, so a second start changes nothing.
@@ -141,7 +140,7 @@ async function start(context: CliContext, options: StartOptions): Promise<StartS
   const backups: StartSummary['backups'] = [];
   if (options.backup) {
     for (const target of Object.keys(config.targets)) {
-      backups.push(await firstBackup(client, config, target, stack, worker, options.json === true));
+      backups.push(await firstBackup(context, client, config, target, stack, worker, options.json === true));
     }
   }
 
@@ -155,7 +154,7 @@ async function start(context: CliContext, options: StartOptions): Promise<StartS
     keys: keys ? { identityFile: keys.identityFile, recipientFile: keys.recipientFile, created: keys.created } : null,
     config: { file: configFile, demo: demo !== undefined },
     demo: demo ? { database: demo.endpoint.database, created: demo.created, seeded: demo.seeded, rows: demo.rows } : null,
-    worker: { pid: worker.info.pid, log: worker.info.log, reused: worker.reused },
+    worker: { pid: worker.info.pid, log: worker.info.log, reused: worker.reused, metrics: worker.info.metrics?.url ?? null },
     schedules,
     backups,
     stop: stopCommand(dir),
@@ -201,16 +200,23 @@ function isSymlink(file: string): boolean {
   }
 }
 
-async function firstBackup(client: Client, config: Config, target: string, stack: StackInfo, worker: WorkerDaemon, quiet: boolean): Promise<StartSummary['backups'][number]> {
+async function firstBackup(context: CliContext, client: Client, config: Config, target: string, stack: StackInfo, worker: WorkerDaemon, quiet: boolean): Promise<StartSummary['backups'][number]> {
   const handle = await startBackup(client, config, { target });
   const link = uiLink(stack.temporal.uiUrl, client.options.namespace, handle.workflowId).replace(/^ — /, '');
   if (!quiet) process.stderr.write(`backing up ${target}: ${handle.workflowId}${link ? ` — watch it at ${link}` : ''}\n`);
   let result: BackupWorkflowResult;
   try {
-    result = await follow(handle);
+    result = await followRun<BackupWorkflowResult, BackupProgress>(context, client, handle, {
+      progressQuery: 'progress',
+      describe: describeBackupProgress,
+      indent: '  ',
+      lookup: [`strongbox backups list --target ${target}`],
+      doneText: (r) => `finished: ${(r as BackupWorkflowResult).outcome === 'created' ? 'backed up' : 'already backed up'} ${(r as BackupWorkflowResult).backupId}`,
+    });
   } catch (error) {
+    if (error instanceof OutcomeUnknownError) throw error;
     throw new Error(
-      `the first backup of ${target} failed: ${rootMessage(error)} — see the run${link ? ` at ${link}` : ` ${handle.workflowId}`} and the worker's log ${worker.info.log}`,
+      `the first backup of ${target} failed: ${runFailureMessage(context, error)} — see the run${link ? ` at ${link}` : ` ${handle.workflowId}`} and the worker's log ${worker.info.log}`,
     );
   }
   const storages = openStorages(config);
@@ -235,26 +241,6 @@ function describeDestination(config: Config, storages: ReturnType<typeof openSto
   return where;
 }
 
-async function follow(handle: WorkflowHandle<typeof backupWorkflow>): Promise<BackupWorkflowResult> {
-  const line = progressLine();
-  const timer = setInterval(() => {
-    handle
-      .query<BackupProgress>('progress')
-      .then((p) => line.update(`  ${describeBackupProgress(p)}`))
-      .catch(() => undefined);
-  }, PROGRESS_POLL_MS);
-  try {
-    const result = await handle.result();
-    line.done(`  finished: ${result.outcome === 'created' ? 'backed up' : 'already backed up'} ${result.backupId}`);
-    return result;
-  } catch (error) {
-    line.done('  failed');
-    throw error;
-  } finally {
-    clearInterval(timer);
-  }
-}
-
 function stopCommand(dir: string): string {
   return dir === stackDir({}) ? 'npx strongbox stack down' : `npx strongbox stack down --dir ${dir}`;
 }
@@ -274,6 +260,7 @@ function printSummary(context: CliContext, s: StartSummary): void {
   out('Temporal UI', s.stack.temporal.uiUrl ?? '(off)');
   out('temporal', `${s.stack.temporal.address} (namespace ${s.stack.temporal.namespace})`);
   out('worker', `pid ${s.worker.pid}${s.worker.reused ? ' (already running)' : ''}, log ${s.worker.log}`);
+  out('metrics', s.worker.metrics ?? '(off: worker.metricsPort is 0)');
   if (s.demo) out('demo data', `${s.demo.database} on ${s.stack.postgres.host}:${s.stack.postgres.port} (${Object.entries(s.demo.rows).map(([t, n]) => `${t} ${n}`).join(', ')})`);
   if (s.config.file) out('config', `${s.config.file}${s.config.demo ? ' (embedded defaults + the demo target)' : ''}`);
   if (s.keys) {

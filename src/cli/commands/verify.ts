@@ -4,17 +4,13 @@
  * the verification fails, with the record printed all the same.
  */
 import type { Command } from 'commander';
+import { OutcomeUnknownError } from '../../client/follow.js';
 import { recordOfFailure, startVerify } from '../../client/verify.js';
 import { getTarget } from '../../config/load.js';
 import type { VerificationRecord } from '../../domain.js';
 import type { VerifyProgress } from '../../../workflows/verify-backup.js';
 import type { CliContext } from '../context.js';
-import { formatBytes, progressLine } from '../progress.js';
-import { uiLink } from './backup.js';
-import { rootMessage } from '../../failures.js';
-
-/** How often progress is polled from the running workflow. */
-const PROGRESS_POLL_MS = 1_000;
+import { followRun, formatBytes, noteStarted, runFailureMessage } from '../progress.js';
 
 export function registerVerifyCommand(program: Command, context: CliContext): void {
   program
@@ -28,26 +24,21 @@ export function registerVerifyCommand(program: Command, context: CliContext): vo
       getTarget(config, options.target);
       const client = await context.client();
       const handle = await startVerify(client, config, { target: options.target, backup: options.backup });
-      context.out.note(`started ${handle.workflowId}${uiLink(config.temporal.uiUrl, client.options.namespace, handle.workflowId)}`);
-      const line = progressLine();
-      const timer = setInterval(() => {
-        handle
-          .query<VerifyProgress>('progress')
-          .then((p) => line.update(describeProgress(p)))
-          .catch(() => undefined);
-      }, PROGRESS_POLL_MS);
+      noteStarted(context, client, handle.workflowId);
       let record: VerificationRecord;
       try {
-        record = await handle.result();
-        line.done('done');
+        record = await followRun<VerificationRecord, VerifyProgress>(context, client, handle, {
+          progressQuery: 'progress',
+          describe: describeProgress,
+          restoreQueue: true,
+          lookup: [`strongbox backups list --target ${options.target}`],
+        });
       } catch (error) {
-        line.done('failed');
+        if (error instanceof OutcomeUnknownError) throw error;
         const evidence = recordOfFailure(error);
         if (evidence) print(context, evidence, options.json === true);
-        const cause = rootMessage(error);
+        const cause = runFailureMessage(context, error);
         throw new Error(/^verification of backup /.test(cause) ? `${cause} (workflow ${handle.workflowId})` : `verification ${handle.workflowId} failed: ${cause}`);
-      } finally {
-        clearInterval(timer);
       }
       print(context, record, options.json === true);
     });

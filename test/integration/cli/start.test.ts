@@ -137,7 +137,7 @@ describe('strongbox start (the whole command)', () => {
           stack: { temporal: { uiUrl: string } };
           keys: { identityFile: string; created: boolean };
           demo: { created: boolean; rows: Record<string, number> };
-          worker: { pid: number; reused: boolean; log: string };
+          worker: { pid: number; reused: boolean; log: string; metrics: string };
           schedules: { created: string[]; updated: unknown[]; unchanged: string[] };
           backups: Array<{ target: string; outcome: string; backupId: string; workflowId: string; url: string; destinations: Array<{ name: string; location: string }> }>;
           stop: string;
@@ -149,6 +149,9 @@ describe('strongbox start (the whole command)', () => {
         expect(first.demo).toMatchObject({ created: true, rows: DEMO_ROWS });
         expect(first.worker.reused).toBe(false);
         expect(isAlive(first.worker.pid)).toBe(true);
+        // Its metrics on loopback, on a port of its own, and said where.
+        expect(first.worker.metrics).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
+        expect((await fetch(first.worker.metrics)).status).toBe(200);
         expect(first.backups).toHaveLength(1);
         const backup = first.backups[0]!;
         expect(backup).toMatchObject({ target: 'demo', outcome: 'created' });
@@ -167,7 +170,7 @@ describe('strongbox start (the whole command)', () => {
         const second = start();
         expect(second.keys.created).toBe(false);
         expect(second.demo.created).toBe(false);
-        expect(second.worker).toMatchObject({ pid: first.worker.pid, reused: true });
+        expect(second.worker).toMatchObject({ pid: first.worker.pid, reused: true, metrics: first.worker.metrics });
         // Applying the schedules again changes nothing.
         expect(second.schedules.created).toEqual([]);
         expect(second.schedules.updated).toEqual([]);
