@@ -33,7 +33,7 @@ import type pg from 'pg';
 import type { Compression, DraftManifest, TableCount } from '../src/domain.js';
 import { DRAFT_MANIFEST_NAME, dumpStagingName } from '../src/catalog/layout.js';
 import { getTarget } from '../src/config/load.js';
-import { asActivity, classify, StrongboxError } from '../src/errors.js';
+import { asActivity, classify, LOCK_TABLE_FULL, StrongboxError } from '../src/errors.js';
 import { FailureType } from '../src/failures.js';
 import { countRows } from '../src/postgres/counts.js';
 import { connectPg, libpqEnv, resolveEndpoint } from '../src/postgres/endpoint.js';
@@ -178,7 +178,7 @@ async function dumpInto(deps: ActivityDeps, file: string, input: DumpInput, sign
     let notes: string[];
     try {
       // Counting runs in the exporting transaction, alongside pg_dump, in the same snapshot.
-      [tables, notes] = await Promise.all([countRows(client, signal), unportableObjects(client), dump]);
+      [tables, notes] = await Promise.all([countRows(client, signal, { inTransaction: true }), unportableObjects(client), dump]);
     } finally {
       stopHeartbeat();
     }
@@ -301,6 +301,7 @@ function describeDumpError(error: unknown, target: string): unknown {
   if (typeof e.command === 'string') {
     const stderr = stderrTail(e.stderr);
     const classified = classify({ message: stderr }, '');
+    if (/out of shared memory/i.test(stderr)) return new StrongboxError(FailureType.Config, `pg_dump of target ${target} failed: ${LOCK_TABLE_FULL}: ${stderr}`, { cause: error });
     const type = classified.type === FailureType.Auth ? FailureType.Auth : /could not connect|Connection refused|timeout expired|server closed the connection/i.test(stderr) ? FailureType.Transient : FailureType.DumpFailed;
     return new StrongboxError(type, `pg_dump of target ${target} failed: ${stderr || e.shortMessage}`, { cause: error });
   }

@@ -57,6 +57,9 @@ const PG_PERMANENT_CODES: Record<string, string> = {
   '42501': 'permission denied',
   '42P01': 'a table does not exist',
 };
+/** PostgreSQL's lock table is full: retrying the same dump fills it again. */
+export const LOCK_TABLE_FULL =
+  'the server ran out of lock slots (out of shared memory) — pg_dump locks every table it dumps: raise max_locks_per_transaction on the server (it needs at least the number of tables divided by max_connections) and restart it';
 const NET_TRANSIENT_CODES = new Set([
   'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', '57P03', '53300',
 ]);
@@ -73,6 +76,9 @@ export function classify(error: unknown, context = ''): StrongboxError {
 
   if (code && PG_AUTH_CODES.has(code)) {
     return new StrongboxError(FailureType.Auth, `${prefix}PostgreSQL refused the credentials (${message}) — check the password in the target's pgpass file (passfile / PGPASSFILE)`, { cause: error });
+  }
+  if (code === '53200' && /shared memory/i.test(message)) {
+    return new StrongboxError(FailureType.Config, `${prefix}${LOCK_TABLE_FULL}: ${message}`, { cause: error });
   }
   if (code && PG_PERMANENT_CODES[code]) {
     return new StrongboxError(FailureType.Config, `${prefix}${PG_PERMANENT_CODES[code]}: ${message}`, { cause: error });

@@ -29,13 +29,31 @@ export async function listTables(client: pg.Client): Promise<string[]> {
   return result.rows.map((r) => r.name);
 }
 
-/** Counts every table's rows exactly (`count(*) FROM ONLY`, so inheritance children are not counted twice). */
-export async function countRows(client: pg.Client, signal?: AbortSignal): Promise<TableCount[]> {
+/**
+ * Tables counted between two releases of their locks, inside a transaction. A count keeps its
+ * table's lock (and the planner's index locks) to the end of the transaction: counting 10,000
+ * tables in the dump's snapshot beside pg_dump, which locks every table too, needed twice the lock
+ * slots a plain pg_dump needs and failed with "out of shared memory" on a default server.
+ */
+export const COUNT_LOCK_BATCH = 200;
+
+/**
+ * Counts every table's rows exactly (`count(*) FROM ONLY`, so inheritance children are not counted
+ * twice). `inTransaction`: the client is inside a transaction that must stay open (the dump's
+ * snapshot) — each batch of counts runs in a savepoint rolled back afterwards, which releases the
+ * batch's locks and changes nothing else (the snapshot stays; the counts were read).
+ */
+export async function countRows(client: pg.Client, signal?: AbortSignal, options: { inTransaction?: boolean } = {}): Promise<TableCount[]> {
   const counts: TableCount[] = [];
-  for (const table of await listTables(client)) {
-    signal?.throwIfAborted();
-    const result = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ONLY ${table}`);
-    counts.push({ table, rows: Number(result.rows[0]!.n) });
+  const tables = await listTables(client);
+  for (let start = 0; start < tables.length; start += COUNT_LOCK_BATCH) {
+    if (options.inTransaction) await client.query('SAVEPOINT strongbox_counts');
+    for (const table of tables.slice(start, start + COUNT_LOCK_BATCH)) {
+      signal?.throwIfAborted();
+      const result = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ONLY ${table}`);
+      counts.push({ table, rows: Number(result.rows[0]!.n) });
+    }
+    if (options.inTransaction) await client.query('ROLLBACK TO SAVEPOINT strongbox_counts; RELEASE SAVEPOINT strongbox_counts');
   }
   return counts;
 }
