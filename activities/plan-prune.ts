@@ -55,7 +55,7 @@ export function createPlanPruneActivities(deps: ActivityDeps) {
         const storages = [...deps.storages.values()];
         const catalog = await readCatalog(storages, input.target ? { target: input.target } : {});
         const frozen = await frozenTargets(input.target);
-        const running = await runningBackups();
+        const running = await runningBackups(deps.config.temporal.taskQueue);
         let retention = planRetention({ backups: catalog.entries, now, policy: retentionPolicy(deps.config), frozen });
 
         const reachable = storages.filter((s) => !catalog.unreachable.some((u) => u.destination === s.destination));
@@ -83,7 +83,7 @@ export function createPlanPruneActivities(deps: ActivityDeps) {
         }
         // The backups any destination holds a trace of, and those of runs that failed: their uploads
         // are asked for by key too, since a restarted MinIO lists an old upload no other way.
-        const failed = await failedBackups(input.target);
+        const failed = await failedBackups(deps.config.temporal.taskQueue, input.target);
         const traced = [...backupsOf([...listings.values()].flat().map((o) => o.key)), ...failed];
         const uploadKeys = [...new Set(traced.filter((b) => frozen[b.target] === undefined).flatMap((b) => uploadKeysOf(b.target, b.backupId)))];
         const work: DestinationWork[] = [];
@@ -137,6 +137,16 @@ export async function findLock(storage: Storage, target: string, backupId: strin
  * Targets a running disaster recovery is using, found through Temporal's visibility by the
  * recovery's StrongboxTarget search attribute.
  */
+/**
+ * The runs of this deployment only: its workflows run on its task queue. Another Strongbox sharing
+ * the namespace (a second deployment, a test) may use the same target names: its backups' uploads
+ * are not this one's debris. (A recovery freezes retention namespace-wide, by target name: a freeze
+ * too many keeps copies longer; one too few could delete what a recovery is reading.)
+ */
+function ofDeployment(taskQueue: string, query: string): string {
+  return `TaskQueue = '${taskQueue.replace(/'/g, "\\'")}' AND ${query}`;
+}
+
 async function frozenTargets(only: string | undefined): Promise<Record<string, string>> {
   const client = Context.current().client;
   const frozen: Record<string, string> = {};
@@ -152,10 +162,10 @@ async function frozenTargets(only: string | undefined): Promise<Record<string, s
 const BACKUP_WORKFLOW = 'backupWorkflow';
 
 /** Backup ids of backups being made right now: their folders and uploads are not debris. */
-async function runningBackups(): Promise<string[]> {
+async function runningBackups(taskQueue: string): Promise<string[]> {
   const client = Context.current().client;
   const ids: string[] = [];
-  for await (const execution of client.workflow.list({ query: `WorkflowType = '${BACKUP_WORKFLOW}' AND ExecutionStatus = 'Running'` })) {
+  for await (const execution of client.workflow.list({ query: ofDeployment(taskQueue, `WorkflowType = '${BACKUP_WORKFLOW}' AND ExecutionStatus = 'Running'`) })) {
     const id = execution.typedSearchAttributes.get(BackupIdAttribute);
     if (id !== undefined) ids.push(id);
   }
@@ -167,10 +177,10 @@ async function runningBackups(): Promise<string[]> {
  * through Temporal's visibility: an upload such a run left unfinished may sit in a folder no
  * destination holds anything else of.
  */
-async function failedBackups(only: string | undefined): Promise<Array<{ target: string; backupId: string }>> {
+async function failedBackups(taskQueue: string, only: string | undefined): Promise<Array<{ target: string; backupId: string }>> {
   const client = Context.current().client;
   const found: Array<{ target: string; backupId: string }> = [];
-  const query = `WorkflowType = '${BACKUP_WORKFLOW}' AND ExecutionStatus != 'Running' AND ExecutionStatus != 'Completed'${only ? ` AND ${TargetAttribute.name} = '${only}'` : ''}`;
+  const query = ofDeployment(taskQueue, `WorkflowType = '${BACKUP_WORKFLOW}' AND ExecutionStatus != 'Running' AND ExecutionStatus != 'Completed'${only ? ` AND ${TargetAttribute.name} = '${only}'` : ''}`);
   for await (const execution of client.workflow.list({ query })) {
     const target = execution.typedSearchAttributes.get(TargetAttribute);
     const backupId = execution.typedSearchAttributes.get(BackupIdAttribute);
