@@ -6,10 +6,10 @@
  * `npm run record:histories` rewrites test/fixtures/histories/ from the code as it is, which is
  * done once per release, after the replay test passed against the previous recording.
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
+import { temporal } from '@temporalio/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBackup } from '../../src/client/backup.js';
 import { drStatus, startDr } from '../../src/client/dr.js';
@@ -22,9 +22,19 @@ import { startTestWorker, testSetup, type TestSetup, type TestWorker } from '../
 
 const FIXTURES = path.resolve(import.meta.dirname, '../fixtures/histories');
 
+/**
+ * Saved as binary protobuf, read back with the same @temporalio/proto the worker replays with (the
+ * JSON helpers of @temporalio/common use another copy of protobufjs, whose objects the worker's
+ * encoder refuses).
+ */
 async function save(name: string, handle: WorkflowHandle): Promise<void> {
   const history = await handle.fetchHistory();
-  writeFileSync(path.join(FIXTURES, `${name}.json`), `${historyToJSON(history)}\n`);
+  writeFileSync(path.join(FIXTURES, `${name}.binpb`), temporal.api.history.v1.History.encode(history).finish());
+  // A replay runs under the recorded workflow id: ids derived from it (a child's) must match.
+  const idsFile = path.join(FIXTURES, 'workflow-ids.json');
+  const ids = existsSync(idsFile) ? (JSON.parse(readFileSync(idsFile, 'utf8')) as Record<string, string>) : {};
+  ids[name] = handle.workflowId;
+  writeFileSync(idsFile, `${JSON.stringify(ids, Object.keys(ids).sort(), 2)}\n`);
 }
 
 describe('recording the histories a deploy must replay', () => {

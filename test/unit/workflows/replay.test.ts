@@ -7,6 +7,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { temporal } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
 import { describe, expect, it } from 'vitest';
 import { testBundle } from '../../helpers/workflows.js';
@@ -16,14 +17,16 @@ const FIXTURES = path.resolve(import.meta.dirname, '../../fixtures/histories');
 const RECORDED = ['backup', 'verify', 'prune', 'restore-awaiting-approval', 'disaster-recovery-awaiting-approval'];
 
 describe('replaying recorded histories against the current workflow code', () => {
-  const files = readdirSync(FIXTURES).filter((f) => f.endsWith('.json'));
+  const files = readdirSync(FIXTURES).filter((f) => f.endsWith('.binpb'));
+  /** The workflow id each history was recorded under: ids derived from it (a child's) must match in a replay. */
+  const ids = JSON.parse(readFileSync(path.join(FIXTURES, 'workflow-ids.json'), 'utf8')) as Record<string, string>;
 
   it('has a recording of every run a deploy must not break', () => {
-    expect(files.map((f) => f.replace(/\.json$/, '')).sort()).toEqual([...RECORDED].sort());
+    expect(files.map((f) => f.replace(/\.binpb$/, '')).sort()).toEqual([...RECORDED].sort());
   });
 
   it.each(RECORDED)('replays %s without a non-determinism error', async (name) => {
-    const history: unknown = JSON.parse(readFileSync(path.join(FIXTURES, `${name}.json`), 'utf8'));
-    await expect(Worker.runReplayHistory({ workflowBundle: await testBundle() }, history, `replay-${name}`)).resolves.toBeUndefined();
+    const history = temporal.api.history.v1.History.decode(readFileSync(path.join(FIXTURES, `${name}.binpb`)));
+    await expect(Worker.runReplayHistory({ workflowBundle: await testBundle() }, history, ids[name])).resolves.toBeUndefined();
   }, 120_000);
 });
