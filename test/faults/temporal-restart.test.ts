@@ -1,6 +1,6 @@
 /**
- * Fault: the Temporal server restarts in the middle of a backup, a verification and a restore,
- * each run from the `strongbox` CLI. Every run must complete on the worker (which reconnects) and
+ * Fault: the Temporal server restarts in the middle of a backup, a verification, a restore and a
+ * disaster recovery (approved from a second CLI while it waits), each run from the `strongbox` CLI. Every run must complete on the worker (which reconnects) and
  * the CLI must report its true outcome — exit 0 and its result, never a stack trace — with nothing
  * left behind (unfinished uploads, staging files, scratch databases).
  *
@@ -83,17 +83,19 @@ describe('the Temporal server restarted during runs', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('completes a backup, a verification and a restore across a restart each, and the CLI reports each truly', async () => {
-    const runs: Array<{ name: string; args: string[]; says: RegExp }> = [
+  it('completes a backup, a verification, a restore and a disaster recovery across a restart each, and the CLI reports each truly', async () => {
+    const runs: Array<{ name: string; args: string[]; says: RegExp; approve?: boolean }> = [
       { name: 'backup', args: ['backup', 'run', '--target', 'app'], says: /^backed up: app-/m },
       { name: 'verify', args: ['verify', '--target', 'app'], says: /^verified: app-/m },
       { name: 'restore', args: ['restore', '--target', 'app', '--backup', 'latest', '--into', `${db.name}_restored`], says: new RegExp(`restored into ${db.name}_restored`) },
+      { name: 'disaster recovery', args: ['dr', 'start', '--target', 'app', '--scenario', 'database-corruption', '--json'], says: /"outcome": "recovered"/, approve: true },
     ];
     const problems: string[] = [];
     let clean = 0;
+    const env = { ...process.env, TEMPORAL_ADDRESS: temporal.address, NO_COLOR: '1' };
     for (const run of runs) {
       // TEMPORAL_ADDRESS wins over the file (Temporal's env config): point it at this test's server.
-      const cli = runCli(['--config', configFile, ...run.args], { ...process.env, TEMPORAL_ADDRESS: temporal.address, NO_COLOR: '1' });
+      const cli = runCli(['--config', configFile, ...run.args], env);
       try {
         // The run exists on the server before the server goes away (a client that cannot connect at all only says so).
         await cli.waitForStderr(/^started /m);
@@ -101,6 +103,13 @@ describe('the Temporal server restarted during runs', () => {
         await temporal.stop();
         await sleep(DOWN_MS);
         await temporal.start();
+        if (run.approve) {
+          // The recovery waits for an operator before it replaces the database: one approves it from another CLI.
+          const id = /^started (\S+)/m.exec(cli.output().stderr)![1]!;
+          await cli.waitForStderr(/dr approve/);
+          const approval = runCli(['--config', configFile, '--as', 'oncall@example.com', 'dr', 'approve', id, '--reason', 'fault suite'], env);
+          if ((await approval.exited) !== 0) problems.push(`${run.name}: the approval failed: ${approval.output().stderr}`);
+        }
         const code = await cli.exited;
         const { stdout, stderr } = cli.output();
         const wrong: string[] = [];
@@ -117,7 +126,7 @@ describe('the Temporal server restarted during runs', () => {
     const staged = filesUnder(setup.config.worker.stagingDir);
     const scratch = (await databasesStartingWith('strongbox_verify_app_')).length;
     const orphans = uploads.length + staged.length;
-    recordFault({ scenario: 'Temporal server restarted during a backup, a verification, a restore', faults: runs.length, runs: runs.length, clean, orphans, notes: `${scratch} scratch databases of target app on the server (any test's)` });
+    recordFault({ scenario: 'Temporal server restarted during a backup, a verification, a restore, a recovery', faults: runs.length, runs: runs.length, clean, orphans, notes: `${scratch} scratch databases of target app on the server (any test's)` });
     expect(problems).toEqual([]);
     expect(orphans).toBe(0);
   });
