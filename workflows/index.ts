@@ -7,4 +7,4 @@ export { stalenessCheckWorkflow } from './staleness-check.js';
 export { configBackupWorkflow } from './config-backup.js';
 export { exportWorkflow } from './export.js';
 export { restoreWorkflow, restoreProgressQuery } from './restore.js';
-export { disasterRecoveryWorkflow, drStatusQuery } from './disaster-recovery.js';
+export { disasterRecoveryWorkflow, drStatusQuery } from './disaster-recovery/index.js';

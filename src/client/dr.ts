@@ -11,7 +11,7 @@ import type { AssessedBackup } from '../../activities/assess-recovery.js';
 import type { Approval, ApprovalInput } from '../restore/approval.js';
 import { drWorkflowId } from '../restore/names.js';
 import { KindAttribute, TargetAttribute } from '../temporal/search-attributes.js';
-import type { DisasterRecoveryInput, disasterRecoveryWorkflow, DrStatus, UseBackupInput } from '../../workflows/disaster-recovery.js';
+import type { DisasterRecoveryInput, disasterRecoveryWorkflow, DrStatus, UseBackupInput } from '../../workflows/disaster-recovery/index.js';
 import type { DrReport } from '../dr/report.js';
 
 export interface StartDrOptions extends DisasterRecoveryInput {

@@ -12,7 +12,7 @@ import { RECOVERY_SCENARIOS, type RecoveryScenario } from '../../domain.js';
 import { formatReport, type DrReport } from '../../dr/report.js';
 import { formatDuration } from '../../dr/rto.js';
 import { UsageError } from '../../errors.js';
-import type { DrStatus } from '../../../workflows/disaster-recovery.js';
+import type { DrStatus } from '../../../workflows/disaster-recovery/index.js';
 import type { CliContext } from '../context.js';
 import { followRun, noteStarted, runFailureMessage } from '../progress.js';
 
