@@ -5,10 +5,13 @@
  * keeping the old one as `<database>_before_restore_<time>` until the operator drops it.
  *
  *   plan     → the backup (default `latest-verified`), the new database's name, the server's state
- *   fetch    → download, both checksums, decrypt (on a restore host: workers holding the identity);
- *              a copy found damaged is reported by destination and the next one is read
  *   roles    → with `roles`: the backup's roles file, made idempotent (existing roles not recreated)
- *   restore  → pg_restore into the new database (`tables` / `schemas`: a selection and what it needs)
+ *   restore  → pg_restore into the new database as the dump is fetched (download, both checksums,
+ *              decryption, on a restore host: workers holding the identity) — the load hides the
+ *              fetch; indexes and constraints once both checksums matched. A copy found damaged is
+ *              reported by destination, and the fetch and restore start over on the next one.
+ *              `tables` / `schemas` (a selection and what it needs) fetch the whole archive first
+ *              (step `fetch`), then restore — as did every restore started before the overlap.
  *   verify   → counts against the manifest (a selection: its tables only), SQL checks, amcheck
  *   swap     → with `swap`: if the target's database exists, WAIT for an approval (`approve`), then
  *              end its sessions and rename both databases in one transaction
@@ -61,13 +64,15 @@ import {
   getExternalWorkflowHandle,
   isCancellation,
   log,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import { dumpFetch, fromIntactCopy, onRestoreHost, onSomeRestoreHost, RESTORE_QUEUE_SCHEDULE_TO_START, restoreCleanup, restoreHostCleanup } from './shared/restore-queues.js';
+import { fetchRestoreCheck } from './shared/fetch-restore-check.js';
+import { dumpFetch, fromIntactCopy, onRestoreHost, onSomeRestoreHost, RESTORE_QUEUE_SCHEDULE_TO_START, restoreCleanup } from './shared/restore-queues.js';
 import type { Activities } from '../activities/index.js';
 import type { FetchBackupResult } from '../activities/fetch-backup.js';
 import type { RestorePlan } from '../activities/plan-restore.js';
@@ -376,6 +381,12 @@ function checkInput(input: RestoreWorkflowInput): void {
   if (input.into !== undefined && (typeof input.into !== 'string' || input.into === '')) throw failure(FailureType.Config, '"into" must be the name of a new database');
 }
 
+/**
+ * The fetch, the roles, the restore into the new database and its verification, on one restore
+ * host (workflows/shared/fetch-restore-check.ts). A whole backup is restored as it is fetched, like
+ * a verification (the recovery time is the load's, not the download's plus the load's) — but
+ * logged: this database is kept. A selection needs the whole archive first.
+ */
 async function examineOnHost(
   input: RestoreWorkflowInput,
   backup: ResolvedBackup,
@@ -389,66 +400,62 @@ async function examineOnHost(
   const info = workflowInfo();
   const staging = restoreStagingName(info.workflowId, info.runId);
   const selective = (input.tables?.length ?? 0) > 0 || (input.schemas?.length ?? 0) > 0;
-  try {
-    step('fetch', `fetching **${backup.backupId}** from ${backup.sources.map((s) => s.destination).join(', then ')}`);
-    const fetched = await fromIntactCopy(backup, backup.sources, found, (sources) =>
-      onRestoreHost(backup.retry, hostQueue, '6 hours', 'download, checksums, decryption').fetchBackup({ ...dumpFetch(backup, staging), sources }),
-    );
-    progress.bytes = fetched.downloaded;
-
-    let roles: RestoreRolesResult | undefined;
-    if (input.roles) {
-      if (!backup.globals) throw failure(FailureType.MissingObject, `backup ${backup.backupId} has no roles file (the manifest's notes say why) — restore without "roles"`);
-      step('roles', `restoring the roles of **${backup.backupId}** (existing roles are kept)`);
-      const globalsFile = backup.globals.file;
-      const globals = await fromIntactCopy(backup, backup.globals.sources, found, (sources) =>
-        onRestoreHost(backup.retry, hostQueue, '30 minutes', 'roles file: download, checksums, decryption').fetchBackup({
-          ...dumpFetch(backup, staging),
-          dump: globalsFile,
-          sources,
-          fileName: 'globals.sql',
-        }),
-      );
-      roles = await onRestoreHost(backup.retry, hostQueue, '30 minutes', 'roles').restoreRoles({ target: backup.target, file: globals.file });
-    }
-
-    step('restore', `restoring **${backup.backupId}** into the new database **${into}**${selective ? ' (a selection)' : ''}`);
-    restore.attempted = true;
-    const restored = await onRestoreHost(backup.retry, hostQueue, '12 hours', `pg_restore into ${into}`).restoreDatabase({
-      target: backup.target,
-      file: fetched.file,
-      into,
-      server: 'target',
-      jobs: backup.verify.jobs,
-      // With the roles restored, owners and privileges can be kept; without, they would fail.
-      mode: roles ? 'faithful' : 'portable',
-      ...(input.tables?.length ? { tables: input.tables } : {}),
-      ...(input.schemas?.length ? { schemas: input.schemas } : {}),
-    });
-
-    step('verify', `verifying **${into}**: ${restored.selection ? `${restored.selection.relations.length} selected relations` : `${backup.tables} tables`} against the manifest${selective ? '' : `, ${backup.verify.checks} SQL checks`}`);
-    const only = restored.selection?.relations.filter((r) => r.desc === 'TABLE' || r.desc === 'MATERIALIZED VIEW').map(({ schema, name }) => ({ schema, name }));
-    const report = await onRestoreHost(backup.retry, hostQueue, '6 hours', 'row counts, SQL checks, amcheck').checkDatabase({
-      target: backup.target,
-      server: 'target',
-      database: into,
-      expected: { destination: fetched.source, backupId: backup.backupId },
-      // A selection lacks the other tables the SQL checks may query: only its row counts are compared.
-      checks: !selective,
-      amcheck: backup.verify.amcheck,
-      ...(only ? { only } : {}),
-    });
-    if (selective) report.notes.push('the target\'s SQL checks were not run: a selective restore lacks the tables they may query');
-    return { fetched, restored, report, ...(roles ? { roles } : {}) };
-  } finally {
-    await CancellationScope.nonCancellable(async () => {
-      try {
-        await restoreHostCleanup(hostQueue).cleanStaging({ backupId: staging });
-      } catch (error) {
-        log.warn('could not remove the staging folder of the restore', { hostQueue, staging, error: failureReason(error) });
+  // Restores started before the overlap existed (one waiting for its swap approval across a
+  // deploy) replay on the sequential path they recorded: fetch, roles, restore.
+  const overlap = !selective && patched('overlapped-restore');
+  let roles: RestoreRolesResult | undefined;
+  const examination = await fetchRestoreCheck({
+    backup,
+    hostQueue,
+    staging,
+    into,
+    server: 'target',
+    overlap,
+    checks: !selective,
+    found,
+    ...(input.tables?.length ? { tables: input.tables } : {}),
+    ...(input.schemas?.length ? { schemas: input.schemas } : {}),
+    stage: (stage, destinations, restored) => {
+      if (stage === 'fetch') {
+        step('fetch', `fetching **${backup.backupId}** from ${destinations.join(', then ')}`);
+        return;
       }
-    });
-  }
+      if (stage === 'restore') {
+        restore.attempted = true;
+        step('restore', overlap
+          ? `restoring **${backup.backupId}** into the new database **${into}** as it is fetched from ${destinations.join(', then ')}`
+          : `restoring **${backup.backupId}** into the new database **${into}**${selective ? ' (a selection)' : ''}`);
+        return;
+      }
+      step('verify', `verifying **${into}**: ${restored?.selection ? `${restored.selection.relations.length} selected relations` : `${backup.tables} tables`} against the manifest${selective ? '' : `, ${backup.verify.checks} SQL checks`}`);
+    },
+    fetched: (fetched) => {
+      progress.bytes = fetched.downloaded;
+    },
+    beforeRestore: async () => {
+      if (!input.roles) return 'portable';
+      roles = await restoreRoles(backup, hostQueue, staging, found, step);
+      // With the roles restored, owners and privileges can be kept; without, they would fail.
+      return 'faithful';
+    },
+  });
+  return { ...examination, ...(roles ? { roles } : {}) };
+}
+
+/** The backup's roles file, fetched from an intact copy and restored (existing roles are kept). */
+async function restoreRoles(backup: ResolvedBackup, hostQueue: string, staging: string, found: CopyVerdict[], step: (next: RestoreStep, detail: string) => void): Promise<RestoreRolesResult> {
+  if (!backup.globals) throw failure(FailureType.MissingObject, `backup ${backup.backupId} has no roles file (the manifest's notes say why) — restore without "roles"`);
+  step('roles', `restoring the roles of **${backup.backupId}** (existing roles are kept)`);
+  const globalsFile = backup.globals.file;
+  const globals = await fromIntactCopy(backup, backup.globals.sources, found, (sources) =>
+    onRestoreHost(backup.retry, hostQueue, '30 minutes', 'roles file: download, checksums, decryption').fetchBackup({
+      ...dumpFetch(backup, staging),
+      dump: globalsFile,
+      sources,
+      fileName: 'globals.sql',
+    }),
+  );
+  return onRestoreHost(backup.retry, hostQueue, '30 minutes', 'roles').restoreRoles({ target: backup.target, file: globals.file });
 }
 
 /** Drops the database this run restored (dropDatabase refuses anything else); returns why it could not. */

@@ -79,17 +79,15 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import { dumpFetch, fromIntactCopy, onRestoreHost, onSomeRestoreHost, restoreCleanup, restoreHostCleanup } from './shared/restore-queues.js';
-import { retryAsGroup } from './shared/retry.js';
+import { fetchRestoreCheck, type FetchRestoreCheckResult } from './shared/fetch-restore-check.js';
+import { onSomeRestoreHost, restoreCleanup } from './shared/restore-queues.js';
 import type { Activities } from '../activities/index.js';
-import type { FetchBackupResult } from '../activities/fetch-backup.js';
 import type { ResolvedBackup } from '../activities/resolve-backup.js';
-import type { RestoreDatabaseResult } from '../activities/restore-database.js';
 import { MANIFEST_FORMAT_VERSION, type CopyVerdict, type VerificationRecord } from '../src/domain.js';
 import { FailureType, type FailureTypeName } from '../src/failures.js';
 import { BackupIdAttribute, KindAttribute, OutcomeAttribute, TargetAttribute } from '../src/temporal/search-attributes.js';
 import { afterBackupVerifyWorkflowId, scratchDatabaseName, verifyStagingName } from '../src/verify/names.js';
-import { copyVerdicts, describeDamagedCopies, isVerdictAboutBackup, judge, type DatabaseCheckReport, type Verdict } from '../src/verify/verdict.js';
+import { copyVerdicts, describeDamagedCopies, isVerdictAboutBackup, judge, type Verdict } from '../src/verify/verdict.js';
 
 export interface VerifyWorkflowInput {
   target: string;
@@ -119,11 +117,7 @@ const control = proxyActivities<Activities>({
   retry: { maximumAttempts: 5, initialInterval: '2s', backoffCoefficient: 2 },
 });
 
-interface Examination {
-  fetched: FetchBackupResult;
-  restored: RestoreDatabaseResult;
-  report: DatabaseCheckReport;
-}
+type Examination = FetchRestoreCheckResult;
 
 export async function verifyBackupWorkflow(input: VerifyWorkflowInput): Promise<VerificationRecord> {
   const info = workflowInfo();
@@ -222,6 +216,11 @@ function ended(progress: VerifyProgress, step: 'done' | 'failed' | 'cancelled', 
   setCurrentDetails(details);
 }
 
+/**
+ * The fetch, the restore into the scratch database and the checks, on one restore host
+ * (workflows/shared/fetch-restore-check.ts): overlapped, the load hides the fetch; unlogged, the
+ * scratch database's load writes no WAL.
+ */
 async function examineOnHost(
   backup: ResolvedBackup,
   hostQueue: string,
@@ -230,94 +229,32 @@ async function examineOnHost(
   restore: { attempted: boolean },
   found: CopyVerdict[],
 ): Promise<Examination> {
-  const staging = verifyStagingName(scratch);
-  try {
-    restore.attempted = true;
-    const { fetched, restored } = await fetchAndRestore(backup, hostQueue, scratch, staging, progress, found);
-
-    progress.step = 'compare';
-    setCurrentDetails(`comparing ${backup.tables} tables with the manifest; ${backup.verify.checks} checks`);
-    const report = await onRestoreHost(backup.retry, hostQueue, '6 hours', 'row counts, SQL checks, amcheck').checkDatabase({
-      target: backup.target,
-      server: 'verify',
-      database: scratch,
-      expected: { destination: fetched.source, backupId: backup.backupId },
-      checks: true,
-      amcheck: backup.verify.amcheck,
-    });
-    return { fetched, restored, report };
-  } finally {
-    await CancellationScope.nonCancellable(async () => {
-      try {
-        // cleanStaging removes one named folder of this host's staging directory.
-        await restoreHostCleanup(hostQueue).cleanStaging({ backupId: staging });
-      } catch (error) {
-        log.warn('could not remove the staging folder of the verification', { hostQueue, staging, error: messageOf(error) });
+  restore.attempted = true;
+  return fetchRestoreCheck({
+    backup,
+    hostQueue,
+    staging: verifyStagingName(scratch),
+    into: scratch,
+    server: 'verify',
+    overlap: true,
+    // The scratch database is dropped after the checks: its load need not be crash-safe.
+    unlogged: true,
+    checks: true,
+    found,
+    stage: (stage, destinations) => {
+      if (stage === 'check') {
+        progress.step = 'compare';
+        setCurrentDetails(`comparing ${backup.tables} tables with the manifest; ${backup.verify.checks} checks`);
+        return;
       }
-    });
-  }
-}
-
-/**
- * The fetch and the restore, overlapped: restoreDatabase loads the archive into the scratch
- * database as fetchBackup writes it (download, both checksums, decryption, decompression), so the
- * restore — the floor of any verification — hides the fetch. The load's input ends only once both
- * checksums matched, and nothing is judged before both activities succeeded. The two are one unit
- * of retry: a transient failure of either starts both again, in a fresh file (the scratch database
- * is started over by restoreDatabase itself). A failure of the fetch is the one reported — the
- * restore following it only fails because of it. A copy found damaged starts both over on the next
- * source (fromIntactCopy): the restore has already loaded some of the damaged bytes.
- */
-async function fetchAndRestore(
-  backup: ResolvedBackup,
-  hostQueue: string,
-  scratch: string,
-  staging: string,
-  progress: VerifyProgress,
-  found: CopyVerdict[],
-): Promise<{ fetched: FetchBackupResult; restored: RestoreDatabaseResult }> {
-  let restored: RestoreDatabaseResult | undefined;
-  let round = 0;
-  const fetched = await fromIntactCopy(backup, backup.sources, found, async (sources) => {
-    round += 1;
-    const done = await retryAsGroup(backup.retry, 'the fetch and restore attempt', (attempt) => fetchAndRestoreAttempt(backup, sources, hostQueue, scratch, staging, `${round}-${attempt}`, progress));
-    restored = done.restored;
-    return done.fetched;
+      progress.step = 'restore';
+      setCurrentDetails(`restoring **${backup.backupId}** into scratch database ${scratch} as it is fetched from ${destinations.join(', then ')}`);
+    },
+    fetched: (fetched) => {
+      progress.bytes = fetched.downloaded;
+      progress.source = fetched.source;
+    },
   });
-  return { fetched, restored: restored! };
-}
-
-async function fetchAndRestoreAttempt(backup: ResolvedBackup, sources: ResolvedBackup['sources'], hostQueue: string, scratch: string, staging: string, attempt: string, progress: VerifyProgress) {
-  // Written as it was stored (still compressed): the restore decompresses as it reads.
-  const fileName = `db-${attempt}.archive`;
-  progress.step = 'restore';
-  setCurrentDetails(`restoring **${backup.backupId}** into scratch database ${scratch} as it is fetched from ${sources.map((s) => s.destination).join(', then ')}`);
-  const group = new CancellationScope();
-  const cancelOthers = (error: unknown) => {
-    group.cancel();
-    throw error;
-  };
-  const fetching = group.run(() =>
-    onRestoreHost(backup.retry, hostQueue, '6 hours', 'download, checksums, decryption', true).fetchBackup({ ...dumpFetch(backup, staging), sources, fileName, follow: true }),
-  );
-  const restoring = group.run(() =>
-    onRestoreHost(backup.retry, hostQueue, '12 hours', `pg_restore into ${scratch} as the dump arrives`, true).restoreDatabase({
-      target: backup.target,
-      follow: { staging, fileName, compression: backup.dump.compression },
-      into: scratch,
-      server: 'verify',
-      jobs: backup.verify.jobs,
-      // The scratch database is dropped after the checks: its load need not be crash-safe.
-      unlogged: true,
-    }),
-  );
-  const [fetchOutcome, restoreOutcome] = await Promise.allSettled([fetching.catch(cancelOthers), restoring.catch(cancelOthers)]);
-  if (fetchOutcome.status === 'rejected' && !isCancellation(fetchOutcome.reason)) throw fetchOutcome.reason;
-  if (restoreOutcome.status === 'rejected') throw restoreOutcome.reason;
-  if (fetchOutcome.status === 'rejected') throw fetchOutcome.reason;
-  progress.bytes = fetchOutcome.value.downloaded;
-  progress.source = fetchOutcome.value.source;
-  return { fetched: fetchOutcome.value, restored: restoreOutcome.value };
 }
 
 /** Drops the scratch database; returns why it could not, if it could not. */

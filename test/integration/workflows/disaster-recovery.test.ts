@@ -271,7 +271,8 @@ describe('disasterRecoveryWorkflow', () => {
       expect(report.database).toMatchObject({ name: source.name, replacedExisting: false });
       expect(report.approval).toBeUndefined();
       expect(await fingerprintOf(source.name)).toEqual(original);
-      // The restore activity ran again after the kill, and started its own database over.
+      // The restore activity ran again after the kill (retried by Temporal, or — overlapped with the
+      // fetch — scheduled again with it by the workflow), and started its own database over.
       const child = await client.workflow.getHandle(`${handle.workflowId}-restore`).fetchHistory();
       const scheduled = new Map<string, string>();
       for (const e of child.events ?? []) {
@@ -281,7 +282,7 @@ describe('disasterRecoveryWorkflow', () => {
       const restoreAttempts = (child.events ?? [])
         .filter((e) => e.activityTaskStartedEventAttributes && scheduled.get(String(e.activityTaskStartedEventAttributes.scheduledEventId)) === 'restoreDatabase')
         .map((e) => e.activityTaskStartedEventAttributes!.attempt);
-      expect(Math.max(...restoreAttempts.map((a) => a ?? 0))).toBeGreaterThanOrEqual(2);
+      expect(restoreAttempts.reduce<number>((sum, a) => sum + (a ?? 1), 0)).toBeGreaterThanOrEqual(2);
       expect(await databasesStartingWith(`${source.name}_restored_`)).toEqual([]);
     } finally {
       first?.child.kill('SIGKILL');

@@ -4,7 +4,7 @@
  * swap keeps the old database under a dated name; selective restores bring what their tables need;
  * roles come back from the globals file without duplicates.
  */
-import { ApplicationFailure, WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { ApplicationFailure, WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBackup } from '../../../src/client/backup.js';
 import { approveRestore, restoreProgress, startRestore } from '../../../src/client/restore.js';
@@ -26,6 +26,23 @@ async function databaseSettings(database: string, role?: string): Promise<string
     );
     return result.rows.map((r) => r.setting);
   });
+}
+
+/** The activities a run scheduled, in order: type, input, and the event ids of their scheduling and completion. */
+async function activitiesOf(handle: WorkflowHandle): Promise<Array<{ type: string; input: Record<string, unknown>; scheduledId: number; completedId?: number }>> {
+  const events = (await handle.fetchHistory()).events ?? [];
+  const scheduled = events.flatMap((e) => {
+    const a = e.activityTaskScheduledEventAttributes;
+    if (!a) return [];
+    const data = a.input?.payloads?.[0]?.data;
+    return [{ type: a.activityType?.name ?? '', input: (data ? JSON.parse(Buffer.from(data).toString('utf8')) : {}) as Record<string, unknown>, scheduledId: Number(e.eventId) }];
+  });
+  for (const e of events) {
+    const done = e.activityTaskCompletedEventAttributes;
+    const activity = done && scheduled.find((s) => s.scheduledId === Number(done.scheduledEventId));
+    if (activity) Object.assign(activity, { completedId: Number(e.eventId) });
+  }
+  return scheduled;
 }
 
 describe('restoreWorkflow', () => {
@@ -94,6 +111,29 @@ describe('restoreWorkflow', () => {
     const description = await handle.describe();
     expect(description.typedSearchAttributes.get(KindAttribute)).toBe('restore');
     expect(description.typedSearchAttributes.get(OutcomeAttribute)).toBe('succeeded');
+    await dropDatabases([result.into]);
+  });
+
+  it('restores a whole backup as it is fetched, into a database that is logged like any other', async () => {
+    const handle = await restore({});
+    const result = await handle.result();
+    expect(result.verification.passed).toBe(true);
+
+    const activities = await activitiesOf(handle);
+    const fetch = activities.filter((a) => a.type === 'fetchBackup');
+    const load = activities.filter((a) => a.type === 'restoreDatabase');
+    expect(fetch).toHaveLength(1);
+    expect(load).toHaveLength(1);
+    expect(fetch[0]!.input).toMatchObject({ follow: true });
+    expect(load[0]!.input).toMatchObject({ into: result.into, follow: { fileName: fetch[0]!.input.fileName } });
+    expect(load[0]!.input.unlogged).toBeUndefined();
+    // Overlapped: the load was scheduled before the fetch had ended.
+    expect(load[0]!.scheduledId).toBeLessThan(fetch[0]!.completedId!);
+    // A kept database is crash-safe: no table of it is unlogged.
+    const unlogged = await withDatabase(result.into, async (c) => (await c.query("select relname from pg_class where relpersistence = 'u'")).rows);
+    expect(unlogged).toEqual([]);
+    expect(await fingerprintOf(result.into)).toEqual(original);
+    expect(await databaseSettings(result.into)).toEqual(['work_mem=7MB']);
     await dropDatabases([result.into]);
   });
 
@@ -176,6 +216,10 @@ describe('restoreWorkflow', () => {
     expect(result.verification.tablesCompared).toBe(3);
     expect(result.verification.checks).toEqual([]);
     expect(result.notes).toContain('the target\'s SQL checks were not run: a selective restore lacks the tables they may query');
+    // A selection needs the whole archive first: fetched, then restored from the file.
+    const load = (await activitiesOf(handle)).find((a) => a.type === 'restoreDatabase');
+    expect(load?.input.follow).toBeUndefined();
+    expect(typeof load?.input.file).toBe('string');
     const restored = await fingerprintOf(result.into);
     expect(Object.keys(restored.tables).sort()).toEqual(['public.products', 'public.tracked_products', 'sales."Order Items"']);
     for (const table of Object.keys(restored.tables)) expect(restored.tables[table]).toEqual(original.tables[table]);
