@@ -11,7 +11,7 @@ import { asActivity } from '../src/errors.js';
 import { followFile } from '../src/storage/follow.js';
 import { digestFile } from '../src/storage/hash.js';
 import type { ActivityDeps } from './deps.js';
-import { stagedPath, type StagedFile } from './dump-database.js';
+import { stagedPath, type StagedFile } from '../src/staging.js';
 
 export interface ChecksumResult {
   sha256: string;
@@ -34,7 +34,7 @@ const WAITING_HEARTBEAT_MS = 2_000;
 export function createChecksumActivities(deps: ActivityDeps) {
   return {
     async checksumFile(input: ChecksumInput): Promise<ChecksumResult> {
-      const file = input.file ?? stagedPath(deps, input.staged!);
+      const file = input.file ?? stagedPath(deps.stagingDir, input.staged!);
       return asActivity(`checksum of ${file}`, async () => {
         const context = Context.current();
         const signal = context.cancellationSignal;

@@ -1,17 +1,28 @@
 /**
- * cleanStaging: removes a backup's staging folder on this host, after success and after failure.
+ * cleanStaging: removes one staging folder of this host (src/staging.ts) — a backup's, a fetch's,
+ * an export's — as a whole, after success and after failure.
  * Safe to retry: removing what is gone is a no-op.
  */
 import { rm } from 'node:fs/promises';
-import { asActivity } from '../src/errors.js';
+import { asActivity, StrongboxError } from '../src/errors.js';
+import { FailureType } from '../src/failures.js';
+import { stagingFolder } from '../src/staging.js';
 import type { ActivityDeps } from './deps.js';
-import { stagingFolder } from './dump-database.js';
+
+export interface CleanStagingInput {
+  /** The staging folder's name. */
+  folder?: string;
+  /** The name under its former field, as runs started by an earlier release send it. */
+  backupId?: string;
+}
 
 export function createStagingActivities(deps: ActivityDeps) {
   return {
-    async cleanStaging(input: { backupId: string }): Promise<void> {
-      return asActivity(`cleanup of staging for ${input.backupId}`, async () => {
-        await rm(stagingFolder(deps, input.backupId), { recursive: true, force: true });
+    async cleanStaging(input: CleanStagingInput): Promise<void> {
+      const folder = input.folder ?? input.backupId;
+      return asActivity(`cleanup of staging folder ${folder}`, async () => {
+        if (folder === undefined) throw new StrongboxError(FailureType.Config, 'cleanStaging needs the staging folder to remove');
+        await rm(stagingFolder(deps.stagingDir, folder), { recursive: true, force: true });
       });
     },
   };

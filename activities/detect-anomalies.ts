@@ -14,7 +14,7 @@ import { readHistory } from '../src/catalog/history.js';
 import { parseDraftManifest } from '../src/catalog/manifest.js';
 import { asActivity } from '../src/errors.js';
 import type { ActivityDeps } from './deps.js';
-import { stagedPath, type StagedFile } from './dump-database.js';
+import { stagedPath, type StagedFile } from '../src/staging.js';
 import { whileHeartbeating } from './heartbeat.js';
 
 export interface DetectAnomaliesInput {
@@ -40,7 +40,7 @@ export function createDetectAnomaliesActivities(deps: ActivityDeps) {
     async detectAnomalies(input: DetectAnomaliesInput): Promise<DetectAnomaliesResult> {
       return asActivity(`anomaly check of ${input.backupId}`, async () => {
         const rules = deps.config.alerts;
-        const file = stagedPath(deps, input.draft);
+        const file = stagedPath(deps.stagingDir, input.draft);
         const { tables, history } = await whileHeartbeating(
           () => ({ step: 'anomalies' }),
           async () => ({

@@ -38,8 +38,11 @@ import { FailureType } from '../src/failures.js';
 import { countRows } from '../src/postgres/counts.js';
 import { connectPg, libpqEnv, resolveEndpoint } from '../src/postgres/endpoint.js';
 import { majorVersion, pgTool, stderrTail, toolVersion } from '../src/postgres/tools.js';
+import { attemptFolder, stagedPath, type StagedFile } from '../src/staging.js';
 import { markComplete, markFailed } from '../src/storage/follow.js';
 import type { ActivityDeps } from './deps.js';
+
+export type { StagedFile } from '../src/staging.js';
 
 /** How often the activity reports bytes written (and learns of cancellation). */
 const HEARTBEAT_INTERVAL_MS = 2_000;
@@ -78,30 +81,10 @@ export interface DumpResult {
   finishedAt: string;
 }
 
-export function stagingFolder(deps: ActivityDeps, backupId: string): string {
-  return path.join(deps.stagingDir, backupId);
-}
-
-/** Where attempt `attempt` of a backup writes its dump (and the files made from it). */
-export function attemptFolder(deps: ActivityDeps, backupId: string, attempt: number): string {
-  return path.join(stagingFolder(deps, backupId), `attempt-${attempt}`);
-}
-
-/** A file in an attempt's staging folder, named without knowing the host's paths (workflows do). */
-export interface StagedFile {
-  backupId: string;
-  attempt: number;
-  name: string;
-}
-
-export function stagedPath(deps: ActivityDeps, staged: StagedFile): string {
-  return path.join(attemptFolder(deps, staged.backupId, staged.attempt), path.basename(staged.name));
-}
-
 export function createDumpActivities(deps: ActivityDeps) {
   return {
     async dumpDatabase(input: DumpInput): Promise<DumpResult> {
-      const staging = attemptFolder(deps, input.backupId, input.attempt);
+      const staging = attemptFolder(deps.stagingDir, input.backupId, input.attempt);
       const file = path.join(staging, dumpStagingName(input.compression.algorithm));
       return asActivity(`dump of target ${input.target}`, async () => {
         const startedAt = deps.clock().toISOString();
@@ -126,7 +109,7 @@ export function createDumpActivities(deps: ActivityDeps) {
         const draft: StagedFile = { backupId: input.backupId, attempt: input.attempt, name: DRAFT_MANIFEST_NAME };
         const draftManifest: DraftManifest = { database: target.database, serverVersion, pgDumpVersion, snapshot, startedAt, tables, notes };
         const draftBytes = JSON.stringify(draftManifest);
-        await writeFile(stagedPath(deps, draft), draftBytes, { mode: 0o600 });
+        await writeFile(stagedPath(deps.stagingDir, draft), draftBytes, { mode: 0o600 });
         deps.logger.info({ target: input.target, backupId: input.backupId, bytes: size, tables: tables.length }, 'dump finished');
         return {
           file,

@@ -19,7 +19,7 @@ import { FailureType } from '../src/failures.js';
 import { followFile } from '../src/storage/follow.js';
 import { HashingPassThrough } from '../src/storage/hash.js';
 import type { ActivityDeps } from './deps.js';
-import { stagedPath, type StagedFile } from './dump-database.js';
+import { stagedPath, type StagedFile } from '../src/staging.js';
 import { IO_CHUNK_SIZE } from '../src/storage/io.js';
 
 const READ_SIZE = IO_CHUNK_SIZE;
@@ -50,7 +50,7 @@ export interface EncryptResult {
 export function createEncryptActivities(deps: ActivityDeps) {
   return {
     async encryptFile(input: EncryptInput): Promise<EncryptResult> {
-      const file = input.file ?? stagedPath(deps, input.staged!);
+      const file = input.file ?? stagedPath(deps.stagingDir, input.staged!);
       return asActivity(`encryption of ${file}`, async () => {
         const context = Context.current();
         const signal = context.cancellationSignal;

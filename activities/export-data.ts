@@ -20,7 +20,7 @@ import { EXPORT_MANIFEST_FORMAT_VERSION, serializeExportManifest, type ExportMan
 import { FailureType } from '../src/failures.js';
 import { connectPg, resolveEndpoint } from '../src/postgres/endpoint.js';
 import { storageFor, type ActivityDeps } from './deps.js';
-import { stagingFolder } from './dump-database.js';
+import { stagingFolder } from '../src/staging.js';
 
 export interface ExportDataInput {
   target: string;
@@ -52,7 +52,7 @@ export function createExportDataActivities(deps: ActivityDeps) {
         await storage.checkAccess();
         // One time for the whole run, to the second (the precision of the file names).
         const exportedAt = new Date(Math.floor(deps.clock().getTime() / 1000) * 1000).toISOString();
-        const staging = stagingFolder(deps, `export-${input.target}-${compactTime(exportedAt)}`);
+        const staging = stagingFolder(deps.stagingDir, `export-${input.target}-${compactTime(exportedAt)}`);
         await rm(staging, { recursive: true, force: true });
         await mkdir(staging, { recursive: true, mode: 0o700 });
 

@@ -43,6 +43,7 @@ import { FailureType, type FailureTypeName } from '../src/failures.js';
 import { stderrTail } from '../src/postgres/tools.js';
 import { markComplete, markFailed } from '../src/storage/follow.js';
 import type { Storage } from '../src/storage/storage.js';
+import { stagingFolder, stagingName } from '../src/staging.js';
 import type { ActivityDeps } from './deps.js';
 import type { BackupSource } from './resolve-backup.js';
 
@@ -99,9 +100,8 @@ export function createFetchActivities(deps: ActivityDeps) {
       return asActivity(`fetching backup ${input.backupId}`, async () => {
         const context = Context.current();
         const signal = context.cancellationSignal;
-        const folder = stagingPath(deps, input.staging);
-        const fileName = input.fileName ?? FETCHED_DUMP_NAME;
-        stagingPath(deps, fileName);
+        const folder = stagingFolder(deps.stagingDir, input.staging);
+        const fileName = stagingName(input.fileName ?? FETCHED_DUMP_NAME, 'staged file name');
         // Only this file is started over: other files of the run (the roles file beside the dump) stay.
         await mkdir(folder, { recursive: true, mode: 0o700 });
         const output = path.join(folder, fileName);
@@ -156,13 +156,6 @@ export function createFetchActivities(deps: ActivityDeps) {
       });
     },
   };
-}
-
-export function stagingPath(deps: ActivityDeps, name: string): string {
-  if (!/^[A-Za-z0-9._-]+$/.test(name) || name === '.' || name === '..') {
-    throw new StrongboxError(FailureType.Config, `invalid staging folder name ${JSON.stringify(name)}`);
-  }
-  return path.join(deps.stagingDir, name);
 }
 
 /** Fails fast, before any download, when no configured identity belongs to a recipient of the backup. */

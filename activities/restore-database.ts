@@ -55,8 +55,8 @@ import { followStream, pipeFollowed, waitUntilComplete } from '../src/storage/fo
 import { isDataLine, parseTocList, PostDataLinkScanner, ScriptHeaderParser, selectEntries, SelectionError, tablesToKeepLogged, useList, withDataEntries } from '../src/restore/toc.js';
 import { scratchDatabaseName } from '../src/verify/names.js';
 import { connectDatabase, creationName, describeEndpoint, inspectDatabase, restoreMarker, serverEndpoint, withMaintenanceClient, type ServerChoice } from '../src/verify/server.js';
+import { stagingFolder } from '../src/staging.js';
 import type { ActivityDeps } from './deps.js';
-import { stagingPath } from './fetch-backup.js';
 
 /** How often the activity heartbeats while pg_restore runs (and learns of cancellation). */
 const HEARTBEAT_INTERVAL_MS = 2_000;
@@ -240,7 +240,7 @@ export function createRestoreActivities(deps: ActivityDeps) {
 }
 
 function archivePath(deps: ActivityDeps, input: RestoreDatabaseInput): string {
-  if (input.follow) return path.join(stagingPath(deps, input.follow.staging), input.follow.fileName);
+  if (input.follow) return path.join(stagingFolder(deps.stagingDir, input.follow.staging), input.follow.fileName);
   if (input.file) return input.file;
   throw new StrongboxError(FailureType.Config, 'restoreDatabase needs the archive: file or follow');
 }

@@ -16,7 +16,7 @@ import { takeSnapshot, writeEncryptedArchive } from '../src/config-backup/snapsh
 import { loadRecipients } from '../src/crypto/keys.js';
 import { asActivity } from '../src/errors.js';
 import type { ActivityDeps } from './deps.js';
-import { stagingFolder } from './dump-database.js';
+import { stagingFolder } from '../src/staging.js';
 
 export interface SnapshotConfigInput {
   /** The run's fixed time: the commit's date and the snapshot's name. */
@@ -69,7 +69,7 @@ export function createSnapshotConfigActivities(deps: ActivityDeps) {
 
   async function snapshotRun(input: SnapshotConfigInput, signal: AbortSignal): Promise<SnapshotConfigResult> {
     const recipients = loadRecipients(deps.config);
-    const workDir = stagingFolder(deps, input.stagingName);
+    const workDir = stagingFolder(deps.stagingDir, input.stagingName);
     await rm(workDir, { recursive: true, force: true });
     await mkdir(workDir, { recursive: true, mode: 0o700 });
     const snapshot = await takeSnapshot({

@@ -15,7 +15,7 @@ import type { ManifestSummary } from '../src/domain.js';
 import { asActivity, StrongboxError } from '../src/errors.js';
 import { FailureType } from '../src/failures.js';
 import { storageFor, type ActivityDeps } from './deps.js';
-import { stagedPath, type StagedFile } from './dump-database.js';
+import { stagedPath, type StagedFile } from '../src/staging.js';
 
 export interface WriteManifestInput {
   destination: string;
@@ -30,7 +30,7 @@ export function createManifestActivities(deps: ActivityDeps) {
     /** Returns the manifest written, without its per-table list. */
     async writeManifest(input: WriteManifestInput): Promise<ManifestSummary> {
       return asActivity(`manifest of ${input.parts.backupId} in ${input.destination}`, async () => {
-        const file = stagedPath(deps, input.draft);
+        const file = stagedPath(deps.stagingDir, input.draft);
         const bytes = await readFile(file);
         const sha256 = createHash('sha256').update(bytes).digest('hex');
         if (sha256 !== input.draftSha256) {

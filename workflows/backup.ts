@@ -217,7 +217,7 @@ async function backUpOnHost(plan: BackupPlan, hostQueue: string, scheduledAt: st
   try {
     // Whatever an earlier, interrupted run of this backup left on this host goes first: the dump's
     // followers must never find a stale file (or its completion marker) under the names they watch.
-    await quick.cleanStaging({ backupId: plan.backupId });
+    await quick.cleanStaging({ folder: plan.backupId });
     progress.step = 'dump';
     setCurrentDetails(`dumping **${plan.target}** (${plan.database}), checksumming and encrypting as it is written`);
     const { dump, dumpSum, dumpEnc } = await dumpAndEncrypt(plan, hostQueue, progress);
@@ -278,7 +278,7 @@ async function backUpOnHost(plan: BackupPlan, hostQueue: string, scheduledAt: st
   } finally {
     await CancellationScope.nonCancellable(async () => {
       try {
-        await hostActivities(plan, hostQueue, '5 minutes').cleanStaging({ backupId: plan.backupId });
+        await hostActivities(plan, hostQueue, '5 minutes').cleanStaging({ folder: plan.backupId });
       } catch (error) {
         log.warn('could not remove the staging folder', { backupId: plan.backupId, error: String(error) });
       }

@@ -128,7 +128,7 @@ export async function configBackupWorkflow(input: ConfigBackupInput = {}): Promi
   } finally {
     await CancellationScope.nonCancellable(async () => {
       try {
-        await onHost(hostQueue).cleanStaging({ backupId: stagingName });
+        await onHost(hostQueue).cleanStaging({ folder: stagingName });
       } catch (error) {
         log.warn('could not remove the staging folder', { stagingName, error: String(error) });
       }

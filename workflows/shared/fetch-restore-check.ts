@@ -88,7 +88,7 @@ export async function fetchRestoreCheck(input: FetchRestoreCheckInput): Promise<
     await CancellationScope.nonCancellable(async () => {
       try {
         // cleanStaging removes one named folder of this host's staging directory.
-        await restoreHostCleanup(hostQueue).cleanStaging({ backupId: staging });
+        await restoreHostCleanup(hostQueue).cleanStaging({ folder: staging });
       } catch (error) {
         log.warn('could not remove the staging folder', { hostQueue, staging, error: failureReason(error) });
       }
