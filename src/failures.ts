@@ -36,15 +36,35 @@ export const FailureType = {
 
 export type FailureTypeName = (typeof FailureType)[keyof typeof FailureType];
 
-/** The innermost message of a failure chain (Temporal wraps causes): what actually went wrong. */
-export function rootMessage(error: unknown): string {
-  let current = error as { message?: string; cause?: unknown } | undefined;
-  let message = current?.message ?? String(error);
-  while (current?.cause) {
-    current = current.cause as { message?: string; cause?: unknown };
-    if (current.message) message = current.message;
+/** Links of a cause chain followed at most: a cyclic or runaway chain cannot hang a caller. */
+const MAX_CAUSE_DEPTH = 10;
+
+/**
+ * An error and its causes, outermost first. Temporal wraps what went wrong (WorkflowFailedError →
+ * ActivityFailure → ApplicationFailure → …): every reader of a failure walks this one chain.
+ * Workflow-safe (plain objects only).
+ */
+export function causeChain(error: unknown): unknown[] {
+  const chain: unknown[] = [];
+  for (let current = error; current !== undefined && current !== null && chain.length < MAX_CAUSE_DEPTH; current = (current as { cause?: unknown }).cause) {
+    chain.push(current);
   }
-  return message;
+  return chain;
+}
+
+/** The first value `pick` finds in the chain, outermost first (`innermost` to search from the inside). */
+export function findInChain<T>(error: unknown, pick: (link: unknown) => T | undefined, options: { innermost?: boolean } = {}): T | undefined {
+  const chain = causeChain(error);
+  for (const link of options.innermost ? chain.reverse() : chain) {
+    const found = pick(link);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
+/** The innermost message of a failure chain: what actually went wrong. */
+export function rootMessage(error: unknown): string {
+  return findInChain(error, (link) => ((link as { message?: unknown }).message ? String((link as { message: unknown }).message) : undefined), { innermost: true }) ?? String(error);
 }
 
 export const NON_RETRYABLE_FAILURES: string[] = Object.values(FailureType).filter((t) => t !== FailureType.Transient);

@@ -84,7 +84,7 @@ import { onSomeRestoreHost, restoreCleanup } from './shared/restore-queues.js';
 import type { Activities } from '../activities/index.js';
 import type { ResolvedBackup } from '../activities/resolve-backup.js';
 import { MANIFEST_FORMAT_VERSION, type CopyVerdict, type VerificationRecord } from '../src/domain.js';
-import { FailureType, type FailureTypeName } from '../src/failures.js';
+import { causeChain, FailureType, type FailureTypeName } from '../src/failures.js';
 import { BackupIdAttribute, KindAttribute, OutcomeAttribute, TargetAttribute } from '../src/temporal/search-attributes.js';
 import { afterBackupVerifyWorkflowId, scratchDatabaseName, verifyStagingName } from '../src/verify/names.js';
 import { copyVerdicts, describeDamagedCopies, isVerdictAboutBackup, judge, type Verdict } from '../src/verify/verdict.js';
@@ -299,11 +299,10 @@ function notesOf(examination: Examination | undefined, scratch: string, dropProb
 }
 
 
-/** The failure an activity (or this workflow) raised, under Temporal's wrapping. */
+/** The failure an activity (or this workflow) raised, under Temporal's ActivityFailure wrapping. */
 function rootFailure(error: unknown): unknown {
-  let current = error;
-  while (current instanceof ActivityFailure && current.cause) current = current.cause;
-  return current;
+  const chain = causeChain(error);
+  return chain.find((link) => !(link instanceof ActivityFailure)) ?? chain.at(-1) ?? error;
 }
 
 function verdictOf(error: unknown): Verdict {

@@ -13,6 +13,7 @@ import { drWorkflowId } from '../restore/names.js';
 import { KindAttribute, TargetAttribute } from '../temporal/search-attributes.js';
 import type { DisasterRecoveryInput, disasterRecoveryWorkflow, DrStatus, UseBackupInput } from '../../workflows/disaster-recovery/index.js';
 import type { DrReport } from '../dr/report.js';
+import { findInChain } from '../failures.js';
 
 export interface StartDrOptions extends DisasterRecoveryInput {
   /** Overrides the id (tests isolate themselves with a suffix). */
@@ -57,11 +58,9 @@ export function useBackupDr(handle: WorkflowHandle, request: UseBackupInput): Pr
 
 /** The report a failed recovery attaches to its failure, when it has one. */
 export function reportOfFailure(error: unknown): DrReport | undefined {
-  let current = error as { cause?: unknown; details?: unknown } | undefined;
-  for (let depth = 0; current && depth < 8; depth += 1) {
-    const first = Array.isArray(current.details) ? (current.details[0] as Partial<DrReport> | undefined) : undefined;
-    if (first && typeof first.workflowId === 'string' && Array.isArray(first.stages)) return first as DrReport;
-    current = current.cause as typeof current;
-  }
-  return undefined;
+  return findInChain(error, (link) => {
+    const details = (link as { details?: unknown }).details;
+    const first = Array.isArray(details) ? (details[0] as Partial<DrReport> | undefined) : undefined;
+    return first && typeof first.workflowId === 'string' && Array.isArray(first.stages) ? (first as DrReport) : undefined;
+  });
 }

@@ -12,7 +12,7 @@
  */
 import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { StrongboxError } from '../errors.js';
-import { FailureType } from '../failures.js';
+import { causeChain, FailureType } from '../failures.js';
 
 /** Temporal's API enums (temporal.api.enums.v1), by value: the proto package is not a dependency of ours. */
 const TASK_QUEUE_KIND_NORMAL = 1;
@@ -51,13 +51,10 @@ const UNREACHABLE_MESSAGE = /channel has been shut down|ECONNREFUSED|ECONNRESET|
 /** True when `error` says the Temporal server could not be reached (as opposed to an answer). */
 export function isUnreachable(error: unknown): boolean {
   if (error instanceof WorkflowFailedError) return false;
-  let current = error as { code?: unknown; message?: unknown; cause?: unknown } | undefined;
-  for (let depth = 0; current && depth < 8; depth += 1) {
-    if (typeof current.code === 'number' && UNREACHABLE_CODES.has(current.code)) return true;
-    if (typeof current.message === 'string' && UNREACHABLE_MESSAGE.test(current.message)) return true;
-    current = current.cause as typeof current;
-  }
-  return false;
+  return causeChain(error).some((link) => {
+    const { code, message } = link as { code?: unknown; message?: unknown };
+    return (typeof code === 'number' && UNREACHABLE_CODES.has(code)) || (typeof message === 'string' && UNREACHABLE_MESSAGE.test(message));
+  });
 }
 
 /** The run may have ended, but the server could not be asked: how to find out. CLI exit code 3. */

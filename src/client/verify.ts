@@ -8,6 +8,7 @@ import type { Config } from '../config/load.js';
 import type { VerificationRecord } from '../domain.js';
 import { verifyWorkflowId } from '../verify/names.js';
 import type { verifyBackupWorkflow, VerifyWorkflowInput } from '../../workflows/verify-backup.js';
+import { findInChain } from '../failures.js';
 
 export interface StartVerifyOptions {
   target: string;
@@ -35,11 +36,9 @@ export async function startVerify(client: Client, config: Config, options: Start
 
 /** The verification record a failed run attaches to its failure (its evidence), when it has one. */
 export function recordOfFailure(error: unknown): VerificationRecord | undefined {
-  let current = error as { cause?: unknown; details?: unknown } | undefined;
-  for (let depth = 0; current && depth < 8; depth += 1) {
-    const first = Array.isArray(current.details) ? (current.details[0] as Partial<VerificationRecord> | undefined) : undefined;
-    if (first && typeof first.backupId === 'string' && (first.result === 'passed' || first.result === 'failed')) return first as VerificationRecord;
-    current = current.cause as typeof current;
-  }
-  return undefined;
+  return findInChain(error, (link) => {
+    const details = (link as { details?: unknown }).details;
+    const first = Array.isArray(details) ? (details[0] as Partial<VerificationRecord> | undefined) : undefined;
+    return first && typeof first.backupId === 'string' && (first.result === 'passed' || first.result === 'failed') ? (first as VerificationRecord) : undefined;
+  });
 }

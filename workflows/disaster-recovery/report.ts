@@ -7,7 +7,7 @@ import { ApplicationFailure, CancellationScope, setCurrentDetails, upsertSearchA
 import type { RecoveryScenario } from '../../src/domain.js';
 import { buildReport, type DrOutcome, type DrReport } from '../../src/dr/report.js';
 import { closeRemaining, currentStage, endStage, startStage } from '../../src/dr/stages.js';
-import { FailureType } from '../../src/failures.js';
+import { FailureType, findInChain } from '../../src/failures.js';
 import { OutcomeAttribute } from '../../src/temporal/search-attributes.js';
 import { failureReason, reportFailure } from '../shared/alerting.js';
 import { audit } from '../shared/audit.js';
@@ -121,11 +121,6 @@ async function writeReport(run: DrRun, outcome: DrOutcome): Promise<DrReport> {
 
 /** The type of the innermost ApplicationFailure (what went wrong), for the recovery's own failure. */
 function failureTypeOf(error: unknown): string {
-  let current = error as { type?: unknown; cause?: unknown } | undefined;
-  let type: string | undefined;
-  for (let depth = 0; current && depth < 10; depth += 1) {
-    if (current instanceof ApplicationFailure && typeof current.type === 'string') type = current.type;
-    current = current.cause as typeof current;
-  }
+  const type = findInChain(error, (link) => (link instanceof ApplicationFailure && typeof link.type === 'string' ? link.type : undefined), { innermost: true });
   return type ?? FailureType.Transient;
 }

@@ -5,6 +5,7 @@
  * schedule-to-close bound, runs even when the run is being cancelled, and its failure is logged and
  * swallowed.
  */
+import { rootMessage } from '../../src/failures.js';
 import { CancellationScope, isCancellation, log, proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../../activities/index.js';
 import { shortenReason, type Alert, type AlertKind, type WorkflowKind } from '../../src/alerts/alert.js';
@@ -25,15 +26,9 @@ function notifier(summary: string) {
   });
 }
 
-/** The innermost message of a failure chain (ActivityFailure → ApplicationFailure → cause): what went wrong. */
+/** The innermost message of a failure chain (ActivityFailure → ApplicationFailure → cause), shortened for an alert. */
 export function failureReason(error: unknown): string {
-  let current = error as { message?: string; cause?: unknown } | undefined;
-  let message = current?.message ?? String(error);
-  for (let depth = 0; current?.cause && depth < 10; depth += 1) {
-    current = current.cause as { message?: string; cause?: unknown };
-    if (current.message) message = current.message;
-  }
-  return shortenReason(message);
+  return shortenReason(rootMessage(error));
 }
 
 /** Sends an alert; logs and swallows any failure to send. */
