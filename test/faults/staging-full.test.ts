@@ -6,7 +6,7 @@
  * The staging folder is a small tmpfs, so this needs root (CI runs as root); elsewhere the test
  * says why it cannot run.
  */
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { ListMultipartUploadsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { WorkflowFailedError } from '@temporalio/client';
@@ -17,17 +17,11 @@ import { rootMessage } from '../../src/failures.js';
 import { createTestDatabase, pgAdmin, s3Client, TEST_BUCKETS, testStack, type TestDatabase } from '../helpers/stack.js';
 import { startTestWorker, testSetup, type TestSetup, type TestWorker } from '../helpers/workflows.js';
 import { recordFault } from './summary.js';
+import { filesUnder } from '../helpers/files.js';
 
 /** The staging disk: far smaller than the dump. */
 const STAGING_BYTES = 2 * 1024 * 1024;
 const isRoot = process.getuid?.() === 0;
-
-function filesUnder(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((e) => e.isFile())
-    .map((e) => path.join(e.parentPath, e.name));
-}
 
 describe.skipIf(!isRoot)('a full staging disk', () => {
   let db: TestDatabase;

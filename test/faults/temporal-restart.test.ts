@@ -7,7 +7,7 @@
  * The server is the test's own (state in a SQLite file, restarted on the same port); the shared
  * stack's Temporal is never touched.
  */
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -21,18 +21,12 @@ import { createTestDatabase, pgAdmin, s3Client, TEST_BUCKETS, testStack, type Te
 import { startSlowProxy, type SlowProxy } from '../helpers/slow-proxy.js';
 import { startTestWorker, testSetup, type TestSetup, type TestWorker } from '../helpers/workflows.js';
 import { recordFault } from './summary.js';
+import { filesUnder } from '../helpers/files.js';
 
 /** The server is away this long: longer than a client's single call waits, shorter than the CLI's bound. */
 const DOWN_MS = 8_000;
 /** A restart lands this long after a run started. */
 const INTO_RUN_MS = 3_000;
-
-function filesUnder(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((e) => e.isFile())
-    .map((e) => path.join(e.parentPath, e.name));
-}
 
 describe('the Temporal server restarted during runs', () => {
   let dir: string;

@@ -7,8 +7,6 @@
  * STRONGBOX_FAULTS_KILLS (default 20) kills over STRONGBOX_FAULTS_BACKUPS (default 5) backups;
  * STRONGBOX_FAULTS_SEED makes the kill points repeatable (the seed is printed).
  */
-import { existsSync, readdirSync } from 'node:fs';
-import path from 'node:path';
 import { ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
 import { Client, Connection } from '@temporalio/client';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -21,6 +19,7 @@ import { startSlowProxy, type SlowProxy } from '../helpers/slow-proxy.js';
 import { spawnWorker, type WorkerProcess } from '../helpers/worker-process.js';
 import { testSetup, type TestSetup } from '../helpers/workflows.js';
 import { recordFault } from './summary.js';
+import { filesUnder } from '../helpers/files.js';
 
 const KILLS = Number(process.env.STRONGBOX_FAULTS_KILLS ?? 20);
 const BACKUPS = Number(process.env.STRONGBOX_FAULTS_BACKUPS ?? 5);
@@ -44,13 +43,6 @@ function random(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-}
-
-function filesUnder(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((e) => e.isFile())
-    .map((e) => path.join(e.parentPath, e.name));
 }
 
 describe('the worker killed at random points of backups', () => {

@@ -2,7 +2,7 @@
  * The backup workflow when things go wrong: unreachable database, wrong password, missing key,
  * missing bucket, a worker killed in the middle of an upload, a slot triggered twice.
  */
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { ListMultipartUploadsCommand, ListObjectsV2Command, ListPartsCommand } from '@aws-sdk/client-s3';
@@ -17,6 +17,7 @@ import { createTestDatabase, pgAdmin, s3Client, TEST_BUCKETS, testStack, uniqueI
 import { startSlowProxy } from '../../helpers/slow-proxy.js';
 import { spawnWorker } from '../../helpers/worker-process.js';
 import { startTestWorker, testSetup, type TestSetup, type TestWorker } from '../../helpers/workflows.js';
+import { filesUnder } from '../../helpers/files.js';
 
 interface FailureChain {
   message: string;
@@ -47,13 +48,6 @@ async function s3Keys(setup: TestSetup): Promise<string[]> {
     keys.push(...(listed.Contents ?? []).map((o) => o.Key!));
   }
   return keys;
-}
-
-function filesUnder(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((e) => e.isFile())
-    .map((e) => path.join(e.parentPath, e.name));
 }
 
 async function closedPort(): Promise<number> {
