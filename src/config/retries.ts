@@ -5,7 +5,6 @@
  * run with this message, never loop on a retry policy Temporal refuses. Pure: workflows import it.
  */
 import { parseDuration } from './duration.js';
-import type { Config } from './load.js';
 
 /**
  * Activities report progress every 2 s (dumps, uploads, restores); a heartbeat timeout must leave
@@ -26,8 +25,13 @@ export interface RetryProfile {
   heartbeatTimeoutMs: number;
 }
 
+/** The `retries` section as the configuration holds it (durations as written: `30s`, `2m`). */
+export interface RetriesSection {
+  retries: { attempts: number; initialInterval: string; maximumInterval: string; heartbeatTimeout: string };
+}
+
 /** The configured retry profile, for a plan. */
-export function retryProfile(config: Pick<Config, 'retries'>): RetryProfile {
+export function retryProfile(config: RetriesSection): RetryProfile {
   return {
     attempts: config.retries.attempts,
     initialIntervalMs: parseDuration(config.retries.initialInterval),
