@@ -6,7 +6,6 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { ListMultipartUploadsCommand, ListObjectsV2Command, ListPartsCommand } from '@aws-sdk/client-s3';
-import { WorkflowFailedError } from '@temporalio/client';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { readCatalog } from '../../../src/catalog/catalog.js';
@@ -17,29 +16,8 @@ import { createTestDatabase, pgAdmin, s3Client, TEST_BUCKETS, testStack, uniqueI
 import { startSlowProxy } from '../../helpers/slow-proxy.js';
 import { spawnWorker } from '../../helpers/worker-process.js';
 import { startTestWorker, testSetup, type TestSetup, type TestWorker } from '../../helpers/workflows.js';
+import { failedBackup } from '../../helpers/failed-backup.js';
 import { filesUnder } from '../../helpers/files.js';
-
-interface FailureChain {
-  message: string;
-  type?: string;
-  nonRetryable?: boolean;
-  retryState?: string;
-}
-
-/** Runs a backup expected to fail and returns the failure chain, outermost first. */
-async function failedBackup(worker: TestWorker, setup: TestSetup): Promise<FailureChain[]> {
-  const handle = await startBackup(worker.client, setup.config, { target: 'app', workflowId: `backup-${setup.id}` });
-  const error = await handle.result().then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(WorkflowFailedError);
-  const chain: FailureChain[] = [];
-  for (let e = (error as { cause?: unknown }).cause as Record<string, unknown> | undefined; e; e = e.cause as Record<string, unknown> | undefined) {
-    chain.push({ message: String(e.message), type: e.type as string | undefined, nonRetryable: e.nonRetryable as boolean | undefined, retryState: e.retryState as string | undefined });
-  }
-  return chain;
-}
 
 async function s3Keys(setup: TestSetup): Promise<string[]> {
   const keys: string[] = [];
@@ -85,7 +63,7 @@ describe('backupWorkflow failures', () => {
     const port = await closedPort();
     setup = testSetup({ database: db.name, prefix: 'unreachable', patch: (raw) => (raw.targets.app.port = port) });
     worker = await startTestWorker(setup);
-    const chain = await failedBackup(worker, setup);
+    const { chain } = await failedBackup(worker, setup);
     expect(chain[0]).toMatchObject({ retryState: 'MAXIMUM_ATTEMPTS_REACHED' });
     expect(chain.at(-1)!.message).toMatch(/cannot connect to .*:\d+\/.*ECONNREFUSED|connect ECONNREFUSED/);
     expect(await s3Keys(setup)).toEqual([]);
@@ -110,7 +88,7 @@ describe('backupWorkflow failures', () => {
         },
       });
       worker = await startTestWorker(setup);
-      const chain = await failedBackup(worker, setup);
+      const { chain } = await failedBackup(worker, setup);
       expect(chain[0]).toMatchObject({ retryState: 'NON_RETRYABLE_FAILURE' });
       expect(chain.at(-1)).toMatchObject({ type: 'StrongboxAuthError', nonRetryable: true });
       expect(chain.at(-1)!.message).toMatch(/PostgreSQL refused the credentials .*password authentication failed.* check the password in the target's pgpass file/);
@@ -126,7 +104,7 @@ describe('backupWorkflow failures', () => {
   it('refuses to start when the recipient file is missing, before dumping anything', async () => {
     setup = testSetup({ database: db.name, prefix: 'nokey', patch: (raw) => (raw.encryption.recipients = [{ file: '/nonexistent/recipient.txt' }]) });
     worker = await startTestWorker(setup);
-    const chain = await failedBackup(worker, setup);
+    const { chain } = await failedBackup(worker, setup);
     expect(chain.at(-1)).toMatchObject({ type: 'StrongboxMissingKeyError', nonRetryable: true });
     expect(chain.at(-1)!.message).toContain('cannot read recipient file /nonexistent/recipient.txt: no such file — check encryption.recipients[0]');
     expect(filesUnder(path.join(setup.dir, 'staging'))).toEqual([]);
@@ -135,7 +113,7 @@ describe('backupWorkflow failures', () => {
   it('refuses to start when a bucket is missing, naming it', async () => {
     setup = testSetup({ database: db.name, prefix: 'nobucket', patch: (raw) => (raw.destinations.cloud.bucket = 'strongbox-no-such-bucket') });
     worker = await startTestWorker(setup);
-    const chain = await failedBackup(worker, setup);
+    const { chain } = await failedBackup(worker, setup);
     expect(chain.at(-1)).toMatchObject({ type: 'StrongboxMissingBucketError', nonRetryable: true });
     expect(chain.at(-1)!.message).toContain('bucket strongbox-no-such-bucket does not exist');
     expect(filesUnder(path.join(setup.dir, 'local'))).toEqual([]);

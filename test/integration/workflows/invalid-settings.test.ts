@@ -3,38 +3,21 @@
  * workflow stuck on workflow-task failures, never minutes of retries: a retry profile Temporal
  * refuses (handed to the worker past the schema), and pgpass files that cannot serve.
  */
+import { failedBackup as failedBackupRun } from '../../helpers/failed-backup.js';
 import { copyFileSync, chmodSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import type { WorkflowHandle } from '@temporalio/client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startBackup } from '../../../src/client/backup.js';
 import { createTestDatabase, pgAdmin, testStack, type TestDatabase } from '../../helpers/stack.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../../helpers/webhook.js';
 import { startTestWorker, testSetup, type TestSetup, type TestWorker } from '../../helpers/workflows.js';
 
-interface FailureChain {
-  message: string;
-  type?: string;
-  nonRetryable?: boolean;
-  retryState?: string;
-}
-
 /** The runs started, to terminate any still running (a regression would leave one looping). */
 const started: WorkflowHandle[] = [];
 
-async function failedBackup(worker: TestWorker, setup: TestSetup): Promise<{ chain: FailureChain[]; handle: WorkflowHandle }> {
-  const handle = await startBackup(worker.client, setup.config, { target: 'app', workflowId: `backup-${setup.id}` });
-  started.push(handle as unknown as WorkflowHandle);
-  const error = await handle.result().then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(WorkflowFailedError);
-  const chain: FailureChain[] = [];
-  for (let e = (error as { cause?: unknown }).cause as Record<string, unknown> | undefined; e; e = e.cause as Record<string, unknown> | undefined) {
-    chain.push({ message: String(e.message), type: e.type as string | undefined, nonRetryable: e.nonRetryable as boolean | undefined, retryState: e.retryState as string | undefined });
-  }
-  return { chain, handle: handle as unknown as WorkflowHandle };
+/** A backup expected to fail, remembered as soon as it starts so a regression's looping run is terminated. */
+function failedBackup(worker: TestWorker, setup: TestSetup) {
+  return failedBackupRun(worker, setup, (handle) => started.push(handle));
 }
 
 /** Activity attempts and workflow-task failures in the run's history. */
