@@ -216,3 +216,42 @@ export function argValue(name: string, fallback: number): number {
   const index = process.argv.indexOf(`--${name}`);
   return index === -1 ? fallback : Number(process.argv[index + 1]);
 }
+
+/**
+ * The report of a benchmark that times a run of Strongbox against a baseline, run after run: the
+ * median of the per-run ratios, as JSON on stdout and one line on stderr. One writer, so every
+ * benchmark reports the same fields.
+ */
+export async function reportRatio(options: {
+  benchmark: string;
+  /** What was restored or verified, for the summary line (`verify of <database>`). */
+  what: string;
+  database: string;
+  shape: string;
+  backupBytes: number;
+  runs: number;
+  rows: Array<{ baselineMs: number; strongboxMs: number }>;
+  workerPeakRssBytes: number;
+  goal: number;
+}): Promise<void> {
+  const { rows } = options;
+  const ratio = median(rows.map((r) => r.strongboxMs / r.baselineMs));
+  const report = {
+    benchmark: options.benchmark,
+    date: new Date().toISOString(),
+    machine: `${process.arch}, ${(await import('node:os')).cpus().length} cores, Node ${process.version}`,
+    database: options.database,
+    shape: options.shape,
+    backupBytes: options.backupBytes,
+    runs: options.runs,
+    perRun: rows.map((r) => Number((r.strongboxMs / r.baselineMs).toFixed(3))),
+    baseline: { medianSeconds: median(rows.map((r) => r.baselineMs)) / 1000 },
+    strongbox: { medianSeconds: median(rows.map((r) => r.strongboxMs)) / 1000, workerPeakRssBytes: options.workerPeakRssBytes },
+    ratio,
+    goal: `<= ${options.goal}`,
+  };
+  process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  process.stderr.write(
+    `\n${options.what} (${mb(report.backupBytes)} backup, ${options.runs} runs): baseline ${report.baseline.medianSeconds.toFixed(2)} s, strongbox ${report.strongbox.medianSeconds.toFixed(2)} s — ratio ${ratio.toFixed(3)} (goal ≤ ${options.goal}); worker peak RSS ${mb(options.workerPeakRssBytes)}\n`,
+  );
+}

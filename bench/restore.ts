@@ -18,7 +18,7 @@ import { execa } from 'execa';
 import pg from 'pg';
 import { startBackup } from '../src/client/backup.js';
 import { startRestore } from '../src/client/restore.js';
-import { argValue, benchConfig, benchDatabase, benchStack, mb, median, pgClientConfig, shapeArg, spawnBenchWorker, timed } from './lib.js';
+import { argValue, benchConfig, benchDatabase, benchStack, pgClientConfig, shapeArg, spawnBenchWorker, timed, reportRatio } from './lib.js';
 
 const sizeMb = argValue('size-mb', 1024);
 const runs = argValue('runs', 5);
@@ -109,23 +109,17 @@ try {
     } finally {
       await admin.end();
     }
-    const ratio = median(rows.map((r) => r.strongboxMs / r.baselineMs));
-    const report = {
+    await reportRatio({
       benchmark: 'restore',
-      date: new Date().toISOString(),
-      machine: `${process.arch}, ${(await import('node:os')).cpus().length} cores, Node ${process.version}`,
+      what: `restore of ${database}`,
       database,
       shape,
       backupBytes: backup.manifest.files.reduce((sum, f) => sum + f.size, 0),
       runs,
-      perRun: rows.map((r) => Number((r.strongboxMs / r.baselineMs).toFixed(3))),
-      baseline: { medianSeconds: median(rows.map((r) => r.baselineMs)) / 1000 },
-      strongbox: { medianSeconds: median(rows.map((r) => r.strongboxMs)) / 1000, workerPeakRssBytes: worker.peakRss() },
-      ratio,
-      goal: '<= 1.0',
-    };
-    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-    process.stderr.write(`\nrestore of ${database} (${mb(report.backupBytes)} backup, ${runs} runs): baseline ${report.baseline.medianSeconds.toFixed(2)} s, strongbox ${report.strongbox.medianSeconds.toFixed(2)} s — ratio ${ratio.toFixed(3)} (goal ≤ 1.0); worker peak RSS ${mb(report.strongbox.workerPeakRssBytes)}\n`);
+      rows,
+      workerPeakRssBytes: worker.peakRss(),
+      goal: 1.0,
+    });
   } finally {
     await worker.stop();
     await connection.close();

@@ -15,7 +15,7 @@ import pg from 'pg';
 import { startBackup } from '../src/client/backup.js';
 import { startVerify } from '../src/client/verify.js';
 import { countRows } from '../src/postgres/counts.js';
-import { argValue, benchConfig, benchDatabase, benchStack, mb, median, pgClientConfig, shapeArg, spawnBenchWorker, timed } from './lib.js';
+import { argValue, benchConfig, benchDatabase, benchStack, pgClientConfig, shapeArg, spawnBenchWorker, timed, reportRatio } from './lib.js';
 
 const sizeMb = argValue('size-mb', 1024);
 const runs = argValue('runs', 5);
@@ -64,22 +64,17 @@ try {
     } finally {
       await admin.end();
     }
-    const ratio = median(rows.map((r) => r.strongboxMs / r.baselineMs));
-    const report = {
+    await reportRatio({
       benchmark: 'verify',
-      date: new Date().toISOString(),
-      machine: `${process.arch}, ${(await import('node:os')).cpus().length} cores, Node ${process.version}`,
+      what: `verify of ${database}`,
       database,
       shape,
       backupBytes: backup.manifest.files.reduce((sum, f) => sum + f.size, 0),
       runs,
-      baseline: { medianSeconds: median(rows.map((r) => r.baselineMs)) / 1000 },
-      strongbox: { medianSeconds: median(rows.map((r) => r.strongboxMs)) / 1000, workerPeakRssBytes: worker.peakRss() },
-      ratio,
-      goal: '<= 1.15',
-    };
-    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-    process.stderr.write(`\nverify of ${database} (${mb(report.backupBytes)} backup, ${runs} runs): baseline ${report.baseline.medianSeconds.toFixed(2)} s, strongbox ${report.strongbox.medianSeconds.toFixed(2)} s — ratio ${ratio.toFixed(3)} (goal ≤ 1.15); worker peak RSS ${mb(report.strongbox.workerPeakRssBytes)}\n`);
+      rows,
+      workerPeakRssBytes: worker.peakRss(),
+      goal: 1.15,
+    });
   } finally {
     await worker.stop();
     await connection.close();
