@@ -14,6 +14,8 @@ import { summarizeManifest } from '../src/catalog/manifest.js';
 import { loadRecipients } from '../src/crypto/keys.js';
 import { asActivity } from '../src/errors.js';
 import { tiersFor } from '../src/schedules/tiers.js';
+import { backupLocks, lockRules } from '../src/retention/lock.js';
+import { retentionPolicy } from '../src/retention/policy.js';
 import { storageFor, type ActivityDeps } from './deps.js';
 
 export interface PlanBackupInput {
@@ -37,6 +39,11 @@ export interface BackupPlan {
   missingIn: string[];
   retry: RetryProfile;
   verifyAfterBackup: boolean;
+  /**
+   * Retain-until (ISO) of this backup's copy in each destination with object lock: every object of
+   * the copy, manifest included, is locked until then. Absent in plans recorded before it existed.
+   */
+  lockUntil?: Record<string, string>;
 }
 
 
@@ -68,6 +75,15 @@ export function createPlanActivities(deps: ActivityDeps) {
           missingIn: existing ? destinations.filter((_, i) => manifests[i] === undefined) : [],
           retry: retryProfile(config),
           verifyAfterBackup: config.verification.afterEachBackup,
+          lockUntil: backupLocks({
+            target: input.target,
+            tiers,
+            scheduledAt: input.scheduledAt,
+            destinations,
+            policy: retentionPolicy(config),
+            rules: lockRules(config),
+            now: deps.clock().toISOString(),
+          }),
         };
       });
     },

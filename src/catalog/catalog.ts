@@ -153,6 +153,7 @@ export async function readManifest(storage: Storage, target: string, backupId: s
   return parseManifest(await storage.getBytes(key), `${storage.destination}:${key}`);
 }
 
-export async function writeManifest(storage: Storage, manifest: Manifest): Promise<void> {
-  await storage.putBytes(manifestKey(manifest.target, manifest.backupId), serializeManifest(manifest));
+/** `retainUntil`: object lock on the manifest, like the copy's other objects (src/retention/lock.ts). */
+export async function writeManifest(storage: Storage, manifest: Manifest, options: { retainUntil?: Date } = {}): Promise<void> {
+  await storage.putBytes(manifestKey(manifest.target, manifest.backupId), serializeManifest(manifest), options.retainUntil ? { retainUntil: options.retainUntil } : {});
 }

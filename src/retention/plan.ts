@@ -31,7 +31,7 @@
  */
 import { TIERS, type Tier } from '../domain.js';
 import type { CatalogEntry, VerificationStatus } from '../catalog/catalog.js';
-import { keepDaysOf, type RetentionPolicy } from './policy.js';
+import { copyKeep, type RetentionPolicy } from './policy.js';
 
 const DAY_MS = 86_400_000;
 
@@ -164,16 +164,11 @@ function planTarget(
 
 function decide(entry: CatalogEntry, destination: string, now: number, policy: RetentionPolicy, newestVerified: boolean): CopyDecision {
   const { tiers } = entry.manifest;
-  const placing = tiers.filter((t) => policy.tiers[t].destinations.includes(destination));
-  const governing = placing.length > 0 ? placing : tiers;
-  // The tier with the longest period decides; on a tie the higher tier names it (monthly > weekly > daily).
-  const days = (t: Tier) => keepDaysOf(policy, entry.target, t);
-  const tier = [...governing].sort((a, b) => days(b) - days(a) || TIERS.indexOf(b) - TIERS.indexOf(a))[0]!;
-  const keepDays = days(tier);
+  const { tier, keepDays, placed } = copyKeep(policy, entry.target, tiers, destination);
   const scheduledAt = slot(entry);
   const expiresAt = scheduledAt + keepDays * DAY_MS;
   const expired = now > expiresAt;
-  const what = placing.length > 0 ? `${tier} copy` : `copy in a destination none of its tiers (${tiers.join(', ')}) uses, kept like its ${tier} tier —`;
+  const what = placed ? `${tier} copy` : `copy in a destination none of its tiers (${tiers.join(', ')}) uses, kept like its ${tier} tier —`;
   const base = {
     target: entry.target,
     backupId: entry.backupId,

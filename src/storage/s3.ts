@@ -179,11 +179,15 @@ export class S3Storage implements Storage {
     return { key, size: options.size, sha256: options.sha256, uploaded: true };
   }
 
+  /**
+   * Lock headers for a write: only in a destination with `objectLock`, and only until the date the
+   * caller gives (a copy's own expiry plus margin, src/retention/lock.ts). Nothing is locked by
+   * default, so what must stay removable (a hold marker) stays removable.
+   */
   private lockParams(retainUntil: Date | undefined): { ObjectLockMode?: ObjectLockMode; ObjectLockRetainUntilDate?: Date } {
     const lock = this.config.objectLock;
-    if (!lock) return {};
-    const until = retainUntil ?? new Date(Date.now() + lock.days * 86_400_000);
-    return { ObjectLockMode: lock.mode, ObjectLockRetainUntilDate: until };
+    if (!lock || !retainUntil) return {};
+    return { ObjectLockMode: lock.mode, ObjectLockRetainUntilDate: retainUntil };
   }
 
   private async putSmallFile(key: string, file: string, options: PutFileOptions): Promise<void> {
