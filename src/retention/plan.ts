@@ -13,6 +13,8 @@
  * kept; one a second older is not.
  *
  * Safety rules, applied in this order, each per target:
+ * 0. A backup under a legal hold (`strongbox hold add`, src/catalog/hold.ts) is kept in every
+ *    destination, however old, until the hold is removed.
  * 1. The newest backup of a target whose newest verification passed (status `verified`) is kept
  *    in every destination, however old.
  * 2. Tier floor: if the plan would leave a target with no backup in a tier that has one now, it
@@ -30,7 +32,7 @@
  * retention locks are applied afterwards with `applyLocks`, since finding them takes I/O.
  */
 import { TIERS, type Tier } from '../domain.js';
-import type { CatalogEntry, VerificationStatus } from '../catalog/catalog.js';
+import type { CatalogEntry, HeldBackup, VerificationStatus } from '../catalog/catalog.js';
 import { copyKeep, type RetentionPolicy } from './policy.js';
 
 const DAY_MS = 86_400_000;
@@ -50,6 +52,8 @@ export interface CopyDecision {
   expiresAt: string;
   action: CopyAction;
   reason: string;
+  /** Kept past its period because the backup is under a legal hold. */
+  held?: boolean;
 }
 
 export type RefusalRule = 'tier-empty' | 'max-delete-fraction';
@@ -117,7 +121,7 @@ function planTarget(
   const decisions: CopyDecision[] = [];
   for (const entry of entries) {
     for (const destination of [...new Set(entry.destinations)].sort()) {
-      decisions.push(decide(entry, destination, now, policy, entry === newestVerified));
+      decisions.push(decide(entry, destination, now, policy, entry === newestVerified, entry.hold));
     }
   }
   const outcome: TargetOutcome = {
@@ -162,7 +166,7 @@ function planTarget(
   return { decisions, outcome };
 }
 
-function decide(entry: CatalogEntry, destination: string, now: number, policy: RetentionPolicy, newestVerified: boolean): CopyDecision {
+function decide(entry: CatalogEntry, destination: string, now: number, policy: RetentionPolicy, newestVerified: boolean, hold: HeldBackup | undefined): CopyDecision {
   const { tiers } = entry.manifest;
   const { tier, keepDays, placed } = copyKeep(policy, entry.target, tiers, destination);
   const scheduledAt = slot(entry);
@@ -180,6 +184,7 @@ function decide(entry: CatalogEntry, destination: string, now: number, policy: R
     expiresAt: new Date(expiresAt).toISOString(),
   };
   if (!expired) return { ...base, action: 'keep', reason: `${what} within ${keepDays} days (until ${isoSeconds(expiresAt)})` };
+  if (hold) return { ...base, action: 'keep', held: true, reason: `held since ${isoSeconds(Date.parse(hold.heldAt))} by ${hold.heldBy}: ${hold.reason} (its ${keepDays}-day period ended ${isoSeconds(expiresAt)}) — remove the hold to let retention delete it` };
   if (newestVerified) return { ...base, action: 'keep', reason: `newest verified backup of ${entry.target} (its ${keepDays}-day period ended ${isoSeconds(expiresAt)})` };
   return { ...base, action: 'delete', reason: `${what} older than ${keepDays} days` };
 }
