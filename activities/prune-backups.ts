@@ -98,7 +98,8 @@ async function deleteCopy(storage: Storage, copy: { target: string; backupId: st
   }
   const lock = await findLock(storage, copy.target, copy.backupId, now);
   if (lock) {
-    return { ...copy, outcome: 'locked', deleted: [], detail: `${lock.key} is under a retention lock until ${lock.retainUntil}; nothing deleted` };
+    const what = lock.retainUntil ? `under a retention lock until ${lock.retainUntil}` : 'under an S3 legal hold';
+    return { ...copy, outcome: 'locked', deleted: [], detail: `${lock.key} is ${what}; nothing deleted` };
   }
   const deleted: string[] = [];
   const first = await storage.delete(manifest);

@@ -208,14 +208,24 @@ function emptiedTiers(decisions: CopyDecision[], policy: RetentionPolicy): strin
   return problems;
 }
 
-/** Marks copies that cannot be deleted because an object of theirs is under a retention lock. */
-export function applyLocks(plan: RetentionPlan, locks: Array<{ backupId: string; destination: string; key: string; retainUntil: string }>): RetentionPlan {
+/** An object of a copy the store will not delete yet: under a retention lock until a date, or a legal hold (no end). */
+export interface CopyLock {
+  backupId: string;
+  destination: string;
+  key: string;
+  retainUntil?: string;
+  legalHold?: boolean;
+}
+
+/** Marks copies that cannot be deleted because an object of theirs is under a retention lock or a legal hold. */
+export function applyLocks(plan: RetentionPlan, locks: CopyLock[]): RetentionPlan {
   const byCopy = new Map(locks.map((l) => [`${l.destination}\u0000${l.backupId}`, l]));
   const decisions = plan.decisions.map((d) => {
     const lock = byCopy.get(`${d.destination}\u0000${d.backupId}`);
     if (!lock || d.action !== 'delete') return d;
     const name = lock.key.split('/').slice(3).join('/') || lock.key;
-    return { ...d, action: 'locked' as const, reason: `${d.reason}, but ${name} is under a retention lock until ${isoSeconds(Date.parse(lock.retainUntil))} — skipped` };
+    const what = lock.retainUntil ? `under a retention lock until ${isoSeconds(Date.parse(lock.retainUntil))}` : 'under an S3 legal hold (placed by strongbox hold, or by hand)';
+    return { ...d, action: 'locked' as const, reason: `${d.reason}, but ${name} is ${what} — skipped` };
   });
   const targets = plan.targets.map((t) => ({
     ...t,

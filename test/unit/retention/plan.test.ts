@@ -204,6 +204,16 @@ describe('retention freeze and locks', () => {
     );
     expect(locked.targets[0]!.deleting).toBe(1);
   });
+
+  it('marks a copy with an object under an S3 legal hold (its marker gone) as locked, saying so', () => {
+    const expired = backup(ago(40), ['daily']);
+    const plan = planRetention({ backups: [expired, ...recent()], now: NOW, policy: defaultPolicy() });
+    const locked = applyLocks(plan, [{ backupId: expired.backupId, destination: 'cloud', key: `backups/app/${expired.backupId}/manifest.json`, legalHold: true }]);
+    expect(locked.decisions.find((d) => d.backupId === expired.backupId && d.destination === 'cloud')).toMatchObject({
+      action: 'locked',
+      reason: 'daily copy older than 30 days, but manifest.json is under an S3 legal hold (placed by strongbox hold, or by hand) — skipped',
+    });
+  });
 });
 
 describe('legal holds', () => {
