@@ -292,15 +292,27 @@ describe('legal holds', () => {
     for (const destination of ['local', 'cloud']) for (const key of copyKeys(held, destination)) expect(await exists(destination, key)).toBe(true);
   });
 
+  it("keeps the copy in the locked bucket even when the worker's credentials delete the hold markers", async () => {
+    for (const destination of ['local', 'cloud']) await expect(storages.get(destination)!.delete(holdKey(target, held.backupId))).resolves.toBe('deleted');
+    const result = await prune({ target });
+    expect(result.outcome).toBe('succeeded');
+    const decisions = result.decisions.filter((d) => d.backupId === held.backupId);
+    // A directory has no lock of its own: the marker was all that held the local copy.
+    expect(decisions.map((d) => [d.destination, d.action])).toEqual([
+      ['cloud', 'locked'],
+      ['local', 'delete'],
+    ]);
+    expect(decisions[0]!.reason).toMatch(/under an S3 legal hold/);
+    for (const key of copyKeys(held, 'cloud')) expect(await exists('cloud', key)).toBe(true);
+    for (const key of copyKeys(held, 'local')) expect(await exists('local', key)).toBe(false);
+  });
+
   it('goes on the first prune after the hold is removed', async () => {
     const released = await releaseBackup(setup.config, { backupId: held.backupId, reason: 'case closed', identity: 'legal@objlock' }, { storages });
-    expect(released.copies.map((c) => [c.destination, c.marker, c.legalHold]).sort()).toEqual([
-      ['cloud', 'removed', 'cleared'],
-      ['local', 'removed', 'none'],
-    ]);
+    expect(released.copies.map((c) => [c.destination, c.marker, c.legalHold])).toEqual([['cloud', 'absent', 'cleared']]);
     const result = await prune({ target });
-    expect(result.decisions.filter((d) => d.backupId === held.backupId).map((d) => d.action)).toEqual(['delete', 'delete']);
-    for (const destination of ['local', 'cloud']) for (const key of copyKeys(held, destination)) expect(await exists(destination, key)).toBe(false);
+    expect(result.decisions.filter((d) => d.backupId === held.backupId).map((d) => [d.destination, d.action])).toEqual([['cloud', 'delete']]);
+    for (const key of copyKeys(held, 'cloud')) expect(await exists('cloud', key)).toBe(false);
   });
 });
 
