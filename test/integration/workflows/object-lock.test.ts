@@ -9,8 +9,10 @@
  * Every test uses its own target (objlock-…) under the setup's unique prefix; afterAll removes
  * every version (clearing legal holds, bypassing governance) and the extra bucket.
  */
+import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import {
   CreateBucketCommand,
   DeleteBucketCommand,
@@ -339,5 +341,41 @@ describe('doctor', () => {
     } finally {
       await s3.send(new DeleteBucketCommand({ Bucket: plain }));
     }
+  });
+});
+
+describe('the strongbox command', () => {
+  const target = 'objlock-hold';
+  const BIN = path.resolve(import.meta.dirname, '../../../bin/strongbox.js');
+  const cli = (args: string[]) => {
+    const file = path.join(setup.dir, 'strongbox.yaml');
+    writeFileSync(file, JSON.stringify(setup.raw));
+    const result = spawnSync(process.execPath, [BIN, '--config', file, '--as', 'cli@objlock', ...args], { env: process.env, encoding: 'utf8', timeout: 60_000 });
+    return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+  };
+
+  it('holds a backup, lists it as held, releases it; doctor reports the locked destinations', async () => {
+    const manifest = await storeFake(target, seconds(Date.now() - 5 * DAY), ['daily'], ['local', 'cloud']);
+    const add = cli(['hold', 'add', manifest.backupId, '--reason', 'ticket SEC-12']);
+    expect(add, add.stderr).toMatchObject({ code: 0 });
+    expect(add.stdout).toMatch(new RegExp(`^held: ${manifest.backupId} — ticket SEC-12`, 'm'));
+    expect(add.stdout).toMatch(/cloud +marker written; S3 legal hold set on 2 object\(s\)/);
+    const list = cli(['backups', 'list', '--target', target, '--json']);
+    expect(list.code).toBe(0);
+    const listed = (JSON.parse(list.stdout) as { backups: Array<{ backupId: string; hold: unknown }> }).backups.find((b) => b.backupId === manifest.backupId);
+    expect(listed?.hold).toMatchObject({ reason: 'ticket SEC-12', heldBy: 'cli@objlock', destinations: ['local', 'cloud'] });
+    expect(cli(['backups', 'list', '--target', target]).stdout).toMatch(new RegExp(`^${manifest.backupId} .*HELD by cli@objlock since .*: ticket SEC-12$`, 'm'));
+    const remove = cli(['hold', 'remove', manifest.backupId, '--reason', 'ticket SEC-12 closed']);
+    expect(remove, remove.stderr).toMatchObject({ code: 0 });
+    expect(remove.stdout).toMatch(/cloud +marker removed; S3 legal hold cleared on 2 object\(s\)/);
+    const missing = cli(['hold', 'add', manifest.backupId]);
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toMatch(/--reason/);
+
+    const doctor = cli(['doctor', '--json']);
+    expect(doctor, doctor.stderr).toMatchObject({ code: 0 });
+    const diagnosis = JSON.parse(doctor.stdout) as { ok: boolean; destinations: Array<{ destination: string; objectLock: { effective: string } }> };
+    expect(diagnosis.ok).toBe(true);
+    expect(Object.fromEntries(diagnosis.destinations.map((d) => [d.destination, d.objectLock.effective]))).toEqual({ local: 'none', cloud: 'GOVERNANCE', offsite: 'GOVERNANCE' });
   });
 });
