@@ -23,6 +23,11 @@
  *   counts), written into staging beside the dump; the manifest is built from it once the uploads
  *   are done, so the per-table list never travels through a workflow's history.
  * - **manifest summary**: a manifest without its per-table list — what workflows carry.
+ * - **copy**: one backup in one destination; retention keeps and deletes copies, not backups.
+ * - **lock**: S3 object lock on a copy's objects, until the copy's own expiry plus a margin
+ *   (`destinations.<d>.objectLock`); nobody may delete a locked object before then.
+ * - **hold** (legal hold): a backup pinned past retention by `strongbox hold add`, with a reason,
+ *   until the hold is removed; prune never deletes a held backup.
  */
 
 export const TIERS = ['daily', 'weekly', 'monthly'] as const;
