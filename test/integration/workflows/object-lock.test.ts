@@ -21,6 +21,7 @@ import {
   HeadObjectCommand,
   ListObjectVersionsCommand,
   PutObjectLegalHoldCommand,
+  type S3Client,
 } from '@aws-sdk/client-s3';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
@@ -39,7 +40,8 @@ import { createStrongboxWorker, type StrongboxWorker } from '../../../src/worker
 import type { BackupWorkflowResult } from '../../../workflows/backup.js';
 import type { PruneWorkflowInput, PruneWorkflowResult } from '../../../workflows/prune.js';
 import { createTestDatabase, s3Client, TEST_BUCKETS, testStack, type TestDatabase } from '../../helpers/stack.js';
-import { testBundle, testSetup, type TestSetup } from '../../helpers/workflows.js';
+import { failedBackup } from '../../helpers/failed-backup.js';
+import { startTestWorker, testBundle, testSetup, type TestSetup } from '../../helpers/workflows.js';
 import { fakeDumpBody, fakeManifest } from '../../unit/retention/fixtures.js';
 
 const DAY = 86_400_000;
@@ -343,6 +345,40 @@ describe('doctor', () => {
     }
   });
 });
+
+describe('a bucket without object lock', () => {
+  it('fails a backup configured to lock there in its plan, before the dump, naming the setting', async () => {
+    const s3 = s3Client();
+    const plain = `objlock-nolock-${randomUUID().slice(0, 8)}`;
+    await s3.send(new CreateBucketCommand({ Bucket: plain }));
+    const other = testSetup({
+      database: db.name,
+      prefix: 'objlock-nolock',
+      patch: (raw) => {
+        raw.destinations.cloud = { ...raw.destinations.cloud, bucket: plain, objectLock: { mode: 'GOVERNANCE', margin: '1d' } };
+      },
+    });
+    const nolock = await startTestWorker(other);
+    try {
+      const { chain } = await failedBackup(nolock, other);
+      const root = chain.at(-1)!;
+      expect(root.message).toMatch(/destinations\.cloud\.objectLock: bucket s3:\/\/objlock-nolock-.* has no object lock, so it refuses locked uploads/);
+      expect(root.nonRetryable).toBe(true);
+      expect(chain.map((c) => c.message).join('\n')).not.toMatch(/pg_dump/);
+      expect(await keysIn(s3, plain)).toEqual([]);
+    } finally {
+      await nolock.stop();
+      for (const key of await keysIn(s3, plain)) await s3.send(new DeleteObjectCommand({ Bucket: plain, Key: key }));
+      await s3.send(new DeleteBucketCommand({ Bucket: plain }));
+      other.cleanup();
+    }
+  });
+});
+
+async function keysIn(s3: S3Client, bucket: string): Promise<string[]> {
+  const versions = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket }));
+  return [...(versions.Versions ?? []), ...(versions.DeleteMarkers ?? [])].map((v) => v.Key!);
+}
 
 describe('the strongbox command', () => {
   const target = 'objlock-hold';
