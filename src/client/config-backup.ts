@@ -7,6 +7,7 @@ import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { Config } from '../config/load.js';
 import type { configBackupWorkflow, ConfigBackupInput } from '../../workflows/config-backup.js';
 import { rfc3339Seconds } from './backup.js';
+import { startWorkflow } from './start.js';
 
 /** The schedule the schedules module creates when configBackup.enabled. */
 export const CONFIG_BACKUP_SCHEDULE_ID = 'strongbox-config-backup';
@@ -24,11 +25,11 @@ export interface StartConfigBackupOptions {
 export async function startConfigBackup(client: Client, config: Config, options: StartConfigBackupOptions = {}): Promise<WorkflowHandle<typeof configBackupWorkflow>> {
   const now = new Date(Math.floor(Date.now() / 1000) * 1000).toISOString();
   const input: ConfigBackupInput = options.note ? { note: options.note } : {};
-  return client.workflow.start<typeof configBackupWorkflow>('configBackupWorkflow', {
-    taskQueue: config.temporal.taskQueue,
+  return startWorkflow<typeof configBackupWorkflow>(client, config, {
+    workflowType: 'configBackupWorkflow',
     workflowId: options.workflowId ?? configBackupWorkflowId(now),
     args: [input],
-    workflowIdConflictPolicy: 'USE_EXISTING',
-    staticSummary: `configuration snapshot${options.note ? `: ${options.note}` : ''}`,
+    summary: `configuration snapshot${options.note ? `: ${options.note}` : ''}`,
+    kind: 'config-backup',
   });
 }
