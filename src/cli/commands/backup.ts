@@ -4,16 +4,15 @@
  */
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { Option, type Command } from 'commander';
-import { readCatalog } from '../../catalog/catalog.js';
 import { startBackup } from '../../client/backup.js';
+import { listCatalog } from '../../client/catalog.js';
 import { OutcomeUnknownError } from '../../client/follow.js';
 import { getTarget } from '../../config/load.js';
 import { TIERS } from '../../domain.js';
-import { openStorages } from '../../storage/index.js';
 import type { BackupProgress, BackupWorkflowResult } from '../../../workflows/backup.js';
 import { requireConfigFile } from '../config-file.js';
 import type { CliContext } from '../context.js';
-import { auditAccess } from './audit.js';
+import { noteAuditFailures } from './audit.js';
 import { followRun, formatBytes, noteStarted, runFailureMessage } from '../progress.js';
 
 export function registerBackupCommands(program: Command, context: CliContext): void {
@@ -58,14 +57,8 @@ export function registerBackupCommands(program: Command, context: CliContext): v
       // Not the built-in defaults: listing their ./backups would only say "no backups found", falsely.
       const source = requireConfigFile(config, 'backups list');
       if (!options.json) context.out.note(`configuration: ${source}`);
-      const catalog = await readCatalog(openStorages(config).values(), options.target ? { target: options.target } : {});
-      await auditAccess(context, {
-        action: 'backup.listed',
-        ...(options.target ? { target: options.target } : {}),
-        destinations: Object.keys(config.destinations),
-        outcome: 'succeeded',
-        details: { backups: catalog.entries.length },
-      });
+      const { catalog, audit } = await listCatalog(config, { identity: context.identity(), logger: context.logger }, options.target ? { target: options.target } : {});
+      noteAuditFailures(context, audit);
       if (options.json) {
         context.out.json({
           backups: catalog.entries.map((e) => ({
