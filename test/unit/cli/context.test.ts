@@ -4,8 +4,8 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { cliConfigSource, DEMO_CONFIG_FILE, DEMO_ENV_FILE, loadCliConfig } from '../../../src/cli/config-file.js';
 import { createContext } from '../../../src/cli/context.js';
-import { EFFECTIVE_CONFIG_FILE, EFFECTIVE_ENV_FILE } from '../../../src/demo/config.js';
-import { DEFAULT_STACK_DIR } from '../../../src/cli/commands/stack.js';
+import { EFFECTIVE_CONFIG_FILE, EFFECTIVE_ENV_FILE } from '../../../src/stack/demo-config.js';
+import { DEFAULT_STACK_DIR } from '../../../src/stack/dir.js';
 
 const STACK_VARIABLES = ['AWS_ENDPOINT_URL_S3', 'AWS_SHARED_CREDENTIALS_FILE', 'PGPORT', 'TEMPORAL_ADDRESS'] as const;
 

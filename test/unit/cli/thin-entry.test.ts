@@ -1,7 +1,9 @@
 /**
  * Entry points stay thin: what the CLI does to the world lives once in src/client/. Every workflow
  * started from src/ goes through startWorkflow() (src/client/start.ts), so each run gets its id,
- * the acting identity in its memo, its search attributes and the task queue the same way.
+ * the acting identity in its memo, its search attributes and the task queue the same way. The CLI
+ * opens no storage itself, and the dev stack (src/stack/) is imported by the `start` and `stack`
+ * commands alone, so no other command behaves differently because it exists.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -40,5 +42,22 @@ describe('thin entry points', () => {
 
   it('has exactly one place that calls the SDK to start a workflow', () => {
     expect(occurrences([START_FILE], /\bworkflow\s*\.\s*start\s*[<(]/)).toHaveLength(1);
+  });
+
+  it('leaves opening storage to the library: no CLI file imports the storage drivers', () => {
+    expect(occurrences(sources('src/cli'), /storage\/index\.js/)).toEqual([]);
+  });
+
+  it('keeps the dev stack out of every module but itself and the `start` and `stack` commands', () => {
+    const allowed = new Set(['src/cli/commands/start.ts', 'src/cli/commands/stack.ts']);
+    const importers = occurrences(
+      sources('src').filter((file) => !file.startsWith('src/stack/') && !allowed.has(file)),
+      /from '(\.\.?\/)+stack\//,
+    );
+    expect(importers).toEqual([]);
+  });
+
+  it('loads configuration without knowing the demo: no src/config file or the CLI context names the stack directory', () => {
+    expect(occurrences([...sources('src/config'), 'src/cli/context.ts'], /stack\//)).toEqual([]);
   });
 });

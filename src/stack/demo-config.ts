@@ -10,9 +10,9 @@ import path from 'node:path';
 import { stringify } from 'yaml';
 import { loadConfig, resolvePath, type Config } from '../config/load.js';
 import type { ConfigInput } from '../config/schema.js';
-import { stackEnv } from '../stack/env.js';
-import type { StackInfo } from '../stack/state.js';
-import { DEMO_DATABASE, DEMO_TABLES, DEMO_TARGET } from './database.js';
+import { stackEnv } from './env.js';
+import type { StackInfo } from './state.js';
+import { DEMO_DATABASE, DEMO_TABLES, DEMO_TARGET } from './demo-database.js';
 
 export const EFFECTIVE_CONFIG_FILE = 'strongbox.yaml';
 /** Beside it, the variables that reach the stack (src/cli/config-file.ts applies them for commands run afterwards). */

@@ -8,9 +8,9 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig, parseConfig, resolvePath, type Config } from '../../src/config/load.js';
 import { applyEnvFile } from '../../src/cli/config-file.js';
-import { absoluteConfigData, demoTarget, EFFECTIVE_ENV_FILE, writeDemoConfig } from '../../src/demo/config.js';
+import { absoluteConfigData, demoTarget, EFFECTIVE_ENV_FILE, writeDemoConfig } from '../../src/stack/demo-config.js';
 import { stackEnv } from '../../src/stack/env.js';
-import { DEMO_TABLES } from '../../src/demo/database.js';
+import { DEMO_TABLES } from '../../src/stack/demo-database.js';
 import type { StackInfo } from '../../src/stack/state.js';
 
 function fakeStack(dir: string): StackInfo {
