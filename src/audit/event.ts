@@ -24,6 +24,9 @@ export const AUDIT_ACTIONS = [
   'dr.started',
   'dr.approved',
   'dr.aborted',
+  // Legal holds (strongbox hold add|remove): who pinned a backup past retention, and who let it go.
+  'backup.held',
+  'backup.released',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

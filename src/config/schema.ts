@@ -94,6 +94,26 @@ const recipientRef = z.union([
   z.strictObject({ file: z.string().min(1) }),
 ]);
 
+/** The shape before retention-tied locks; refused with the new shape named rather than "unrecognized key". */
+export const OBJECT_LOCK_DAYS_REFUSAL =
+  'objectLock.days is no longer supported: each copy is now locked until its own expiry (its scheduled time + the keepDays of its tiers) plus a margin — write objectLock: { mode: GOVERNANCE, margin: 7d } instead';
+
+const objectLock = () =>
+  z.preprocess(
+    (value, ctx) => {
+      if (value !== null && typeof value === 'object' && 'days' in value) {
+        ctx.issues.push({ code: 'custom', path: ['days'], input: value, message: OBJECT_LOCK_DAYS_REFUSAL });
+        return z.NEVER;
+      }
+      return value;
+    },
+    z.strictObject({
+      mode: z.enum(['GOVERNANCE', 'COMPLIANCE'], { error: 'must be GOVERNANCE (a credential with s3:BypassGovernanceRetention may still delete) or COMPLIANCE (nobody may, not even the root account)' }),
+      /** Added to each copy's expiry: room for a prune that runs late and for clocks that disagree. */
+      margin: duration().default('1d'),
+    }),
+  );
+
 const localDestination = z.strictObject({
   type: z.literal('local'),
   /** Directory holding this destination's repository; relative paths are relative to the config file. */
@@ -115,10 +135,12 @@ const s3Destination = z.strictObject({
   forcePathStyle: z.boolean().default(false),
   /** Named profile of the AWS shared config/credentials files; defaults to the SDK's chain. */
   profile: z.string().min(1).optional(),
-  /** Object-lock retention applied to uploaded backups (bucket must have object lock enabled). */
-  objectLock: z
-    .strictObject({ mode: z.enum(['GOVERNANCE', 'COMPLIANCE']), days: z.number().int().min(1) })
-    .optional(),
+  /**
+   * Object lock on every object of every copy stored here (bucket must have object lock enabled):
+   * each copy is locked until its own expiry — scheduled time + the longest keepDays of the tiers
+   * that put it here — plus `margin` (src/retention/lock.ts).
+   */
+  objectLock: objectLock().optional(),
 });
 
 export const destination = z.discriminatedUnion('type', [localDestination, s3Destination], {

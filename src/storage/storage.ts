@@ -22,6 +22,8 @@ export interface ObjectInfo {
   sha256?: string;
   /** End of a retention lock, when the object is under one. */
   retainUntil?: Date;
+  /** True when the object is under a legal hold (S3). */
+  legalHold?: boolean;
 }
 
 /** Where an interrupted upload stands, kept in activity heartbeats to resume after a crash. */
@@ -71,6 +73,15 @@ export interface IncompleteUpload {
 
 export type DeleteOutcome = 'deleted' | 'absent' | 'locked';
 
+/** What a destination's store says about object lock (S3: the bucket's object-lock configuration). */
+export interface ObjectLockStatus {
+  /** `unknown` when the credential may not read the configuration (`reason` says why). */
+  enabled: boolean | 'unknown';
+  /** The bucket's default retention, applied to objects written without their own. */
+  defaultRetention?: { mode: string; days?: number; years?: number };
+  reason?: string;
+}
+
 export interface Storage {
   /** The destination's name in the configuration (`local`, `cloud`, `offsite`…). */
   readonly destination: string;
@@ -89,4 +100,11 @@ export interface Storage {
   /** Uploads begun and never completed or aborted (S3 multipart; partial files locally). */
   listIncompleteUploads(prefix: string, options?: { keys?: readonly string[] }): Promise<IncompleteUpload[]>;
   abortIncompleteUpload(upload: IncompleteUpload): Promise<void>;
+  /**
+   * Sets or clears the store's own legal hold on an object, where the store has one (S3 buckets
+   * with object lock); `unsupported` when this bucket cannot (no object lock). Absent: no such thing.
+   */
+  setLegalHold?(key: string, on: boolean): Promise<'set' | 'unsupported'>;
+  /** Whether the store can lock objects here, and how by default. Absent: a store without object lock. */
+  objectLockStatus?(): Promise<ObjectLockStatus>;
 }

@@ -72,6 +72,7 @@ export function registerBackupCommands(program: Command, context: CliContext): v
             status: e.status,
             verifiedAt: e.verification?.verifiedAt ?? null,
             damaged: e.damaged ?? [],
+            hold: e.hold ?? null,
             workflowId: e.manifest.workflow.id,
           })),
           problems: catalog.problems,
@@ -83,7 +84,8 @@ export function registerBackupCommands(program: Command, context: CliContext): v
       for (const e of catalog.entries) {
         const size = formatBytes(e.manifest.files.reduce((sum, f) => sum + f.size, 0));
         const damaged = e.damaged?.length ? `  damaged: ${e.damaged.map((d) => d.destination).join(',')}` : '';
-        context.out.line(`${e.backupId}  ${e.manifest.tiers.join('+').padEnd(20)} ${size.padStart(10)}  ${e.status.padEnd(10)}  ${e.destinations.join(',')}${damaged}`);
+        const held = e.hold ? `  HELD by ${e.hold.heldBy} since ${e.hold.heldAt}: ${e.hold.reason}` : '';
+        context.out.line(`${e.backupId}  ${e.manifest.tiers.join('+').padEnd(20)} ${size.padStart(10)}  ${e.status.padEnd(10)}  ${e.destinations.join(',')}${damaged}${held}`);
       }
       for (const e of catalog.entries) {
         for (const d of e.damaged ?? []) context.out.note(`warning: the copy of ${e.backupId} in ${d.destination} is damaged — repair it from a good copy: ${d.reason}`);

@@ -13,6 +13,8 @@ import { registerExportCommand } from './export.js';
 import { registerAuditCommand } from './audit.js';
 import { registerRestoreCommand } from './restore.js';
 import { registerDrCommands } from './dr.js';
+import { registerHoldCommands } from './hold.js';
+import { registerDoctorCommand } from './doctor.js';
 
 export function registerCommands(program: Command, context: CliContext): void {
   registerStartCommand(program, context);
@@ -23,6 +25,8 @@ export function registerCommands(program: Command, context: CliContext): void {
   registerRestoreCommand(program, context);
   registerDrCommands(program, context);
   registerPruneCommand(program, context);
+  registerHoldCommands(program, context);
+  registerDoctorCommand(program, context);
   registerExportCommand(program, context);
   registerScheduleCommands(program, context);
   registerAuditCommand(program, context);
