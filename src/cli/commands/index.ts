@@ -13,6 +13,7 @@ import { registerExportCommand } from './export.js';
 import { registerAuditCommand } from './audit.js';
 import { registerRestoreCommand } from './restore.js';
 import { registerDrCommands } from './dr.js';
+import { registerKeysCommands } from './keys.js';
 
 export function registerCommands(program: Command, context: CliContext): void {
   registerStartCommand(program, context);
@@ -26,5 +27,6 @@ export function registerCommands(program: Command, context: CliContext): void {
   registerExportCommand(program, context);
   registerScheduleCommands(program, context);
   registerAuditCommand(program, context);
+  registerKeysCommands(program, context);
   registerStackCommands(program, context);
 }

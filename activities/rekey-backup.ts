@@ -1,0 +1,280 @@
+/**
+ * Key rotation (`strongbox keys rotate`, rekeyWorkflow): every backup's files get a new age header
+ * wrapping their file key for the configured recipients (`encryption.recipients`), unwrapped with
+ * this worker's identity; the payload is not re-encrypted, and on S3 not even moved through the
+ * worker (src/storage/s3.ts replaceHead). The old recipients' stanzas are gone from the current
+ * objects, so a retired or leaked key stops opening them.
+ *
+ * - planKeyRotation reads the catalog and decides, backup by backup, what to rewrap (the pure
+ *   src/rekey/plan.ts). It changes nothing. Safe to retry: it only reads.
+ * - rekeyBackup rewraps one backup: each file's copies in every destination, then its manifest,
+ *   written last, with the new checksums (checked equal across copies) and the old ones kept in
+ *   `rekeys`. Safe to retry: the new header is a function of the file key and the recipients, so a
+ *   copy rewritten by a crashed attempt is recognised and left alone; an unfinished S3 reassembly
+ *   resumes from the heartbeat checkpoint; a backup whose manifest already names the new
+ *   recipients is skipped.
+ *
+ * Both need the private identity: they run on the restore queue, which only workers holding it
+ * serve (a backup-only worker never sees them).
+ */
+import { createHash } from 'node:crypto';
+import { Context } from '@temporalio/activity';
+import { readCatalog, readManifest, writeManifest, type CatalogProblem } from '../src/catalog/catalog.js';
+import { objectKey } from '../src/catalog/layout.js';
+import { retryProfile, type RetryProfile } from '../src/config/retries.js';
+import { rewrapHeader, type Rewrapped } from '../src/crypto/age.js';
+import { loadIdentities, loadRecipients } from '../src/crypto/keys.js';
+import type { BackupFile, Manifest, StoredObject } from '../src/domain.js';
+import { asActivity, StrongboxError } from '../src/errors.js';
+import { FailureType } from '../src/failures.js';
+import { planRekey, sameRecipients, type RekeyDecision } from '../src/rekey/plan.js';
+import type { ReplaceHeadCheckpoint, Storage, TransferCount } from '../src/storage/storage.js';
+import { storageFor, type ActivityDeps } from './deps.js';
+import { whileHeartbeating } from './heartbeat.js';
+
+/**
+ * How much of a file is read to rewrap it: its header (a few hundred bytes per recipient) and the
+ * first payload chunks, which are authenticated so a header is never put on a payload it does not
+ * belong to.
+ */
+const HEAD_READ_SIZE = 256 * 1024;
+
+export interface KeyRotationPlan {
+  now: string;
+  /** The new recipient set (public keys). */
+  recipients: string[];
+  decisions: RekeyDecision[];
+  problems: CatalogProblem[];
+  unreachable: Array<{ destination: string; reason: string }>;
+  retry: RetryProfile;
+}
+
+export interface RekeyBackupInput {
+  target: string;
+  backupId: string;
+  /** Destinations holding a copy (the plan's). */
+  destinations: string[];
+  /** The new recipient set. */
+  recipients: string[];
+  /** The run doing it, for the manifest's record. */
+  workflow: { id: string; runId: string };
+  /** The rotation's time, fixed once by the workflow. */
+  at: string;
+}
+
+export interface RekeyedCopy {
+  destination: string;
+  key: string;
+  /** `rewritten` now; `already` by an earlier attempt (its header was already the new one). */
+  outcome: 'rewritten' | 'already';
+  transfer: TransferCount;
+  /** The store kept the old version (retention lock, versioning): it ages out with its lock. */
+  note?: string;
+}
+
+export interface RekeyBackupResult {
+  target: string;
+  backupId: string;
+  outcome: 'rekeyed' | 'skipped';
+  reason?: string;
+  files: Array<{ name: string; previousSha256: string; sha256: string; previousSize: number; size: number }>;
+  copies: RekeyedCopy[];
+  transfer: TransferCount;
+}
+
+/** What a retry resumes from: the copies done (with their results) and S3 reassemblies under way. */
+interface RekeyCheckpoint {
+  backupId: string;
+  done: Record<string, { size: number; sha256: string; outcome: RekeyedCopy['outcome']; transfer: TransferCount; note?: string }>;
+  reassembly: Record<string, ReplaceHeadCheckpoint>;
+}
+
+export function createRekeyActivities(deps: ActivityDeps) {
+  return {
+    async planKeyRotation(input: { target?: string } = {}): Promise<KeyRotationPlan> {
+      return asActivity('key rotation plan', () =>
+        whileHeartbeating(() => ({ step: 'plan' }), async () => {
+          const recipients = loadRecipients(deps.config);
+          // Fails here, before anything is planned, on a worker without the identity.
+          loadIdentities(deps.config);
+          const catalog = await readCatalog(deps.storages.values(), input.target ? { target: input.target } : {});
+          const decisions = planRekey({
+            recipients,
+            configured: [...deps.storages.keys()],
+            backups: catalog.entries.map((e) => ({
+              target: e.target,
+              backupId: e.backupId,
+              recipients: e.manifest.encryption.recipients,
+              destinations: e.destinations,
+              files: e.manifest.files.map((f) => f.name),
+              damaged: (e.damaged ?? []).map((d) => d.destination),
+            })),
+          });
+          return { now: deps.clock().toISOString(), recipients, decisions, problems: catalog.problems, unreachable: catalog.unreachable, retry: retryProfile(deps.config) };
+        }),
+      );
+    },
+
+    async rekeyBackup(input: RekeyBackupInput): Promise<RekeyBackupResult> {
+      return asActivity(`key rotation of backup ${input.backupId}`, async () => {
+        const previous = Context.current().info.heartbeatDetails as RekeyCheckpoint | undefined;
+        const checkpoint: RekeyCheckpoint = previous?.backupId === input.backupId ? previous : { backupId: input.backupId, done: {}, reassembly: {} };
+        return whileHeartbeating(() => checkpoint, () => rekeyBackup(deps, input, checkpoint, Context.current().cancellationSignal));
+      });
+    },
+  };
+}
+
+async function rekeyBackup(deps: ActivityDeps, input: RekeyBackupInput, checkpoint: RekeyCheckpoint, signal: AbortSignal): Promise<RekeyBackupResult> {
+  const identities = loadIdentities(deps.config);
+  const storages = input.destinations.map((d) => storageFor(deps, d));
+  const manifest = await readReference(storages, input);
+  const none: TransferCount = { uploaded: 0, downloaded: 0, copiedInStore: 0 };
+  if (sameRecipients(manifest.encryption.recipients, input.recipients)) {
+    return { target: input.target, backupId: input.backupId, outcome: 'skipped', reason: 'already encrypted to the new recipients', files: [], copies: [], transfer: none };
+  }
+  const copies: RekeyedCopy[] = [];
+  const files: RekeyBackupResult['files'] = [];
+  const updated = new Map<string, { size: number; sha256: string }>();
+  for (const file of manifest.files) {
+    const key = objectKey(input.target, input.backupId, file.name);
+    const results = await rekeyFile(storages, key, file, identities, input.recipients, checkpoint, signal);
+    const digests = new Set(results.map((r) => `${r.size}:${r.sha256}`));
+    if (digests.size !== 1) {
+      throw new StrongboxError(
+        FailureType.ChecksumMismatch,
+        `the copies of ${key} differ after their new header: ${results.map((r) => `${r.destination} ${r.size} bytes ${r.sha256}`).join(', ')} — one of them is damaged; the manifest still names the old recipients, verify the backup and repair the damaged copy`,
+      );
+    }
+    const { size, sha256 } = results[0]!;
+    updated.set(file.name, { size, sha256 });
+    files.push({ name: file.name, previousSha256: file.sha256, previousSize: file.size, sha256, size });
+    for (const r of results) copies.push({ destination: r.destination, key, outcome: r.outcome, transfer: r.transfer, ...(r.note ? { note: r.note } : {}) });
+  }
+  // The manifest last: only now do the catalog and every reader see the new checksums.
+  const next = rekeyedManifest(manifest, input, updated);
+  for (const storage of storages) await writeManifest(storage, next);
+  const transfer = copies.reduce((t, c) => ({ uploaded: t.uploaded + c.transfer.uploaded, downloaded: t.downloaded + c.transfer.downloaded, copiedInStore: t.copiedInStore + c.transfer.copiedInStore }), none);
+  return { target: input.target, backupId: input.backupId, outcome: 'rekeyed', files, copies, transfer };
+}
+
+/** The backup's manifest, the same in every destination (a copy whose manifest differs is not rewritten). */
+async function readReference(storages: Storage[], input: RekeyBackupInput): Promise<Manifest> {
+  let reference: Manifest | undefined;
+  for (const storage of storages) {
+    const manifest = await readManifest(storage, input.target, input.backupId);
+    if (!manifest) throw new StrongboxError(FailureType.MissingObject, `backup ${input.backupId} has no manifest in ${storage.destination} any more (pruned since the plan?) — run the rotation again`);
+    if (!reference) reference = manifest;
+    else if (JSON.stringify(manifest.files) !== JSON.stringify(reference.files) || !sameRecipients(manifest.encryption.recipients, reference.encryption.recipients)) {
+      throw new StrongboxError(FailureType.CorruptData, `the manifests of backup ${input.backupId} differ between ${storages[0]!.destination} and ${storage.destination} — verify the backup and repair the damaged copy before rotating it`);
+    }
+  }
+  return reference!;
+}
+
+interface CopyResult {
+  destination: string;
+  size: number;
+  sha256: string;
+  outcome: RekeyedCopy['outcome'];
+  transfer: TransferCount;
+  note?: string;
+}
+
+/**
+ * Rewraps one file in every destination. Each copy's header is opened with this worker's identity
+ * and rewrapped; all copies hold the same file key, and the new header is a function of it, so
+ * they all get the same bytes. A copy already starting with that header was rewritten by an attempt
+ * that crashed, and is left alone (recognised even when this worker cannot open the new header).
+ */
+async function rekeyFile(storages: Storage[], key: string, file: BackupFile, identities: string[], recipients: string[], checkpoint: RekeyCheckpoint, signal: AbortSignal): Promise<CopyResult[]> {
+  const copies = new Map<string, { head: Buffer; rewrap?: Rewrapped; refusal?: unknown }>();
+  for (const storage of storages) {
+    if (checkpoint.done[`${storage.destination}:${key}`]) continue;
+    const head = await storage.getRange(key, 0, HEAD_READ_SIZE);
+    try {
+      copies.set(storage.destination, { head, rewrap: rewrapHeader(head, identities, recipients, { complete: head.length < HEAD_READ_SIZE }) });
+    } catch (error) {
+      copies.set(storage.destination, { head, refusal: error });
+    }
+  }
+  const header = [...copies.values()].find((c) => c.rewrap)?.rewrap?.header;
+  const results: CopyResult[] = [];
+  for (const storage of storages) {
+    const id = `${storage.destination}:${key}`;
+    const done = checkpoint.done[id];
+    if (done) {
+      results.push({ destination: storage.destination, ...done });
+      continue;
+    }
+    const copy = copies.get(storage.destination)!;
+    let result: CopyResult;
+    if (header && copy.head.subarray(0, header.length).equals(header)) {
+      result = { destination: storage.destination, ...(await storedDigest(storage, key)), outcome: 'already', transfer: { uploaded: 0, downloaded: 0, copiedInStore: 0 } };
+    } else {
+      if (!copy.rewrap) throw copy.refusal;
+      if (!copy.rewrap.header.equals(header!)) {
+        throw new StrongboxError(FailureType.CorruptData, `the copies of ${key} do not hold the same file key (${storage.destination} differs) — they are not the same backup; verify it and repair the damaged copy`);
+      }
+      const replaced = await storage.replaceHead(key, {
+        oldHeadLength: copy.rewrap.oldHeaderLength,
+        newHead: copy.rewrap.header,
+        expectedSize: file.size,
+        expectedSha256: file.sha256,
+        signal,
+        ...(checkpoint.reassembly[id] ? { resume: checkpoint.reassembly[id] } : {}),
+        onCheckpoint: (c) => {
+          checkpoint.reassembly[id] = c;
+        },
+      });
+      delete checkpoint.reassembly[id];
+      const note = storage.kind === 's3' ? 'in a versioned bucket the previous version stays until it is deleted or its retention lock ends, and it still opens with the old keys' : undefined;
+      result = { destination: storage.destination, size: replaced.size, sha256: replaced.sha256, outcome: 'rewritten', transfer: replaced.transfer, ...(note ? { note } : {}) };
+    }
+    const { destination: _destination, ...record } = result;
+    checkpoint.done[id] = record;
+    results.push(result);
+  }
+  return results;
+}
+
+/** Size and SHA-256 of a stored object: the store's record when it keeps one, else read whole. */
+async function storedDigest(storage: Storage, key: string): Promise<{ size: number; sha256: string }> {
+  const info = await storage.head(key);
+  if (!info) throw new StrongboxError(FailureType.MissingObject, `missing object: ${key} is not in destination ${storage.destination}`);
+  if (info.sha256) return { size: info.size, sha256: info.sha256 };
+  const hash = createHash('sha256');
+  let size = 0;
+  for await (const chunk of await storage.getStream(key)) {
+    hash.update(chunk as Buffer);
+    size += (chunk as Buffer).length;
+  }
+  return { size, sha256: hash.digest('hex') };
+}
+
+/** The manifest after the rotation: new recipients and checksums, the old ones kept in `rekeys`. */
+export function rekeyedManifest(manifest: Manifest, input: Pick<RekeyBackupInput, 'recipients' | 'workflow' | 'at'>, updated: Map<string, { size: number; sha256: string }>): Manifest {
+  const files = manifest.files.map((f) => ({ ...f, ...(updated.get(f.name) ?? {}) }));
+  const byKeyName = (object: StoredObject): StoredObject => {
+    const name = object.key.slice(object.key.lastIndexOf('/') + 1);
+    const now = updated.get(name);
+    return now ? { ...object, size: now.size, sha256: now.sha256 } : object;
+  };
+  const destinations = Object.fromEntries(Object.entries(manifest.destinations).map(([d, v]) => [d, { objects: v.objects.map(byKeyName) }]));
+  return {
+    ...manifest,
+    files,
+    destinations,
+    encryption: { ...manifest.encryption, recipients: [...input.recipients] },
+    rekeys: [
+      ...(manifest.rekeys ?? []),
+      {
+        at: input.at,
+        previousRecipients: manifest.encryption.recipients,
+        recipients: [...input.recipients],
+        files: manifest.files.map((f) => ({ name: f.name, previousSize: f.size, previousSha256: f.sha256, size: updated.get(f.name)?.size ?? f.size, sha256: updated.get(f.name)?.sha256 ?? f.sha256 })),
+        workflow: input.workflow,
+      },
+    ],
+  };
+}
