@@ -21,6 +21,8 @@ import { createHash } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import { readCatalog, readManifest, writeManifest, type CatalogProblem } from '../src/catalog/catalog.js';
 import { objectKey } from '../src/catalog/layout.js';
+import { serializeJson, type SnapshotRecord } from '../src/config-backup/manifest.js';
+import { listStoredSnapshots } from '../src/config-backup/stored.js';
 import { retryProfile, type RetryProfile } from '../src/config/retries.js';
 import { rewrapHeader, type Rewrapped } from '../src/crypto/age.js';
 import { loadIdentities, loadRecipients } from '../src/crypto/keys.js';
@@ -82,6 +84,23 @@ export interface RekeyBackupResult {
   transfer: TransferCount;
 }
 
+export interface RekeyConfigSnapshotsInput {
+  recipients: string[];
+  workflow: { id: string; runId: string };
+  at: string;
+  /** Only report which snapshots would be rewrapped. */
+  dryRun?: boolean;
+}
+
+export interface ConfigSnapshotRekey {
+  /** `config/<time>-<commit>/`'s archive key. */
+  archiveKey: string;
+  commit: string;
+  destinations: string[];
+  outcome: 'rekeyed' | 'current' | 'rekey';
+  transfer: TransferCount;
+}
+
 /** What a retry resumes from: the copies done (with their results) and S3 reassemblies under way. */
 interface RekeyCheckpoint {
   backupId: string;
@@ -113,6 +132,21 @@ export function createRekeyActivities(deps: ActivityDeps) {
           return { now: deps.clock().toISOString(), recipients, decisions, problems: catalog.problems, unreachable: catalog.unreachable, retry: retryProfile(deps.config) };
         }),
       );
+    },
+
+    /**
+     * Rewraps the encrypted archive of every configuration snapshot stored beside the backups
+     * (`config/…/config.tar.age`) like a backup file, then its record (archive checksum, and the
+     * rotation in `archiveRekeys`). The secret files inside the tar stay as they were: once the
+     * archive around them no longer opens for a retired key, neither do they from a destination.
+     * The git repository's history is not rewritten (see the README). Safe to retry, like rekeyBackup.
+     */
+    async rekeyConfigSnapshots(input: RekeyConfigSnapshotsInput): Promise<ConfigSnapshotRekey[]> {
+      return asActivity('key rotation of the configuration snapshots', async () => {
+        const previous = Context.current().info.heartbeatDetails as RekeyCheckpoint | undefined;
+        const checkpoint: RekeyCheckpoint = previous?.backupId === 'config' ? previous : { backupId: 'config', done: {}, reassembly: {} };
+        return whileHeartbeating(() => checkpoint, () => rekeyConfigSnapshots(deps, input, checkpoint, Context.current().cancellationSignal));
+      });
     },
 
     async rekeyBackup(input: RekeyBackupInput): Promise<RekeyBackupResult> {
@@ -158,6 +192,45 @@ async function rekeyBackup(deps: ActivityDeps, input: RekeyBackupInput, checkpoi
   return { target: input.target, backupId: input.backupId, outcome: 'rekeyed', files, copies, transfer };
 }
 
+async function rekeyConfigSnapshots(deps: ActivityDeps, input: RekeyConfigSnapshotsInput, checkpoint: RekeyCheckpoint, signal: AbortSignal): Promise<ConfigSnapshotRekey[]> {
+  const { snapshots } = await listStoredSnapshots(deps.storages.values());
+  const groups = new Map<string, typeof snapshots>();
+  for (const s of snapshots) groups.set(s.archiveKey, [...(groups.get(s.archiveKey) ?? []), s]);
+  const identities = input.dryRun ? [] : loadIdentities(deps.config);
+  const results: ConfigSnapshotRekey[] = [];
+  for (const [archiveKey, copies] of groups) {
+    const record = copies[0]!.record;
+    const opensFor = record.archiveRekeys?.at(-1)?.recipients ?? record.recipients;
+    const base = { archiveKey, commit: record.commit, destinations: copies.map((c) => c.destination).sort(), transfer: { uploaded: 0, downloaded: 0, copiedInStore: 0 } };
+    if (sameRecipients(opensFor, input.recipients)) {
+      results.push({ ...base, outcome: 'current' });
+      continue;
+    }
+    if (input.dryRun) {
+      results.push({ ...base, outcome: 'rekey' });
+      continue;
+    }
+    const storages = copies.map((c) => storageFor(deps, c.destination));
+    const rewritten = await rekeyFile(storages, archiveKey, record.archive, identities, input.recipients, checkpoint, signal);
+    if (new Set(rewritten.map((r) => r.sha256)).size !== 1) {
+      throw new StrongboxError(FailureType.ChecksumMismatch, `the copies of ${archiveKey} differ after their new header (${rewritten.map((r) => `${r.destination} ${r.sha256}`).join(', ')}) — one is damaged; its record still names the old recipients`);
+    }
+    const next: SnapshotRecord = {
+      ...record,
+      archive: { ...record.archive, size: rewritten[0]!.size, sha256: rewritten[0]!.sha256 },
+      archiveRekeys: [...(record.archiveRekeys ?? []), { at: input.at, recipients: [...input.recipients], previousSize: record.archive.size, previousSha256: record.archive.sha256, workflow: input.workflow }],
+    };
+    // The record last (overwriting it: on S3 a new version), as when the snapshot was stored.
+    for (const copy of copies) await storageFor(deps, copy.destination).putBytes(copy.manifestKey, serializeJson(next), { contentType: 'application/json' });
+    results.push({
+      ...base,
+      outcome: 'rekeyed',
+      transfer: rewritten.reduce((t, r) => ({ uploaded: t.uploaded + r.transfer.uploaded, downloaded: t.downloaded + r.transfer.downloaded, copiedInStore: t.copiedInStore + r.transfer.copiedInStore }), base.transfer),
+    });
+  }
+  return results;
+}
+
 /** The backup's manifest, the same in every destination (a copy whose manifest differs is not rewritten). */
 async function readReference(storages: Storage[], input: RekeyBackupInput): Promise<Manifest> {
   let reference: Manifest | undefined;
@@ -187,7 +260,7 @@ interface CopyResult {
  * they all get the same bytes. A copy already starting with that header was rewritten by an attempt
  * that crashed, and is left alone (recognised even when this worker cannot open the new header).
  */
-async function rekeyFile(storages: Storage[], key: string, file: BackupFile, identities: string[], recipients: string[], checkpoint: RekeyCheckpoint, signal: AbortSignal): Promise<CopyResult[]> {
+async function rekeyFile(storages: Storage[], key: string, file: Pick<BackupFile, 'size' | 'sha256'>, identities: string[], recipients: string[], checkpoint: RekeyCheckpoint, signal: AbortSignal): Promise<CopyResult[]> {
   const copies = new Map<string, { head: Buffer; rewrap?: Rewrapped; refusal?: unknown }>();
   for (const storage of storages) {
     if (checkpoint.done[`${storage.destination}:${key}`]) continue;

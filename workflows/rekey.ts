@@ -12,7 +12,7 @@
  */
 import { defineQuery, proxyActivities, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import type { KeyRotationPlan, RekeyBackupResult } from '../activities/rekey-backup.js';
+import type { ConfigSnapshotRekey, KeyRotationPlan, RekeyBackupResult } from '../activities/rekey-backup.js';
 import type { RekeyDecision } from '../src/rekey/plan.js';
 import type { TransferCount } from '../src/storage/storage.js';
 import { KindAttribute, OutcomeAttribute } from '../src/temporal/search-attributes.js';
@@ -46,6 +46,8 @@ export interface RekeyWorkflowResult {
   decisions: RekeyDecision[];
   /** What each rotated backup's activity did (empty on a dry run). */
   rekeyed: RekeyBackupResult[];
+  /** The configuration snapshots stored beside the backups: rewrapped, current, or (dry run) to rewrap. */
+  configSnapshots: ConfigSnapshotRekey[];
   transfer: TransferCount;
   problems: KeyRotationPlan['problems'];
   unreachable: KeyRotationPlan['unreachable'];
@@ -64,8 +66,20 @@ function planning(taskQueue: string) {
   });
 }
 
+/** Configuration archives are small (rewritten whole): minutes at most, whatever their number. */
+function snapshotRekeying(taskQueue: string, plan: KeyRotationPlan) {
+  return proxyActivities<Activities>({
+    taskQueue,
+    scheduleToStartTimeout: RESTORE_QUEUE_SCHEDULE_TO_START,
+    startToCloseTimeout: '1 hour',
+    heartbeatTimeout: plan.retry.heartbeatTimeoutMs,
+    retry: transientRetry(plan.retry),
+  });
+}
+
 export async function rekeyWorkflow(input: RekeyWorkflowInput): Promise<RekeyWorkflowResult> {
   const dryRun = input.dryRun === true;
+  const { workflowId, runId } = workflowInfo();
   const progress: RekeyProgress = { stage: 'planning', dryRun, total: 0, done: 0, transfer: { uploaded: 0, downloaded: 0, copiedInStore: 0 } };
   setHandler(rekeyProgressQuery, () => progress);
   upsertSearchAttributes([
@@ -89,7 +103,6 @@ export async function rekeyWorkflow(input: RekeyWorkflowInput): Promise<RekeyWor
       heartbeatTimeout: plan.retry.heartbeatTimeoutMs,
       retry: transientRetry(plan.retry),
     });
-    const { workflowId, runId } = workflowInfo();
     for (const decision of work) {
       progress.current = decision.backupId;
       setCurrentDetails(`rewrapping ${decision.backupId} (${progress.done + 1} of ${work.length}) in ${decision.destinations.join(', ')}`);
@@ -124,6 +137,23 @@ export async function rekeyWorkflow(input: RekeyWorkflowInput): Promise<RekeyWor
       }
     }
   }
+  // The configuration snapshots stored beside the backups are encrypted to the same recipients.
+  // (A PITR repository passphrase encrypted to them would be rewrapped here too, once Strongbox keeps one.)
+  // Not part of a rotation limited to one target's backups.
+  const configSnapshots = input.target
+    ? []
+    : await snapshotRekeying(input.restoreTaskQueue, plan).rekeyConfigSnapshots({ recipients: plan.recipients, workflow: { id: workflowId, runId }, at: plan.now, dryRun });
+  for (const snapshot of configSnapshots.filter((c) => c.outcome === 'rekeyed')) {
+    progress.transfer = addTransfer(progress.transfer, snapshot.transfer);
+    await audit({
+      id: `rekey-config-${snapshot.commit.slice(0, 12)}-${runId}`.replace(/[^A-Za-z0-9_-]/g, '').slice(0, 80),
+      action: 'backup.rekeyed',
+      destinations: snapshot.destinations,
+      keys: [snapshot.archiveKey],
+      outcome: 'succeeded',
+      details: { kind: 'config-snapshot', commit: snapshot.commit, recipients: plan.recipients.length },
+    });
+  }
   progress.stage = 'done';
   delete progress.current;
   const blocked = plan.decisions.filter((d) => d.action === 'blocked').length;
@@ -139,6 +169,7 @@ export async function rekeyWorkflow(input: RekeyWorkflowInput): Promise<RekeyWor
     recipients: plan.recipients,
     decisions: plan.decisions,
     rekeyed,
+    configSnapshots,
     transfer: progress.transfer,
     problems: plan.problems,
     unreachable: plan.unreachable,
