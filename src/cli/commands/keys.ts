@@ -54,6 +54,10 @@ function print(context: CliContext, result: RekeyWorkflowResult): void {
     const action = done ? (done.outcome === 'rekeyed' ? 'rewrapped' : 'current') : d.action === 'rekey' ? 'rewrap' : d.action;
     out.line(`  ${action.padEnd(9)}  ${d.backupId}  ${d.destinations.join(', ') || '—'}  ${done?.reason ?? d.reason}`);
   }
+  for (const c of result.configSnapshots) {
+    const action = c.outcome === 'rekey' ? 'rewrap' : c.outcome === 'rekeyed' ? 'rewrapped' : 'current';
+    out.line(`  ${action.padEnd(9)}  configuration snapshot ${c.commit.slice(0, 12)}  ${c.destinations.join(', ')}`);
+  }
   const t = result.transfer;
   if (!result.dryRun) out.line(`moved: ${formatBytes(t.uploaded)} up, ${formatBytes(t.downloaded)} down, ${formatBytes(t.copiedInStore)} copied inside the stores`);
   const notes = new Set(result.rekeyed.flatMap((r) => r.copies.map((c) => (c.note ? `${c.destination}: ${c.note}` : undefined)).filter((n): n is string => n !== undefined)));
