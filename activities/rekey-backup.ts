@@ -26,9 +26,10 @@ import { listStoredSnapshots } from '../src/config-backup/stored.js';
 import { retryProfile, type RetryProfile } from '../src/config/retries.js';
 import { rewrapHeader, type Rewrapped } from '../src/crypto/age.js';
 import { loadIdentities, loadRecipients } from '../src/crypto/keys.js';
-import type { BackupFile, Manifest, StoredObject } from '../src/domain.js';
+import type { BackupFile, Manifest } from '../src/domain.js';
 import { asActivity, StrongboxError } from '../src/errors.js';
 import { FailureType } from '../src/failures.js';
+import { rekeyedManifest } from '../src/rekey/manifest.js';
 import { planRekey, sameRecipients, type RekeyDecision } from '../src/rekey/plan.js';
 import type { ReplaceHeadCheckpoint, Storage, TransferCount } from '../src/storage/storage.js';
 import { storageFor, type ActivityDeps } from './deps.js';
@@ -323,31 +324,4 @@ async function storedDigest(storage: Storage, key: string): Promise<{ size: numb
     size += (chunk as Buffer).length;
   }
   return { size, sha256: hash.digest('hex') };
-}
-
-/** The manifest after the rotation: new recipients and checksums, the old ones kept in `rekeys`. */
-export function rekeyedManifest(manifest: Manifest, input: Pick<RekeyBackupInput, 'recipients' | 'workflow' | 'at'>, updated: Map<string, { size: number; sha256: string }>): Manifest {
-  const files = manifest.files.map((f) => ({ ...f, ...(updated.get(f.name) ?? {}) }));
-  const byKeyName = (object: StoredObject): StoredObject => {
-    const name = object.key.slice(object.key.lastIndexOf('/') + 1);
-    const now = updated.get(name);
-    return now ? { ...object, size: now.size, sha256: now.sha256 } : object;
-  };
-  const destinations = Object.fromEntries(Object.entries(manifest.destinations).map(([d, v]) => [d, { objects: v.objects.map(byKeyName) }]));
-  return {
-    ...manifest,
-    files,
-    destinations,
-    encryption: { ...manifest.encryption, recipients: [...input.recipients] },
-    rekeys: [
-      ...(manifest.rekeys ?? []),
-      {
-        at: input.at,
-        previousRecipients: manifest.encryption.recipients,
-        recipients: [...input.recipients],
-        files: manifest.files.map((f) => ({ name: f.name, previousSize: f.size, previousSha256: f.sha256, size: updated.get(f.name)?.size ?? f.size, sha256: updated.get(f.name)?.sha256 ?? f.sha256 })),
-        workflow: input.workflow,
-      },
-    ],
-  };
 }
