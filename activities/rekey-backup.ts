@@ -20,7 +20,7 @@
 import { createHash } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import { readCatalog, readManifest, writeManifest, type CatalogProblem } from '../src/catalog/catalog.js';
-import { objectKey } from '../src/catalog/layout.js';
+import { manifestKey, objectKey } from '../src/catalog/layout.js';
 import { serializeJson, type SnapshotRecord } from '../src/config-backup/manifest.js';
 import { listStoredSnapshots } from '../src/config-backup/stored.js';
 import { retryProfile, type RetryProfile } from '../src/config/retries.js';
@@ -128,6 +128,7 @@ export function createRekeyActivities(deps: ActivityDeps) {
               destinations: e.destinations,
               files: e.manifest.files.map((f) => f.name),
               damaged: (e.damaged ?? []).map((d) => d.destination),
+              manifestsDiffer: catalog.problems.some((p) => p.key === manifestKey(e.target, e.backupId) && e.destinations.includes(p.destination)),
             })),
           });
           return { now: deps.clock().toISOString(), recipients, decisions, problems: catalog.problems, unreachable: catalog.unreachable, retry: retryProfile(deps.config) };
@@ -163,11 +164,14 @@ export function createRekeyActivities(deps: ActivityDeps) {
 async function rekeyBackup(deps: ActivityDeps, input: RekeyBackupInput, checkpoint: RekeyCheckpoint, signal: AbortSignal): Promise<RekeyBackupResult> {
   const identities = loadIdentities(deps.config);
   const storages = input.destinations.map((d) => storageFor(deps, d));
-  const manifest = await readReference(storages, input);
+  const manifests = await readManifests(storages, input);
   const none: TransferCount = { uploaded: 0, downloaded: 0, copiedInStore: 0 };
-  if (sameRecipients(manifest.encryption.recipients, input.recipients)) {
+  const rotated = manifests.filter((m) => sameRecipients(m.manifest.encryption.recipients, input.recipients));
+  if (rotated.length === manifests.length) {
     return { target: input.target, backupId: input.backupId, outcome: 'skipped', reason: 'already encrypted to the new recipients', files: [], copies: [], transfer: none };
   }
+  if (rotated.length > 0) return finishManifests(input, manifests, rotated[0]!.manifest, none);
+  const manifest = sameManifest(manifests, input);
   const copies: RekeyedCopy[] = [];
   const files: RekeyBackupResult['files'] = [];
   const updated = new Map<string, { size: number; sha256: string }>();
@@ -232,18 +236,49 @@ async function rekeyConfigSnapshots(deps: ActivityDeps, input: RekeyConfigSnapsh
   return results;
 }
 
-/** The backup's manifest, the same in every destination (a copy whose manifest differs is not rewritten). */
-async function readReference(storages: Storage[], input: RekeyBackupInput): Promise<Manifest> {
-  let reference: Manifest | undefined;
+/** The backup's manifest in every destination. */
+async function readManifests(storages: Storage[], input: RekeyBackupInput): Promise<Array<{ storage: Storage; manifest: Manifest }>> {
+  const found: Array<{ storage: Storage; manifest: Manifest }> = [];
   for (const storage of storages) {
     const manifest = await readManifest(storage, input.target, input.backupId);
     if (!manifest) throw new StrongboxError(FailureType.MissingObject, `backup ${input.backupId} has no manifest in ${storage.destination} any more (pruned since the plan?) — run the rotation again`);
-    if (!reference) reference = manifest;
-    else if (JSON.stringify(manifest.files) !== JSON.stringify(reference.files) || !sameRecipients(manifest.encryption.recipients, reference.encryption.recipients)) {
-      throw new StrongboxError(FailureType.CorruptData, `the manifests of backup ${input.backupId} differ between ${storages[0]!.destination} and ${storage.destination} — verify the backup and repair the damaged copy before rotating it`);
+    found.push({ storage, manifest });
+  }
+  return found;
+}
+
+/** The manifest every destination holds (a backup whose manifests differ is not rewritten). */
+function sameManifest(manifests: Array<{ storage: Storage; manifest: Manifest }>, input: RekeyBackupInput): Manifest {
+  const [first, ...rest] = manifests;
+  for (const { storage, manifest } of rest) {
+    if (JSON.stringify(manifest.files) !== JSON.stringify(first!.manifest.files) || !sameRecipients(manifest.encryption.recipients, first!.manifest.encryption.recipients)) {
+      throw new StrongboxError(FailureType.CorruptData, `the manifests of backup ${input.backupId} differ between ${first!.storage.destination} and ${storage.destination} — verify the backup and repair the damaged copy before rotating it`);
     }
   }
-  return reference!;
+  return first!.manifest;
+}
+
+/**
+ * A rotation interrupted while it wrote the manifests: some destinations hold the new one. Every
+ * copy was rewritten before the first manifest was (manifest last), so the others get the new
+ * manifest too — once each of their objects is checked to be what it describes.
+ */
+async function finishManifests(input: RekeyBackupInput, manifests: Array<{ storage: Storage; manifest: Manifest }>, next: Manifest, none: TransferCount): Promise<RekeyBackupResult> {
+  const copies: RekeyedCopy[] = [];
+  for (const { storage, manifest } of manifests) {
+    if (sameRecipients(manifest.encryption.recipients, input.recipients)) continue;
+    for (const file of next.files) {
+      const key = objectKey(input.target, input.backupId, file.name);
+      const stored = await storedDigest(storage, key);
+      if (stored.sha256 !== file.sha256 || stored.size !== file.size) {
+        throw new StrongboxError(FailureType.ChecksumMismatch, `backup ${input.backupId}: ${key} in ${storage.destination} is not the rewrapped file the other destinations' manifest describes (${stored.sha256}, expected ${file.sha256}) — verify the backup and repair this copy`);
+      }
+      copies.push({ destination: storage.destination, key, outcome: 'already', transfer: none });
+    }
+    await writeManifest(storage, next);
+  }
+  const last = next.rekeys?.at(-1);
+  return { target: input.target, backupId: input.backupId, outcome: 'rekeyed', reason: 'finished the manifests of an interrupted rotation', files: last?.files ?? [], copies, transfer: none };
 }
 
 interface CopyResult {

@@ -21,6 +21,12 @@ export interface RekeyCandidate {
   files: readonly string[];
   /** Destinations whose copy of the manifest is unreadable: reported, never rewritten. */
   damaged?: readonly string[];
+  /**
+   * Its manifests differ between destinations — what a rotation interrupted while writing them
+   * leaves (or damage): planned as `rekey` whatever the recipients, and the rotation finishes it
+   * once each copy is checked against the newer manifest.
+   */
+  manifestsDiffer?: boolean;
 }
 
 export type RekeyAction = 'rekey' | 'current' | 'blocked';
@@ -54,7 +60,7 @@ export function planRekey(input: RekeyPlanInput): RekeyDecision[] {
   const configured = new Set(input.configured);
   return input.backups.map((backup) => {
     const base = { target: backup.target, backupId: backup.backupId, files: [...backup.files] };
-    if (sameRecipients(backup.recipients, input.recipients)) {
+    if (sameRecipients(backup.recipients, input.recipients) && backup.manifestsDiffer !== true) {
       return { ...base, action: 'current' as const, destinations: [], reason: 'already encrypted to the new recipients' };
     }
     const unknown = backup.destinations.filter((d) => !configured.has(d));

@@ -15,6 +15,7 @@ describe('planRekey', () => {
     ['leaves a backup already on the new set (order and duplicates do not matter)', backup({ recipients: [NEW, ESCROW, NEW] }), 'current', []],
     ['blocks a backup with a copy in a destination this worker lacks', backup({ destinations: ['local', 'offsite'] }), 'blocked', []],
     ['blocks a backup whose manifest is unreadable in one destination', backup({ destinations: ['local'], damaged: ['cloud'] }), 'blocked', []],
+    ['finishes a backup whose manifests differ (a rotation interrupted while writing them)', backup({ recipients: [NEW, ESCROW], manifestsDiffer: true }), 'rekey', ['cloud', 'local']],
     ['rekeys a backup that only gains a recipient', backup({ recipients: [ESCROW] }), 'rekey', ['cloud', 'local']],
   ])('%s', (_name, candidate, action, destinations) => {
     const [decision] = planRekey({ backups: [candidate], recipients: [ESCROW, NEW], configured: ['local', 'cloud'] });
