@@ -309,7 +309,10 @@ async function rekeyFile(storages: Storage[], key: string, file: Pick<BackupFile
   }
   const header = [...copies.values()].find((c) => c.rewrap)?.rewrap?.header;
   const results: CopyResult[] = [];
-  for (const storage of storages) {
+  // Local copies first: rewriting one yields the new SHA-256 from a pass on the disk, which S3
+  // copies are then checked against (and spared reading back where the store computes none).
+  let known: string | undefined;
+  for (const storage of [...storages].sort((a, b) => (a.kind === b.kind ? 0 : a.kind === 'local' ? -1 : 1))) {
     const id = `${storage.destination}:${key}`;
     const done = checkpoint.done[id];
     if (done) {
@@ -330,6 +333,7 @@ async function rekeyFile(storages: Storage[], key: string, file: Pick<BackupFile
         newHead: copy.rewrap.header,
         expectedSize: file.size,
         expectedSha256: file.sha256,
+        ...(known ? { newSha256: known } : {}),
         signal,
         ...(checkpoint.reassembly[id] ? { resume: checkpoint.reassembly[id] } : {}),
         onCheckpoint: (c) => {
@@ -342,6 +346,7 @@ async function rekeyFile(storages: Storage[], key: string, file: Pick<BackupFile
     }
     const { destination: _destination, ...record } = result;
     checkpoint.done[id] = record;
+    known ??= result.sha256;
     results.push(result);
   }
   return results;

@@ -464,12 +464,19 @@ export class S3Storage implements Storage {
     const newSize = options.newHead.length + size - options.oldHeadLength;
     if (newSize <= REWRITE_WHOLE_LIMIT) return this.rewriteWhole(key, options, current.VersionId, size, retainUntil, transfer);
 
+    if (newSize > MAX_COPY_OBJECT_SIZE) {
+      // Too large for CopyObject: assembled in place, a new version of the key.
+      const metadata = options.newSha256 ? { [SHA256_METADATA]: options.newSha256 } : undefined;
+      await this.reassemble(fullKey, fullKey, current.VersionId, size, options, transfer, { ...(metadata ? { Metadata: metadata } : {}), ...this.lockParams(retainUntil) });
+      const sha256 = options.newSha256 ?? (await this.streamDigest(fullKey, key, options.signal, transfer));
+      return { key, size: newSize, sha256, transfer };
+    }
     const tempKey = `${fullKey}${REASSEMBLY_SUFFIX}`;
-    const checkpoint = await this.reassemble(tempKey, fullKey, current.VersionId, size, options, transfer);
+    const checkpoint = await this.reassemble(tempKey, fullKey, current.VersionId, size, options, transfer, {});
     // A checkpoint once the temporary object is complete: a retry goes straight to the copy.
     options.onCheckpoint?.({ ...checkpoint, uploadId: undefined, parts: [] });
     let sha256: string | undefined;
-    if (newSize <= MAX_COPY_OBJECT_SIZE) {
+    {
       const copied = await this.client
         .send(
           new CopyObjectCommand({
@@ -477,6 +484,7 @@ export class S3Storage implements Storage {
             Key: fullKey,
             CopySource: copySource(this.config.bucket, tempKey),
             MetadataDirective: 'REPLACE',
+            ...(options.newSha256 ? { Metadata: { [SHA256_METADATA]: options.newSha256 } } : {}),
             ChecksumAlgorithm: 'SHA256',
             ...this.lockParams(retainUntil),
           }),
@@ -486,10 +494,14 @@ export class S3Storage implements Storage {
           throw classify(error, this.context('cannot copy the reassembled object into place', key));
         });
       transfer.copiedInStore += newSize;
-      sha256 = fullObjectSha256({ ChecksumSHA256: copied.CopyObjectResult?.ChecksumSHA256, ChecksumType: copied.CopyObjectResult?.ChecksumType }) ?? (await this.head(key))?.sha256;
+      const computed = fullObjectSha256({ ChecksumSHA256: copied.CopyObjectResult?.ChecksumSHA256, ChecksumType: copied.CopyObjectResult?.ChecksumType });
+      if (computed !== undefined && options.newSha256 !== undefined && computed !== options.newSha256) {
+        throw new StrongboxError(FailureType.ChecksumMismatch, `${this.context('the rewritten object differs from the other copies', key)}: the store computed SHA-256 ${computed}, the other copies have ${options.newSha256}`);
+      }
+      sha256 = computed ?? options.newSha256;
     }
     if (sha256 === undefined) {
-      // The store keeps no SHA-256 of its own (or the object is too large to copy whole): read it.
+      // The store keeps no SHA-256 of its own, and no other copy told it: read it.
       sha256 = await this.streamDigest(fullKey, key, options.signal, transfer);
     }
     await this.delete(`${key}${REASSEMBLY_SUFFIX}`);
@@ -531,10 +543,18 @@ export class S3Storage implements Storage {
   }
 
   /** Builds the new object under `tempKey` (see replaceHead); resumes the checkpoint's upload when the store still has it. */
-  private async reassemble(tempKey: string, fullKey: string, versionId: string | undefined, size: number, options: ReplaceHeadOptions, transfer: TransferCount): Promise<ReplaceHeadCheckpoint> {
+  private async reassemble(
+    tempKey: string,
+    fullKey: string,
+    versionId: string | undefined,
+    size: number,
+    options: ReplaceHeadOptions,
+    transfer: TransferCount,
+    create: { Metadata?: Record<string, string>; ObjectLockMode?: ObjectLockMode; ObjectLockRetainUntilDate?: Date },
+  ): Promise<ReplaceHeadCheckpoint> {
     const key = options.resume?.key;
     const resumable = options.resume && key === fullKey && options.resume.sourceVersion === versionId ? options.resume : undefined;
-    if (resumable && resumable.uploadId === undefined && (await this.head(`${fullKey.slice(this.prefix.length)}${REASSEMBLY_SUFFIX}`))) {
+    if (resumable && resumable.uploadId === undefined && tempKey !== fullKey && (await this.head(`${fullKey.slice(this.prefix.length)}${REASSEMBLY_SUFFIX}`))) {
       return resumable; // the temporary object was completed by the attempt that crashed
     }
     let checkpoint: ReplaceHeadCheckpoint | undefined;
@@ -543,7 +563,7 @@ export class S3Storage implements Storage {
       if (parts) checkpoint = { key: fullKey, uploadId: resumable.uploadId, ...(versionId ? { sourceVersion: versionId } : {}), parts };
     }
     if (!checkpoint) {
-      const created = await this.client.send(new CreateMultipartUploadCommand({ Bucket: this.config.bucket, Key: tempKey }), { abortSignal: options.signal });
+      const created = await this.client.send(new CreateMultipartUploadCommand({ Bucket: this.config.bucket, Key: tempKey, ...create }), { abortSignal: options.signal });
       if (!created.UploadId) throw new StrongboxError(FailureType.Transient, `the store returned no upload id for ${tempKey}`);
       checkpoint = { key: fullKey, uploadId: created.UploadId, ...(versionId ? { sourceVersion: versionId } : {}), parts: [] };
     }

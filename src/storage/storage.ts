@@ -92,6 +92,12 @@ export interface ReplaceHeadOptions {
   expectedSize: number;
   /** Its SHA-256 now, checked where the store keeps one (S3 metadata) before anything is written. */
   expectedSha256?: string;
+  /**
+   * The new object's SHA-256 when already known (another copy of the same bytes was rewritten
+   * first): recorded with it, checked against the store's own where it computes one, and otherwise
+   * spares reading the object back to learn it.
+   */
+  newSha256?: string;
   signal?: AbortSignal;
   resume?: ReplaceHeadCheckpoint;
   onCheckpoint?: (checkpoint: ReplaceHeadCheckpoint) => void;
