@@ -316,6 +316,7 @@ async function rekeyFile(storages: Storage[], key: string, file: Pick<BackupFile
     const id = `${storage.destination}:${key}`;
     const done = checkpoint.done[id];
     if (done) {
+      known ??= done.sha256;
       results.push({ destination: storage.destination, ...done });
       continue;
     }
