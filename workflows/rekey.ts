@@ -10,7 +10,7 @@
  * worker lost mid-backup is retried where its heartbeat left it; a run started again after a failure
  * skips the backups already rotated (their manifests name the new recipients).
  */
-import { defineQuery, proxyActivities, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, defineQuery, proxyActivities, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { ConfigSnapshotRekey, KeyRotationPlan, RekeyBackupResult } from '../activities/rekey-backup.js';
 import type { RekeyDecision } from '../src/rekey/plan.js';
@@ -92,6 +92,7 @@ export async function rekeyWorkflow(input: RekeyWorkflowInput): Promise<RekeyWor
   progress.total = work.length;
 
   const rekeyed: RekeyBackupResult[] = [];
+  const failed: Array<{ backupId: string; reason: string }> = [];
   if (!dryRun) {
     progress.stage = 'rekeying';
     // One backup per activity: seconds to minutes on S3 (the payload is copied inside the store),
@@ -106,14 +107,24 @@ export async function rekeyWorkflow(input: RekeyWorkflowInput): Promise<RekeyWor
     for (const decision of work) {
       progress.current = decision.backupId;
       setCurrentDetails(`rewrapping ${decision.backupId} (${progress.done + 1} of ${work.length}) in ${decision.destinations.join(', ')}`);
-      const result = await rekeying.rekeyBackup({
-        target: decision.target,
-        backupId: decision.backupId,
-        destinations: decision.destinations,
-        recipients: plan.recipients,
-        workflow: { id: workflowId, runId },
-        at: plan.now,
-      });
+      let result: RekeyBackupResult;
+      try {
+        result = await rekeying.rekeyBackup({
+          target: decision.target,
+          backupId: decision.backupId,
+          destinations: decision.destinations,
+          recipients: plan.recipients,
+          workflow: { id: workflowId, runId },
+          at: plan.now,
+        });
+      } catch (error) {
+        // One backup that cannot be rotated (a damaged copy, a wrong key) must not leave the others
+        // on the old keys: it is reported, and the run fails at the end naming it.
+        const cause = error instanceof ActivityFailure && error.cause ? error.cause : error;
+        failed.push({ backupId: decision.backupId, reason: (cause as Error).message });
+        progress.done += 1;
+        continue;
+      }
       rekeyed.push(result);
       progress.done += 1;
       progress.transfer = addTransfer(progress.transfer, result.transfer);
@@ -157,6 +168,16 @@ export async function rekeyWorkflow(input: RekeyWorkflowInput): Promise<RekeyWor
   progress.stage = 'done';
   delete progress.current;
   const blocked = plan.decisions.filter((d) => d.action === 'blocked').length;
+  if (failed.length > 0) {
+    upsertSearchAttributes([{ key: OutcomeAttribute, value: 'failed' }]);
+    setCurrentDetails(`rewrapped ${rekeyed.length} backup(s); ${failed.length} could not be: ${failed.map((f) => f.backupId).join(', ')}`);
+    throw ApplicationFailure.create({
+      type: 'RekeyIncomplete',
+      nonRetryable: true,
+      message: `${failed.length} backup(s) are still on the old keys: ${failed.map((f) => `${f.backupId} (${f.reason})`).join('; ')} — fix them and run \`strongbox keys rotate\` again (the ${rekeyed.length} rewrapped are skipped)`,
+      details: [{ rekeyed: rekeyed.map((r) => r.backupId), failed }],
+    });
+  }
   upsertSearchAttributes([{ key: OutcomeAttribute, value: 'succeeded' }]);
   setCurrentDetails(
     dryRun
