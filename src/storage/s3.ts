@@ -494,7 +494,10 @@ export class S3Storage implements Storage {
           throw classify(error, this.context('cannot copy the reassembled object into place', key));
         });
       transfer.copiedInStore += newSize;
-      const computed = fullObjectSha256({ ChecksumSHA256: copied.CopyObjectResult?.ChecksumSHA256, ChecksumType: copied.CopyObjectResult?.ChecksumType });
+      // S3 returns the checksum with the copy; MinIO computes it but tells it only when asked (HEAD).
+      const computed =
+        fullObjectSha256({ ChecksumSHA256: copied.CopyObjectResult?.ChecksumSHA256, ChecksumType: copied.CopyObjectResult?.ChecksumType }) ??
+        fullObjectSha256(await this.client.send(new HeadObjectCommand({ Bucket: this.config.bucket, Key: fullKey, ChecksumMode: 'ENABLED', VersionId: copied.VersionId }), { abortSignal: options.signal }));
       if (computed !== undefined && options.newSha256 !== undefined && computed !== options.newSha256) {
         throw new StrongboxError(FailureType.ChecksumMismatch, `${this.context('the rewritten object differs from the other copies', key)}: the store computed SHA-256 ${computed}, the other copies have ${options.newSha256}`);
       }
