@@ -594,26 +594,40 @@ export class S3Storage implements Storage {
         record(1, result.ETag);
       }
       const partSize = Math.max(COPY_PART_SIZE, Math.ceil((size - firstEnd) / (MAX_PARTS - 1)));
+      const ranges: Array<{ partNumber: number; start: number; end: number }> = [];
       for (let start = firstEnd, partNumber = 2; start < size; start += partSize, partNumber += 1) {
-        if (done.has(partNumber)) continue;
-        options.signal?.throwIfAborted();
-        const end = Math.min(size, start + partSize);
-        const result = await this.client.send(
-          new UploadPartCopyCommand({
-            Bucket: this.config.bucket,
-            Key: tempKey,
-            UploadId: uploadId,
-            PartNumber: partNumber,
-            CopySource: copySource(this.config.bucket, fullKey, versionId),
-            CopySourceRange: `bytes=${start}-${end - 1}`,
-          }),
-          { abortSignal: options.signal },
-        );
-        const etag = result.CopyPartResult?.ETag;
-        if (!etag) throw new StrongboxError(FailureType.Transient, `the store returned no ETag for copied part ${partNumber} of ${tempKey}`);
-        transfer.copiedInStore += end - start;
-        record(partNumber, etag);
+        if (!done.has(partNumber)) ranges.push({ partNumber, start, end: Math.min(size, start + partSize) });
       }
+      // A few copies at once: the store works on them in parallel, none passes through here.
+      let failure: unknown;
+      const copyNext = async (): Promise<void> => {
+        for (let range = ranges.shift(); range && failure === undefined; range = ranges.shift()) {
+          options.signal?.throwIfAborted();
+          const result = await this.client.send(
+            new UploadPartCopyCommand({
+              Bucket: this.config.bucket,
+              Key: tempKey,
+              UploadId: uploadId,
+              PartNumber: range.partNumber,
+              CopySource: copySource(this.config.bucket, fullKey, versionId),
+              CopySourceRange: `bytes=${range.start}-${range.end - 1}`,
+            }),
+            { abortSignal: options.signal },
+          );
+          const etag = result.CopyPartResult?.ETag;
+          if (!etag) throw new StrongboxError(FailureType.Transient, `the store returned no ETag for copied part ${range.partNumber} of ${tempKey}`);
+          transfer.copiedInStore += range.end - range.start;
+          record(range.partNumber, etag);
+        }
+      };
+      await Promise.all(
+        Array.from({ length: UPLOAD_CONCURRENCY }, () =>
+          copyNext().catch((error: unknown) => {
+            failure ??= error;
+          }),
+        ),
+      );
+      if (failure !== undefined) throw failure;
       await this.client.send(
         new CompleteMultipartUploadCommand({
           Bucket: this.config.bucket,
