@@ -21,6 +21,7 @@ export const AUDIT_ACTIONS = [
   'backup.verified',
   'backup.restored',
   'backup.pruned',
+  'backup.rekeyed',
   'dr.started',
   'dr.approved',
   'dr.aborted',

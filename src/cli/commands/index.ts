@@ -15,6 +15,7 @@ import { registerRestoreCommand } from './restore.js';
 import { registerDrCommands } from './dr.js';
 import { registerHoldCommands } from './hold.js';
 import { registerDoctorCommand } from './doctor.js';
+import { registerKeysCommands } from './keys.js';
 
 export function registerCommands(program: Command, context: CliContext): void {
   registerStartCommand(program, context);
@@ -30,5 +31,6 @@ export function registerCommands(program: Command, context: CliContext): void {
   registerExportCommand(program, context);
   registerScheduleCommands(program, context);
   registerAuditCommand(program, context);
+  registerKeysCommands(program, context);
   registerStackCommands(program, context);
 }
