@@ -16,7 +16,9 @@
  */
 import type { Config } from '../config/load.js';
 import { parseDuration } from '../config/duration.js';
-import type { ScheduleConfig } from '../config/schema.js';
+import type { ScheduleConfig, WEEKDAYS } from '../config/schema.js';
+
+export type Weekday = (typeof WEEKDAYS)[number];
 
 export const SCHEDULE_ID_PREFIX = 'strongbox-';
 export const MANAGED_BY = 'strongbox';
@@ -31,11 +33,13 @@ export const WORKFLOW_TYPES = {
   staleness: 'stalenessCheckWorkflow',
 } as const;
 
-/** A time of day, every day — or on one day of the month; `hour: '*'` means every hour. */
+/** A time of day, every day — or on one day of the month, or one weekday; `hour: '*'` means every hour. */
 export interface ScheduleCalendar {
   hour: number | '*';
   minute: number;
   dayOfMonth?: number;
+  /** One weekday (`sunday`…`saturday`, as in the configuration). */
+  dayOfWeek?: Weekday;
   /** What the calendar is for; the Temporal UI shows it. */
   comment: string;
 }

@@ -2,7 +2,7 @@ import type { ScheduleDescription } from '@temporalio/client';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../src/config/load.js';
 import { desiredSchedules, type DesiredSchedule } from '../../../src/schedules/desired.js';
-import { describeSpec, diffSchedules, normalizeDescription, normalizeDesired } from '../../../src/schedules/normalize.js';
+import { describeSpec, diffSchedules, normalizeDescription, normalizeDesired, toScheduleOptions } from '../../../src/schedules/normalize.js';
 
 const config = (raw: Record<string, unknown>) => parseConfig(raw, { source: undefined, baseDir: '/' });
 
@@ -163,5 +163,29 @@ describe('comparing with the server', () => {
     ['strongbox-staleness', 'hourly at :00 UTC'],
   ])('summarizes %s as "%s"', (id, text) => {
     expect(describeSpec(normalizeDesired(byId(desiredSchedules(twoTargets))[id]!))).toBe(text);
+  });
+});
+
+describe('a calendar on one weekday', () => {
+  const weekly = { ...byId(desiredSchedules(twoTargets))['strongbox-prune']!, spec: { calendars: [{ hour: 4, minute: 15, dayOfWeek: 'sunday' as const, comment: 'weekly' }], timezone: 'UTC' } };
+
+  it('matches the server\'s expanded form of the same weekday, and differs from another', () => {
+    const server = (day: string) =>
+      ({
+        ...serverDescription(),
+        spec: {
+          calendars: [{ second: [{ start: 0, end: 0, step: 1 }], minute: [{ start: 15, end: 15, step: 1 }], hour: [{ start: 4, end: 4, step: 1 }], dayOfMonth: [{ start: 1, end: 31, step: 1 }], month: [{ start: 'JANUARY', end: 'DECEMBER', step: 1 }], year: [], dayOfWeek: [{ start: day, end: day, step: 1 }], comment: 'weekly' }],
+          intervals: [],
+          skip: [],
+          timezone: '',
+        },
+      }) as unknown as ScheduleDescription;
+    expect(diffSchedules(normalizeDescription(server('SUNDAY')), normalizeDesired(weekly))).not.toContain('spec.calendars');
+    expect(diffSchedules(normalizeDescription(server('MONDAY')), normalizeDesired(weekly))).toContain('spec.calendars');
+    expect(describeSpec(normalizeDesired(weekly))).toBe('weekly on sunday at 04:15 UTC');
+  });
+
+  it('is sent to Temporal as its weekday name', () => {
+    expect(toScheduleOptions(weekly).spec.calendars?.[0]).toMatchObject({ hour: 4, minute: 15, dayOfWeek: 'SUNDAY' });
   });
 });
