@@ -163,7 +163,7 @@ export class S3Storage implements Storage {
   }
 
   async putFile(key: string, file: string, options: PutFileOptions): Promise<PutResult> {
-    const existing = await this.head(key);
+    const existing = options.replace ? undefined : await this.head(key);
     if (existing && existing.size === options.size && existing.sha256 === options.sha256) {
       return { key, size: existing.size, sha256: options.sha256, uploaded: false };
     }
@@ -383,6 +383,7 @@ export class S3Storage implements Storage {
         size: result.ContentLength ?? 0,
         lastModified: result.LastModified ?? new Date(0),
         ...(result.Metadata?.[SHA256_METADATA] ? { sha256: result.Metadata[SHA256_METADATA] } : {}),
+        ...(result.ETag ? { etag: result.ETag } : {}),
         ...(result.ObjectLockRetainUntilDate ? { retainUntil: result.ObjectLockRetainUntilDate } : {}),
       };
     } catch (error) {
