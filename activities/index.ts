@@ -26,6 +26,8 @@ import { createRestoreConfigActivities } from './restore-config.js';
 import { createExportDataActivities } from './export-data.js';
 import { createPruneExportsActivities } from './prune-exports.js';
 import { createRestoreWorkflowActivities } from './restore-activities.js';
+import { createScrubActivities } from './scrub-backup.js';
+import { createReplicateActivities } from './replicate-backup.js';
 
 export type { ActivityDeps } from './deps.js';
 
@@ -55,6 +57,8 @@ export function createActivities(deps: ActivityDeps) {
     ...createExportDataActivities(deps),
     ...createPruneExportsActivities(deps),
     ...createRestoreWorkflowActivities(deps),
+    ...createScrubActivities(deps),
+    ...createReplicateActivities(deps),
   };
 }
 

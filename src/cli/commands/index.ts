@@ -13,6 +13,7 @@ import { registerExportCommand } from './export.js';
 import { registerAuditCommand } from './audit.js';
 import { registerRestoreCommand } from './restore.js';
 import { registerDrCommands } from './dr.js';
+import { registerScrubCommands } from './scrub.js';
 
 export function registerCommands(program: Command, context: CliContext): void {
   registerStartCommand(program, context);
@@ -23,6 +24,7 @@ export function registerCommands(program: Command, context: CliContext): void {
   registerRestoreCommand(program, context);
   registerDrCommands(program, context);
   registerPruneCommand(program, context);
+  registerScrubCommands(program, context);
   registerExportCommand(program, context);
   registerScheduleCommands(program, context);
   registerAuditCommand(program, context);

@@ -29,6 +29,7 @@ describe('desired schedules', () => {
       'strongbox-config-backup',
       'strongbox-export-app',
       'strongbox-prune',
+      'strongbox-scrub',
       'strongbox-staleness',
       'strongbox-verify-app',
       'strongbox-verify-legacy',
@@ -83,6 +84,20 @@ describe('desired schedules', () => {
     expect(byId(desiredSchedules(twoTargets))[id]).toMatchObject(expected);
   });
 
+  it('scrubs weekly in full on the configured weekday, and nightly in fast mode only when enabled', () => {
+    expect(byId(desiredSchedules(twoTargets))['strongbox-scrub']).toMatchObject({
+      workflowType: 'scrubWorkflow',
+      args: [{ mode: 'full' }],
+      workflowId: 'scrub-full',
+      spec: { calendars: [{ hour: 5, minute: 0, dayOfWeek: 'saturday', comment: 'weekly full scrub' }], timezone: 'UTC' },
+    });
+    expect(byId(desiredSchedules(twoTargets))['strongbox-scrub-fast']).toBeUndefined();
+    const both = byId(desiredSchedules(config({ scrub: { schedule: { full: { on: 'sunday', at: '04:10' }, fast: { enabled: true, at: '01:20' } } } })));
+    expect(both['strongbox-scrub']!.spec.calendars).toEqual([{ hour: 4, minute: 10, dayOfWeek: 'sunday', comment: 'weekly full scrub' }]);
+    expect(both['strongbox-scrub-fast']).toMatchObject({ args: [{ mode: 'fast' }], spec: { calendars: [{ hour: 1, minute: 20, comment: 'nightly fast scrub' }] } });
+    expect(desiredSchedules(config({ scrub: { schedule: { full: { enabled: false } } } })).map((s) => s.id)).not.toContain('strongbox-scrub');
+  });
+
   it('has no backup schedule for a target whose schedule is disabled, and no export without items', () => {
     const ids = desiredSchedules(twoTargets).map((s) => s.id);
     expect(ids).not.toContain('strongbox-backup-legacy');
@@ -94,6 +109,7 @@ describe('desired schedules', () => {
     expect(defaults.map((s) => [s.id, s.spec.calendars[0]!.hour, s.spec.calendars[0]!.minute])).toEqual([
       ['strongbox-backup-app', 2, 0],
       ['strongbox-prune', 3, 0],
+      ['strongbox-scrub', 5, 0],
       ['strongbox-staleness', '*', 0],
       ['strongbox-verify-app', 6, 0],
     ]);
