@@ -2,7 +2,7 @@
  * Scrub evidence: what one scrub found for each destination's copy of a backup, and what it
  * repaired. Stored beside the manifest in every destination holding the backup, never rewritten:
  *
- *   backups/<target>/<backup id>/scrub/<compact time>-<run>.json
+ *   backups/<target>/<backup id>/scrub/<compact time, to the millisecond>-<run>.json
  *
  * Pure (workflows build and carry these): no Node built-ins.
  *
@@ -78,9 +78,11 @@ export interface ScrubRecord {
   workflow: { id: string; runId: string };
 }
 
+/** Keys sort by time to the millisecond (two scrubs in one second stay in order), then by run. */
 export function scrubKey(target: string, backupId: string, scrubbedAt: string, runId?: string): string {
   const suffix = runId ? `-${runId.replace(/[^A-Za-z0-9]/g, '').slice(0, 12)}` : '';
-  return `${backupPrefix(target, backupId)}${SCRUB_DIR}/${compactTime(scrubbedAt)}${suffix}.json`;
+  const millis = String(new Date(scrubbedAt).getUTCMilliseconds()).padStart(3, '0');
+  return `${backupPrefix(target, backupId)}${SCRUB_DIR}/${compactTime(scrubbedAt).replace(/Z$/, `${millis}Z`)}${suffix}.json`;
 }
 
 /** A copy's state from its objects' checks: good only when every object is. */

@@ -48,7 +48,7 @@ describe('choosing what to repair from', () => {
 
 describe('scrub evidence', () => {
   it('is keyed beside the manifest by time and run', () => {
-    expect(scrubKey('app', 'app-20261124T020000Z', '2026-12-05T05:00:00.000Z', 'a1b2-c3d4-e5f6-0718-9abc')).toBe('backups/app/app-20261124T020000Z/scrub/20261205T050000Z-a1b2c3d4e5f6.json');
+    expect(scrubKey('app', 'app-20261124T020000Z', '2026-12-05T05:00:00.042Z', 'a1b2-c3d4-e5f6-0718-9abc')).toBe('backups/app/app-20261124T020000Z/scrub/20261205T050000042Z-a1b2c3d4e5f6.json');
   });
 
   it('names each copy that is not good and what became of it', () => {
