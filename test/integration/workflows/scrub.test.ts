@@ -17,7 +17,7 @@ import type { S3DestinationConfig } from '../../../src/config/schema.js';
 import type { Manifest } from '../../../src/domain.js';
 import { parseScrubRecord, scrubKey, type ScrubRecord } from '../../../src/scrub/record.js';
 import { openStorages } from '../../../src/storage/index.js';
-import { withDatabase } from '../../helpers/recovery.js';
+import { strongboxCli, withDatabase } from '../../helpers/recovery.js';
 import { createTestDatabase, s3Client, testStack, type TestDatabase } from '../../helpers/stack.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../../helpers/webhook.js';
 import { startTestWorker, storedManifest, testSetup, type TestSetup, type TestWorker } from '../../helpers/workflows.js';
@@ -128,6 +128,12 @@ describe('scrub', () => {
     for (const entry of catalog.entries) {
       expect(entry.damaged).toBeUndefined();
       expect(entry.scrub?.map((c) => [c.destination, c.provenAt, c.lastScrub?.state])).toEqual(['cloud', 'local', 'offsite'].map((d) => [d, again.scrubbedAt, 'good']));
+    }
+    const listed = await strongboxCli(setup, ['backups', 'list', '--target', 'heal']);
+    expect(listed.exitCode, listed.stderr).toBe(0);
+    const proven = again.scrubbedAt.slice(0, 16).replace('T', ' ');
+    for (const backup of [flipped, deleted, truncated]) {
+      expect(listed.stdout.split('\n').find((l) => l.startsWith(backup.backupId))).toMatch(new RegExp(`  proven: cloud ${proven}, local ${proven}, offsite ${proven}$`));
     }
     const audit = await readAuditLog([storage('local')], { since: new Date(Date.now() - 3_600_000) });
     const repairs = audit.events.filter((e) => e.action === 'backup.repaired');
