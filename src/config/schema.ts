@@ -11,6 +11,7 @@ import { z } from 'zod';
 import { TIERS } from '../domain.js';
 import { parseDuration } from './duration.js';
 import { retryProfileProblems } from './retries.js';
+import { BANDWIDTH_PATTERN } from './rate.js';
 
 const PRIVATE_KEY_PATTERN = /AGE-SECRET-KEY-1|-----BEGIN [A-Z ]*PRIVATE KEY-----/i;
 const NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
@@ -402,6 +403,28 @@ export const configSchema = z.strictObject({
       at: timeOfDay().default('06:00'),
       /** Destinations to read from, in order of preference. */
       sourcePreference: z.array(name()).default(['local', 'cloud', 'offsite']),
+    })
+    .prefault({}),
+  /** Scrub: every copy of every backup read back on a schedule, and damaged copies repaired from a good one. */
+  scrub: z
+    .strictObject({
+      /** Backups checked at once (each reads its copies one after another). */
+      concurrency: z.number().int().min(1).max(16).default(2),
+      /** Bound on the bytes a scrub reads per second on each worker (`50MiB/s`, `500KiB/s`; `0`: no bound). */
+      bandwidth: z
+        .string()
+        .refine((b) => b.trim() === '0' || b.trim() === 'unlimited' || BANDWIDTH_PATTERN.test(b.trim()), { error: 'must be a rate such as 50MiB/s, 500KiB/s or 10MB/s, or 0 for no bound' })
+        .default('0'),
+      /** Repair a damaged or missing copy from a good copy in another destination. */
+      repair: z.boolean().default(true),
+      schedule: z
+        .strictObject({
+          /** The weekly full scrub (every byte read and checksummed), in schedules.timezone. */
+          full: z.strictObject({ on: z.enum(WEEKDAYS).default('saturday'), at: timeOfDay().default('05:00'), enabled: z.boolean().default(true) }).prefault({}),
+          /** An optional nightly fast scrub (one metadata request per object, no data read). */
+          fast: z.strictObject({ at: timeOfDay().default('05:30'), enabled: z.boolean().default(false) }).prefault({}),
+        })
+        .prefault({}),
     })
     .prefault({}),
   configBackup: z

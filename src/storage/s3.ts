@@ -205,7 +205,7 @@ export class S3Storage implements Storage {
   }
 
   async putFile(key: string, file: string, options: PutFileOptions): Promise<PutResult> {
-    const existing = await this.head(key);
+    const existing = options.replace ? undefined : await this.head(key);
     if (existing && existing.size === options.size && existing.sha256 === options.sha256) {
       return { key, size: existing.size, sha256: options.sha256, uploaded: false };
     }
@@ -691,6 +691,7 @@ export class S3Storage implements Storage {
         size: result.ContentLength ?? 0,
         lastModified: result.LastModified ?? new Date(0),
         ...(sha256 ? { sha256 } : {}),
+        ...(result.ETag ? { etag: result.ETag } : {}),
         ...(result.ObjectLockRetainUntilDate ? { retainUntil: result.ObjectLockRetainUntilDate } : {}),
         ...(result.ObjectLockLegalHoldStatus === 'ON' ? { legalHold: true } : {}),
       };

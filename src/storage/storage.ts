@@ -23,6 +23,11 @@ export interface ObjectInfo {
   lastModified: Date;
   /** SHA-256 (hex) of the stored bytes when the driver records it. */
   sha256?: string;
+  /**
+   * The store's entity tag, when it has one (S3): changes whenever the object is rewritten, so a
+   * copy proven intact under one ETag and still carrying it has not been replaced since.
+   */
+  etag?: string;
   /** End of a retention lock, when the object is under one. */
   retainUntil?: Date;
   /** True when the object is under a legal hold (S3). */
@@ -51,6 +56,11 @@ export interface PutFileOptions {
   onCheckpoint?: (checkpoint: UploadCheckpoint) => void;
   /** Retention lock until this time, on stores that support it. */
   retainUntil?: Date;
+  /**
+   * Write even when an object with the recorded size and SHA-256 seems to be there: a repair
+   * replaces a copy whose metadata may still claim the right checksum over damaged bytes.
+   */
+  replace?: boolean;
 }
 
 export interface PutResult {

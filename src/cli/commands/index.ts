@@ -16,6 +16,7 @@ import { registerDrCommands } from './dr.js';
 import { registerHoldCommands } from './hold.js';
 import { registerDoctorCommand } from './doctor.js';
 import { registerKeysCommands } from './keys.js';
+import { registerScrubCommands } from './scrub.js';
 
 export function registerCommands(program: Command, context: CliContext): void {
   registerStartCommand(program, context);
@@ -28,6 +29,7 @@ export function registerCommands(program: Command, context: CliContext): void {
   registerPruneCommand(program, context);
   registerHoldCommands(program, context);
   registerDoctorCommand(program, context);
+  registerScrubCommands(program, context);
   registerExportCommand(program, context);
   registerScheduleCommands(program, context);
   registerAuditCommand(program, context);
