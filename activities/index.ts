@@ -26,6 +26,7 @@ import { createRestoreConfigActivities } from './restore-config.js';
 import { createExportDataActivities } from './export-data.js';
 import { createPruneExportsActivities } from './prune-exports.js';
 import { createRestoreWorkflowActivities } from './restore-activities.js';
+import { createPingHeartbeatActivities } from './ping-heartbeat.js';
 
 export type { ActivityDeps } from './deps.js';
 
@@ -55,6 +56,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createExportDataActivities(deps),
     ...createPruneExportsActivities(deps),
     ...createRestoreWorkflowActivities(deps),
+    ...createPingHeartbeatActivities(deps),
   };
 }
 
