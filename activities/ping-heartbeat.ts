@@ -50,7 +50,7 @@ export function createPingHeartbeatActivities(deps: ActivityDeps) {
       } catch (error) {
         result = { ok: false, error: (error as Error).message };
       }
-      count('heartbeatPings', 1, { job: input.job, signal: input.signal, result: result.ok ? 'delivered' : 'failed' });
+      count('heartbeatPings', 1, { kind: input.job, signal: input.signal, result: result.ok ? 'delivered' : 'failed' });
       if (!result.ok) {
         deps.logger.error({ ...log, check: chosen.setting, error: result.error }, `the heartbeat check (${chosen.setting}) did not take the ping; it may report Strongbox as down`);
         return { pinged: false, check: chosen.setting, error: result.error ?? 'unknown error' };

@@ -204,8 +204,8 @@ export const METRICS = define({
     name: 'strongbox_heartbeat_pings_total',
     type: 'counter',
     unit: '',
-    help: "Pings of the dead man's switch (heartbeat): per job, the signal sent (success, fail) and whether the check took it (delivered, failed).",
-    labels: ['job', 'signal', 'result'],
+    help: "Pings of the dead man's switch (heartbeat): per kind of run (backup, scrub), the signal sent (success, fail) and whether the check took it (delivered, failed).",
+    labels: ['kind', 'signal', 'result'],
     source: 'notifier',
   },
 });
