@@ -21,6 +21,11 @@ export const AUDIT_ACTIONS = [
   'backup.verified',
   'backup.restored',
   'backup.pruned',
+  'backup.rekeyed',
+  // The scrub and replication (workflows/scrub.ts, workflows/replicate.ts).
+  'backup.scrubbed',
+  'backup.repaired',
+  'backup.replicated',
   'dr.started',
   'dr.approved',
   'dr.aborted',

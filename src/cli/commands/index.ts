@@ -15,6 +15,8 @@ import { registerRestoreCommand } from './restore.js';
 import { registerDrCommands } from './dr.js';
 import { registerHoldCommands } from './hold.js';
 import { registerDoctorCommand } from './doctor.js';
+import { registerKeysCommands } from './keys.js';
+import { registerScrubCommands } from './scrub.js';
 
 export function registerCommands(program: Command, context: CliContext): void {
   registerStartCommand(program, context);
@@ -27,8 +29,10 @@ export function registerCommands(program: Command, context: CliContext): void {
   registerPruneCommand(program, context);
   registerHoldCommands(program, context);
   registerDoctorCommand(program, context);
+  registerScrubCommands(program, context);
   registerExportCommand(program, context);
   registerScheduleCommands(program, context);
   registerAuditCommand(program, context);
+  registerKeysCommands(program, context);
   registerStackCommands(program, context);
 }
