@@ -12,6 +12,7 @@ import type { Tier } from '../src/domain.js';
 import { asActivity, StrongboxError } from '../src/errors.js';
 import { FailureType } from '../src/failures.js';
 import { planReplication, type ReplicationPlan } from '../src/replicate/plan.js';
+import { lockOfCopy } from '../src/retention/lock.js';
 import { BandwidthLimit } from '../src/scrub/bandwidth.js';
 import { SourceDamagedError, transferObject } from '../src/scrub/transfer.js';
 import { stagingFolder } from '../src/staging.js';
@@ -90,6 +91,8 @@ export function createReplicateActivities(deps: ActivityDeps) {
                   continue;
                 }
                 const targets = objectsIn(manifest, input.to);
+                // Locked like the backup would have locked a copy of its own there.
+                const retainUntil = lockOfCopy(deps.config, manifest, input.to, deps.clock());
                 const copied: string[] = [];
                 const present: string[] = [];
                 try {
@@ -98,6 +101,7 @@ export function createReplicateActivities(deps: ActivityDeps) {
                     const result = await transferObject(source, to, object, {
                       stagingDir: staging,
                       toKey: targets[index]!.key,
+                      ...(retainUntil ? { retainUntil } : {}),
                       signal: context.cancellationSignal,
                       limit,
                       onBytes: (b) => {
@@ -111,7 +115,7 @@ export function createReplicateActivities(deps: ActivityDeps) {
                   badSources.push({ destination: from, detail: error.message });
                   continue;
                 }
-                await writeManifest(to, manifest);
+                await writeManifest(to, manifest, retainUntil ? { retainUntil } : {});
                 deps.logger.info({ backupId: input.backupId, to: input.to, from, copied, present }, 'backup replicated');
                 return { backupId: input.backupId, from, copied, present, bytes, badSources };
               }

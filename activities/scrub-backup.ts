@@ -18,6 +18,7 @@ import { SourceDamagedError, transferObject } from '../src/scrub/transfer.js';
 import { stagingFolder } from '../src/staging.js';
 import { storageFor, type ActivityDeps } from './deps.js';
 import { whileHeartbeating } from './heartbeat.js';
+import { lockOfCopy } from '../src/retention/lock.js';
 
 export interface PlanScrubInput {
   /** Only this target's backups; every target's otherwise. */
@@ -173,6 +174,7 @@ export function createScrubActivities(deps: ActivityDeps) {
           }
         }
         const badSources: NonNullable<CopyRepair['badSources']> = [];
+        const retainUntil = lockOfCopy(deps.config, own, input.destination, deps.clock());
         const staging = stagingFolder(deps.stagingDir, `scrub-${input.backupId}-${input.destination}`);
         let bytes = 0;
         try {
@@ -196,6 +198,8 @@ export function createScrubActivities(deps: ActivityDeps) {
                       stagingDir: staging,
                       toKey: object!.key,
                       replace: true,
+                      // Locked again as its backup locked it there, if that lock has not ended yet.
+                      ...(retainUntil ? { retainUntil } : {}),
                       signal: context.cancellationSignal,
                       limit,
                       onBytes: (b) => {

@@ -3,7 +3,7 @@ import type { Tier } from '../../../src/domain.js';
 import { parseConfigText } from '../../../src/config/load.js';
 import { ConfigError } from '../../../src/errors.js';
 import { OBJECT_LOCK_DAYS_REFUSAL } from '../../../src/config/schema.js';
-import { backupLocks, copyLockUntil, lockRules } from '../../../src/retention/lock.js';
+import { backupLocks, copyLockUntil, lockOfCopy, lockRules } from '../../../src/retention/lock.js';
 import { planRetention } from '../../../src/retention/plan.js';
 import { defaultPolicy } from './fixtures.js';
 import { catalogEntry, fakeManifest } from './fixtures.js';
@@ -68,6 +68,26 @@ describe('the locks of a backup', () => {
     expect(rules).toEqual({ cloud: { mode: 'GOVERNANCE', marginMs: 12 * HOUR }, offsite: { mode: 'COMPLIANCE', marginMs: DAY } });
     const locks = backupLocks({ target: 'app', tiers: ['daily', 'monthly'], scheduledAt: SLOT, destinations: ['local', 'cloud', 'offsite'], policy: defaultPolicy(), rules, now: SLOT });
     expect(locks).toEqual({ cloud: after(365 * DAY + 12 * HOUR), offsite: after(366 * DAY) });
+  });
+});
+
+describe('the lock of a copy written again (replication, repair)', () => {
+  const config = parseConfigText(
+    ['destinations:', '  local: { type: local, path: backups }', '  cloud: { type: s3, bucket: strongbox-cloud }', '  offsite: { type: s3, bucket: strongbox-offsite, objectLock: { mode: GOVERNANCE, margin: 2d } }'].join('\n'),
+    { source: '/etc/strongbox.yaml', baseDir: '/etc' },
+  );
+  const backup = { target: 'app', tiers: ['daily', 'monthly'] as Tier[], scheduledAt: SLOT };
+
+  it('is the date its backup would have given a copy there', () => {
+    expect(lockOfCopy(config, backup, 'offsite', new Date(after(100 * DAY)))).toEqual(new Date(after(367 * DAY)));
+  });
+
+  it.each([
+    ['a destination without objectLock', 'cloud', 0],
+    ['a local destination', 'local', 0],
+    ['a copy whose lock would have ended', 'offsite', 367 * DAY],
+  ])('is none for %s', (_why, destination, nowAfterMs) => {
+    expect(lockOfCopy(config, backup, destination, new Date(after(nowAfterMs)))).toBeUndefined();
   });
 });
 
