@@ -62,7 +62,7 @@ async function rotateOnce(storage: Storage, key: string, original: { sha256: str
 describe('replaceHead', () => {
   useStackEnv(testStack());
   const prefix = uniqueId('replace-head');
-  const s3 = new S3Storage('cloud', { type: 's3', bucket: TEST_BUCKETS.cloud, prefix, endpoint: testStack().s3.endpoint, forcePathStyle: true, objectLock: { mode: 'GOVERNANCE', days: 1 } } as never);
+  const s3 = new S3Storage('cloud', { type: 's3', bucket: TEST_BUCKETS.cloud, prefix, endpoint: testStack().s3.endpoint, forcePathStyle: true, objectLock: { mode: 'GOVERNANCE', margin: '1d' } } as never);
   const local = new LocalStorage('local', path.join(dir, 'local'));
 
   it.each([
