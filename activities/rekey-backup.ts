@@ -34,6 +34,7 @@ import { planRekey, sameRecipients, type RekeyDecision } from '../src/rekey/plan
 import type { ReplaceHeadCheckpoint, Storage, TransferCount } from '../src/storage/storage.js';
 import { storageFor, type ActivityDeps } from './deps.js';
 import { whileHeartbeating } from './heartbeat.js';
+import { lockOfCopy } from '../src/retention/lock.js';
 
 /**
  * How much of a file is read to rewrap it: its header (a few hundred bytes per recipient) and the
@@ -170,7 +171,7 @@ async function rekeyBackup(deps: ActivityDeps, input: RekeyBackupInput, checkpoi
   if (rotated.length === manifests.length) {
     return { target: input.target, backupId: input.backupId, outcome: 'skipped', reason: 'already encrypted to the new recipients', files: [], copies: [], transfer: none };
   }
-  if (rotated.length > 0) return finishManifests(input, manifests, rotated[0]!.manifest, none);
+  if (rotated.length > 0) return finishManifests(deps, input, manifests, rotated[0]!.manifest, none);
   const manifest = sameManifest(manifests, input);
   const copies: RekeyedCopy[] = [];
   const files: RekeyBackupResult['files'] = [];
@@ -192,7 +193,7 @@ async function rekeyBackup(deps: ActivityDeps, input: RekeyBackupInput, checkpoi
   }
   // The manifest last: only now do the catalog and every reader see the new checksums.
   const next = rekeyedManifest(manifest, input, updated);
-  for (const storage of storages) await writeManifest(storage, next);
+  for (const storage of storages) await writeManifest(storage, next, manifestLock(deps, next, storage.destination));
   const transfer = copies.reduce((t, c) => ({ uploaded: t.uploaded + c.transfer.uploaded, downloaded: t.downloaded + c.transfer.downloaded, copiedInStore: t.copiedInStore + c.transfer.copiedInStore }), none);
   return { target: input.target, backupId: input.backupId, outcome: 'rekeyed', files, copies, transfer };
 }
@@ -263,7 +264,7 @@ function sameManifest(manifests: Array<{ storage: Storage; manifest: Manifest }>
  * copy was rewritten before the first manifest was (manifest last), so the others get the new
  * manifest too — once each of their objects is checked to be what it describes.
  */
-async function finishManifests(input: RekeyBackupInput, manifests: Array<{ storage: Storage; manifest: Manifest }>, next: Manifest, none: TransferCount): Promise<RekeyBackupResult> {
+async function finishManifests(deps: ActivityDeps, input: RekeyBackupInput, manifests: Array<{ storage: Storage; manifest: Manifest }>, next: Manifest, none: TransferCount): Promise<RekeyBackupResult> {
   const copies: RekeyedCopy[] = [];
   for (const { storage, manifest } of manifests) {
     if (sameRecipients(manifest.encryption.recipients, input.recipients)) continue;
@@ -275,10 +276,16 @@ async function finishManifests(input: RekeyBackupInput, manifests: Array<{ stora
       }
       copies.push({ destination: storage.destination, key, outcome: 'already', transfer: none });
     }
-    await writeManifest(storage, next);
+    await writeManifest(storage, next, manifestLock(deps, next, storage.destination));
   }
   const last = next.rekeys?.at(-1);
   return { target: input.target, backupId: input.backupId, outcome: 'rekeyed', reason: 'finished the manifests of an interrupted rotation', files: last?.files ?? [], copies, transfer: none };
+}
+
+/** The new manifest version is locked like the copy (src/retention/lock.ts): deleting it must not be easier than deleting the old one. */
+function manifestLock(deps: ActivityDeps, manifest: Manifest, destination: string): { retainUntil?: Date } {
+  const retainUntil = lockOfCopy(deps.config, manifest, destination, deps.clock());
+  return retainUntil ? { retainUntil } : {};
 }
 
 interface CopyResult {
