@@ -60,7 +60,9 @@ export function lockRules(config: Pick<ParsedConfig, 'destinations'>): Record<st
  * Retain-until per destination for a backup about to be made: only destinations with object lock,
  * and only where the lock would still be in the future.
  */
-export function backupLocks(input: Omit<CopyLockInput, 'destination' | 'rule'> & { destinations: readonly string[]; rules: Record<string, LockRule> }): Record<string, string> {
+export function backupLocks(
+  input: Omit<CopyLockInput, 'destination' | 'rule'> & { destinations: readonly string[]; rules: Record<string, LockRule> },
+): Record<string, string> {
   const locks: Record<string, string> = {};
   for (const destination of input.destinations) {
     const rule = input.rules[destination];
