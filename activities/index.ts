@@ -26,6 +26,9 @@ import { createRestoreConfigActivities } from './restore-config.js';
 import { createExportDataActivities } from './export-data.js';
 import { createPruneExportsActivities } from './prune-exports.js';
 import { createRestoreWorkflowActivities } from './restore-activities.js';
+import { createPreparePitrActivities } from './prepare-pitr.js';
+import { createPitrBackupActivities } from './pitr-backup.js';
+import { createPitrRestoreActivities } from './pitr-restore.js';
 
 export type { ActivityDeps } from './deps.js';
 
@@ -55,6 +58,9 @@ export function createActivities(deps: ActivityDeps) {
     ...createExportDataActivities(deps),
     ...createPruneExportsActivities(deps),
     ...createRestoreWorkflowActivities(deps),
+    ...createPreparePitrActivities(deps),
+    ...createPitrBackupActivities(deps),
+    ...createPitrRestoreActivities(deps),
   };
 }
 

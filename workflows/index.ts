@@ -8,3 +8,7 @@ export { configBackupWorkflow } from './config-backup.js';
 export { exportWorkflow } from './export.js';
 export { restoreWorkflow, restoreProgressQuery } from './restore.js';
 export { disasterRecoveryWorkflow, drStatusQuery } from './disaster-recovery/index.js';
+export { pitrSetupWorkflow } from './pitr-setup.js';
+export { pitrBackupWorkflow } from './pitr-backup.js';
+export { pitrRestoreWorkflow } from './pitr-restore.js';
+export { pitrInfoWorkflow } from './pitr-info.js';
