@@ -166,7 +166,7 @@ function findInlineSecrets(value: unknown, at: PropertyKey[]): string[] {
   if (value !== null && typeof value === 'object') {
     return Object.entries(value).flatMap(([k, v]) => {
       const here = [...at, k];
-      if (/^(password|secret|secretAccessKey|accessKeyId|apiKey|token)$/i.test(k)) {
+      if (/^(password|passphrase|secret|secretAccessKey|accessKeyId|apiKey|token)$/i.test(k)) {
         return [`${formatPath(here)}: secrets are not accepted in the configuration — use a pgpass file, an AWS profile or an environment variable`];
       }
       return findInlineSecrets(v, here);
