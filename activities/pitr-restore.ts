@@ -32,6 +32,8 @@ import type { ActivityDeps } from './deps.js';
 const POLL_MS = 1_000;
 /** Socket directories go under /tmp: socket paths are limited to ~100 characters. */
 const SOCKET_PARENT = '/tmp';
+/** How long a just-started server may take to write postmaster.pid before it counts as dead. */
+const START_GRACE_MS = 30_000;
 /** Lines of the server log quoted when recovery fails. */
 const LOG_TAIL_LINES = 15;
 
@@ -112,6 +114,8 @@ export function createPitrRestoreActivities(deps: ActivityDeps) {
     async waitForRecovery(input: RestoredCluster): Promise<RecoveryResult> {
       return asActivity(`recovery of ${input.dataDir}`, async () => {
         const context = Context.current();
+        const began = Date.now();
+        let seenRunning = false;
         for (;;) {
           context.cancellationSignal.throwIfAborted();
           const state = await recoveryState(input);
@@ -120,7 +124,10 @@ export function createPitrRestoreActivities(deps: ActivityDeps) {
             deps.logger.info({ dataDir: input.dataDir, recoveredTo: state.recoveredTo, lsn: state.lsn }, 'recovery reached its target');
             return { recoveredTo: state.recoveredTo, lsn: state.lsn, timeline: state.timeline };
           }
-          if (!state && !existsSync(path.join(input.dataDir, 'postmaster.pid'))) {
+          const pidFile = existsSync(path.join(input.dataDir, 'postmaster.pid'));
+          seenRunning ||= pidFile;
+          // pg_ctl returns before the postmaster writes its pid file: absent at first is not dead.
+          if (!state && !pidFile && (seenRunning || Date.now() - began > START_GRACE_MS)) {
             throw new StrongboxError(FailureType.RestoreFailed, `the restored server stopped during recovery — the target may lie beyond the archived WAL; its log ends:\n${logTail(input.log)}`);
           }
           await sleep(POLL_MS, undefined, { signal: context.cancellationSignal }).catch(() => undefined);
