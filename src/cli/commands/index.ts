@@ -13,6 +13,7 @@ import { registerExportCommand } from './export.js';
 import { registerAuditCommand } from './audit.js';
 import { registerRestoreCommand } from './restore.js';
 import { registerDrCommands } from './dr.js';
+import { registerPitrCommands } from './pitr.js';
 
 export function registerCommands(program: Command, context: CliContext): void {
   registerStartCommand(program, context);
@@ -22,6 +23,7 @@ export function registerCommands(program: Command, context: CliContext): void {
   registerVerifyCommand(program, context);
   registerRestoreCommand(program, context);
   registerDrCommands(program, context);
+  registerPitrCommands(program, context);
   registerPruneCommand(program, context);
   registerExportCommand(program, context);
   registerScheduleCommands(program, context);
