@@ -31,11 +31,15 @@ export const WORKFLOW_TYPES = {
   staleness: 'stalenessCheckWorkflow',
 } as const;
 
-/** A time of day, every day — or on one day of the month; `hour: '*'` means every hour. */
+export type DayOfWeek = 'SUNDAY' | 'MONDAY' | 'TUESDAY' | 'WEDNESDAY' | 'THURSDAY' | 'FRIDAY' | 'SATURDAY';
+
+/** A time of day, every day — or on one day of the month, or some weekdays; `hour: '*'` means every hour. */
 export interface ScheduleCalendar {
   hour: number | '*';
   minute: number;
   dayOfMonth?: number;
+  /** Only on these weekdays (Temporal's names, `SUNDAY` … `SATURDAY`); every day when absent. */
+  dayOfWeek?: DayOfWeek[];
   /** What the calendar is for; the Temporal UI shows it. */
   comment: string;
 }

@@ -70,7 +70,7 @@ function normalizeCalendar(calendar: ScheduleCalendar): NormalizedCalendar {
     dayOfMonth: calendar.dayOfMonth === undefined ? ALL_DAYS : [calendar.dayOfMonth],
     month: [...MONTHS],
     year: [],
-    dayOfWeek: [...DAYS_OF_WEEK],
+    dayOfWeek: calendar.dayOfWeek === undefined ? [...DAYS_OF_WEEK] : DAYS_OF_WEEK.filter((d) => calendar.dayOfWeek!.includes(d)),
     comment: calendar.comment,
   };
 }
@@ -165,6 +165,7 @@ export function toScheduleOptions(schedule: DesiredSchedule, state: ScheduleOpti
         hour: c.hour,
         minute: c.minute,
         ...(c.dayOfMonth === undefined ? {} : { dayOfMonth: c.dayOfMonth }),
+        ...(c.dayOfWeek === undefined ? {} : { dayOfWeek: c.dayOfWeek }),
         comment: c.comment,
       })),
       timezone: schedule.spec.timezone,

@@ -165,3 +165,23 @@ describe('comparing with the server', () => {
     expect(describeSpec(normalizeDesired(byId(desiredSchedules(twoTargets))[id]!))).toBe(text);
   });
 });
+
+describe('weekday calendars', () => {
+  const weekdays: DesiredSchedule = {
+    ...byId(desiredSchedules(twoTargets))['strongbox-backup-shop']!,
+    spec: { calendars: [{ hour: 1, minute: 30, dayOfWeek: ['WEDNESDAY', 'MONDAY'], comment: 'nightly backup of shop' }], timezone: 'Europe/Berlin' },
+  };
+
+  it('match their expanded form on the server, in week order', () => {
+    const server = serverDescription();
+    const calendar = server.spec.calendars![0]!;
+    const onServer = { ...server, spec: { ...server.spec, calendars: [{ ...calendar, dayOfWeek: [{ start: 'MONDAY', end: 'MONDAY', step: 1 }, { start: 'WEDNESDAY', end: 'WEDNESDAY', step: 1 }] }] } } as unknown as ScheduleDescription;
+    expect(normalizeDesired(weekdays).calendars[0]!.dayOfWeek).toEqual(['MONDAY', 'WEDNESDAY']);
+    expect(diffSchedules(normalizeDescription(onServer), normalizeDesired(weekdays))).toEqual([]);
+    expect(diffSchedules(normalizeDescription(serverDescription()), normalizeDesired(weekdays))).toEqual(['spec.calendars']);
+  });
+
+  it('are summarized by their weekdays', () => {
+    expect(describeSpec(normalizeDesired(weekdays))).toBe('weekly on monday,wednesday at 01:30 Europe/Berlin');
+  });
+});
