@@ -101,6 +101,8 @@ async function start(context: CliContext, options: StartOptions): Promise<StartS
   const base = context.ownConfig();
 
   if (base.compression.algorithm === 'zstd') await ensureDebianPackages(['zstd'], { logger });
+  // A target with point-in-time recovery needs pgBackRest on this (the database) host.
+  if (Object.values(base.targets).some((t) => t.pitr?.enabled)) await ensureDebianPackages(['pgbackrest'], { logger });
 
   const toBuild = [TEMPORAL_CLI, MINIO].filter((spec) => !findBinary(spec));
   if (toBuild.length > 0) {
