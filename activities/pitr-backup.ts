@@ -13,6 +13,9 @@ import { pitrHost, runPgbackrest } from '../src/pitr/host.js';
 import { parseInfo, type PhysicalBackup, type StanzaInfo } from '../src/pitr/plan.js';
 import type { ActivityDeps } from './deps.js';
 
+/** `backup file /…/base/1/1249 (8KB, 12.34%) checksum …`: pgBackRest's progress at detail level. */
+const PERCENT = /\(\S+, (\d+(?:\.\d+)?)%\)/;
+
 export type PhysicalBackupType = 'full' | 'diff' | 'incr';
 
 export interface PitrBackupResult {
@@ -29,13 +32,15 @@ export function createPitrBackupActivities(deps: ActivityDeps) {
         const host = await pitrHost(deps.config, input.target);
         const context = Context.current();
         const before = new Set(parseInfo(await runPgbackrest(host, ['--output=json', 'info']), host.stanza).backups.map((b) => b.label));
-        let lines = 0;
-        await runPgbackrest(host, [`--type=${input.type}`, 'backup'], {
+        // At detail level pgBackRest prints each file it copies with the percentage done so far.
+        let percent: number | undefined;
+        await runPgbackrest(host, ['--log-level-console=detail', `--type=${input.type}`, 'backup'], {
           signal: context.cancellationSignal,
           onLine: (line) => {
-            lines += 1;
-            context.heartbeat({ lines, last: line.slice(0, 200) });
+            const done = PERCENT.exec(line);
+            if (done) percent = Number(done[1]);
           },
+          heartbeat: () => context.heartbeat({ percent }),
         });
         const info = parseInfo(await runPgbackrest(host, ['--output=json', 'info']), host.stanza);
         // A retry after a backup completed but before this activity returned finds it here as well.

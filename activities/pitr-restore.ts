@@ -74,10 +74,9 @@ export function createPitrRestoreActivities(deps: ActivityDeps) {
         // Ours (named after this run): what a killed attempt left is incomplete.
         rmSync(dataDir, { recursive: true, force: true });
         ownedDir(dataDir, host.user);
-        let lines = 0;
         await runPgbackrest(host, [`--pg1-path=${dataDir}`, ...restoreTargetOptions(input.to), 'restore'], {
           signal: context.cancellationSignal,
-          onLine: () => context.heartbeat({ lines: ++lines }),
+          heartbeat: () => context.heartbeat({ step: 'restore' }),
         });
         const port = input.port ?? (await freePort());
         const socketDir = mkdtempSync(path.join(SOCKET_PARENT, `strongbox-pitr-${port}-`));
@@ -102,7 +101,8 @@ export function createPitrRestoreActivities(deps: ActivityDeps) {
     async startRestoredCluster(input: RestoredCluster): Promise<{ started: boolean }> {
       return asActivity(`start of the restored cluster ${input.dataDir}`, async () => {
         const host = await pitrHost(deps.config, input.target);
-        if (await serverAnswers(input)) return { started: false };
+        // Started by an earlier attempt (its result lost): the postmaster's pid file is there.
+        if (existsSync(path.join(input.dataDir, 'postmaster.pid')) || (await serverAnswers(input))) return { started: false };
         const result = await runAsOwner(host, path.join(input.binDir, 'pg_ctl'), ['start', '-W', '-D', input.dataDir, '-l', input.log], { cwd: input.dataDir });
         if (result.exitCode !== 0) {
           throw new StrongboxError(FailureType.RestoreFailed, `pg_ctl start of the restored cluster failed: ${result.output.trim()}\n${logTail(input.log)}`);
@@ -141,6 +141,8 @@ export function createPitrRestoreActivities(deps: ActivityDeps) {
         const host = await pitrHost(deps.config, input.target);
         const result = await runAsOwner(host, path.join(input.binDir, 'pg_ctl'), ['stop', '-D', input.dataDir, '-m', 'fast', '-w', '-t', '60'], { cwd: input.dataDir });
         if (result.exitCode !== 0) throw new StrongboxError(FailureType.Transient, `pg_ctl stop of ${input.dataDir} failed: ${result.output.trim()}`);
+        // The private socket directory goes with the server (the data directory stays, to start again).
+        if (path.dirname(input.socketDir) === SOCKET_PARENT && path.basename(input.socketDir).startsWith('strongbox-pitr-')) rmSync(input.socketDir, { recursive: true, force: true });
         return { stopped: true };
       });
     },

@@ -111,7 +111,7 @@ export function createPreparePitrActivities(deps: ActivityDeps) {
       return asActivity(`pgbackrest ${input.command} of ${input.target}`, async () => {
         const host = await pitrHost(deps.config, input.target);
         const context = Context.current();
-        const output = await runPgbackrest(host, [input.command], { signal: context.cancellationSignal, onLine: () => context.heartbeat() });
+        const output = await runPgbackrest(host, [input.command], { signal: context.cancellationSignal, heartbeat: () => context.heartbeat() });
         return { output: output.trim().split('\n').slice(-5).join('\n') };
       });
     },

@@ -124,7 +124,12 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Called with each line pgBackRest prints (progress). */
   onLine?: (line: string) => void;
+  /** Called every HEARTBEAT_MS while pgBackRest runs: it may print nothing for minutes (one large file). */
+  heartbeat?: () => void;
 }
+
+/** How often a running pgBackRest is reported alive (well inside the activities' heartbeat timeouts). */
+const HEARTBEAT_MS = 10_000;
 
 /**
  * Runs pgBackRest with Strongbox's configuration as the database's OS user. Its arguments are
@@ -145,7 +150,8 @@ export async function runPgbackrest(host: PitrHost, args: string[], options: Run
     all: true,
   });
   if (options.onLine) child.all?.on('data', (chunk: Buffer) => chunk.toString().split('\n').filter(Boolean).forEach(options.onLine!));
-  const result = await child;
+  const timer = options.heartbeat ? setInterval(options.heartbeat, HEARTBEAT_MS) : undefined;
+  const result = await child.finally(() => clearInterval(timer));
   if (result.isCanceled) throw new StrongboxError(FailureType.Transient, `pgbackrest ${args.at(-1)} was cancelled`);
   if (result.exitCode !== 0) {
     const output = String(result.all ?? '').trim().split('\n').slice(-10).join('\n');

@@ -84,6 +84,7 @@ describe('point-in-time recovery with pgBackRest', () => {
   let worker: TestWorker;
   const workflowIds: string[] = [];
   const restoredDirs: string[] = [];
+  const socketDirs: string[] = [];
 
   const pg$ = (cluster: Cluster, database = 'postgres') => new pg.Client({ host: cluster.socketDir, port: cluster.port, user: 'postgres', database });
   const query = async <T extends pg.QueryResultRow>(cluster: Cluster, sql: string, database = 'shop'): Promise<T[]> => {
@@ -139,6 +140,7 @@ describe('point-in-time recovery with pgBackRest', () => {
       if (existsSync(path.join(dataDir, 'postmaster.pid'))) await asOwner(path.join(PG_BIN, 'pg_ctl'), ['-D', dataDir, '-m', 'immediate', 'stop']).catch(() => undefined);
     }
     if (source) await pgCtl(source, '-m', 'immediate', 'stop').catch(() => undefined);
+    for (const dir of socketDirs) rmSync(dir, { recursive: true, force: true });
     setup?.cleanup();
     if (root) rmSync(root, { recursive: true, force: true });
   });
@@ -220,6 +222,7 @@ describe('point-in-time recovery with pgBackRest', () => {
     workflowIds.push(restoreHandle.workflowId);
     const restored = await restoreHandle.result();
     restoredDirs.push(restored.dataDir);
+    socketDirs.push(restored.socketDir);
     expect(restored.dataDir).not.toBe(source.dataDir);
     expect(restored.port).not.toBe(source.port);
     expect(restored.running).toBe(true);
@@ -262,6 +265,7 @@ describe('point-in-time recovery with pgBackRest', () => {
     const handle = await startPitrRestore(worker.client, setup.config, { target: 'app', to: { type: 'latest' }, workflowId: `${setup.id}-latest` });
     const restored = await handle.result();
     restoredDirs.push(restored.dataDir);
+    socketDirs.push(restored.socketDir);
     const copyOf: Cluster = { dataDir: restored.dataDir, port: restored.port, socketDir: restored.socketDir, log: '' };
     expect(await query<{ id: number }>(copyOf, 'SELECT id FROM products ORDER BY id')).toEqual([{ id: 999 }, { id: 1000 }]);
     const lostMs = committed.getTime() - Date.parse(restored.recoveredTo!);
