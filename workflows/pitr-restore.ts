@@ -53,8 +53,8 @@ export async function pitrRestoreWorkflow(input: PitrRestoreWorkflowInput): Prom
   const restoring = proxyActivities<Activities>({ taskQueue: q, startToCloseTimeout: '12 hours', heartbeatTimeout: '5 minutes', retry: { maximumAttempts: 3, initialInterval: '30s', backoffCoefficient: 2 } });
   /** Replaying WAL up to the target: as long as the WAL is; the poll heartbeats every second. */
   const recovering = proxyActivities<Activities>({ taskQueue: q, startToCloseTimeout: '12 hours', heartbeatTimeout: '1 minute', retry: { maximumAttempts: 5, initialInterval: '5s', backoffCoefficient: 2 } });
-  /** pg_ctl start/stop: seconds. */
-  const control = proxyActivities<Activities>({ taskQueue: q, startToCloseTimeout: '3 minutes', retry: { maximumAttempts: 3, initialInterval: '5s', backoffCoefficient: 2 } });
+  /** pg_ctl start (not waiting) and stop (waits at most 60 s): seconds. */
+  const control = proxyActivities<Activities>({ taskQueue: q, startToCloseTimeout: '2 minutes', retry: { maximumAttempts: 3, initialInterval: '5s', backoffCoefficient: 2 } });
   /** Counting rows and amcheck read every table: long on a large database; heartbeats. */
   const checking = proxyActivities<Activities>({ taskQueue: q, startToCloseTimeout: '6 hours', heartbeatTimeout: '2 minutes', retry: { maximumAttempts: 3, initialInterval: '10s', backoffCoefficient: 2 } });
 

@@ -21,6 +21,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pitrSettingLines, startPitrBackup, startPitrRestore, startPitrSetup, startPitrInfo } from '../../../src/client/pitr.js';
 import { rootMessage } from '../../../src/failures.js';
 import { pitrPaths, passphraseIn } from '../../../src/pitr/plan.js';
+import { unboundedActivities } from '../../helpers/activity-bounds.js';
 import { historyText } from '../../helpers/history.js';
 import { testStack } from '../../helpers/stack.js';
 import { readLog, startTestWorker, testSetup, type TestSetup, type TestWorker } from '../../helpers/workflows.js';
@@ -250,6 +251,8 @@ describe('point-in-time recovery with pgBackRest', () => {
     expect(seenInArgs).toEqual([]);
     expect(argvHolding(passphrase)).toEqual([]);
     for (const id of workflowIds) expect(await historyText(testStack(), id)).not.toContain(passphrase);
+    // A lost worker is noticed within minutes in every activity these runs scheduled.
+    for (const id of workflowIds) expect(unboundedActivities(await worker.client.workflow.getHandle(id).fetchHistory()), id).toEqual([]);
     expect(readLog(setup)).not.toContain(passphrase);
     for (const file of [...filesUnder(paths.logDir), path.join(root, 'logs', 'source.log')]) expect(readFileSync(file, 'utf8')).not.toContain(passphrase);
   }, 600_000);
