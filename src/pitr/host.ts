@@ -162,8 +162,8 @@ export async function runPgbackrest(host: PitrHost, args: string[], options: Run
 
 /** pgBackRest's error codes that retrying cannot fix (configuration, options, missing stanza, wrong passphrase). */
 function pgbackrestFailureType(output: string): typeof FailureType.Config | typeof FailureType.Transient {
-  // ERROR: [031] option invalid, [037] config missing, [055] path missing, [028] archive mismatch, [095] crypto, [044] db mismatch.
-  return /ERROR: \[(031|032|037|038|055|028|044|095|061|062|099)\]/.test(output) ? FailureType.Config : FailureType.Transient;
+  // ERROR: [031] option invalid, [037] config missing, [055] path missing, [028] archive mismatch, [095] crypto, [044] db mismatch, [075] no backup set, [029] a target it cannot read.
+  return /ERROR: \[(029|031|032|037|038|055|028|044|075|095|061|062|099)\]/.test(output) ? FailureType.Config : FailureType.Transient;
 }
 
 /** Runs a PostgreSQL server program (pg_ctl) as the database's OS user. */

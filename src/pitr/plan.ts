@@ -292,7 +292,7 @@ export function restoreTargetOptions(target: PitrTarget): string[] {
     case 'latest':
       return [...common, '--type=default'];
     case 'time':
-      return [...common, '--type=time', `--target=${target.time}`, '--target-action=promote'];
+      return [...common, '--type=time', `--target=${pgbackrestTime(target.time)}`, '--target-action=promote'];
     case 'lsn':
       return [...common, '--type=lsn', `--target=${target.lsn}`, '--target-action=promote'];
     case 'xid':
@@ -300,6 +300,14 @@ export function restoreTargetOptions(target: PitrTarget): string[] {
     case 'name':
       return [...common, '--type=name', `--target=${target.name}`, '--target-action=promote'];
   }
+}
+
+/**
+ * A time as pgBackRest reads it to choose the backup set (`2026-12-05 14:05:00.123+00`): it refuses
+ * ISO 8601's `T…Z` form, which PostgreSQL itself would accept.
+ */
+export function pgbackrestTime(iso: string): string {
+  return `${new Date(iso).toISOString().replace('T', ' ').replace('Z', '')}+00`;
 }
 
 /** One physical backup, as `pgbackrest info` lists it. */

@@ -174,10 +174,10 @@ describe('point-in-time recovery with pgBackRest', () => {
     // The emergency path: the standard age tool opens the copy kept beside the repository.
     const copy = await execa('age', ['-d', '-i', path.join(setup.dir, 'identity.txt'), configured.passphraseCopy]);
     expect(copy.stdout.trim()).toBe(passphrase);
-    // The repository is encrypted: pgBackRest's own files there are unreadable without the passphrase.
-    const info = readFileSync(path.join(root, 'repo', 'backup', 'app', 'backup.info'), 'utf8');
-    expect(info).toContain('cipher-pass');
-    expect(info).not.toContain(passphrase);
+    // The repository is encrypted: even pgBackRest's catalog there is ciphertext (OpenSSL's salted format).
+    const info = readFileSync(path.join(root, 'repo', 'backup', 'app', 'backup.info'));
+    expect(info.subarray(0, 8).toString('latin1')).toBe('Salted__');
+    expect(info.toString('latin1')).not.toMatch(/\[db\]|backup-current|db-version/);
 
     // A second setup changes nothing: the passphrase is kept.
     const again = await (await startPitrSetup(worker.client, setup.config, { target: 'app', workflowId: `${setup.id}-setup-3` })).result();

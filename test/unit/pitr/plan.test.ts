@@ -188,8 +188,8 @@ describe('the postgresql.conf lines', () => {
 describe('restore targets', () => {
   it.each([
     ['latest', { type: 'latest' }, ['--archive-mode=off', '--type=default']],
-    ['2026-12-05T14:05:00Z', { type: 'time', time: '2026-12-05T14:05:00.000Z' }, ['--archive-mode=off', '--type=time', '--target=2026-12-05T14:05:00.000Z', '--target-action=promote']],
-    ['2026-12-05 15:05:00+01', { type: 'time', time: '2026-12-05T14:05:00.000Z' }, ['--archive-mode=off', '--type=time', '--target=2026-12-05T14:05:00.000Z', '--target-action=promote']],
+    ['2026-12-05T14:05:00Z', { type: 'time', time: '2026-12-05T14:05:00.000Z' }, ['--archive-mode=off', '--type=time', '--target=2026-12-05 14:05:00.000+00', '--target-action=promote']],
+    ['2026-12-05 15:05:00+01', { type: 'time', time: '2026-12-05T14:05:00.000Z' }, ['--archive-mode=off', '--type=time', '--target=2026-12-05 14:05:00.000+00', '--target-action=promote']],
     ['lsn:0/3000060', { type: 'lsn', lsn: '0/3000060' }, ['--archive-mode=off', '--type=lsn', '--target=0/3000060', '--target-action=promote']],
     ['xid:1234', { type: 'xid', xid: '1234' }, ['--archive-mode=off', '--type=xid', '--target=1234', '--target-action=promote']],
     ['name:before-migration', { type: 'name', name: 'before-migration' }, ['--archive-mode=off', '--type=name', '--target=before-migration', '--target-action=promote']],
