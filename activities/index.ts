@@ -29,6 +29,10 @@ import { createRestoreWorkflowActivities } from './restore-activities.js';
 import { createPreparePitrActivities } from './prepare-pitr.js';
 import { createPitrBackupActivities } from './pitr-backup.js';
 import { createPitrRestoreActivities } from './pitr-restore.js';
+import { createRekeyActivities } from './rekey-backup.js';
+import { createScrubActivities } from './scrub-backup.js';
+import { createReplicateActivities } from './replicate-backup.js';
+import { createPingHeartbeatActivities } from './ping-heartbeat.js';
 
 export type { ActivityDeps } from './deps.js';
 
@@ -61,6 +65,10 @@ export function createActivities(deps: ActivityDeps) {
     ...createPreparePitrActivities(deps),
     ...createPitrBackupActivities(deps),
     ...createPitrRestoreActivities(deps),
+    ...createRekeyActivities(deps),
+    ...createScrubActivities(deps),
+    ...createReplicateActivities(deps),
+    ...createPingHeartbeatActivities(deps),
   };
 }
 

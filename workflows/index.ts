@@ -12,3 +12,6 @@ export { pitrSetupWorkflow } from './pitr-setup.js';
 export { pitrBackupWorkflow } from './pitr-backup.js';
 export { pitrRestoreWorkflow } from './pitr-restore.js';
 export { pitrInfoWorkflow } from './pitr-info.js';
+export { rekeyWorkflow, rekeyProgressQuery } from './rekey.js';
+export { scrubWorkflow, scrubProgressQuery } from './scrub.js';
+export { replicateWorkflow } from './replicate.js';

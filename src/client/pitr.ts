@@ -15,6 +15,7 @@ import type { pitrInfoWorkflow } from '../../workflows/pitr-info.js';
 import type { pitrRestoreWorkflow, PitrRestoreWorkflowInput } from '../../workflows/pitr-restore.js';
 import type { PhysicalBackupType } from '../../activities/pitr-backup.js';
 import { rfc3339Seconds } from './backup.js';
+import { startWorkflow } from './start.js';
 
 /** The pitr queue of a target's database host. */
 export function pitrTaskQueue(config: Config, target: string): string {
@@ -43,23 +44,25 @@ function checked(config: Config, target: string): string {
 
 export async function startPitrSetup(client: Client, config: Config, options: { target: string; workflowId?: string }): Promise<WorkflowHandle<typeof pitrSetupWorkflow>> {
   const taskQueue = checked(config, options.target);
-  return client.workflow.start<typeof pitrSetupWorkflow>('pitrSetupWorkflow', {
-    taskQueue: config.temporal.taskQueue,
+  return startWorkflow<typeof pitrSetupWorkflow>(client, config, {
+    workflowType: 'pitrSetupWorkflow',
     workflowId: options.workflowId ?? `pitr-setup-${options.target}-${nowSeconds()}`,
     args: [{ target: options.target, taskQueue }],
-    workflowIdConflictPolicy: 'USE_EXISTING',
-    staticSummary: `point-in-time recovery setup of ${options.target}`,
+    summary: `point-in-time recovery setup of ${options.target}`,
+    kind: 'pitr-setup',
+    target: options.target,
   });
 }
 
 export async function startPitrBackup(client: Client, config: Config, options: { target: string; type: PhysicalBackupType; workflowId?: string }): Promise<WorkflowHandle<typeof pitrBackupWorkflow>> {
   const taskQueue = checked(config, options.target);
-  return client.workflow.start<typeof pitrBackupWorkflow>('pitrBackupWorkflow', {
-    taskQueue: config.temporal.taskQueue,
+  return startWorkflow<typeof pitrBackupWorkflow>(client, config, {
+    workflowType: 'pitrBackupWorkflow',
     workflowId: options.workflowId ?? `pitr-backup-${options.target}-${options.type}-${nowSeconds()}`,
     args: [{ target: options.target, type: options.type, taskQueue }],
-    workflowIdConflictPolicy: 'USE_EXISTING',
-    staticSummary: `${options.type} physical backup of ${options.target}`,
+    summary: `${options.type} physical backup of ${options.target}`,
+    kind: 'pitr-backup',
+    target: options.target,
   });
 }
 
@@ -70,23 +73,25 @@ export async function startPitrRestore(
 ): Promise<WorkflowHandle<typeof pitrRestoreWorkflow>> {
   const taskQueue = checked(config, options.target);
   const input: PitrRestoreWorkflowInput = { target: options.target, to: options.to, taskQueue, ...(options.keep === undefined ? {} : { keep: options.keep }), ...(options.port ? { port: options.port } : {}) };
-  return client.workflow.start<typeof pitrRestoreWorkflow>('pitrRestoreWorkflow', {
-    taskQueue: config.temporal.taskQueue,
+  return startWorkflow<typeof pitrRestoreWorkflow>(client, config, {
+    workflowType: 'pitrRestoreWorkflow',
     workflowId: options.workflowId ?? `pitr-restore-${options.target}-${nowSeconds()}`,
     args: [input],
-    workflowIdConflictPolicy: 'USE_EXISTING',
-    staticSummary: `point-in-time restore of ${options.target} to ${describePitrTarget(options.to)}`,
+    summary: `point-in-time restore of ${options.target} to ${describePitrTarget(options.to)}`,
+    kind: 'pitr-restore',
+    target: options.target,
   });
 }
 
 /** `pgbackrest info` reads the repository from the database host, so it runs as a short workflow there. */
 export async function startPitrInfo(client: Client, config: Config, options: { target: string }): Promise<WorkflowHandle<typeof pitrInfoWorkflow>> {
   const taskQueue = checked(config, options.target);
-  return client.workflow.start<typeof pitrInfoWorkflow>('pitrInfoWorkflow', {
-    taskQueue: config.temporal.taskQueue,
+  return startWorkflow<typeof pitrInfoWorkflow>(client, config, {
+    workflowType: 'pitrInfoWorkflow',
     workflowId: `pitr-info-${options.target}-${nowSeconds()}`,
     args: [{ target: options.target, taskQueue }],
-    workflowIdConflictPolicy: 'USE_EXISTING',
-    staticSummary: `physical backups of ${options.target}`,
+    summary: `physical backups of ${options.target}`,
+    kind: 'pitr-info',
+    target: options.target,
   });
 }

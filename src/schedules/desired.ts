@@ -16,7 +16,9 @@
  */
 import type { Config } from '../config/load.js';
 import { parseDuration } from '../config/duration.js';
-import type { ScheduleConfig, TargetConfig } from '../config/schema.js';
+import { WEEKDAYS, type ScheduleConfig, type TargetConfig } from '../config/schema.js';
+
+export type Weekday = (typeof WEEKDAYS)[number];
 
 export const SCHEDULE_ID_PREFIX = 'strongbox-';
 export const MANAGED_BY = 'strongbox';
@@ -29,18 +31,17 @@ export const WORKFLOW_TYPES = {
   configBackup: 'configBackupWorkflow',
   export: 'exportWorkflow',
   staleness: 'stalenessCheckWorkflow',
+  scrub: 'scrubWorkflow',
   pitrBackup: 'pitrBackupWorkflow',
 } as const;
-
-export type DayOfWeek = 'SUNDAY' | 'MONDAY' | 'TUESDAY' | 'WEDNESDAY' | 'THURSDAY' | 'FRIDAY' | 'SATURDAY';
 
 /** A time of day, every day — or on one day of the month, or some weekdays; `hour: '*'` means every hour. */
 export interface ScheduleCalendar {
   hour: number | '*';
   minute: number;
   dayOfMonth?: number;
-  /** Only on these weekdays (Temporal's names, `SUNDAY` … `SATURDAY`); every day when absent. */
-  dayOfWeek?: DayOfWeek[];
+  /** One weekday or several (`sunday`…`saturday`, as in the configuration); every day when absent. */
+  dayOfWeek?: Weekday | Weekday[];
   /** What the calendar is for; the Temporal UI shows it. */
   comment: string;
 }
@@ -145,13 +146,22 @@ export function desiredSchedules(config: Config, options: DesiredOptions = {}): 
       make('config-backup', WORKFLOW_TYPES.configBackup, [{}], 'config-backup', { ...timeOf(config.configBackup.at), comment: 'daily configuration backup' }, defaults, 'daily backup of the application configuration'),
     );
   }
+  const { full, fast } = config.scrub.schedule;
+  if (full.enabled) {
+    schedules.push(
+      make('scrub', WORKFLOW_TYPES.scrub, [{ mode: 'full' }], 'scrub-full', { ...timeOf(full.at), dayOfWeek: full.on, comment: 'weekly full scrub' }, defaults, `weekly full scrub on ${full.on}: every copy read and checksummed, damaged copies repaired`),
+    );
+  }
+  if (fast.enabled) {
+    schedules.push(
+      make('scrub-fast', WORKFLOW_TYPES.scrub, [{ mode: 'fast' }], 'scrub-fast', { ...timeOf(fast.at), comment: 'nightly fast scrub' }, defaults, 'nightly fast scrub: one metadata request per object, missing and rewritten copies repaired'),
+    );
+  }
   schedules.push(
     make('staleness', WORKFLOW_TYPES.staleness, [{}], 'staleness-check', { hour: '*', minute: 0, comment: 'hourly staleness check' }, defaults, 'hourly check that every target has a recent backup'),
   );
   return schedules.sort((a, b) => (a.id < b.id ? -1 : 1));
 }
-
-const WEEK: readonly DayOfWeek[] = ['SUNDAY', 'MONDAY', 'TUESDAY', 'WEDNESDAY', 'THURSDAY', 'FRIDAY', 'SATURDAY'];
 
 /**
  * A target's physical backups: the weekly full on `pitr.full.on`, the differential on the six other
@@ -166,7 +176,7 @@ function pitrSchedules(
   make: (id: string, workflowType: string, args: unknown[], workflowId: string, calendar: ScheduleCalendar, schedule: ScheduleConfig, summary: string) => DesiredSchedule,
 ): DesiredSchedule[] {
   const taskQueue = pitr.taskQueue ?? defaultQueue;
-  const fullDay = pitr.full.on.toUpperCase() as DayOfWeek;
+  const fullDay = pitr.full.on;
   const list = [
     make(
       `pitr-full-${name}`,
@@ -185,7 +195,7 @@ function pitrSchedules(
         WORKFLOW_TYPES.pitrBackup,
         [{ target: name, type: 'diff', taskQueue }],
         `pitr-diff-${name}`,
-        { ...timeOf(pitr.diff.at), dayOfWeek: WEEK.filter((d) => d !== fullDay), comment: `differential physical backup of ${name}` },
+        { ...timeOf(pitr.diff.at), dayOfWeek: WEEKDAYS.filter((d) => d !== fullDay), comment: `differential physical backup of ${name}` },
         schedule,
         `differential physical backup of ${name} (pgBackRest), every day but ${pitr.full.on}`,
       ),

@@ -15,7 +15,7 @@ import {
   type ScheduleOptionsStartWorkflowAction,
 } from '@temporalio/client';
 import type { Workflow } from '@temporalio/common';
-import type { DesiredSchedule, ScheduleCalendar } from './desired.js';
+import type { DesiredSchedule, ScheduleCalendar, Weekday } from './desired.js';
 
 export interface NormalizedCalendar {
   second: number[];
@@ -62,6 +62,11 @@ export function normalizeDesired(schedule: DesiredSchedule): NormalizedSchedule 
   };
 }
 
+/** `sunday` (the configuration's spelling) → `SUNDAY` (Temporal's). */
+function weekdayName(day: Weekday): (typeof DAYS_OF_WEEK)[number] {
+  return day.toUpperCase() as (typeof DAYS_OF_WEEK)[number];
+}
+
 function normalizeCalendar(calendar: ScheduleCalendar): NormalizedCalendar {
   return {
     second: [0],
@@ -70,7 +75,7 @@ function normalizeCalendar(calendar: ScheduleCalendar): NormalizedCalendar {
     dayOfMonth: calendar.dayOfMonth === undefined ? ALL_DAYS : [calendar.dayOfMonth],
     month: [...MONTHS],
     year: [],
-    dayOfWeek: calendar.dayOfWeek === undefined ? [...DAYS_OF_WEEK] : DAYS_OF_WEEK.filter((d) => calendar.dayOfWeek!.includes(d)),
+    dayOfWeek: calendar.dayOfWeek === undefined ? [...DAYS_OF_WEEK] : DAYS_OF_WEEK.filter((d) => [calendar.dayOfWeek!].flat().map(weekdayName).includes(d)),
     comment: calendar.comment,
   };
 }
@@ -165,7 +170,7 @@ export function toScheduleOptions(schedule: DesiredSchedule, state: ScheduleOpti
         hour: c.hour,
         minute: c.minute,
         ...(c.dayOfMonth === undefined ? {} : { dayOfMonth: c.dayOfMonth }),
-        ...(c.dayOfWeek === undefined ? {} : { dayOfWeek: c.dayOfWeek }),
+        ...(c.dayOfWeek === undefined ? {} : { dayOfWeek: Array.isArray(c.dayOfWeek) ? c.dayOfWeek.map(weekdayName) : weekdayName(c.dayOfWeek) }),
         comment: c.comment,
       })),
       timezone: schedule.spec.timezone,
