@@ -72,6 +72,9 @@ export function registerBackupCommands(program: Command, context: CliContext): v
             status: e.status,
             verifiedAt: e.verification?.verifiedAt ?? null,
             damaged: e.damaged ?? [],
+            hold: e.hold ?? null,
+            // When a full scrub last proved each copy intact, and what the newest scrub found.
+            scrub: e.scrub ?? [],
             workflowId: e.manifest.workflow.id,
           })),
           problems: catalog.problems,
@@ -83,7 +86,9 @@ export function registerBackupCommands(program: Command, context: CliContext): v
       for (const e of catalog.entries) {
         const size = formatBytes(e.manifest.files.reduce((sum, f) => sum + f.size, 0));
         const damaged = e.damaged?.length ? `  damaged: ${e.damaged.map((d) => d.destination).join(',')}` : '';
-        context.out.line(`${e.backupId}  ${e.manifest.tiers.join('+').padEnd(20)} ${size.padStart(10)}  ${e.status.padEnd(10)}  ${e.destinations.join(',')}${damaged}`);
+        const held = e.hold ? `  HELD by ${e.hold.heldBy} since ${e.hold.heldAt}: ${e.hold.reason}` : '';
+        const proven = e.scrub ? `  proven: ${e.scrub.map((c) => `${c.destination} ${c.provenAt ? c.provenAt.slice(0, 16).replace('T', ' ') : 'never'}`).join(', ')}` : '';
+        context.out.line(`${e.backupId}  ${e.manifest.tiers.join('+').padEnd(20)} ${size.padStart(10)}  ${e.status.padEnd(10)}  ${e.destinations.join(',')}${damaged}${held}${proven}`);
       }
       for (const e of catalog.entries) {
         for (const d of e.damaged ?? []) context.out.note(`warning: the copy of ${e.backupId} in ${d.destination} is damaged — repair it from a good copy: ${d.reason}`);

@@ -51,8 +51,9 @@ function printPlan(context: CliContext, result: PruneWorkflowResult, showKept: b
         : `${target.status.toUpperCase()}: ${target.reason}`;
     out.line(`${target.target}: ${head}`);
     for (const d of decisions) {
-      if (d.action === 'keep' && !showKept) continue;
-      out.line(`  ${d.action.padEnd(6)}  ${d.backupId}  ${d.destination.padEnd(8)}  ${d.reason}`);
+      // A held copy is one retention would have deleted: always shown.
+      if (d.action === 'keep' && !showKept && !d.held) continue;
+      out.line(`  ${(d.held ? 'held' : d.action).padEnd(6)}  ${d.backupId}  ${d.destination.padEnd(8)}  ${d.reason}`);
     }
   }
   for (const debris of result.debris) {
