@@ -12,7 +12,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readAuditLog } from '../../../src/audit/log.js';
 import { readManifest } from '../../../src/catalog/catalog.js';
-import { backupIdFor, objectKey } from '../../../src/catalog/layout.js';
+import { backupIdFor, manifestKey, objectKey } from '../../../src/catalog/layout.js';
+import { serializeManifest } from '../../../src/catalog/manifest.js';
 import { startBackup } from '../../../src/client/backup.js';
 import { startRekey } from '../../../src/client/rekey.js';
 import { startVerify } from '../../../src/client/verify.js';
@@ -160,6 +161,19 @@ describe('key rotation (rekeyWorkflow)', () => {
     expect(again.decisions.every((d) => d.action === 'current')).toBe(true);
     expect(again.rekeyed).toEqual([]);
     expect(await everyObject(storages)).toEqual(objects);
+  });
+
+  it('finishes a rotation interrupted while it wrote the manifests', async () => {
+    // Every copy rewritten, one destination's manifest still the old one: what a crash between two
+    // manifest writes leaves.
+    const second = before[1]!;
+    const cloud = storages.get('cloud')!;
+    const rotated = (await readManifest(cloud, 'app', second.backupId))!;
+    await cloud.putBytes(manifestKey('app', second.backupId), serializeManifest(second));
+    const finish = await (await startRekey(worker!.client, rotation, { workflowId: `rekey-finish-${setup.id}` })).result();
+    expect(finish.decisions.find((d) => d.backupId === second.backupId)?.action).toBe('rekey');
+    expect(finish.rekeyed.find((r) => r.backupId === second.backupId)).toMatchObject({ outcome: 'rekeyed', reason: expect.stringMatching(/interrupted/) });
+    expect(await readManifest(cloud, 'app', second.backupId)).toEqual(rotated);
   });
 
   it('restores the rotated backup in a verification holding only the new identity', async () => {
