@@ -27,6 +27,9 @@ import { createExportDataActivities } from './export-data.js';
 import { createPruneExportsActivities } from './prune-exports.js';
 import { createRestoreWorkflowActivities } from './restore-activities.js';
 import { createRekeyActivities } from './rekey-backup.js';
+import { createScrubActivities } from './scrub-backup.js';
+import { createReplicateActivities } from './replicate-backup.js';
+import { createPingHeartbeatActivities } from './ping-heartbeat.js';
 
 export type { ActivityDeps } from './deps.js';
 
@@ -57,6 +60,9 @@ export function createActivities(deps: ActivityDeps) {
     ...createPruneExportsActivities(deps),
     ...createRestoreWorkflowActivities(deps),
     ...createRekeyActivities(deps),
+    ...createScrubActivities(deps),
+    ...createReplicateActivities(deps),
+    ...createPingHeartbeatActivities(deps),
   };
 }
 

@@ -23,6 +23,11 @@
  *   counts), written into staging beside the dump; the manifest is built from it once the uploads
  *   are done, so the per-table list never travels through a workflow's history.
  * - **manifest summary**: a manifest without its per-table list — what workflows carry.
+ * - **copy**: a backup as one destination holds it — its objects and its own manifest.
+ * - **scrub**: reading every copy of every backup back against its manifest (full: every byte
+ *   checksummed; fast: one metadata request per object), repairing a damaged copy from a good one;
+ *   a copy a full scrub found intact is **proven** at that time (src/scrub/).
+ * - **replication**: copying existing backups to a destination that lacks them (src/replicate/).
  */
 
 export const TIERS = ['daily', 'weekly', 'monthly'] as const;

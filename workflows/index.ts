@@ -9,3 +9,5 @@ export { exportWorkflow } from './export.js';
 export { restoreWorkflow, restoreProgressQuery } from './restore.js';
 export { disasterRecoveryWorkflow, drStatusQuery } from './disaster-recovery/index.js';
 export { rekeyWorkflow, rekeyProgressQuery } from './rekey.js';
+export { scrubWorkflow, scrubProgressQuery } from './scrub.js';
+export { replicateWorkflow } from './replicate.js';

@@ -6,16 +6,14 @@
  */
 import { createHash } from 'node:crypto';
 import type { Client, WorkflowHandle } from '@temporalio/client';
-import { identityMemo } from '../audit/event.js';
 import type { Config } from '../config/load.js';
 import { loadRecipients } from '../crypto/keys.js';
+import { startWorkflow } from './start.js';
 import type { rekeyWorkflow, RekeyWorkflowInput } from '../../workflows/rekey.js';
 
 export interface StartRekeyOptions {
   target?: string;
   dryRun?: boolean;
-  /** Who asks (recorded in the audit events). */
-  identity?: string;
   /** Overrides the id (tests isolate themselves with a suffix). */
   workflowId?: string;
 }
@@ -36,14 +34,13 @@ export async function startRekey(client: Client, config: Config, options: StartR
     ...(options.target ? { target: options.target } : {}),
     ...(options.dryRun ? { dryRun: true } : {}),
   };
-  return client.workflow.start<typeof rekeyWorkflow>('rekeyWorkflow', {
-    taskQueue: config.temporal.taskQueue,
+  // A second trigger while one runs attaches to it; after it closed, a new run starts (and skips what is done).
+  return startWorkflow<typeof rekeyWorkflow>(client, config, {
+    workflowType: 'rekeyWorkflow',
     workflowId: options.workflowId ?? rekeyWorkflowId(recipients, options),
     args: [input],
-    memo: identityMemo(options.identity),
-    // A second trigger while one runs attaches to it; after it closed, a new run starts (and skips what is done).
-    workflowIdConflictPolicy: 'USE_EXISTING',
-    workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-    staticSummary: `${options.dryRun ? 'dry-run ' : ''}key rotation of ${options.target ?? 'every target'}'s backups to ${recipients.length} recipient(s)`,
+    kind: 'rekey',
+    ...(options.target ? { target: options.target } : {}),
+    summary: `${options.dryRun ? 'dry-run ' : ''}key rotation of ${options.target ?? 'every target'}'s backups to ${recipients.length} recipient(s)`,
   });
 }

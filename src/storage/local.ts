@@ -67,7 +67,7 @@ export class LocalStorage implements Storage {
 
   async putFile(key: string, file: string, options: PutFileOptions): Promise<PutResult> {
     const target = this.resolve(key);
-    const existing = await this.head(key);
+    const existing = options.replace ? undefined : await this.head(key);
     if (existing && existing.size === options.size && (await hashFile(target, options.signal)) === options.sha256) {
       return { key, size: existing.size, sha256: options.sha256, uploaded: false };
     }

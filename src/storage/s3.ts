@@ -20,6 +20,7 @@ import {
   DeleteObjectCommand,
   GetObjectCommand,
   GetObjectLegalHoldCommand,
+  GetObjectLockConfigurationCommand,
   GetObjectRetentionCommand,
   HeadBucketCommand,
   HeadObjectCommand,
@@ -28,6 +29,7 @@ import {
   ListObjectVersionsCommand,
   ListPartsCommand,
   PutObjectCommand,
+  PutObjectLegalHoldCommand,
   S3Client,
   UploadPartCommand,
   UploadPartCopyCommand,
@@ -41,6 +43,7 @@ import type {
   DeleteOutcome,
   IncompleteUpload,
   ObjectInfo,
+  ObjectLockStatus,
   PutBytesOptions,
   PutFileOptions,
   PutResult,
@@ -202,7 +205,7 @@ export class S3Storage implements Storage {
   }
 
   async putFile(key: string, file: string, options: PutFileOptions): Promise<PutResult> {
-    const existing = await this.head(key);
+    const existing = options.replace ? undefined : await this.head(key);
     if (existing && existing.size === options.size && existing.sha256 === options.sha256) {
       return { key, size: existing.size, sha256: options.sha256, uploaded: false };
     }
@@ -218,11 +221,15 @@ export class S3Storage implements Storage {
     return { key, size: options.size, sha256: options.sha256, uploaded: true };
   }
 
+  /**
+   * Lock headers for a write: only in a destination with `objectLock`, and only until the date the
+   * caller gives (a copy's own expiry plus margin, src/retention/lock.ts). Nothing is locked by
+   * default, so what must stay removable (a hold marker) stays removable.
+   */
   private lockParams(retainUntil: Date | undefined): { ObjectLockMode?: ObjectLockMode; ObjectLockRetainUntilDate?: Date } {
     const lock = this.config.objectLock;
-    if (!lock) return {};
-    const until = retainUntil ?? new Date(Date.now() + lock.days * 86_400_000);
-    return { ObjectLockMode: lock.mode, ObjectLockRetainUntilDate: until };
+    if (!lock || !retainUntil) return {};
+    return { ObjectLockMode: lock.mode, ObjectLockRetainUntilDate: retainUntil };
   }
 
   private async putSmallFile(key: string, file: string, options: PutFileOptions): Promise<void> {
@@ -684,7 +691,9 @@ export class S3Storage implements Storage {
         size: result.ContentLength ?? 0,
         lastModified: result.LastModified ?? new Date(0),
         ...(sha256 ? { sha256 } : {}),
+        ...(result.ETag ? { etag: result.ETag } : {}),
         ...(result.ObjectLockRetainUntilDate ? { retainUntil: result.ObjectLockRetainUntilDate } : {}),
+        ...(result.ObjectLockLegalHoldStatus === 'ON' ? { legalHold: true } : {}),
       };
     } catch (error) {
       if (isNotFound(error)) return undefined;
@@ -816,5 +825,50 @@ export class S3Storage implements Storage {
   async abortIncompleteUpload(upload: IncompleteUpload): Promise<void> {
     await this.abort(this.fullKey(upload.key), upload.uploadId);
   }
+
+  /** The legal hold of the object's current version; `unsupported` in a bucket without object lock. */
+  async setLegalHold(key: string, on: boolean): Promise<'set' | 'unsupported'> {
+    try {
+      await this.client.send(new PutObjectLegalHoldCommand({ Bucket: this.config.bucket, Key: this.fullKey(key), LegalHold: { Status: on ? 'ON' : 'OFF' } }));
+      return 'set';
+    } catch (error) {
+      if (isMissingObjectLock(error)) return 'unsupported';
+      if (isAccessDenied(error)) {
+        throw new StrongboxError(
+          FailureType.Auth,
+          `destination ${this.destination} (${this.describe()}): permission denied setting the legal hold of ${key} — grant s3:PutObjectLegalHold on arn:aws:s3:::${this.config.bucket}/${this.prefix}* to the credential that places holds`,
+          { cause: error },
+        );
+      }
+      throw classify(error, this.context('cannot set the legal hold of', key));
+    }
+  }
+
+  async objectLockStatus(): Promise<ObjectLockStatus> {
+    try {
+      const { ObjectLockConfiguration: lock } = await this.client.send(new GetObjectLockConfigurationCommand({ Bucket: this.config.bucket }));
+      const enabled = lock?.ObjectLockEnabled === 'Enabled';
+      const retention = lock?.Rule?.DefaultRetention;
+      return {
+        enabled,
+        ...(enabled && retention?.Mode
+          ? { defaultRetention: { mode: retention.Mode, ...(retention.Days ? { days: retention.Days } : {}), ...(retention.Years ? { years: retention.Years } : {}) } }
+          : {}),
+      };
+    } catch (error) {
+      if (isMissingObjectLock(error)) return { enabled: false };
+      if (isAccessDenied(error)) return { enabled: 'unknown', reason: `permission denied reading the object-lock configuration of bucket ${this.config.bucket} (grant s3:GetBucketObjectLockConfiguration)` };
+      throw classify(error, this.context('cannot read the object-lock configuration'));
+    }
+  }
+}
+
+/**
+ * A bucket created without object lock: S3 and MinIO answer a lock request or query with
+ * `ObjectLockConfigurationNotFoundError`, or `InvalidRequest` "Bucket is missing Object Lock Configuration".
+ */
+function isMissingObjectLock(error: unknown): boolean {
+  const e = error as { name?: string; Code?: string; message?: string };
+  return e.name === 'ObjectLockConfigurationNotFoundError' || e.Code === 'ObjectLockConfigurationNotFoundError' || /missing object ?lock configuration|object lock configuration (does not exist|not found)/i.test(e.message ?? '');
 }
 

@@ -23,8 +23,15 @@ export interface ObjectInfo {
   lastModified: Date;
   /** SHA-256 (hex) of the stored bytes when the driver records it. */
   sha256?: string;
+  /**
+   * The store's entity tag, when it has one (S3): changes whenever the object is rewritten, so a
+   * copy proven intact under one ETag and still carrying it has not been replaced since.
+   */
+  etag?: string;
   /** End of a retention lock, when the object is under one. */
   retainUntil?: Date;
+  /** True when the object is under a legal hold (S3). */
+  legalHold?: boolean;
 }
 
 /** Where an interrupted upload stands, kept in activity heartbeats to resume after a crash. */
@@ -49,6 +56,11 @@ export interface PutFileOptions {
   onCheckpoint?: (checkpoint: UploadCheckpoint) => void;
   /** Retention lock until this time, on stores that support it. */
   retainUntil?: Date;
+  /**
+   * Write even when an object with the recorded size and SHA-256 seems to be there: a repair
+   * replaces a copy whose metadata may still claim the right checksum over damaged bytes.
+   */
+  replace?: boolean;
 }
 
 export interface PutResult {
@@ -123,6 +135,15 @@ export interface ReplaceHeadResult {
 
 export type DeleteOutcome = 'deleted' | 'absent' | 'locked';
 
+/** What a destination's store says about object lock (S3: the bucket's object-lock configuration). */
+export interface ObjectLockStatus {
+  /** `unknown` when the credential may not read the configuration (`reason` says why). */
+  enabled: boolean | 'unknown';
+  /** The bucket's default retention, applied to objects written without their own. */
+  defaultRetention?: { mode: string; days?: number; years?: number };
+  reason?: string;
+}
+
 export interface Storage {
   /** The destination's name in the configuration (`local`, `cloud`, `offsite`…). */
   readonly destination: string;
@@ -145,4 +166,11 @@ export interface Storage {
   /** Uploads begun and never completed or aborted (S3 multipart; partial files locally). */
   listIncompleteUploads(prefix: string, options?: { keys?: readonly string[] }): Promise<IncompleteUpload[]>;
   abortIncompleteUpload(upload: IncompleteUpload): Promise<void>;
+  /**
+   * Sets or clears the store's own legal hold on an object, where the store has one (S3 buckets
+   * with object lock); `unsupported` when this bucket cannot (no object lock). Absent: no such thing.
+   */
+  setLegalHold?(key: string, on: boolean): Promise<'set' | 'unsupported'>;
+  /** Whether the store can lock objects here, and how by default. Absent: a store without object lock. */
+  objectLockStatus?(): Promise<ObjectLockStatus>;
 }

@@ -24,7 +24,7 @@ export function registerKeysCommands(program: Command, context: CliContext): voi
       const config = context.config();
       if (options.target) getTarget(config, options.target);
       const client = await context.client();
-      const handle = await startRekey(client, config, { ...options, identity: context.identity() });
+      const handle = await startRekey(client, config, options);
       noteStarted(context, client, handle.workflowId);
       let result: RekeyWorkflowResult;
       try {

@@ -131,7 +131,7 @@ describe('key rotation (rekeyWorkflow)', () => {
     const rewrap = rewrapHeader(head, [setup.keys.identity], [added.recipient], { complete: head.length < 256 * 1024 });
     await cloud.replaceHead(dumpKey, { oldHeadLength: rewrap.oldHeaderLength, newHead: rewrap.header, expectedSize: first.files[0]!.size });
 
-    const handle = await startRekey(worker!.client, rotation, { workflowId: `rekey-${setup.id}`, identity: 'rekey-test' });
+    const handle = await startRekey(worker!.client, rotation, { workflowId: `rekey-${setup.id}`});
     result = await handle.result();
 
     const rekeyed = result.rekeyed.filter((r) => r.outcome === 'rekeyed').map((r) => r.backupId);
@@ -196,7 +196,7 @@ describe('key rotation (rekeyWorkflow)', () => {
     const ours = log.events.filter((e) => e.workflow?.id === `rekey-${setup.id}`);
     expect(ours.filter((e) => e.backupIds).map((e) => e.backupIds![0]).sort()).toEqual(before.map((m) => m.backupId).sort());
     expect(ours.filter((e) => e.details?.kind === 'config-snapshot')).toHaveLength(1);
-    expect(ours.every((e) => e.identity === 'rekey-test' && e.outcome === 'succeeded')).toBe(true);
+    expect(ours.every((e) => e.identity === worker!.client.options.identity && e.outcome === 'succeeded')).toBe(true);
   });
 
   it('finds nothing to do when run again, and changes no byte', async () => {
