@@ -75,7 +75,9 @@ describe('key rotation (rekeyWorkflow)', () => {
     database = await createTestDatabase(testStack(), 'rekey');
     const admin = await pgAdmin(testStack(), database.name);
     try {
-      await admin.query(`create table items (id int primary key, note text); insert into items select i, md5(i::text) from generate_series(1, 5000) i`);
+      await admin.query(
+        `create table items (id int primary key, note text); insert into items select i, md5(i::text) from generate_series(1, 5000) i`,
+      );
     } finally {
       await admin.end();
     }
@@ -92,7 +94,13 @@ describe('key rotation (rekeyWorkflow)', () => {
     storages = openStorages(setup.config);
     worker = await startTestWorker(setup);
     for (const slot of SLOTS) {
-      const run = await (await startBackup(worker.client, setup.config, { target: 'app', scheduledAt: slot, workflowId: `backup-${setup.id}-${slot.slice(0, 10)}` })).result();
+      const run = await (
+        await startBackup(worker.client, setup.config, {
+          target: 'app',
+          scheduledAt: slot,
+          workflowId: `backup-${setup.id}-${slot.slice(0, 10)}`,
+        })
+      ).result();
       expect(run.outcome).toBe('created');
     }
     await (await startConfigBackup(worker.client, setup.config, { workflowId: `config-backup-${setup.id}` })).result();
@@ -116,7 +124,9 @@ describe('key rotation (rekeyWorkflow)', () => {
     const objects = await everyObject(storages);
     const dry = await (await startRekey(worker!.client, rotation, { dryRun: true, workflowId: `rekey-dry-${setup.id}` })).result();
     expect(dry.dryRun).toBe(true);
-    expect(dry.decisions.map((d) => [d.backupId, d.action])).toEqual(expect.arrayContaining(SLOTS.map((s) => [backupIdFor('app', s), 'rekey'])));
+    expect(dry.decisions.map((d) => [d.backupId, d.action])).toEqual(
+      expect.arrayContaining(SLOTS.map((s) => [backupIdFor('app', s), 'rekey'])),
+    );
     expect(dry.rekeyed).toEqual([]);
     expect(dry.configSnapshots.map((c) => c.outcome)).toEqual(['rekey']);
     expect(await everyObject(storages)).toEqual(objects);
@@ -131,16 +141,24 @@ describe('key rotation (rekeyWorkflow)', () => {
     const rewrap = rewrapHeader(head, [setup.keys.identity], [added.recipient], { complete: head.length < 256 * 1024 });
     await cloud.replaceHead(dumpKey, { oldHeadLength: rewrap.oldHeaderLength, newHead: rewrap.header, expectedSize: first.files[0]!.size });
 
-    const handle = await startRekey(worker!.client, rotation, { workflowId: `rekey-${setup.id}`});
+    const handle = await startRekey(worker!.client, rotation, { workflowId: `rekey-${setup.id}` });
     result = await handle.result();
 
     const rekeyed = result.rekeyed.filter((r) => r.outcome === 'rekeyed').map((r) => r.backupId);
     expect(rekeyed.sort()).toEqual(before.map((m) => m.backupId).sort());
-    const crashed = result.rekeyed.find((r) => r.backupId === first.backupId)!.copies.find((c) => c.destination === 'cloud' && c.key === dumpKey);
+    const crashed = result.rekeyed
+      .find((r) => r.backupId === first.backupId)!
+      .copies.find((c) => c.destination === 'cloud' && c.key === dumpKey);
     expect(crashed?.outcome).toBe('already');
     // Everything ran on the restore queue, which only workers holding the identity serve.
     const history = await handle.fetchHistory();
-    const queues = new Set(history.events!.filter((e) => e.activityTaskScheduledEventAttributes && e.activityTaskScheduledEventAttributes.activityType?.name !== 'recordAudit').map((e) => e.activityTaskScheduledEventAttributes!.taskQueue!.name));
+    const queues = new Set(
+      history
+        .events!.filter(
+          (e) => e.activityTaskScheduledEventAttributes && e.activityTaskScheduledEventAttributes.activityType?.name !== 'recordAudit',
+        )
+        .map((e) => e.activityTaskScheduledEventAttributes!.taskQueue!.name),
+    );
     expect([...queues]).toEqual([rotation.temporal.restoreTaskQueue]);
   });
 
@@ -153,13 +171,20 @@ describe('key rotation (rekeyWorkflow)', () => {
         const manifest = (await readManifest(storage, 'app', old.backupId))!;
         expect(manifest.encryption.recipients).toEqual([added.recipient]);
         expect(manifest.rekeys).toHaveLength(1);
-        expect(manifest.rekeys![0]).toMatchObject({ previousRecipients: old.encryption.recipients, recipients: [added.recipient], workflow: { id: `rekey-${setup.id}` } });
+        expect(manifest.rekeys![0]).toMatchObject({
+          previousRecipients: old.encryption.recipients,
+          recipients: [added.recipient],
+          workflow: { id: `rekey-${setup.id}` },
+        });
         for (const file of manifest.files) {
           const stored = await storage.getBytes(objectKey('app', old.backupId, file.name));
           const was = old.files.find((f) => f.name === file.name)!;
           expect(sha256(stored)).toBe(file.sha256);
           expect(file.plainSha256).toBe(was.plainSha256);
-          expect(manifest.rekeys![0]!.files.find((f) => f.name === file.name)).toMatchObject({ previousSha256: was.sha256, sha256: file.sha256 });
+          expect(manifest.rekeys![0]!.files.find((f) => f.name === file.name)).toMatchObject({
+            previousSha256: was.sha256,
+            sha256: file.sha256,
+          });
           expect(manifest.destinations[destination]!.objects.find((o) => o.key.endsWith(file.name))?.sha256).toBe(file.sha256);
           const name = path.join(setup.dir, `${destination}-${file.name}`);
           writeFileSync(name, stored);
@@ -194,7 +219,12 @@ describe('key rotation (rekeyWorkflow)', () => {
   it('records one backup.rekeyed audit event per backup, naming who asked', async () => {
     const log = await readAuditLog(storages.values(), { since, action: 'backup.rekeyed' });
     const ours = log.events.filter((e) => e.workflow?.id === `rekey-${setup.id}`);
-    expect(ours.filter((e) => e.backupIds).map((e) => e.backupIds![0]).sort()).toEqual(before.map((m) => m.backupId).sort());
+    expect(
+      ours
+        .filter((e) => e.backupIds)
+        .map((e) => e.backupIds![0])
+        .sort(),
+    ).toEqual(before.map((m) => m.backupId).sort());
     expect(ours.filter((e) => e.details?.kind === 'config-snapshot')).toHaveLength(1);
     expect(ours.every((e) => e.identity === worker!.client.options.identity && e.outcome === 'succeeded')).toBe(true);
   });
@@ -217,7 +247,10 @@ describe('key rotation (rekeyWorkflow)', () => {
     await cloud.putBytes(manifestKey('app', second.backupId), serializeManifest(second));
     const finish = await (await startRekey(worker!.client, rotation, { workflowId: `rekey-finish-${setup.id}` })).result();
     expect(finish.decisions.find((d) => d.backupId === second.backupId)?.action).toBe('rekey');
-    expect(finish.rekeyed.find((r) => r.backupId === second.backupId)).toMatchObject({ outcome: 'rekeyed', reason: expect.stringMatching(/interrupted/) });
+    expect(finish.rekeyed.find((r) => r.backupId === second.backupId)).toMatchObject({
+      outcome: 'rekeyed',
+      reason: expect.stringMatching(/interrupted/),
+    });
     expect(await readManifest(cloud, 'app', second.backupId)).toEqual(rotated);
   });
 
@@ -225,7 +258,9 @@ describe('key rotation (rekeyWorkflow)', () => {
     await worker!.stop();
     const onlyNew = withKeys(setup, path.join(setup.dir, 'added-recipient.txt'), path.join(setup.dir, 'added-identity.txt'));
     worker = await startTestWorker({ ...setup, config: onlyNew });
-    const record = await (await startVerify(worker.client, onlyNew, { target: 'app', backup: before[1]!.backupId, workflowId: `verify-${setup.id}` })).result();
+    const record = await (
+      await startVerify(worker.client, onlyNew, { target: 'app', backup: before[1]!.backupId, workflowId: `verify-${setup.id}` })
+    ).result();
     expect(record.result).toBe('passed');
   });
 });
