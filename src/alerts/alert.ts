@@ -7,7 +7,14 @@
  */
 
 /** Why an alert was raised. */
-export type AlertKind = 'failure' | 'anomaly' | 'prune-refused' | 'stale' | 'waiting';
+export type AlertKind =
+  | 'failure'
+  | 'anomaly'
+  | 'prune-refused'
+  | 'stale'
+  | 'waiting'
+  // An audit event some destination did not take (src/audit/record.ts).
+  | 'audit-gap';
 
 /** Which kind of workflow raised it (also the StrongboxKind search attribute). */
 export type WorkflowKind = 'backup' | 'verify' | 'restore' | 'disaster-recovery' | 'prune' | 'config-backup' | 'export' | 'staleness-check' | (string & {});
@@ -52,6 +59,7 @@ const KIND_TITLES: Record<AlertKind, string> = {
   'prune-refused': 'prune refused',
   stale: 'backups stale',
   waiting: 'waiting for a destination',
+  'audit-gap': 'audit event not recorded everywhere',
 };
 
 export function alertTitle(alert: Alert): string {

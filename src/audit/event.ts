@@ -14,6 +14,11 @@ import { compactTime } from '../catalog/layout.js';
 
 export const AUDIT_ROOT = 'audit';
 export const AUDIT_FORMAT_VERSION = 1;
+/**
+ * Tries a workflow gives the recordAudit activity (workflows/shared/audit.ts); the activity alerts on
+ * the last one, so an event a destination never took is known, while the run goes on.
+ */
+export const AUDIT_WRITE_ATTEMPTS = 4;
 /** Versions a reader accepts: 1 (unchained), 2 (chained, src/audit/chain.ts). */
 const READABLE_FORMAT_VERSIONS = [1, 2];
 
@@ -27,6 +32,10 @@ export const AUDIT_ACTIONS = [
   'dr.started',
   'dr.approved',
   'dr.aborted',
+  // Operator actions on the schedules that run backups and prunes (CLI, src/cli/commands/schedules.ts).
+  'schedule.paused',
+  'schedule.unpaused',
+  'schedule.triggered',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
@@ -84,14 +93,17 @@ export function auditKey(event: Pick<AuditEvent, 'id' | 'at'>): string {
   return `${AUDIT_ROOT}/${event.at.slice(0, 10)}/${compactTime(event.at)}-${event.id}.json`;
 }
 
+/** The days (`YYYY-MM-DD`, UTC) from `since` to `until`, oldest first. */
+export function auditDays(since: Date, until: Date): string[] {
+  const days: string[] = [];
+  const day = new Date(Date.UTC(since.getUTCFullYear(), since.getUTCMonth(), since.getUTCDate()));
+  for (; day.getTime() <= until.getTime(); day.setUTCDate(day.getUTCDate() + 1)) days.push(day.toISOString().slice(0, 10));
+  return days;
+}
+
 /** The day folders (`audit/YYYY-MM-DD/`) from `since` to `until`, oldest first. */
 export function auditDayPrefixes(since: Date, until: Date): string[] {
-  const prefixes: string[] = [];
-  const day = new Date(Date.UTC(since.getUTCFullYear(), since.getUTCMonth(), since.getUTCDate()));
-  for (; day.getTime() <= until.getTime(); day.setUTCDate(day.getUTCDate() + 1)) {
-    prefixes.push(`${AUDIT_ROOT}/${day.toISOString().slice(0, 10)}/`);
-  }
-  return prefixes;
+  return auditDays(since, until).map((day) => `${AUDIT_ROOT}/${day}/`);
 }
 
 export interface MergedAuditEvent extends AuditEvent {

@@ -4,6 +4,7 @@
  * manual run is its own and a double trigger within the same second attaches to the first.
  */
 import type { Client, WorkflowHandle } from '@temporalio/client';
+import { identityMemo } from '../audit/event.js';
 import type { Config } from '../config/load.js';
 import type { VerificationRecord } from '../domain.js';
 import { verifyWorkflowId } from '../verify/names.js';
@@ -30,6 +31,8 @@ export async function startVerify(client: Client, config: Config, options: Start
     args: [input],
     // A second trigger within the same second attaches to the run already going.
     workflowIdConflictPolicy: 'USE_EXISTING',
+    // Who started it, for the audit log (the CLI's client identity is --as / STRONGBOX_IDENTITY / user@host).
+    memo: identityMemo(client.options.identity),
     staticSummary: `verification of ${backup === 'latest' || backup === 'latest-verified' ? `the ${backup.replace('-', ' ')} backup` : backup} of ${options.target}`,
   });
 }

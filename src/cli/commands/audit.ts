@@ -1,14 +1,18 @@
 /**
  * `strongbox audit`: the audit log — every access to backups, read from `audit/` in every destination
- * and merged (the same event stored in several destinations is shown once).
+ * and merged (the same event stored in several destinations is shown once); `--jsonl` for a SIEM.
+ * `strongbox audit verify`: walks each destination's chain (src/audit/chain.ts) and names every
+ * deleted, edited, reordered or inserted event; exit code 1 when the log is not intact.
  *
  * `auditAccess(context, event)`: what CLI commands call to record an access they make themselves
- * (listing the catalog, downloading a backup); workflows record theirs with workflows/shared/audit.ts.
+ * (listing the catalog, changing a schedule); workflows record theirs with workflows/shared/audit.ts.
  */
 import type { Command } from 'commander';
 import { parseDuration } from '../../config/duration.js';
-import { AUDIT_ACTIONS, type AuditEventInput } from '../../audit/event.js';
-import { completeAuditEvent, readAuditLog, writeAuditEvent, type AuditWriteResult } from '../../audit/log.js';
+import { verifyAuditChain, type ChainVerification } from '../../audit/chain.js';
+import { AUDIT_ACTIONS, auditDays, type AuditEventInput } from '../../audit/event.js';
+import { readAuditLog, type AuditWriteResult } from '../../audit/log.js';
+import { recordAuditEvent } from '../../audit/record.js';
 import { UsageError } from '../../errors.js';
 import { openStorages } from '../../storage/index.js';
 import { requireConfigFile } from '../config-file.js';
@@ -16,13 +20,12 @@ import type { CliContext } from '../context.js';
 
 /**
  * Records an access made by a CLI command, as the acting identity (`--as` / STRONGBOX_IDENTITY /
- * user@host), in every destination. A destination that refuses is reported on stderr; the command
- * itself goes on.
+ * user@host), in every destination. A destination that refuses is reported on stderr and alerted;
+ * the command itself goes on.
  */
 export async function auditAccess(context: CliContext, input: Omit<AuditEventInput, 'identity'>): Promise<AuditWriteResult> {
   const config = context.config();
-  const event = completeAuditEvent({ ...input, identity: context.identity() });
-  const result = await writeAuditEvent(openStorages(config).values(), event, { retainDays: config.audit.retainDays, logger: context.logger });
+  const result = await recordAuditEvent({ config, storages: openStorages(config).values(), logger: context.logger }, { ...input, identity: context.identity() });
   for (const failure of result.failed) context.out.note(`warning: could not record this access in the audit log of ${failure.destination}: ${failure.reason}`);
   return result;
 }
@@ -36,7 +39,7 @@ export function parseSince(text: string, now: Date = new Date()): Date {
 }
 
 export function registerAuditCommand(program: Command, context: CliContext): void {
-  program
+  const audit = program
     .command('audit')
     .description('show the audit log: who created, listed, downloaded, verified, restored or pruned which backups')
     .option('--since <when>', 'from this long ago (7d, 24h) or this date (2026-11-01)', '7d')
@@ -44,7 +47,8 @@ export function registerAuditCommand(program: Command, context: CliContext): voi
     .option('-t, --target <name>', 'only events about this target')
     .option('--action <action>', `only this action or group (${AUDIT_ACTIONS.join(', ')}; or backup, dr)`)
     .option('--json', 'print as JSON')
-    .action(async (options: { since: string; until?: string; target?: string; action?: string; json?: boolean }) => {
+    .option('--jsonl', 'print one event per line as JSON (for a SIEM); warnings go to stderr')
+    .action(async (options: { since: string; until?: string; target?: string; action?: string; json?: boolean; jsonl?: boolean }) => {
       const now = new Date();
       const since = parseSince(options.since, now);
       const until = options.until ? parseSince(options.until, now) : now;
@@ -61,13 +65,61 @@ export function registerAuditCommand(program: Command, context: CliContext): voi
         context.out.json({ since: since.toISOString(), until: until.toISOString(), events: log.events, problems: log.problems, unreachable: log.unreachable });
         return;
       }
-      if (log.events.length === 0) context.out.line(`no audit events between ${since.toISOString()} and ${until.toISOString()}`);
-      for (const e of log.events) {
-        const what = [e.target, ...(e.backupIds ?? [])].filter(Boolean).join(' ');
-        const outcome = e.outcome && e.outcome !== 'succeeded' ? ` (${e.outcome})` : '';
-        context.out.line(`${e.at}  ${e.action.padEnd(18)} ${e.identity.padEnd(24)} ${what}${outcome}${e.workflow ? `  [${e.workflow.id}]` : ''}`);
+      if (options.jsonl) {
+        // stdout stays pure JSON lines; warnings below go to stderr.
+        for (const e of log.events) context.out.line(JSON.stringify(e));
+      } else {
+        if (log.events.length === 0) context.out.line(`no audit events between ${since.toISOString()} and ${until.toISOString()}`);
+        for (const e of log.events) {
+          const what = [e.target, ...(e.backupIds ?? [])].filter(Boolean).join(' ');
+          const outcome = e.outcome && e.outcome !== 'succeeded' ? ` (${e.outcome})` : '';
+          context.out.line(`${e.at}  ${e.action.padEnd(18)} ${e.identity.padEnd(24)} ${what}${outcome}${e.workflow ? `  [${e.workflow.id}]` : ''}`);
+        }
       }
       for (const p of log.problems) context.out.note(`warning: ${p.destination}${p.key ? `:${p.key}` : ''}: ${p.problem}`);
       for (const u of log.unreachable) context.out.note(`warning: destination ${u.destination} could not be read: ${u.reason}`);
     });
+
+  audit
+    .command('verify')
+    .description('check that the audit log is intact: walk every destination\'s chain and name each deleted, edited, reordered or inserted event (exit code 1 if any)')
+    .option('--since <when>', 'from this long ago (30d) or this date (2026-11-01)', '31d')
+    .option('--until <when>', 'up to this long ago or this date (default: now)')
+    .option('-d, --destination <name>', 'only this destination (default: all)')
+    .option('--json', 'print as JSON')
+    .action(async (options: { since: string; until?: string; destination?: string; json?: boolean }) => {
+      const now = new Date();
+      const since = parseSince(options.since, now);
+      const until = options.until ? parseSince(options.until, now) : now;
+      if (since > until) throw new UsageError(`--since ${options.since} is after --until ${options.until}`);
+      const config = context.config();
+      requireConfigFile(config, 'audit verify');
+      const storages = openStorages(config);
+      if (options.destination && !storages.has(options.destination)) {
+        throw new UsageError(`--destination ${options.destination}: not a configured destination (configured: ${[...storages.keys()].join(', ')})`);
+      }
+      const chosen = options.destination ? [storages.get(options.destination)!] : [...storages.values()];
+      const days = auditDays(since, until);
+      const result = await verifyAuditChain(chosen, days);
+      const intact = result.findings.length === 0 && result.destinations.every((d) => !d.unreachable);
+      if (!intact) process.exitCode = 1;
+      if (options.json) {
+        context.out.json({ intact, from: days[0], to: days[days.length - 1], ...result });
+        return;
+      }
+      printVerification(context, result, days, intact);
+    });
+}
+
+function printVerification(context: CliContext, result: ChainVerification, days: string[], intact: boolean): void {
+  const out = context.out;
+  out.line(`audit log ${days[0]} … ${days[days.length - 1]}: ${intact ? 'intact' : 'NOT INTACT'}`);
+  for (const d of result.destinations) {
+    if (d.unreachable) out.line(`  ${d.destination.padEnd(12)} could not be read: ${d.unreachable}`);
+    else out.line(`  ${d.destination.padEnd(12)} ${d.events} events chained over ${d.days} days${d.unchained > 0 ? `, ${d.unchained} unchained (written before the chain)` : ''}`);
+  }
+  const [first, ...rest] = result.findings;
+  if (first) out.line(`first break: ${first.kind} — ${first.destination}${first.key ? ` ${first.key}` : ''}: ${first.message}`);
+  for (const f of rest) out.line(`  ${f.kind.padEnd(10)} ${f.destination}${f.key ? ` ${f.key}` : ''}: ${f.message}`);
+  for (const start of result.startsAt) out.note(`note: ${start} links to a day before --since; that link was not followed`);
 }

@@ -5,6 +5,7 @@
  */
 import type { Command } from 'commander';
 import type { Client } from '@temporalio/client';
+import { identityMemo } from '../../audit/event.js';
 import type { Config } from '../../config/load.js';
 import { getTarget } from '../../config/load.js';
 import type { PruneWorkflowInput, PruneWorkflowResult, pruneWorkflow } from '../../../workflows/prune.js';
@@ -24,6 +25,8 @@ export async function runPrune(client: Client, config: Config, input: PruneWorkf
     workflowId,
     args: [input],
     workflowIdConflictPolicy: 'USE_EXISTING',
+    // Who prunes, for the audit events of the deleted copies.
+    memo: identityMemo(client.options.identity),
     staticSummary: `${input.dryRun ? 'dry-run ' : ''}prune of ${input.target ?? 'every target'}`,
   });
 }
