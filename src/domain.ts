@@ -23,6 +23,12 @@
  *   counts), written into staging beside the dump; the manifest is built from it once the uploads
  *   are done, so the per-table list never travels through a workflow's history.
  * - **manifest summary**: a manifest without its per-table list — what workflows carry.
+ * - **audit event**: one access to backups (who, when, which workflow, what), stored in every
+ *   destination under `audit/<day>/`; **audit chain**: a destination's events of one day at numbered
+ *   positions, each carrying the digest of the one before, from the day's **anchor** (position 0,
+ *   linked to the previous day's last event) — so a deleted, edited or inserted event shows
+ *   (src/audit/chain.ts). An **acting identity** is who an access is for: `--as` / user@host, the
+ *   Temporal client identity, or `schedule:<id>`.
  */
 
 export const TIERS = ['daily', 'weekly', 'monthly'] as const;
