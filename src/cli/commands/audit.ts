@@ -87,7 +87,10 @@ export function registerAuditCommand(program: Command, context: CliContext): voi
     .option('--until <when>', 'up to this long ago or this date (default: now)')
     .option('-d, --destination <name>', 'only this destination (default: all)')
     .option('--json', 'print as JSON')
-    .action(async (options: { since: string; until?: string; destination?: string; json?: boolean }) => {
+    .action(async (own: { since: string; until?: string; destination?: string; json?: boolean }) => {
+      // `audit` has the same options and takes them wherever they stand: what it took was meant here.
+      const given = <T>(name: string): T | undefined => (audit.getOptionValueSource(name) === 'cli' ? (audit.getOptionValue(name) as T) : undefined);
+      const options = { ...own, since: given<string>('since') ?? own.since, until: given<string>('until') ?? own.until, json: given<boolean>('json') ?? own.json };
       const now = new Date();
       const since = parseSince(options.since, now);
       const until = options.until ? parseSince(options.until, now) : now;
