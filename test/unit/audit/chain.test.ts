@@ -146,6 +146,11 @@ describe('audit chain in a local destination', () => {
     const forged = completeAuditEvent({ action: 'backup.listed', identity: 'ghost' }, () => new Date(`${DAY}T23:00:00Z`));
     expect((await verify()).findings).toEqual([]);
     expect((await verify()).destinations[0]!.unchained).toBe(1);
+    // Readers still read it, beside the chained ones.
+    const log = await readAuditLog([local], { since: new Date(`${DAY}T00:00:00Z`), until: new Date(`${DAY}T23:59:59Z`) });
+    expect(log.events.map((e) => e.id)).toContain(old.id);
+    expect(log.events).toHaveLength(3);
+    expect(log.problems).toEqual([]);
 
     await local.putBytes(`audit/${DAY}/20261120T230000Z-${forged.id}.json`, JSON.stringify(forged));
     expect((await verify()).findings.map((f) => [f.kind, f.key])).toEqual([['inserted', `audit/${DAY}/20261120T230000Z-${forged.id}.json`]]);
