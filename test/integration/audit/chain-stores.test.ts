@@ -123,6 +123,8 @@ describe('audit chain in MinIO and a local directory', () => {
     expect(text.code).toBe(1);
     expect(text.stdout).toMatch(/NOT INTACT/);
     expect(text.stdout).toContain(`cloud ${report.findings[0]!.key}`);
+    // main() reports the exit code through process.exitCode; the next command starts clean.
+    process.exitCode = undefined;
   });
 
   it('exports the log as JSON lines, one event per line', async () => {
