@@ -248,7 +248,8 @@ async function backUpOnHost(plan: BackupPlan, hostQueue: string, scheduledAt: st
           const objects: StoredObject[] = [];
           for (const { file, staged } of files) {
             const key = objectKey(plan.target, plan.backupId, file.name);
-            const result = await upload.uploadObject({ destination, key, file: staged.file, sha256: staged.sha256, size: staged.size });
+            const retainUntil = plan.lockUntil?.[destination];
+            const result = await upload.uploadObject({ destination, key, file: staged.file, sha256: staged.sha256, size: staged.size, ...(retainUntil ? { retainUntil } : {}) });
             objects.push({ key, size: result.size, sha256: result.sha256 });
           }
           stored[destination] = { objects };
@@ -273,7 +274,13 @@ async function backUpOnHost(plan: BackupPlan, hostQueue: string, scheduledAt: st
     // Written last, in every destination: from here on the backup exists. Built on the host from
     // the draft in staging, so the per-table list never enters this history.
     const write = hostActivities(plan, hostQueue, '10 minutes', 'write the manifest');
-    const written = await Promise.all(plan.destinations.map((destination) => write.writeManifest({ destination, draft: dump.draft, draftSha256: dump.draftSha256, parts })));
+    const written = await Promise.all(plan.destinations.map((destination) => write.writeManifest({
+          destination,
+          draft: dump.draft,
+          draftSha256: dump.draftSha256,
+          parts,
+          ...(plan.lockUntil?.[destination] ? { retainUntil: plan.lockUntil[destination] } : {}),
+        })));
     return written[0]!;
   } finally {
     await CancellationScope.nonCancellable(async () => {

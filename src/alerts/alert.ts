@@ -13,6 +13,10 @@ export type AlertKind =
   | 'prune-refused'
   | 'stale'
   | 'waiting'
+  // The scrub: a damaged copy repaired from a good one; one it could not repair; a backup with no intact copy left.
+  | 'repaired'
+  | 'unrepaired'
+  | 'lost'
   // An audit event some destination did not take (src/audit/record.ts).
   | 'audit-gap';
 
@@ -59,6 +63,9 @@ const KIND_TITLES: Record<AlertKind, string> = {
   'prune-refused': 'prune refused',
   stale: 'backups stale',
   waiting: 'waiting for a destination',
+  repaired: 'damaged copy repaired',
+  unrepaired: 'damaged copy NOT repaired',
+  lost: 'backup LOST: no intact copy left',
   'audit-gap': 'audit event not recorded everywhere',
 };
 

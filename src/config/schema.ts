@@ -11,6 +11,7 @@ import { z } from 'zod';
 import { TIERS } from '../domain.js';
 import { parseDuration } from './duration.js';
 import { retryProfileProblems } from './retries.js';
+import { BANDWIDTH_PATTERN } from './rate.js';
 
 const PRIVATE_KEY_PATTERN = /AGE-SECRET-KEY-1|-----BEGIN [A-Z ]*PRIVATE KEY-----/i;
 const NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
@@ -94,6 +95,26 @@ const recipientRef = z.union([
   z.strictObject({ file: z.string().min(1) }),
 ]);
 
+/** The shape before retention-tied locks; refused with the new shape named rather than "unrecognized key". */
+export const OBJECT_LOCK_DAYS_REFUSAL =
+  'objectLock.days is no longer supported: each copy is now locked until its own expiry (its scheduled time + the keepDays of its tiers) plus a margin — write objectLock: { mode: GOVERNANCE, margin: 7d } instead';
+
+const objectLock = () =>
+  z.preprocess(
+    (value, ctx) => {
+      if (value !== null && typeof value === 'object' && 'days' in value) {
+        ctx.issues.push({ code: 'custom', path: ['days'], input: value, message: OBJECT_LOCK_DAYS_REFUSAL });
+        return z.NEVER;
+      }
+      return value;
+    },
+    z.strictObject({
+      mode: z.enum(['GOVERNANCE', 'COMPLIANCE'], { error: 'must be GOVERNANCE (a credential with s3:BypassGovernanceRetention may still delete) or COMPLIANCE (nobody may, not even the root account)' }),
+      /** Added to each copy's expiry: room for a prune that runs late and for clocks that disagree. */
+      margin: duration().default('1d'),
+    }),
+  );
+
 const localDestination = z.strictObject({
   type: z.literal('local'),
   /** Directory holding this destination's repository; relative paths are relative to the config file. */
@@ -115,10 +136,12 @@ const s3Destination = z.strictObject({
   forcePathStyle: z.boolean().default(false),
   /** Named profile of the AWS shared config/credentials files; defaults to the SDK's chain. */
   profile: z.string().min(1).optional(),
-  /** Object-lock retention applied to uploaded backups (bucket must have object lock enabled). */
-  objectLock: z
-    .strictObject({ mode: z.enum(['GOVERNANCE', 'COMPLIANCE']), days: z.number().int().min(1) })
-    .optional(),
+  /**
+   * Object lock on every object of every copy stored here (bucket must have object lock enabled):
+   * each copy is locked until its own expiry — scheduled time + the longest keepDays of the tiers
+   * that put it here — plus `margin` (src/retention/lock.ts).
+   */
+  objectLock: objectLock().optional(),
 });
 
 export const destination = z.discriminatedUnion('type', [localDestination, s3Destination], {
@@ -380,6 +403,28 @@ export const configSchema = z.strictObject({
       at: timeOfDay().default('06:00'),
       /** Destinations to read from, in order of preference. */
       sourcePreference: z.array(name()).default(['local', 'cloud', 'offsite']),
+    })
+    .prefault({}),
+  /** Scrub: every copy of every backup read back on a schedule, and damaged copies repaired from a good one. */
+  scrub: z
+    .strictObject({
+      /** Backups checked at once (each reads its copies one after another). */
+      concurrency: z.number().int().min(1).max(16).default(2),
+      /** Bound on the bytes a scrub reads per second on each worker (`50MiB/s`, `500KiB/s`; `0`: no bound). */
+      bandwidth: z
+        .string()
+        .refine((b) => b.trim() === '0' || b.trim() === 'unlimited' || BANDWIDTH_PATTERN.test(b.trim()), { error: 'must be a rate such as 50MiB/s, 500KiB/s or 10MB/s, or 0 for no bound' })
+        .default('0'),
+      /** Repair a damaged or missing copy from a good copy in another destination. */
+      repair: z.boolean().default(true),
+      schedule: z
+        .strictObject({
+          /** The weekly full scrub (every byte read and checksummed), in schedules.timezone. */
+          full: z.strictObject({ on: z.enum(WEEKDAYS).default('saturday'), at: timeOfDay().default('05:00'), enabled: z.boolean().default(true) }).prefault({}),
+          /** An optional nightly fast scrub (one metadata request per object, no data read). */
+          fast: z.strictObject({ at: timeOfDay().default('05:30'), enabled: z.boolean().default(false) }).prefault({}),
+        })
+        .prefault({}),
     })
     .prefault({}),
   configBackup: z

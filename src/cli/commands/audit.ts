@@ -3,31 +3,21 @@
  * and merged (the same event stored in several destinations is shown once); `--jsonl` for a SIEM.
  * `strongbox audit verify`: walks each destination's chain (src/audit/chain.ts) and names every
  * deleted, edited, reordered or inserted event; exit code 1 when the log is not intact.
- *
- * `auditAccess(context, event)`: what CLI commands call to record an access they make themselves
- * (listing the catalog, changing a schedule); workflows record theirs with workflows/shared/audit.ts.
+ * Recording an access lives in src/client/audit.ts; `noteAuditFailures` says which destination
+ * refused to record one.
  */
 import type { Command } from 'commander';
 import { parseDuration } from '../../config/duration.js';
-import { verifyAuditChain, type ChainVerification } from '../../audit/chain.js';
-import { AUDIT_ACTIONS, auditDays, type AuditEventInput } from '../../audit/event.js';
-import { readAuditLog, type AuditWriteResult } from '../../audit/log.js';
-import { recordAuditEvent } from '../../audit/record.js';
+import { AUDIT_ACTIONS } from '../../audit/event.js';
+import type { AuditWriteResult } from '../../audit/log.js';
+import { readAudit, verifyAudit, type AuditVerification } from '../../client/audit.js';
 import { UsageError } from '../../errors.js';
-import { openStorages } from '../../storage/index.js';
 import { requireConfigFile } from '../config-file.js';
 import type { CliContext } from '../context.js';
 
-/**
- * Records an access made by a CLI command, as the acting identity (`--as` / STRONGBOX_IDENTITY /
- * user@host), in every destination. A destination that refuses is reported on stderr and alerted;
- * the command itself goes on.
- */
-export async function auditAccess(context: CliContext, input: Omit<AuditEventInput, 'identity'>): Promise<AuditWriteResult> {
-  const config = context.config();
-  const result = await recordAuditEvent({ config, storages: openStorages(config).values(), logger: context.logger }, { ...input, identity: context.identity() });
+/** A destination that refused to record an access: said on stderr; the command itself goes on. */
+export function noteAuditFailures(context: CliContext, result: AuditWriteResult): void {
   for (const failure of result.failed) context.out.note(`warning: could not record this access in the audit log of ${failure.destination}: ${failure.reason}`);
-  return result;
 }
 
 /** `7d`, `24h` (that long ago) or an ISO date/time. */
@@ -55,7 +45,7 @@ export function registerAuditCommand(program: Command, context: CliContext): voi
       if (since > until) throw new UsageError(`--since ${options.since} is after --until ${options.until}`);
       const config = context.config();
       requireConfigFile(config, 'audit');
-      const log = await readAuditLog(openStorages(config).values(), {
+      const log = await readAudit(config, {
         since,
         until,
         ...(options.target ? { target: options.target } : {}),
@@ -97,26 +87,16 @@ export function registerAuditCommand(program: Command, context: CliContext): voi
       if (since > until) throw new UsageError(`--since ${options.since} is after --until ${options.until}`);
       const config = context.config();
       requireConfigFile(config, 'audit verify');
-      const storages = openStorages(config);
-      if (options.destination && !storages.has(options.destination)) {
-        throw new UsageError(`--destination ${options.destination}: not a configured destination (configured: ${[...storages.keys()].join(', ')})`);
-      }
-      const chosen = options.destination ? [storages.get(options.destination)!] : [...storages.values()];
-      const days = auditDays(since, until);
-      const result = await verifyAuditChain(chosen, days);
-      const intact = result.findings.length === 0 && result.destinations.every((d) => !d.unreachable);
-      if (!intact) process.exitCode = 1;
-      if (options.json) {
-        context.out.json({ intact, from: days[0], to: days[days.length - 1], ...result });
-        return;
-      }
-      printVerification(context, result, days, intact);
+      const result = await verifyAudit(config, { since, until, ...(options.destination ? { destination: options.destination } : {}) });
+      if (!result.intact) process.exitCode = 1;
+      if (options.json) context.out.json(result);
+      else printVerification(context, result);
     });
 }
 
-function printVerification(context: CliContext, result: ChainVerification, days: string[], intact: boolean): void {
+function printVerification(context: CliContext, result: AuditVerification): void {
   const out = context.out;
-  out.line(`audit log ${days[0]} … ${days[days.length - 1]}: ${intact ? 'intact' : 'NOT INTACT'}`);
+  out.line(`audit log ${result.from} … ${result.to}: ${result.intact ? 'intact' : 'NOT INTACT'}`);
   for (const d of result.destinations) {
     if (d.unreachable) out.line(`  ${d.destination.padEnd(12)} could not be read: ${d.unreachable}`);
     else out.line(`  ${d.destination.padEnd(12)} ${d.events} events chained over ${d.days} days${d.unchained > 0 ? `, ${d.unchained} unchained (written before the chain)` : ''}`);

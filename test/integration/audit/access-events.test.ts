@@ -13,8 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readAuditLog } from '../../../src/audit/log.js';
 import { writeManifest } from '../../../src/catalog/catalog.js';
 import { main } from '../../../src/cli/main.js';
-import { runPrune } from '../../../src/cli/commands/prune.js';
 import { startBackup } from '../../../src/client/backup.js';
+import { startPrune } from '../../../src/client/prune.js';
 import { startRestore } from '../../../src/client/restore.js';
 import { startVerify } from '../../../src/client/verify.js';
 import { openStorages } from '../../../src/storage/index.js';
@@ -94,7 +94,7 @@ describe('the audit log of a backup, verify, restore and prune', () => {
       await storage.putBytes(expired.destinations[destination]!.objects[0]!.key, fakeDumpBody(expired.backupId));
       await writeManifest(storage, expired);
     }
-    const pruned = await (await runPrune(operator, setup.config, { target: 'app' }, `prune-${setup.id}`)).result();
+    const pruned = await (await startPrune(operator, setup.config, { target: 'app', workflowId: `prune-${setup.id}` })).result();
     const deletedCopies = pruned.deleted.flatMap((d) => d.copies.filter((c) => c.outcome === 'deleted').map((c) => `${d.destination}:${c.backupId}`));
     expect(deletedCopies.sort()).toEqual([`cloud:${expired.backupId}`, `local:${expired.backupId}`]);
 
