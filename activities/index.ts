@@ -29,6 +29,7 @@ import { createRestoreWorkflowActivities } from './restore-activities.js';
 import { createRekeyActivities } from './rekey-backup.js';
 import { createScrubActivities } from './scrub-backup.js';
 import { createReplicateActivities } from './replicate-backup.js';
+import { createPingHeartbeatActivities } from './ping-heartbeat.js';
 
 export type { ActivityDeps } from './deps.js';
 
@@ -61,6 +62,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createRekeyActivities(deps),
     ...createScrubActivities(deps),
     ...createReplicateActivities(deps),
+    ...createPingHeartbeatActivities(deps),
   };
 }
 

@@ -25,6 +25,7 @@ import type { ScrubPlan } from '../activities/scrub-backup.js';
 import { describeFindings, isGoodAfter, planRepairs, scrubOutcome, SCRUB_FORMAT_VERSION, type CopyScrub, type ScrubMode, type ScrubOutcome, type ScrubRecord } from '../src/scrub/record.js';
 import { KindAttribute, OutcomeAttribute, TargetAttribute } from '../src/temporal/search-attributes.js';
 import { reportCopies, reportFailure } from './shared/alerting.js';
+import { pingFailure, pingSuccess } from './shared/heartbeat.js';
 import { audit } from './shared/audit.js';
 import { transientRetry } from './shared/retry.js';
 
@@ -161,10 +162,15 @@ export async function scrubWorkflow(input: ScrubWorkflowInput = {}): Promise<Scr
     const failed = lost.length > 0 || backups.some((b) => b.outcome === 'damaged');
     upsertSearchAttributes([{ key: OutcomeAttribute, value: failed ? 'failed' : 'succeeded' }]);
     setCurrentDetails(`${mode} scrub: ${backups.length} backups, ${repaired} copies repaired, ${lost.length} lost`);
-    // Hook for the dead man's switch (deadman): ping the heartbeat URL here — success, or `/fail` when `failed`.
+    // The dead man's switch: a scrub that ran is a sign of life; one that found a backup lost or left damaged is a failure.
+    // (No patched(): no release recorded a scrub history without pings.)
+    const run = { job: 'scrub' as const, ...(input.target ? { target: input.target } : {}) };
+    if (failed) await pingFailure({ ...run, reason: `${lost.length} backup(s) lost, ${backups.filter((b) => b.outcome === 'damaged').length} left damaged` });
+    else await pingSuccess(run);
     return { mode, scrubbedAt, backups: backups.sort((a, b) => (a.backupId < b.backupId ? -1 : 1)), ...totals, repaired, lost, unreachable: plan.unreachable };
   } catch (error) {
     await reportFailure({ kind: 'scrub', target: input.target ?? 'all', step: progress.stage, error });
+    await pingFailure({ job: 'scrub', ...(input.target ? { target: input.target } : {}), error });
     throw error;
   }
 }
