@@ -20,7 +20,15 @@ export async function auditFromActivity(deps: ActivityDeps, input: ActivityAudit
   const info = Context.current().info;
   const { workflowId, runId } = info.workflowExecution ?? { workflowId: 'unknown', runId: '' };
   const { identity, ...rest } = input;
-  const id = auditEventId(workflowId, runId, info.activityId, input.action, input.outcome, ...(input.backupIds ?? []), ...(input.destinations ?? []));
+  const id = auditEventId(
+    workflowId,
+    runId,
+    info.activityId,
+    input.action,
+    input.outcome,
+    ...(input.backupIds ?? []),
+    ...(input.destinations ?? []),
+  );
   await recordAuditEvent(
     { config: deps.config, storages: deps.storages.values(), logger: deps.logger, clock: deps.clock },
     { ...rest, id, identity: identity || `workflow:${workflowId}`, workflow: { id: workflowId, runId } },

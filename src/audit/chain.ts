@@ -69,7 +69,9 @@ export function chainPosition(key: string): number | undefined {
 /** The digest a chained object carries: SHA-256 of its canonical JSON without `chain.digest`. */
 export function chainDigest<T extends { chain: Omit<AuditChainLink, 'digest'> & { digest?: string } }>(value: T): string {
   const { digest: _digest, ...link } = value.chain;
-  return createHash('sha256').update(canonicalJson({ ...value, chain: link })).digest('hex');
+  return createHash('sha256')
+    .update(canonicalJson({ ...value, chain: link }))
+    .digest('hex');
 }
 
 /** Fills in `chain.digest` and returns the bytes to store. */
@@ -131,20 +133,33 @@ export async function appendToChain(storage: Storage, event: AuditEvent, options
   const now = options.now ?? (() => new Date());
   const day = event.at.slice(0, 10);
   const positions = await listPositions(storage, day);
-  let tail = positions.length > 0 ? await readPosition(storage, day, positions[positions.length - 1]!) : await claimAnchor(storage, day, options, now);
+  let tail =
+    positions.length > 0
+      ? await readPosition(storage, day, positions[positions.length - 1]!)
+      : await claimAnchor(storage, day, options, now);
   const already = await findRecent(storage, day, tail, event);
   if (already) return { key: already, outcome: 'existing' };
   const { chain: _chain, ...plain } = event;
   for (let attempt = 0; attempt < MAX_CLAIM_ATTEMPTS; attempt++) {
     const position = tail.position + 1;
     const key = chainKey(day, position);
-    const { body } = sealChained({ ...plain, formatVersion: CHAINED_FORMAT_VERSION, chain: { position, previous: tail.digest, claimedAt: now().toISOString() } });
-    const outcome = await storage.putBytes(key, body, { ifAbsent: true, contentType: 'application/json', ...(options.retainUntil ? { retainUntil: options.retainUntil } : {}) });
+    const { body } = sealChained({
+      ...plain,
+      formatVersion: CHAINED_FORMAT_VERSION,
+      chain: { position, previous: tail.digest, claimedAt: now().toISOString() },
+    });
+    const outcome = await storage.putBytes(key, body, {
+      ifAbsent: true,
+      contentType: 'application/json',
+      ...(options.retainUntil ? { retainUntil: options.retainUntil } : {}),
+    });
     if (outcome === 'written') return { key, outcome };
     tail = await readPosition(storage, day, position);
     if (tail.value?.id === event.id) return { key, outcome: 'existing' };
   }
-  throw new Error(`could not claim a position in ${storage.destination}:${AUDIT_ROOT}/${day}/ after ${MAX_CLAIM_ATTEMPTS} tries: every position was taken first`);
+  throw new Error(
+    `could not claim a position in ${storage.destination}:${AUDIT_ROOT}/${day}/ after ${MAX_CLAIM_ATTEMPTS} tries: every position was taken first`,
+  );
 }
 
 /** Position 0 of a day, written by the first writer of the day (or read, when another was first). */
@@ -158,7 +173,11 @@ async function claimAnchor(storage: Storage, day: string, options: AppendOptions
     chain: { position: 0, previous: before?.link.digest ?? null, claimedAt: now().toISOString() },
   };
   const { body, digest } = sealChained(anchor);
-  const outcome = await storage.putBytes(chainKey(day, 0), body, { ifAbsent: true, contentType: 'application/json', ...(options.retainUntil ? { retainUntil: options.retainUntil } : {}) });
+  const outcome = await storage.putBytes(chainKey(day, 0), body, {
+    ifAbsent: true,
+    contentType: 'application/json',
+    ...(options.retainUntil ? { retainUntil: options.retainUntil } : {}),
+  });
   return outcome === 'written' ? { position: 0, digest } : readPosition(storage, day, 0);
 }
 
@@ -170,7 +189,14 @@ async function previousDayTail(storage: Storage, day: string): Promise<{ day: st
   else {
     for await (const object of storage.list(`${AUDIT_ROOT}/`)) {
       const [, folder] = object.key.split('/');
-      if (folder && DAY_FOLDER.test(folder) && folder < day && (!candidate || folder > candidate) && chainPosition(object.key) !== undefined) candidate = folder;
+      if (
+        folder &&
+        DAY_FOLDER.test(folder) &&
+        folder < day &&
+        (!candidate || folder > candidate) &&
+        chainPosition(object.key) !== undefined
+      )
+        candidate = folder;
     }
   }
   if (!candidate) return undefined;
@@ -184,7 +210,7 @@ async function previousDayTail(storage: Storage, day: string): Promise<{ day: st
  */
 async function findRecent(storage: Storage, day: string, tail: StoredLink, event: AuditEvent): Promise<string | undefined> {
   const since = Date.parse(event.at) - RETRY_LOOKBACK_MS;
-  for (let link: StoredLink | undefined = tail; link && link.position > 0; ) {
+  for (let link: StoredLink | undefined = tail; link && link.position > 0;) {
     if (link.value?.id === event.id) return chainKey(day, link.position);
     const claimed = Date.parse(link.value?.chain?.claimedAt ?? '');
     if (!(claimed >= since)) return undefined;
@@ -229,15 +255,23 @@ export interface DayCheck {
 export function checkDay(stored: StoredDay): DayCheck {
   const { destination, day } = stored;
   const result: DayCheck = { findings: [], events: [], unchained: [], digests: new Map() };
-  const found = (kind: ChainFindingKind, position: number | undefined, message: string, key = position === undefined ? '' : chainKey(day, position)) =>
-    result.findings.push({ kind, destination, key, day, ...(position === undefined ? {} : { position }), message });
+  const found = (
+    kind: ChainFindingKind,
+    position: number | undefined,
+    message: string,
+    key = position === undefined ? '' : chainKey(day, position),
+  ) => result.findings.push({ kind, destination, key, day, ...(position === undefined ? {} : { position }), message });
   const last = Math.max(-1, ...stored.positions.keys());
   /** The digest the current position must link to; undefined when the predecessor cannot vouch. */
   let expected: string | undefined;
   for (let position = 0; position <= last; position++) {
     const bytes = stored.positions.get(position);
     if (!bytes) {
-      found('missing', position, position === 0 ? `the day's anchor (position 0) is missing: deleted` : `position ${position} is missing: an event was deleted`);
+      found(
+        'missing',
+        position,
+        position === 0 ? `the day's anchor (position 0) is missing: deleted` : `position ${position} is missing: an event was deleted`,
+      );
       expected = undefined;
       continue;
     }
@@ -257,14 +291,22 @@ export function checkDay(stored: StoredDay): DayCheck {
     }
     result.digests.set(position, link.digest);
     if (link.position !== position) {
-      found('reordered', position, `position ${position} holds the event claimed for position ${link.position}: events were moved or swapped`);
+      found(
+        'reordered',
+        position,
+        `position ${position} holds the event claimed for position ${link.position}: events were moved or swapped`,
+      );
       expected = undefined;
       continue;
     }
     if (chainDigest(value as ChainedEvent) !== link.digest) {
       found('altered', position, `position ${position} does not match its own digest: its content was edited`);
     } else if (position > 0 && expected !== undefined && link.previous !== expected) {
-      found('altered', position - 1, `position ${position - 1} was replaced or position ${position}'s link edited: position ${position} does not follow it`);
+      found(
+        'altered',
+        position - 1,
+        `position ${position - 1} was replaced or position ${position}'s link edited: position ${position} does not follow it`,
+      );
     }
     expected = link.digest;
     if (position === 0) {
@@ -289,7 +331,12 @@ export function checkDay(stored: StoredDay): DayCheck {
     if (value.chain) {
       found('inserted', undefined, `${key} carries a chain link but is not at a chain position: slipped in beside the chain`, key);
     } else if (Date.parse(value.at) >= chainBegan) {
-      found('inserted', undefined, `${key} is an unchained event dated after this day's chain began: slipped in beside the chain (or written by a Strongbox older than the chain)`, key);
+      found(
+        'inserted',
+        undefined,
+        `${key} is an unchained event dated after this day's chain began: slipped in beside the chain (or written by a Strongbox older than the chain)`,
+        key,
+      );
     } else {
       result.unchained.push(value);
     }
@@ -342,7 +389,8 @@ export async function verifyAuditChain(storages: Iterable<Storage>, days: readon
       summary.events += check.events.length;
       summary.unchained += check.unchained.length;
       verification.findings.push(...check.findings);
-      for (const event of [...check.events, ...check.unchained]) ids.set(event.id, canonicalJson({ ...event, chain: undefined, formatVersion: undefined }));
+      for (const event of [...check.events, ...check.unchained])
+        ids.set(event.id, canonicalJson({ ...event, chain: undefined, formatVersion: undefined }));
       const after = check.anchor?.after;
       if (!check.anchor || !after) continue;
       const before = checks.get(after.day);
@@ -352,9 +400,23 @@ export async function verifyAuditChain(storages: Iterable<Storage>, days: readon
       }
       const digest = before.digests.get(after.position);
       if (digest === undefined) {
-        verification.findings.push({ kind: 'missing', destination: storage.destination, key: chainKey(after.day, after.position), day: after.day, position: after.position, message: `${chainKey(after.day, after.position)} is gone: the anchor of ${day} follows it (an event or a whole day was deleted)` });
+        verification.findings.push({
+          kind: 'missing',
+          destination: storage.destination,
+          key: chainKey(after.day, after.position),
+          day: after.day,
+          position: after.position,
+          message: `${chainKey(after.day, after.position)} is gone: the anchor of ${day} follows it (an event or a whole day was deleted)`,
+        });
       } else if (digest !== check.anchor.chain.previous) {
-        verification.findings.push({ kind: 'altered', destination: storage.destination, key: chainKey(after.day, after.position), day: after.day, position: after.position, message: `${chainKey(after.day, after.position)} was replaced: the anchor of ${day} followed a different event` });
+        verification.findings.push({
+          kind: 'altered',
+          destination: storage.destination,
+          key: chainKey(after.day, after.position),
+          day: after.day,
+          position: after.position,
+          message: `${chainKey(after.day, after.position)} was replaced: the anchor of ${day} followed a different event`,
+        });
       }
     }
   }
@@ -374,10 +436,22 @@ function divergences(held: Map<string, Map<string, string>>): ChainFinding[] {
     const at = (JSON.parse(copies[0]![1]) as AuditEvent).at;
     const day = at.slice(0, 10);
     for (const destination of missing) {
-      findings.push({ kind: 'divergent', destination, key: '', day, message: `event ${id} (${at}) is in ${holders.join(', ')} but not in ${destination}: deleted there, forged in the others, or its write failed (an alert was raised then)` });
+      findings.push({
+        kind: 'divergent',
+        destination,
+        key: '',
+        day,
+        message: `event ${id} (${at}) is in ${holders.join(', ')} but not in ${destination}: deleted there, forged in the others, or its write failed (an alert was raised then)`,
+      });
     }
     if (new Set(copies.map(([, body]) => body)).size > 1) {
-      findings.push({ kind: 'divergent', destination: holders.join(', '), key: '', day, message: `event ${id} (${at}) differs between ${holders.join(', ')}: one copy was altered` });
+      findings.push({
+        kind: 'divergent',
+        destination: holders.join(', '),
+        key: '',
+        day,
+        message: `event ${id} (${at}) differs between ${holders.join(', ')}: one copy was altered`,
+      });
     }
   }
   return findings;

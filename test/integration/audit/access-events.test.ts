@@ -49,7 +49,9 @@ describe('the audit log of a backup, verify, restore and prune', () => {
     db = await createTestDatabase(testStack(), 'auditseq');
     const admin = await pgAdmin(testStack(), db.name);
     try {
-      await admin.query('create table public.items (id int primary key, name text); insert into public.items select i, md5(i::text) from generate_series(1, 200) i;');
+      await admin.query(
+        'create table public.items (id int primary key, name text); insert into public.items select i, md5(i::text) from generate_series(1, 200) i;',
+      );
     } finally {
       await admin.end();
     }
@@ -76,38 +78,74 @@ describe('the audit log of a backup, verify, restore and prune', () => {
   });
 
   it('records each access with the operator as the acting identity, and the chain verifies', async () => {
-    const backup = await (await startBackup(operator, setup.config, { target: 'app', scheduledAt: new Date(Math.floor(Date.now() / 1000) * 1000).toISOString(), workflowId: `backup-${setup.id}` })).result();
+    const backup = await (
+      await startBackup(operator, setup.config, {
+        target: 'app',
+        scheduledAt: new Date(Math.floor(Date.now() / 1000) * 1000).toISOString(),
+        workflowId: `backup-${setup.id}`,
+      })
+    ).result();
     expect(backup.outcome).toBe('created');
     const backupId = backup.manifest.backupId;
 
-    const verified = await (await startVerify(operator, setup.config, { target: 'app', backup: backupId, workflowId: `verify-${setup.id}` })).result();
+    const verified = await (
+      await startVerify(operator, setup.config, { target: 'app', backup: backupId, workflowId: `verify-${setup.id}` })
+    ).result();
     expect(verified.result).toBe('passed');
 
-    const restored = await (await startRestore(operator, setup.config, { target: 'app', backup: backupId, workflowId: `restore-${setup.id}` })).result();
+    const restored = await (
+      await startRestore(operator, setup.config, { target: 'app', backup: backupId, workflowId: `restore-${setup.id}` })
+    ).result();
     expect(restored.outcome).toBe('restored');
 
     // An expired daily copy (35 days old) in local and cloud, for the prune to delete.
     const storages = openStorages(setup.config);
-    const expired = fakeManifest({ target: 'app', scheduledAt: new Date(Math.floor((Date.now() - 35 * DAY) / 1000) * 1000).toISOString(), tiers: ['daily'], destinations: ['local', 'cloud'] });
+    const expired = fakeManifest({
+      target: 'app',
+      scheduledAt: new Date(Math.floor((Date.now() - 35 * DAY) / 1000) * 1000).toISOString(),
+      tiers: ['daily'],
+      destinations: ['local', 'cloud'],
+    });
     for (const destination of ['local', 'cloud']) {
       const storage = storages.get(destination)!;
       await storage.putBytes(expired.destinations[destination]!.objects[0]!.key, fakeDumpBody(expired.backupId));
       await writeManifest(storage, expired);
     }
     const pruned = await (await startPrune(operator, setup.config, { target: 'app', workflowId: `prune-${setup.id}` })).result();
-    const deletedCopies = pruned.deleted.flatMap((d) => d.copies.filter((c) => c.outcome === 'deleted').map((c) => `${d.destination}:${c.backupId}`));
+    const deletedCopies = pruned.deleted.flatMap((d) =>
+      d.copies.filter((c) => c.outcome === 'deleted').map((c) => `${d.destination}:${c.backupId}`),
+    );
     expect(deletedCopies.sort()).toEqual([`cloud:${expired.backupId}`, `local:${expired.backupId}`]);
 
     const log = await readAuditLog(storages.values(), { since: started });
     const ours = log.events.filter((e) => e.identity === OPERATOR);
-    const sequence = ours.map((e) => [e.action, e.backupIds?.[0] === expired.backupId ? 'expired' : e.backupIds?.[0] === backupId ? 'backup' : e.backupIds?.[0], e.destinations?.join(',') ?? '']);
+    const sequence = ours.map((e) => [
+      e.action,
+      e.backupIds?.[0] === expired.backupId ? 'expired' : e.backupIds?.[0] === backupId ? 'backup' : e.backupIds?.[0],
+      e.destinations?.join(',') ?? '',
+    ]);
     // Each kind in the order the runs happened; downloads name the destination read.
-    expect(sequence.map(([action]) => action)).toEqual(['backup.created', 'backup.downloaded', 'backup.verified', 'backup.downloaded', 'backup.restored', 'backup.pruned', 'backup.pruned']);
-    expect(sequence.filter(([action]) => action === 'backup.pruned').map(([, which, where]) => [which, where]).sort()).toEqual([
+    expect(sequence.map(([action]) => action)).toEqual([
+      'backup.created',
+      'backup.downloaded',
+      'backup.verified',
+      'backup.downloaded',
+      'backup.restored',
+      'backup.pruned',
+      'backup.pruned',
+    ]);
+    expect(
+      sequence
+        .filter(([action]) => action === 'backup.pruned')
+        .map(([, which, where]) => [which, where])
+        .sort(),
+    ).toEqual([
       ['expired', 'cloud'],
       ['expired', 'local'],
     ]);
-    expect(sequence.filter(([action]) => action === 'backup.downloaded').every(([, which, where]) => which === 'backup' && where !== '')).toBe(true);
+    expect(
+      sequence.filter(([action]) => action === 'backup.downloaded').every(([, which, where]) => which === 'backup' && where !== ''),
+    ).toBe(true);
     // Every event is in every destination.
     expect(ours.every((e) => e.foundIn.length === 3)).toBe(true);
     expect(log.events.filter((e) => e.identity !== OPERATOR)).toEqual([]);

@@ -60,7 +60,9 @@ describe('audit chain in MinIO and a local directory', () => {
 
   async function race(own: TestSetup, destination: string): Promise<void> {
     const writers: Storage[] = Array.from({ length: WRITERS }, () => openStorage(own.config, destination));
-    const events = Array.from({ length: EVENTS }, (_, n) => completeAuditEvent({ action: 'backup.listed', identity: `writer${n % WRITERS}@test`, target: `race-${destination}` }));
+    const events = Array.from({ length: EVENTS }, (_, n) =>
+      completeAuditEvent({ action: 'backup.listed', identity: `writer${n % WRITERS}@test`, target: `race-${destination}` }),
+    );
     const results = await Promise.all(events.map((event, n) => appendToChain(writers[n % WRITERS]!, event)));
     expect(results.every((r) => r.outcome === 'written')).toBe(true);
     // Each event got a position of its own: 30 distinct keys for 30 events.
@@ -79,7 +81,10 @@ describe('audit chain in MinIO and a local directory', () => {
     const storages = openStorages(setup.config);
     const written: Array<Record<string, string>> = [];
     for (let n = 0; n < 4; n++) {
-      const result = await writeAuditEvent(storages.values(), completeAuditEvent({ action: 'backup.downloaded', identity: 'tamper-test@ops', target: 'app', details: { n } }));
+      const result = await writeAuditEvent(
+        storages.values(),
+        completeAuditEvent({ action: 'backup.downloaded', identity: 'tamper-test@ops', target: 'app', details: { n } }),
+      );
       expect(result.failed).toEqual([]);
       written.push(result.keys);
     }
@@ -93,7 +98,9 @@ describe('audit chain in MinIO and a local directory', () => {
     // Edit one event's bytes (a new version over the old one: the bucket is versioned).
     const editedKey = written[1]!.cloud!;
     const original = await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: full(editedKey) }))).Body!.transformToString();
-    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: full(editedKey), Body: original.replace('tamper-test@ops', 'someone-else@ops') }));
+    await s3.send(
+      new PutObjectCommand({ Bucket: bucket, Key: full(editedKey), Body: original.replace('tamper-test@ops', 'someone-else@ops') }),
+    );
     // Delete another (a delete marker hides it).
     const deletedKey = written[2]!.cloud!;
     await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: full(deletedKey) }));
@@ -104,7 +111,10 @@ describe('audit chain in MinIO and a local directory', () => {
 
     const broken = await cli(['--config', configFile, 'audit', 'verify', '--since', '1d', '--json']);
     expect(broken.code).toBe(1);
-    const report = JSON.parse(broken.stdout) as { intact: boolean; findings: Array<{ kind: string; destination: string; key: string; message: string }> };
+    const report = JSON.parse(broken.stdout) as {
+      intact: boolean;
+      findings: Array<{ kind: string; destination: string; key: string; message: string }>;
+    };
     expect(report.intact).toBe(false);
     expect(report.findings).toEqual(
       expect.arrayContaining([

@@ -3,7 +3,16 @@ import { mkdtempSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSyn
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { appendToChain, chainDigest, chainKey, chainPosition, checkDay, sealChained, verifyAuditChain, type ChainedEvent } from '../../../src/audit/chain.js';
+import {
+  appendToChain,
+  chainDigest,
+  chainKey,
+  chainPosition,
+  checkDay,
+  sealChained,
+  verifyAuditChain,
+  type ChainedEvent,
+} from '../../../src/audit/chain.js';
 import type { AuditEvent } from '../../../src/audit/event.js';
 import { completeAuditEvent, readAuditLog, writeAuditEvent } from '../../../src/audit/log.js';
 import { LocalStorage } from '../../../src/storage/local.js';
@@ -55,10 +64,16 @@ describe('audit chain in a local destination', () => {
 
   it('anchors the day at position 0 and links each event to the one before', async () => {
     const events = await appendMany(3);
-    const stored = [0, 1, 2, 3].map((p) => JSON.parse(readFileSync(file('one', chainKey(DAY, p)), 'utf8')) as ChainedEvent & { kind?: string });
+    const stored = [0, 1, 2, 3].map(
+      (p) => JSON.parse(readFileSync(file('one', chainKey(DAY, p)), 'utf8')) as ChainedEvent & { kind?: string },
+    );
     expect(stored[0]).toMatchObject({ kind: 'anchor', day: DAY, chain: { position: 0, previous: null } });
     for (const p of [1, 2, 3]) {
-      expect(stored[p]).toMatchObject({ id: events[p - 1]!.id, formatVersion: 2, chain: { position: p, previous: stored[p - 1]!.chain.digest } });
+      expect(stored[p]).toMatchObject({
+        id: events[p - 1]!.id,
+        formatVersion: 2,
+        chain: { position: p, previous: stored[p - 1]!.chain.digest },
+      });
       expect(chainDigest(stored[p]!)).toBe(stored[p]!.chain.digest);
     }
     const result = await verify();
@@ -70,7 +85,10 @@ describe('audit chain in a local destination', () => {
     await appendMany(2);
     const later = completeAuditEvent({ action: 'backup.created', identity: 'schedule:x' }, () => new Date('2026-11-23T01:00:00Z'));
     await appendToChain(local, later);
-    const anchor = JSON.parse(readFileSync(file('one', chainKey('2026-11-23', 0)), 'utf8')) as { after: unknown; chain: { previous: string } };
+    const anchor = JSON.parse(readFileSync(file('one', chainKey('2026-11-23', 0)), 'utf8')) as {
+      after: unknown;
+      chain: { previous: string };
+    };
     const last = JSON.parse(readFileSync(file('one', chainKey(DAY, 2)), 'utf8')) as ChainedEvent;
     expect(anchor.after).toEqual({ day: DAY, position: 2 });
     expect(anchor.chain.previous).toBe(last.chain.digest);
@@ -105,8 +123,16 @@ describe('audit chain in a local destination', () => {
   });
 
   it.each([
-    ['one byte of an event edited', (f: (p: number) => string) => writeFileSync(f(2), readFileSync(f(2), 'utf8').replace('user2@host', 'user9@host')), [['altered', 2]]],
-    ['the last event edited', (f: (p: number) => string) => writeFileSync(f(5), readFileSync(f(5), 'utf8').replace('user5@host', 'user9@host')), [['altered', 5]]],
+    [
+      'one byte of an event edited',
+      (f: (p: number) => string) => writeFileSync(f(2), readFileSync(f(2), 'utf8').replace('user2@host', 'user9@host')),
+      [['altered', 2]],
+    ],
+    [
+      'the last event edited',
+      (f: (p: number) => string) => writeFileSync(f(5), readFileSync(f(5), 'utf8').replace('user5@host', 'user9@host')),
+      [['altered', 5]],
+    ],
     ['an event deleted', (f: (p: number) => string) => unlinkSync(f(3)), [['missing', 3]]],
     ['the anchor deleted', (f: (p: number) => string) => unlinkSync(f(0)), [['missing', 0]]],
     [
@@ -153,7 +179,9 @@ describe('audit chain in a local destination', () => {
     expect(log.problems).toEqual([]);
 
     await local.putBytes(`audit/${DAY}/20261120T230000Z-${forged.id}.json`, JSON.stringify(forged));
-    expect((await verify()).findings.map((f) => [f.kind, f.key])).toEqual([['inserted', `audit/${DAY}/20261120T230000Z-${forged.id}.json`]]);
+    expect((await verify()).findings.map((f) => [f.kind, f.key])).toEqual([
+      ['inserted', `audit/${DAY}/20261120T230000Z-${forged.id}.json`],
+    ]);
   });
 
   it('finds an event deleted from one destination only, even the newest one', async () => {

@@ -28,14 +28,23 @@ describe('recordAuditEvent', () => {
   });
 
   it('writes where it can, and alerts naming the event and the destination that refused', async () => {
-    const config = parseConfig({ alerts: { channels: [{ type: 'webhook', url: `${receiver.url}/hook`, name: 'receiver' }] } }, { source: undefined, baseDir: dir });
+    const config = parseConfig(
+      { alerts: { channels: [{ type: 'webhook', url: `${receiver.url}/hook`, name: 'receiver' }] } },
+      { source: undefined, baseDir: dir },
+    );
     writeFileSync(path.join(dir, 'not-a-directory'), '');
     const local = new LocalStorage('local', path.join(dir, 'local'));
     const broken = new LocalStorage('nas', path.join(dir, 'not-a-directory'));
     const at = new Date('2026-11-20T10:00:00Z');
     const result = await recordAuditEvent(
       { config, storages: [local, broken], logger: silentLogger(), clock: () => at },
-      { action: 'backup.pruned', identity: 'schedule:strongbox-prune', target: 'app', backupIds: ['app-20261001T020000Z'], id: auditEventId('prune-1', 'run', 'act', 'app-20261001T020000Z') },
+      {
+        action: 'backup.pruned',
+        identity: 'schedule:strongbox-prune',
+        target: 'app',
+        backupIds: ['app-20261001T020000Z'],
+        id: auditEventId('prune-1', 'run', 'act', 'app-20261001T020000Z'),
+      },
     );
     expect(result.written).toEqual(['local']);
     expect(result.keys).toEqual({ local: chainKey('2026-11-20', 1) });

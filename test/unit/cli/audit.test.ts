@@ -36,13 +36,20 @@ describe('strongbox audit verify / --jsonl', () => {
       config,
       JSON.stringify({
         destinations: { local: { type: 'local', path: path.join(dir, 'one') }, nas: { type: 'local', path: path.join(dir, 'two') } },
-        tiers: { daily: { keepDays: 7, destinations: ['local', 'nas'] }, weekly: { keepDays: 30, destinations: ['local'] }, monthly: { keepDays: 365, destinations: ['nas'] } },
+        tiers: {
+          daily: { keepDays: 7, destinations: ['local', 'nas'] },
+          weekly: { keepDays: 30, destinations: ['local'] },
+          monthly: { keepDays: 365, destinations: ['nas'] },
+        },
         targets: { app: { host: '127.0.0.1', database: 'app' } },
       }),
     );
     const storages = [new LocalStorage('local', path.join(dir, 'one')), new LocalStorage('nas', path.join(dir, 'two'))];
     keys = [];
-    for (const n of [1, 2, 3]) keys.push((await writeAuditEvent(storages, completeAuditEvent({ action: 'backup.listed', identity: `user${n}@host`, target: 'app' }))).keys);
+    for (const n of [1, 2, 3])
+      keys.push(
+        (await writeAuditEvent(storages, completeAuditEvent({ action: 'backup.listed', identity: `user${n}@host`, target: 'app' }))).keys,
+      );
   });
   afterEach(() => {
     process.exitCode = exitCode;
@@ -74,7 +81,10 @@ describe('strongbox audit verify / --jsonl', () => {
   it('exports one JSON event per line', async () => {
     const exported = await cli(['--config', config, 'audit', '--since', '1d', '--jsonl']);
     expect(exported.code).toBe(0);
-    const events = exported.stdout.trim().split('\n').map((line) => JSON.parse(line) as AuditEvent & { foundIn: string[] });
+    const events = exported.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as AuditEvent & { foundIn: string[] });
     expect(events.map((e) => [e.identity, e.foundIn])).toEqual([
       ['user1@host', ['local', 'nas']],
       ['user2@host', ['local', 'nas']],
