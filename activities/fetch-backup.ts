@@ -44,6 +44,7 @@ import { stderrTail } from '../src/postgres/tools.js';
 import { markComplete, markFailed } from '../src/storage/follow.js';
 import type { Storage } from '../src/storage/storage.js';
 import { stagingFolder, stagingName } from '../src/staging.js';
+import { auditFromActivity } from './audit-access.js';
 import type { ActivityDeps } from './deps.js';
 import type { BackupSource } from './resolve-backup.js';
 
@@ -74,6 +75,8 @@ export interface FetchBackupInput {
    * replaced by the next: the follower has read them.
    */
   follow?: boolean;
+  /** Who the download is for (the workflow's acting identity), for its audit event. */
+  identity?: string;
 }
 
 export interface FetchBackupResult {
@@ -138,8 +141,10 @@ export function createFetchActivities(deps: ActivityDeps) {
                 skipped: skipped.map(({ destination, reason, type }) => ({ destination, reason, state: type === FailureType.MissingObject ? ('missing' as const) : ('unread' as const) })),
               };
               deps.logger.info({ backupId: input.backupId, source: source.destination, downloaded, size, skipped: result.skipped }, 'backup fetched; both checksums match');
+              await auditDownload(deps, input, source, 'succeeded', { bytes: downloaded });
               return result;
             } catch (error) {
+              if (read) await auditDownload(deps, input, source, 'failed', { reason: error instanceof Error ? error.message.slice(0, 300) : String(error) });
               if (signal.aborted) throw error;
               const classified = classify(error, `reading ${source.key} from destination ${source.destination}`);
               if (FINDINGS.has(classified.type)) throw classified;
@@ -156,6 +161,20 @@ export function createFetchActivities(deps: ActivityDeps) {
       });
     },
   };
+}
+
+/** The audit event of one download: a backup's bytes read from a destination onto this host. */
+async function auditDownload(deps: ActivityDeps, input: FetchBackupInput, source: BackupSource, outcome: 'succeeded' | 'failed', details: Record<string, string | number>): Promise<void> {
+  await auditFromActivity(deps, {
+    action: 'backup.downloaded',
+    identity: input.identity,
+    target: input.target,
+    backupIds: [input.backupId],
+    destinations: [source.destination],
+    keys: [source.key],
+    outcome,
+    details: { ...details, host: deps.hostQueue },
+  });
 }
 
 /** Fails fast, before any download, when no configured identity belongs to a recipient of the backup. */

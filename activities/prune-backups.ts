@@ -15,6 +15,7 @@ import { backupPrefix, holdKey, manifestKey, MANIFEST_NAME } from '../src/catalo
 import { asActivity } from '../src/errors.js';
 import type { DebrisPlan } from '../src/retention/debris.js';
 import type { DeleteOutcome, Storage } from '../src/storage/storage.js';
+import { auditFromActivity } from './audit-access.js';
 import { storageFor, type ActivityDeps } from './deps.js';
 import { findLock } from './plan-prune.js';
 
@@ -24,6 +25,8 @@ export interface PruneDestinationInput {
   now: string;
   copies: Array<{ target: string; backupId: string }>;
   debris: DebrisPlan;
+  /** Who prunes (the workflow's acting identity: `schedule:<id>` or the CLI user), for the audit events. */
+  identity?: string;
 }
 
 export interface PrunedCopy {
@@ -66,6 +69,7 @@ export function createPruneActivities(deps: ActivityDeps) {
         for (const copy of input.copies) {
           context.cancellationSignal.throwIfAborted();
           result.copies.push(await deleteCopy(storage, copy, input.now));
+          await auditPruned(deps, input, result.copies[result.copies.length - 1]!);
           done += 1;
           beat();
         }
@@ -142,4 +146,19 @@ async function deleteDebris(storage: Storage, debris: DebrisPlan, result: PruneD
     result.debris.abortedUploads.push({ key: upload.key, uploadId: upload.uploadId });
     progress();
   }
+}
+
+/** The audit event of one copy deleted (or refused by its lock): one per copy and destination. */
+async function auditPruned(deps: ActivityDeps, input: PruneDestinationInput, copy: PrunedCopy): Promise<void> {
+  if (copy.outcome === 'absent') return;
+  await auditFromActivity(deps, {
+    action: 'backup.pruned',
+    identity: input.identity,
+    target: copy.target,
+    backupIds: [copy.backupId],
+    destinations: [input.destination],
+    keys: copy.deleted.slice(0, 1),
+    outcome: copy.outcome === 'deleted' ? 'succeeded' : 'refused',
+    details: { objectsDeleted: copy.deleted.length, ...(copy.detail ? { detail: copy.detail.slice(0, 300) } : {}) },
+  });
 }

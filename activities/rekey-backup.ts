@@ -114,26 +114,38 @@ export function createRekeyActivities(deps: ActivityDeps) {
   return {
     async planKeyRotation(input: { target?: string } = {}): Promise<KeyRotationPlan> {
       return asActivity('key rotation plan', () =>
-        whileHeartbeating(() => ({ step: 'plan' }), async () => {
-          const recipients = loadRecipients(deps.config);
-          // Fails here, before anything is planned, on a worker without the identity.
-          loadIdentities(deps.config);
-          const catalog = await readCatalog(deps.storages.values(), input.target ? { target: input.target } : {});
-          const decisions = planRekey({
-            recipients,
-            configured: [...deps.storages.keys()],
-            backups: catalog.entries.map((e) => ({
-              target: e.target,
-              backupId: e.backupId,
-              recipients: e.manifest.encryption.recipients,
-              destinations: e.destinations,
-              files: e.manifest.files.map((f) => f.name),
-              damaged: (e.damaged ?? []).map((d) => d.destination),
-              manifestsDiffer: catalog.problems.some((p) => p.key === manifestKey(e.target, e.backupId) && e.destinations.includes(p.destination)),
-            })),
-          });
-          return { now: deps.clock().toISOString(), recipients, decisions, problems: catalog.problems, unreachable: catalog.unreachable, retry: retryProfile(deps.config) };
-        }),
+        whileHeartbeating(
+          () => ({ step: 'plan' }),
+          async () => {
+            const recipients = loadRecipients(deps.config);
+            // Fails here, before anything is planned, on a worker without the identity.
+            loadIdentities(deps.config);
+            const catalog = await readCatalog(deps.storages.values(), input.target ? { target: input.target } : {});
+            const decisions = planRekey({
+              recipients,
+              configured: [...deps.storages.keys()],
+              backups: catalog.entries.map((e) => ({
+                target: e.target,
+                backupId: e.backupId,
+                recipients: e.manifest.encryption.recipients,
+                destinations: e.destinations,
+                files: e.manifest.files.map((f) => f.name),
+                damaged: (e.damaged ?? []).map((d) => d.destination),
+                manifestsDiffer: catalog.problems.some(
+                  (p) => p.key === manifestKey(e.target, e.backupId) && e.destinations.includes(p.destination),
+                ),
+              })),
+            });
+            return {
+              now: deps.clock().toISOString(),
+              recipients,
+              decisions,
+              problems: catalog.problems,
+              unreachable: catalog.unreachable,
+              retry: retryProfile(deps.config),
+            };
+          },
+        ),
       );
     },
 
@@ -148,28 +160,48 @@ export function createRekeyActivities(deps: ActivityDeps) {
       return asActivity('key rotation of the configuration snapshots', async () => {
         const previous = Context.current().info.heartbeatDetails as RekeyCheckpoint | undefined;
         const checkpoint: RekeyCheckpoint = previous?.backupId === 'config' ? previous : { backupId: 'config', done: {}, reassembly: {} };
-        return whileHeartbeating(() => checkpoint, () => rekeyConfigSnapshots(deps, input, checkpoint, Context.current().cancellationSignal));
+        return whileHeartbeating(
+          () => checkpoint,
+          () => rekeyConfigSnapshots(deps, input, checkpoint, Context.current().cancellationSignal),
+        );
       });
     },
 
     async rekeyBackup(input: RekeyBackupInput): Promise<RekeyBackupResult> {
       return asActivity(`key rotation of backup ${input.backupId}`, async () => {
         const previous = Context.current().info.heartbeatDetails as RekeyCheckpoint | undefined;
-        const checkpoint: RekeyCheckpoint = previous?.backupId === input.backupId ? previous : { backupId: input.backupId, done: {}, reassembly: {} };
-        return whileHeartbeating(() => checkpoint, () => rekeyBackup(deps, input, checkpoint, Context.current().cancellationSignal));
+        const checkpoint: RekeyCheckpoint =
+          previous?.backupId === input.backupId ? previous : { backupId: input.backupId, done: {}, reassembly: {} };
+        return whileHeartbeating(
+          () => checkpoint,
+          () => rekeyBackup(deps, input, checkpoint, Context.current().cancellationSignal),
+        );
       });
     },
   };
 }
 
-async function rekeyBackup(deps: ActivityDeps, input: RekeyBackupInput, checkpoint: RekeyCheckpoint, signal: AbortSignal): Promise<RekeyBackupResult> {
+async function rekeyBackup(
+  deps: ActivityDeps,
+  input: RekeyBackupInput,
+  checkpoint: RekeyCheckpoint,
+  signal: AbortSignal,
+): Promise<RekeyBackupResult> {
   const identities = loadIdentities(deps.config);
   const storages = input.destinations.map((d) => storageFor(deps, d));
   const manifests = await readManifests(storages, input);
   const none: TransferCount = { uploaded: 0, downloaded: 0, copiedInStore: 0 };
   const rotated = manifests.filter((m) => sameRecipients(m.manifest.encryption.recipients, input.recipients));
   if (rotated.length === manifests.length) {
-    return { target: input.target, backupId: input.backupId, outcome: 'skipped', reason: 'already encrypted to the new recipients', files: [], copies: [], transfer: none };
+    return {
+      target: input.target,
+      backupId: input.backupId,
+      outcome: 'skipped',
+      reason: 'already encrypted to the new recipients',
+      files: [],
+      copies: [],
+      transfer: none,
+    };
   }
   if (rotated.length > 0) return finishManifests(deps, input, manifests, rotated[0]!.manifest, none);
   const manifest = sameManifest(manifests, input);
@@ -189,16 +221,29 @@ async function rekeyBackup(deps: ActivityDeps, input: RekeyBackupInput, checkpoi
     const { size, sha256 } = results[0]!;
     updated.set(file.name, { size, sha256 });
     files.push({ name: file.name, previousSha256: file.sha256, previousSize: file.size, sha256, size });
-    for (const r of results) copies.push({ destination: r.destination, key, outcome: r.outcome, transfer: r.transfer, ...(r.note ? { note: r.note } : {}) });
+    for (const r of results)
+      copies.push({ destination: r.destination, key, outcome: r.outcome, transfer: r.transfer, ...(r.note ? { note: r.note } : {}) });
   }
   // The manifest last: only now do the catalog and every reader see the new checksums.
   const next = rekeyedManifest(manifest, input, updated);
   for (const storage of storages) await writeManifest(storage, next, manifestLock(deps, next, storage.destination));
-  const transfer = copies.reduce((t, c) => ({ uploaded: t.uploaded + c.transfer.uploaded, downloaded: t.downloaded + c.transfer.downloaded, copiedInStore: t.copiedInStore + c.transfer.copiedInStore }), none);
+  const transfer = copies.reduce(
+    (t, c) => ({
+      uploaded: t.uploaded + c.transfer.uploaded,
+      downloaded: t.downloaded + c.transfer.downloaded,
+      copiedInStore: t.copiedInStore + c.transfer.copiedInStore,
+    }),
+    none,
+  );
   return { target: input.target, backupId: input.backupId, outcome: 'rekeyed', files, copies, transfer };
 }
 
-async function rekeyConfigSnapshots(deps: ActivityDeps, input: RekeyConfigSnapshotsInput, checkpoint: RekeyCheckpoint, signal: AbortSignal): Promise<ConfigSnapshotRekey[]> {
+async function rekeyConfigSnapshots(
+  deps: ActivityDeps,
+  input: RekeyConfigSnapshotsInput,
+  checkpoint: RekeyCheckpoint,
+  signal: AbortSignal,
+): Promise<ConfigSnapshotRekey[]> {
   const { snapshots } = await listStoredSnapshots(deps.storages.values());
   const groups = new Map<string, typeof snapshots>();
   for (const s of snapshots) groups.set(s.archiveKey, [...(groups.get(s.archiveKey) ?? []), s]);
@@ -207,7 +252,12 @@ async function rekeyConfigSnapshots(deps: ActivityDeps, input: RekeyConfigSnapsh
   for (const [archiveKey, copies] of groups) {
     const record = copies[0]!.record;
     const opensFor = record.archiveRekeys?.at(-1)?.recipients ?? record.recipients;
-    const base = { archiveKey, commit: record.commit, destinations: copies.map((c) => c.destination).sort(), transfer: { uploaded: 0, downloaded: 0, copiedInStore: 0 } };
+    const base = {
+      archiveKey,
+      commit: record.commit,
+      destinations: copies.map((c) => c.destination).sort(),
+      transfer: { uploaded: 0, downloaded: 0, copiedInStore: 0 },
+    };
     if (sameRecipients(opensFor, input.recipients)) {
       results.push({ ...base, outcome: 'current' });
       continue;
@@ -219,19 +269,39 @@ async function rekeyConfigSnapshots(deps: ActivityDeps, input: RekeyConfigSnapsh
     const storages = copies.map((c) => storageFor(deps, c.destination));
     const rewritten = await rekeyFile(storages, archiveKey, record.archive, identities, input.recipients, checkpoint, signal);
     if (new Set(rewritten.map((r) => r.sha256)).size !== 1) {
-      throw new StrongboxError(FailureType.ChecksumMismatch, `the copies of ${archiveKey} differ after their new header (${rewritten.map((r) => `${r.destination} ${r.sha256}`).join(', ')}) — one is damaged; its record still names the old recipients`);
+      throw new StrongboxError(
+        FailureType.ChecksumMismatch,
+        `the copies of ${archiveKey} differ after their new header (${rewritten.map((r) => `${r.destination} ${r.sha256}`).join(', ')}) — one is damaged; its record still names the old recipients`,
+      );
     }
     const next: SnapshotRecord = {
       ...record,
       archive: { ...record.archive, size: rewritten[0]!.size, sha256: rewritten[0]!.sha256 },
-      archiveRekeys: [...(record.archiveRekeys ?? []), { at: input.at, recipients: [...input.recipients], previousSize: record.archive.size, previousSha256: record.archive.sha256, workflow: input.workflow }],
+      archiveRekeys: [
+        ...(record.archiveRekeys ?? []),
+        {
+          at: input.at,
+          recipients: [...input.recipients],
+          previousSize: record.archive.size,
+          previousSha256: record.archive.sha256,
+          workflow: input.workflow,
+        },
+      ],
     };
     // The record last (overwriting it: on S3 a new version), as when the snapshot was stored.
-    for (const copy of copies) await storageFor(deps, copy.destination).putBytes(copy.manifestKey, serializeJson(next), { contentType: 'application/json' });
+    for (const copy of copies)
+      await storageFor(deps, copy.destination).putBytes(copy.manifestKey, serializeJson(next), { contentType: 'application/json' });
     results.push({
       ...base,
       outcome: 'rekeyed',
-      transfer: rewritten.reduce((t, r) => ({ uploaded: t.uploaded + r.transfer.uploaded, downloaded: t.downloaded + r.transfer.downloaded, copiedInStore: t.copiedInStore + r.transfer.copiedInStore }), base.transfer),
+      transfer: rewritten.reduce(
+        (t, r) => ({
+          uploaded: t.uploaded + r.transfer.uploaded,
+          downloaded: t.downloaded + r.transfer.downloaded,
+          copiedInStore: t.copiedInStore + r.transfer.copiedInStore,
+        }),
+        base.transfer,
+      ),
     });
   }
   return results;
@@ -242,7 +312,11 @@ async function readManifests(storages: Storage[], input: RekeyBackupInput): Prom
   const found: Array<{ storage: Storage; manifest: Manifest }> = [];
   for (const storage of storages) {
     const manifest = await readManifest(storage, input.target, input.backupId);
-    if (!manifest) throw new StrongboxError(FailureType.MissingObject, `backup ${input.backupId} has no manifest in ${storage.destination} any more (pruned since the plan?) — run the rotation again`);
+    if (!manifest)
+      throw new StrongboxError(
+        FailureType.MissingObject,
+        `backup ${input.backupId} has no manifest in ${storage.destination} any more (pruned since the plan?) — run the rotation again`,
+      );
     found.push({ storage, manifest });
   }
   return found;
@@ -252,8 +326,14 @@ async function readManifests(storages: Storage[], input: RekeyBackupInput): Prom
 function sameManifest(manifests: Array<{ storage: Storage; manifest: Manifest }>, input: RekeyBackupInput): Manifest {
   const [first, ...rest] = manifests;
   for (const { storage, manifest } of rest) {
-    if (JSON.stringify(manifest.files) !== JSON.stringify(first!.manifest.files) || !sameRecipients(manifest.encryption.recipients, first!.manifest.encryption.recipients)) {
-      throw new StrongboxError(FailureType.CorruptData, `the manifests of backup ${input.backupId} differ between ${first!.storage.destination} and ${storage.destination} — verify the backup and repair the damaged copy before rotating it`);
+    if (
+      JSON.stringify(manifest.files) !== JSON.stringify(first!.manifest.files) ||
+      !sameRecipients(manifest.encryption.recipients, first!.manifest.encryption.recipients)
+    ) {
+      throw new StrongboxError(
+        FailureType.CorruptData,
+        `the manifests of backup ${input.backupId} differ between ${first!.storage.destination} and ${storage.destination} — verify the backup and repair the damaged copy before rotating it`,
+      );
     }
   }
   return first!.manifest;
@@ -264,7 +344,13 @@ function sameManifest(manifests: Array<{ storage: Storage; manifest: Manifest }>
  * copy was rewritten before the first manifest was (manifest last), so the others get the new
  * manifest too — once each of their objects is checked to be what it describes.
  */
-async function finishManifests(deps: ActivityDeps, input: RekeyBackupInput, manifests: Array<{ storage: Storage; manifest: Manifest }>, next: Manifest, none: TransferCount): Promise<RekeyBackupResult> {
+async function finishManifests(
+  deps: ActivityDeps,
+  input: RekeyBackupInput,
+  manifests: Array<{ storage: Storage; manifest: Manifest }>,
+  next: Manifest,
+  none: TransferCount,
+): Promise<RekeyBackupResult> {
   const copies: RekeyedCopy[] = [];
   for (const { storage, manifest } of manifests) {
     if (sameRecipients(manifest.encryption.recipients, input.recipients)) continue;
@@ -272,14 +358,25 @@ async function finishManifests(deps: ActivityDeps, input: RekeyBackupInput, mani
       const key = objectKey(input.target, input.backupId, file.name);
       const stored = await storedDigest(storage, key);
       if (stored.sha256 !== file.sha256 || stored.size !== file.size) {
-        throw new StrongboxError(FailureType.ChecksumMismatch, `backup ${input.backupId}: ${key} in ${storage.destination} is not the rewrapped file the other destinations' manifest describes (${stored.sha256}, expected ${file.sha256}) — verify the backup and repair this copy`);
+        throw new StrongboxError(
+          FailureType.ChecksumMismatch,
+          `backup ${input.backupId}: ${key} in ${storage.destination} is not the rewrapped file the other destinations' manifest describes (${stored.sha256}, expected ${file.sha256}) — verify the backup and repair this copy`,
+        );
       }
       copies.push({ destination: storage.destination, key, outcome: 'already', transfer: none });
     }
     await writeManifest(storage, next, manifestLock(deps, next, storage.destination));
   }
   const last = next.rekeys?.at(-1);
-  return { target: input.target, backupId: input.backupId, outcome: 'rekeyed', reason: 'finished the manifests of an interrupted rotation', files: last?.files ?? [], copies, transfer: none };
+  return {
+    target: input.target,
+    backupId: input.backupId,
+    outcome: 'rekeyed',
+    reason: 'finished the manifests of an interrupted rotation',
+    files: last?.files ?? [],
+    copies,
+    transfer: none,
+  };
 }
 
 /** The new manifest version is locked like the copy (src/retention/lock.ts): deleting it must not be easier than deleting the old one. */
@@ -303,13 +400,24 @@ interface CopyResult {
  * they all get the same bytes. A copy already starting with that header was rewritten by an attempt
  * that crashed, and is left alone (recognised even when this worker cannot open the new header).
  */
-async function rekeyFile(storages: Storage[], key: string, file: Pick<BackupFile, 'size' | 'sha256'>, identities: string[], recipients: string[], checkpoint: RekeyCheckpoint, signal: AbortSignal): Promise<CopyResult[]> {
+async function rekeyFile(
+  storages: Storage[],
+  key: string,
+  file: Pick<BackupFile, 'size' | 'sha256'>,
+  identities: string[],
+  recipients: string[],
+  checkpoint: RekeyCheckpoint,
+  signal: AbortSignal,
+): Promise<CopyResult[]> {
   const copies = new Map<string, { head: Buffer; rewrap?: Rewrapped; refusal?: unknown }>();
   for (const storage of storages) {
     if (checkpoint.done[`${storage.destination}:${key}`]) continue;
     const head = await storage.getRange(key, 0, HEAD_READ_SIZE);
     try {
-      copies.set(storage.destination, { head, rewrap: rewrapHeader(head, identities, recipients, { complete: head.length < HEAD_READ_SIZE }) });
+      copies.set(storage.destination, {
+        head,
+        rewrap: rewrapHeader(head, identities, recipients, { complete: head.length < HEAD_READ_SIZE }),
+      });
     } catch (error) {
       copies.set(storage.destination, { head, refusal: error });
     }
@@ -330,11 +438,19 @@ async function rekeyFile(storages: Storage[], key: string, file: Pick<BackupFile
     const copy = copies.get(storage.destination)!;
     let result: CopyResult;
     if (header && copy.head.subarray(0, header.length).equals(header)) {
-      result = { destination: storage.destination, ...(await storedDigest(storage, key)), outcome: 'already', transfer: { uploaded: 0, downloaded: 0, copiedInStore: 0 } };
+      result = {
+        destination: storage.destination,
+        ...(await storedDigest(storage, key)),
+        outcome: 'already',
+        transfer: { uploaded: 0, downloaded: 0, copiedInStore: 0 },
+      };
     } else {
       if (!copy.rewrap) throw copy.refusal;
       if (!copy.rewrap.header.equals(header!)) {
-        throw new StrongboxError(FailureType.CorruptData, `the copies of ${key} do not hold the same file key (${storage.destination} differs) — they are not the same backup; verify it and repair the damaged copy`);
+        throw new StrongboxError(
+          FailureType.CorruptData,
+          `the copies of ${key} do not hold the same file key (${storage.destination} differs) — they are not the same backup; verify it and repair the damaged copy`,
+        );
       }
       const replaced = await storage.replaceHead(key, {
         oldHeadLength: copy.rewrap.oldHeaderLength,
@@ -349,8 +465,18 @@ async function rekeyFile(storages: Storage[], key: string, file: Pick<BackupFile
         },
       });
       delete checkpoint.reassembly[id];
-      const note = storage.kind === 's3' ? 'in a versioned bucket the previous version stays until it is deleted or its retention lock ends, and it still opens with the old keys' : undefined;
-      result = { destination: storage.destination, size: replaced.size, sha256: replaced.sha256, outcome: 'rewritten', transfer: replaced.transfer, ...(note ? { note } : {}) };
+      const note =
+        storage.kind === 's3'
+          ? 'in a versioned bucket the previous version stays until it is deleted or its retention lock ends, and it still opens with the old keys'
+          : undefined;
+      result = {
+        destination: storage.destination,
+        size: replaced.size,
+        sha256: replaced.sha256,
+        outcome: 'rewritten',
+        transfer: replaced.transfer,
+        ...(note ? { note } : {}),
+      };
     }
     const { destination: _destination, ...record } = result;
     checkpoint.done[id] = record;

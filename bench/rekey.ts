@@ -41,7 +41,9 @@ function zerosSha256(mib: number): string {
 }
 
 /** A TCP proxy counting the bytes each way: what crossed the network, whatever the client says. */
-async function countingProxy(upstream: string): Promise<{ url: string; sent: () => number; received: () => number; close: () => Promise<void> }> {
+async function countingProxy(
+  upstream: string,
+): Promise<{ url: string; sent: () => number; received: () => number; close: () => Promise<void> }> {
   let sent = 0;
   let received = 0;
   const sockets = new Set<net.Socket>();
@@ -83,17 +85,27 @@ process.env.AWS_SECRET_ACCESS_KEY = credentials.secretAccessKey;
 try {
   await ensureBuckets(minio.info, credentials, [BUCKET]);
   const proxy = await countingProxy(minio.info.endpoint);
-  const storage = new S3Storage('cloud', { type: 's3', bucket: BUCKET, prefix: 'bench', endpoint: proxy.url, forcePathStyle: true, region: minio.info.region, objectLock: { mode: 'GOVERNANCE', days: 1 } } as never);
+  const storage = new S3Storage('cloud', {
+    type: 's3',
+    bucket: BUCKET,
+    prefix: 'bench',
+    endpoint: proxy.url,
+    forcePathStyle: true,
+    region: minio.info.region,
+    objectLock: { mode: 'GOVERNANCE', days: 1 },
+  } as never);
   const keys = [generateKeyPair(), generateKeyPair(), generateKeyPair(), generateKeyPair()];
 
   // The object: `sizeMb` of plaintext (zeros: the ciphertext is random whatever goes in) for key 0.
   const file = path.join(dir, 'backup.age');
   process.stderr.write(`encrypting and uploading a ${sizeMb} MB backup file…\n`);
   await pipeline(
-    Readable.from((function* () {
-      const block = Buffer.alloc(1024 * 1024);
-      for (let i = 0; i < sizeMb; i += 1) yield block;
-    })()),
+    Readable.from(
+      (function* () {
+        const block = Buffer.alloc(1024 * 1024);
+        for (let i = 0; i < sizeMb; i += 1) yield block;
+      })(),
+    ),
     createEncryptStream([keys[0]!.recipient]),
     createWriteStream(file),
   );
@@ -117,7 +129,13 @@ try {
       const hashing = createHash('sha256');
       const tee = new PassThrough();
       tee.on('data', (d: Buffer) => hashing.update(d));
-      await pipeline(await storage.getStream(key), createDecryptStream([keys[holder]!.identity]), createEncryptStream([keys[next]!.recipient]), tee, createWriteStream(staged));
+      await pipeline(
+        await storage.getStream(key),
+        createDecryptStream([keys[holder]!.identity]),
+        createEncryptStream([keys[next]!.recipient]),
+        tee,
+        createWriteStream(staged),
+      );
       await storage.putFile(key, staged, { sha256: hashing.digest('hex'), size: statSync(staged).size });
       rmSync(staged);
     });
@@ -127,10 +145,18 @@ try {
     const strongbox = await measure(async () => {
       const head = await storage.getRange(key, 0, HEAD_READ);
       const rewrap = rewrapHeader(head, [keys[holder]!.identity], [keys[after]!.recipient]);
-      return storage.replaceHead(key, { oldHeadLength: rewrap.oldHeaderLength, newHead: rewrap.header, expectedSize: info.size, ...(info.sha256 ? { expectedSha256: info.sha256 } : {}) });
+      return storage.replaceHead(key, {
+        oldHeadLength: rewrap.oldHeaderLength,
+        newHead: rewrap.header,
+        expectedSize: info.size,
+        ...(info.sha256 ? { expectedSha256: info.sha256 } : {}),
+      });
     });
     holder = after;
-    const row = { baseline: { ms: baseline.ms, bytes: baseline.sent + baseline.received }, strongbox: { ms: strongbox.ms, bytes: strongbox.sent + strongbox.received } };
+    const row = {
+      baseline: { ms: baseline.ms, bytes: baseline.sent + baseline.received },
+      strongbox: { ms: strongbox.ms, bytes: strongbox.sent + strongbox.received },
+    };
     rows.push(row);
     process.stderr.write(
       `run ${run}: baseline ${(baseline.ms / 1000).toFixed(2)} s, ${mb(baseline.sent)} up + ${mb(baseline.received)} down; ` +
@@ -148,8 +174,16 @@ try {
     machine: `${process.arch}, ${os.cpus().length} cores, Node ${process.version}`,
     objectBytes: size,
     runs,
-    baseline: { what: 'download + decrypt + encrypt + multipart upload', medianSeconds: median(rows.map((r) => r.baseline.ms)) / 1000, medianBytesOnWire: median(rows.map((r) => r.baseline.bytes)) },
-    strongbox: { what: 'head read + rewrap + replaceHead (5 MiB part + UploadPartCopy + CopyObject)', medianSeconds: median(rows.map((r) => r.strongbox.ms)) / 1000, medianBytesOnWire: median(rows.map((r) => r.strongbox.bytes)) },
+    baseline: {
+      what: 'download + decrypt + encrypt + multipart upload',
+      medianSeconds: median(rows.map((r) => r.baseline.ms)) / 1000,
+      medianBytesOnWire: median(rows.map((r) => r.baseline.bytes)),
+    },
+    strongbox: {
+      what: 'head read + rewrap + replaceHead (5 MiB part + UploadPartCopy + CopyObject)',
+      medianSeconds: median(rows.map((r) => r.strongbox.ms)) / 1000,
+      medianBytesOnWire: median(rows.map((r) => r.strongbox.bytes)),
+    },
     bytesRatio: median(rows.map((r) => r.strongbox.bytes / r.baseline.bytes)),
     timeRatio: median(rows.map((r) => r.strongbox.ms / r.baseline.ms)),
     decryptsToTheOriginal: check.digest('hex') === zerosSha256(sizeMb),

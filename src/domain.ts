@@ -28,6 +28,12 @@
  *   checksummed; fast: one metadata request per object), repairing a damaged copy from a good one;
  *   a copy a full scrub found intact is **proven** at that time (src/scrub/).
  * - **replication**: copying existing backups to a destination that lacks them (src/replicate/).
+ * - **audit event**: one access to backups (who, when, which workflow, what), stored in every
+ *   destination under `audit/<day>/`; **audit chain**: a destination's events of one day at numbered
+ *   positions, each carrying the digest of the one before, from the day's **anchor** (position 0,
+ *   linked to the previous day's last event) — so a deleted, edited or inserted event shows
+ *   (src/audit/chain.ts). An **acting identity** is who an access is for: `--as` / user@host, the
+ *   Temporal client identity, or `schedule:<id>`.
  * - **lock**: S3 object lock on a copy's objects, until the copy's own expiry plus a margin
  *   (`destinations.<d>.objectLock`); nobody may delete a locked object before then.
  * - **hold** (legal hold): a backup pinned past retention by `strongbox hold add`, with a reason,

@@ -8,6 +8,7 @@
  * A target refused by a safety rule keeps everything and sets StrongboxOutcome=refused.
  */
 import { log, proxyActivities, setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
+import { actingIdentity } from './shared/audit.js';
 import { transientRetry } from './shared/retry.js';
 import type { Activities } from '../activities/index.js';
 import type { PrunePlan } from '../activities/plan-prune.js';
@@ -81,7 +82,7 @@ export async function pruneWorkflow(input: PruneWorkflowInput = {}): Promise<Pru
     const work = plan.work.filter((w) => w.copies.length + w.debris.objects.length + w.debris.uploads.length > 0);
     setCurrentDetails(`deleting ${work.reduce((n, w) => n + w.copies.length, 0)} expired copies and the debris in ${work.map((w) => w.destination).join(', ') || 'no destination'}`);
     const settled = await Promise.allSettled(
-      work.map((w) => deleting.pruneDestination({ destination: w.destination, now: plan.now, copies: w.copies, debris: w.debris })),
+      work.map((w) => deleting.pruneDestination({ destination: w.destination, now: plan.now, copies: w.copies, debris: w.debris, identity: actingIdentity() })),
     );
     const failure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
     for (const s of settled) if (s.status === 'fulfilled') deleted.push(s.value);

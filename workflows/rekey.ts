@@ -10,7 +10,16 @@
  * worker lost mid-backup is retried where its heartbeat left it; a run started again after a failure
  * skips the backups already rotated (their manifests name the new recipients).
  */
-import { ActivityFailure, ApplicationFailure, defineQuery, proxyActivities, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  defineQuery,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { ConfigSnapshotRekey, KeyRotationPlan, RekeyBackupResult } from '../activities/rekey-backup.js';
 import type { RekeyDecision } from '../src/rekey/plan.js';
@@ -80,7 +89,13 @@ function snapshotRekeying(taskQueue: string, plan: KeyRotationPlan) {
 export async function rekeyWorkflow(input: RekeyWorkflowInput): Promise<RekeyWorkflowResult> {
   const dryRun = input.dryRun === true;
   const { workflowId, runId } = workflowInfo();
-  const progress: RekeyProgress = { stage: 'planning', dryRun, total: 0, done: 0, transfer: { uploaded: 0, downloaded: 0, copiedInStore: 0 } };
+  const progress: RekeyProgress = {
+    stage: 'planning',
+    dryRun,
+    total: 0,
+    done: 0,
+    transfer: { uploaded: 0, downloaded: 0, copiedInStore: 0 },
+  };
   setHandler(rekeyProgressQuery, () => progress);
   upsertSearchAttributes([
     { key: KindAttribute, value: 'rekey' },
@@ -153,7 +168,12 @@ export async function rekeyWorkflow(input: RekeyWorkflowInput): Promise<RekeyWor
   // Not part of a rotation limited to one target's backups.
   const configSnapshots = input.target
     ? []
-    : await snapshotRekeying(input.restoreTaskQueue, plan).rekeyConfigSnapshots({ recipients: plan.recipients, workflow: { id: workflowId, runId }, at: plan.now, dryRun });
+    : await snapshotRekeying(input.restoreTaskQueue, plan).rekeyConfigSnapshots({
+        recipients: plan.recipients,
+        workflow: { id: workflowId, runId },
+        at: plan.now,
+        dryRun,
+      });
   for (const snapshot of configSnapshots.filter((c) => c.outcome === 'rekeyed')) {
     progress.transfer = addTransfer(progress.transfer, snapshot.transfer);
     await audit({

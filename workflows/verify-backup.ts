@@ -71,6 +71,7 @@ import {
   defineQuery,
   isCancellation,
   log,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -79,6 +80,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
+import { audit } from './shared/audit.js';
 import { fetchRestoreCheck, type FetchRestoreCheckResult } from './shared/fetch-restore-check.js';
 import { onSomeRestoreHost, restoreCleanup } from './shared/restore-queues.js';
 import type { Activities } from '../activities/index.js';
@@ -88,6 +90,9 @@ import { causeChain, FailureType, type FailureTypeName } from '../src/failures.j
 import { BackupIdAttribute, KindAttribute, OutcomeAttribute, TargetAttribute } from '../src/temporal/search-attributes.js';
 import { afterBackupVerifyWorkflowId, scratchDatabaseName, verifyStagingName } from '../src/verify/names.js';
 import { copyVerdicts, describeDamagedCopies, isVerdictAboutBackup, judge, type Verdict } from '../src/verify/verdict.js';
+
+/** Runs recorded before verifications had their own audit event replay without it. */
+const AUDIT_VERIFIED_PATCH = 'audit-backup-verified';
 
 export interface VerifyWorkflowInput {
   target: string;
@@ -192,6 +197,17 @@ export async function verifyBackupWorkflow(input: VerifyWorkflowInput): Promise<
   if (recorded) {
     progress.step = 'record';
     await CancellationScope.nonCancellable(() => recordEverywhere(backup, record));
+  }
+  // A verification reads the backup: one audit event with its verdict (the download has its own).
+  if (patched(AUDIT_VERIFIED_PATCH)) {
+    await audit({
+      action: 'backup.verified',
+      target: backup.target,
+      backupIds: [backup.backupId],
+      destinations: [record.source],
+      outcome: verdict.passed ? 'succeeded' : 'failed',
+      details: { tablesCompared: record.tablesCompared, checks: record.checks.length, recorded, ...(verdict.reason ? { reason: verdict.reason.slice(0, 300) } : {}) },
+    });
   }
 
   if (verdict.passed && !dropProblem) {

@@ -7,9 +7,18 @@
  */
 
 /** Why an alert was raised. */
-export type AlertKind = 'failure' | 'anomaly' | 'prune-refused' | 'stale' | 'waiting'
+export type AlertKind =
+  | 'failure'
+  | 'anomaly'
+  | 'prune-refused'
+  | 'stale'
+  | 'waiting'
   // The scrub: a damaged copy repaired from a good one; one it could not repair; a backup with no intact copy left.
-  | 'repaired' | 'unrepaired' | 'lost';
+  | 'repaired'
+  | 'unrepaired'
+  | 'lost'
+  // An audit event some destination did not take (src/audit/record.ts).
+  | 'audit-gap';
 
 /** Which kind of workflow raised it (also the StrongboxKind search attribute). */
 export type WorkflowKind = 'backup' | 'verify' | 'restore' | 'disaster-recovery' | 'prune' | 'config-backup' | 'export' | 'staleness-check' | (string & {});
@@ -57,6 +66,7 @@ const KIND_TITLES: Record<AlertKind, string> = {
   repaired: 'damaged copy repaired',
   unrepaired: 'damaged copy NOT repaired',
   lost: 'backup LOST: no intact copy left',
+  'audit-gap': 'audit event not recorded everywhere',
 };
 
 export function alertTitle(alert: Alert): string {

@@ -4,15 +4,23 @@
  * history retention. The Temporal history stays the detailed record; this is the index a security
  * review reads. Pure (workflows build events too): no Node built-ins.
  *
- *   audit/<YYYY-MM-DD>/<compact time>-<event id>.json
+ *   audit/<YYYY-MM-DD>/<position>.json        chained events (src/audit/chain.ts)
+ *   audit/<YYYY-MM-DD>/<compact time>-<id>.json  events written before the chain (still read)
  *
- * The event id is chosen by whoever records the event (a workflow: deterministically), so writing it
- * again after a retry hits the same key, and the same event in several destinations is one event.
+ * The event id is chosen by whoever records the event (a workflow: deterministically), so a retried
+ * write finds the event already in the chain, and the same event in several destinations is one event.
  */
 import { compactTime } from '../catalog/layout.js';
 
 export const AUDIT_ROOT = 'audit';
 export const AUDIT_FORMAT_VERSION = 1;
+/**
+ * Tries a workflow gives the recordAudit activity (workflows/shared/audit.ts); the activity alerts on
+ * the last one, so an event a destination never took is known, while the run goes on.
+ */
+export const AUDIT_WRITE_ATTEMPTS = 4;
+/** Versions a reader accepts: 1 (unchained), 2 (chained, src/audit/chain.ts). */
+const READABLE_FORMAT_VERSIONS = [1, 2];
 
 export const AUDIT_ACTIONS = [
   'backup.created',
@@ -32,6 +40,10 @@ export const AUDIT_ACTIONS = [
   // Legal holds (strongbox hold add|remove): who pinned a backup past retention, and who let it go.
   'backup.held',
   'backup.released',
+  // Operator actions on the schedules that run backups and prunes (CLI, src/cli/commands/schedules.ts).
+  'schedule.paused',
+  'schedule.unpaused',
+  'schedule.triggered',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
@@ -54,10 +66,23 @@ export interface AuditEvent {
   outcome?: 'succeeded' | 'failed' | 'refused';
   /** Small facts worth keeping (counts, reasons). Never secrets. */
   details?: Record<string, string | number | boolean>;
+  /** Its place in the destination's chain; set by the writer (src/audit/chain.ts), absent on old events. */
+  chain?: AuditChainLink;
+}
+
+/** Where a stored event sits in its day's chain, and the digests tying it to its predecessor. */
+export interface AuditChainLink {
+  position: number;
+  /** Digest of the object at the previous position (for the anchor: the previous day's last), or null. */
+  previous: string | null;
+  /** When the writer claimed the position (its clock). */
+  claimedAt: string;
+  /** SHA-256 of this object's canonical JSON without this field. */
+  digest: string;
 }
 
 /** The fields a caller gives; the rest is filled in when the event is recorded. */
-export type AuditEventInput = Omit<AuditEvent, 'formatVersion' | 'id' | 'at'> & { id?: string; at?: string };
+export type AuditEventInput = Omit<AuditEvent, 'formatVersion' | 'id' | 'at' | 'chain'> & { id?: string; at?: string };
 
 /**
  * Memo key carrying who started a workflow: clients add `memo: identityMemo(identity)` when they start
@@ -76,14 +101,17 @@ export function auditKey(event: Pick<AuditEvent, 'id' | 'at'>): string {
   return `${AUDIT_ROOT}/${event.at.slice(0, 10)}/${compactTime(event.at)}-${event.id}.json`;
 }
 
+/** The days (`YYYY-MM-DD`, UTC) from `since` to `until`, oldest first. */
+export function auditDays(since: Date, until: Date): string[] {
+  const days: string[] = [];
+  const day = new Date(Date.UTC(since.getUTCFullYear(), since.getUTCMonth(), since.getUTCDate()));
+  for (; day.getTime() <= until.getTime(); day.setUTCDate(day.getUTCDate() + 1)) days.push(day.toISOString().slice(0, 10));
+  return days;
+}
+
 /** The day folders (`audit/YYYY-MM-DD/`) from `since` to `until`, oldest first. */
 export function auditDayPrefixes(since: Date, until: Date): string[] {
-  const prefixes: string[] = [];
-  const day = new Date(Date.UTC(since.getUTCFullYear(), since.getUTCMonth(), since.getUTCDate()));
-  for (; day.getTime() <= until.getTime(); day.setUTCDate(day.getUTCDate() + 1)) {
-    prefixes.push(`${AUDIT_ROOT}/${day.toISOString().slice(0, 10)}/`);
-  }
-  return prefixes;
+  return auditDays(since, until).map((day) => `${AUDIT_ROOT}/${day}/`);
 }
 
 export interface MergedAuditEvent extends AuditEvent {
@@ -100,7 +128,8 @@ export function mergeAuditEvents(sources: Array<{ destination: string; events: r
   const conflicts: string[] = [];
   for (const { destination, events } of sources) {
     for (const event of events) {
-      const body = canonical(event);
+      // The chain link differs per destination (each has its own chain); the event is the rest.
+      const body = canonicalJson({ ...event, chain: undefined, formatVersion: undefined });
       const seen = byId.get(event.id);
       if (!seen) {
         byId.set(event.id, { ...event, foundIn: [destination], body });
@@ -111,19 +140,19 @@ export function mergeAuditEvents(sources: Array<{ destination: string; events: r
       }
     }
   }
-  const events = [...byId.values()].map(({ body: _body, ...event }) => event);
+  const events = [...byId.values()].map(({ body: _body, chain: _chain, ...event }) => event);
   events.sort((a, b) => (a.at === b.at ? a.id.localeCompare(b.id) : a.at < b.at ? -1 : 1));
   return { events, conflicts };
 }
 
-/** JSON with sorted keys, so equal events compare equal whatever their key order. */
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+/** JSON with sorted keys (undefined ones left out), so equal events compare equal whatever their key order. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   if (value && typeof value === 'object') {
     return `{${Object.keys(value)
       .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
       .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`)
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`)
       .join(',')}}`;
   }
   return JSON.stringify(value);
@@ -133,7 +162,7 @@ function canonical(value: unknown): string {
 export function checkAuditEvent(value: unknown): string | undefined {
   if (!value || typeof value !== 'object') return 'not a JSON object';
   const e = value as Partial<AuditEvent>;
-  if (e.formatVersion !== AUDIT_FORMAT_VERSION) return `unknown format version ${String(e.formatVersion)}`;
+  if (!READABLE_FORMAT_VERSIONS.includes(e.formatVersion as number)) return `unknown format version ${String(e.formatVersion)}`;
   if (typeof e.id !== 'string' || !ID_PATTERN.test(e.id)) return 'missing or invalid id';
   if (typeof e.at !== 'string' || Number.isNaN(Date.parse(e.at))) return 'missing or invalid time';
   if (typeof e.action !== 'string') return 'missing action';

@@ -1,14 +1,16 @@
 /**
  * Writing and reading the audit log (src/audit/event.ts) in the destinations.
  *
- * Writing: the same event object goes to every destination with `ifAbsent`, so it is never
- * rewritten — a second write of a key is refused by the store (S3 `If-None-Match: *`, an exclusive
- * create locally), and on S3 buckets with object lock configured (`destinations.*.objectLock`) the
- * event is also locked for `audit.retainDays`, so not even its owner can delete it before then.
+ * Writing: the same event goes to every destination, appended to that destination's chain
+ * (src/audit/chain.ts) at a position claimed create-only, so it is never rewritten — a second write
+ * of a key is refused by the store (S3 `If-None-Match: *`, an exclusive create locally), and on S3
+ * buckets with object lock configured (`destinations.*.objectLock`) the event is also locked for
+ * `audit.retainDays`, so not even its owner can delete it before then.
  */
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../logger.js';
 import type { Storage } from '../storage/storage.js';
+import { appendToChain } from './chain.js';
 import {
   AUDIT_FORMAT_VERSION,
   auditDayPrefixes,
@@ -33,7 +35,8 @@ export function completeAuditEvent(input: AuditEventInput, now: () => Date = () 
 }
 
 export interface AuditWriteResult {
-  key: string;
+  /** Where the event is, per destination (each destination has its own chain, so its own position). */
+  keys: Record<string, string>;
   written: string[];
   /** Destinations already holding this event (a retry): success too. */
   existing: string[];
@@ -45,30 +48,26 @@ export interface AuditWriteOptions {
   logger?: Logger;
 }
 
-/** Writes one event into every destination given; reports per destination, never throws for one. */
+/**
+ * Appends one event to the chain of every destination given; reports per destination, never throws
+ * for one. A retry of the same event (same id) finds it already there (`existing`).
+ */
 export async function writeAuditEvent(storages: Iterable<Storage>, event: AuditEvent, options: AuditWriteOptions = {}): Promise<AuditWriteResult> {
-  const key = auditKey(event);
-  const body = `${JSON.stringify(event, null, 2)}\n`;
+  auditKey(event); // checks the id
   const retainUntil = new Date(Date.parse(event.at) + (options.retainDays ?? DEFAULT_AUDIT_RETAIN_DAYS) * 86_400_000);
-  const result: AuditWriteResult = { key, written: [], existing: [], failed: [] };
+  const result: AuditWriteResult = { keys: {}, written: [], existing: [], failed: [] };
   await Promise.all(
     [...storages].map(async (storage) => {
       try {
-        const outcome = await storage.putBytes(key, body, { ifAbsent: true, contentType: 'application/json', retainUntil });
-        if (outcome === 'written') result.written.push(storage.destination);
-        else {
-          result.existing.push(storage.destination);
-          const stored = await storage.getBytes(key).catch(() => undefined);
-          if (stored && stored.toString() !== body) {
-            options.logger?.warn({ key, destination: storage.destination, eventId: event.id }, 'an audit object with this key already holds a different event; kept the stored one');
-          }
-        }
+        const { key, outcome } = await appendToChain(storage, event, { retainUntil });
+        result.keys[storage.destination] = key;
+        (outcome === 'written' ? result.written : result.existing).push(storage.destination);
       } catch (error) {
         result.failed.push({ destination: storage.destination, reason: (error as Error).message });
       }
     }),
   );
-  if (result.failed.length > 0) options.logger?.warn({ key, failed: result.failed }, 'could not write the audit event to every destination');
+  if (result.failed.length > 0) options.logger?.warn({ eventId: event.id, action: event.action, failed: result.failed }, 'could not write the audit event to every destination');
   return result;
 }
 
@@ -106,6 +105,7 @@ export async function readAuditLog(storages: Iterable<Storage>, query: AuditQuer
             problems.push({ destination: storage.destination, key: object.key, problem: `unreadable: ${(error as Error).message}` });
             continue;
           }
+          if ((value as { kind?: unknown } | null)?.kind === 'anchor') continue; // a day's anchor, not an event
           const problem = checkAuditEvent(value);
           if (problem) {
             problems.push({ destination: storage.destination, key: object.key, problem });

@@ -20,14 +20,21 @@ export interface StartRekeyOptions {
 
 /** 12 hex characters of the SHA-256 of the sorted recipient set. */
 export function recipientFingerprint(recipients: readonly string[]): string {
-  return createHash('sha256').update([...new Set(recipients.map((r) => r.trim()))].sort().join('\n')).digest('hex').slice(0, 12);
+  return createHash('sha256')
+    .update([...new Set(recipients.map((r) => r.trim()))].sort().join('\n'))
+    .digest('hex')
+    .slice(0, 12);
 }
 
 export function rekeyWorkflowId(recipients: readonly string[], options: Pick<StartRekeyOptions, 'target' | 'dryRun'> = {}): string {
   return `keys-rotate-${recipientFingerprint(recipients)}${options.target ? `-${options.target}` : ''}${options.dryRun ? '-dry-run' : ''}`;
 }
 
-export async function startRekey(client: Client, config: Config, options: StartRekeyOptions = {}): Promise<WorkflowHandle<typeof rekeyWorkflow>> {
+export async function startRekey(
+  client: Client,
+  config: Config,
+  options: StartRekeyOptions = {},
+): Promise<WorkflowHandle<typeof rekeyWorkflow>> {
   const recipients = loadRecipients(config);
   const input: RekeyWorkflowInput = {
     restoreTaskQueue: config.temporal.restoreTaskQueue,

@@ -65,13 +65,28 @@ export function planRekey(input: RekeyPlanInput): RekeyDecision[] {
     }
     const unknown = backup.destinations.filter((d) => !configured.has(d));
     if (unknown.length > 0) {
-      return { ...base, action: 'blocked' as const, destinations: [], reason: `copies in ${unknown.join(', ')}, which this worker has not configured — rotate from a worker that has every destination` };
+      return {
+        ...base,
+        action: 'blocked' as const,
+        destinations: [],
+        reason: `copies in ${unknown.join(', ')}, which this worker has not configured — rotate from a worker that has every destination`,
+      };
     }
     const damaged = (backup.damaged ?? []).filter((d) => !backup.destinations.includes(d));
     if (damaged.length > 0) {
-      return { ...base, action: 'blocked' as const, destinations: [], reason: `the manifest in ${damaged.join(', ')} is unreadable — repair that copy first (a copy left on the old keys would still open for them)` };
+      return {
+        ...base,
+        action: 'blocked' as const,
+        destinations: [],
+        reason: `the manifest in ${damaged.join(', ')} is unreadable — repair that copy first (a copy left on the old keys would still open for them)`,
+      };
     }
-    return { ...base, action: 'rekey' as const, destinations: [...backup.destinations].sort(), reason: `encrypted to ${backup.recipients.length} recipient(s) not matching the new set` };
+    return {
+      ...base,
+      action: 'rekey' as const,
+      destinations: [...backup.destinations].sort(),
+      reason: `encrypted to ${backup.recipients.length} recipient(s) not matching the new set`,
+    };
   });
 }
 

@@ -8,7 +8,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { chmod, copyFile, mkdir, open, readdir, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, link, mkdir, open, readdir, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable as ReadableStream, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -112,20 +112,22 @@ export class LocalStorage implements Storage {
   async putBytes(key: string, body: Buffer | string, options: PutBytesOptions = {}): Promise<'written' | 'exists'> {
     const target = this.resolve(key);
     await mkdir(path.dirname(target), { recursive: true, mode: LOCAL_DIR_MODE });
-    if (options.ifAbsent) {
-      try {
-        await writeFile(target, body, { flag: 'wx', mode: LOCAL_FILE_MODE });
-        await fsyncPath(target);
-        return 'written';
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'EEXIST') return 'exists';
-        throw error;
-      }
-    }
     const partial = `${target}${PARTIAL_MARKER}${randomUUID()}`;
     try {
       await writeFile(partial, body, { mode: LOCAL_FILE_MODE });
       await fsyncPath(partial);
+      if (options.ifAbsent) {
+        // link() is an exclusive create of a complete file: of two writers racing for one key (an
+        // audit chain position) exactly one wins, and no reader ever sees a half-written object.
+        try {
+          await link(partial, target);
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code === 'EEXIST') return 'exists';
+          throw error;
+        }
+        await fsyncPath(path.dirname(target));
+        return 'written';
+      }
       await rename(partial, target);
     } finally {
       await rm(partial, { force: true });

@@ -9,7 +9,7 @@
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { CancellationScope, log, proxyActivities, uuid4, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../../activities/index.js';
-import { AUDIT_FORMAT_VERSION, IDENTITY_MEMO, type AuditEvent, type AuditEventInput } from '../../src/audit/event.js';
+import { AUDIT_FORMAT_VERSION, AUDIT_WRITE_ATTEMPTS, IDENTITY_MEMO, type AuditEvent, type AuditEventInput } from '../../src/audit/event.js';
 
 /** Set by Temporal Schedules on the runs they start: the schedule's id. */
 const ScheduledByIdAttribute = defineSearchAttributeKey('TemporalScheduledById', SearchAttributeType.KEYWORD);
@@ -21,7 +21,7 @@ const ScheduledByIdAttribute = defineSearchAttributeKey('TemporalScheduledById',
 const auditActivities = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
   scheduleToCloseTimeout: '3 minutes',
-  retry: { maximumAttempts: 4, initialInterval: '5 seconds', backoffCoefficient: 2 },
+  retry: { maximumAttempts: AUDIT_WRITE_ATTEMPTS, initialInterval: '5 seconds', backoffCoefficient: 2 },
   summary: 'audit event',
 });
 

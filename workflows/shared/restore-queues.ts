@@ -11,6 +11,7 @@ import type { BackupSource, ResolvedBackup } from '../../activities/resolve-back
 import type { CopyVerdict } from '../../src/domain.js';
 import { FailureType } from '../../src/failures.js';
 import { describeDamagedCopies } from '../../src/verify/verdict.js';
+import { actingIdentity } from './audit.js';
 import { isHostLost, transientRetry } from './retry.js';
 
 /** No worker serving the restore queue for this long is a deployment problem: say so instead of waiting. */
@@ -22,7 +23,7 @@ export const MAX_HOST_ATTEMPTS = 3;
 
 /** What fetchBackup needs to bring a resolved backup's dump into a staging folder of a restore host. */
 export function dumpFetch(backup: ResolvedBackup, staging: string): FetchBackupInput {
-  return { target: backup.target, backupId: backup.backupId, dump: backup.dump, sources: backup.sources, recipients: backup.recipients, staging };
+  return { target: backup.target, backupId: backup.backupId, dump: backup.dump, sources: backup.sources, recipients: backup.recipients, staging, identity: actingIdentity() };
 }
 
 /**

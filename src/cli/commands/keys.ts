@@ -16,7 +16,9 @@ export function registerKeysCommands(program: Command, context: CliContext): voi
   const keys = program.command('keys').description('manage the age keys backups are encrypted to');
   keys
     .command('rotate')
-    .description('rewrap every backup for the recipients in encryption.recipients (the data is not re-encrypted or re-uploaded); a retired key stops opening them')
+    .description(
+      'rewrap every backup for the recipients in encryption.recipients (the data is not re-encrypted or re-uploaded); a retired key stops opening them',
+    )
     .option('-t, --target <name>', 'only this target (default: every target)')
     .option('--dry-run', 'plan and print which backups would be rewrapped; rewrite nothing')
     .option('--json', 'print the workflow result as JSON')
@@ -30,7 +32,10 @@ export function registerKeysCommands(program: Command, context: CliContext): voi
       try {
         result = await followRun<RekeyWorkflowResult, RekeyProgress>(context, client, handle, {
           progressQuery: 'rekeyProgress',
-          describe: (p) => (p.stage === 'planning' ? 'planning the key rotation' : `rewrapped ${p.done} of ${p.total}${p.current ? `, now ${p.current}` : ''} (${formatBytes(p.transfer.uploaded + p.transfer.downloaded)} through the worker, ${formatBytes(p.transfer.copiedInStore)} copied inside the stores)`),
+          describe: (p) =>
+            p.stage === 'planning'
+              ? 'planning the key rotation'
+              : `rewrapped ${p.done} of ${p.total}${p.current ? `, now ${p.current}` : ''} (${formatBytes(p.transfer.uploaded + p.transfer.downloaded)} through the worker, ${formatBytes(p.transfer.copiedInStore)} copied inside the stores)`,
           restoreQueue: true,
           doneText: () => undefined,
         });
@@ -59,8 +64,15 @@ function print(context: CliContext, result: RekeyWorkflowResult): void {
     out.line(`  ${action.padEnd(9)}  configuration snapshot ${c.commit.slice(0, 12)}  ${c.destinations.join(', ')}`);
   }
   const t = result.transfer;
-  if (!result.dryRun) out.line(`moved: ${formatBytes(t.uploaded)} up, ${formatBytes(t.downloaded)} down, ${formatBytes(t.copiedInStore)} copied inside the stores`);
-  const notes = new Set(result.rekeyed.flatMap((r) => r.copies.map((c) => (c.note ? `${c.destination}: ${c.note}` : undefined)).filter((n): n is string => n !== undefined)));
+  if (!result.dryRun)
+    out.line(
+      `moved: ${formatBytes(t.uploaded)} up, ${formatBytes(t.downloaded)} down, ${formatBytes(t.copiedInStore)} copied inside the stores`,
+    );
+  const notes = new Set(
+    result.rekeyed.flatMap((r) =>
+      r.copies.map((c) => (c.note ? `${c.destination}: ${c.note}` : undefined)).filter((n): n is string => n !== undefined),
+    ),
+  );
   for (const note of notes) out.note(`note: ${note}`);
   for (const p of result.problems) out.note(`warning: ${p.destination}:${p.key}: ${p.problem} (not rewrapped)`);
   for (const u of result.unreachable) out.note(`warning: destination ${u.destination} could not be read: ${u.reason}`);

@@ -4,6 +4,8 @@
 import type { Command } from 'commander';
 import { applySchedules, listSchedules, pauseSchedule, triggerSchedule, unpauseSchedule, type ApplyReport } from '../../client/schedules.js';
 import type { CliContext } from '../context.js';
+import { recordAccess } from '../../client/audit.js';
+import { noteAuditFailures } from './audit.js';
 import { uiLink } from '../progress.js';
 
 export function registerScheduleCommands(program: Command, context: CliContext): void {
@@ -49,6 +51,7 @@ export function registerScheduleCommands(program: Command, context: CliContext):
     .requiredOption('--note <text>', 'why it is paused, e.g. "database migration until Friday"')
     .action(async (id: string, options: { note: string }) => {
       await pauseSchedule(await context.client(), id, options.note);
+      await auditSchedule(context, { action: 'schedule.paused', details: { schedule: id, note: options.note } });
       context.out.line(`paused ${id}: ${options.note}`);
     });
 
@@ -58,6 +61,7 @@ export function registerScheduleCommands(program: Command, context: CliContext):
     .option('--note <text>', 'a note to leave, e.g. "migration done"')
     .action(async (id: string, options: { note?: string }) => {
       await unpauseSchedule(await context.client(), id, options.note);
+      await auditSchedule(context, { action: 'schedule.unpaused', details: { schedule: id, ...(options.note ? { note: options.note } : {}) } });
       context.out.line(`unpaused ${id}${options.note ? `: ${options.note}` : ''}`);
     });
 
@@ -68,6 +72,7 @@ export function registerScheduleCommands(program: Command, context: CliContext):
     .action(async (id: string, options: { json?: boolean }) => {
       const client = await context.client();
       const run = await triggerSchedule(client, id);
+      await auditSchedule(context, { action: 'schedule.triggered', workflow: { id: run.workflowId, runId: run.runId }, details: { schedule: id } });
       if (options.json) context.out.json(run);
       else context.out.line(`started ${run.workflowId}${uiLink(context.config().temporal.uiUrl, client.options.namespace, run.workflowId)}`);
     });
@@ -83,4 +88,9 @@ function printApplyReport(context: CliContext, report: ApplyReport): void {
   context.out.note(
     `${report.created.length} ${verb('created', 'to create')}, ${report.updated.length} ${verb('updated', 'to update')}, ${report.deleted.length} ${verb('deleted', 'to delete')}, ${report.unchanged.length} unchanged`,
   );
+}
+
+/** A change to a schedule, recorded in the audit log as the acting identity. */
+async function auditSchedule(context: CliContext, input: Parameters<typeof recordAccess>[2]): Promise<void> {
+  noteAuditFailures(context, await recordAccess(context.config(), { identity: context.identity(), logger: context.logger }, input));
 }

@@ -55,14 +55,26 @@ function ageDecrypt(bytes: Buffer, identity: string): { status: number | null; s
 async function rotateOnce(storage: Storage, key: string, original: { sha256: string; size: number }) {
   const head = await storage.getRange(key, 0, 256 * 1024);
   const rewrap = rewrapHeader(head, [retired.identity], [added.recipient], { complete: head.length < 256 * 1024 });
-  const result = await storage.replaceHead(key, { oldHeadLength: rewrap.oldHeaderLength, newHead: rewrap.header, expectedSize: original.size, expectedSha256: original.sha256 });
+  const result = await storage.replaceHead(key, {
+    oldHeadLength: rewrap.oldHeaderLength,
+    newHead: rewrap.header,
+    expectedSize: original.size,
+    expectedSha256: original.sha256,
+  });
   return { rewrap, result };
 }
 
 describe('replaceHead', () => {
   useStackEnv(testStack());
   const prefix = uniqueId('replace-head');
-  const s3 = new S3Storage('cloud', { type: 's3', bucket: TEST_BUCKETS.cloud, prefix, endpoint: testStack().s3.endpoint, forcePathStyle: true, objectLock: { mode: 'GOVERNANCE', margin: '1d' } } as never);
+  const s3 = new S3Storage('cloud', {
+    type: 's3',
+    bucket: TEST_BUCKETS.cloud,
+    prefix,
+    endpoint: testStack().s3.endpoint,
+    forcePathStyle: true,
+    objectLock: { mode: 'GOVERNANCE', margin: '1d' },
+  } as never);
   const local = new LocalStorage('local', path.join(dir, 'local'));
 
   it.each([
@@ -111,7 +123,14 @@ describe('replaceHead', () => {
     const head = await local.getRange(key, 0, 256 * 1024);
     const rewrap = rewrapHeader(head, [retired.identity], [added.recipient]);
     const wrong = '0'.repeat(64);
-    await expect(local.replaceHead(key, { oldHeadLength: rewrap.oldHeaderLength, newHead: rewrap.header, expectedSize: original.size, expectedSha256: wrong })).rejects.toMatchObject({ type: FailureType.ChecksumMismatch });
+    await expect(
+      local.replaceHead(key, {
+        oldHeadLength: rewrap.oldHeaderLength,
+        newHead: rewrap.header,
+        expectedSize: original.size,
+        expectedSha256: wrong,
+      }),
+    ).rejects.toMatchObject({ type: FailureType.ChecksumMismatch });
     expect(readFileSync(path.join(dir, 'local', ...key.split('/'))).equals(readFileSync(original.file))).toBe(true);
     expect(ageHeaderLength(await local.getRange(key, 0, 4096))).toBe(rewrap.oldHeaderLength);
     expect(await local.listIncompleteUploads('backups/')).toEqual([]);

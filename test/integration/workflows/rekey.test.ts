@@ -8,12 +8,16 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readAuditLog } from '../../../src/audit/log.js';
 import { readManifest } from '../../../src/catalog/catalog.js';
-import { backupIdFor, objectKey } from '../../../src/catalog/layout.js';
+import { backupIdFor, manifestKey, objectKey } from '../../../src/catalog/layout.js';
+import { serializeManifest } from '../../../src/catalog/manifest.js';
 import { startBackup } from '../../../src/client/backup.js';
+import { startConfigBackup } from '../../../src/client/config-backup.js';
+import { listStoredSnapshots } from '../../../src/config-backup/stored.js';
 import { startRekey } from '../../../src/client/rekey.js';
 import { startVerify } from '../../../src/client/verify.js';
 import { parseConfig, type Config } from '../../../src/config/load.js';
@@ -22,6 +26,7 @@ import type { Manifest } from '../../../src/domain.js';
 import { openStorages } from '../../../src/storage/index.js';
 import type { Storage } from '../../../src/storage/storage.js';
 import type { RekeyWorkflowResult } from '../../../workflows/rekey.js';
+import { copyAppRoot } from '../../helpers/app-root.js';
 import { createTestDatabase, pgAdmin, testStack, type TestDatabase } from '../../helpers/stack.js';
 import { startTestWorker, testSetup, type TestSetup, type TestWorker } from '../../helpers/workflows.js';
 
@@ -35,13 +40,23 @@ function withKeys(setup: TestSetup, recipientFile: string, identityFile: string)
   return parseConfig(raw, { source: undefined, baseDir: setup.dir });
 }
 
-/** SHA-256 of every object under backups/ in every destination: what "nothing changed" is checked by. */
+/** SHA-256 of every object of the backups and configuration snapshots in every destination: what "nothing changed" is checked by. */
 async function everyObject(storages: Map<string, Storage>): Promise<Record<string, string>> {
   const all: Record<string, string> = {};
   for (const storage of storages.values()) {
-    for await (const o of storage.list('backups/')) all[`${storage.destination}:${o.key}`] = sha256(await storage.getBytes(o.key));
+    for (const prefix of ['backups/', 'config/']) {
+      for await (const o of storage.list(prefix)) all[`${storage.destination}:${o.key}`] = sha256(await storage.getBytes(o.key));
+    }
   }
   return all;
+}
+
+function ageOpens(file: Buffer, identityFile: string, dir: string): { status: number | null; stdout: Buffer; stderr: string } {
+  const name = path.join(dir, `opened-${Math.random().toString(36).slice(2)}.age`);
+  writeFileSync(name, file);
+  const result = spawnSync('age', ['-d', '-i', identityFile, name], { maxBuffer: 1 << 28 });
+  rmSync(name);
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr.toString() };
 }
 
 describe('key rotation (rekeyWorkflow)', () => {
@@ -54,22 +69,41 @@ describe('key rotation (rekeyWorkflow)', () => {
   let before: Manifest[];
   let result: RekeyWorkflowResult;
   const since = new Date(Date.now() - 60_000);
+  const cleanups: Array<() => void> = [];
 
   beforeAll(async () => {
     database = await createTestDatabase(testStack(), 'rekey');
     const admin = await pgAdmin(testStack(), database.name);
     try {
-      await admin.query(`create table items (id int primary key, note text); insert into items select i, md5(i::text) from generate_series(1, 5000) i`);
+      await admin.query(
+        `create table items (id int primary key, note text); insert into items select i, md5(i::text) from generate_series(1, 5000) i`,
+      );
     } finally {
       await admin.end();
     }
-    setup = testSetup({ database: database.name, prefix: 'rekey' });
+    const app = path.join(os.tmpdir(), `sb-rekey-app-${Date.now().toString(36)}`);
+    copyAppRoot(app);
+    setup = testSetup({
+      database: database.name,
+      prefix: 'rekey',
+      patch: (raw, dir) => {
+        raw.configBackup = { root: app, repository: path.join(dir, 'config-repo.git') };
+      },
+    });
+    cleanups.push(() => rmSync(app, { recursive: true, force: true }));
     storages = openStorages(setup.config);
     worker = await startTestWorker(setup);
     for (const slot of SLOTS) {
-      const run = await (await startBackup(worker.client, setup.config, { target: 'app', scheduledAt: slot, workflowId: `backup-${setup.id}-${slot.slice(0, 10)}` })).result();
+      const run = await (
+        await startBackup(worker.client, setup.config, {
+          target: 'app',
+          scheduledAt: slot,
+          workflowId: `backup-${setup.id}-${slot.slice(0, 10)}`,
+        })
+      ).result();
       expect(run.outcome).toBe('created');
     }
+    await (await startConfigBackup(worker.client, setup.config, { workflowId: `config-backup-${setup.id}` })).result();
     await worker.stop();
     before = await Promise.all(SLOTS.map(async (slot) => (await readManifest(storages.get('local')!, 'app', backupIdFor('app', slot)))!));
     // The rotation's worker: the new recipient configured, the old identity still held.
@@ -83,14 +117,18 @@ describe('key rotation (rekeyWorkflow)', () => {
     await worker?.stop();
     await database?.drop();
     setup?.cleanup();
+    for (const cleanup of cleanups) cleanup();
   });
 
   it('plans in a dry run and changes no byte', async () => {
     const objects = await everyObject(storages);
     const dry = await (await startRekey(worker!.client, rotation, { dryRun: true, workflowId: `rekey-dry-${setup.id}` })).result();
     expect(dry.dryRun).toBe(true);
-    expect(dry.decisions.map((d) => [d.backupId, d.action])).toEqual(expect.arrayContaining(SLOTS.map((s) => [backupIdFor('app', s), 'rekey'])));
+    expect(dry.decisions.map((d) => [d.backupId, d.action])).toEqual(
+      expect.arrayContaining(SLOTS.map((s) => [backupIdFor('app', s), 'rekey'])),
+    );
     expect(dry.rekeyed).toEqual([]);
+    expect(dry.configSnapshots.map((c) => c.outcome)).toEqual(['rekey']);
     expect(await everyObject(storages)).toEqual(objects);
   });
 
@@ -103,16 +141,24 @@ describe('key rotation (rekeyWorkflow)', () => {
     const rewrap = rewrapHeader(head, [setup.keys.identity], [added.recipient], { complete: head.length < 256 * 1024 });
     await cloud.replaceHead(dumpKey, { oldHeadLength: rewrap.oldHeaderLength, newHead: rewrap.header, expectedSize: first.files[0]!.size });
 
-    const handle = await startRekey(worker!.client, rotation, { workflowId: `rekey-${setup.id}`});
+    const handle = await startRekey(worker!.client, rotation, { workflowId: `rekey-${setup.id}` });
     result = await handle.result();
 
     const rekeyed = result.rekeyed.filter((r) => r.outcome === 'rekeyed').map((r) => r.backupId);
     expect(rekeyed.sort()).toEqual(before.map((m) => m.backupId).sort());
-    const crashed = result.rekeyed.find((r) => r.backupId === first.backupId)!.copies.find((c) => c.destination === 'cloud' && c.key === dumpKey);
+    const crashed = result.rekeyed
+      .find((r) => r.backupId === first.backupId)!
+      .copies.find((c) => c.destination === 'cloud' && c.key === dumpKey);
     expect(crashed?.outcome).toBe('already');
     // Everything ran on the restore queue, which only workers holding the identity serve.
     const history = await handle.fetchHistory();
-    const queues = new Set(history.events!.filter((e) => e.activityTaskScheduledEventAttributes && e.activityTaskScheduledEventAttributes.activityType?.name !== 'recordAudit').map((e) => e.activityTaskScheduledEventAttributes!.taskQueue!.name));
+    const queues = new Set(
+      history
+        .events!.filter(
+          (e) => e.activityTaskScheduledEventAttributes && e.activityTaskScheduledEventAttributes.activityType?.name !== 'recordAudit',
+        )
+        .map((e) => e.activityTaskScheduledEventAttributes!.taskQueue!.name),
+    );
     expect([...queues]).toEqual([rotation.temporal.restoreTaskQueue]);
   });
 
@@ -125,13 +171,20 @@ describe('key rotation (rekeyWorkflow)', () => {
         const manifest = (await readManifest(storage, 'app', old.backupId))!;
         expect(manifest.encryption.recipients).toEqual([added.recipient]);
         expect(manifest.rekeys).toHaveLength(1);
-        expect(manifest.rekeys![0]).toMatchObject({ previousRecipients: old.encryption.recipients, recipients: [added.recipient], workflow: { id: `rekey-${setup.id}` } });
+        expect(manifest.rekeys![0]).toMatchObject({
+          previousRecipients: old.encryption.recipients,
+          recipients: [added.recipient],
+          workflow: { id: `rekey-${setup.id}` },
+        });
         for (const file of manifest.files) {
           const stored = await storage.getBytes(objectKey('app', old.backupId, file.name));
           const was = old.files.find((f) => f.name === file.name)!;
           expect(sha256(stored)).toBe(file.sha256);
           expect(file.plainSha256).toBe(was.plainSha256);
-          expect(manifest.rekeys![0]!.files.find((f) => f.name === file.name)).toMatchObject({ previousSha256: was.sha256, sha256: file.sha256 });
+          expect(manifest.rekeys![0]!.files.find((f) => f.name === file.name)).toMatchObject({
+            previousSha256: was.sha256,
+            sha256: file.sha256,
+          });
           expect(manifest.destinations[destination]!.objects.find((o) => o.key.endsWith(file.name))?.sha256).toBe(file.sha256);
           const name = path.join(setup.dir, `${destination}-${file.name}`);
           writeFileSync(name, stored);
@@ -147,10 +200,32 @@ describe('key rotation (rekeyWorkflow)', () => {
     }
   });
 
+  it('rewraps the configuration snapshot archive stored beside the backups, its record naming the new checksum', async () => {
+    expect(result.configSnapshots.map((c) => c.outcome)).toEqual(['rekeyed']);
+    const { snapshots } = await listStoredSnapshots(storages.values());
+    expect(snapshots.length).toBeGreaterThanOrEqual(2);
+    for (const snapshot of snapshots) {
+      const archive = await storages.get(snapshot.destination)!.getBytes(snapshot.archiveKey);
+      expect(sha256(archive)).toBe(snapshot.record.archive.sha256);
+      expect(snapshot.record.archiveRekeys).toHaveLength(1);
+      expect(snapshot.record.archiveRekeys![0]!.recipients).toEqual([added.recipient]);
+      const opened = ageOpens(archive, path.join(setup.dir, 'added-identity.txt'), setup.dir);
+      expect(opened.stderr).toBe('');
+      expect(opened.stdout.subarray(257, 262).toString()).toBe('ustar');
+      expect(ageOpens(archive, path.join(setup.dir, 'identity.txt'), setup.dir).status).not.toBe(0);
+    }
+  });
+
   it('records one backup.rekeyed audit event per backup, naming who asked', async () => {
     const log = await readAuditLog(storages.values(), { since, action: 'backup.rekeyed' });
     const ours = log.events.filter((e) => e.workflow?.id === `rekey-${setup.id}`);
-    expect(ours.map((e) => e.backupIds?.[0]).sort()).toEqual(before.map((m) => m.backupId).sort());
+    expect(
+      ours
+        .filter((e) => e.backupIds)
+        .map((e) => e.backupIds![0])
+        .sort(),
+    ).toEqual(before.map((m) => m.backupId).sort());
+    expect(ours.filter((e) => e.details?.kind === 'config-snapshot')).toHaveLength(1);
     expect(ours.every((e) => e.identity === worker!.client.options.identity && e.outcome === 'succeeded')).toBe(true);
   });
 
@@ -159,14 +234,33 @@ describe('key rotation (rekeyWorkflow)', () => {
     const again = await (await startRekey(worker!.client, rotation, { workflowId: `rekey-again-${setup.id}` })).result();
     expect(again.decisions.every((d) => d.action === 'current')).toBe(true);
     expect(again.rekeyed).toEqual([]);
+    expect(again.configSnapshots.map((c) => c.outcome)).toEqual(['current']);
     expect(await everyObject(storages)).toEqual(objects);
+  });
+
+  it('finishes a rotation interrupted while it wrote the manifests', async () => {
+    // Every copy rewritten, one destination's manifest still the old one: what a crash between two
+    // manifest writes leaves.
+    const second = before[1]!;
+    const cloud = storages.get('cloud')!;
+    const rotated = (await readManifest(cloud, 'app', second.backupId))!;
+    await cloud.putBytes(manifestKey('app', second.backupId), serializeManifest(second));
+    const finish = await (await startRekey(worker!.client, rotation, { workflowId: `rekey-finish-${setup.id}` })).result();
+    expect(finish.decisions.find((d) => d.backupId === second.backupId)?.action).toBe('rekey');
+    expect(finish.rekeyed.find((r) => r.backupId === second.backupId)).toMatchObject({
+      outcome: 'rekeyed',
+      reason: expect.stringMatching(/interrupted/),
+    });
+    expect(await readManifest(cloud, 'app', second.backupId)).toEqual(rotated);
   });
 
   it('restores the rotated backup in a verification holding only the new identity', async () => {
     await worker!.stop();
     const onlyNew = withKeys(setup, path.join(setup.dir, 'added-recipient.txt'), path.join(setup.dir, 'added-identity.txt'));
     worker = await startTestWorker({ ...setup, config: onlyNew });
-    const record = await (await startVerify(worker.client, onlyNew, { target: 'app', backup: before[1]!.backupId, workflowId: `verify-${setup.id}` })).result();
+    const record = await (
+      await startVerify(worker.client, onlyNew, { target: 'app', backup: before[1]!.backupId, workflowId: `verify-${setup.id}` })
+    ).result();
     expect(record.result).toBe('passed');
   });
 });

@@ -70,7 +70,7 @@ describe('merging the audit logs of several destinations', () => {
 describe('reading stored events', () => {
   it.each([
     [event('event-0001', '2026-11-24T02:00:00Z'), undefined],
-    [{ ...event('event-0001', '2026-11-24T02:00:00Z'), formatVersion: 2 }, 'unknown format version 2'],
+    [{ ...event('event-0001', '2026-11-24T02:00:00Z'), formatVersion: 3 }, 'unknown format version 3'],
     [{ ...event('event-0001', 'yesterday') }, 'missing or invalid time'],
     [{ ...event('event-0001', '2026-11-24T02:00:00Z'), identity: '' }, 'missing identity'],
     ['a string', 'not a JSON object'],

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { auditKey } from '../../../src/audit/event.js';
+import { chainKey } from '../../../src/audit/chain.js';
 import { completeAuditEvent, readAuditLog, writeAuditEvent } from '../../../src/audit/log.js';
 import { LocalStorage } from '../../../src/storage/local.js';
 
@@ -22,13 +22,13 @@ describe('audit log in local destinations', () => {
   it('writes the same event into every destination, once', async () => {
     const event = completeAuditEvent({ action: 'backup.downloaded', identity: 'bob@laptop', target: 'app', backupIds: ['app-20261124T020000Z'] }, () => new Date('2026-11-24T09:00:00Z'));
     const first = await writeAuditEvent([one, two], event);
-    expect(first).toMatchObject({ key: auditKey(event), existing: [], failed: [] });
+    expect(first).toMatchObject({ keys: { local: chainKey('2026-11-24', 1), nas: chainKey('2026-11-24', 1) }, existing: [], failed: [] });
     expect(first.written.sort()).toEqual(['local', 'nas']);
 
     const again = await writeAuditEvent([one, two], { ...event, identity: 'mallory' });
     expect(again.written).toEqual([]);
     expect(again.existing.sort()).toEqual(['local', 'nas']);
-    expect(JSON.parse(readFileSync(path.join(dir, 'one', first.key), 'utf8'))).toEqual(event);
+    expect(JSON.parse(readFileSync(path.join(dir, 'one', first.keys.local!), 'utf8'))).toMatchObject({ ...event, formatVersion: 2 });
   });
 
   it('reads a period back, merged, filtered by target and action', async () => {

@@ -6,7 +6,14 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ageHeaderLength, CHUNK_SIZE, createDecryptStream, createEncryptStream, generateKeyPair, rewrapHeader } from '../../../src/crypto/age.js';
+import {
+  ageHeaderLength,
+  CHUNK_SIZE,
+  createDecryptStream,
+  createEncryptStream,
+  generateKeyPair,
+  rewrapHeader,
+} from '../../../src/crypto/age.js';
 import { FailureType } from '../../../src/failures.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'strongbox-rewrap-'));
@@ -22,7 +29,9 @@ async function through(source: Buffer, transform: NodeJS.ReadWriteStream): Promi
 
 /** What a rotation stores: the new header, then the old file's bytes after its header, untouched. */
 function rotate(file: Buffer, identities: string[], recipients: string[]): { rotated: Buffer; oldHeaderLength: number; header: Buffer } {
-  const { header, oldHeaderLength } = rewrapHeader(file.subarray(0, Math.min(file.length, 256 * 1024)), identities, recipients, { complete: file.length <= 256 * 1024 });
+  const { header, oldHeaderLength } = rewrapHeader(file.subarray(0, Math.min(file.length, 256 * 1024)), identities, recipients, {
+    complete: file.length <= 256 * 1024,
+  });
   return { rotated: Buffer.concat([header, file.subarray(oldHeaderLength)]), oldHeaderLength, header };
 }
 
@@ -39,22 +48,25 @@ describe('rewrapping an age header for new recipients', () => {
   const kept = generateKeyPair();
   const added = generateKeyPair();
 
-  it.each([0, 1, CHUNK_SIZE, 3 * CHUNK_SIZE + 17, 5 * CHUNK_SIZE])('keeps a %i-byte payload byte-identical and opens only for the new recipients (standard age CLI)', async (size) => {
-    const plain = randomBytes(size);
-    const file = await through(plain, createEncryptStream([retired.recipient, kept.recipient]));
-    const { rotated, oldHeaderLength, header } = rotate(file, [retired.identity], [kept.recipient, added.recipient]);
+  it.each([0, 1, CHUNK_SIZE, 3 * CHUNK_SIZE + 17, 5 * CHUNK_SIZE])(
+    'keeps a %i-byte payload byte-identical and opens only for the new recipients (standard age CLI)',
+    async (size) => {
+      const plain = randomBytes(size);
+      const file = await through(plain, createEncryptStream([retired.recipient, kept.recipient]));
+      const { rotated, oldHeaderLength, header } = rotate(file, [retired.identity], [kept.recipient, added.recipient]);
 
-    expect(rotated.subarray(header.length).equals(file.subarray(oldHeaderLength))).toBe(true);
-    for (const who of [kept, added]) {
-      const opened = ageDecrypt(rotated, who.identity);
-      expect(opened.stderr).toBe('');
-      expect(opened.stdout.equals(plain)).toBe(true);
-    }
-    const refused = ageDecrypt(rotated, retired.identity);
-    expect(refused.status).not.toBe(0);
-    expect(refused.stderr).toMatch(/no identity matched/);
-    await expect(through(rotated, createDecryptStream([retired.identity]))).rejects.toMatchObject({ type: FailureType.WrongKey });
-  });
+      expect(rotated.subarray(header.length).equals(file.subarray(oldHeaderLength))).toBe(true);
+      for (const who of [kept, added]) {
+        const opened = ageDecrypt(rotated, who.identity);
+        expect(opened.stderr).toBe('');
+        expect(opened.stdout.equals(plain)).toBe(true);
+      }
+      const refused = ageDecrypt(rotated, retired.identity);
+      expect(refused.status).not.toBe(0);
+      expect(refused.stderr).toMatch(/no identity matched/);
+      await expect(through(rotated, createDecryptStream([retired.identity]))).rejects.toMatchObject({ type: FailureType.WrongKey });
+    },
+  );
 
   it('gives every copy of a file the same new header, and recognises a copy already rewritten', async () => {
     const file = await through(randomBytes(2 * CHUNK_SIZE), createEncryptStream([retired.recipient]));
@@ -75,7 +87,9 @@ describe('rewrapping an age header for new recipients', () => {
     const a = await through(randomBytes(CHUNK_SIZE + 5), createEncryptStream([retired.recipient]));
     const b = await through(randomBytes(CHUNK_SIZE + 5), createEncryptStream([retired.recipient]));
     const spliced = Buffer.concat([a.subarray(0, ageHeaderLength(a)), b.subarray(ageHeaderLength(b))]);
-    expect(() => rewrapHeader(spliced, [retired.identity], [added.recipient], { complete: true })).toThrow(expect.objectContaining({ type: FailureType.CorruptData }));
+    expect(() => rewrapHeader(spliced, [retired.identity], [added.recipient], { complete: true })).toThrow(
+      expect.objectContaining({ type: FailureType.CorruptData }),
+    );
   });
 
   it('refuses an altered header (MAC mismatch)', async () => {

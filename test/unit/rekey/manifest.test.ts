@@ -7,8 +7,24 @@ const hex = (c: string) => c.repeat(64);
 
 function manifest(): Manifest {
   const files = [
-    { kind: 'dump' as const, name: 'db.dump.zst.age', compression: 'zstd' as const, plainSize: 100, plainSha256: hex('a'), size: 400, sha256: hex('b') },
-    { kind: 'globals' as const, name: 'globals.sql.age', compression: 'none' as const, plainSize: 10, plainSha256: hex('c'), size: 300, sha256: hex('d') },
+    {
+      kind: 'dump' as const,
+      name: 'db.dump.zst.age',
+      compression: 'zstd' as const,
+      plainSize: 100,
+      plainSha256: hex('a'),
+      size: 400,
+      sha256: hex('b'),
+    },
+    {
+      kind: 'globals' as const,
+      name: 'globals.sql.age',
+      compression: 'none' as const,
+      plainSize: 10,
+      plainSha256: hex('c'),
+      size: 300,
+      sha256: hex('d'),
+    },
   ];
   const objects = files.map((f) => ({ key: `backups/app/app-1/${f.name}`, size: f.size, sha256: f.sha256 }));
   return {
@@ -37,11 +53,21 @@ const rotation = (recipients: string[], at: string) => ({ recipients, at, workfl
 
 describe('rekeyedManifest', () => {
   const before = manifest();
-  const after = rekeyedManifest(before, rotation(['age1new', 'age1escrow'], '2026-12-05T07:00:00.000Z'), new Map([['db.dump.zst.age', { size: 401, sha256: hex('e') }], ['globals.sql.age', { size: 301, sha256: hex('f') }]]));
+  const after = rekeyedManifest(
+    before,
+    rotation(['age1new', 'age1escrow'], '2026-12-05T07:00:00.000Z'),
+    new Map([
+      ['db.dump.zst.age', { size: 401, sha256: hex('e') }],
+      ['globals.sql.age', { size: 301, sha256: hex('f') }],
+    ]),
+  );
 
   it('names the new recipients and the new ciphertext checksums everywhere they are recorded', () => {
     expect(after.encryption.recipients).toEqual(['age1new', 'age1escrow']);
-    expect(after.files.map((f) => [f.size, f.sha256])).toEqual([[401, hex('e')], [301, hex('f')]]);
+    expect(after.files.map((f) => [f.size, f.sha256])).toEqual([
+      [401, hex('e')],
+      [301, hex('f')],
+    ]);
     for (const d of ['local', 'cloud']) expect(after.destinations[d]!.objects.map((o) => o.sha256)).toEqual([hex('e'), hex('f')]);
   });
 
@@ -62,7 +88,11 @@ describe('rekeyedManifest', () => {
         workflow: { id: 'keys-rotate-x', runId: 'r1' },
       },
     ]);
-    const twice = rekeyedManifest(after, rotation(['age1newer'], '2027-01-01T00:00:00.000Z'), new Map([['db.dump.zst.age', { size: 402, sha256: hex('1') }]]));
+    const twice = rekeyedManifest(
+      after,
+      rotation(['age1newer'], '2027-01-01T00:00:00.000Z'),
+      new Map([['db.dump.zst.age', { size: 402, sha256: hex('1') }]]),
+    );
     expect(twice.rekeys!.map((r) => r.recipients)).toEqual([['age1new', 'age1escrow'], ['age1newer']]);
     expect(twice.rekeys![1]!.files[0]).toMatchObject({ previousSha256: hex('e'), sha256: hex('1') });
   });

@@ -33,7 +33,12 @@ describe('LocalStorage.replaceHead', () => {
   ])('replaces the head with %s and keeps the rest byte for byte', async (_name, oldHead, newHeadLength) => {
     const { storage, key, bytes } = await stored(3 * 1024 * 1024 + 7);
     const newHead = randomBytes(newHeadLength);
-    const result = await storage.replaceHead(key, { oldHeadLength: oldHead, newHead, expectedSize: bytes.length, expectedSha256: sha256(bytes) });
+    const result = await storage.replaceHead(key, {
+      oldHeadLength: oldHead,
+      newHead,
+      expectedSize: bytes.length,
+      expectedSha256: sha256(bytes),
+    });
     const now = await storage.getBytes(key);
     expect(now.equals(Buffer.concat([newHead, bytes.subarray(oldHead)]))).toBe(true);
     expect(result).toMatchObject({ size: now.length, sha256: sha256(now) });
@@ -46,7 +51,13 @@ describe('LocalStorage.replaceHead', () => {
     ['another checksum', { expectedSha256: '0'.repeat(64) }],
   ])('leaves a copy of %s as it was', async (_name, wrong) => {
     const { storage, key, bytes } = await stored(100_000);
-    const attempt = storage.replaceHead(key, { oldHeadLength: 10, newHead: Buffer.from('x'), expectedSize: bytes.length, expectedSha256: sha256(bytes), ...wrong });
+    const attempt = storage.replaceHead(key, {
+      oldHeadLength: 10,
+      newHead: Buffer.from('x'),
+      expectedSize: bytes.length,
+      expectedSha256: sha256(bytes),
+      ...wrong,
+    });
     await expect(attempt).rejects.toMatchObject({ type: FailureType.ChecksumMismatch });
     expect((await storage.getBytes(key)).equals(bytes)).toBe(true);
     expect(readdirSync(path.dirname(path.join(storage.describe(), key)))).toEqual(['db.dump.zst.age']);
