@@ -114,6 +114,21 @@ export interface Manifest {
   anomalies: Anomaly[];
   /** Things an operator should know about this backup (e.g. why roles were not captured). */
   notes: string[];
+  /** Key rotations of this backup, oldest first (absent when never rotated): see RekeyRecord. */
+  rekeys?: RekeyRecord[];
+}
+
+/**
+ * One key rotation of a backup (`strongbox keys rotate`): its files' headers were rewrapped for a
+ * new recipient set, their payloads left byte-identical. The manifest's `encryption.recipients`,
+ * file sizes and checksums describe the files as they are now; this keeps what they were.
+ */
+export interface RekeyRecord {
+  at: string;
+  previousRecipients: string[];
+  recipients: string[];
+  files: Array<{ name: string; previousSize: number; previousSha256: string; size: number; sha256: string }>;
+  workflow: { id: string; runId: string };
 }
 
 /** What the dump learns about a backup, kept in staging until the manifest is written (see the glossary). */

@@ -21,6 +21,7 @@ export const AUDIT_ACTIONS = [
   'backup.verified',
   'backup.restored',
   'backup.pruned',
+  'backup.rekeyed',
   // The scrub and replication (workflows/scrub.ts, workflows/replicate.ts).
   'backup.scrubbed',
   'backup.repaired',
@@ -28,6 +29,9 @@ export const AUDIT_ACTIONS = [
   'dr.started',
   'dr.approved',
   'dr.aborted',
+  // Legal holds (strongbox hold add|remove): who pinned a backup past retention, and who let it go.
+  'backup.held',
+  'backup.released',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

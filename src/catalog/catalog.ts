@@ -12,7 +12,8 @@ import type { Manifest, VerificationRecord } from '../domain.js';
 import { StrongboxError } from '../errors.js';
 import { FailureType } from '../failures.js';
 import type { Storage } from '../storage/storage.js';
-import { BACKUPS_ROOT, MANIFEST_NAME, manifestKey, parseBackupKey, VERIFICATION_DIR } from './layout.js';
+import { parseHold } from './hold.js';
+import { BACKUPS_ROOT, HOLD_NAME, MANIFEST_NAME, manifestKey, parseBackupKey, VERIFICATION_DIR } from './layout.js';
 import { parseManifest, parseVerification, serializeManifest } from './manifest.js';
 import { isGoodAfter, parseScrubRecord, SCRUB_DIR, type CopyState, type ScrubMode, type ScrubRecord } from '../scrub/record.js';
 
@@ -29,8 +30,18 @@ export interface CatalogEntry {
   status: VerificationStatus;
   /** Copies found damaged, by destination (unreadable manifest, or so found by the newest verification or scrub); absent when none. */
   damaged?: DamagedCopy[];
+  /** The legal hold on the backup (src/catalog/hold.ts), when any destination holds its marker. */
+  hold?: HeldBackup;
   /** What the scrubs found of each copy (from their evidence); absent when the backup was never scrubbed. */
   scrub?: CopyProof[];
+}
+
+/** A hold as the catalog sees it: the marker found first, and every destination holding one. */
+export interface HeldBackup {
+  reason: string;
+  heldBy: string;
+  heldAt: string;
+  destinations: string[];
 }
 
 /** A copy as the scrubs last saw it. */
@@ -73,12 +84,14 @@ export async function readCatalog(storages: Iterable<Storage>, options: { target
   const scrubs = new Map<string, Map<string, Storage[]>>();
   for (const storage of storages) {
     const manifests: string[] = [];
+    const holds = new Map<string, string>();
     const verifications = new Map<string, string[]>();
     try {
       for await (const object of storage.list(prefix)) {
         const parsed = parseBackupKey(object.key);
         if (!parsed) continue;
         if (parsed.rest === MANIFEST_NAME) manifests.push(object.key);
+        else if (parsed.rest === HOLD_NAME) holds.set(parsed.backupId, object.key);
         else if (parsed.rest.startsWith(`${VERIFICATION_DIR}/`)) {
           const list = verifications.get(parsed.backupId) ?? [];
           list.push(object.key);
@@ -124,6 +137,8 @@ export async function readCatalog(storages: Iterable<Storage>, options: { target
         }
       }
       entry.status = entry.verification ? (entry.verification.result === 'passed' ? 'verified' : 'failed') : 'unverified';
+      const holdAt = holds.get(manifest.backupId);
+      if (holdAt) entry.hold = await readHeld(storage, holdAt, entry.hold, problems);
       byId.set(manifest.backupId, entry);
     }
   }
@@ -135,6 +150,21 @@ export async function readCatalog(storages: Iterable<Storage>, options: { target
     if (damaged.length > 0) entry.damaged = damaged;
   }
   return { entries, problems, unreachable };
+}
+
+/**
+ * Adds one destination's hold marker to what is known of a backup's hold. A marker that cannot be
+ * read still holds the backup (a problem is reported): deleting on a doubt is what holds prevent.
+ */
+async function readHeld(storage: Storage, key: string, known: HeldBackup | undefined, problems: CatalogProblem[]): Promise<HeldBackup> {
+  if (known) return { ...known, destinations: [...known.destinations, storage.destination] };
+  try {
+    const hold = parseHold(await storage.getBytes(key), `${storage.destination}:${key}`);
+    return { reason: hold.reason, heldBy: hold.heldBy, heldAt: hold.heldAt, destinations: [storage.destination] };
+  } catch (error) {
+    problems.push({ destination: storage.destination, key, problem: `${(error as Error).message} — the backup is treated as held until the marker is repaired or the hold removed` });
+    return { reason: 'unreadable hold marker', heldBy: 'unknown', heldAt: new Date(0).toISOString(), destinations: [storage.destination] };
+  }
 }
 
 /**
@@ -223,6 +253,7 @@ export async function readManifest(storage: Storage, target: string, backupId: s
   return parseManifest(await storage.getBytes(key), `${storage.destination}:${key}`);
 }
 
-export async function writeManifest(storage: Storage, manifest: Manifest): Promise<void> {
-  await storage.putBytes(manifestKey(manifest.target, manifest.backupId), serializeManifest(manifest));
+/** `retainUntil`: object lock on the manifest, like the copy's other objects (src/retention/lock.ts). */
+export async function writeManifest(storage: Storage, manifest: Manifest, options: { retainUntil?: Date } = {}): Promise<void> {
+  await storage.putBytes(manifestKey(manifest.target, manifest.backupId), serializeManifest(manifest), options.retainUntil ? { retainUntil: options.retainUntil } : {});
 }

@@ -41,6 +41,17 @@ const manifestSchema = z.object({
   workflow: z.object({ id: z.string(), runId: z.string(), namespace: z.string() }),
   anomalies: z.array(z.object({ kind: z.enum(['size', 'row-count']), message: z.string() })).default([]),
   notes: z.array(z.string()).default([]),
+  rekeys: z
+    .array(
+      z.object({
+        at: z.string(),
+        previousRecipients: z.array(z.string()),
+        recipients: z.array(z.string()).min(1),
+        files: z.array(z.object({ name: z.string(), previousSize: z.number().int().min(0), previousSha256: sha256, size: z.number().int().min(0), sha256 })),
+        workflow: z.object({ id: z.string(), runId: z.string() }),
+      }),
+    )
+    .optional(),
 });
 
 const verificationSchema = z.object({

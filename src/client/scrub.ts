@@ -4,8 +4,8 @@
  * trigger within the same second attaches to the run already going.
  */
 import type { Client, WorkflowHandle } from '@temporalio/client';
-import { identityMemo } from '../audit/event.js';
 import type { Config } from '../config/load.js';
+import { startWorkflow } from './start.js';
 import type { scrubWorkflow, ScrubWorkflowInput } from '../../workflows/scrub.js';
 import type { replicateWorkflow, ReplicateWorkflowInput } from '../../workflows/replicate.js';
 
@@ -22,23 +22,23 @@ export function replicateWorkflowId(input: ReplicateWorkflowInput, at: Date = ne
 }
 
 export async function startScrub(client: Client, config: Config, input: ScrubWorkflowInput, options: { workflowId?: string } = {}): Promise<WorkflowHandle<typeof scrubWorkflow>> {
-  return client.workflow.start<typeof scrubWorkflow>('scrubWorkflow', {
-    taskQueue: config.temporal.taskQueue,
+  return startWorkflow<typeof scrubWorkflow>(client, config, {
+    workflowType: 'scrubWorkflow',
     workflowId: options.workflowId ?? scrubWorkflowId(input),
     args: [input],
-    workflowIdConflictPolicy: 'USE_EXISTING',
-    memo: identityMemo(client.options.identity),
-    staticSummary: `${input.mode ?? 'full'} scrub of ${input.target ?? 'every target'}`,
+    summary: `${input.mode ?? 'full'} scrub of ${input.target ?? 'every target'}`,
+    kind: 'scrub',
+    ...(input.target ? { target: input.target } : {}),
   });
 }
 
 export async function startReplicate(client: Client, config: Config, input: ReplicateWorkflowInput, options: { workflowId?: string } = {}): Promise<WorkflowHandle<typeof replicateWorkflow>> {
-  return client.workflow.start<typeof replicateWorkflow>('replicateWorkflow', {
-    taskQueue: config.temporal.taskQueue,
+  return startWorkflow<typeof replicateWorkflow>(client, config, {
+    workflowType: 'replicateWorkflow',
     workflowId: options.workflowId ?? replicateWorkflowId(input),
     args: [input],
-    workflowIdConflictPolicy: 'USE_EXISTING',
-    memo: identityMemo(client.options.identity),
-    staticSummary: `replication of ${input.tiers?.join(', ') ?? 'every tier'}${input.since ? ` since ${input.since}` : ''} to ${input.to}`,
+    kind: 'replicate',
+    ...(input.target ? { target: input.target } : {}),
+    summary: `replication of ${input.tiers?.join(', ') ?? 'every tier'}${input.since ? ` since ${input.since}` : ''} to ${input.to}`,
   });
 }

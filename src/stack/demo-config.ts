@@ -10,10 +10,13 @@ import path from 'node:path';
 import { stringify } from 'yaml';
 import { loadConfig, resolvePath, type Config } from '../config/load.js';
 import type { ConfigInput } from '../config/schema.js';
-import type { StackInfo } from '../stack/state.js';
-import { DEMO_DATABASE, DEMO_TABLES, DEMO_TARGET } from './database.js';
+import { stackEnv } from './env.js';
+import type { StackInfo } from './state.js';
+import { DEMO_DATABASE, DEMO_TABLES, DEMO_TARGET } from './demo-database.js';
 
 export const EFFECTIVE_CONFIG_FILE = 'strongbox.yaml';
+/** Beside it, the variables that reach the stack (src/cli/config-file.ts applies them for commands run afterwards). */
+export const EFFECTIVE_ENV_FILE = 'strongbox.env';
 
 /** The demo target: the stack's PostgreSQL through its pgpass file, with a check per table. */
 export function demoTarget(stack: Pick<StackInfo, 'postgres'>, database = DEMO_DATABASE): NonNullable<ConfigInput['targets']>[string] {
@@ -62,7 +65,8 @@ export function absoluteConfigData(config: Config): Record<string, unknown> {
 
 /**
  * `base` plus the demo target (and the stack's UI address for links), written to
- * `<stack dir>/strongbox.yaml` and loaded back from there.
+ * `<stack dir>/strongbox.yaml` and loaded back from there; the stack's environment (addresses and
+ * credential files, never secrets) to `<stack dir>/strongbox.env`.
  */
 export function writeDemoConfig(base: Config, stack: StackInfo, database = DEMO_DATABASE): { file: string; config: Config } {
   const data = absoluteConfigData(base) as { temporal: Record<string, unknown>; targets: Record<string, unknown> };
@@ -76,5 +80,7 @@ export function writeDemoConfig(base: Config, stack: StackInfo, database = DEMO_
   ].join('\n');
   mkdirSync(stack.dir, { recursive: true });
   writeFileSync(file, `${header}\n${stringify(data)}`, { mode: 0o644 });
+  const env = Object.entries(stackEnv(stack)).map(([name, value]) => `${name}=${JSON.stringify(value)}`);
+  writeFileSync(path.join(stack.dir, EFFECTIVE_ENV_FILE), `# Written by \`strongbox start\`: how this stack is reached.\n${env.join('\n')}\n`, { mode: 0o644 });
   return { file, config: loadConfig({ path: file }) };
 }

@@ -7,8 +7,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig, parseConfig, resolvePath, type Config } from '../../src/config/load.js';
-import { absoluteConfigData, demoTarget, writeDemoConfig } from '../../src/demo/config.js';
-import { DEMO_TABLES } from '../../src/demo/database.js';
+import { applyEnvFile } from '../../src/cli/config-file.js';
+import { absoluteConfigData, demoTarget, EFFECTIVE_ENV_FILE, writeDemoConfig } from '../../src/stack/demo-config.js';
+import { stackEnv } from '../../src/stack/env.js';
+import { DEMO_TABLES } from '../../src/stack/demo-database.js';
 import type { StackInfo } from '../../src/stack/state.js';
 
 function fakeStack(dir: string): StackInfo {
@@ -75,6 +77,14 @@ describe('the configuration start hands its worker', () => {
     expect(Object.keys(rest).sort()).toEqual(Object.keys(baseRest).sort());
     expect(rest.tiers).toEqual(baseRest.tiers);
     expect(rest.schedules).toEqual(baseRest.schedules);
+  });
+
+  it('writes beside it how the stack is reached, which a later command applies where the shell set nothing', () => {
+    const stack = fakeStack(stackDir);
+    writeDemoConfig(parseConfig({}, { source: undefined, baseDir: stackDir }), stack);
+    const env: NodeJS.ProcessEnv = { PGPORT: '6000' };
+    applyEnvFile(path.join(stackDir, EFFECTIVE_ENV_FILE), env);
+    expect(env).toEqual({ ...stackEnv(stack), PGPORT: '6000' });
   });
 
   it('checks each demo table has rows, and names no secret — only the pgpass file', () => {
