@@ -15,7 +15,8 @@
  *   record  → evidence beside the manifest in every destination holding the backup
  *             (`backups/<target>/<id>/scrub/<time>-<run>.json`), read by the catalog (`backups list`
  *             shows when each copy was last proven intact); audit events backup.repaired per repair
- *             and backup.scrubbed per run; an alert per backup repaired, not repaired, or lost
+ *             and backup.scrubbed per run; an alert per backup repaired, not repaired, or lost;
+ *             the dead man's switch pinged (`/fail` when a backup is lost or left damaged)
  *
  * A backup with no good copy is reported lost, and nothing of it is written or deleted.
  */
@@ -26,6 +27,7 @@ import { describeFindings, isGoodAfter, planRepairs, scrubOutcome, SCRUB_FORMAT_
 import { KindAttribute, OutcomeAttribute, TargetAttribute } from '../src/temporal/search-attributes.js';
 import { reportCopies, reportFailure } from './shared/alerting.js';
 import { audit } from './shared/audit.js';
+import { pingFailure, pingSuccess } from './shared/heartbeat.js';
 import { transientRetry } from './shared/retry.js';
 
 export interface ScrubWorkflowInput {
@@ -161,10 +163,14 @@ export async function scrubWorkflow(input: ScrubWorkflowInput = {}): Promise<Scr
     const failed = lost.length > 0 || backups.some((b) => b.outcome === 'damaged');
     upsertSearchAttributes([{ key: OutcomeAttribute, value: failed ? 'failed' : 'succeeded' }]);
     setCurrentDetails(`${mode} scrub: ${backups.length} backups, ${repaired} copies repaired, ${lost.length} lost`);
-    // Hook for the dead man's switch (deadman): ping the heartbeat URL here — success, or `/fail` when `failed`.
+    // The dead man's switch: a scrub that ran is a sign of life; one that found a backup lost or left damaged pings `/fail`.
+    const run = { job: 'scrub' as const, ...(input.target ? { target: input.target } : {}) };
+    if (failed) await pingFailure({ ...run, error: new Error(`${mode} scrub: ${lost.length} backups lost (${lost.join(', ') || 'none'}), ${backups.filter((b) => b.outcome === 'damaged').length} left damaged`) });
+    else await pingSuccess(run);
     return { mode, scrubbedAt, backups: backups.sort((a, b) => (a.backupId < b.backupId ? -1 : 1)), ...totals, repaired, lost, unreachable: plan.unreachable };
   } catch (error) {
     await reportFailure({ kind: 'scrub', target: input.target ?? 'all', step: progress.stage, error });
+    await pingFailure({ job: 'scrub', ...(input.target ? { target: input.target } : {}), error });
     throw error;
   }
 }
