@@ -7,7 +7,15 @@
  * Safe to retry: a second ping of the same outcome changes nothing at the check.
  */
 import { Context } from '@temporalio/activity';
-import { heartbeatCheckFor, ping, pingBody, resolveHeartbeatUrl, signalUrl, type HeartbeatJob, type HeartbeatSignal } from '../src/alerts/heartbeat.js';
+import {
+  heartbeatCheckFor,
+  ping,
+  pingBody,
+  resolveHeartbeatUrl,
+  signalUrl,
+  type HeartbeatJob,
+  type HeartbeatSignal,
+} from '../src/alerts/heartbeat.js';
 import { parseDuration } from '../src/config/duration.js';
 import { count } from '../src/metrics/meter.js';
 import type { ActivityDeps } from './deps.js';
@@ -52,7 +60,10 @@ export function createPingHeartbeatActivities(deps: ActivityDeps) {
       }
       count('heartbeatPings', 1, { kind: input.job, signal: input.signal, result: result.ok ? 'delivered' : 'failed' });
       if (!result.ok) {
-        deps.logger.error({ ...log, check: chosen.setting, error: result.error }, `the heartbeat check (${chosen.setting}) did not take the ping; it may report Strongbox as down`);
+        deps.logger.error(
+          { ...log, check: chosen.setting, error: result.error },
+          `the heartbeat check (${chosen.setting}) did not take the ping; it may report Strongbox as down`,
+        );
         return { pinged: false, check: chosen.setting, error: result.error ?? 'unknown error' };
       }
       deps.logger.info({ ...log, check: chosen.setting }, 'heartbeat pinged');

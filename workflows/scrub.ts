@@ -26,8 +26,8 @@ import type { ScrubPlan } from '../activities/scrub-backup.js';
 import { describeFindings, isGoodAfter, planRepairs, scrubOutcome, SCRUB_FORMAT_VERSION, type CopyScrub, type ScrubMode, type ScrubOutcome, type ScrubRecord } from '../src/scrub/record.js';
 import { KindAttribute, OutcomeAttribute, TargetAttribute } from '../src/temporal/search-attributes.js';
 import { reportCopies, reportFailure } from './shared/alerting.js';
-import { audit } from './shared/audit.js';
 import { pingFailure, pingSuccess } from './shared/heartbeat.js';
+import { audit } from './shared/audit.js';
 import { transientRetry } from './shared/retry.js';
 
 export interface ScrubWorkflowInput {
@@ -163,9 +163,10 @@ export async function scrubWorkflow(input: ScrubWorkflowInput = {}): Promise<Scr
     const failed = lost.length > 0 || backups.some((b) => b.outcome === 'damaged');
     upsertSearchAttributes([{ key: OutcomeAttribute, value: failed ? 'failed' : 'succeeded' }]);
     setCurrentDetails(`${mode} scrub: ${backups.length} backups, ${repaired} copies repaired, ${lost.length} lost`);
-    // The dead man's switch: a scrub that ran is a sign of life; one that found a backup lost or left damaged pings `/fail`.
+    // The dead man's switch: a scrub that ran is a sign of life; one that found a backup lost or left damaged is a failure.
+    // (No patched(): no release recorded a scrub history without pings.)
     const run = { job: 'scrub' as const, ...(input.target ? { target: input.target } : {}) };
-    if (failed) await pingFailure({ ...run, error: new Error(`${mode} scrub: ${lost.length} backups lost (${lost.join(', ') || 'none'}), ${backups.filter((b) => b.outcome === 'damaged').length} left damaged`) });
+    if (failed) await pingFailure({ ...run, reason: `${lost.length} backup(s) lost, ${backups.filter((b) => b.outcome === 'damaged').length} left damaged` });
     else await pingSuccess(run);
     return { mode, scrubbedAt, backups: backups.sort((a, b) => (a.backupId < b.backupId ? -1 : 1)), ...totals, repaired, lost, unreachable: plan.unreachable };
   } catch (error) {

@@ -41,9 +41,13 @@ export function formatAlertEmail(message: AlertMessage): EmailContent {
     '',
     'reason:',
     message.reason,
-    ...(message.anomalies && message.anomalies.length > 0 ? ['', 'anomalies:', ...message.anomalies.map((a) => `- ${a.kind}: ${a.message}`)] : []),
+    ...(message.anomalies && message.anomalies.length > 0
+      ? ['', 'anomalies:', ...message.anomalies.map((a) => `- ${a.kind}: ${a.message}`)]
+      : []),
     '',
-    message.link ? `open the run in the Temporal UI: ${message.link}` : `workflow ${message.workflow.id} (run ${message.workflow.runId}, namespace ${message.workflow.namespace})`,
+    message.link
+      ? `open the run in the Temporal UI: ${message.link}`
+      : `workflow ${message.workflow.id} (run ${message.workflow.runId}, namespace ${message.workflow.namespace})`,
     '',
     '-- ',
     'sent by Strongbox (alerts.channels)',
@@ -72,7 +76,9 @@ export async function sendAlertEmail(channel: EmailChannelConfig, message: Alert
   const setting = `alerts.channels[${options.index}].passwordFrom`;
   let pass: string | undefined;
   try {
-    pass = channel.passwordFrom ? readSecret(channel.passwordFrom, { config: options.config, ...(options.env ? { env: options.env } : {}) }, setting) : undefined;
+    pass = channel.passwordFrom
+      ? readSecret(channel.passwordFrom, { config: options.config, ...(options.env ? { env: options.env } : {}) }, setting)
+      : undefined;
   } catch (error) {
     return { ok: false, permanent: true, error: (error as Error).message };
   }
@@ -101,12 +107,21 @@ export async function sendAlertEmail(channel: EmailChannelConfig, message: Alert
 function describeSmtpError(error: unknown, channel: EmailChannelConfig, index: number): EmailAttempt {
   const e = error as { code?: string; responseCode?: number; response?: string; message?: string };
   const field = `alerts.channels[${index}]`;
-  if (e.code === 'EAUTH') return { ok: false, permanent: true, error: `the SMTP server refused the login of ${channel.user ?? '(no user)'} — check ${field}.user and passwordFrom` };
+  if (e.code === 'EAUTH')
+    return {
+      ok: false,
+      permanent: true,
+      error: `the SMTP server refused the login of ${channel.user ?? '(no user)'} — check ${field}.user and passwordFrom`,
+    };
   if (e.code === 'ETLS' || /STARTTLS/i.test(e.message ?? '')) {
     return { ok: false, permanent: true, error: `no TLS with the SMTP server (${e.message ?? e.code}) — check ${field}.secure and port` };
   }
   if (typeof e.responseCode === 'number' && e.responseCode >= 500) {
-    return { ok: false, permanent: true, error: `the SMTP server refused the message: ${e.response ?? e.responseCode} — check ${field}.from and to` };
+    return {
+      ok: false,
+      permanent: true,
+      error: `the SMTP server refused the message: ${e.response ?? e.responseCode} — check ${field}.from and to`,
+    };
   }
   if (e.code === 'ETIMEDOUT' || e.code === 'ECONNECTION' || e.code === 'ESOCKET' || e.code === 'EDNS') {
     return { ok: false, error: `cannot reach the SMTP server ${channel.host}:${emailPort(channel)} (${e.message ?? e.code})` };

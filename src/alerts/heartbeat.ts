@@ -32,8 +32,13 @@ export interface ChosenCheck {
  * The check a job pings: a target's own (`targets.<t>.heartbeat`; `false` for none), the scrub's
  * own (`heartbeat.scrub`), else the top-level one; undefined when none is configured.
  */
-export function heartbeatCheckFor(config: Pick<Config, 'heartbeat' | 'targets'>, job: HeartbeatJob, target: string | undefined): ChosenCheck | undefined {
-  const configured = (check: HeartbeatCheck | undefined): boolean => check !== undefined && (check.url !== undefined || check.urlFrom !== undefined);
+export function heartbeatCheckFor(
+  config: Pick<Config, 'heartbeat' | 'targets'>,
+  job: HeartbeatJob,
+  target: string | undefined,
+): ChosenCheck | undefined {
+  const configured = (check: HeartbeatCheck | undefined): boolean =>
+    check !== undefined && (check.url !== undefined || check.urlFrom !== undefined);
   if (job === 'backup' && target !== undefined) {
     const own = config.targets[target]?.heartbeat;
     if (own === false) return undefined;
@@ -67,7 +72,13 @@ export function signalUrl(url: string, signal: HeartbeatSignal): string {
 }
 
 /** The text sent with a ping: what finished, and why it failed. Never configuration or secrets. */
-export function pingBody(input: { job: HeartbeatJob; target?: string; signal: HeartbeatSignal; backupId?: string; reason?: string }): string {
+export function pingBody(input: {
+  job: HeartbeatJob;
+  target?: string;
+  signal: HeartbeatSignal;
+  backupId?: string;
+  reason?: string;
+}): string {
   const what = `${input.job}${input.target ? ` of ${input.target}` : ''}`;
   const lines = [
     `strongbox: ${what} ${input.signal === 'success' ? 'succeeded' : 'failed'}`,
@@ -116,7 +127,10 @@ export async function ping(url: string, options: PingOptions): Promise<PingResul
       if (response.status === 404) return { ok: false, attempts: attempt, error: `${error} — no such check; is the URL right?` };
     } catch (e) {
       const f = e as { name?: string; message?: string; cause?: { code?: string; message?: string } };
-      error = f.name === 'TimeoutError' ? `the check did not answer within ${options.timeoutMs} ms` : `cannot reach the check (${f.cause?.code ?? f.cause?.message ?? f.message ?? String(e)})`;
+      error =
+        f.name === 'TimeoutError'
+          ? `the check did not answer within ${options.timeoutMs} ms`
+          : `cannot reach the check (${f.cause?.code ?? f.cause?.message ?? f.message ?? String(e)})`;
     }
     if (attempt < tries) await sleep(PING_PAUSE_MS * attempt);
   }

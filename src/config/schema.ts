@@ -114,6 +114,7 @@ const objectLock = () =>
       margin: duration().default('1d'),
     }),
   );
+
 /**
  * A dead man's switch check (healthchecks-style): the URL pinged after each successful run, with
  * `/fail` appended after a failed one. Anyone holding such a URL can report success, so it may be

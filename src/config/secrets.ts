@@ -29,7 +29,11 @@ export function readSecret(ref: SecretRef, source: SecretSource, setting: string
   let value: string | undefined;
   if ('env' in ref) {
     value = (source.env ?? process.env)[ref.env];
-    if (!value) throw new StrongboxError(FailureType.Config, `${setting}: environment variable ${ref.env} is not set on this worker — export it, or point ${setting} at a file`);
+    if (!value)
+      throw new StrongboxError(
+        FailureType.Config,
+        `${setting}: environment variable ${ref.env} is not set on this worker — export it, or point ${setting} at a file`,
+      );
   } else {
     const file = resolvePath(source.config, ref.file);
     try {

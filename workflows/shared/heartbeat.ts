@@ -47,9 +47,14 @@ export async function pingSuccess(run: HeartbeatRun): Promise<void> {
   await send({ ...run, signal: 'success' });
 }
 
-/** The run failed: pings `<url>/fail` with the reason. A cancelled run is no failure and pings nothing. */
-export async function pingFailure(run: HeartbeatRun & { error: unknown }): Promise<void> {
-  if (isCancellation(run.error)) return;
-  const { error, ...rest } = run;
-  await send({ ...rest, signal: 'fail', reason: failureReason(error) });
+/**
+ * The run failed: pings `<url>/fail` with the reason — the error's, or `reason` for a run that ends
+ * normally but counts as failed (a scrub that found a backup lost). A cancelled run is no failure
+ * and pings nothing.
+ */
+export async function pingFailure(run: HeartbeatRun & ({ error: unknown } | { reason: string })): Promise<void> {
+  if ('error' in run && isCancellation(run.error)) return;
+  const { job, target, backupId } = run;
+  const reason = 'error' in run ? failureReason(run.error) : run.reason;
+  await send({ job, ...(target !== undefined ? { target } : {}), ...(backupId !== undefined ? { backupId } : {}), signal: 'fail', reason });
 }

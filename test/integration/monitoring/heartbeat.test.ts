@@ -9,6 +9,7 @@ import { createWriteStream } from 'node:fs';
 import { WorkflowFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBackup } from '../../../src/client/backup.js';
+import { startScrub } from '../../../src/client/scrub.js';
 import { createLogger } from '../../../src/logger.js';
 import { METRICS } from '../../../src/metrics/definitions.js';
 import { installRuntime } from '../../../src/worker/runtime.js';
@@ -29,6 +30,8 @@ describe("the dead man's switch", () => {
   let metricsPort: number;
   let checkPath: string;
   let missingPath: string;
+  let scrubPath: string;
+  let scrubOutcome: { lost: string[]; backups: number };
   let downUrl: string;
   const names = { good: '', missing: '', unpinged: '' };
   const workflowIds: string[] = [];
@@ -53,6 +56,7 @@ describe("the dead man's switch", () => {
     names.unpinged = `${stamp}-down`;
     checkPath = `/ping/${stamp}`;
     missingPath = `/ping/${stamp}-nodb`;
+    scrubPath = `/ping/${stamp}-scrub`;
     process.env[URL_VARIABLE] = `${receiver.url}${checkPath}`;
     setup = testSetup({
       database: source.name,
@@ -67,7 +71,7 @@ describe("the dead man's switch", () => {
           // A check nobody answers: the backup must not care.
           [names.unpinged]: { ...app, heartbeat: { url: downUrl } },
         };
-        raw.heartbeat = { urlFrom: { env: URL_VARIABLE }, timeout: '2s' };
+        raw.heartbeat = { urlFrom: { env: URL_VARIABLE }, timeout: '2s', scrub: { url: `${receiver.url}${scrubPath}` } };
         raw.worker.metricsPort = metricsPort;
       },
     });
@@ -92,6 +96,10 @@ describe("the dead man's switch", () => {
     const downId = `backup-${setup.id}-down`;
     workflowIds.push(downId);
     unpingedOutcome = (await (await startBackup(worker.client, setup.config, { target: names.unpinged, scheduledAt: '2026-03-03T02:00:00.000Z', workflowId: downId })).result()).outcome;
+    const scrubId = `scrub-${setup.id}`;
+    workflowIds.push(scrubId);
+    const scrubbed = await (await startScrub(worker.client, setup.config, { target: names.good, mode: 'fast' }, { workflowId: scrubId })).result();
+    scrubOutcome = { lost: scrubbed.lost, backups: scrubbed.backups.length };
   });
 
   afterAll(async () => {
@@ -120,7 +128,13 @@ describe("the dead man's switch", () => {
   });
 
   it('sends nothing else to the check', () => {
-    expect(receiver.received.map((r) => r.path).sort()).toEqual([checkPath, checkPath, `${missingPath}/fail`].sort());
+    expect(receiver.received.map((r) => r.path).sort()).toEqual([checkPath, checkPath, `${missingPath}/fail`, scrubPath].sort());
+  });
+
+  it("pings the scrub's own check once after a scrub that found every copy intact", () => {
+    expect(scrubOutcome).toEqual({ lost: [], backups: 2 });
+    expect(receiver.at(scrubPath).map((p) => p.body)).toEqual([`strongbox: scrub of ${names.good} succeeded`]);
+    expect(receiver.at(`${scrubPath}/fail`)).toEqual([]);
   });
 
   it('keeps a backup good when its check cannot be reached, and counts and logs the ping that did not get through', async () => {

@@ -83,7 +83,11 @@ describe('delivering an alert by e-mail', () => {
 
   it('logs in with the password from the environment and hands over one message', async () => {
     smtp = await startSmtpReceiver(login);
-    const result = await deliver(channel(smtp.port), 'mail', message, { ...noWait, config: { baseDir: dir }, env: { SB_TEST_SMTP_PASSWORD: login.password } });
+    const result = await deliver(channel(smtp.port), 'mail', message, {
+      ...noWait,
+      config: { baseDir: dir },
+      env: { SB_TEST_SMTP_PASSWORD: login.password },
+    });
     expect(result).toEqual({ channel: 'mail', delivered: true, attempts: 1 });
     expect(smtp.logins).toEqual([{ user: 'sb', accepted: true }]);
     expect(smtp.mails).toHaveLength(1);
@@ -94,8 +98,17 @@ describe('delivering an alert by e-mail', () => {
 
   it('does not try again a login the server refused', async () => {
     smtp = await startSmtpReceiver(login);
-    const result = await deliver(channel(smtp.port), 'mail', message, { ...noWait, config: { baseDir: dir }, env: { SB_TEST_SMTP_PASSWORD: 'not-the-password' }, index: 3 });
-    expect(result).toMatchObject({ delivered: false, attempts: 1, error: 'the SMTP server refused the login of sb — check alerts.channels[3].user and passwordFrom' });
+    const result = await deliver(channel(smtp.port), 'mail', message, {
+      ...noWait,
+      config: { baseDir: dir },
+      env: { SB_TEST_SMTP_PASSWORD: 'not-the-password' },
+      index: 3,
+    });
+    expect(result).toMatchObject({
+      delivered: false,
+      attempts: 1,
+      error: 'the SMTP server refused the login of sb — check alerts.channels[3].user and passwordFrom',
+    });
     expect(smtp.mails).toEqual([]);
   });
 
@@ -108,7 +121,13 @@ describe('delivering an alert by e-mail', () => {
   });
 
   it('tries again a server that cannot be reached, and stops at the bound', async () => {
-    const result = await deliver(channel(await freePort()), 'mail', message, { ...noWait, tries: 2, timeoutMs: 2_000, config: { baseDir: dir }, env: { SB_TEST_SMTP_PASSWORD: login.password } });
+    const result = await deliver(channel(await freePort()), 'mail', message, {
+      ...noWait,
+      tries: 2,
+      timeoutMs: 2_000,
+      config: { baseDir: dir },
+      env: { SB_TEST_SMTP_PASSWORD: login.password },
+    });
     expect(result).toMatchObject({ delivered: false, attempts: 2 });
     expect(result.error).toMatch(/^cannot reach the SMTP server 127\.0\.0\.1:\d+/);
   });

@@ -17,12 +17,17 @@ describe('pinging a heartbeat check', () => {
     const body = pingBody({ job: 'backup', target: 'app', signal: 'success', backupId: 'app-20260303T020000Z' });
     const result = await ping(`${receiver.url}/abc`, { method: 'POST', timeoutMs: 2_000, body, ...noWait });
     expect(result).toEqual({ ok: true, attempts: 1 });
-    expect(receiver.received.map((r) => [r.method, r.path, r.body])).toEqual([['POST', '/abc', 'strongbox: backup of app succeeded\nbackup: app-20260303T020000Z']]);
+    expect(receiver.received.map((r) => [r.method, r.path, r.body])).toEqual([
+      ['POST', '/abc', 'strongbox: backup of app succeeded\nbackup: app-20260303T020000Z'],
+    ]);
   });
 
   it('sends a bare GET for services that take only GET', async () => {
     receiver = await startWebhookReceiver();
-    expect(await ping(`${receiver.url}/abc`, { method: 'GET', timeoutMs: 2_000, body: 'ignored', ...noWait })).toEqual({ ok: true, attempts: 1 });
+    expect(await ping(`${receiver.url}/abc`, { method: 'GET', timeoutMs: 2_000, body: 'ignored', ...noWait })).toEqual({
+      ok: true,
+      attempts: 1,
+    });
     expect(receiver.received.map((r) => [r.method, r.body])).toEqual([['GET', '']]);
   });
 
@@ -49,7 +54,9 @@ describe('pinging a heartbeat check', () => {
   });
 
   it('says why a run failed in the failure ping, shortened to a bound', () => {
-    expect(pingBody({ job: 'scrub', signal: 'fail', reason: 'no intact copy left' })).toBe('strongbox: scrub failed\nreason: no intact copy left');
+    expect(pingBody({ job: 'scrub', signal: 'fail', reason: 'no intact copy left' })).toBe(
+      'strongbox: scrub failed\nreason: no intact copy left',
+    );
     expect(pingBody({ job: 'backup', target: 'app', signal: 'fail', reason: 'x'.repeat(20_000) }).length).toBe(10_000);
   });
 });
