@@ -41,6 +41,8 @@ export interface CheckDatabaseInput {
   checks?: boolean;
   /** Run amcheck on btree indexes; defaults to targets.<t>.verify.amcheck. */
   amcheck?: boolean;
+  /** A server of Strongbox's own reached over its Unix socket (a point-in-time restore), instead of `server`. */
+  socket?: { dir: string; port: number; user: string };
   /** A selective restore: compare only these relations of the manifest (the others were not restored). */
   only?: Array<{ schema: string; name: string }>;
 }
@@ -54,7 +56,10 @@ export function createCheckActivities(deps: ActivityDeps) {
         const target = getTarget(deps.config, input.target);
         const manifest = input.expected ? await expectedManifest(deps, input.target, input.expected) : undefined;
         const expected = manifest?.tables;
-        const client = await connectDatabase(serverEndpoint(deps.config, input.target, input.server, input.database));
+        const endpoint = input.socket
+          ? { host: input.socket.dir, port: input.socket.port, user: input.socket.user, database: input.database, passfile: undefined, sslmode: undefined }
+          : serverEndpoint(deps.config, input.target, input.server, input.database);
+        const client = await connectDatabase(endpoint);
         let step = 'counts';
         const timer = setInterval(() => context.heartbeat({ step }), HEARTBEAT_INTERVAL_MS);
         const abort = () => void client.end().catch(() => undefined);

@@ -26,6 +26,9 @@ import { createRestoreConfigActivities } from './restore-config.js';
 import { createExportDataActivities } from './export-data.js';
 import { createPruneExportsActivities } from './prune-exports.js';
 import { createRestoreWorkflowActivities } from './restore-activities.js';
+import { createPreparePitrActivities } from './prepare-pitr.js';
+import { createPitrBackupActivities } from './pitr-backup.js';
+import { createPitrRestoreActivities } from './pitr-restore.js';
 import { createRekeyActivities } from './rekey-backup.js';
 import { createScrubActivities } from './scrub-backup.js';
 import { createReplicateActivities } from './replicate-backup.js';
@@ -59,6 +62,9 @@ export function createActivities(deps: ActivityDeps) {
     ...createExportDataActivities(deps),
     ...createPruneExportsActivities(deps),
     ...createRestoreWorkflowActivities(deps),
+    ...createPreparePitrActivities(deps),
+    ...createPitrBackupActivities(deps),
+    ...createPitrRestoreActivities(deps),
     ...createRekeyActivities(deps),
     ...createScrubActivities(deps),
     ...createReplicateActivities(deps),

@@ -14,8 +14,8 @@ import { ensureDebianPackages, isAlive, stackDown, stackStatus, stackUp, type St
 
 /** Buckets the test stack creates (object lock enabled). */
 export const TEST_BUCKETS = { cloud: 'strongbox-test-cloud', offsite: 'strongbox-test-offsite' } as const;
-/** Debian tools the tests call: `age` to decrypt backups the standard way, `zstd` to decompress. */
-const TEST_PACKAGES = ['age', 'zstd'];
+/** Debian tools the tests call: `age` to decrypt backups the standard way, `zstd` to decompress, `pgbackrest` for point-in-time recovery. */
+const TEST_PACKAGES = ['age', 'zstd', 'pgbackrest'];
 const STACK_DIR_PREFIX = 'strongbox-test-stack-';
 /** Written in an ephemeral stack's directory: the PID of the test run owning it. */
 const OWNER_FILE = 'test-run.pid';

@@ -2,7 +2,7 @@
  * Starting prunes from outside a workflow (CLI, tests). The id says what is pruned and when it was
  * asked for: a double trigger within the same second attaches to the run already going.
  */
-import type { Client, WorkflowHandle } from '@temporalio/client';
+import type { Client, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import type { Config } from '../config/load.js';
 import type { pruneWorkflow, PruneWorkflowInput } from '../../workflows/prune.js';
 import { rfc3339Seconds } from './backup.js';
@@ -18,7 +18,7 @@ export interface StartPruneOptions extends PruneWorkflowInput {
   workflowId?: string;
 }
 
-export async function startPrune(client: Client, config: Config, options: StartPruneOptions = {}): Promise<WorkflowHandle<typeof pruneWorkflow>> {
+export async function startPrune(client: Client, config: Config, options: StartPruneOptions = {}): Promise<WorkflowHandleWithFirstExecutionRunId<typeof pruneWorkflow>> {
   const { workflowId, ...input } = options;
   return startWorkflow<typeof pruneWorkflow>(client, config, {
     workflowType: 'pruneWorkflow',

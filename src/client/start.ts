@@ -15,7 +15,7 @@
  * A unit test (test/unit/cli/thin-entry.test.ts) fails when any other file under src/ starts a
  * workflow itself.
  */
-import type { Client, WorkflowHandle, WorkflowStartOptions } from '@temporalio/client';
+import type { Client, WorkflowHandleWithFirstExecutionRunId, WorkflowStartOptions } from '@temporalio/client';
 import type { SearchAttributePair, Workflow } from '@temporalio/common';
 import { identityMemo } from '../audit/event.js';
 import type { Config } from '../config/load.js';
@@ -34,7 +34,7 @@ export interface StartRequest<T extends Workflow> {
   target?: string;
 }
 
-export async function startWorkflow<T extends Workflow>(client: Client, config: Pick<Config, 'temporal'>, request: StartRequest<T>): Promise<WorkflowHandle<T>> {
+export async function startWorkflow<T extends Workflow>(client: Client, config: Pick<Config, 'temporal'>, request: StartRequest<T>): Promise<WorkflowHandleWithFirstExecutionRunId<T>> {
   const searchAttributes: SearchAttributePair[] = [{ key: KindAttribute, value: request.kind }];
   if (request.target !== undefined) searchAttributes.push({ key: TargetAttribute, value: request.target });
   // The options object is built untyped and cast once: WorkflowStartOptions<T> makes `args`

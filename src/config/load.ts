@@ -157,7 +157,7 @@ function findInlineSecrets(value: unknown, at: PropertyKey[]): string[] {
   if (value !== null && typeof value === 'object') {
     return Object.entries(value).flatMap(([k, v]) => {
       const here = [...at, k];
-      if (/^(password|secret|secretAccessKey|accessKeyId|apiKey|token)$/i.test(k)) {
+      if (/^(password|passphrase|secret|secretAccessKey|accessKeyId|apiKey|token)$/i.test(k)) {
         return [`${formatPath(here)}: secrets are not accepted in the configuration — use a pgpass file, an AWS profile or an environment variable`];
       }
       return findInlineSecrets(v, here);
@@ -194,6 +194,10 @@ function crossCheck(config: Partial<ParsedConfig>, baseDir: string): string[] {
       if (seen.has(item.name)) problems.push(`targets.${name}.export.items[${i}].name: "${item.name}" is used twice`);
       seen.add(item.name);
     });
+    const repository = target.pitr?.repository;
+    if (repository && 'destination' in repository && config.destinations && !config.destinations[repository.destination]) {
+      problems.push(`targets.${name}.pitr.repository.destination: unknown destination "${repository.destination}" — configured: ${Object.keys(config.destinations).join(', ') || '(none)'}`);
+    }
     const checkNames = new Set<string>();
     target.checks.forEach((check, i) => {
       if (checkNames.has(check.name)) problems.push(`targets.${name}.checks[${i}].name: "${check.name}" is used twice`);

@@ -220,6 +220,46 @@ const connection = z.strictObject({
   sslmode: z.enum(['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full']).optional(),
 });
 
+/**
+ * Point-in-time recovery of a target with pgBackRest (continuous WAL archiving and physical
+ * backups, taken on the database host). The repository is a local directory or a destination; it is
+ * encrypted with a passphrase Strongbox generates, kept only in a 0600 file on the database host
+ * (under `dir`) and, encrypted to the age recipients, beside the repository.
+ */
+const pitrRepository = z.union([
+  z.strictObject({
+    /** A directory on the database host (a posix pgBackRest repository). */
+    path: z.string().min(1),
+  }),
+  z.strictObject({
+    /** A configured destination: an s3 one becomes an S3 repository, a local one a directory in it. */
+    destination: name(),
+  }),
+], { error: 'must be { path: <directory> } or { destination: <name of a destination> }' });
+
+const pitr = z.strictObject({
+  enabled: z.boolean().default(false),
+  repository: pitrRepository,
+  /** pgBackRest's name for the cluster; defaults to the target's name. */
+  stanza: name().optional(),
+  /** WAL and the base backups covering it are kept this long (pgBackRest's expire). */
+  recoveryWindow: duration().default('14d'),
+  /** The weekly full backup. */
+  full: z.strictObject({ on: z.enum(WEEKDAYS).default('sunday'), at: timeOfDay().default('01:00') }).prefault({}),
+  /** The differential backup, on every other day. */
+  diff: z.strictObject({ at: timeOfDay().default('01:00'), enabled: z.boolean().default(true) }).prefault({}),
+  /** archive_timeout advised for the server: the most WAL an idle database can lose (its RPO). */
+  archiveTimeout: duration().default('60s'),
+  /** Directory on the database host for pgBackRest's configuration, lock, log and the passphrase file. */
+  dir: z.string().min(1).optional(),
+  /** The OS user owning the data directory, whom pgBackRest runs as; defaults to postgres when the worker is root, else the worker's user. */
+  osUser: z.string().regex(/^[a-z_][a-z0-9_-]*$/, { error: 'must be an OS user name' }).optional(),
+  /** Where pgBackRest and pg_ctl live; defaults to /usr/lib/postgresql/<server major>/bin. */
+  binDir: z.string().min(1).optional(),
+  /** Task queue of the database host's worker (worker.queues contains pitr); defaults to temporal.pitrTaskQueue. */
+  taskQueue: z.string().min(1).optional(),
+});
+
 const target = connection.extend({
   database: z.string().min(1),
   /** Capture roles with `pg_dumpall --globals-only` when the user may. */
@@ -242,6 +282,8 @@ const target = connection.extend({
       amcheck: z.boolean().default(true),
     })
     .prefault({}),
+  /** Point-in-time recovery with pgBackRest (see the README's PITR section). */
+  pitr: pitr.optional(),
   /** This target's own heartbeat check instead of the top-level one; `false`: its backups ping nothing. */
   heartbeat: z.union([heartbeatCheck, z.literal(false)]).optional(),
   /** JSON export of product data (tables or queries), kept 7 days in the local destination. */
@@ -340,6 +382,8 @@ export const configSchema = z.strictObject({
       taskQueue: z.string().min(1).default('strongbox'),
       /** Queue of the activities that need the private identity (verify, restore). */
       restoreTaskQueue: z.string().min(1).default('strongbox-restore'),
+      /** Queue of the pgBackRest activities, served by the worker on the database host (worker.queues: [pitr]). */
+      pitrTaskQueue: z.string().min(1).default('strongbox-pitr'),
       /** Temporal UI base URL, for links in alerts and CLI output. */
       uiUrl: httpUrl('http://127.0.0.1:8233', 'the link is printed in alerts and command output; sign in through the UI instead').optional(),
     })
@@ -350,8 +394,8 @@ export const configSchema = z.strictObject({
       hostId: z.string().regex(/^[A-Za-z0-9._-]+$/).optional(),
       /** Where dumps are staged before upload; must have room for the largest compressed dump. */
       stagingDir: z.string().min(1, { error: 'must name a directory (relative paths are relative to the configuration file)' }).default('.strongbox/staging'),
-      /** Which queues this worker serves: backup (needs recipients only), restore (needs the identity). */
-      queues: z.array(z.enum(['backup', 'restore'])).min(1).default(['backup', 'restore']),
+      /** Which queues this worker serves: backup (needs recipients only), restore (needs the identity), pitr (the database host: runs pgBackRest). */
+      queues: z.array(z.enum(['backup', 'restore', 'pitr'])).min(1).default(['backup', 'restore']),
       maxConcurrentActivities: z.number().int().min(1).max(64).default(4),
       /** Port of the Prometheus metrics endpoint; 0 turns it off. */
       metricsPort: z.number().int().min(0).max(65535).default(9464),
@@ -572,6 +616,7 @@ export type DestinationConfig = ParsedConfig['destinations'][string];
 export type S3DestinationConfig = Extract<DestinationConfig, { type: 's3' }>;
 export type ScheduleConfig = z.output<typeof schedule>;
 export type SqlCheck = z.output<typeof sqlCheck>;
+export type PitrConfig = z.output<typeof pitr>;
 export type ConnectionConfig = z.output<typeof connection>;
 export type SecretRef = z.output<typeof secretRef>;
 export type SqlHealthCheck = z.output<typeof sqlHealthCheck>;

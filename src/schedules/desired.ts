@@ -16,7 +16,7 @@
  */
 import type { Config } from '../config/load.js';
 import { parseDuration } from '../config/duration.js';
-import type { ScheduleConfig, WEEKDAYS } from '../config/schema.js';
+import { WEEKDAYS, type ScheduleConfig, type TargetConfig } from '../config/schema.js';
 
 export type Weekday = (typeof WEEKDAYS)[number];
 
@@ -32,15 +32,16 @@ export const WORKFLOW_TYPES = {
   export: 'exportWorkflow',
   staleness: 'stalenessCheckWorkflow',
   scrub: 'scrubWorkflow',
+  pitrBackup: 'pitrBackupWorkflow',
 } as const;
 
-/** A time of day, every day — or on one day of the month, or one weekday; `hour: '*'` means every hour. */
+/** A time of day, every day — or on one day of the month, or some weekdays; `hour: '*'` means every hour. */
 export interface ScheduleCalendar {
   hour: number | '*';
   minute: number;
   dayOfMonth?: number;
-  /** One weekday (`sunday`…`saturday`, as in the configuration). */
-  dayOfWeek?: Weekday;
+  /** One weekday or several (`sunday`…`saturday`, as in the configuration); every day when absent. */
+  dayOfWeek?: Weekday | Weekday[];
   /** What the calendar is for; the Temporal UI shows it. */
   comment: string;
 }
@@ -122,6 +123,7 @@ export function desiredSchedules(config: Config, options: DesiredOptions = {}): 
         `monthly restore test of the newest backup of ${name}`,
       ),
     );
+    if (target.pitr?.enabled) schedules.push(...pitrSchedules(name, target.pitr, config.temporal.pitrTaskQueue, schedule, make));
     if ((target.export?.items.length ?? 0) > 0) {
       schedules.push(
         make(
@@ -159,6 +161,47 @@ export function desiredSchedules(config: Config, options: DesiredOptions = {}): 
     make('staleness', WORKFLOW_TYPES.staleness, [{}], 'staleness-check', { hour: '*', minute: 0, comment: 'hourly staleness check' }, defaults, 'hourly check that every target has a recent backup'),
   );
   return schedules.sort((a, b) => (a.id < b.id ? -1 : 1));
+}
+
+/**
+ * A target's physical backups: the weekly full on `pitr.full.on`, the differential on the six other
+ * days (never the same night: both would want the stanza's lock). Their activities run on the
+ * database host's pitr queue, named in the arguments; the workflows on the shared queue.
+ */
+function pitrSchedules(
+  name: string,
+  pitr: NonNullable<TargetConfig['pitr']>,
+  defaultQueue: string,
+  schedule: ScheduleConfig,
+  make: (id: string, workflowType: string, args: unknown[], workflowId: string, calendar: ScheduleCalendar, schedule: ScheduleConfig, summary: string) => DesiredSchedule,
+): DesiredSchedule[] {
+  const taskQueue = pitr.taskQueue ?? defaultQueue;
+  const fullDay = pitr.full.on;
+  const list = [
+    make(
+      `pitr-full-${name}`,
+      WORKFLOW_TYPES.pitrBackup,
+      [{ target: name, type: 'full', taskQueue }],
+      `pitr-full-${name}`,
+      { ...timeOf(pitr.full.at), dayOfWeek: [fullDay], comment: `weekly full physical backup of ${name}` },
+      schedule,
+      `weekly full physical backup of ${name} (pgBackRest), on ${pitr.full.on}`,
+    ),
+  ];
+  if (pitr.diff.enabled) {
+    list.push(
+      make(
+        `pitr-diff-${name}`,
+        WORKFLOW_TYPES.pitrBackup,
+        [{ target: name, type: 'diff', taskQueue }],
+        `pitr-diff-${name}`,
+        { ...timeOf(pitr.diff.at), dayOfWeek: WEEKDAYS.filter((d) => d !== fullDay), comment: `differential physical backup of ${name}` },
+        schedule,
+        `differential physical backup of ${name} (pgBackRest), every day but ${pitr.full.on}`,
+      ),
+    );
+  }
+  return list;
 }
 
 /** A target's schedule: its own fields over the `schedules` section's defaults. */

@@ -75,7 +75,7 @@ function normalizeCalendar(calendar: ScheduleCalendar): NormalizedCalendar {
     dayOfMonth: calendar.dayOfMonth === undefined ? ALL_DAYS : [calendar.dayOfMonth],
     month: [...MONTHS],
     year: [],
-    dayOfWeek: calendar.dayOfWeek === undefined ? [...DAYS_OF_WEEK] : [weekdayName(calendar.dayOfWeek)],
+    dayOfWeek: calendar.dayOfWeek === undefined ? [...DAYS_OF_WEEK] : DAYS_OF_WEEK.filter((d) => [calendar.dayOfWeek!].flat().map(weekdayName).includes(d)),
     comment: calendar.comment,
   };
 }
@@ -170,7 +170,7 @@ export function toScheduleOptions(schedule: DesiredSchedule, state: ScheduleOpti
         hour: c.hour,
         minute: c.minute,
         ...(c.dayOfMonth === undefined ? {} : { dayOfMonth: c.dayOfMonth }),
-        ...(c.dayOfWeek === undefined ? {} : { dayOfWeek: weekdayName(c.dayOfWeek) }),
+        ...(c.dayOfWeek === undefined ? {} : { dayOfWeek: Array.isArray(c.dayOfWeek) ? c.dayOfWeek.map(weekdayName) : weekdayName(c.dayOfWeek) }),
         comment: c.comment,
       })),
       timezone: schedule.spec.timezone,

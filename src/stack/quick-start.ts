@@ -88,6 +88,8 @@ export async function quickStart(options: QuickStartOptions): Promise<StartSumma
   const base = options.base;
 
   if (base.compression.algorithm === 'zstd') await ensureDebianPackages(['zstd'], { logger });
+  // A target with point-in-time recovery needs pgBackRest on this (the database) host.
+  if (Object.values(base.targets).some((t) => t.pitr?.enabled)) await ensureDebianPackages(['pgbackrest'], { logger });
 
   const toBuild = [TEMPORAL_CLI, MINIO].filter((spec) => !findBinary(spec));
   if (toBuild.length > 0) {

@@ -5,7 +5,9 @@
  * - the restore queue (`strongbox-restore`): activities that decrypt (only on workers holding the
  *   identity — set `worker.queues: [backup]` on workers that must never read backups);
  * - this host's restore queue (`strongbox-restore-host-<host id>`): restore activities sharing the
- *   decrypted dump in staging (fetch, restore, check), like the host queue for backups.
+ *   decrypted dump in staging (fetch, restore, check), like the host queue for backups;
+ * - the pitr queue (`strongbox-pitr`, with `worker.queues: [pitr]`): pgBackRest's activities, on the
+ *   database host only (it reads the data directory and starts restored clusters there).
  */
 import os from 'node:os';
 import { mkdir } from 'node:fs/promises';
@@ -115,6 +117,10 @@ export async function createStrongboxWorker(options: StrongboxWorkerOptions): Pr
       await Worker.create({ ...common, taskQueue: config.temporal.restoreTaskQueue }),
       await Worker.create({ ...common, taskQueue: restoreHostQueueName(config) }),
     );
+  }
+  if (serves.has('pitr')) {
+    // The database host: pgBackRest and the restored clusters' processes run here.
+    workers.push(await Worker.create({ ...common, taskQueue: config.temporal.pitrTaskQueue }));
   }
   const taskQueues = workers.map((w) => w.options.taskQueue);
   return {

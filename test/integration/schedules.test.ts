@@ -91,7 +91,7 @@ describe('schedules apply', () => {
   it('creates every configured schedule with its calendar, time zone, policies and action', async () => {
     const report = await applySchedules(client, setup.config, { idPrefix: prefix });
     expect(report.created).toEqual(
-      [`backup-${other}`, `backup-${target}`, 'prune', 'staleness', `verify-${other}`, `verify-${target}`].map((s) => `${prefix}${s}`).sort(),
+      [`backup-${other}`, `backup-${target}`, 'prune', 'scrub', 'staleness', `verify-${other}`, `verify-${target}`].map((s) => `${prefix}${s}`).sort(),
     );
     expect([report.updated, report.deleted, report.unchanged, report.conflicts]).toEqual([[], [], [], []]);
 
@@ -125,7 +125,7 @@ describe('schedules apply', () => {
     const before = await describeSchedule(`${prefix}backup-${target}`);
     const report = await applySchedules(client, setup.config, { idPrefix: prefix });
     expect([report.created, report.updated, report.deleted]).toEqual([[], [], []]);
-    expect(report.unchanged).toHaveLength(6);
+    expect(report.unchanged).toHaveLength(7);
     const after = await describeSchedule(`${prefix}backup-${target}`);
     expect(after.info.lastUpdatedAt).toEqual(before.info.lastUpdatedAt);
   });
@@ -207,7 +207,7 @@ describe('schedules trigger and list', () => {
 
   it('lists each schedule with its spec, pause state, next runs and last result', async () => {
     const list = await listSchedules(client, setup.config, { idPrefix: prefix });
-    expect(list.map((s) => s.id)).toEqual([`backup-${target}`, 'prune', 'staleness', `verify-${target}`].map((s) => `${prefix}${s}`));
+    expect(list.map((s) => s.id)).toEqual([`backup-${target}`, 'prune', 'scrub', 'staleness', `verify-${target}`].map((s) => `${prefix}${s}`));
     const backup = list[0]!;
     expect(backup).toMatchObject({ workflowType: 'backupWorkflow', spec: 'daily at 01:30 Europe/Berlin', paused: false, configured: true, lastResult: 'COMPLETED' });
     expect(backup.recent[0]).toMatchObject({ workflowId, status: 'COMPLETED' });

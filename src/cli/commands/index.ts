@@ -13,6 +13,7 @@ import { registerExportCommand } from './export.js';
 import { registerAuditCommand } from './audit.js';
 import { registerRestoreCommand } from './restore.js';
 import { registerDrCommands } from './dr.js';
+import { registerPitrCommands } from './pitr.js';
 import { registerHoldCommands } from './hold.js';
 import { registerDoctorCommand } from './doctor.js';
 import { registerKeysCommands } from './keys.js';
@@ -26,6 +27,7 @@ export function registerCommands(program: Command, context: CliContext): void {
   registerVerifyCommand(program, context);
   registerRestoreCommand(program, context);
   registerDrCommands(program, context);
+  registerPitrCommands(program, context);
   registerPruneCommand(program, context);
   registerHoldCommands(program, context);
   registerDoctorCommand(program, context);

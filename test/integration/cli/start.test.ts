@@ -127,7 +127,8 @@ describe('strongbox start (the whole command)', () => {
       const project = mkdtempSync(path.join(os.tmpdir(), 'strongbox-start-'));
       // A checkout others may enter, as most are (mkdtemp makes it private): PostgreSQL runs as its own user.
       chmodSync(project, 0o755);
-      const dir = path.join(project, 'stack');
+      // The default place (given explicitly: the test's own working directory is elsewhere), so commands run in the project find the demo.
+      const dir = path.join(project, '.strongbox', 'stack');
       // What a fresh shell has: no stack or configuration variables.
       const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(STRONGBOX_|TEMPORAL_|PG|AWS_)/.test(k))) as Record<string, string>;
       const start = () => {
@@ -158,7 +159,8 @@ describe('strongbox start (the whole command)', () => {
         expect(backup.url).toBe(`${first.stack.temporal.uiUrl}/namespaces/default/workflows/${encodeURIComponent(backup.workflowId)}`);
         expect(backup.destinations.map((d) => d.name).sort()).toEqual(expect.arrayContaining(['cloud', 'local']));
         expect(first.schedules.created).toContain('strongbox-backup-demo');
-        expect(first.stop).toBe(`npx strongbox stack down --dir ${dir}`);
+        // The default directory, seen from the project: no --dir needed.
+        expect(first.stop).toBe('npx strongbox stack down');
         expect((await fetch(first.stack.temporal.uiUrl)).status).toBe(200);
 
         // The local copy decrypts with standard tools only: age, zstd, pg_restore.
@@ -166,6 +168,14 @@ describe('strongbox start (the whole command)', () => {
         expect(existsSync(path.join(folder, 'manifest.json'))).toBe(true);
         const listing = await execa('bash', ['-c', 'age -d -i "$1" "$2" | zstd -d | pg_restore --list', '_', first.keys.identityFile, path.join(folder, 'db.dump.zst.age')]);
         for (const table of DEMO_TABLES) expect(listing.stdout).toMatch(new RegExp(`TABLE public ${table} `));
+
+        // A command run afterwards in the project, from a shell that set nothing, finds the demo's
+        // configuration and reaches its stack (S3 included) through the env file beside it.
+        const list = spawnSync(process.execPath, [BIN, 'backups', 'list', '--json'], { cwd: project, env, encoding: 'utf8', timeout: 120_000 });
+        expect(list.status, list.stderr).toBe(0);
+        const listed = JSON.parse(list.stdout) as { backups: Array<{ backupId: string; destinations: string[] }>; unreachable: unknown[] };
+        expect(listed.unreachable).toEqual([]);
+        expect(listed.backups.find((b) => b.backupId === backup.backupId)?.destinations.sort()).toEqual(backup.destinations.map((d) => d.name).sort());
 
         const second = start();
         expect(second.keys.created).toBe(false);

@@ -182,6 +182,65 @@ describe('comparing with the server', () => {
   });
 });
 
+describe('weekday calendars', () => {
+  const weekdays: DesiredSchedule = {
+    ...byId(desiredSchedules(twoTargets))['strongbox-backup-shop']!,
+    spec: { calendars: [{ hour: 1, minute: 30, dayOfWeek: ['wednesday', 'monday'], comment: 'nightly backup of shop' }], timezone: 'Europe/Berlin' },
+  };
+
+  it('match their expanded form on the server, in week order', () => {
+    const server = serverDescription();
+    const calendar = server.spec.calendars![0]!;
+    const onServer = { ...server, spec: { ...server.spec, calendars: [{ ...calendar, dayOfWeek: [{ start: 'MONDAY', end: 'MONDAY', step: 1 }, { start: 'WEDNESDAY', end: 'WEDNESDAY', step: 1 }] }] } } as unknown as ScheduleDescription;
+    expect(normalizeDesired(weekdays).calendars[0]!.dayOfWeek).toEqual(['MONDAY', 'WEDNESDAY']);
+    expect(diffSchedules(normalizeDescription(onServer), normalizeDesired(weekdays))).toEqual([]);
+    expect(diffSchedules(normalizeDescription(serverDescription()), normalizeDesired(weekdays))).toEqual(['spec.calendars']);
+  });
+
+  it('are summarized by their weekdays, and sent to Temporal by name', () => {
+    expect(describeSpec(normalizeDesired(weekdays))).toBe('weekly on monday,wednesday at 01:30 Europe/Berlin');
+    expect(toScheduleOptions(weekdays).spec.calendars?.[0]).toMatchObject({ dayOfWeek: ['WEDNESDAY', 'MONDAY'] });
+  });
+});
+
+describe('point-in-time recovery schedules', () => {
+  const withPitr = config({
+    temporal: { taskQueue: 'sbq', pitrTaskQueue: 'sbq-pitr' },
+    targets: {
+      app: { database: 'app', pitr: { enabled: true, repository: { path: '/r' } } },
+      shop: { database: 'shop', schedule: { timezone: 'Europe/Berlin' }, pitr: { enabled: true, repository: { path: '/r' }, full: { on: 'wednesday', at: '03:10' }, diff: { at: '00:20' }, taskQueue: 'db2-pitr' } },
+      legacy: { database: 'legacy', pitr: { enabled: true, repository: { path: '/r' }, diff: { enabled: false } } },
+      off: { database: 'off', pitr: { enabled: false, repository: { path: '/r' } } },
+    },
+  });
+  const list = byId(desiredSchedules(withPitr));
+
+  it('takes the weekly full on its day and the differential on the six others, on the database host\'s queue', () => {
+    expect(list['strongbox-pitr-full-app']).toMatchObject({
+      workflowType: 'pitrBackupWorkflow',
+      workflowId: 'pitr-full-app',
+      taskQueue: 'sbq',
+      args: [{ target: 'app', type: 'full', taskQueue: 'sbq-pitr' }],
+      spec: { calendars: [{ hour: 1, minute: 0, dayOfWeek: ['sunday'] }], timezone: 'UTC' },
+    });
+    expect(list['strongbox-pitr-diff-app']).toMatchObject({
+      args: [{ target: 'app', type: 'diff', taskQueue: 'sbq-pitr' }],
+      spec: { calendars: [{ hour: 1, minute: 0, dayOfWeek: ['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'] }] },
+    });
+    expect(list['strongbox-pitr-full-shop']).toMatchObject({
+      args: [{ target: 'shop', type: 'full', taskQueue: 'db2-pitr' }],
+      spec: { calendars: [{ hour: 3, minute: 10, dayOfWeek: ['wednesday'] }], timezone: 'Europe/Berlin' },
+    });
+    expect(list['strongbox-pitr-diff-shop']!.spec.calendars[0]).toMatchObject({ hour: 0, minute: 20 });
+    expect(list['strongbox-pitr-diff-shop']!.spec.calendars[0]!.dayOfWeek).not.toContain('wednesday');
+  });
+
+  it('leaves out a disabled differential, and targets without point-in-time recovery', () => {
+    expect(Object.keys(list).filter((id) => id.includes('pitr'))).toEqual(['strongbox-pitr-diff-app', 'strongbox-pitr-diff-shop', 'strongbox-pitr-full-app', 'strongbox-pitr-full-legacy', 'strongbox-pitr-full-shop']);
+    expect(desiredSchedules(twoTargets).some((s) => s.id.includes('pitr'))).toBe(false);
+  });
+});
+
 describe('a calendar on one weekday', () => {
   const weekly = { ...byId(desiredSchedules(twoTargets))['strongbox-prune']!, spec: { calendars: [{ hour: 4, minute: 15, dayOfWeek: 'sunday' as const, comment: 'weekly' }], timezone: 'UTC' } };
 

@@ -1,0 +1,97 @@
+/**
+ * Point-in-time recovery from outside a workflow (CLI, tests): starting setup, physical backups and
+ * restores with their ids, and what the CLI prints before a setup (the exact postgresql.conf lines).
+ * The workflows run on the shared queue; their activities on the database host's pitr queue.
+ */
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import type { Config } from '../config/load.js';
+import { resolvePath } from '../config/load.js';
+import { UsageError } from '../errors.js';
+import { pitrOf } from '../pitr/host.js';
+import { archiveCommand, defaultPitrDir, describePitrTarget, pitrPaths, requiredSettings, settingLines, stanzaOf, type PitrTarget } from '../pitr/plan.js';
+import type { pitrSetupWorkflow } from '../../workflows/pitr-setup.js';
+import type { pitrBackupWorkflow } from '../../workflows/pitr-backup.js';
+import type { pitrInfoWorkflow } from '../../workflows/pitr-info.js';
+import type { pitrRestoreWorkflow, PitrRestoreWorkflowInput } from '../../workflows/pitr-restore.js';
+import type { PhysicalBackupType } from '../../activities/pitr-backup.js';
+import { rfc3339Seconds } from './backup.js';
+import { startWorkflow } from './start.js';
+
+/** The pitr queue of a target's database host. */
+export function pitrTaskQueue(config: Config, target: string): string {
+  return pitrOf(config, target).taskQueue ?? config.temporal.pitrTaskQueue;
+}
+
+/** The postgresql.conf lines a target's server needs for archiving to pgBackRest. */
+export function pitrSettingLines(config: Config, target: string): string[] {
+  const pitr = pitrOf(config, target);
+  const paths = pitrPaths(resolvePath(config, pitr.dir ?? defaultPitrDir(target)));
+  const pgbackrest = pitr.binDir ? `${pitr.binDir}/pgbackrest` : 'pgbackrest';
+  return settingLines(requiredSettings({ archiveCommand: archiveCommand(paths, stanzaOf(target, pitr), pgbackrest), archiveTimeout: pitr.archiveTimeout }));
+}
+
+function nowSeconds(): string {
+  return rfc3339Seconds(new Date().toISOString());
+}
+
+function checked(config: Config, target: string): string {
+  try {
+    return pitrTaskQueue(config, target);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+export async function startPitrSetup(client: Client, config: Config, options: { target: string; workflowId?: string }): Promise<WorkflowHandle<typeof pitrSetupWorkflow>> {
+  const taskQueue = checked(config, options.target);
+  return startWorkflow<typeof pitrSetupWorkflow>(client, config, {
+    workflowType: 'pitrSetupWorkflow',
+    workflowId: options.workflowId ?? `pitr-setup-${options.target}-${nowSeconds()}`,
+    args: [{ target: options.target, taskQueue }],
+    summary: `point-in-time recovery setup of ${options.target}`,
+    kind: 'pitr-setup',
+    target: options.target,
+  });
+}
+
+export async function startPitrBackup(client: Client, config: Config, options: { target: string; type: PhysicalBackupType; workflowId?: string }): Promise<WorkflowHandle<typeof pitrBackupWorkflow>> {
+  const taskQueue = checked(config, options.target);
+  return startWorkflow<typeof pitrBackupWorkflow>(client, config, {
+    workflowType: 'pitrBackupWorkflow',
+    workflowId: options.workflowId ?? `pitr-backup-${options.target}-${options.type}-${nowSeconds()}`,
+    args: [{ target: options.target, type: options.type, taskQueue }],
+    summary: `${options.type} physical backup of ${options.target}`,
+    kind: 'pitr-backup',
+    target: options.target,
+  });
+}
+
+export async function startPitrRestore(
+  client: Client,
+  config: Config,
+  options: { target: string; to: PitrTarget; keep?: boolean; port?: number; workflowId?: string },
+): Promise<WorkflowHandle<typeof pitrRestoreWorkflow>> {
+  const taskQueue = checked(config, options.target);
+  const input: PitrRestoreWorkflowInput = { target: options.target, to: options.to, taskQueue, ...(options.keep === undefined ? {} : { keep: options.keep }), ...(options.port ? { port: options.port } : {}) };
+  return startWorkflow<typeof pitrRestoreWorkflow>(client, config, {
+    workflowType: 'pitrRestoreWorkflow',
+    workflowId: options.workflowId ?? `pitr-restore-${options.target}-${nowSeconds()}`,
+    args: [input],
+    summary: `point-in-time restore of ${options.target} to ${describePitrTarget(options.to)}`,
+    kind: 'pitr-restore',
+    target: options.target,
+  });
+}
+
+/** `pgbackrest info` reads the repository from the database host, so it runs as a short workflow there. */
+export async function startPitrInfo(client: Client, config: Config, options: { target: string }): Promise<WorkflowHandle<typeof pitrInfoWorkflow>> {
+  const taskQueue = checked(config, options.target);
+  return startWorkflow<typeof pitrInfoWorkflow>(client, config, {
+    workflowType: 'pitrInfoWorkflow',
+    workflowId: `pitr-info-${options.target}-${nowSeconds()}`,
+    args: [{ target: options.target, taskQueue }],
+    summary: `physical backups of ${options.target}`,
+    kind: 'pitr-info',
+    target: options.target,
+  });
+}

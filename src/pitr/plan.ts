@@ -1,0 +1,376 @@
+/**
+ * Point-in-time recovery with pgBackRest, the pure part: what pgBackRest's configuration says, the
+ * exact postgresql.conf lines a server needs, whether the settings a server shows match them, the
+ * options of a restore to a target, and what `pgbackrest info --output=json` says is recoverable.
+ * Nothing here touches files or processes (activities/pitr-*.ts do), so workflows, the CLI and
+ * tests share one definition.
+ *
+ * Secrets never appear in anything this module returns except `secretConfig`, whose text goes only
+ * to the 0600 include file on the database host: pgBackRest reads the repository passphrase
+ * (`repo1-cipher-pass`) and S3 keys from there, never from its command line.
+ */
+import path from 'node:path';
+import { parseDuration } from '../config/duration.js';
+import type { DestinationConfig, PitrConfig } from '../config/schema.js';
+
+/** The cipher of every repository Strongbox configures: pgBackRest's only one. */
+export const CIPHER_TYPE = 'aes-256-cbc';
+/** Bytes of randomness in a generated repository passphrase (base64url: 64 characters). */
+export const PASSPHRASE_BYTES = 48;
+const DAY_MS = 86_400_000;
+
+/** Files Strongbox keeps for pgBackRest on the database host, all under one directory. */
+export interface PitrPaths {
+  dir: string;
+  /** pgBackRest's configuration: no secrets, readable by the database's OS user. */
+  configFile: string;
+  /** Directory of include files pgBackRest reads after the configuration. */
+  includeDir: string;
+  /** The 0600 include file holding the passphrase (and S3 keys): the only place it is written in clear. */
+  secretFile: string;
+  lockDir: string;
+  logDir: string;
+}
+
+export function pitrPaths(dir: string): PitrPaths {
+  return {
+    dir,
+    configFile: path.join(dir, 'pgbackrest.conf'),
+    includeDir: path.join(dir, 'conf.d'),
+    secretFile: path.join(dir, 'conf.d', 'secret.conf'),
+    lockDir: path.join(dir, 'lock'),
+    logDir: path.join(dir, 'log'),
+  };
+}
+
+/** The default directory of a target's pgBackRest files, relative to the configuration file. */
+export function defaultPitrDir(target: string): string {
+  return path.join('.strongbox', 'pitr', target);
+}
+
+export function stanzaOf(target: string, pitr: Pick<PitrConfig, 'stanza'>): string {
+  return pitr.stanza ?? target;
+}
+
+/** Where the repository is, resolved: a directory, or a bucket and path in S3. */
+export type PitrRepository =
+  | { type: 'posix'; path: string }
+  | { type: 's3'; destination: string; bucket: string; endpoint: string; region: string; path: string; uriStyle: 'path' | 'host' };
+
+/** Subdirectory of a destination that holds its pgBackRest repository. */
+export const REPOSITORY_SUBDIR = 'pitr';
+
+/**
+ * The repository a target's pitr section names. A local destination holds it in its `pitr/`
+ * directory, an S3 one under `<prefix>/pitr`; `resolve` turns configured paths absolute.
+ */
+export function resolveRepository(pitr: Pick<PitrConfig, 'repository'>, destinations: Record<string, DestinationConfig>, resolve: (p: string) => string): PitrRepository {
+  if ('path' in pitr.repository) return { type: 'posix', path: resolve(pitr.repository.path) };
+  const name = pitr.repository.destination;
+  const destination = destinations[name];
+  if (!destination) throw new Error(`pitr.repository.destination: unknown destination "${name}"`);
+  if (destination.type === 'local') return { type: 'posix', path: path.join(resolve(destination.path), REPOSITORY_SUBDIR) };
+  const endpoint = new URL(destination.endpoint ?? `https://s3.${destination.region ?? 'us-east-1'}.amazonaws.com`);
+  const prefix = destination.prefix.replace(/^\/+|\/+$/g, '');
+  return {
+    type: 's3',
+    destination: name,
+    bucket: destination.bucket,
+    // pgBackRest takes the host (and port) without a scheme; it always speaks TLS.
+    endpoint: endpoint.host,
+    region: destination.region ?? 'us-east-1',
+    path: `/${prefix ? `${prefix}/` : ''}${REPOSITORY_SUBDIR}`,
+    uriStyle: destination.forcePathStyle ? 'path' : 'host',
+  };
+}
+
+/** Key (in the destination, or path under a posix repository) of the passphrase encrypted to the age recipients. */
+export function passphraseCopyName(stanza: string): string {
+  return `${REPOSITORY_SUBDIR}/strongbox/${stanza}.passphrase.age`;
+}
+
+/** Where the encrypted passphrase copy lies inside a posix repository directory. */
+export function passphraseCopyPath(repositoryPath: string, stanza: string): string {
+  return path.join(repositoryPath, 'strongbox', `${stanza}.passphrase.age`);
+}
+
+/** What the database server is, as it tells us (SHOW data_directory, port, unix_socket_directories). */
+export interface ServerFacts {
+  dataDirectory: string;
+  port: number;
+  /** The first socket directory: pgBackRest talks to PostgreSQL over the Unix socket. */
+  socketDirectory: string;
+  /** The database user pgBackRest connects as (a superuser, or one with the backup functions). */
+  user: string;
+}
+
+export interface PgbackrestConfigInput {
+  stanza: string;
+  repository: PitrRepository;
+  server: ServerFacts;
+  paths: PitrPaths;
+  recoveryWindow: string;
+  /** CA bundle pgBackRest trusts for an S3 repository over TLS (the stack's own CA). */
+  caFile?: string;
+}
+
+/** Full backups kept, in days: enough that every point of the window has a base backup before it. */
+export function retentionDays(recoveryWindow: string): number {
+  return Math.max(1, Math.ceil(parseDuration(recoveryWindow) / DAY_MS));
+}
+
+/** pgBackRest's configuration file (no secrets: those are in the include file, see secretConfig). */
+export function pgbackrestConfig(input: PgbackrestConfigInput): string {
+  const { repository, server, paths } = input;
+  const global = [
+    '[global]',
+    `lock-path=${paths.lockDir}`,
+    `log-path=${paths.logDir}`,
+    'log-level-console=info',
+    'log-level-file=info',
+    // Retention by time: pgBackRest keeps the full backups (and the WAL after them) needed to reach any point of the window.
+    'repo1-retention-full-type=time',
+    `repo1-retention-full=${retentionDays(input.recoveryWindow)}`,
+    `repo1-cipher-type=${CIPHER_TYPE}`,
+    'compress-type=zst',
+    'start-fast=y',
+  ];
+  if (repository.type === 'posix') {
+    global.push('repo1-type=posix', `repo1-path=${repository.path}`);
+  } else {
+    global.push(
+      'repo1-type=s3',
+      `repo1-path=${repository.path}`,
+      `repo1-s3-bucket=${repository.bucket}`,
+      `repo1-s3-endpoint=${repository.endpoint}`,
+      `repo1-s3-region=${repository.region}`,
+      `repo1-s3-uri-style=${repository.uriStyle}`,
+    );
+    if (input.caFile) global.push(`repo1-storage-ca-file=${input.caFile}`);
+  }
+  const stanza = [
+    `[${input.stanza}]`,
+    `pg1-path=${server.dataDirectory}`,
+    `pg1-port=${server.port}`,
+    `pg1-socket-path=${server.socketDirectory}`,
+    `pg1-user=${server.user}`,
+  ];
+  return `# Written by Strongbox (strongbox pitr setup); secrets are in ${paths.secretFile}.\n${global.join('\n')}\n\n${stanza.join('\n')}\n`;
+}
+
+/** The include file's text: the repository passphrase and, for S3, the access keys. Mode 0600, never logged. */
+export function secretConfig(secrets: { passphrase: string; s3?: { key: string; secret: string } }): string {
+  const lines = ['[global]', `repo1-cipher-pass=${secrets.passphrase}`];
+  if (secrets.s3) lines.push(`repo1-s3-key=${secrets.s3.key}`, `repo1-s3-key-secret=${secrets.s3.secret}`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** The passphrase inside an include file written by secretConfig (undefined when absent). */
+export function passphraseIn(secretText: string): string | undefined {
+  const match = /^repo1-cipher-pass=(.+)$/m.exec(secretText);
+  return match?.[1]?.trim();
+}
+
+/** Options naming Strongbox's configuration: every pgBackRest call, archive_command included, starts with them. */
+export function configOptions(paths: PitrPaths): string[] {
+  return [`--config=${paths.configFile}`, `--config-include-path=${paths.includeDir}`];
+}
+
+/** Characters allowed in paths put into archive_command (it is a shell command inside a quoted setting). */
+const SAFE_PATH = /^[A-Za-z0-9_./+-]+$/;
+
+export function archiveCommand(paths: PitrPaths, stanza: string, pgbackrest = 'pgbackrest'): string {
+  for (const p of [paths.configFile, paths.includeDir, pgbackrest]) {
+    if (!SAFE_PATH.test(p)) throw new Error(`${p}: a path in archive_command may hold only letters, digits and ._/+- — choose a pitr.dir without spaces or quotes`);
+  }
+  return [pgbackrest, ...configOptions(paths), `--stanza=${stanza}`, 'archive-push', '%p'].join(' ');
+}
+
+/** A server setting Strongbox needs, with the value SHOW must print once it is applied. */
+export interface RequiredSetting {
+  name: 'wal_level' | 'archive_mode' | 'archive_command' | 'archive_timeout';
+  /** What to write in postgresql.conf. */
+  value: string;
+  /** What SHOW prints when it is in effect. */
+  shows: string;
+  /** Whether a restart (not a reload) applies it. */
+  restart: boolean;
+}
+
+export function requiredSettings(input: { archiveCommand: string; archiveTimeout: string }): RequiredSetting[] {
+  const seconds = Math.max(1, Math.round(parseDuration(input.archiveTimeout) / 1000));
+  return [
+    { name: 'wal_level', value: 'replica', shows: 'replica', restart: true },
+    { name: 'archive_mode', value: 'on', shows: 'on', restart: true },
+    { name: 'archive_command', value: input.archiveCommand, shows: input.archiveCommand, restart: false },
+    // SHOW prints archive_timeout with a unit: 60 s is "1min", 90 s "90s".
+    { name: 'archive_timeout', value: String(seconds), shows: showSeconds(seconds), restart: false },
+  ];
+}
+
+function showSeconds(seconds: number): string {
+  if (seconds % 3600 === 0) return `${seconds / 3600}h`;
+  if (seconds % 60 === 0) return `${seconds / 60}min`;
+  return `${seconds}s`;
+}
+
+/** The exact postgresql.conf lines, quoted as PostgreSQL wants them. */
+export function settingLines(settings: RequiredSetting[]): string[] {
+  return settings.map((s) => `${s.name} = '${s.value.replace(/'/g, "''")}'`);
+}
+
+/**
+ * What is wrong with the server's settings, one line each; empty when every setting is in effect.
+ * wal_level `logical` is enough too (it includes replica).
+ */
+export function settingProblems(required: RequiredSetting[], shown: Record<string, string | undefined>): string[] {
+  const problems: string[] = [];
+  for (const s of required) {
+    const actual = shown[s.name];
+    const ok = s.name === 'wal_level' ? actual === 'replica' || actual === 'logical' : s.name === 'archive_mode' ? actual === 'on' || actual === 'always' : actual === s.shows;
+    if (!ok) problems.push(`${s.name} is ${actual === undefined ? 'unknown' : `'${actual}'`}, needs '${s.value}'${s.restart ? ' (takes a server restart)' : ' (a reload applies it)'}`);
+  }
+  return problems;
+}
+
+/** Where a point-in-time restore stops. */
+export type PitrTarget =
+  | { type: 'latest' }
+  | { type: 'time'; time: string }
+  | { type: 'lsn'; lsn: string }
+  | { type: 'xid'; xid: string }
+  | { type: 'name'; name: string };
+
+/** Parses the CLI's `--to` value: latest, an ISO time, lsn:0/3000060, xid:1234, name:before-migration. */
+export function parsePitrTarget(text: string): PitrTarget {
+  const t = text.trim();
+  if (t === 'latest') return { type: 'latest' };
+  const [kind, ...rest] = t.split(':');
+  const value = rest.join(':');
+  if (kind === 'lsn') {
+    if (!/^[0-9A-Fa-f]{1,8}\/[0-9A-Fa-f]{1,8}$/.test(value)) throw new Error(`"${value}" is not an LSN such as 0/3000060`);
+    return { type: 'lsn', lsn: value.toUpperCase() };
+  }
+  if (kind === 'xid') {
+    if (!/^\d+$/.test(value)) throw new Error(`"${value}" is not a transaction id (a number)`);
+    return { type: 'xid', xid: value };
+  }
+  if (kind === 'name') {
+    if (value.length === 0 || value.length > 63) throw new Error('a restore point name must be 1-63 characters');
+    return { type: 'name', name: value };
+  }
+  const ms = Date.parse(t);
+  if (Number.isNaN(ms) || !/\d{4}-\d{2}-\d{2}/.test(t)) {
+    throw new Error(`"${text}" is not a recovery target — use latest, a time (2026-12-05T14:05:00Z), lsn:<lsn>, xid:<id> or name:<restore point>`);
+  }
+  return { type: 'time', time: new Date(ms).toISOString() };
+}
+
+export function describePitrTarget(target: PitrTarget): string {
+  switch (target.type) {
+    case 'latest':
+      return 'the end of the archived WAL';
+    case 'time':
+      return target.time;
+    case 'lsn':
+      return `LSN ${target.lsn}`;
+    case 'xid':
+      return `transaction ${target.xid}`;
+    case 'name':
+      return `restore point "${target.name}"`;
+  }
+}
+
+/**
+ * pgBackRest restore options for the target: the recovery stops at it and the server is promoted
+ * (a restore is for use, never left paused), and the restored server never archives into the
+ * stanza it came from (archive-mode=off).
+ */
+export function restoreTargetOptions(target: PitrTarget): string[] {
+  const common = ['--archive-mode=off'];
+  switch (target.type) {
+    case 'latest':
+      return [...common, '--type=default'];
+    case 'time':
+      return [...common, '--type=time', `--target=${pgbackrestTime(target.time)}`, '--target-action=promote'];
+    case 'lsn':
+      return [...common, '--type=lsn', `--target=${target.lsn}`, '--target-action=promote'];
+    case 'xid':
+      return [...common, '--type=xid', `--target=${target.xid}`, '--target-action=promote'];
+    case 'name':
+      return [...common, '--type=name', `--target=${target.name}`, '--target-action=promote'];
+  }
+}
+
+/**
+ * A time as pgBackRest reads it to choose the backup set (`2026-12-05 14:05:00.123+00`): it refuses
+ * ISO 8601's `T…Z` form, which PostgreSQL itself would accept.
+ */
+export function pgbackrestTime(iso: string): string {
+  return `${new Date(iso).toISOString().replace('T', ' ').replace('Z', '')}+00`;
+}
+
+/** One physical backup, as `pgbackrest info` lists it. */
+export interface PhysicalBackup {
+  label: string;
+  type: 'full' | 'diff' | 'incr';
+  /** ISO times the backup started and stopped. */
+  startedAt: string;
+  stoppedAt: string;
+  /** Bytes of the database, and stored in the repository (compressed, encrypted). */
+  databaseSize: number;
+  repositorySize: number;
+  /** First and last WAL segment the backup needs. */
+  walStart: string;
+  walStop: string;
+}
+
+export interface StanzaInfo {
+  stanza: string;
+  /** pgBackRest's status: `ok`, or what is wrong. */
+  status: string;
+  backups: PhysicalBackup[];
+  /** Earliest and latest point a restore can reach: the oldest backup's end, and the newest archived WAL's or backup's end. */
+  recoverable?: { earliest: string; latestBackup: string; archiveMax?: string };
+}
+
+interface InfoJsonBackup {
+  label: string;
+  type: string;
+  timestamp: { start: number; stop: number };
+  info: { size: number; repository: { delta: number; size: number } };
+  archive: { start: string; stop: string };
+}
+interface InfoJsonStanza {
+  name: string;
+  status: { code: number; message: string };
+  backup?: InfoJsonBackup[];
+  archive?: Array<{ min?: string | null; max?: string | null }>;
+}
+
+/** Reads `pgbackrest info --output=json` for one stanza. */
+export function parseInfo(json: string, stanza: string): StanzaInfo {
+  const all = JSON.parse(json) as InfoJsonStanza[];
+  const found = all.find((s) => s.name === stanza);
+  if (!found) return { stanza, status: 'missing stanza', backups: [] };
+  const backups: PhysicalBackup[] = (found.backup ?? []).map((b) => ({
+    label: b.label,
+    type: b.type as PhysicalBackup['type'],
+    startedAt: new Date(b.timestamp.start * 1000).toISOString(),
+    stoppedAt: new Date(b.timestamp.stop * 1000).toISOString(),
+    databaseSize: b.info.size,
+    repositorySize: b.info.repository.delta,
+    walStart: b.archive.start,
+    walStop: b.archive.stop,
+  }));
+  const info: StanzaInfo = { stanza, status: found.status.code === 0 ? 'ok' : found.status.message, backups };
+  if (backups.length > 0) {
+    const archiveMax = found.archive?.map((a) => a.max).filter((m): m is string => typeof m === 'string').sort().at(-1);
+    info.recoverable = {
+      earliest: backups[0]!.stoppedAt,
+      latestBackup: backups.at(-1)!.stoppedAt,
+      ...(archiveMax ? { archiveMax } : {}),
+    };
+  }
+  return info;
+}

@@ -1,0 +1,91 @@
+/**
+ * pitrRestoreWorkflow: a point-in-time restore of a target into a NEW data directory and port on
+ * its database host (never over a running cluster), in named steps:
+ *   1. restorePitr — `pgbackrest restore` to the target (latest, a time, an LSN, a transaction id
+ *      or a named restore point), the copy isolated (own port and socket, no TCP, no archiving);
+ *   2. startRestoredCluster, then waitForRecovery — until the server reached the target and was
+ *      promoted; the time of the last transaction replayed is the exact time recovered to;
+ *   3. checkDatabase — the verification checks (row counts, amcheck, the target's SQL checks);
+ *   4. the restored server is left running for people to use (`keep`), or stopped.
+ * Deterministic orchestration only.
+ */
+import { ApplicationFailure, CancellationScope, proxyActivities, setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import type { Activities } from '../activities/index.js';
+import type { RestoredCluster } from '../activities/pitr-restore.js';
+import { FailureType } from '../src/failures.js';
+import type { PitrTarget } from '../src/pitr/plan.js';
+import { KindAttribute, OutcomeAttribute, TargetAttribute } from '../src/temporal/search-attributes.js';
+import type { DatabaseCheckReport } from '../src/verify/verdict.js';
+import { reportFailure } from './shared/alerting.js';
+
+export interface PitrRestoreWorkflowInput {
+  target: string;
+  to: PitrTarget;
+  /** The pitr queue of the target's database host. */
+  taskQueue: string;
+  /** Leave the restored server running (default true); false stops it after the checks. */
+  keep?: boolean;
+  /** Port of the restored server; a free one by default. */
+  port?: number;
+}
+
+export interface PitrRestoreWorkflowResult {
+  target: string;
+  to: PitrTarget;
+  dataDir: string;
+  port: number;
+  socketDir: string;
+  running: boolean;
+  /** The time of the last transaction replayed: the restored data is as of this moment. */
+  recoveredTo: string | null;
+  lsn: string;
+  checks: DatabaseCheckReport;
+}
+
+export async function pitrRestoreWorkflow(input: PitrRestoreWorkflowInput): Promise<PitrRestoreWorkflowResult> {
+  upsertSearchAttributes([
+    { key: KindAttribute, value: 'pitr-restore' },
+    { key: TargetAttribute, value: input.target },
+    { key: OutcomeAttribute, value: 'running' },
+  ]);
+  const q = input.taskQueue;
+  /** Copying the backup and fetching WAL: hours for a large cluster; heartbeats per pgBackRest line. */
+  const restoring = proxyActivities<Activities>({ taskQueue: q, startToCloseTimeout: '12 hours', heartbeatTimeout: '5 minutes', retry: { maximumAttempts: 3, initialInterval: '30s', backoffCoefficient: 2 } });
+  /** Replaying WAL up to the target: as long as the WAL is; the poll heartbeats every second. */
+  const recovering = proxyActivities<Activities>({ taskQueue: q, startToCloseTimeout: '12 hours', heartbeatTimeout: '1 minute', retry: { maximumAttempts: 5, initialInterval: '5s', backoffCoefficient: 2 } });
+  /** pg_ctl start (not waiting) and stop (waits at most 60 s): seconds. */
+  const control = proxyActivities<Activities>({ taskQueue: q, startToCloseTimeout: '2 minutes', retry: { maximumAttempts: 3, initialInterval: '5s', backoffCoefficient: 2 } });
+  /** Counting rows and amcheck read every table: long on a large database; heartbeats. */
+  const checking = proxyActivities<Activities>({ taskQueue: q, startToCloseTimeout: '6 hours', heartbeatTimeout: '2 minutes', retry: { maximumAttempts: 3, initialInterval: '10s', backoffCoefficient: 2 } });
+
+  let cluster: RestoredCluster | undefined;
+  let step = 'restore';
+  try {
+    setCurrentDetails(`restoring **${input.target}** with pgBackRest`);
+    cluster = await restoring.restorePitr({ target: input.target, to: input.to, name: workflowInfo().workflowId, ...(input.port ? { port: input.port } : {}) });
+    step = 'recovery';
+    setCurrentDetails(`replaying WAL in ${cluster.dataDir} (port ${cluster.port})`);
+    await control.startRestoredCluster(cluster);
+    const recovery = await recovering.waitForRecovery(cluster);
+    step = 'checks';
+    setCurrentDetails(`checking the restored database (recovered to ${recovery.recoveredTo ?? 'the backup end'})`);
+    const checks = await checking.checkDatabase({ target: input.target, server: 'target', database: cluster.database, socket: { dir: cluster.socketDir, port: cluster.port, user: cluster.user } });
+    const failed = [...(checks.amcheck && !checks.amcheck.passed ? [`amcheck: ${checks.amcheck.detail ?? 'failed'}`] : []), ...checks.checks.filter((c) => !c.passed).map((c) => `${c.name}: ${c.detail ?? 'failed'}`)];
+    if (failed.length > 0) {
+      throw ApplicationFailure.create({ type: FailureType.CheckFailed, nonRetryable: true, message: `the restored database of ${input.target} failed its checks: ${failed.join('; ')} (left at ${cluster.dataDir}, port ${cluster.port})` });
+    }
+    const keep = input.keep ?? true;
+    if (!keep) await control.stopRestoredCluster(cluster);
+    upsertSearchAttributes([{ key: OutcomeAttribute, value: 'succeeded' }]);
+    setCurrentDetails(`**${input.target}** restored to ${recovery.recoveredTo ?? 'the backup end'} in ${cluster.dataDir}${keep ? ` (running on port ${cluster.port})` : ''}`);
+    return { target: input.target, to: input.to, dataDir: cluster.dataDir, port: cluster.port, socketDir: cluster.socketDir, running: keep, recoveredTo: recovery.recoveredTo, lsn: recovery.lsn, checks };
+  } catch (error) {
+    // A restored server that failed is not left running (its directory stays, to look at).
+    if (cluster) {
+      const started = cluster;
+      await CancellationScope.nonCancellable(() => control.stopRestoredCluster(started)).catch(() => undefined);
+    }
+    await reportFailure({ kind: 'pitr-restore', target: input.target, step, error });
+    throw error;
+  }
+}
