@@ -18,6 +18,7 @@ import type { Logger } from '../logger.js';
 import { openStorages } from '../storage/index.js';
 import type { Storage } from '../storage/storage.js';
 import { connectWorker } from '../temporal/connection.js';
+import { workerDataConverter } from '../codec/data-converter.js';
 import { catalogGaugesFor } from '../metrics/catalog-gauges.js';
 import { processMeter } from '../metrics/meter.js';
 import { metricsBindAddress, metricsUrl } from './metrics-address.js';
@@ -95,6 +96,8 @@ export async function createStrongboxWorker(options: StrongboxWorkerOptions): Pr
     connection,
     namespace,
     activities,
+    // Payloads encrypted with the payload key, failure messages inside them (src/codec).
+    dataConverter: workerDataConverter(config),
     shutdownGraceTime: SHUTDOWN_GRACE,
     maxConcurrentActivityTaskExecutions: config.worker.maxConcurrentActivities,
   };
