@@ -13,6 +13,7 @@ import { registerExportCommand } from './export.js';
 import { registerAuditCommand } from './audit.js';
 import { registerRestoreCommand } from './restore.js';
 import { registerDrCommands } from './dr.js';
+import { registerCodecServerCommand } from './codec-server.js';
 
 export function registerCommands(program: Command, context: CliContext): void {
   registerStartCommand(program, context);
@@ -27,4 +28,5 @@ export function registerCommands(program: Command, context: CliContext): void {
   registerScheduleCommands(program, context);
   registerAuditCommand(program, context);
   registerStackCommands(program, context);
+  registerCodecServerCommand(program, context);
 }
