@@ -286,6 +286,8 @@ const codec = z.strictObject({
   /** `strongbox codec-server`: decodes payloads for the Temporal UI and CLI, for authorised people only. */
   server: z
     .strictObject({
+      /** The worker serves it too, in its own process (the local stack); else run `strongbox codec-server`. */
+      withWorker: z.boolean().default(false),
       host: z.string().min(1).default('127.0.0.1'),
       port: port().default(8089),
       /** Origins (scheme://host:port) of the Temporal UI allowed to call it from a browser; temporal.uiUrl's by default. */

@@ -19,6 +19,7 @@ import { openStorages } from '../storage/index.js';
 import type { Storage } from '../storage/storage.js';
 import { connectWorker } from '../temporal/connection.js';
 import { workerDataConverter } from '../codec/data-converter.js';
+import { serveCodec } from '../codec/serve.js';
 import { catalogGaugesFor } from '../metrics/catalog-gauges.js';
 import { processMeter } from '../metrics/meter.js';
 import { metricsBindAddress, metricsUrl } from './metrics-address.js';
@@ -126,10 +127,13 @@ export async function createStrongboxWorker(options: StrongboxWorkerOptions): Pr
     async run() {
       logger.info({ taskQueues, namespace, stagingDir, ...(metricsPort > 0 ? { metrics: metricsUrl(metricsHost, metricsPort) } : {}) }, 'worker started');
       catalogGauges?.start();
+      // The local stack's codec server lives and dies with its worker (codec.server.withWorker).
+      const codecServer = config.codec?.server.withWorker ? await serveCodec(config, { logger }) : undefined;
       try {
         await Promise.all(workers.map((w) => w.run()));
       } finally {
         catalogGauges?.stop();
+        await codecServer?.close();
         // A connection left open would keep the process alive after a SIGTERM.
         if (ownsConnection) await connection.close();
       }

@@ -109,7 +109,7 @@ async function start(context: CliContext, options: StartOptions): Promise<StartS
   }
   note(`starting the local stack in ${dir} (Temporal with its UI, MinIO, PostgreSQL)…`);
   const buckets = Object.values(base.destinations).flatMap((d) => (d.type === 's3' ? [d.bucket] : []));
-  const stack = await stackUp({ dir, persistent: true, ui: true, buckets, logger });
+  const stack = await stackUp({ dir, persistent: true, ui: true, codec: true, buckets, logger });
   // Everything below — this process, the worker, pg_dump — reaches the stack through the standard variables.
   const env = stackEnv(stack);
   Object.assign(process.env, env);
