@@ -13,13 +13,15 @@
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import type { Payload, PayloadCodec } from '@temporalio/common';
-import { temporal } from '@temporalio/proto';
+import proto from '@temporalio/proto';
 import { StrongboxError } from '../errors.js';
 import { FailureType } from '../failures.js';
 import type { PayloadKeyring } from './keys.js';
 
 export const ENCRYPTED_ENCODING = 'binary/encrypted';
 export const KEY_ID_METADATA = 'encryption-key-id';
+// @temporalio/proto is CommonJS: Node's ESM loader gives it as a default export only.
+const { temporal } = proto;
 const CIPHER = 'aes-256-gcm';
 /** GCM's standard nonce size; random per payload (2^-32 collision bound far beyond any history). */
 const NONCE_BYTES = 12;

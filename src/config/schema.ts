@@ -289,7 +289,8 @@ const codec = z.strictObject({
       /** The worker serves it too, in its own process (the local stack); else run `strongbox codec-server`. */
       withWorker: z.boolean().default(false),
       host: z.string().min(1).default('127.0.0.1'),
-      port: port().default(8089),
+      /** 0 picks a free port (tests). */
+      port: z.number().int().min(0).max(65535).default(8089),
       /** Origins (scheme://host:port) of the Temporal UI allowed to call it from a browser; temporal.uiUrl's by default. */
       uiOrigins: z.array(z.url({ protocol: /^https?$/ })).optional(),
       /** Namespaces whose payloads it decodes (the X-Namespace header); temporal.namespace's by default. */
