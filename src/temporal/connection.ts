@@ -60,9 +60,13 @@ export function temporalTarget(config: Pick<Config, 'temporal' | 'baseDir'>, env
 }
 
 function unreachable(target: TemporalTarget, error: unknown): StrongboxError {
+  // Over TLS, a refused handshake (CA, server name, missing client certificate) looks like an unreachable server.
+  const hint = target.tls
+    ? 'check that it is up, and the TLS settings (temporal.tls, TEMPORAL_TLS_*): the CA, the server name, the client certificate'
+    : 'start it with `strongbox stack up` or set TEMPORAL_ADDRESS';
   return new StrongboxError(
     FailureType.Config,
-    `cannot reach Temporal at ${target.address} (${(error as Error).message.split('\n')[0]}) — start it with \`strongbox stack up\` or set TEMPORAL_ADDRESS`,
+    `cannot reach Temporal at ${target.address} (${(error as Error).message.split('\n')[0]}) — ${hint}`,
     { cause: error },
   );
 }
