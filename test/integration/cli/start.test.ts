@@ -179,7 +179,7 @@ describe('strongbox start (the whole command)', () => {
         expect((await decode({ authorization: `Bearer ${token}` })).status).toBe(200);
         const stackInfo = readStack(dir)!;
         const clear = await historyText(stackInfo, backup.workflowId);
-        expect(clear).toContain('binary/encrypted');
+        expect(clear).toContain(Buffer.from('binary/encrypted').toString('base64'));
         expect(clear).not.toContain(DEMO_DATABASE);
         expect(await historyText(stackInfo, backup.workflowId, { endpoint: `http://127.0.0.1:${codecPort}`, auth: `Bearer ${token}` })).toContain(DEMO_DATABASE);
 

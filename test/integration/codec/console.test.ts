@@ -15,7 +15,7 @@ import { serveCodec } from '../../../src/codec/serve.js';
 import type { RunningCodecServer } from '../../../src/codec/server.js';
 import { historyText } from '../../helpers/history.js';
 import { createTestDatabase, pgAdmin, TEST_BUCKETS, testStack, uniqueId, type TestDatabase } from '../../helpers/stack.js';
-import { startTestWorker, storedManifest, testSetup, type TestSetup, type TestWorker } from '../../helpers/workflows.js';
+import { startTestWorker, testSetup, type TestSetup, type TestWorker } from '../../helpers/workflows.js';
 
 describe('the console with the payload codec on', () => {
   let db: TestDatabase;
@@ -24,7 +24,6 @@ describe('the console with the payload codec on', () => {
   let codecServer: RunningCodecServer | undefined;
   let workflowId: string;
   let table: string;
-  let objectKeys: string[];
   let objectPrefix: string;
   const token = randomBytes(24).toString('base64url');
 
@@ -55,9 +54,6 @@ describe('the console with the payload codec on', () => {
     const handle = await startBackup(worker.client, setup.config, { target: 'app', scheduledAt: '2026-03-04T02:00:00.000Z', workflowId });
     const result = await handle.result();
     expect(result.outcome).toBe('created');
-    const manifest = await storedManifest(setup.config, result as never);
-    objectKeys = Object.values(manifest.destinations).flatMap((d) => d.objects.map((o) => o.key));
-    expect(objectKeys.length).toBeGreaterThan(0);
     codecServer = await serveCodec(setup.config);
   });
 
@@ -70,7 +66,8 @@ describe('the console with the payload codec on', () => {
 
   it('keeps database, table, host and object keys out of the history as the standard CLI prints it', async () => {
     const text = await historyText(testStack(), workflowId);
-    expect(text).toContain('binary/encrypted');
+    // Metadata values are base64 in the CLI's JSON: every payload says it is encrypted.
+    expect(text).toContain(Buffer.from('binary/encrypted').toString('base64'));
     // Object keys are `<prefix>/<target>/<backup id>/<file>`: the target and the backup id are search
     // attributes (clear by design, README "The console"), the prefix and the bucket are not.
     for (const secret of [db.name, table, `${testStack().postgres.host}:${testStack().postgres.port}`, objectPrefix, TEST_BUCKETS.cloud, TEST_BUCKETS.offsite]) {
@@ -81,7 +78,7 @@ describe('the console with the payload codec on', () => {
   it('shows the history decoded through the codec server to the CLI with the token', async () => {
     const text = await historyText(testStack(), workflowId, { endpoint: codecServer!.url, auth: `Bearer ${token}` });
     expect(text).toContain(db.name);
-    expect(text).not.toContain('binary/encrypted');
+    expect(text).not.toContain(Buffer.from('binary/encrypted').toString('base64'));
   });
 
   it('refuses a decode without a token (401) and for another namespace (403), and decodes for the namespace', async () => {
