@@ -97,7 +97,6 @@ describe.skipIf(!existsSync(CHROMIUM))('the Temporal UI with the codec server', 
     }
     try {
       await page.goto(`${temporal!.uiUrl}/namespaces/default/workflows/${encodeURIComponent(workflowId)}/${runId}/history`);
-      await page.getByText('Input', { exact: false }).first().waitFor();
       // The UI decodes in the background: wait for its codec calls and for the page to settle after them.
       for (const deadline = Date.now() + PAGE_TIMEOUT_MS; codecRequests.length === 0 && Date.now() < deadline; ) await page.waitForTimeout(250);
       await page.waitForLoadState('networkidle');
@@ -114,6 +113,7 @@ describe.skipIf(!existsSync(CHROMIUM))('the Temporal UI with the codec server', 
     expect(statuses).toContain(200);
     expect(body).toMatch(/"tier":\s*"auto"/);
     expect(body).toMatch(/"outcome":\s*"created"/);
+    expect(body).toContain(`"database": "${db.name}"`);
   });
 
   it('shows ciphertext when the codec server refuses a request without the token', async () => {
@@ -121,5 +121,8 @@ describe.skipIf(!existsSync(CHROMIUM))('the Temporal UI with the codec server', 
     expect(statuses.every((s) => s === 401)).toBe(true);
     expect(body).not.toMatch(/"tier":\s*"auto"/);
     expect(body).not.toMatch(/"outcome":\s*"created"/);
+    expect(body).not.toContain(db.name);
+    // The UI says why it shows no payloads.
+    expect(body).toContain('Codec Server could not connect');
   });
 });
