@@ -19,6 +19,7 @@ import { ensureDefaultKeys } from '../../crypto/keys.js';
 import { writeDemoConfig } from '../../demo/config.js';
 import { DEMO_DATABASE, ensureDemoDatabase, type DemoDatabase } from '../../demo/database.js';
 import { createLogger, type Logger } from '../../logger.js';
+import { connectClient } from '../../temporal/connection.js';
 import { isRoot } from '../../stack/debian.js';
 import {
   ensureDebianPackages,
@@ -133,7 +134,20 @@ async function start(context: CliContext, options: StartOptions): Promise<StartS
   const { metricsHost, metricsPort } = config.worker;
   const worker = await startWorkerDaemon({ dir, configFile, env, logger, ...(metricsPort > 0 ? { metrics: { host: metricsHost, port: metricsPort } } : {}) });
 
-  const client = await context.client();
+  // A client of the configuration the worker runs with: the demo's encrypts payloads (codec).
+  const client = await connectClient(config, { identity: context.identity() });
+  try {
+    return await scheduleAndBackUp(context, options, { client, config, configFile, dir, stack, worker, keys, demo });
+  } finally {
+    await client.connection.close();
+  }
+}
+
+async function scheduleAndBackUp(
+  context: CliContext,
+  options: StartOptions,
+  { client, config, configFile, dir, stack, worker, keys, demo }: { client: Client; config: Config; configFile: string; dir: string; stack: StackInfo; worker: WorkerDaemon; keys: ReturnType<typeof ensureDefaultKeys>; demo: DemoDatabase | undefined },
+): Promise<StartSummary> {
   // The schedules of the configuration (daily backups, verification, …): idempotent, so a second start changes nothing.
   const schedules = await applySchedules(client, config);
 
