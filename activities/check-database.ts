@@ -20,7 +20,7 @@ import { FailureType } from '../src/failures.js';
 import { compareCounts, countRows } from '../src/postgres/counts.js';
 import { quoteIdent } from '../src/postgres/endpoint.js';
 import { evaluateExpectation } from '../src/verify/expectations.js';
-import { connectDatabase, serverEndpoint, type ServerChoice } from '../src/verify/server.js';
+import { connectDatabase, serverEndpoint, type ServerChoice } from '../src/postgres/server.js';
 import type { AmcheckOutcome, CheckOutcome, DatabaseCheckReport } from '../src/verify/verdict.js';
 import { storageFor, type ActivityDeps } from './deps.js';
 

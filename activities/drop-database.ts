@@ -12,7 +12,7 @@ import { asActivity, StrongboxError } from '../src/errors.js';
 import { FailureType } from '../src/failures.js';
 import { quoteIdent } from '../src/postgres/endpoint.js';
 import { isScratchDatabaseName } from '../src/verify/names.js';
-import { creationName, describeEndpoint, inspectDatabase, restoreMarker, serverEndpoint, withMaintenanceClient, type ServerChoice } from '../src/verify/server.js';
+import { creationName, describeEndpoint, inspectDatabase, restoreMarker, serverEndpoint, withMaintenanceClient, type ServerChoice } from '../src/postgres/server.js';
 import type { ActivityDeps } from './deps.js';
 
 export interface DropDatabaseInput {

@@ -26,6 +26,10 @@ import { createRestoreConfigActivities } from './restore-config.js';
 import { createExportDataActivities } from './export-data.js';
 import { createPruneExportsActivities } from './prune-exports.js';
 import { createRestoreWorkflowActivities } from './restore-activities.js';
+import { createRekeyActivities } from './rekey-backup.js';
+import { createScrubActivities } from './scrub-backup.js';
+import { createReplicateActivities } from './replicate-backup.js';
+import { createPingHeartbeatActivities } from './ping-heartbeat.js';
 
 export type { ActivityDeps } from './deps.js';
 
@@ -55,6 +59,10 @@ export function createActivities(deps: ActivityDeps) {
     ...createExportDataActivities(deps),
     ...createPruneExportsActivities(deps),
     ...createRestoreWorkflowActivities(deps),
+    ...createRekeyActivities(deps),
+    ...createScrubActivities(deps),
+    ...createReplicateActivities(deps),
+    ...createPingHeartbeatActivities(deps),
   };
 }
 

@@ -14,6 +14,10 @@ import { summarizeManifest } from '../src/catalog/manifest.js';
 import { loadRecipients } from '../src/crypto/keys.js';
 import { asActivity } from '../src/errors.js';
 import { tiersFor } from '../src/schedules/tiers.js';
+import { backupLocks, lockRules } from '../src/retention/lock.js';
+import { retentionPolicy } from '../src/retention/policy.js';
+import { ConfigError } from '../src/errors.js';
+import type { Storage } from '../src/storage/storage.js';
 import { storageFor, type ActivityDeps } from './deps.js';
 
 export interface PlanBackupInput {
@@ -37,6 +41,11 @@ export interface BackupPlan {
   missingIn: string[];
   retry: RetryProfile;
   verifyAfterBackup: boolean;
+  /**
+   * Retain-until (ISO) of this backup's copy in each destination with object lock: every object of
+   * the copy, manifest included, is locked until then. Absent in plans recorded before it existed.
+   */
+  lockUntil?: Record<string, string>;
 }
 
 
@@ -51,7 +60,12 @@ export function createPlanActivities(deps: ActivityDeps) {
         const wanted = new Set(tiers.flatMap((t) => config.tiers[t].destinations));
         const destinations = Object.keys(config.destinations).filter((d) => wanted.has(d));
         loadRecipients(config);
-        for (const destination of destinations) await storageFor(deps, destination).checkAccess();
+        const rules = lockRules(config);
+        for (const destination of destinations) {
+          const storage = storageFor(deps, destination);
+          await storage.checkAccess();
+          if (rules[destination]) await assertLockable(storage, config.source);
+        }
         const backupId = backupIdFor(input.target, input.scheduledAt);
         const manifests = await Promise.all(destinations.map((d) => readManifest(storageFor(deps, d), input.target, backupId)));
         const found = manifests.find((m) => m !== undefined);
@@ -68,8 +82,29 @@ export function createPlanActivities(deps: ActivityDeps) {
           missingIn: existing ? destinations.filter((_, i) => manifests[i] === undefined) : [],
           retry: retryProfile(config),
           verifyAfterBackup: config.verification.afterEachBackup,
+          lockUntil: backupLocks({
+            target: input.target,
+            tiers,
+            scheduledAt: input.scheduledAt,
+            destinations,
+            policy: retentionPolicy(config),
+            rules,
+            now: deps.clock().toISOString(),
+          }),
         };
       });
     },
   };
+}
+
+/**
+ * A destination configured with objectLock whose bucket has none refuses every locked upload:
+ * said before the dump, as the configuration problem it is (a bucket cannot get object lock later).
+ */
+async function assertLockable(storage: Storage, source: string | undefined): Promise<void> {
+  const status = await storage.objectLockStatus?.();
+  if (status?.enabled !== false) return;
+  throw new ConfigError(source, [
+    `destinations.${storage.destination}.objectLock: bucket ${storage.describe()} has no object lock, so it refuses locked uploads — create a bucket with object lock enabled and point the destination at it, or remove objectLock (\`strongbox doctor\` checks every destination)`,
+  ]);
 }

@@ -122,13 +122,18 @@ export function createPlanPruneActivities(deps: ActivityDeps) {
   };
 }
 
-/** The first object of a copy (its manifest included) under a retention lock that has not ended. */
-export async function findLock(storage: Storage, target: string, backupId: string, now: string): Promise<{ key: string; retainUntil: string } | undefined> {
+/**
+ * The first object of a copy (its manifest included) under a retention lock that has not ended, or
+ * under a legal hold: one whose hold marker is gone (removed by hand, or by someone who should not
+ * have) still cannot be deleted.
+ */
+export async function findLock(storage: Storage, target: string, backupId: string, now: string): Promise<{ key: string; retainUntil?: string; legalHold?: boolean } | undefined> {
   const keys = [manifestKey(target, backupId)];
   for await (const object of storage.list(backupPrefix(target, backupId))) if (!keys.includes(object.key)) keys.push(object.key);
   for (const key of keys) {
     const info = await storage.head(key);
     if (info?.retainUntil && info.retainUntil.getTime() > Date.parse(now)) return { key, retainUntil: info.retainUntil.toISOString() };
+    if (info?.legalHold) return { key, legalHold: true };
   }
   return undefined;
 }

@@ -9,7 +9,7 @@ import { Context } from '@temporalio/activity';
 import { getTarget } from '../src/config/load.js';
 import { asActivity, classify } from '../src/errors.js';
 import { connectPg } from '../src/postgres/endpoint.js';
-import { describeEndpoint, inspectDatabase, restoreMarker, serverEndpoint, withMaintenanceClient } from '../src/verify/server.js';
+import { describeEndpoint, inspectDatabase, restoreMarker, serverEndpoint, withMaintenanceClient } from '../src/postgres/server.js';
 import type { ActivityDeps } from './deps.js';
 
 export interface ProbeServerInput {

@@ -4,13 +4,14 @@
  * in the backup's folder (data, roles file, verification records). Then the debris the plan found:
  * manifest-less folders and unfinished uploads older than the grace period.
  *
- * Every step re-checks what the plan saw, because time passed since: a copy with an object under a
- * retention lock is skipped whole (manifest kept) and reported; a debris folder that has gained a
+ * Every step re-checks what the plan saw, because time passed since: a copy placed under a legal
+ * hold meanwhile is left whole; a copy with an object under a retention lock is skipped whole
+ * (manifest kept) and reported; a debris folder that has gained a
  * manifest meanwhile (a slow backup just finished) is left alone.
  * Safe to retry: deleting what is already gone is a no-op, and the checks run again.
  */
 import { Context } from '@temporalio/activity';
-import { backupPrefix, manifestKey, MANIFEST_NAME } from '../src/catalog/layout.js';
+import { backupPrefix, holdKey, manifestKey, MANIFEST_NAME } from '../src/catalog/layout.js';
 import { asActivity } from '../src/errors.js';
 import type { DebrisPlan } from '../src/retention/debris.js';
 import type { DeleteOutcome, Storage } from '../src/storage/storage.js';
@@ -28,7 +29,8 @@ export interface PruneDestinationInput {
 export interface PrunedCopy {
   target: string;
   backupId: string;
-  outcome: 'deleted' | 'locked' | 'absent';
+  /** `held`: a legal hold was placed after the plan was made; nothing deleted. */
+  outcome: 'deleted' | 'locked' | 'absent' | 'held';
   /** Objects removed, the manifest first. */
   deleted: string[];
   /** Why the copy, or part of it, stayed. */
@@ -90,9 +92,14 @@ export function createPruneActivities(deps: ActivityDeps) {
 
 async function deleteCopy(storage: Storage, copy: { target: string; backupId: string }, now: string): Promise<PrunedCopy> {
   const manifest = manifestKey(copy.target, copy.backupId);
+  const hold = holdKey(copy.target, copy.backupId);
+  if (await storage.head(hold)) {
+    return { ...copy, outcome: 'held', deleted: [], detail: `${hold} appeared after the plan was made: the backup is under a legal hold; nothing deleted` };
+  }
   const lock = await findLock(storage, copy.target, copy.backupId, now);
   if (lock) {
-    return { ...copy, outcome: 'locked', deleted: [], detail: `${lock.key} is under a retention lock until ${lock.retainUntil}; nothing deleted` };
+    const what = lock.retainUntil ? `under a retention lock until ${lock.retainUntil}` : 'under an S3 legal hold';
+    return { ...copy, outcome: 'locked', deleted: [], detail: `${lock.key} is ${what}; nothing deleted` };
   }
   const deleted: string[] = [];
   const first = await storage.delete(manifest);

@@ -54,7 +54,7 @@ import { applyDatabaseSettings, archiveDatabaseProperties, createOptionsSql, typ
 import { followStream, pipeFollowed, waitUntilComplete } from '../src/storage/follow.js';
 import { isDataLine, parseTocList, PostDataLinkScanner, ScriptHeaderParser, selectEntries, SelectionError, tablesToKeepLogged, useList, withDataEntries } from '../src/restore/toc.js';
 import { scratchDatabaseName } from '../src/verify/names.js';
-import { connectDatabase, creationName, describeEndpoint, inspectDatabase, restoreMarker, serverEndpoint, withMaintenanceClient, type ServerChoice } from '../src/verify/server.js';
+import { connectDatabase, creationName, describeEndpoint, inspectDatabase, restoreMarker, serverEndpoint, withMaintenanceClient, type ServerChoice } from '../src/postgres/server.js';
 import { stagingFolder } from '../src/staging.js';
 import type { ActivityDeps } from './deps.js';
 

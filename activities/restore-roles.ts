@@ -15,7 +15,7 @@ import { FailureType } from '../src/failures.js';
 import { libpqEnv } from '../src/postgres/endpoint.js';
 import { pgTool, stderrTail } from '../src/postgres/tools.js';
 import { filterGlobals, redactSecrets } from '../src/restore/globals.js';
-import { describeEndpoint, serverEndpoint, withMaintenanceClient } from '../src/verify/server.js';
+import { describeEndpoint, serverEndpoint, withMaintenanceClient } from '../src/postgres/server.js';
 import type { ActivityDeps } from './deps.js';
 
 /** Lines of psql's (redacted) stderr kept in a failure message. */

@@ -15,7 +15,7 @@ import { evaluateHttp, healthChecksFor, type HealthCheckOutcome } from '../src/d
 import { asActivity } from '../src/errors.js';
 import { connectPg } from '../src/postgres/endpoint.js';
 import { evaluateExpectation } from '../src/verify/expectations.js';
-import { serverEndpoint } from '../src/verify/server.js';
+import { serverEndpoint } from '../src/postgres/server.js';
 import type { ActivityDeps } from './deps.js';
 
 /** Bound of each SQL health check: a health check is a probe. */

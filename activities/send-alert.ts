@@ -38,7 +38,7 @@ export function createSendAlertActivities(deps: ActivityDeps) {
         channels.map(async (channel, index): Promise<DeliveryResult | undefined> => {
           const name = channelName(channel, index);
           if (already.has(name)) return undefined;
-          const result = await deliver(channel, name, message, { signal: context.cancellationSignal });
+          const result = await deliver(channel, name, message, { signal: context.cancellationSignal, config: deps.config, index });
           if (result.delivered) {
             delivered.push(name);
             context.heartbeat({ delivered });

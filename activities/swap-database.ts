@@ -22,7 +22,7 @@ import { getTarget } from '../src/config/load.js';
 import { asActivity, StrongboxError } from '../src/errors.js';
 import { FailureType } from '../src/failures.js';
 import { quoteIdent } from '../src/postgres/endpoint.js';
-import { describeEndpoint, inspectDatabase, restoreMarker, serverEndpoint, withMaintenanceClient } from '../src/verify/server.js';
+import { describeEndpoint, inspectDatabase, restoreMarker, serverEndpoint, withMaintenanceClient } from '../src/postgres/server.js';
 import type { ActivityDeps } from './deps.js';
 
 /** Sessions that reconnect between termination and rename are ended again this many times. */

@@ -32,6 +32,8 @@ export interface UploadInput {
   file: string;
   sha256: string;
   size: number;
+  /** Object lock until then (ISO), in a destination with objectLock (the plan's lockUntil). */
+  retainUntil?: string;
 }
 
 export interface UploadResult {
@@ -118,6 +120,7 @@ export function createUploadActivities(deps: ActivityDeps) {
               size: input.size,
               signal: context.cancellationSignal,
               ...(checkpoint ? { resume: checkpoint } : {}),
+              ...(input.retainUntil ? { retainUntil: new Date(input.retainUntil) } : {}),
               onProgress: (n) => {
                 bytes = n;
                 answered();

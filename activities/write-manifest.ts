@@ -23,6 +23,8 @@ export interface WriteManifestInput {
   draft: StagedFile;
   draftSha256: string;
   parts: ManifestParts;
+  /** Object lock on the manifest until then (ISO): the same as the copy's objects. */
+  retainUntil?: string;
 }
 
 export function createManifestActivities(deps: ActivityDeps) {
@@ -44,7 +46,7 @@ export function createManifestActivities(deps: ActivityDeps) {
             throw new StrongboxError(FailureType.MissingObject, `refusing to write the manifest: ${object.key} in ${input.destination} is ${info ? 'not the object that was uploaded' : 'missing'}`);
           }
         }
-        await storeManifest(storage, manifest);
+        await storeManifest(storage, manifest, input.retainUntil ? { retainUntil: new Date(input.retainUntil) } : {});
         return summarizeManifest(manifest);
       });
     },

@@ -23,6 +23,11 @@
  *   counts), written into staging beside the dump; the manifest is built from it once the uploads
  *   are done, so the per-table list never travels through a workflow's history.
  * - **manifest summary**: a manifest without its per-table list — what workflows carry.
+ * - **copy**: a backup as one destination holds it — its objects and its own manifest.
+ * - **scrub**: reading every copy of every backup back against its manifest (full: every byte
+ *   checksummed; fast: one metadata request per object), repairing a damaged copy from a good one;
+ *   a copy a full scrub found intact is **proven** at that time (src/scrub/).
+ * - **replication**: copying existing backups to a destination that lacks them (src/replicate/).
  */
 
 export const TIERS = ['daily', 'weekly', 'monthly'] as const;
@@ -109,6 +114,21 @@ export interface Manifest {
   anomalies: Anomaly[];
   /** Things an operator should know about this backup (e.g. why roles were not captured). */
   notes: string[];
+  /** Key rotations of this backup, oldest first (absent when never rotated): see RekeyRecord. */
+  rekeys?: RekeyRecord[];
+}
+
+/**
+ * One key rotation of a backup (`strongbox keys rotate`): its files' headers were rewrapped for a
+ * new recipient set, their payloads left byte-identical. The manifest's `encryption.recipients`,
+ * file sizes and checksums describe the files as they are now; this keeps what they were.
+ */
+export interface RekeyRecord {
+  at: string;
+  previousRecipients: string[];
+  recipients: string[];
+  files: Array<{ name: string; previousSize: number; previousSha256: string; size: number; sha256: string }>;
+  workflow: { id: string; runId: string };
 }
 
 /** What the dump learns about a backup, kept in staging until the manifest is written (see the glossary). */

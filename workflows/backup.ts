@@ -11,6 +11,7 @@ import {
   defineQuery,
   defineSignal,
   log,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -40,6 +41,7 @@ import {
 import { reportFailure } from './shared/alerting.js';
 import { checkForAnomalies } from './shared/anomalies.js';
 import { recordBackupEvents } from './shared/backup-events.js';
+import { HEARTBEAT_PATCH, pingFailure, pingSuccess } from './shared/heartbeat.js';
 import { startVerificationAfterBackup } from './verify-backup.js';
 
 export interface BackupWorkflowInput {
@@ -126,6 +128,8 @@ export async function backupWorkflow(input: BackupWorkflowInput): Promise<Backup
     plan = await control.planBackup({ target: input.target, tier: input.tier ?? 'auto', scheduledAt });
   } catch (error) {
     await reportFailure({ kind: 'backup', target: input.target, step: 'plan', error });
+    // Histories recorded before the dead man's switch replay without its pings.
+    if (patched(HEARTBEAT_PATCH)) await pingFailure({ job: 'backup', target: input.target, error });
     throw error;
   }
   progress.backupId = plan.backupId;
@@ -138,6 +142,8 @@ export async function backupWorkflow(input: BackupWorkflowInput): Promise<Backup
     log.info('backup of this slot already exists; nothing to do', { backupId: plan.backupId, missingIn: plan.missingIn });
     progress.step = 'done';
     finish('skipped', plan.existing, `backup **${plan.backupId}** already existed`);
+    // The slot is backed up: as good a sign of life as a new backup.
+    if (patched(HEARTBEAT_PATCH)) await pingSuccess({ job: 'backup', target: plan.target, backupId: plan.backupId });
     return { outcome: 'already-existed', backupId: plan.backupId, target: plan.target, tiers: plan.existing.tiers, destinations: Object.keys(plan.existing.destinations), missingIn: plan.missingIn, manifest: plan.existing };
   }
 
@@ -147,6 +153,7 @@ export async function backupWorkflow(input: BackupWorkflowInput): Promise<Backup
     await recordBackupEvents(manifest);
     progress.step = 'done';
     finish('succeeded', manifest, `backup **${plan.backupId}** stored in ${plan.destinations.join(', ')}`);
+    if (patched(HEARTBEAT_PATCH)) await pingSuccess({ job: 'backup', target: plan.target, backupId: plan.backupId });
     if (plan.verifyAfterBackup) await startVerificationAfterBackup(plan.target, plan.backupId);
     return { outcome: 'created', backupId: plan.backupId, target: plan.target, tiers: plan.tiers, destinations: plan.destinations, missingIn: [], manifest };
   } catch (error) {
@@ -165,6 +172,7 @@ export async function backupWorkflow(input: BackupWorkflowInput): Promise<Backup
       ),
     );
     await reportFailure({ kind: 'backup', target: plan.target, step: failedStep, error, backupId: plan.backupId });
+    if (patched(HEARTBEAT_PATCH)) await pingFailure({ job: 'backup', target: plan.target, backupId: plan.backupId, error });
     throw error;
   }
 }
@@ -248,7 +256,8 @@ async function backUpOnHost(plan: BackupPlan, hostQueue: string, scheduledAt: st
           const objects: StoredObject[] = [];
           for (const { file, staged } of files) {
             const key = objectKey(plan.target, plan.backupId, file.name);
-            const result = await upload.uploadObject({ destination, key, file: staged.file, sha256: staged.sha256, size: staged.size });
+            const retainUntil = plan.lockUntil?.[destination];
+            const result = await upload.uploadObject({ destination, key, file: staged.file, sha256: staged.sha256, size: staged.size, ...(retainUntil ? { retainUntil } : {}) });
             objects.push({ key, size: result.size, sha256: result.sha256 });
           }
           stored[destination] = { objects };
@@ -273,7 +282,13 @@ async function backUpOnHost(plan: BackupPlan, hostQueue: string, scheduledAt: st
     // Written last, in every destination: from here on the backup exists. Built on the host from
     // the draft in staging, so the per-table list never enters this history.
     const write = hostActivities(plan, hostQueue, '10 minutes', 'write the manifest');
-    const written = await Promise.all(plan.destinations.map((destination) => write.writeManifest({ destination, draft: dump.draft, draftSha256: dump.draftSha256, parts })));
+    const written = await Promise.all(plan.destinations.map((destination) => write.writeManifest({
+          destination,
+          draft: dump.draft,
+          draftSha256: dump.draftSha256,
+          parts,
+          ...(plan.lockUntil?.[destination] ? { retainUntil: plan.lockUntil[destination] } : {}),
+        })));
     return written[0]!;
   } finally {
     await CancellationScope.nonCancellable(async () => {

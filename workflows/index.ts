@@ -8,3 +8,6 @@ export { configBackupWorkflow } from './config-backup.js';
 export { exportWorkflow } from './export.js';
 export { restoreWorkflow, restoreProgressQuery } from './restore.js';
 export { disasterRecoveryWorkflow, drStatusQuery } from './disaster-recovery/index.js';
+export { rekeyWorkflow, rekeyProgressQuery } from './rekey.js';
+export { scrubWorkflow, scrubProgressQuery } from './scrub.js';
+export { replicateWorkflow } from './replicate.js';

@@ -7,7 +7,9 @@
  */
 
 /** Why an alert was raised. */
-export type AlertKind = 'failure' | 'anomaly' | 'prune-refused' | 'stale' | 'waiting';
+export type AlertKind = 'failure' | 'anomaly' | 'prune-refused' | 'stale' | 'waiting'
+  // The scrub: a damaged copy repaired from a good one; one it could not repair; a backup with no intact copy left.
+  | 'repaired' | 'unrepaired' | 'lost';
 
 /** Which kind of workflow raised it (also the StrongboxKind search attribute). */
 export type WorkflowKind = 'backup' | 'verify' | 'restore' | 'disaster-recovery' | 'prune' | 'config-backup' | 'export' | 'staleness-check' | (string & {});
@@ -52,6 +54,9 @@ const KIND_TITLES: Record<AlertKind, string> = {
   'prune-refused': 'prune refused',
   stale: 'backups stale',
   waiting: 'waiting for a destination',
+  repaired: 'damaged copy repaired',
+  unrepaired: 'damaged copy NOT repaired',
+  lost: 'backup LOST: no intact copy left',
 };
 
 export function alertTitle(alert: Alert): string {

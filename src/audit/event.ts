@@ -21,9 +21,17 @@ export const AUDIT_ACTIONS = [
   'backup.verified',
   'backup.restored',
   'backup.pruned',
+  'backup.rekeyed',
+  // The scrub and replication (workflows/scrub.ts, workflows/replicate.ts).
+  'backup.scrubbed',
+  'backup.repaired',
+  'backup.replicated',
   'dr.started',
   'dr.approved',
   'dr.aborted',
+  // Legal holds (strongbox hold add|remove): who pinned a backup past retention, and who let it go.
+  'backup.held',
+  'backup.released',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

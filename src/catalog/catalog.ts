@@ -12,8 +12,10 @@ import type { Manifest, VerificationRecord } from '../domain.js';
 import { StrongboxError } from '../errors.js';
 import { FailureType } from '../failures.js';
 import type { Storage } from '../storage/storage.js';
-import { BACKUPS_ROOT, MANIFEST_NAME, manifestKey, parseBackupKey, VERIFICATION_DIR } from './layout.js';
+import { parseHold } from './hold.js';
+import { BACKUPS_ROOT, HOLD_NAME, MANIFEST_NAME, manifestKey, parseBackupKey, VERIFICATION_DIR } from './layout.js';
 import { parseManifest, parseVerification, serializeManifest } from './manifest.js';
+import { isGoodAfter, parseScrubRecord, SCRUB_DIR, type CopyState, type ScrubMode, type ScrubRecord } from '../scrub/record.js';
 
 export type VerificationStatus = 'verified' | 'failed' | 'unverified';
 
@@ -26,9 +28,33 @@ export interface CatalogEntry {
   /** The newest verification record, from any destination. */
   verification: VerificationRecord | undefined;
   status: VerificationStatus;
-  /** Copies found damaged, by destination (unreadable manifest, or so found by the newest verification); absent when none. */
+  /** Copies found damaged, by destination (unreadable manifest, or so found by the newest verification or scrub); absent when none. */
   damaged?: DamagedCopy[];
+  /** The legal hold on the backup (src/catalog/hold.ts), when any destination holds its marker. */
+  hold?: HeldBackup;
+  /** What the scrubs found of each copy (from their evidence); absent when the backup was never scrubbed. */
+  scrub?: CopyProof[];
 }
+
+/** A hold as the catalog sees it: the marker found first, and every destination holding one. */
+export interface HeldBackup {
+  reason: string;
+  heldBy: string;
+  heldAt: string;
+  destinations: string[];
+}
+
+/** A copy as the scrubs last saw it. */
+export interface CopyProof {
+  destination: string;
+  /** The newest full scrub that read it whole and found it intact (or repaired it): when it was last proven intact. */
+  provenAt?: string;
+  /** The newest scrub of any mode, and what it found (`repaired`: found bad, rewritten from a good copy). */
+  lastScrub?: { at: string; mode: ScrubMode; state: CopyState | 'repaired' };
+}
+
+/** At most this many scrub records are read per backup while looking for its newest full scrub behind fast ones. */
+const SCRUB_RECORDS_READ = 8;
 
 export interface DamagedCopy {
   destination: string;
@@ -54,18 +80,26 @@ export async function readCatalog(storages: Iterable<Storage>, options: { target
   const problems: CatalogProblem[] = [];
   const unreachable: Catalog['unreachable'] = [];
   const prefix = options.target ? `${BACKUPS_ROOT}/${options.target}/` : `${BACKUPS_ROOT}/`;
+  /** Scrub record key → the destinations holding it, per backup id. */
+  const scrubs = new Map<string, Map<string, Storage[]>>();
   for (const storage of storages) {
     const manifests: string[] = [];
+    const holds = new Map<string, string>();
     const verifications = new Map<string, string[]>();
     try {
       for await (const object of storage.list(prefix)) {
         const parsed = parseBackupKey(object.key);
         if (!parsed) continue;
         if (parsed.rest === MANIFEST_NAME) manifests.push(object.key);
+        else if (parsed.rest === HOLD_NAME) holds.set(parsed.backupId, object.key);
         else if (parsed.rest.startsWith(`${VERIFICATION_DIR}/`)) {
           const list = verifications.get(parsed.backupId) ?? [];
           list.push(object.key);
           verifications.set(parsed.backupId, list);
+        } else if (parsed.rest.startsWith(`${SCRUB_DIR}/`)) {
+          const byKey = scrubs.get(parsed.backupId) ?? new Map<string, Storage[]>();
+          byKey.set(object.key, [...(byKey.get(object.key) ?? []), storage]);
+          scrubs.set(parsed.backupId, byKey);
         }
       }
     } catch (error) {
@@ -103,15 +137,34 @@ export async function readCatalog(storages: Iterable<Storage>, options: { target
         }
       }
       entry.status = entry.verification ? (entry.verification.result === 'passed' ? 'verified' : 'failed') : 'unverified';
+      const holdAt = holds.get(manifest.backupId);
+      if (holdAt) entry.hold = await readHeld(storage, holdAt, entry.hold, problems);
       byId.set(manifest.backupId, entry);
     }
   }
   const entries = [...byId.values()].sort((a, b) => (a.manifest.scheduledAt < b.manifest.scheduledAt ? 1 : -1));
   for (const entry of entries) {
-    const damaged = damagedCopies(entry, problems);
+    const records = await newestScrubs(scrubs.get(entry.backupId), problems);
+    if (records.length > 0) entry.scrub = copyProofs(entry, records);
+    const damaged = damagedCopies(entry, problems, records[0]);
     if (damaged.length > 0) entry.damaged = damaged;
   }
   return { entries, problems, unreachable };
+}
+
+/**
+ * Adds one destination's hold marker to what is known of a backup's hold. A marker that cannot be
+ * read still holds the backup (a problem is reported): deleting on a doubt is what holds prevent.
+ */
+async function readHeld(storage: Storage, key: string, known: HeldBackup | undefined, problems: CatalogProblem[]): Promise<HeldBackup> {
+  if (known) return { ...known, destinations: [...known.destinations, storage.destination] };
+  try {
+    const hold = parseHold(await storage.getBytes(key), `${storage.destination}:${key}`);
+    return { reason: hold.reason, heldBy: hold.heldBy, heldAt: hold.heldAt, destinations: [storage.destination] };
+  } catch (error) {
+    problems.push({ destination: storage.destination, key, problem: `${(error as Error).message} — the backup is treated as held until the marker is repaired or the hold removed` });
+    return { reason: 'unreadable hold marker', heldBy: 'unknown', heldAt: new Date(0).toISOString(), destinations: [storage.destination] };
+  }
 }
 
 /**
@@ -119,15 +172,62 @@ export async function readCatalog(storages: Iterable<Storage>, options: { target
  * of the listing), and copies the newest verification found damaged. Manifests that differ are a
  * problem too, but not of a known copy: the verification finds which.
  */
-export function damagedCopies(entry: Pick<CatalogEntry, 'target' | 'backupId' | 'verification' | 'destinations'>, problems: readonly CatalogProblem[]): DamagedCopy[] {
+export function damagedCopies(entry: Pick<CatalogEntry, 'target' | 'backupId' | 'verification' | 'destinations'>, problems: readonly CatalogProblem[], scrub?: ScrubRecord): DamagedCopy[] {
   const key = manifestKey(entry.target, entry.backupId);
   const damaged = problems.filter((p) => p.key === key && !entry.destinations.includes(p.destination)).map((p) => ({ destination: p.destination, reason: p.problem }));
+  // The newer of the newest verification and the newest scrub speaks for each copy it judged.
+  const scrubNewer = scrub !== undefined && (!entry.verification || scrub.scrubbedAt > entry.verification.verifiedAt);
   for (const copy of entry.verification?.copies ?? []) {
+    if (scrubNewer && scrub.copies.some((c) => c.destination === copy.destination && c.state !== 'unreachable')) continue;
     if (copy.state === 'damaged' && !damaged.some((d) => d.destination === copy.destination)) {
       damaged.push({ destination: copy.destination, reason: `${copy.detail ?? 'damaged'} (found by the verification of ${entry.verification!.verifiedAt})` });
     }
   }
+  if (scrubNewer) {
+    for (const copy of scrub.copies) {
+      if (isGoodAfter(copy) || copy.state === 'unreachable' || damaged.some((d) => d.destination === copy.destination)) continue;
+      const what = copy.detail ?? copy.objects.filter((o) => o.state !== 'good').map((o) => o.detail ?? `${o.key} is ${o.state}`).join('; ');
+      damaged.push({ destination: copy.destination, reason: `${what} (found by the ${scrub.mode} scrub of ${scrub.scrubbedAt}${copy.repair ? `, not repaired: ${copy.repair.detail}` : ''})` });
+    }
+  }
   return damaged;
+}
+
+/**
+ * A backup's newest scrub records, newest first: the newest one, and older ones back to the newest
+ * full scrub (at most SCRUB_RECORDS_READ). Every record covers every copy, so each is read from one
+ * destination holding it; an unreadable one is a problem, and the next destination is tried.
+ */
+async function newestScrubs(byKey: Map<string, Storage[]> | undefined, problems: CatalogProblem[]): Promise<ScrubRecord[]> {
+  const records: ScrubRecord[] = [];
+  const keys = [...(byKey?.keys() ?? [])].sort().reverse().slice(0, SCRUB_RECORDS_READ);
+  for (const key of keys) {
+    for (const storage of byKey!.get(key)!) {
+      try {
+        records.push(parseScrubRecord(await storage.getBytes(key), `${storage.destination}:${key}`));
+        break;
+      } catch (error) {
+        problems.push({ destination: storage.destination, key, problem: (error as Error).message });
+      }
+    }
+    if (records.at(-1)?.mode === 'full') break;
+  }
+  return records;
+}
+
+/** Each copy holding the backup: when a full scrub last proved it, and what the newest scrub found. */
+function copyProofs(entry: Pick<CatalogEntry, 'destinations'>, records: readonly ScrubRecord[]): CopyProof[] {
+  const newest = records[0]!;
+  const full = records.find((r) => r.mode === 'full');
+  return [...entry.destinations].sort().map((destination) => {
+    const last = newest.copies.find((c) => c.destination === destination);
+    const proven = full?.copies.find((c) => c.destination === destination);
+    return {
+      destination,
+      ...(proven && isGoodAfter(proven) ? { provenAt: full!.scrubbedAt } : {}),
+      ...(last ? { lastScrub: { at: newest.scrubbedAt, mode: newest.mode, state: last.repair?.outcome === 'repaired' ? 'repaired' : last.state } } : {}),
+    };
+  });
 }
 
 export type BackupSelector = 'latest' | 'latest-verified' | string;
@@ -153,6 +253,7 @@ export async function readManifest(storage: Storage, target: string, backupId: s
   return parseManifest(await storage.getBytes(key), `${storage.destination}:${key}`);
 }
 
-export async function writeManifest(storage: Storage, manifest: Manifest): Promise<void> {
-  await storage.putBytes(manifestKey(manifest.target, manifest.backupId), serializeManifest(manifest));
+/** `retainUntil`: object lock on the manifest, like the copy's other objects (src/retention/lock.ts). */
+export async function writeManifest(storage: Storage, manifest: Manifest, options: { retainUntil?: Date } = {}): Promise<void> {
+  await storage.putBytes(manifestKey(manifest.target, manifest.backupId), serializeManifest(manifest), options.retainUntil ? { retainUntil: options.retainUntil } : {});
 }

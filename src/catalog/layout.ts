@@ -5,12 +5,15 @@
  *   backups/<target>/<backup id>/db.dump.zst.age        the encrypted dump
  *   backups/<target>/<backup id>/globals.sql.age        roles and tablespaces, when captured
  *   backups/<target>/<backup id>/verification/<time>-<run>.json   evidence of each restore test
+ *   backups/<target>/<backup id>/hold.json              a legal hold: prune never deletes the backup
  */
 import type { Compression } from '../domain.js';
 
 export const BACKUPS_ROOT = 'backups';
 export const MANIFEST_NAME = 'manifest.json';
 export const VERIFICATION_DIR = 'verification';
+/** Beside the manifest while a backup is under a legal hold (src/catalog/hold.ts). */
+export const HOLD_NAME = 'hold.json';
 
 /** `2026-11-24T02:00:00.000Z` → `20261124T020000Z`: sortable, safe in keys and workflow ids. */
 export function compactTime(iso: string): string {
@@ -30,6 +33,16 @@ export function backupPrefix(target: string, backupId: string): string {
 
 export function manifestKey(target: string, backupId: string): string {
   return `${backupPrefix(target, backupId)}${MANIFEST_NAME}`;
+}
+
+export function holdKey(target: string, backupId: string): string {
+  return `${backupPrefix(target, backupId)}${HOLD_NAME}`;
+}
+
+/** The target a backup id names (`<target>-<compact time>`), or undefined when it is no backup id. */
+export function targetOfBackupId(backupId: string): string | undefined {
+  const match = /^(.+)-\d{8}T\d{6}Z$/.exec(backupId);
+  return match?.[1];
 }
 
 export function objectKey(target: string, backupId: string, name: string): string {

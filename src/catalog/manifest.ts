@@ -3,7 +3,8 @@
  * validated: a manifest Strongbox cannot read is reported, never guessed at.
  */
 import { z } from 'zod';
-import { MANIFEST_FORMAT_VERSION, TIERS, type DraftManifest, type Manifest, type ManifestSummary, type VerificationRecord } from '../domain.js';
+import { MANIFEST_FORMAT_VERSION, TIERS, type DraftManifest, type Manifest, type ManifestSummary, type StoredObject, type VerificationRecord } from '../domain.js';
+import { objectKey } from './layout.js';
 import { StrongboxError } from '../errors.js';
 import { FailureType } from '../failures.js';
 
@@ -40,6 +41,17 @@ const manifestSchema = z.object({
   workflow: z.object({ id: z.string(), runId: z.string(), namespace: z.string() }),
   anomalies: z.array(z.object({ kind: z.enum(['size', 'row-count']), message: z.string() })).default([]),
   notes: z.array(z.string()).default([]),
+  rekeys: z
+    .array(
+      z.object({
+        at: z.string(),
+        previousRecipients: z.array(z.string()),
+        recipients: z.array(z.string()).min(1),
+        files: z.array(z.object({ name: z.string(), previousSize: z.number().int().min(0), previousSha256: sha256, size: z.number().int().min(0), sha256 })),
+        workflow: z.object({ id: z.string(), runId: z.string() }),
+      }),
+    )
+    .optional(),
 });
 
 const verificationSchema = z.object({
@@ -138,6 +150,19 @@ export function parseDraftManifest(bytes: Buffer | string, where: string): Draft
     throw new StrongboxError(FailureType.CorruptData, `draft manifest ${where} is malformed: ${first.path.join('.')}: ${first.message}`);
   }
   return result.data;
+}
+
+/**
+ * The stored objects of a backup's copy in one destination, each with the size and SHA-256 its
+ * manifest recorded for the file: keys as the manifest recorded them for that destination, else
+ * where the layout puts them (a copy replicated to a destination the backup was not made for).
+ */
+export function objectsIn(manifest: Manifest, destination: string): StoredObject[] {
+  return manifest.files.map((file) => ({
+    key: manifest.destinations[destination]?.objects.find((o) => o.key.endsWith(`/${file.name}`))?.key ?? objectKey(manifest.target, manifest.backupId, file.name),
+    size: file.size,
+    sha256: file.sha256,
+  }));
 }
 
 export function serializeManifest(manifest: Manifest): string {

@@ -1,16 +1,12 @@
 /**
- * What every CLI command gets: the configuration (loaded on first use, from --config /
- * STRONGBOX_CONFIG / ./strongbox.yaml / the one `strongbox start` wrote for its demo / embedded
- * defaults), a logger, output helpers and a lazily connected Temporal client.
+ * What every CLI command gets: the configuration (loaded on first use; which file, in
+ * config-file.ts), a logger, output helpers and a lazily connected Temporal client.
  */
 import os from 'node:os';
 import type { Client } from '@temporalio/client';
-import path from 'node:path';
-import { loadConfig, STARTED_CONFIG_FILE, type Config } from '../config/load.js';
+import { loadConfig, type Config } from '../config/load.js';
 import { createLogger, type Logger } from '../logger.js';
-import { builtInDefaultsWarning } from './config-file.js';
-import { stackEnv } from '../stack/env.js';
-import { readStack } from '../stack/state.js';
+import { builtInDefaultsWarning, loadCliConfig } from './config-file.js';
 import { connectClient } from '../temporal/connection.js';
 
 export interface Output {
@@ -50,9 +46,8 @@ export function createContext(options: ContextOptions = {}): CliContext {
   const context: CliContext = {
     config() {
       if (!config) {
-        config = loadConfig({ path: options.configPath?.(), started: true });
+        config = loadCliConfig({ path: options.configPath?.() });
         if (config.source === undefined) context.out.note(builtInDefaultsWarning(process.cwd()));
-        if (config.source === path.resolve(STARTED_CONFIG_FILE)) useStackEnvironment(path.dirname(config.source));
       }
       return config;
     },
@@ -79,13 +74,3 @@ export function createContext(options: ContextOptions = {}): CliContext {
   return context;
 }
 
-/**
- * The demo configuration leaves the stack's endpoints and credential files (S3 keys, pgpass) to the
- * environment `strongbox start` gives its worker; a command reading that configuration gets the
- * same, where the shell has not set them itself.
- */
-function useStackEnvironment(stackDir: string): void {
-  const stack = readStack(stackDir);
-  if (!stack) return;
-  for (const [name, value] of Object.entries(stackEnv(stack))) process.env[name] ??= value;
-}

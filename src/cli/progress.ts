@@ -9,6 +9,7 @@ import { followWorkflow, OutcomeUnknownError } from '../client/follow.js';
 import { rootMessage } from '../failures.js';
 import { temporalTarget } from '../temporal/connection.js';
 import type { CliContext } from './context.js';
+import { runUrl } from '../temporal/ui.js';
 
 export interface ProgressLine {
   update(text: string): void;
@@ -39,7 +40,8 @@ export { formatBytes } from '../format.js';
 
 /** ` — <link to the run in the Temporal UI>`, when the UI's address is configured. */
 export function uiLink(uiUrl: string | undefined, namespace: string, workflowId: string): string {
-  return uiUrl ? ` — ${uiUrl.replace(/\/$/, '')}/namespaces/${namespace}/workflows/${encodeURIComponent(workflowId)}` : '';
+  const url = runUrl(uiUrl, namespace, workflowId);
+  return url ? ` — ${url}` : '';
 }
 
 /** The note every command prints once it started a run: its id, where to watch it, the configuration it runs with. */

@@ -5,7 +5,7 @@
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { Config } from '../config/load.js';
 import type { Tier } from '../domain.js';
-import { identityMemo } from '../audit/event.js';
+import { startWorkflow } from './start.js';
 import type { backupWorkflow, BackupWorkflowInput } from '../../workflows/backup.js';
 
 /**
@@ -32,14 +32,13 @@ export interface StartBackupOptions {
 export async function startBackup(client: Client, config: Config, options: StartBackupOptions): Promise<WorkflowHandle<typeof backupWorkflow>> {
   const scheduledAt = options.scheduledAt ?? new Date(Math.floor(Date.now() / 1000) * 1000).toISOString();
   const input: BackupWorkflowInput = { target: options.target, tier: options.tier ?? 'auto', scheduledAt };
-  return client.workflow.start<typeof backupWorkflow>('backupWorkflow', {
-    taskQueue: config.temporal.taskQueue,
+  // A second trigger of a running slot attaches to it (startWorkflow's USE_EXISTING).
+  return startWorkflow<typeof backupWorkflow>(client, config, {
+    workflowType: 'backupWorkflow',
     workflowId: options.workflowId ?? backupWorkflowId(options.target, scheduledAt),
     args: [input],
-    // A second trigger of a running slot attaches to it instead of failing or starting another.
-    workflowIdConflictPolicy: 'USE_EXISTING',
-    staticSummary: `backup of ${options.target} (${input.tier}) for ${scheduledAt}`,
-    // Who started it, for the audit log (the CLI's client identity is --as / STRONGBOX_IDENTITY / user@host).
-    memo: identityMemo(client.options.identity),
+    summary: `backup of ${options.target} (${input.tier}) for ${scheduledAt}`,
+    kind: 'backup',
+    target: options.target,
   });
 }

@@ -5,12 +5,11 @@
  * first moment, before the workflow's first task.
  */
 import type { Client, WorkflowHandle } from '@temporalio/client';
-import { identityMemo } from '../audit/event.js';
 import type { Config } from '../config/load.js';
 import type { AssessedBackup } from '../../activities/assess-recovery.js';
 import type { Approval, ApprovalInput } from '../restore/approval.js';
 import { drWorkflowId } from '../restore/names.js';
-import { KindAttribute, TargetAttribute } from '../temporal/search-attributes.js';
+import { startWorkflow } from './start.js';
 import type { DisasterRecoveryInput, disasterRecoveryWorkflow, DrStatus, UseBackupInput } from '../../workflows/disaster-recovery/index.js';
 import type { DrReport } from '../dr/report.js';
 import { findInChain } from '../failures.js';
@@ -26,17 +25,13 @@ export type DrHandle = WorkflowHandle<typeof disasterRecoveryWorkflow>;
 export async function startDr(client: Client, config: Config, options: StartDrOptions): Promise<DrHandle> {
   const { workflowId, at, ...input } = options;
   const when = (at ?? new Date()).toISOString();
-  return client.workflow.start<typeof disasterRecoveryWorkflow>('disasterRecoveryWorkflow', {
-    taskQueue: config.temporal.taskQueue,
+  return startWorkflow<typeof disasterRecoveryWorkflow>(client, config, {
+    workflowType: 'disasterRecoveryWorkflow',
     workflowId: workflowId ?? drWorkflowId(input.target, when),
     args: [input],
-    workflowIdConflictPolicy: 'USE_EXISTING',
-    typedSearchAttributes: [
-      { key: TargetAttribute, value: input.target },
-      { key: KindAttribute, value: 'disaster-recovery' },
-    ],
-    staticSummary: `disaster recovery of ${input.target} (${input.scenario})`,
-    memo: identityMemo(client.options.identity),
+    summary: `disaster recovery of ${input.target} (${input.scenario})`,
+    kind: 'disaster-recovery',
+    target: input.target,
   });
 }
 

@@ -6,6 +6,7 @@ import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { Config } from '../config/load.js';
 import type { exportWorkflow, ExportWorkflowInput } from '../../workflows/export.js';
 import { rfc3339Seconds } from './backup.js';
+import { startWorkflow } from './start.js';
 
 export function exportWorkflowId(target: string, at: string): string {
   return `export-${target}-${rfc3339Seconds(at)}`;
@@ -21,11 +22,12 @@ export function exportTargets(config: Config): string[] {
 export async function startExport(client: Client, config: Config, options: { target: string; workflowId?: string }): Promise<WorkflowHandle<typeof exportWorkflow>> {
   const now = new Date(Math.floor(Date.now() / 1000) * 1000).toISOString();
   const input: ExportWorkflowInput = { target: options.target };
-  return client.workflow.start<typeof exportWorkflow>('exportWorkflow', {
-    taskQueue: config.temporal.taskQueue,
+  return startWorkflow<typeof exportWorkflow>(client, config, {
+    workflowType: 'exportWorkflow',
     workflowId: options.workflowId ?? exportWorkflowId(options.target, now),
     args: [input],
-    workflowIdConflictPolicy: 'USE_EXISTING',
-    staticSummary: `JSON export of ${options.target}`,
+    summary: `JSON export of ${options.target}`,
+    kind: 'export',
+    target: options.target,
   });
 }

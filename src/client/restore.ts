@@ -4,11 +4,10 @@
  * second attaches to the run already going.
  */
 import type { Client, WorkflowHandle } from '@temporalio/client';
-import { identityMemo } from '../audit/event.js';
 import type { Config } from '../config/load.js';
 import type { Approval, ApprovalInput } from '../restore/approval.js';
 import { restoreWorkflowId } from '../restore/names.js';
-import { KindAttribute, TargetAttribute } from '../temporal/search-attributes.js';
+import { startWorkflow } from './start.js';
 import type { RestoreProgress, restoreWorkflow, RestoreWorkflowInput } from '../../workflows/restore.js';
 
 export interface StartRestoreOptions extends RestoreWorkflowInput {
@@ -24,17 +23,13 @@ export async function startRestore(client: Client, config: Config, options: Star
   const { workflowId, at, ...input } = options;
   const when = (at ?? new Date()).toISOString();
   const backup = input.backup ?? 'latest-verified';
-  return client.workflow.start<typeof restoreWorkflow>('restoreWorkflow', {
-    taskQueue: config.temporal.taskQueue,
+  return startWorkflow<typeof restoreWorkflow>(client, config, {
+    workflowType: 'restoreWorkflow',
     workflowId: workflowId ?? restoreWorkflowId(input.target, when),
     args: [{ ...input, backup }],
-    workflowIdConflictPolicy: 'USE_EXISTING',
-    typedSearchAttributes: [
-      { key: TargetAttribute, value: input.target },
-      { key: KindAttribute, value: 'restore' },
-    ],
-    staticSummary: `restore of ${backup} of ${input.target}${input.swap ? ', then swap (needs approval)' : ''}`,
-    memo: identityMemo(client.options.identity),
+    summary: `restore of ${backup} of ${input.target}${input.swap ? ', then swap (needs approval)' : ''}`,
+    kind: 'restore',
+    target: input.target,
   });
 }
 

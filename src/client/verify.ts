@@ -9,6 +9,7 @@ import type { VerificationRecord } from '../domain.js';
 import { verifyWorkflowId } from '../verify/names.js';
 import type { verifyBackupWorkflow, VerifyWorkflowInput } from '../../workflows/verify-backup.js';
 import { findInChain } from '../failures.js';
+import { startWorkflow } from './start.js';
 
 export interface StartVerifyOptions {
   target: string;
@@ -24,13 +25,14 @@ export async function startVerify(client: Client, config: Config, options: Start
   const backup = options.backup ?? 'latest';
   const input: VerifyWorkflowInput = { target: options.target, backup };
   const at = (options.at ?? new Date()).toISOString();
-  return client.workflow.start<typeof verifyBackupWorkflow>('verifyBackupWorkflow', {
-    taskQueue: config.temporal.taskQueue,
+  // A second trigger within the same second attaches to the run already going (USE_EXISTING).
+  return startWorkflow<typeof verifyBackupWorkflow>(client, config, {
+    workflowType: 'verifyBackupWorkflow',
     workflowId: options.workflowId ?? verifyWorkflowId(options.target, backup, at),
     args: [input],
-    // A second trigger within the same second attaches to the run already going.
-    workflowIdConflictPolicy: 'USE_EXISTING',
-    staticSummary: `verification of ${backup === 'latest' || backup === 'latest-verified' ? `the ${backup.replace('-', ' ')} backup` : backup} of ${options.target}`,
+    kind: 'verify',
+    target: options.target,
+    summary: `verification of ${backup === 'latest' || backup === 'latest-verified' ? `the ${backup.replace('-', ' ')} backup` : backup} of ${options.target}`,
   });
 }
 

@@ -49,6 +49,12 @@ export interface SnapshotRecord extends RepoManifest {
   repository: string;
   /** The commit's tree as a tar, encrypted to the recipients, stored beside this record. */
   archive: { name: string; size: number; sha256: string };
+  /**
+   * Key rotations of the archive (`strongbox keys rotate`): its header rewrapped for a new recipient
+   * set, oldest first; the last one's recipients open it now. The secret files inside the tar stay
+   * encrypted to `recipients` — the archive around them no longer opens for a retired key.
+   */
+  archiveRekeys?: Array<{ at: string; recipients: string[]; previousSize: number; previousSha256: string; workflow: { id: string; runId: string } }>;
 }
 
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/);
@@ -74,6 +80,9 @@ const snapshotRecordSchema = repoManifestSchema.extend({
   branch: z.string(),
   repository: z.string(),
   archive: z.object({ name: z.string(), size: z.number().int().min(0), sha256 }),
+  archiveRekeys: z
+    .array(z.object({ at: z.string(), recipients: z.array(z.string()).min(1), previousSize: z.number().int().min(0), previousSha256: sha256, workflow: z.object({ id: z.string(), runId: z.string() }) }))
+    .optional(),
 });
 
 function parseWith<T>(schema: z.ZodType<T>, bytes: Buffer | string, what: string): T {

@@ -13,11 +13,6 @@ import { sameLocationProblems } from './locations.js';
 import { configSchema, destination as destinationSchema, PRIVATE_KEY_PATTERN, type DestinationConfig, type ParsedConfig, type TargetConfig } from './schema.js';
 
 export const DEFAULT_CONFIG_FILE = 'strongbox.yaml';
-/**
- * The configuration `strongbox start` writes when none names a target (the embedded defaults plus
- * the demo target on the local stack): commands run afterwards in the same directory use it too.
- */
-export const STARTED_CONFIG_FILE = path.join('.strongbox', 'stack', 'strongbox.yaml');
 
 export interface Config extends ParsedConfig {
   /** The file the configuration came from, or undefined for the embedded defaults. */
@@ -29,8 +24,6 @@ export interface Config extends ParsedConfig {
 export interface LoadOptions {
   /** Explicit path (`--config`); otherwise STRONGBOX_CONFIG, then ./strongbox.yaml if present. */
   path?: string | undefined;
-  /** Then the configuration `strongbox start` wrote (STARTED_CONFIG_FILE), if present; not for `start` itself, which writes it. */
-  started?: boolean;
   env?: NodeJS.ProcessEnv;
   cwd?: string;
 }
@@ -42,9 +35,7 @@ export function configSource(options: LoadOptions = {}): string | undefined {
   const explicit = options.path ?? env.STRONGBOX_CONFIG;
   if (explicit) return path.resolve(cwd, explicit);
   const fallback = path.resolve(cwd, DEFAULT_CONFIG_FILE);
-  if (existsSync(fallback)) return fallback;
-  const started = path.resolve(cwd, STARTED_CONFIG_FILE);
-  return options.started && existsSync(started) ? started : undefined;
+  return existsSync(fallback) ? fallback : undefined;
 }
 
 export function loadConfig(options: LoadOptions = {}): Config {

@@ -11,6 +11,7 @@ import { z } from 'zod';
 import { TIERS } from '../domain.js';
 import { parseDuration } from './duration.js';
 import { retryProfileProblems } from './retries.js';
+import { BANDWIDTH_PATTERN } from './rate.js';
 
 const PRIVATE_KEY_PATTERN = /AGE-SECRET-KEY-1|-----BEGIN [A-Z ]*PRIVATE KEY-----/i;
 const NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
@@ -94,6 +95,40 @@ const recipientRef = z.union([
   z.strictObject({ file: z.string().min(1) }),
 ]);
 
+/** The shape before retention-tied locks; refused with the new shape named rather than "unrecognized key". */
+export const OBJECT_LOCK_DAYS_REFUSAL =
+  'objectLock.days is no longer supported: each copy is now locked until its own expiry (its scheduled time + the keepDays of its tiers) plus a margin — write objectLock: { mode: GOVERNANCE, margin: 7d } instead';
+
+const objectLock = () =>
+  z.preprocess(
+    (value, ctx) => {
+      if (value !== null && typeof value === 'object' && 'days' in value) {
+        ctx.issues.push({ code: 'custom', path: ['days'], input: value, message: OBJECT_LOCK_DAYS_REFUSAL });
+        return z.NEVER;
+      }
+      return value;
+    },
+    z.strictObject({
+      mode: z.enum(['GOVERNANCE', 'COMPLIANCE'], { error: 'must be GOVERNANCE (a credential with s3:BypassGovernanceRetention may still delete) or COMPLIANCE (nobody may, not even the root account)' }),
+      /** Added to each copy's expiry: room for a prune that runs late and for clocks that disagree. */
+      margin: duration().default('1d'),
+    }),
+  );
+
+/**
+ * A dead man's switch check (healthchecks-style): the URL pinged after each successful run, with
+ * `/fail` appended after a failed one. Anyone holding such a URL can report success, so it may be
+ * kept out of the file (`urlFrom`); it is read by the activity that pings, never put in a workflow's
+ * history or a log.
+ */
+const heartbeatCheck = z
+  .strictObject({
+    url: httpUrl('https://hc-ping.com/<uuid>', 'use the check\'s own ping URL (its secret is the path), or keep it out of the file with urlFrom').optional(),
+    /** Where to read the URL: `{ env: NAME }` or `{ file: path }`. */
+    urlFrom: secretRef.optional(),
+  })
+  .refine((h) => !(h.url && h.urlFrom), { error: 'give url or urlFrom, not both' });
+
 const localDestination = z.strictObject({
   type: z.literal('local'),
   /** Directory holding this destination's repository; relative paths are relative to the config file. */
@@ -115,10 +150,12 @@ const s3Destination = z.strictObject({
   forcePathStyle: z.boolean().default(false),
   /** Named profile of the AWS shared config/credentials files; defaults to the SDK's chain. */
   profile: z.string().min(1).optional(),
-  /** Object-lock retention applied to uploaded backups (bucket must have object lock enabled). */
-  objectLock: z
-    .strictObject({ mode: z.enum(['GOVERNANCE', 'COMPLIANCE']), days: z.number().int().min(1) })
-    .optional(),
+  /**
+   * Object lock on every object of every copy stored here (bucket must have object lock enabled):
+   * each copy is locked until its own expiry — scheduled time + the longest keepDays of the tiers
+   * that put it here — plus `margin` (src/retention/lock.ts).
+   */
+  objectLock: objectLock().optional(),
 });
 
 export const destination = z.discriminatedUnion('type', [localDestination, s3Destination], {
@@ -205,6 +242,8 @@ const target = connection.extend({
       amcheck: z.boolean().default(true),
     })
     .prefault({}),
+  /** This target's own heartbeat check instead of the top-level one; `false`: its backups ping nothing. */
+  heartbeat: z.union([heartbeatCheck, z.literal(false)]).optional(),
   /** JSON export of product data (tables or queries), kept 7 days in the local destination. */
   export: z
     .strictObject({
@@ -256,9 +295,34 @@ const httpHealthCheck = z.strictObject({
 });
 
 const WEBHOOK_CREDENTIALS = 'use a webhook URL the receiver authorises by itself (such as a Slack incoming webhook), never a login in the URL';
+/**
+ * Alerts by e-mail, over SMTP. `secure`: TLS from the first byte (port 465); otherwise STARTTLS when
+ * the server offers it — and required whenever a password would cross the network (any host but
+ * loopback). The password is read from `passwordFrom` when an alert is sent, never written here.
+ */
+const emailChannel = z
+  .strictObject({
+    type: z.literal('email'),
+    name: z.string().optional(),
+    host: z.string().min(1).refine((h) => !h.includes('@') && !h.includes('/'), { error: 'must be a host name or address, without a user or scheme — give the login as user and passwordFrom' }),
+    /** Defaults to 465 with `secure`, else 587 (submission). */
+    port: port().optional(),
+    secure: z.boolean().default(false),
+    from: z.email({ error: 'must be an e-mail address such as strongbox@example.com' }),
+    to: z.array(z.email({ error: 'must be an e-mail address such as oncall@example.com' })).min(1, { error: 'must list at least one recipient' }),
+    user: z.string().min(1).optional(),
+    passwordFrom: secretRef.optional(),
+  })
+  .superRefine((c, ctx) => {
+    if (c.passwordFrom && !c.user) ctx.addIssue({ code: 'custom', path: ['user'], input: c.user, message: 'is required with passwordFrom (the SMTP login the password belongs to)' });
+    if (c.user && !c.passwordFrom) {
+      ctx.addIssue({ code: 'custom', path: ['passwordFrom'], input: c.passwordFrom, message: 'is required with user: where to read the SMTP password ({ env: NAME } or { file: path })' });
+    }
+  });
 const alertChannel = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('webhook'), url: httpUrl('https://alerts.example.com/hook', WEBHOOK_CREDENTIALS), name: z.string().optional() }),
   z.strictObject({ type: z.literal('slack'), url: httpUrl('https://hooks.slack.com/services/…', WEBHOOK_CREDENTIALS), name: z.string().optional() }),
+  emailChannel,
 ]);
 
 /** TLS to Temporal: the files of Temporal's env config (TEMPORAL_TLS_SERVER_CA_CERT_PATH, …). */
@@ -436,6 +500,28 @@ export const configSchema = z.strictObject({
       sourcePreference: z.array(name()).default(['local', 'cloud', 'offsite']),
     })
     .prefault({}),
+  /** Scrub: every copy of every backup read back on a schedule, and damaged copies repaired from a good one. */
+  scrub: z
+    .strictObject({
+      /** Backups checked at once (each reads its copies one after another). */
+      concurrency: z.number().int().min(1).max(16).default(2),
+      /** Bound on the bytes a scrub reads per second on each worker (`50MiB/s`, `500KiB/s`; `0`: no bound). */
+      bandwidth: z
+        .string()
+        .refine((b) => b.trim() === '0' || b.trim() === 'unlimited' || BANDWIDTH_PATTERN.test(b.trim()), { error: 'must be a rate such as 50MiB/s, 500KiB/s or 10MB/s, or 0 for no bound' })
+        .default('0'),
+      /** Repair a damaged or missing copy from a good copy in another destination. */
+      repair: z.boolean().default(true),
+      schedule: z
+        .strictObject({
+          /** The weekly full scrub (every byte read and checksummed), in schedules.timezone. */
+          full: z.strictObject({ on: z.enum(WEEKDAYS).default('saturday'), at: timeOfDay().default('05:00'), enabled: z.boolean().default(true) }).prefault({}),
+          /** An optional nightly fast scrub (one metadata request per object, no data read). */
+          fast: z.strictObject({ at: timeOfDay().default('05:30'), enabled: z.boolean().default(false) }).prefault({}),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
   configBackup: z
     .strictObject({
       /** The application's root; every path below is relative to it. */
@@ -515,6 +601,19 @@ export const configSchema = z.strictObject({
         .prefault({}),
     })
     .prefault({}),
+  /** The dead man's switch: an outside service told of every backup (and scrub), so a silent Strongbox is noticed. */
+  heartbeat: heartbeatCheck
+    .safeExtend({
+      /** The scrub's own check (its schedule differs from the backups'); defaults to the URL above. */
+      scrub: heartbeatCheck.optional(),
+      /** Bound of one ping; a check that does not answer in time counts as not pinged (logged and counted). */
+      timeout: duration()
+        .default('10s')
+        .refine((d) => !DURATION_PATTERN.test(d) || parseDuration(d) <= 30_000, { error: 'must be at most 30s — a ping is a short request, and a backup does not wait long for it' }),
+      /** POST sends a line about the run (healthchecks keeps it as the ping's log); GET for services that take only GET. */
+      method: z.enum(['GET', 'POST']).default('POST'),
+    })
+    .prefault({}),
   targets: z.record(name(), target).default({}),
 });
 
@@ -530,5 +629,7 @@ export type ConnectionConfig = z.output<typeof connection>;
 export type SecretRef = z.output<typeof secretRef>;
 export type SqlHealthCheck = z.output<typeof sqlHealthCheck>;
 export type HttpHealthCheck = z.output<typeof httpHealthCheck>;
+export type HeartbeatCheck = z.output<typeof heartbeatCheck>;
+export type EmailChannelConfig = z.output<typeof emailChannel>;
 
 export { PRIVATE_KEY_PATTERN, TIERS };

@@ -136,11 +136,23 @@ const ZERO_NONCE = Buffer.alloc(12);
 // ---------------------------------------------------------------------------------------------
 // Header
 
-function buildHeader(fileKey: Buffer, recipients: string[]): Buffer {
+/**
+ * Ephemeral keys of a rewrapped header are derived from the file key and the recipient
+ * (HKDF(recipient, file key, REWRAP_EPHEMERAL_INFO)) instead of drawn at random: a pseudorandom
+ * function of a secret 128-bit key, so to anyone without the file key they look as random as the
+ * spec's, and anyone with the file key can read the payload anyway. What it buys: rewrapping the
+ * same file for the same recipients yields the same header, so every copy of a backup gets the
+ * same bytes and an interrupted rotation recognises the copies it already rewrote.
+ */
+const REWRAP_EPHEMERAL_INFO = 'strongbox.dev/age-rewrap/v1 ephemeral';
+
+function buildHeader(fileKey: Buffer, recipients: string[], deterministic = false): Buffer {
   const lines = [VERSION_LINE];
   for (const recipient of recipients) {
     const recipientBytes = parseRecipient(recipient);
-    const { privateKey: ephemeral } = generateKeyPairSync('x25519');
+    const ephemeral = deterministic
+      ? privateKeyObject(hkdf(fileKey, recipientBytes, REWRAP_EPHEMERAL_INFO))
+      : generateKeyPairSync('x25519').privateKey;
     const share = publicKeyBytes(ephemeral);
     const shared = diffieHellman({ privateKey: ephemeral, publicKey: publicKeyObject(recipientBytes) });
     const wrapKey = hkdf(shared, Buffer.concat([share, recipientBytes]), X25519_INFO);
@@ -361,4 +373,76 @@ export function createDecryptStream(identities: string[]): Transform {
       }
     },
   });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rewrapping (key rotation without touching the payload)
+
+/**
+ * An age file's new header for a new recipient set, the payload left as it is. The age format
+ * makes this possible: the payload is encrypted under a key derived from the random file key and
+ * the 16-byte nonce that follows the header (HKDF(nonce, file key, "payload")); the header only
+ * wraps the file key once per recipient and ends with an HMAC over itself keyed from the file key
+ * (HKDF(empty, file key, "header")). So a header that wraps the same file key for other
+ * recipients, with its MAC recomputed, opens the same payload bytes — and the old recipients'
+ * stanzas are gone from the file.
+ */
+export interface Rewrapped {
+  /** Length of the header being replaced: the payload (nonce first) starts here in the old file. */
+  oldHeaderLength: number;
+  /** The header to write in its place (it ends with its MAC line). */
+  header: Buffer;
+  /** The file already starts with `header`: nothing to do. */
+  alreadyDone: boolean;
+}
+
+export interface RewrapOptions {
+  /** The head holds the whole file: its last chunk is checked as the final one. */
+  complete?: boolean;
+}
+
+/**
+ * Rewraps the header at the start of `head` (the file's first bytes: its header, and as much of the
+ * payload as was read) for `recipients`, unwrapping the file key with one of `identities`. The
+ * header MAC is checked, and every whole payload chunk `head` holds is authenticated with the
+ * payload key, so a header that does not belong to its payload is never written. The new header is
+ * the same every time for the same file and recipients (see REWRAP_EPHEMERAL_INFO). Fails with
+ * WrongKey when no identity opens it, CorruptData when the header or payload is damaged.
+ */
+export function rewrapHeader(head: Buffer, identities: string[], recipients: string[], options: RewrapOptions = {}): Rewrapped {
+  if (identities.length === 0) throw new StrongboxError(FailureType.MissingKey, 'no age identity configured — set encryption.identity (rotation unwraps each file key with it)');
+  if (recipients.length === 0) throw new StrongboxError(FailureType.MissingKey, 'no age recipients configured — set encryption.recipients to the new recipient set');
+  const parsed = parseHeader(head);
+  if (!parsed) throw corrupt('not an age file: the header is incomplete in the bytes read');
+  const fileKey = unwrapFileKey(parsed, identities.map(parseIdentity));
+  checkHeaderMac(parsed, fileKey);
+  checkPayloadStart(fileKey, head.subarray(parsed.length), options.complete === true);
+  const header = buildHeader(fileKey, [...new Set(recipients)], true);
+  const alreadyDone = parsed.length === header.length && head.subarray(0, parsed.length).equals(header);
+  return { oldHeaderLength: parsed.length, header, alreadyDone };
+}
+
+/** Length of the age header at the start of `head`; undefined when `head` ends inside it. */
+export function ageHeaderLength(head: Buffer): number | undefined {
+  return parseHeader(head)?.length;
+}
+
+function checkHeaderMac(header: ParsedHeader, fileKey: Buffer, message = 'corrupted backup: the age header was altered (MAC mismatch)'): void {
+  const expected = createHmac('sha256', hkdf(fileKey, Buffer.alloc(0), 'header')).update(header.macInput).digest();
+  if (!timingSafeEqual(expected, header.mac)) throw corrupt(message);
+}
+
+/** Authenticates the payload chunks present in `payload` (nonce first); the last one as final when `complete`. */
+function checkPayloadStart(fileKey: Buffer, payload: Buffer, complete: boolean): void {
+  if (payload.length < PAYLOAD_NONCE_SIZE) {
+    if (complete) throw corrupt('corrupted backup: the file ends before its payload');
+    return;
+  }
+  const opener = new PayloadOpener(hkdf(fileKey, payload.subarray(0, PAYLOAD_NONCE_SIZE), 'payload'));
+  try {
+    opener.update(payload.subarray(PAYLOAD_NONCE_SIZE));
+    if (complete) opener.final();
+  } catch (error) {
+    throw asCorruptData(error);
+  }
 }

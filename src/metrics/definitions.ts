@@ -11,7 +11,7 @@
  *   Several workers report the same values; query them with `max by (target, tier)`.
  * - `workflow`: events emitted by workflows through the SDK's workflow metric meter (never twice on
  *   replay). The SDK adds `namespace`, `task_queue` and `workflow_type` labels.
- * - `notifier`: emitted by the alert activity itself.
+ * - `notifier`: emitted by the alert and heartbeat activities themselves.
  */
 
 export type MetricType = 'gauge' | 'counter' | 'histogram';
@@ -198,6 +198,14 @@ export const METRICS = define({
     unit: '',
     help: 'Alerts a channel did not accept after every try.',
     labels: ['channel', 'kind'],
+    source: 'notifier',
+  },
+  heartbeatPings: {
+    name: 'strongbox_heartbeat_pings_total',
+    type: 'counter',
+    unit: '',
+    help: "Pings of the dead man's switch (heartbeat): per kind of run (backup, scrub), the signal sent (success, fail) and whether the check took it (delivered, failed).",
+    labels: ['kind', 'signal', 'result'],
     source: 'notifier',
   },
 });

@@ -13,6 +13,8 @@
  * kept; one a second older is not.
  *
  * Safety rules, applied in this order, each per target:
+ * 0. A backup under a legal hold (`strongbox hold add`, src/catalog/hold.ts) is kept in every
+ *    destination, however old, until the hold is removed.
  * 1. The newest backup of a target whose newest verification passed (status `verified`) is kept
  *    in every destination, however old.
  * 2. Tier floor: if the plan would leave a target with no backup in a tier that has one now, it
@@ -30,8 +32,8 @@
  * retention locks are applied afterwards with `applyLocks`, since finding them takes I/O.
  */
 import { TIERS, type Tier } from '../domain.js';
-import type { CatalogEntry, VerificationStatus } from '../catalog/catalog.js';
-import { keepDaysOf, type RetentionPolicy } from './policy.js';
+import type { CatalogEntry, HeldBackup, VerificationStatus } from '../catalog/catalog.js';
+import { copyKeep, type RetentionPolicy } from './policy.js';
 
 const DAY_MS = 86_400_000;
 
@@ -50,6 +52,8 @@ export interface CopyDecision {
   expiresAt: string;
   action: CopyAction;
   reason: string;
+  /** Kept past its period because the backup is under a legal hold. */
+  held?: boolean;
 }
 
 export type RefusalRule = 'tier-empty' | 'max-delete-fraction';
@@ -117,7 +121,7 @@ function planTarget(
   const decisions: CopyDecision[] = [];
   for (const entry of entries) {
     for (const destination of [...new Set(entry.destinations)].sort()) {
-      decisions.push(decide(entry, destination, now, policy, entry === newestVerified));
+      decisions.push(decide(entry, destination, now, policy, entry === newestVerified, entry.hold));
     }
   }
   const outcome: TargetOutcome = {
@@ -162,18 +166,13 @@ function planTarget(
   return { decisions, outcome };
 }
 
-function decide(entry: CatalogEntry, destination: string, now: number, policy: RetentionPolicy, newestVerified: boolean): CopyDecision {
+function decide(entry: CatalogEntry, destination: string, now: number, policy: RetentionPolicy, newestVerified: boolean, hold: HeldBackup | undefined): CopyDecision {
   const { tiers } = entry.manifest;
-  const placing = tiers.filter((t) => policy.tiers[t].destinations.includes(destination));
-  const governing = placing.length > 0 ? placing : tiers;
-  // The tier with the longest period decides; on a tie the higher tier names it (monthly > weekly > daily).
-  const days = (t: Tier) => keepDaysOf(policy, entry.target, t);
-  const tier = [...governing].sort((a, b) => days(b) - days(a) || TIERS.indexOf(b) - TIERS.indexOf(a))[0]!;
-  const keepDays = days(tier);
+  const { tier, keepDays, placed } = copyKeep(policy, entry.target, tiers, destination);
   const scheduledAt = slot(entry);
   const expiresAt = scheduledAt + keepDays * DAY_MS;
   const expired = now > expiresAt;
-  const what = placing.length > 0 ? `${tier} copy` : `copy in a destination none of its tiers (${tiers.join(', ')}) uses, kept like its ${tier} tier —`;
+  const what = placed ? `${tier} copy` : `copy in a destination none of its tiers (${tiers.join(', ')}) uses, kept like its ${tier} tier —`;
   const base = {
     target: entry.target,
     backupId: entry.backupId,
@@ -185,6 +184,7 @@ function decide(entry: CatalogEntry, destination: string, now: number, policy: R
     expiresAt: new Date(expiresAt).toISOString(),
   };
   if (!expired) return { ...base, action: 'keep', reason: `${what} within ${keepDays} days (until ${isoSeconds(expiresAt)})` };
+  if (hold) return { ...base, action: 'keep', held: true, reason: `held since ${isoSeconds(Date.parse(hold.heldAt))} by ${hold.heldBy}: ${hold.reason} (its ${keepDays}-day period ended ${isoSeconds(expiresAt)}) — remove the hold to let retention delete it` };
   if (newestVerified) return { ...base, action: 'keep', reason: `newest verified backup of ${entry.target} (its ${keepDays}-day period ended ${isoSeconds(expiresAt)})` };
   return { ...base, action: 'delete', reason: `${what} older than ${keepDays} days` };
 }
@@ -208,14 +208,24 @@ function emptiedTiers(decisions: CopyDecision[], policy: RetentionPolicy): strin
   return problems;
 }
 
-/** Marks copies that cannot be deleted because an object of theirs is under a retention lock. */
-export function applyLocks(plan: RetentionPlan, locks: Array<{ backupId: string; destination: string; key: string; retainUntil: string }>): RetentionPlan {
+/** An object of a copy the store will not delete yet: under a retention lock until a date, or a legal hold (no end). */
+export interface CopyLock {
+  backupId: string;
+  destination: string;
+  key: string;
+  retainUntil?: string;
+  legalHold?: boolean;
+}
+
+/** Marks copies that cannot be deleted because an object of theirs is under a retention lock or a legal hold. */
+export function applyLocks(plan: RetentionPlan, locks: CopyLock[]): RetentionPlan {
   const byCopy = new Map(locks.map((l) => [`${l.destination}\u0000${l.backupId}`, l]));
   const decisions = plan.decisions.map((d) => {
     const lock = byCopy.get(`${d.destination}\u0000${d.backupId}`);
     if (!lock || d.action !== 'delete') return d;
     const name = lock.key.split('/').slice(3).join('/') || lock.key;
-    return { ...d, action: 'locked' as const, reason: `${d.reason}, but ${name} is under a retention lock until ${isoSeconds(Date.parse(lock.retainUntil))} — skipped` };
+    const what = lock.retainUntil ? `under a retention lock until ${isoSeconds(Date.parse(lock.retainUntil))}` : 'under an S3 legal hold (placed by strongbox hold, or by hand)';
+    return { ...d, action: 'locked' as const, reason: `${d.reason}, but ${name} is ${what} — skipped` };
   });
   const targets = plan.targets.map((t) => ({
     ...t,

@@ -38,6 +38,29 @@ export function keepDaysOf(policy: RetentionPolicy, target: string, tier: Tier):
   return policy.targets[target]?.[tier] ?? policy.tiers[tier].keepDays;
 }
 
+/** How long one copy (a backup's tiers, in one destination) is kept, and which tier says so. */
+export interface CopyKeep {
+  tier: Tier;
+  keepDays: number;
+  /** False when none of the backup's tiers uses the destination (the configuration changed since). */
+  placed: boolean;
+}
+
+/**
+ * A copy's keep period in a destination: the longest `keepDays` among the backup's tiers whose
+ * destination list names it (the Sunday daily+weekly keeps its local copy 30 days, its cloud copy
+ * 90); in a destination none of its tiers names, the longest of its tiers. On a tie the higher
+ * tier names it (monthly > weekly > daily). The one rule retention and object lock both apply.
+ */
+export function copyKeep(policy: RetentionPolicy, target: string, tiers: readonly Tier[], destination: string): CopyKeep {
+  if (tiers.length === 0) throw new Error(`copyKeep: a backup of ${target} with no tier`);
+  const placing = tiers.filter((t) => policy.tiers[t].destinations.includes(destination));
+  const governing = placing.length > 0 ? placing : tiers;
+  const days = (t: Tier) => keepDaysOf(policy, target, t);
+  const tier = [...governing].sort((a, b) => days(b) - days(a) || TIERS.indexOf(b) - TIERS.indexOf(a))[0]!;
+  return { tier, keepDays: days(tier), placed: placing.length > 0 };
+}
+
 /** Grace period for debris (objects without a manifest, unfinished uploads), in milliseconds. */
 export function debrisGraceMs(config: Pick<ParsedConfig, 'retention'>): number {
   return parseDuration(config.retention.debrisGracePeriod);

@@ -16,7 +16,9 @@
  */
 import type { Config } from '../config/load.js';
 import { parseDuration } from '../config/duration.js';
-import type { ScheduleConfig } from '../config/schema.js';
+import type { ScheduleConfig, WEEKDAYS } from '../config/schema.js';
+
+export type Weekday = (typeof WEEKDAYS)[number];
 
 export const SCHEDULE_ID_PREFIX = 'strongbox-';
 export const MANAGED_BY = 'strongbox';
@@ -29,13 +31,16 @@ export const WORKFLOW_TYPES = {
   configBackup: 'configBackupWorkflow',
   export: 'exportWorkflow',
   staleness: 'stalenessCheckWorkflow',
+  scrub: 'scrubWorkflow',
 } as const;
 
-/** A time of day, every day — or on one day of the month; `hour: '*'` means every hour. */
+/** A time of day, every day — or on one day of the month, or one weekday; `hour: '*'` means every hour. */
 export interface ScheduleCalendar {
   hour: number | '*';
   minute: number;
   dayOfMonth?: number;
+  /** One weekday (`sunday`…`saturday`, as in the configuration). */
+  dayOfWeek?: Weekday;
   /** What the calendar is for; the Temporal UI shows it. */
   comment: string;
 }
@@ -137,6 +142,17 @@ export function desiredSchedules(config: Config, options: DesiredOptions = {}): 
   if (config.configBackup.enabled) {
     schedules.push(
       make('config-backup', WORKFLOW_TYPES.configBackup, [{}], 'config-backup', { ...timeOf(config.configBackup.at), comment: 'daily configuration backup' }, defaults, 'daily backup of the application configuration'),
+    );
+  }
+  const { full, fast } = config.scrub.schedule;
+  if (full.enabled) {
+    schedules.push(
+      make('scrub', WORKFLOW_TYPES.scrub, [{ mode: 'full' }], 'scrub-full', { ...timeOf(full.at), dayOfWeek: full.on, comment: 'weekly full scrub' }, defaults, `weekly full scrub on ${full.on}: every copy read and checksummed, damaged copies repaired`),
+    );
+  }
+  if (fast.enabled) {
+    schedules.push(
+      make('scrub-fast', WORKFLOW_TYPES.scrub, [{ mode: 'fast' }], 'scrub-fast', { ...timeOf(fast.at), comment: 'nightly fast scrub' }, defaults, 'nightly fast scrub: one metadata request per object, missing and rewritten copies repaired'),
     );
   }
   schedules.push(

@@ -15,7 +15,7 @@ import {
   type ScheduleOptionsStartWorkflowAction,
 } from '@temporalio/client';
 import type { Workflow } from '@temporalio/common';
-import type { DesiredSchedule, ScheduleCalendar } from './desired.js';
+import type { DesiredSchedule, ScheduleCalendar, Weekday } from './desired.js';
 
 export interface NormalizedCalendar {
   second: number[];
@@ -62,6 +62,11 @@ export function normalizeDesired(schedule: DesiredSchedule): NormalizedSchedule 
   };
 }
 
+/** `sunday` (the configuration's spelling) → `SUNDAY` (Temporal's). */
+function weekdayName(day: Weekday): (typeof DAYS_OF_WEEK)[number] {
+  return day.toUpperCase() as (typeof DAYS_OF_WEEK)[number];
+}
+
 function normalizeCalendar(calendar: ScheduleCalendar): NormalizedCalendar {
   return {
     second: [0],
@@ -70,7 +75,7 @@ function normalizeCalendar(calendar: ScheduleCalendar): NormalizedCalendar {
     dayOfMonth: calendar.dayOfMonth === undefined ? ALL_DAYS : [calendar.dayOfMonth],
     month: [...MONTHS],
     year: [],
-    dayOfWeek: [...DAYS_OF_WEEK],
+    dayOfWeek: calendar.dayOfWeek === undefined ? [...DAYS_OF_WEEK] : [weekdayName(calendar.dayOfWeek)],
     comment: calendar.comment,
   };
 }
@@ -165,6 +170,7 @@ export function toScheduleOptions(schedule: DesiredSchedule, state: ScheduleOpti
         hour: c.hour,
         minute: c.minute,
         ...(c.dayOfMonth === undefined ? {} : { dayOfMonth: c.dayOfMonth }),
+        ...(c.dayOfWeek === undefined ? {} : { dayOfWeek: weekdayName(c.dayOfWeek) }),
         comment: c.comment,
       })),
       timezone: schedule.spec.timezone,

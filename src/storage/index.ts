@@ -6,7 +6,7 @@ import { LocalStorage } from './local.js';
 import { S3Storage } from './s3.js';
 import type { Storage } from './storage.js';
 
-export type { Storage, ObjectInfo, UploadCheckpoint, PutFileOptions, PutResult, DeleteOutcome, IncompleteUpload } from './storage.js';
+export type { Storage, ObjectInfo, UploadCheckpoint, PutFileOptions, PutResult, DeleteOutcome, IncompleteUpload, ReplaceHeadCheckpoint, ReplaceHeadOptions, ReplaceHeadResult, TransferCount } from './storage.js';
 export { LocalStorage } from './local.js';
 export { S3Storage, createS3Client } from './s3.js';
 export { hashFile, digestFile, HashingPassThrough } from './hash.js';

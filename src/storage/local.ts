@@ -6,14 +6,15 @@
  * Everything is private to the worker's user, like the identity: files 0600, directories 0700 (a
  * backup is encrypted, but its manifest, evidence and audit log name databases, tables and sizes).
  */
-import { randomUUID } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createHash, randomUUID } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { chmod, copyFile, mkdir, open, readdir, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable as ReadableStream, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { StrongboxError } from '../errors.js';
 import { FailureType } from '../failures.js';
-import { hashFile } from './hash.js';
+import { HashingPassThrough, hashFile } from './hash.js';
 import { assertValidKey } from './keys.js';
 import type {
   DeleteOutcome,
@@ -22,6 +23,8 @@ import type {
   PutBytesOptions,
   PutFileOptions,
   PutResult,
+  ReplaceHeadOptions,
+  ReplaceHeadResult,
   Storage,
 } from './storage.js';
 
@@ -64,7 +67,7 @@ export class LocalStorage implements Storage {
 
   async putFile(key: string, file: string, options: PutFileOptions): Promise<PutResult> {
     const target = this.resolve(key);
-    const existing = await this.head(key);
+    const existing = options.replace ? undefined : await this.head(key);
     if (existing && existing.size === options.size && (await hashFile(target, options.signal)) === options.sha256) {
       return { key, size: existing.size, sha256: options.sha256, uploaded: false };
     }
@@ -140,6 +143,63 @@ export class LocalStorage implements Storage {
     const file = this.resolve(key);
     await this.mustExist(key, file);
     return readFile(file);
+  }
+
+  async getRange(key: string, start: number, end: number): Promise<Buffer> {
+    const file = this.resolve(key);
+    await this.mustExist(key, file);
+    const handle = await open(file, 'r');
+    try {
+      const buffer = Buffer.alloc(Math.max(0, end - start));
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, start);
+      return buffer.subarray(0, bytesRead);
+    } finally {
+      await handle.close();
+    }
+  }
+
+  /**
+   * Writes the new head and then the old file's bytes after its old head into a partial file (one
+   * pass on the disk, hashed on the way), flushes it and renames it over the old file: a crash
+   * leaves the old file or the new one, never a mix.
+   */
+  async replaceHead(key: string, options: ReplaceHeadOptions): Promise<ReplaceHeadResult> {
+    const target = this.resolve(key);
+    const info = await this.head(key);
+    if (!info) throw new StrongboxError(FailureType.MissingObject, `missing object: ${key} is not in destination ${this.destination} (${this.root})`);
+    if (info.size !== options.expectedSize) {
+      throw new StrongboxError(FailureType.ChecksumMismatch, `${key} in destination ${this.destination} is ${info.size} bytes, not the ${options.expectedSize} expected — left as it is`);
+    }
+    await this.removePartials(target);
+    const partial = `${target}${PARTIAL_MARKER}${randomUUID()}`;
+    const hashing = new HashingPassThrough();
+    // The old file is hashed in the same pass: a copy that is not what the caller expects (damaged
+    // on disk) is left alone instead of being given a new head over its damage.
+    const previous = createHash('sha256').update(await this.getRange(key, 0, options.oldHeadLength));
+    try {
+      const body = ReadableStream.from(
+        (async function* () {
+          yield options.newHead;
+          for await (const chunk of createReadStream(target, { start: options.oldHeadLength, highWaterMark: 1024 * 1024 })) {
+            previous.update(chunk as Buffer);
+            yield chunk as Buffer;
+          }
+        })(),
+        { objectMode: false },
+      );
+      await pipeline(body, hashing, createWriteStream(partial, { mode: LOCAL_FILE_MODE }), { signal: options.signal });
+      const was = previous.digest('hex');
+      if (options.expectedSha256 !== undefined && was !== options.expectedSha256) {
+        throw new StrongboxError(FailureType.ChecksumMismatch, `${key} in destination ${this.destination} has SHA-256 ${was}, not the ${options.expectedSha256} expected — this copy is damaged; left as it is`);
+      }
+      await fsyncPath(partial);
+      await rename(partial, target);
+      await fsyncPath(path.dirname(target));
+    } finally {
+      await rm(partial, { force: true });
+    }
+    const read = info.size - options.oldHeadLength;
+    return { key, size: hashing.bytes, sha256: hashing.digest(), transfer: { uploaded: hashing.bytes, downloaded: read, copiedInStore: 0 } };
   }
 
   private async mustExist(key: string, file: string): Promise<void> {

@@ -6,6 +6,7 @@
  * up to `retries.outageWindow`. Any other failure (refused credentials, a missing bucket, a checksum
  * that does not match) is not an outage and takes the ordinary retry path.
  */
+import { causeChain } from '../failures.js';
 
 /** Network failures that mean "the store is not there right now", not "the request is wrong". */
 const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN']);
@@ -13,30 +14,31 @@ const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED',
 const UNREACHABLE_NAMES = new Set(['TimeoutError', 'RequestTimeout', 'ServiceUnavailable', 'SlowDown', 'XMinioServerNotInitialized']);
 /** Server errors that say "not now": internal error, bad gateway, unavailable, gateway timeout (not 501). */
 const UNAVAILABLE_STATUSES = new Set([500, 502, 503, 504]);
-/** How deep a failure's cause chain is searched (errors are wrapped a few times on their way up). */
-const MAX_CAUSE_DEPTH = 8;
+/** How deep nested AggregateErrors are searched (each link of a cause chain may hold one). */
+const MAX_AGGREGATE_DEPTH = 4;
 
 interface ErrorLike {
   code?: unknown;
   name?: unknown;
   message?: unknown;
-  cause?: unknown;
   errors?: unknown;
   $metadata?: { httpStatusCode?: number };
 }
 
-/** True when the error, or one it wraps, says the store is unreachable or unavailable. */
+/** True when the error, or one it wraps (its cause chain, an AggregateError's errors), says the store is unreachable or unavailable. */
 export function isStoreUnreachable(error: unknown, depth = 0): boolean {
-  if (error === null || typeof error !== 'object' || depth > MAX_CAUSE_DEPTH) return false;
-  const e = error as ErrorLike;
-  if (typeof e.code === 'string' && UNREACHABLE_CODES.has(e.code)) return true;
-  if (typeof e.name === 'string' && UNREACHABLE_NAMES.has(e.name)) return true;
-  const status = e.$metadata?.httpStatusCode;
-  if (status !== undefined && UNAVAILABLE_STATUSES.has(status)) return true;
-  if (typeof e.message === 'string' && /socket hang up|other side closed/i.test(e.message)) return true;
-  // Node reports a refused connection to every address of a host as an AggregateError.
-  if (Array.isArray(e.errors) && e.errors.some((inner) => isStoreUnreachable(inner, depth + 1))) return true;
-  return isStoreUnreachable(e.cause, depth + 1);
+  if (depth > MAX_AGGREGATE_DEPTH) return false;
+  return causeChain(error).some((link) => {
+    if (link === null || typeof link !== 'object') return false;
+    const e = link as ErrorLike;
+    if (typeof e.code === 'string' && UNREACHABLE_CODES.has(e.code)) return true;
+    if (typeof e.name === 'string' && UNREACHABLE_NAMES.has(e.name)) return true;
+    const status = e.$metadata?.httpStatusCode;
+    if (status !== undefined && UNAVAILABLE_STATUSES.has(status)) return true;
+    if (typeof e.message === 'string' && /socket hang up|other side closed/i.test(e.message)) return true;
+    // Node reports a refused connection to every address of a host as an AggregateError.
+    return Array.isArray(e.errors) && e.errors.some((inner) => isStoreUnreachable(inner, depth + 1));
+  });
 }
 
 export interface OutagePolicy {

@@ -15,10 +15,12 @@ import type { Readable } from 'node:stream';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
+  CopyObjectCommand,
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   GetObjectLegalHoldCommand,
+  GetObjectLockConfigurationCommand,
   GetObjectRetentionCommand,
   HeadBucketCommand,
   HeadObjectCommand,
@@ -27,8 +29,10 @@ import {
   ListObjectVersionsCommand,
   ListPartsCommand,
   PutObjectCommand,
+  PutObjectLegalHoldCommand,
   S3Client,
   UploadPartCommand,
+  UploadPartCopyCommand,
   type ObjectLockMode,
 } from '@aws-sdk/client-s3';
 import type { S3DestinationConfig } from '../config/schema.js';
@@ -39,10 +43,15 @@ import type {
   DeleteOutcome,
   IncompleteUpload,
   ObjectInfo,
+  ObjectLockStatus,
   PutBytesOptions,
   PutFileOptions,
   PutResult,
+  ReplaceHeadCheckpoint,
+  ReplaceHeadOptions,
+  ReplaceHeadResult,
   Storage,
+  TransferCount,
   UploadCheckpoint,
 } from './storage.js';
 import { IO_CHUNK_SIZE } from './io.js';
@@ -56,6 +65,20 @@ const UPLOAD_CONCURRENCY = 4;
 const READ_SIZE = IO_CHUNK_SIZE;
 /** Longest wait for a TCP connection to the store; only the connect phase, never a slow transfer. */
 const CONNECT_TIMEOUT_MS = 10_000;
+/**
+ * replaceHead's first part: the new head and this much of the old object after its old head. Every
+ * part of a multipart upload but the last must be at least 5 MiB (S3's minimum), and only the first
+ * part's bytes pass through this process; the rest is copied inside the store (UploadPartCopy).
+ */
+const HEAD_PART_TAIL = 5 * 1024 * 1024;
+/** Objects this small are rewritten whole by replaceHead: one GET and one PUT, no multipart. */
+const REWRITE_WHOLE_LIMIT = 2 * HEAD_PART_TAIL;
+/** Parts copied inside the store: large (fewer requests; S3 allows up to 5 GiB), small enough to resume by. */
+const COPY_PART_SIZE = 256 * 1024 * 1024;
+/** The largest object S3's CopyObject accepts (5 GiB): beyond it the new digest is computed by reading. */
+const MAX_COPY_OBJECT_SIZE = 5 * 1024 * 1024 * 1024;
+/** Suffix of the temporary key a reassembled object is built under before it is copied into place. */
+export const REASSEMBLY_SUFFIX = '.rekey-partial';
 /** Metadata key holding the object's SHA-256 (hex); S3 stores it as x-amz-meta-sha256. */
 const SHA256_METADATA = 'sha256';
 
@@ -98,6 +121,25 @@ async function hashRange(file: string, start: number, length: number, whole: Has
 
 function sha256Base64(bytes: Buffer): string {
   return createHash('sha256').update(bytes).digest('base64');
+}
+
+/**
+ * The SHA-256 (hex) the store computed over a whole object, when it keeps one: objects written by
+ * replaceHead carry no sha256 metadata (it is set before the bytes exist), the store's own
+ * full-object checksum from the final CopyObject says it instead. Composite checksums of multipart
+ * uploads (`…-N`) are not a digest of the object and are ignored.
+ */
+function fullObjectSha256(result: { ChecksumSHA256?: string | undefined; ChecksumType?: string | undefined }): string | undefined {
+  const checksum = result.ChecksumSHA256;
+  if (!checksum || checksum.includes('-') || (result.ChecksumType !== undefined && result.ChecksumType !== 'FULL_OBJECT')) return undefined;
+  const bytes = Buffer.from(checksum, 'base64');
+  return bytes.length === 32 ? bytes.toString('hex') : undefined;
+}
+
+/** `bucket/key[?versionId=…]`, URL-encoded as CopySource wants it. */
+function copySource(bucket: string, fullKey: string, versionId?: string): string {
+  const path = `${bucket}/${fullKey.split('/').map(encodeURIComponent).join('/')}`;
+  return versionId ? `${path}?versionId=${encodeURIComponent(versionId)}` : path;
 }
 
 function isNotFound(error: unknown): boolean {
@@ -163,7 +205,7 @@ export class S3Storage implements Storage {
   }
 
   async putFile(key: string, file: string, options: PutFileOptions): Promise<PutResult> {
-    const existing = await this.head(key);
+    const existing = options.replace ? undefined : await this.head(key);
     if (existing && existing.size === options.size && existing.sha256 === options.sha256) {
       return { key, size: existing.size, sha256: options.sha256, uploaded: false };
     }
@@ -179,11 +221,15 @@ export class S3Storage implements Storage {
     return { key, size: options.size, sha256: options.sha256, uploaded: true };
   }
 
+  /**
+   * Lock headers for a write: only in a destination with `objectLock`, and only until the date the
+   * caller gives (a copy's own expiry plus margin, src/retention/lock.ts). Nothing is locked by
+   * default, so what must stay removable (a hold marker) stays removable.
+   */
   private lockParams(retainUntil: Date | undefined): { ObjectLockMode?: ObjectLockMode; ObjectLockRetainUntilDate?: Date } {
     const lock = this.config.objectLock;
-    if (!lock) return {};
-    const until = retainUntil ?? new Date(Date.now() + lock.days * 86_400_000);
-    return { ObjectLockMode: lock.mode, ObjectLockRetainUntilDate: until };
+    if (!lock || !retainUntil) return {};
+    return { ObjectLockMode: lock.mode, ObjectLockRetainUntilDate: retainUntil };
   }
 
   private async putSmallFile(key: string, file: string, options: PutFileOptions): Promise<void> {
@@ -375,15 +421,279 @@ export class S3Storage implements Storage {
     return Buffer.concat(chunks);
   }
 
+  async getRange(key: string, start: number, end: number): Promise<Buffer> {
+    return this.readRange(this.fullKey(key), key, start, end);
+  }
+
+  private async readRange(fullKey: string, key: string, start: number, end: number, versionId?: string, signal?: AbortSignal): Promise<Buffer> {
+    if (end <= start) return Buffer.alloc(0);
+    try {
+      const result = await this.client.send(
+        new GetObjectCommand({ Bucket: this.config.bucket, Key: fullKey, Range: `bytes=${start}-${end - 1}`, VersionId: versionId }),
+        { abortSignal: signal },
+      );
+      const chunks: Buffer[] = [];
+      for await (const chunk of result.Body as Readable) chunks.push(chunk as Buffer);
+      return Buffer.concat(chunks);
+    } catch (error) {
+      if (isNotFound(error)) throw new StrongboxError(FailureType.MissingObject, `missing object: ${key} is not in destination ${this.destination} (${this.describe()})`);
+      if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 416) return Buffer.alloc(0);
+      throw classify(error, this.context('cannot read', key));
+    }
+  }
+
+  /**
+   * Assembled inside the store: a multipart upload under a temporary key whose first part is the new
+   * head plus HEAD_PART_TAIL bytes of the old object (one ranged GET), and whose other parts are
+   * UploadPartCopy ranges of the old version; then one CopyObject puts it in place as a new version
+   * (with the old version's retention lock, if any) and has the store compute the whole object's
+   * SHA-256. A locked old version stays as it is until its lock ends. Small objects are rewritten
+   * whole. Resumable: the upload id and finished parts go to `onCheckpoint`.
+   */
+  async replaceHead(key: string, options: ReplaceHeadOptions): Promise<ReplaceHeadResult> {
+    const fullKey = this.fullKey(key);
+    const transfer: TransferCount = { uploaded: 0, downloaded: 0, copiedInStore: 0 };
+    const current = await this.client
+      .send(new HeadObjectCommand({ Bucket: this.config.bucket, Key: fullKey }), { abortSignal: options.signal })
+      .catch((error: unknown) => {
+        if (isNotFound(error)) throw new StrongboxError(FailureType.MissingObject, `missing object: ${key} is not in destination ${this.destination} (${this.describe()})`);
+        throw classify(error, this.context('cannot inspect', key));
+      });
+    const size = current.ContentLength ?? 0;
+    const recorded = current.Metadata?.[SHA256_METADATA] ?? fullObjectSha256(current);
+    if (size !== options.expectedSize || (options.expectedSha256 !== undefined && recorded !== undefined && recorded !== options.expectedSha256)) {
+      throw new StrongboxError(
+        FailureType.ChecksumMismatch,
+        `${key} in destination ${this.destination} is ${size} bytes with SHA-256 ${recorded ?? 'unknown'}, not the ${options.expectedSize} bytes with ${options.expectedSha256 ?? 'any'} expected — this copy is damaged or changed; left as it is`,
+      );
+    }
+    const retainUntil = current.ObjectLockRetainUntilDate;
+    const newSize = options.newHead.length + size - options.oldHeadLength;
+    if (newSize <= REWRITE_WHOLE_LIMIT) return this.rewriteWhole(key, options, current.VersionId, size, retainUntil, transfer);
+
+    if (newSize > MAX_COPY_OBJECT_SIZE) {
+      // Too large for CopyObject: assembled in place, a new version of the key.
+      const metadata = options.newSha256 ? { [SHA256_METADATA]: options.newSha256 } : undefined;
+      await this.reassemble(fullKey, fullKey, current.VersionId, size, options, transfer, { ...(metadata ? { Metadata: metadata } : {}), ...this.lockParams(retainUntil) });
+      const sha256 = options.newSha256 ?? (await this.streamDigest(fullKey, key, options.signal, transfer));
+      return { key, size: newSize, sha256, transfer };
+    }
+    const tempKey = `${fullKey}${REASSEMBLY_SUFFIX}`;
+    const checkpoint = await this.reassemble(tempKey, fullKey, current.VersionId, size, options, transfer, {});
+    // A checkpoint once the temporary object is complete: a retry goes straight to the copy.
+    options.onCheckpoint?.({ ...checkpoint, uploadId: undefined, parts: [] });
+    let sha256: string | undefined;
+    {
+      const copied = await this.client
+        .send(
+          new CopyObjectCommand({
+            Bucket: this.config.bucket,
+            Key: fullKey,
+            CopySource: copySource(this.config.bucket, tempKey),
+            MetadataDirective: 'REPLACE',
+            ...(options.newSha256 ? { Metadata: { [SHA256_METADATA]: options.newSha256 } } : {}),
+            ChecksumAlgorithm: 'SHA256',
+            ...this.lockParams(retainUntil),
+          }),
+          { abortSignal: options.signal },
+        )
+        .catch((error: unknown) => {
+          throw classify(error, this.context('cannot copy the reassembled object into place', key));
+        });
+      transfer.copiedInStore += newSize;
+      // S3 returns the checksum with the copy; MinIO computes it but tells it only when asked (HEAD).
+      const computed =
+        fullObjectSha256({ ChecksumSHA256: copied.CopyObjectResult?.ChecksumSHA256, ChecksumType: copied.CopyObjectResult?.ChecksumType }) ??
+        fullObjectSha256(await this.client.send(new HeadObjectCommand({ Bucket: this.config.bucket, Key: fullKey, ChecksumMode: 'ENABLED', VersionId: copied.VersionId }), { abortSignal: options.signal }));
+      if (computed !== undefined && options.newSha256 !== undefined && computed !== options.newSha256) {
+        throw new StrongboxError(FailureType.ChecksumMismatch, `${this.context('the rewritten object differs from the other copies', key)}: the store computed SHA-256 ${computed}, the other copies have ${options.newSha256}`);
+      }
+      sha256 = computed ?? options.newSha256;
+    }
+    if (sha256 === undefined) {
+      // The store keeps no SHA-256 of its own, and no other copy told it: read it.
+      sha256 = await this.streamDigest(fullKey, key, options.signal, transfer);
+    }
+    await this.delete(`${key}${REASSEMBLY_SUFFIX}`);
+    const stored = await this.head(key);
+    if (!stored || stored.size !== newSize) {
+      throw new StrongboxError(FailureType.Transient, `${this.context('the reassembled object did not verify', key)}: stored ${stored?.size ?? 0} bytes, expected ${newSize}`);
+    }
+    return { key, size: newSize, sha256, transfer };
+  }
+
+  private async rewriteWhole(key: string, options: ReplaceHeadOptions, versionId: string | undefined, size: number, retainUntil: Date | undefined, transfer: TransferCount): Promise<ReplaceHeadResult> {
+    const fullKey = this.fullKey(key);
+    const old = await this.readRange(fullKey, key, 0, size, versionId, options.signal);
+    transfer.downloaded += old.length;
+    const was = createHash('sha256').update(old).digest('hex');
+    if (old.length !== size || (options.expectedSha256 !== undefined && was !== options.expectedSha256)) {
+      throw new StrongboxError(FailureType.ChecksumMismatch, `${key} in destination ${this.destination} reads as ${old.length} bytes with SHA-256 ${was}, not the ${options.expectedSha256 ?? size} expected — this copy is damaged; left as it is`);
+    }
+    const body = Buffer.concat([options.newHead, old.subarray(options.oldHeadLength)]);
+    const sha = createHash('sha256').update(body).digest();
+    await this.client
+      .send(
+        new PutObjectCommand({
+          Bucket: this.config.bucket,
+          Key: fullKey,
+          Body: body,
+          ContentLength: body.length,
+          ChecksumSHA256: sha.toString('base64'),
+          Metadata: { [SHA256_METADATA]: sha.toString('hex') },
+          ...this.lockParams(retainUntil),
+        }),
+        { abortSignal: options.signal },
+      )
+      .catch((error: unknown) => {
+        throw classify(error, this.context('cannot write', key));
+      });
+    transfer.uploaded += body.length;
+    return { key, size: body.length, sha256: sha.toString('hex'), transfer };
+  }
+
+  /** Builds the new object under `tempKey` (see replaceHead); resumes the checkpoint's upload when the store still has it. */
+  private async reassemble(
+    tempKey: string,
+    fullKey: string,
+    versionId: string | undefined,
+    size: number,
+    options: ReplaceHeadOptions,
+    transfer: TransferCount,
+    create: { Metadata?: Record<string, string>; ObjectLockMode?: ObjectLockMode; ObjectLockRetainUntilDate?: Date },
+  ): Promise<ReplaceHeadCheckpoint> {
+    const key = options.resume?.key;
+    const resumable = options.resume && key === fullKey && options.resume.sourceVersion === versionId ? options.resume : undefined;
+    if (resumable && resumable.uploadId === undefined && tempKey !== fullKey && (await this.head(`${fullKey.slice(this.prefix.length)}${REASSEMBLY_SUFFIX}`))) {
+      return resumable; // the temporary object was completed by the attempt that crashed
+    }
+    let checkpoint: ReplaceHeadCheckpoint | undefined;
+    if (resumable?.uploadId) {
+      const parts = await this.listParts(tempKey, resumable.uploadId);
+      if (parts) checkpoint = { key: fullKey, uploadId: resumable.uploadId, ...(versionId ? { sourceVersion: versionId } : {}), parts };
+    }
+    if (!checkpoint) {
+      const created = await this.client.send(new CreateMultipartUploadCommand({ Bucket: this.config.bucket, Key: tempKey, ...create }), { abortSignal: options.signal });
+      if (!created.UploadId) throw new StrongboxError(FailureType.Transient, `the store returned no upload id for ${tempKey}`);
+      checkpoint = { key: fullKey, uploadId: created.UploadId, ...(versionId ? { sourceVersion: versionId } : {}), parts: [] };
+    }
+    const uploadId = checkpoint.uploadId!;
+    options.onCheckpoint?.(checkpoint);
+    const done = new Map(checkpoint.parts.map((p) => [p.partNumber, p]));
+    const record = (partNumber: number, etag: string) => {
+      done.set(partNumber, { partNumber, etag });
+      checkpoint.parts = [...done.values()].sort((a, b) => a.partNumber - b.partNumber);
+      options.onCheckpoint?.(checkpoint);
+    };
+    try {
+      const firstEnd = Math.min(size, options.oldHeadLength + HEAD_PART_TAIL);
+      if (!done.has(1)) {
+        const tail = await this.readRange(fullKey, fullKey, options.oldHeadLength, firstEnd, versionId, options.signal);
+        transfer.downloaded += tail.length;
+        if (tail.length !== firstEnd - options.oldHeadLength) throw new StrongboxError(FailureType.Transient, `${this.context('short read', fullKey)}: ${tail.length} bytes`);
+        const body = Buffer.concat([options.newHead, tail]);
+        const result = await this.client.send(
+          new UploadPartCommand({ Bucket: this.config.bucket, Key: tempKey, UploadId: uploadId, PartNumber: 1, Body: body, ContentLength: body.length, ContentMD5: createHash('md5').update(body).digest('base64') }),
+          { abortSignal: options.signal },
+        );
+        if (!result.ETag) throw new StrongboxError(FailureType.Transient, `the store returned no ETag for part 1 of ${tempKey}`);
+        transfer.uploaded += body.length;
+        record(1, result.ETag);
+      }
+      const partSize = Math.max(COPY_PART_SIZE, Math.ceil((size - firstEnd) / (MAX_PARTS - 1)));
+      const ranges: Array<{ partNumber: number; start: number; end: number }> = [];
+      for (let start = firstEnd, partNumber = 2; start < size; start += partSize, partNumber += 1) {
+        if (!done.has(partNumber)) ranges.push({ partNumber, start, end: Math.min(size, start + partSize) });
+      }
+      // A few copies at once: the store works on them in parallel, none passes through here.
+      let failure: unknown;
+      const copyNext = async (): Promise<void> => {
+        for (let range = ranges.shift(); range && failure === undefined; range = ranges.shift()) {
+          options.signal?.throwIfAborted();
+          const result = await this.client.send(
+            new UploadPartCopyCommand({
+              Bucket: this.config.bucket,
+              Key: tempKey,
+              UploadId: uploadId,
+              PartNumber: range.partNumber,
+              CopySource: copySource(this.config.bucket, fullKey, versionId),
+              CopySourceRange: `bytes=${range.start}-${range.end - 1}`,
+            }),
+            { abortSignal: options.signal },
+          );
+          const etag = result.CopyPartResult?.ETag;
+          if (!etag) throw new StrongboxError(FailureType.Transient, `the store returned no ETag for copied part ${range.partNumber} of ${tempKey}`);
+          transfer.copiedInStore += range.end - range.start;
+          record(range.partNumber, etag);
+        }
+      };
+      await Promise.all(
+        Array.from({ length: UPLOAD_CONCURRENCY }, () =>
+          copyNext().catch((error: unknown) => {
+            failure ??= error;
+          }),
+        ),
+      );
+      if (failure !== undefined) throw failure;
+      await this.client.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: this.config.bucket,
+          Key: tempKey,
+          UploadId: uploadId,
+          MultipartUpload: { Parts: checkpoint.parts.map((p) => ({ PartNumber: p.partNumber, ETag: p.etag })) },
+        }),
+        { abortSignal: options.signal },
+      );
+    } catch (error) {
+      // Keep the upload for the next attempt only when retrying may succeed; otherwise no orphans.
+      const retryable = !options.signal?.aborted && classify(error).retryable;
+      if (!retryable) await this.abort(tempKey, uploadId);
+      throw classify(error, this.context('cannot reassemble', fullKey));
+    }
+    return checkpoint;
+  }
+
+  private async listParts(fullKey: string, uploadId: string): Promise<ReplaceHeadCheckpoint['parts'] | undefined> {
+    const parts: ReplaceHeadCheckpoint['parts'] = [];
+    let marker: string | undefined;
+    try {
+      do {
+        const page = await this.client.send(new ListPartsCommand({ Bucket: this.config.bucket, Key: fullKey, UploadId: uploadId, PartNumberMarker: marker }));
+        for (const part of page.Parts ?? []) if (part.PartNumber && part.ETag) parts.push({ partNumber: part.PartNumber, etag: part.ETag });
+        marker = page.IsTruncated ? page.NextPartNumberMarker : undefined;
+      } while (marker);
+    } catch (error) {
+      if ((error as { name?: string }).name === 'NoSuchUpload' || isNotFound(error)) return undefined;
+      throw error;
+    }
+    return parts;
+  }
+
+  /** SHA-256 of a stored object, read whole: the fallback when the store computes none. */
+  private async streamDigest(fullKey: string, key: string, signal: AbortSignal | undefined, transfer: TransferCount): Promise<string> {
+    const result = await this.client.send(new GetObjectCommand({ Bucket: this.config.bucket, Key: fullKey }), { abortSignal: signal }).catch((error: unknown) => {
+      throw classify(error, this.context('cannot read', key));
+    });
+    const hash = createHash('sha256');
+    for await (const chunk of result.Body as Readable) {
+      hash.update(chunk as Buffer);
+      transfer.downloaded += (chunk as Buffer).length;
+    }
+    return hash.digest('hex');
+  }
+
   async head(key: string): Promise<ObjectInfo | undefined> {
     try {
-      const result = await this.client.send(new HeadObjectCommand({ Bucket: this.config.bucket, Key: this.fullKey(key) }));
+      const result = await this.client.send(new HeadObjectCommand({ Bucket: this.config.bucket, Key: this.fullKey(key), ChecksumMode: 'ENABLED' }));
+      const sha256 = result.Metadata?.[SHA256_METADATA] ?? fullObjectSha256(result);
       return {
         key,
         size: result.ContentLength ?? 0,
         lastModified: result.LastModified ?? new Date(0),
-        ...(result.Metadata?.[SHA256_METADATA] ? { sha256: result.Metadata[SHA256_METADATA] } : {}),
+        ...(sha256 ? { sha256 } : {}),
+        ...(result.ETag ? { etag: result.ETag } : {}),
         ...(result.ObjectLockRetainUntilDate ? { retainUntil: result.ObjectLockRetainUntilDate } : {}),
+        ...(result.ObjectLockLegalHoldStatus === 'ON' ? { legalHold: true } : {}),
       };
     } catch (error) {
       if (isNotFound(error)) return undefined;
@@ -515,5 +825,50 @@ export class S3Storage implements Storage {
   async abortIncompleteUpload(upload: IncompleteUpload): Promise<void> {
     await this.abort(this.fullKey(upload.key), upload.uploadId);
   }
+
+  /** The legal hold of the object's current version; `unsupported` in a bucket without object lock. */
+  async setLegalHold(key: string, on: boolean): Promise<'set' | 'unsupported'> {
+    try {
+      await this.client.send(new PutObjectLegalHoldCommand({ Bucket: this.config.bucket, Key: this.fullKey(key), LegalHold: { Status: on ? 'ON' : 'OFF' } }));
+      return 'set';
+    } catch (error) {
+      if (isMissingObjectLock(error)) return 'unsupported';
+      if (isAccessDenied(error)) {
+        throw new StrongboxError(
+          FailureType.Auth,
+          `destination ${this.destination} (${this.describe()}): permission denied setting the legal hold of ${key} — grant s3:PutObjectLegalHold on arn:aws:s3:::${this.config.bucket}/${this.prefix}* to the credential that places holds`,
+          { cause: error },
+        );
+      }
+      throw classify(error, this.context('cannot set the legal hold of', key));
+    }
+  }
+
+  async objectLockStatus(): Promise<ObjectLockStatus> {
+    try {
+      const { ObjectLockConfiguration: lock } = await this.client.send(new GetObjectLockConfigurationCommand({ Bucket: this.config.bucket }));
+      const enabled = lock?.ObjectLockEnabled === 'Enabled';
+      const retention = lock?.Rule?.DefaultRetention;
+      return {
+        enabled,
+        ...(enabled && retention?.Mode
+          ? { defaultRetention: { mode: retention.Mode, ...(retention.Days ? { days: retention.Days } : {}), ...(retention.Years ? { years: retention.Years } : {}) } }
+          : {}),
+      };
+    } catch (error) {
+      if (isMissingObjectLock(error)) return { enabled: false };
+      if (isAccessDenied(error)) return { enabled: 'unknown', reason: `permission denied reading the object-lock configuration of bucket ${this.config.bucket} (grant s3:GetBucketObjectLockConfiguration)` };
+      throw classify(error, this.context('cannot read the object-lock configuration'));
+    }
+  }
+}
+
+/**
+ * A bucket created without object lock: S3 and MinIO answer a lock request or query with
+ * `ObjectLockConfigurationNotFoundError`, or `InvalidRequest` "Bucket is missing Object Lock Configuration".
+ */
+function isMissingObjectLock(error: unknown): boolean {
+  const e = error as { name?: string; Code?: string; message?: string };
+  return e.name === 'ObjectLockConfigurationNotFoundError' || e.Code === 'ObjectLockConfigurationNotFoundError' || /missing object ?lock configuration|object lock configuration (does not exist|not found)/i.test(e.message ?? '');
 }
 

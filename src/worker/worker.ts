@@ -25,6 +25,7 @@ import { processMeter } from '../metrics/meter.js';
 import { metricsBindAddress, metricsUrl } from './metrics-address.js';
 import { installRuntime } from './runtime.js';
 import { prebuiltWorkflowBundle, workflowsPath } from './workflows-path.js';
+import { configWarnings } from '../config/warnings.js';
 
 /** Time in-flight activities get to finish after SIGINT/SIGTERM before they are cancelled. */
 const SHUTDOWN_GRACE = '30 seconds';
@@ -126,6 +127,8 @@ export async function createStrongboxWorker(options: StrongboxWorkerOptions): Pr
     deps,
     async run() {
       logger.info({ taskQueues, namespace, stagingDir, ...(metricsPort > 0 ? { metrics: metricsUrl(metricsHost, metricsPort) } : {}) }, 'worker started');
+      // What `config check` warns about matters most here, where the secrets are read: say it at start, not at the first failed backup.
+      for (const warning of configWarnings(config)) logger.warn({ warning }, 'configuration warning');
       catalogGauges?.start();
       // The local stack's codec server lives and dies with its worker (codec.server.withWorker).
       const codecServer = config.codec?.server.withWorker ? await serveCodec(config, { logger }) : undefined;

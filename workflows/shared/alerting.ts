@@ -44,7 +44,7 @@ function baseAlert(kind: AlertKind, input: { workflowKind: WorkflowKind; target:
   const info = workflowInfo();
   return {
     kind,
-    severity: kind === 'anomaly' ? 'warning' : 'critical',
+    severity: kind === 'anomaly' || kind === 'repaired' ? 'warning' : 'critical',
     workflowKind: input.workflowKind,
     target: input.target,
     step: input.step,
@@ -104,4 +104,9 @@ export async function reportPruneRefusal(input: { target: string; reason: string
 /** A target's backups went stale (the staleness check). */
 export async function reportStale(input: { target: string; reason: string; backupId?: string }): Promise<void> {
   await sendAlert(baseAlert('stale', { workflowKind: 'staleness-check', target: input.target, step: 'staleness', reason: input.reason, ...(input.backupId ? { backupId: input.backupId } : {}) }));
+}
+
+/** What a scrub found of a backup's copies: repaired from a good copy, not repaired, or no intact copy left. */
+export async function reportCopies(input: { kind: 'repaired' | 'unrepaired' | 'lost'; target: string; backupId: string; reason: string }): Promise<void> {
+  await sendAlert(baseAlert(input.kind, { workflowKind: 'scrub', target: input.target, step: 'scrub', reason: input.reason, backupId: input.backupId }));
 }

@@ -1,30 +1,21 @@
 /**
  * `strongbox audit`: the audit log — every access to backups, read from `audit/` in every destination
  * and merged (the same event stored in several destinations is shown once).
- *
- * `auditAccess(context, event)`: what CLI commands call to record an access they make themselves
- * (listing the catalog, downloading a backup); workflows record theirs with workflows/shared/audit.ts.
+ * Recording an access lives in src/client/audit.ts; `noteAuditFailures` says which destination
+ * refused to record one.
  */
 import type { Command } from 'commander';
 import { parseDuration } from '../../config/duration.js';
-import { AUDIT_ACTIONS, type AuditEventInput } from '../../audit/event.js';
-import { completeAuditEvent, readAuditLog, writeAuditEvent, type AuditWriteResult } from '../../audit/log.js';
+import { AUDIT_ACTIONS } from '../../audit/event.js';
+import type { AuditWriteResult } from '../../audit/log.js';
+import { readAudit } from '../../client/audit.js';
 import { UsageError } from '../../errors.js';
-import { openStorages } from '../../storage/index.js';
 import { requireConfigFile } from '../config-file.js';
 import type { CliContext } from '../context.js';
 
-/**
- * Records an access made by a CLI command, as the acting identity (`--as` / STRONGBOX_IDENTITY /
- * user@host), in every destination. A destination that refuses is reported on stderr; the command
- * itself goes on.
- */
-export async function auditAccess(context: CliContext, input: Omit<AuditEventInput, 'identity'>): Promise<AuditWriteResult> {
-  const config = context.config();
-  const event = completeAuditEvent({ ...input, identity: context.identity() });
-  const result = await writeAuditEvent(openStorages(config).values(), event, { retainDays: config.audit.retainDays, logger: context.logger });
+/** A destination that refused to record an access: said on stderr; the command itself goes on. */
+export function noteAuditFailures(context: CliContext, result: AuditWriteResult): void {
   for (const failure of result.failed) context.out.note(`warning: could not record this access in the audit log of ${failure.destination}: ${failure.reason}`);
-  return result;
 }
 
 /** `7d`, `24h` (that long ago) or an ISO date/time. */
@@ -51,7 +42,7 @@ export function registerAuditCommand(program: Command, context: CliContext): voi
       if (since > until) throw new UsageError(`--since ${options.since} is after --until ${options.until}`);
       const config = context.config();
       requireConfigFile(config, 'audit');
-      const log = await readAuditLog(openStorages(config).values(), {
+      const log = await readAudit(config, {
         since,
         until,
         ...(options.target ? { target: options.target } : {}),

@@ -4,16 +4,15 @@
  */
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { Option, type Command } from 'commander';
-import { readCatalog } from '../../catalog/catalog.js';
 import { startBackup } from '../../client/backup.js';
+import { listCatalog } from '../../client/catalog.js';
 import { OutcomeUnknownError } from '../../client/follow.js';
 import { getTarget } from '../../config/load.js';
 import { TIERS } from '../../domain.js';
-import { openStorages } from '../../storage/index.js';
 import type { BackupProgress, BackupWorkflowResult } from '../../../workflows/backup.js';
 import { requireConfigFile } from '../config-file.js';
 import type { CliContext } from '../context.js';
-import { auditAccess } from './audit.js';
+import { noteAuditFailures } from './audit.js';
 import { followRun, formatBytes, noteStarted, runFailureMessage } from '../progress.js';
 
 export function registerBackupCommands(program: Command, context: CliContext): void {
@@ -58,14 +57,8 @@ export function registerBackupCommands(program: Command, context: CliContext): v
       // Not the built-in defaults: listing their ./backups would only say "no backups found", falsely.
       const source = requireConfigFile(config, 'backups list');
       if (!options.json) context.out.note(`configuration: ${source}`);
-      const catalog = await readCatalog(openStorages(config).values(), options.target ? { target: options.target } : {});
-      await auditAccess(context, {
-        action: 'backup.listed',
-        ...(options.target ? { target: options.target } : {}),
-        destinations: Object.keys(config.destinations),
-        outcome: 'succeeded',
-        details: { backups: catalog.entries.length },
-      });
+      const { catalog, audit } = await listCatalog(config, { identity: context.identity(), logger: context.logger }, options.target ? { target: options.target } : {});
+      noteAuditFailures(context, audit);
       if (options.json) {
         context.out.json({
           backups: catalog.entries.map((e) => ({
@@ -79,6 +72,9 @@ export function registerBackupCommands(program: Command, context: CliContext): v
             status: e.status,
             verifiedAt: e.verification?.verifiedAt ?? null,
             damaged: e.damaged ?? [],
+            hold: e.hold ?? null,
+            // When a full scrub last proved each copy intact, and what the newest scrub found.
+            scrub: e.scrub ?? [],
             workflowId: e.manifest.workflow.id,
           })),
           problems: catalog.problems,
@@ -90,7 +86,9 @@ export function registerBackupCommands(program: Command, context: CliContext): v
       for (const e of catalog.entries) {
         const size = formatBytes(e.manifest.files.reduce((sum, f) => sum + f.size, 0));
         const damaged = e.damaged?.length ? `  damaged: ${e.damaged.map((d) => d.destination).join(',')}` : '';
-        context.out.line(`${e.backupId}  ${e.manifest.tiers.join('+').padEnd(20)} ${size.padStart(10)}  ${e.status.padEnd(10)}  ${e.destinations.join(',')}${damaged}`);
+        const held = e.hold ? `  HELD by ${e.hold.heldBy} since ${e.hold.heldAt}: ${e.hold.reason}` : '';
+        const proven = e.scrub ? `  proven: ${e.scrub.map((c) => `${c.destination} ${c.provenAt ? c.provenAt.slice(0, 16).replace('T', ' ') : 'never'}`).join(', ')}` : '';
+        context.out.line(`${e.backupId}  ${e.manifest.tiers.join('+').padEnd(20)} ${size.padStart(10)}  ${e.status.padEnd(10)}  ${e.destinations.join(',')}${damaged}${held}${proven}`);
       }
       for (const e of catalog.entries) {
         for (const d of e.damaged ?? []) context.out.note(`warning: the copy of ${e.backupId} in ${d.destination} is damaged — repair it from a good copy: ${d.reason}`);

@@ -5,14 +5,8 @@
  * files with the identity. Runs right here, without Temporal — it is a disaster-recovery tool, and
  * Temporal may be among what was lost.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import type { Command } from 'commander';
-import { startConfigBackup } from '../../client/config-backup.js';
-import { restoreConfig } from '../../config-backup/restore.js';
-import { loadIdentities } from '../../crypto/keys.js';
-import { openStorages } from '../../storage/index.js';
+import { restoreConfigSnapshot, startConfigBackup } from '../../client/config-backup.js';
 import type { CliContext } from '../context.js';
 import { followRun, noteStarted, runFailureMessage } from '../progress.js';
 import { OutcomeUnknownError } from '../../client/follow.js';
@@ -59,29 +53,14 @@ export function registerConfigBackupCommands(config: Command, context: CliContex
     .option('--force', 'overwrite files in the way whose content differs from the snapshot')
     .option('--json', 'print the result as JSON')
     .action(async (options: { into: string; commit?: string; from: string; force?: boolean; json?: boolean }) => {
-      const loaded = context.config();
-      const workDir = await mkdtemp(path.join(os.tmpdir(), 'strongbox-config-restore-'));
-      try {
-        const result = await restoreConfig({
-          config: loaded,
-          identities: loadIdentities(loaded),
-          storages: openStorages(loaded),
-          into: path.resolve(options.into),
-          commit: options.commit,
-          source: options.from,
-          overwrite: options.force === true,
-          workDir,
-        });
-        if (options.json) {
-          context.out.json(result);
-          return;
-        }
-        if (result.fallbackReason) context.out.note(`warning: the repository could not be used (${result.fallbackReason}); restored from ${result.source}`);
-        const written = result.files.filter((f) => f.action === 'written').length;
-        context.out.line(`restored ${result.files.length} file(s) of snapshot ${result.commit.slice(0, 12)} (${result.snapshotAt}) from ${result.source} into ${result.into}: ${written} written, ${result.files.length - written} already identical`);
-        for (const f of result.files) context.out.line(`  ${f.action.padEnd(10)} ${f.path}${f.encrypted ? ' (secret: encrypted in the snapshot)' : ''}`);
-      } finally {
-        await rm(workDir, { recursive: true, force: true });
+      const result = await restoreConfigSnapshot(context.config(), { into: options.into, commit: options.commit, source: options.from, overwrite: options.force === true });
+      if (options.json) {
+        context.out.json(result);
+        return;
       }
+      if (result.fallbackReason) context.out.note(`warning: the repository could not be used (${result.fallbackReason}); restored from ${result.source}`);
+      const written = result.files.filter((f) => f.action === 'written').length;
+      context.out.line(`restored ${result.files.length} file(s) of snapshot ${result.commit.slice(0, 12)} (${result.snapshotAt}) from ${result.source} into ${result.into}: ${written} written, ${result.files.length - written} already identical`);
+      for (const f of result.files) context.out.line(`  ${f.action.padEnd(10)} ${f.path}${f.encrypted ? ' (secret: encrypted in the snapshot)' : ''}`);
     });
 }

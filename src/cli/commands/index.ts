@@ -14,6 +14,10 @@ import { registerAuditCommand } from './audit.js';
 import { registerRestoreCommand } from './restore.js';
 import { registerDrCommands } from './dr.js';
 import { registerCodecServerCommand } from './codec-server.js';
+import { registerHoldCommands } from './hold.js';
+import { registerDoctorCommand } from './doctor.js';
+import { registerKeysCommands } from './keys.js';
+import { registerScrubCommands } from './scrub.js';
 
 export function registerCommands(program: Command, context: CliContext): void {
   registerStartCommand(program, context);
@@ -24,9 +28,13 @@ export function registerCommands(program: Command, context: CliContext): void {
   registerRestoreCommand(program, context);
   registerDrCommands(program, context);
   registerPruneCommand(program, context);
+  registerHoldCommands(program, context);
+  registerDoctorCommand(program, context);
+  registerScrubCommands(program, context);
   registerExportCommand(program, context);
   registerScheduleCommands(program, context);
   registerAuditCommand(program, context);
+  registerKeysCommands(program, context);
   registerStackCommands(program, context);
   registerCodecServerCommand(program, context);
 }

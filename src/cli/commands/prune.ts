@@ -4,29 +4,12 @@
  * `dryRun: true`: the plan is made and recorded, nothing is deleted.
  */
 import type { Command } from 'commander';
-import type { Client } from '@temporalio/client';
-import type { Config } from '../../config/load.js';
 import { getTarget } from '../../config/load.js';
-import type { PruneWorkflowInput, PruneWorkflowResult, pruneWorkflow } from '../../../workflows/prune.js';
+import type { PruneWorkflowInput, PruneWorkflowResult } from '../../../workflows/prune.js';
 import type { CliContext } from '../context.js';
 import { followRun, noteStarted, runFailureMessage } from '../progress.js';
 import { OutcomeUnknownError } from '../../client/follow.js';
-
-/** `prune-<target or all>[-dry-run]-<now, RFC 3339>`: what it is and when it was asked for. */
-export function pruneWorkflowId(input: PruneWorkflowInput, at: Date = new Date()): string {
-  const time = new Date(Math.floor(at.getTime() / 1000) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
-  return `prune-${input.target ?? 'all'}${input.dryRun ? '-dry-run' : ''}-${time}`;
-}
-
-export async function runPrune(client: Client, config: Config, input: PruneWorkflowInput, workflowId = pruneWorkflowId(input)) {
-  return client.workflow.start<typeof pruneWorkflow>('pruneWorkflow', {
-    taskQueue: config.temporal.taskQueue,
-    workflowId,
-    args: [input],
-    workflowIdConflictPolicy: 'USE_EXISTING',
-    staticSummary: `${input.dryRun ? 'dry-run ' : ''}prune of ${input.target ?? 'every target'}`,
-  });
-}
+import { startPrune } from '../../client/prune.js';
 
 export function registerPruneCommand(program: Command, context: CliContext): void {
   program
@@ -41,7 +24,7 @@ export function registerPruneCommand(program: Command, context: CliContext): voi
       if (options.target) getTarget(config, options.target);
       const client = await context.client();
       const input: PruneWorkflowInput = { ...(options.target ? { target: options.target } : {}), ...(options.dryRun ? { dryRun: true } : {}) };
-      const handle = await runPrune(client, config, input);
+      const handle = await startPrune(client, config, input);
       noteStarted(context, client, handle.workflowId);
       let result: PruneWorkflowResult;
       try {
@@ -68,8 +51,9 @@ function printPlan(context: CliContext, result: PruneWorkflowResult, showKept: b
         : `${target.status.toUpperCase()}: ${target.reason}`;
     out.line(`${target.target}: ${head}`);
     for (const d of decisions) {
-      if (d.action === 'keep' && !showKept) continue;
-      out.line(`  ${d.action.padEnd(6)}  ${d.backupId}  ${d.destination.padEnd(8)}  ${d.reason}`);
+      // A held copy is one retention would have deleted: always shown.
+      if (d.action === 'keep' && !showKept && !d.held) continue;
+      out.line(`  ${(d.held ? 'held' : d.action).padEnd(6)}  ${d.backupId}  ${d.destination.padEnd(8)}  ${d.reason}`);
     }
   }
   for (const debris of result.debris) {

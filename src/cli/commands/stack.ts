@@ -2,8 +2,6 @@
  * `strongbox stack up|down|status|env|install`: a real local Temporal (with UI), MinIO and
  * PostgreSQL, started and stopped by Strongbox itself.
  */
-import { realpathSync } from 'node:fs';
-import path from 'node:path';
 import type { Command } from 'commander';
 import {
   ensureStackBinaries,
@@ -16,25 +14,12 @@ import {
   type ResolvedBinary,
   type StackInfo,
 } from '../../stack/index.js';
+import { DEFAULT_STACK_DIR, stackDir } from '../../stack/dir.js';
 import type { CliContext } from '../context.js';
-
-/** Where the stack lives when neither --dir nor STRONGBOX_STACK_DIR says: beside the project. */
-export const DEFAULT_STACK_DIR = path.join('.strongbox', 'stack');
 
 interface DirOption {
   dir?: string;
   json?: boolean;
-}
-
-export function stackDir(options: DirOption): string {
-  const dir = path.resolve(options.dir ?? process.env.STRONGBOX_STACK_DIR ?? DEFAULT_STACK_DIR);
-  // It may be a symlink (`strongbox start` links it elsewhere when the checkout is private to
-  // root): the stack records its processes under the real path.
-  try {
-    return realpathSync(dir);
-  } catch {
-    return dir;
-  }
 }
 
 /** A boolean environment variable: 1/true/yes/on, else false; undefined when unset. */

@@ -80,7 +80,7 @@ describe('strongbox CLI usage and configuration errors', () => {
   it('accepts the embedded defaults when there is no configuration file (exit 0)', () => {
     const result = strongbox(['config', 'check', '--json'], dir);
     expect(result.code).toBe(0);
-    expect(JSON.parse(result.stdout)).toEqual({ valid: true, source: '(built-in defaults)', targets: [] });
+    expect(JSON.parse(result.stdout)).toEqual({ valid: true, source: '(built-in defaults)', targets: [], warnings: [] });
   });
 
   it.each([

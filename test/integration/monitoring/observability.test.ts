@@ -74,7 +74,7 @@ describe('anomalies, metrics and audit after real backups', () => {
       patch: (raw) => {
         raw.worker.metricsPort = metricsPort;
         // Object lock on the cloud bucket: audit objects get their own, longer retention.
-        raw.destinations.cloud.objectLock = { mode: 'GOVERNANCE', days: 1 };
+        raw.destinations.cloud.objectLock = { mode: 'GOVERNANCE', margin: '1d' };
         raw.audit = { retainDays: 2 };
         raw.alerts = { channels: [{ type: 'webhook', url: `${receiver.url}/hook`, name: 'receiver' }, { type: 'webhook', url: down, name: 'down' }] };
       },

@@ -3,8 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DEMO_CONFIG_FILE } from '../../../src/cli/config-file.js';
 import { main } from '../../../src/cli/main.js';
-import { STARTED_CONFIG_FILE } from '../../../src/config/load.js';
 
 async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
@@ -53,7 +53,7 @@ describe('a command run where no configuration file is found', () => {
   });
 
   it("points at the configuration `strongbox start` left in a directory above", async () => {
-    const started = path.join(root, STARTED_CONFIG_FILE);
+    const started = path.join(root, DEMO_CONFIG_FILE);
     mkdirSync(path.dirname(started), { recursive: true });
     writeFileSync(started, 'targets:\n  demo: { database: demo }\n');
     const result = await run(['config', 'check']);

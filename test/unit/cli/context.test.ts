@@ -2,9 +2,10 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { cliConfigSource, DEMO_CONFIG_FILE, DEMO_ENV_FILE, loadCliConfig } from '../../../src/cli/config-file.js';
 import { createContext } from '../../../src/cli/context.js';
-import { STARTED_CONFIG_FILE } from '../../../src/config/load.js';
-import { writeStack, type StackInfo } from '../../../src/stack/state.js';
+import { EFFECTIVE_CONFIG_FILE, EFFECTIVE_ENV_FILE } from '../../../src/stack/demo-config.js';
+import { DEFAULT_STACK_DIR } from '../../../src/stack/dir.js';
 
 const STACK_VARIABLES = ['AWS_ENDPOINT_URL_S3', 'AWS_SHARED_CREDENTIALS_FILE', 'PGPORT', 'TEMPORAL_ADDRESS'] as const;
 
@@ -26,21 +27,23 @@ describe('a command run where `strongbox start` left its demo', () => {
     rmSync(cwd, { recursive: true, force: true });
   });
 
+  /** What `strongbox start` leaves: the demo configuration and the env file beside it. */
   function leaveDemo(): string {
-    const stackDir = path.join(cwd, path.dirname(STARTED_CONFIG_FILE));
+    const stackDir = path.join(cwd, path.dirname(DEMO_CONFIG_FILE));
     mkdirSync(stackDir, { recursive: true });
-    writeFileSync(path.join(cwd, STARTED_CONFIG_FILE), 'targets:\n  demo:\n    database: strongbox_demo\n');
-    const stack: StackInfo = {
-      dir: stackDir,
-      startedAt: '2026-11-24T04:00:00.000Z',
-      persistent: true,
-      temporal: { address: '127.0.0.1:47233', namespace: 'default', pid: 1, log: `${stackDir}/temporal.log` },
-      s3: { endpoint: 'http://127.0.0.1:49000', region: 'us-east-1', credentialsFile: `${stackDir}/minio/credentials`, buckets: [], pid: 2, log: `${stackDir}/minio.log` },
-      postgres: { host: '127.0.0.1', port: 45432, user: 'postgres', passfile: `${stackDir}/pgpass`, binDir: '/usr/lib/postgresql/15/bin', pid: 3, dataDir: `${stackDir}/data`, log: `${stackDir}/pg.log` },
-    };
-    writeStack(stack);
+    writeFileSync(path.join(cwd, DEMO_CONFIG_FILE), 'targets:\n  demo:\n    database: strongbox_demo\n');
+    writeFileSync(
+      path.join(cwd, DEMO_ENV_FILE),
+      `# how this stack is reached\nAWS_ENDPOINT_URL_S3="http://127.0.0.1:49000"\nAWS_SHARED_CREDENTIALS_FILE="${stackDir}/minio/credentials"\nPGPORT="45432"\n`,
+    );
     return stackDir;
   }
+
+  it('looks where `start` writes them', () => {
+    expect(path.dirname(DEMO_CONFIG_FILE)).toBe(DEFAULT_STACK_DIR);
+    expect(path.basename(DEMO_CONFIG_FILE)).toBe(EFFECTIVE_CONFIG_FILE);
+    expect(DEMO_ENV_FILE).toBe(path.join(DEFAULT_STACK_DIR, EFFECTIVE_ENV_FILE));
+  });
 
   it('reads the demo configuration, and reaches the stack as the worker does', () => {
     const stackDir = leaveDemo();
@@ -62,5 +65,23 @@ describe('a command run where `strongbox start` left its demo', () => {
     leaveDemo();
     expect(Object.keys(createContext().ownConfig().targets)).toEqual([]);
     expect(process.env.AWS_ENDPOINT_URL_S3).toBeUndefined();
+  });
+
+  it.each<[string, { path?: string; env?: NodeJS.ProcessEnv }, string]>([
+    ['--config', { path: 'mine.yaml' }, 'mine.yaml'],
+    ['STRONGBOX_CONFIG', { env: { STRONGBOX_CONFIG: 'from-env.yaml' } }, 'from-env.yaml'],
+    ['./strongbox.yaml', {}, 'strongbox.yaml'],
+  ])('prefers %s to the demo, and applies none of its environment', (_name, options, expected) => {
+    leaveDemo();
+    writeFileSync(path.join(cwd, expected), 'targets: {}\n');
+    const env: NodeJS.ProcessEnv = { ...options.env };
+    expect(cliConfigSource({ cwd, env, path: options.path })).toEqual({ file: path.join(cwd, expected), demo: false });
+    loadCliConfig({ cwd, env, path: options.path });
+    expect(env.PGPORT).toBeUndefined();
+  });
+
+  it('runs with the built-in defaults when there is no demo either', () => {
+    expect(cliConfigSource({ cwd, env: {} })).toBeUndefined();
+    expect(Object.keys(loadCliConfig({ cwd, env: {} }).targets)).toEqual([]);
   });
 });

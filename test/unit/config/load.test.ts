@@ -103,3 +103,22 @@ targets:
     expect(() => parseConfig({ targets: 3 }, where)).toThrow(/invalid configuration \(\/etc\/strongbox\.yaml\)/);
   });
 });
+
+describe('scrub and copies', () => {
+  it('scrubs weekly in full by default, with no bandwidth bound and no nightly fast scrub', () => {
+    const config = parseConfigText('', where);
+    expect(config.scrub).toEqual({ concurrency: 2, bandwidth: '0', repair: true, schedule: { full: { on: 'saturday', at: '05:00', enabled: true }, fast: { at: '05:30', enabled: false } } });
+  });
+
+  it('accepts any number of destinations per tier (3-2-1: a local disk and two providers)', () => {
+    const config = parseConfigText(
+      'destinations: { local: { type: local, path: b }, cloud: { type: s3, bucket: one-bucket }, second: { type: s3, bucket: two-bucket }, offsite: { type: s3, bucket: off-bucket } }\ntiers: { daily: { destinations: [local, cloud, second, offsite], keepDays: 30 }, weekly: { destinations: [cloud], keepDays: 90 }, monthly: { destinations: [cloud, offsite], keepDays: 365 } }',
+      where,
+    );
+    expect(config.tiers.daily.destinations).toEqual(['local', 'cloud', 'second', 'offsite']);
+  });
+
+  it('refuses a bandwidth that is not a rate, saying what one looks like', () => {
+    expect(problemsOf('scrub: { bandwidth: fast }')).toEqual(['scrub.bandwidth: must be a rate such as 50MiB/s, 500KiB/s or 10MB/s, or 0 for no bound']);
+  });
+});

@@ -204,4 +204,46 @@ describe('retention freeze and locks', () => {
     );
     expect(locked.targets[0]!.deleting).toBe(1);
   });
+
+  it('marks a copy with an object under an S3 legal hold (its marker gone) as locked, saying so', () => {
+    const expired = backup(ago(40), ['daily']);
+    const plan = planRetention({ backups: [expired, ...recent()], now: NOW, policy: defaultPolicy() });
+    const locked = applyLocks(plan, [{ backupId: expired.backupId, destination: 'cloud', key: `backups/app/${expired.backupId}/manifest.json`, legalHold: true }]);
+    expect(locked.decisions.find((d) => d.backupId === expired.backupId && d.destination === 'cloud')).toMatchObject({
+      action: 'locked',
+      reason: 'daily copy older than 30 days, but manifest.json is under an S3 legal hold (placed by strongbox hold, or by hand) — skipped',
+    });
+  });
+});
+
+describe('legal holds', () => {
+  const hold = { reason: 'case 4711: keep the March data', heldBy: 'legal@example', heldAt: '2027-03-02T10:00:00.000Z', destinations: ['local', 'cloud'] };
+
+  it('keeps a held backup in every destination past its period, saying who held it and why', () => {
+    const held = { ...backup(ago(200), ['daily']), hold };
+    const plan = planRetention({ backups: [held, ...recent()], now: NOW, policy: defaultPolicy() });
+    const decisions = plan.decisions.filter((d) => d.backupId === held.backupId);
+    expect(decisions.map((d) => [d.destination, d.action, d.held])).toEqual([
+      ['cloud', 'keep', true],
+      ['local', 'keep', true],
+    ]);
+    expect(decisions[0]!.reason).toBe('held since 2027-03-02T10:00:00Z by legal@example: case 4711: keep the March data (its 30-day period ended 2026-12-27T03:00:00Z) — remove the hold to let retention delete it');
+    expect(plan.targets[0]).toMatchObject({ status: 'ok', deleting: 0, expiredBackups: 0 });
+  });
+
+  it('deletes the same backup once the hold is removed', () => {
+    const released = backup(ago(200), ['daily']);
+    const plan = planRetention({ backups: [released, ...recent()], now: NOW, policy: defaultPolicy() });
+    expect(decisionOf(plan.decisions, released.backupId)).toEqual({ local: 'delete', cloud: 'delete' });
+  });
+
+  it('a held backup counts as kept for the tier floor: its expired siblings may go', () => {
+    const heldMonthly = { ...backup(ago(400), ['daily', 'monthly']), hold };
+    const oldMonthly = backup(ago(500), ['daily', 'monthly']);
+    const dailies = Array.from({ length: 10 }, (_, i) => backup(ago(i, -23 * 3_600_000), ['daily']));
+    const plan = planRetention({ backups: [heldMonthly, oldMonthly, ...dailies], now: NOW, policy: defaultPolicy() });
+    expect(plan.targets[0]!.status).toBe('ok');
+    expect(decisionOf(plan.decisions, oldMonthly.backupId)).toEqual({ cloud: 'delete', local: 'delete', offsite: 'delete' });
+    expect(decisionOf(plan.decisions, heldMonthly.backupId)).toEqual({ cloud: 'keep', local: 'keep', offsite: 'keep' });
+  });
 });

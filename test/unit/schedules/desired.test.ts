@@ -2,7 +2,7 @@ import type { ScheduleDescription } from '@temporalio/client';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../src/config/load.js';
 import { desiredSchedules, type DesiredSchedule } from '../../../src/schedules/desired.js';
-import { describeSpec, diffSchedules, normalizeDescription, normalizeDesired } from '../../../src/schedules/normalize.js';
+import { describeSpec, diffSchedules, normalizeDescription, normalizeDesired, toScheduleOptions } from '../../../src/schedules/normalize.js';
 
 const config = (raw: Record<string, unknown>) => parseConfig(raw, { source: undefined, baseDir: '/' });
 
@@ -29,6 +29,7 @@ describe('desired schedules', () => {
       'strongbox-config-backup',
       'strongbox-export-app',
       'strongbox-prune',
+      'strongbox-scrub',
       'strongbox-staleness',
       'strongbox-verify-app',
       'strongbox-verify-legacy',
@@ -83,6 +84,20 @@ describe('desired schedules', () => {
     expect(byId(desiredSchedules(twoTargets))[id]).toMatchObject(expected);
   });
 
+  it('scrubs weekly in full on the configured weekday, and nightly in fast mode only when enabled', () => {
+    expect(byId(desiredSchedules(twoTargets))['strongbox-scrub']).toMatchObject({
+      workflowType: 'scrubWorkflow',
+      args: [{ mode: 'full' }],
+      workflowId: 'scrub-full',
+      spec: { calendars: [{ hour: 5, minute: 0, dayOfWeek: 'saturday', comment: 'weekly full scrub' }], timezone: 'UTC' },
+    });
+    expect(byId(desiredSchedules(twoTargets))['strongbox-scrub-fast']).toBeUndefined();
+    const both = byId(desiredSchedules(config({ scrub: { schedule: { full: { on: 'sunday', at: '04:10' }, fast: { enabled: true, at: '01:20' } } } })));
+    expect(both['strongbox-scrub']!.spec.calendars).toEqual([{ hour: 4, minute: 10, dayOfWeek: 'sunday', comment: 'weekly full scrub' }]);
+    expect(both['strongbox-scrub-fast']).toMatchObject({ args: [{ mode: 'fast' }], spec: { calendars: [{ hour: 1, minute: 20, comment: 'nightly fast scrub' }] } });
+    expect(desiredSchedules(config({ scrub: { schedule: { full: { enabled: false } } } })).map((s) => s.id)).not.toContain('strongbox-scrub');
+  });
+
   it('has no backup schedule for a target whose schedule is disabled, and no export without items', () => {
     const ids = desiredSchedules(twoTargets).map((s) => s.id);
     expect(ids).not.toContain('strongbox-backup-legacy');
@@ -94,6 +109,7 @@ describe('desired schedules', () => {
     expect(defaults.map((s) => [s.id, s.spec.calendars[0]!.hour, s.spec.calendars[0]!.minute])).toEqual([
       ['strongbox-backup-app', 2, 0],
       ['strongbox-prune', 3, 0],
+      ['strongbox-scrub', 5, 0],
       ['strongbox-staleness', '*', 0],
       ['strongbox-verify-app', 6, 0],
     ]);
@@ -163,5 +179,29 @@ describe('comparing with the server', () => {
     ['strongbox-staleness', 'hourly at :00 UTC'],
   ])('summarizes %s as "%s"', (id, text) => {
     expect(describeSpec(normalizeDesired(byId(desiredSchedules(twoTargets))[id]!))).toBe(text);
+  });
+});
+
+describe('a calendar on one weekday', () => {
+  const weekly = { ...byId(desiredSchedules(twoTargets))['strongbox-prune']!, spec: { calendars: [{ hour: 4, minute: 15, dayOfWeek: 'sunday' as const, comment: 'weekly' }], timezone: 'UTC' } };
+
+  it('matches the server\'s expanded form of the same weekday, and differs from another', () => {
+    const server = (day: string) =>
+      ({
+        ...serverDescription(),
+        spec: {
+          calendars: [{ second: [{ start: 0, end: 0, step: 1 }], minute: [{ start: 15, end: 15, step: 1 }], hour: [{ start: 4, end: 4, step: 1 }], dayOfMonth: [{ start: 1, end: 31, step: 1 }], month: [{ start: 'JANUARY', end: 'DECEMBER', step: 1 }], year: [], dayOfWeek: [{ start: day, end: day, step: 1 }], comment: 'weekly' }],
+          intervals: [],
+          skip: [],
+          timezone: '',
+        },
+      }) as unknown as ScheduleDescription;
+    expect(diffSchedules(normalizeDescription(server('SUNDAY')), normalizeDesired(weekly))).not.toContain('spec.calendars');
+    expect(diffSchedules(normalizeDescription(server('MONDAY')), normalizeDesired(weekly))).toContain('spec.calendars');
+    expect(describeSpec(normalizeDesired(weekly))).toBe('weekly on sunday at 04:15 UTC');
+  });
+
+  it('is sent to Temporal as its weekday name', () => {
+    expect(toScheduleOptions(weekly).spec.calendars?.[0]).toMatchObject({ hour: 4, minute: 15, dayOfWeek: 'SUNDAY' });
   });
 });

@@ -6,7 +6,7 @@
  */
 import type pg from 'pg';
 import { connectPg, quoteIdent, type PgEndpoint } from '../postgres/endpoint.js';
-import type { StackInfo } from '../stack/state.js';
+import type { StackInfo } from './state.js';
 
 export const DEMO_DATABASE = 'strongbox_demo';
 export const DEMO_TARGET = 'demo';

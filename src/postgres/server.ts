@@ -12,7 +12,7 @@ import type { Config } from '../config/load.js';
 import { getTarget } from '../config/load.js';
 import type { ConnectionConfig } from '../config/schema.js';
 import { classify } from '../errors.js';
-import { connectPg, resolveEndpoint, type PgEndpoint } from '../postgres/endpoint.js';
+import { connectPg, resolveEndpoint, type PgEndpoint } from './endpoint.js';
 
 export type ServerChoice = 'verify' | 'target';
 

@@ -7,8 +7,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig, parseConfig, resolvePath, type Config } from '../../src/config/load.js';
-import { absoluteConfigData, demoTarget, writeDemoConfig } from '../../src/demo/config.js';
-import { DEMO_TABLES } from '../../src/demo/database.js';
+import { applyEnvFile } from '../../src/cli/config-file.js';
+import { absoluteConfigData, demoTarget, EFFECTIVE_ENV_FILE, writeDemoConfig } from '../../src/stack/demo-config.js';
+import { stackEnv } from '../../src/stack/env.js';
+import { DEMO_TABLES } from '../../src/stack/demo-database.js';
 import { loadPayloadKeyring } from '../../src/codec/keys.js';
 import type { StackInfo } from '../../src/stack/state.js';
 
@@ -89,6 +91,14 @@ describe('the configuration start hands its worker', () => {
     expect(loadPayloadKeyring(config)?.active.id).toMatch(/^[0-9a-f]{16}$/);
     // Without a reserved codec server (a stack started by hand), payloads stay as they were.
     expect(writeDemoConfig(base, fakeStack(stackDir)).config.codec).toBeUndefined();
+  });
+
+  it('writes beside it how the stack is reached, which a later command applies where the shell set nothing', () => {
+    const stack = fakeStack(stackDir);
+    writeDemoConfig(parseConfig({}, { source: undefined, baseDir: stackDir }), stack);
+    const env: NodeJS.ProcessEnv = { PGPORT: '6000' };
+    applyEnvFile(path.join(stackDir, EFFECTIVE_ENV_FILE), env);
+    expect(env).toEqual({ ...stackEnv(stack), PGPORT: '6000' });
   });
 
   it('checks each demo table has rows, and names no secret — only the pgpass file', () => {

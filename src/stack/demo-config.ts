@@ -10,16 +10,19 @@ import path from 'node:path';
 import { stringify } from 'yaml';
 import { loadConfig, resolvePath, type Config } from '../config/load.js';
 import type { ConfigInput } from '../config/schema.js';
-import type { StackInfo } from '../stack/state.js';
-import { DEMO_DATABASE, DEMO_TABLES, DEMO_TARGET } from './database.js';
+import { stackEnv } from './env.js';
+import type { StackInfo } from './state.js';
+import { DEMO_DATABASE, DEMO_TABLES, DEMO_TARGET } from './demo-database.js';
 import { ensurePayloadKey } from '../codec/keys.js';
-import { CODEC_TOKEN_FILE } from '../stack/secrets.js';
-import { LOOPBACK } from '../stack/ports.js';
+import { CODEC_TOKEN_FILE } from './secrets.js';
+import { LOOPBACK } from './ports.js';
 
 /** Where the local stack keeps the payload key, beside the age keys (.strongbox/keys). */
 export const DEFAULT_PAYLOAD_KEY_FILE = '.strongbox/keys/payload.key';
 
 export const EFFECTIVE_CONFIG_FILE = 'strongbox.yaml';
+/** Beside it, the variables that reach the stack (src/cli/config-file.ts applies them for commands run afterwards). */
+export const EFFECTIVE_ENV_FILE = 'strongbox.env';
 
 /** The demo target: the stack's PostgreSQL through its pgpass file, with a check per table. */
 export function demoTarget(stack: Pick<StackInfo, 'postgres'>, database = DEMO_DATABASE): NonNullable<ConfigInput['targets']>[string] {
@@ -81,7 +84,8 @@ function demoCodec(base: Config, stack: StackInfo): Record<string, unknown> {
 
 /**
  * `base` plus the demo target (and the stack's UI address for links), written to
- * `<stack dir>/strongbox.yaml` and loaded back from there.
+ * `<stack dir>/strongbox.yaml` and loaded back from there; the stack's environment (addresses and
+ * credential files, never secrets) to `<stack dir>/strongbox.env`.
  */
 export function writeDemoConfig(base: Config, stack: StackInfo, database = DEMO_DATABASE): { file: string; config: Config } {
   const data = absoluteConfigData(base) as { temporal: Record<string, unknown>; targets: Record<string, unknown> };
@@ -96,6 +100,8 @@ export function writeDemoConfig(base: Config, stack: StackInfo, database = DEMO_
   ].join('\n');
   mkdirSync(stack.dir, { recursive: true });
   writeFileSync(file, `${header}\n${stringify(data)}`, { mode: 0o644 });
+  const env = Object.entries(stackEnv(stack)).map(([name, value]) => `${name}=${JSON.stringify(value)}`);
+  writeFileSync(path.join(stack.dir, EFFECTIVE_ENV_FILE), `# Written by \`strongbox start\`: how this stack is reached.\n${env.join('\n')}\n`, { mode: 0o644 });
   const config = loadConfig({ path: file });
   ensurePayloadKey(config);
   return { file, config };
