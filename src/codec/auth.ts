@@ -46,7 +46,8 @@ function sameSecret(a: string, b: string): boolean {
 }
 
 export function createAuthenticator(options: CodecAuthOptions): Authenticator {
-  if (!options.token && !options.oidc) throw new Error('the codec server needs a way to authenticate callers: codec.server.token or codec.server.oidc');
+  if (!options.token && !options.oidc)
+    throw new Error('the codec server needs a way to authenticate callers: codec.server.token or codec.server.oidc');
   const now = options.now ?? Date.now;
   const jwks = options.oidc ? createJwksCache(options.oidc.issuer, options.fetch ?? fetch, now) : undefined;
   const allowed = new Set(options.namespaces);
@@ -63,7 +64,8 @@ export function createAuthenticator(options: CodecAuthOptions): Authenticator {
     }
     if (!subject) return { ok: false, status: 401, reason: 'token not accepted' };
     if (!credentials.namespace) return { ok: false, status: 403, reason: 'no namespace: send X-Namespace' };
-    if (!allowed.has(credentials.namespace)) return { ok: false, status: 403, reason: `namespace ${credentials.namespace} is not served here` };
+    if (!allowed.has(credentials.namespace))
+      return { ok: false, status: 403, reason: `namespace ${credentials.namespace} is not served here` };
     return { ok: true, subject };
   };
 }
@@ -85,7 +87,8 @@ function createJwksCache(issuer: string, fetchFn: typeof fetch, now: () => numbe
     inFlight ??= (async () => {
       try {
         const discovery = await getJson(`${issuer.replace(/\/$/, '')}/.well-known/openid-configuration`);
-        if (discovery.issuer !== issuer) throw new Error(`the issuer's discovery document names ${String(discovery.issuer)}, not ${issuer}`);
+        if (discovery.issuer !== issuer)
+          throw new Error(`the issuer's discovery document names ${String(discovery.issuer)}, not ${issuer}`);
         const set = await getJson(String(discovery.jwks_uri));
         keys = Array.isArray(set.keys) ? set.keys : [];
         fetchedAt = now();
@@ -97,7 +100,13 @@ function createJwksCache(issuer: string, fetchFn: typeof fetch, now: () => numbe
   };
   const find = (kid: string | undefined, alg: string) => {
     const kty = alg === 'RS256' ? 'RSA' : 'EC';
-    return keys.find((k) => k.kty === kty && (kid === undefined || k.kid === kid) && (k.use === undefined || k.use === 'sig') && (k.alg === undefined || k.alg === alg));
+    return keys.find(
+      (k) =>
+        k.kty === kty &&
+        (kid === undefined || k.kid === kid) &&
+        (k.use === undefined || k.use === 'sig') &&
+        (k.alg === undefined || k.alg === alg),
+    );
   };
   return {
     async key(kid, alg) {
@@ -130,7 +139,8 @@ export async function verifyJwt(
   } catch {
     return { ok: false, reason: 'malformed token' };
   }
-  if (!header.alg || !ALGORITHMS.has(header.alg)) return { ok: false, reason: `token algorithm ${String(header.alg)} not accepted (RS256, ES256)` };
+  if (!header.alg || !ALGORITHMS.has(header.alg))
+    return { ok: false, reason: `token algorithm ${String(header.alg)} not accepted (RS256, ES256)` };
   let key: KeyObject | undefined;
   try {
     key = await jwks.key(header.kid, header.alg);
@@ -139,7 +149,12 @@ export async function verifyJwt(
   }
   if (!key) return { ok: false, reason: 'token signed by an unknown key' };
   const signed = Buffer.from(`${head}.${body}`);
-  const valid = verify('sha256', signed, header.alg === 'ES256' ? { key, dsaEncoding: 'ieee-p1363' } : key, Buffer.from(signature, 'base64url'));
+  const valid = verify(
+    'sha256',
+    signed,
+    header.alg === 'ES256' ? { key, dsaEncoding: 'ieee-p1363' } : key,
+    Buffer.from(signature, 'base64url'),
+  );
   if (!valid) return { ok: false, reason: 'bad token signature' };
   const nowS = nowMs / 1000;
   if (claims.iss !== oidc.issuer) return { ok: false, reason: 'token from another issuer' };

@@ -70,7 +70,8 @@ export class AesGcmPayloadCodec implements PayloadCodec {
       );
     }
     const data = payload.data ?? new Uint8Array();
-    if (data.length < NONCE_BYTES + TAG_BYTES) throw new StrongboxError(FailureType.CorruptData, `an encrypted payload (key ${id}) is truncated: ${data.length} bytes`);
+    if (data.length < NONCE_BYTES + TAG_BYTES)
+      throw new StrongboxError(FailureType.CorruptData, `an encrypted payload (key ${id}) is truncated: ${data.length} bytes`);
     const decipher = createDecipheriv(CIPHER, key, data.subarray(0, NONCE_BYTES), { authTagLength: TAG_BYTES });
     decipher.setAAD(text.encode(id));
     decipher.setAuthTag(data.subarray(data.length - TAG_BYTES));
@@ -78,7 +79,11 @@ export class AesGcmPayloadCodec implements PayloadCodec {
     try {
       plain = Buffer.concat([decipher.update(data.subarray(NONCE_BYTES, data.length - TAG_BYTES)), decipher.final()]);
     } catch (error) {
-      throw new StrongboxError(FailureType.CorruptData, `an encrypted payload (key ${id}) does not open: it was altered, or the key file under that id changed`, { cause: error });
+      throw new StrongboxError(
+        FailureType.CorruptData,
+        `an encrypted payload (key ${id}) does not open: it was altered, or the key file under that id changed`,
+        { cause: error },
+      );
     }
     const decoded = temporal.api.common.v1.Payload.decode(plain);
     return { metadata: decoded.metadata, data: decoded.data };

@@ -62,10 +62,19 @@ export function parsePayloadKey(text: string, where: string, setting: string): P
   return { id: payloadKeyId(key), key };
 }
 
-export function readPayloadKey(config: Pick<Config, 'baseDir'>, ref: PayloadKeyRef, setting: string, env: NodeJS.ProcessEnv = process.env): PayloadKey {
+export function readPayloadKey(
+  config: Pick<Config, 'baseDir'>,
+  ref: PayloadKeyRef,
+  setting: string,
+  env: NodeJS.ProcessEnv = process.env,
+): PayloadKey {
   if ('env' in ref) {
     const value = env[ref.env];
-    if (!value) throw new StrongboxError(FailureType.MissingKey, `the payload key is not set: environment variable ${ref.env} is empty — export it for the worker, the CLI and the codec server (${setting})`);
+    if (!value)
+      throw new StrongboxError(
+        FailureType.MissingKey,
+        `the payload key is not set: environment variable ${ref.env} is empty — export it for the worker, the CLI and the codec server (${setting})`,
+      );
     return parsePayloadKey(value, `environment variable ${ref.env}`, setting);
   }
   const file = resolvePath(config, ref.file);
@@ -75,13 +84,18 @@ export function readPayloadKey(config: Pick<Config, 'baseDir'>, ref: PayloadKeyR
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     const reason = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (error as Error).message;
-    throw new StrongboxError(FailureType.MissingKey, `cannot read the payload key file ${file}: ${reason} — check ${setting}`, { cause: error });
+    throw new StrongboxError(FailureType.MissingKey, `cannot read the payload key file ${file}: ${reason} — check ${setting}`, {
+      cause: error,
+    });
   }
   return parsePayloadKey(text, `file ${file}`, setting);
 }
 
 /** The keyring of the configuration's codec: the active key, then every previous one. */
-export function loadPayloadKeyring(config: Pick<Config, 'baseDir' | 'codec'>, env: NodeJS.ProcessEnv = process.env): PayloadKeyring | undefined {
+export function loadPayloadKeyring(
+  config: Pick<Config, 'baseDir' | 'codec'>,
+  env: NodeJS.ProcessEnv = process.env,
+): PayloadKeyring | undefined {
   const codec = config.codec;
   if (!codec) return undefined;
   const active = readPayloadKey(config, codec.key, 'codec.key', env);

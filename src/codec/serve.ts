@@ -21,27 +21,49 @@ function readToken(config: Config, env: NodeJS.ProcessEnv): string | undefined {
   let token: string;
   if ('env' in ref) {
     token = (env[ref.env] ?? '').trim();
-    if (!token) throw new StrongboxError(FailureType.Config, `the codec server's token is not set: environment variable ${ref.env} is empty — check codec.server.token`);
+    if (!token)
+      throw new StrongboxError(
+        FailureType.Config,
+        `the codec server's token is not set: environment variable ${ref.env} is empty — check codec.server.token`,
+      );
   } else {
     const file = resolvePath(config, ref.file);
     try {
       token = readFileSync(file, 'utf8').trim();
     } catch (error) {
-      throw new StrongboxError(FailureType.Config, `cannot read the codec server's token file ${file}: ${(error as Error).message} — check codec.server.token`, { cause: error });
+      throw new StrongboxError(
+        FailureType.Config,
+        `cannot read the codec server's token file ${file}: ${(error as Error).message} — check codec.server.token`,
+        { cause: error },
+      );
     }
   }
-  if (token.length < MIN_TOKEN_LENGTH) throw new StrongboxError(FailureType.Config, `the codec server's token is shorter than ${MIN_TOKEN_LENGTH} characters — use a random one (\`openssl rand -base64 24\`)`);
+  if (token.length < MIN_TOKEN_LENGTH)
+    throw new StrongboxError(
+      FailureType.Config,
+      `the codec server's token is shorter than ${MIN_TOKEN_LENGTH} characters — use a random one (\`openssl rand -base64 24\`)`,
+    );
   registerSecret(token);
   return token;
 }
 
-export async function serveCodec(config: Config, options: { logger?: Logger; port?: number; host?: string; env?: NodeJS.ProcessEnv } = {}): Promise<RunningCodecServer> {
+export async function serveCodec(
+  config: Config,
+  options: { logger?: Logger; port?: number; host?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<RunningCodecServer> {
   const env = options.env ?? process.env;
-  if (!config.codec) throw new StrongboxError(FailureType.Config, 'no codec configured: add a codec section with the payload key (codec.key) — see strongbox.example.yaml');
+  if (!config.codec)
+    throw new StrongboxError(
+      FailureType.Config,
+      'no codec configured: add a codec section with the payload key (codec.key) — see strongbox.example.yaml',
+    );
   const server = config.codec.server;
   const token = readToken(config, env);
   if (!token && !server.oidc) {
-    throw new StrongboxError(FailureType.Config, 'the codec server refuses to run without authentication: set codec.server.token (file or env) or codec.server.oidc');
+    throw new StrongboxError(
+      FailureType.Config,
+      'the codec server refuses to run without authentication: set codec.server.token (file or env) or codec.server.oidc',
+    );
   }
   const uiOrigins = server.uiOrigins ?? (config.temporal.uiUrl ? [config.temporal.uiUrl] : []);
   const namespaces = server.namespaces ?? [env.TEMPORAL_NAMESPACE ?? config.temporal.namespace ?? 'default'];
@@ -54,6 +76,14 @@ export async function serveCodec(config: Config, options: { logger?: Logger; por
     port: options.port ?? server.port,
     ...(options.logger ? { logger: options.logger } : {}),
   });
-  options.logger?.info({ url: running.url, uiOrigins, namespaces, auth: [token ? 'token' : undefined, server.oidc ? `oidc ${server.oidc.issuer}` : undefined].filter(Boolean) }, 'codec server listening');
+  options.logger?.info(
+    {
+      url: running.url,
+      uiOrigins,
+      namespaces,
+      auth: [token ? 'token' : undefined, server.oidc ? `oidc ${server.oidc.issuer}` : undefined].filter(Boolean),
+    },
+    'codec server listening',
+  );
   return running;
 }

@@ -52,7 +52,9 @@ function fromJson(p: JsonPayload): Payload {
 }
 
 function toJson(p: Payload): JsonPayload {
-  const metadata = Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v ?? new Uint8Array()).toString('base64')]));
+  const metadata = Object.fromEntries(
+    Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v ?? new Uint8Array()).toString('base64')]),
+  );
   return { metadata, data: Buffer.from(p.data ?? new Uint8Array()).toString('base64') };
 }
 
@@ -113,7 +115,8 @@ export function createCodecServer(options: CodecServerOptions): Server {
       }
       if (route.action === 'health' && req.method === 'GET') return send(res, 200, { ok: true });
       if (!route.action || route.action === 'health' || req.method !== 'POST') return send(res, 404, { error: 'POST /encode or /decode' });
-      if (route.pathToken !== undefined && !pathTokensAllowed) return send(res, 404, { error: 'tokens in the path are accepted on a loopback address only' });
+      if (route.pathToken !== undefined && !pathTokensAllowed)
+        return send(res, 404, { error: 'tokens in the path are accepted on a loopback address only' });
       // A browser page of another origin gets nothing, even with a token.
       if (origin && !origins.has(origin)) return send(res, 403, { error: 'origin not allowed' });
       const namespace = req.headers['x-namespace'];

@@ -5,14 +5,17 @@ import type { CliContext } from '../context.js';
 
 function port(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError(`--port: ${value} is not a port (0-65535; 0 picks a free one)`);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new InvalidArgumentError(`--port: ${value} is not a port (0-65535; 0 picks a free one)`);
   return n;
 }
 
 export function registerCodecServerCommand(program: Command, context: CliContext): void {
   program
     .command('codec-server')
-    .description('serve POST /encode and /decode for the Temporal UI (--ui-codec-endpoint) and `temporal --codec-endpoint`, with the payload key of codec.key (env: the variable codec.key names)')
+    .description(
+      'serve POST /encode and /decode for the Temporal UI (--ui-codec-endpoint) and `temporal --codec-endpoint`, with the payload key of codec.key (env: the variable codec.key names)',
+    )
     .option('--host <address>', 'address to listen on, instead of codec.server.host (default 127.0.0.1)')
     .option('--port <port>', 'port to listen on, instead of codec.server.port (default 8089)', port)
     .action(async (options: { host?: string; port?: number }) => {

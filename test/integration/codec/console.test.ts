@@ -32,7 +32,9 @@ describe('the console with the payload codec on', () => {
     table = `ledger_${randomBytes(4).toString('hex')}`;
     const admin = await pgAdmin(testStack(), db.name);
     try {
-      await admin.query(`create table ${table} (id int primary key, amount numeric); insert into ${table} select i, i * 1.5 from generate_series(1, 200) i`);
+      await admin.query(
+        `create table ${table} (id int primary key, amount numeric); insert into ${table} select i, i * 1.5 from generate_series(1, 200) i`,
+      );
     } finally {
       await admin.end();
     }
@@ -70,7 +72,14 @@ describe('the console with the payload codec on', () => {
     expect(text).toContain(Buffer.from('binary/encrypted').toString('base64'));
     // Object keys are `<prefix>/<target>/<backup id>/<file>`: the target and the backup id are search
     // attributes (clear by design, README "The console"), the prefix and the bucket are not.
-    for (const secret of [db.name, table, `${testStack().postgres.host}:${testStack().postgres.port}`, objectPrefix, TEST_BUCKETS.cloud, TEST_BUCKETS.offsite]) {
+    for (const secret of [
+      db.name,
+      table,
+      `${testStack().postgres.host}:${testStack().postgres.port}`,
+      objectPrefix,
+      TEST_BUCKETS.cloud,
+      TEST_BUCKETS.offsite,
+    ]) {
       expect(text, `history shows ${secret}`).not.toContain(secret);
     }
   });
@@ -85,9 +94,15 @@ describe('the console with the payload codec on', () => {
     const raw = await worker!.client.workflow.getHandle(workflowId).fetchHistory();
     const input = raw.events![0]!.workflowExecutionStartedEventAttributes!.input!.payloads![0]!;
     const body = JSON.stringify({
-      payloads: [{ metadata: Object.fromEntries(Object.entries(input.metadata!).map(([k, v]) => [k, Buffer.from(v).toString('base64')])), data: Buffer.from(input.data!).toString('base64') }],
+      payloads: [
+        {
+          metadata: Object.fromEntries(Object.entries(input.metadata!).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
+          data: Buffer.from(input.data!).toString('base64'),
+        },
+      ],
     });
-    const post = (headers: Record<string, string>) => fetch(`${codecServer!.url}/decode`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+    const post = (headers: Record<string, string>) =>
+      fetch(`${codecServer!.url}/decode`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
     const namespace = testStack().temporal.namespace;
     expect((await post({ 'x-namespace': namespace })).status).toBe(401);
     expect((await post({ authorization: 'Bearer wrong-token-wrong-token', 'x-namespace': namespace })).status).toBe(401);

@@ -24,7 +24,14 @@ import { createTestDatabase, testStack, type TestDatabase } from '../../helpers/
 import { startTestWorker, testSetup, type TestSetup, type TestWorker } from '../../helpers/workflows.js';
 
 const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 const ARTIFACTS = path.resolve(import.meta.dirname, '../../../test-artifacts');
 /** How long one page may take to show what it should on a loaded 2-core machine. */
 const PAGE_TIMEOUT_MS = 30_000;
@@ -46,12 +53,24 @@ describe.skipIf(!existsSync(CHROMIUM))('the Temporal UI with the codec server', 
     if (!binary) throw new Error('the Temporal CLI is not built — the global setup builds it with the stack');
     const ports = { port: await freePort(), uiPort: await freePort(), httpPort: await freePort(), metricsPort: await freePort() };
     const codecPort = await freePort();
-    const options = { dir, persistent: false, ui: true, namespace: 'default', searchAttributes: { ...STRONGBOX_SEARCH_ATTRIBUTES }, codec: { port: codecPort, token } };
+    const options = {
+      dir,
+      persistent: false,
+      ui: true,
+      namespace: 'default',
+      searchAttributes: { ...STRONGBOX_SEARCH_ATTRIBUTES },
+      codec: { port: codecPort, token },
+    };
     const log = path.join(dir, 'temporal', 'temporal.log');
     const started = spawnDetached({ command: binary.path, args: temporalArgs(options, ports), log, cwd: dir });
     temporal = { pid: started.pid, address: `${LOOPBACK}:${ports.port}`, uiUrl: `http://${LOOPBACK}:${ports.uiPort}` };
     const info = { address: temporal.address, namespace: 'default', uiUrl: temporal.uiUrl };
-    await waitUntilReady({ component: 'Temporal', log, started, probe: () => temporalAnswers(info, Object.keys(STRONGBOX_SEARCH_ATTRIBUTES)) });
+    await waitUntilReady({
+      component: 'Temporal',
+      log,
+      started,
+      probe: () => temporalAnswers(info, Object.keys(STRONGBOX_SEARCH_ATTRIBUTES)),
+    });
 
     db = await createTestDatabase(testStack(), 'uicodec');
     setup = testSetup({
@@ -61,7 +80,10 @@ describe.skipIf(!existsSync(CHROMIUM))('the Temporal UI with the codec server', 
       patch: (raw, setupDir) => {
         writeFileSync(path.join(setupDir, 'payload.key'), newPayloadKeyText(), { mode: 0o600 });
         writeFileSync(path.join(setupDir, 'codec.token'), `${token}\n`, { mode: 0o600 });
-        raw.codec = { key: { file: 'payload.key' }, server: { port: codecPort, token: { file: 'codec.token' }, uiOrigins: [temporal!.uiUrl], namespaces: ['default'] } };
+        raw.codec = {
+          key: { file: 'payload.key' },
+          server: { port: codecPort, token: { file: 'codec.token' }, uiOrigins: [temporal!.uiUrl], namespaces: ['default'] },
+        };
       },
     });
     codecServer = await serveCodec(setup.config);
@@ -93,12 +115,20 @@ describe.skipIf(!existsSync(CHROMIUM))('the Temporal UI with the codec server', 
     });
     if (options.dropToken) {
       // The page's codec requests lose the token, as a caller without one would send them.
-      await page.route(`${codecServer!.url}/**`, (route) => route.continue({ url: route.request().url().replace(/\/token\/[^/]+/, '') }));
+      await page.route(`${codecServer!.url}/**`, (route) =>
+        route.continue({
+          url: route
+            .request()
+            .url()
+            .replace(/\/token\/[^/]+/, ''),
+        }),
+      );
     }
     try {
       await page.goto(`${temporal!.uiUrl}/namespaces/default/workflows/${encodeURIComponent(workflowId)}/${runId}/history`);
       // The UI decodes in the background: wait for its codec calls and for the page to settle after them.
-      for (const deadline = Date.now() + PAGE_TIMEOUT_MS; codecRequests.length === 0 && Date.now() < deadline; ) await page.waitForTimeout(250);
+      for (const deadline = Date.now() + PAGE_TIMEOUT_MS; codecRequests.length === 0 && Date.now() < deadline;)
+        await page.waitForTimeout(250);
       await page.waitForLoadState('networkidle');
       await page.screenshot({ path: path.join(ARTIFACTS, screenshot), fullPage: true });
       expect(codecRequests.length, 'the UI called the codec server').toBeGreaterThan(0);

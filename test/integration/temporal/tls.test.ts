@@ -50,12 +50,16 @@ describe('TLS to Temporal', () => {
   it('checks the server certificate against serverName when the address does not carry it', async () => {
     const client = await connectClient(config(tlsOnly.address, { serverCaCertPath: 'ca.crt', serverName: 'temporal.test' }));
     await client.connection.close();
-    await expect(connectClient(config(tlsOnly.address, { serverCaCertPath: 'ca.crt', serverName: 'not-the-server.test' }))).rejects.toThrow(/cannot reach Temporal .* check that it is up, and the TLS settings/);
+    await expect(connectClient(config(tlsOnly.address, { serverCaCertPath: 'ca.crt', serverName: 'not-the-server.test' }))).rejects.toThrow(
+      /cannot reach Temporal .* check that it is up, and the TLS settings/,
+    );
   });
 
   it('refuses a server whose certificate the configured CA did not sign', async () => {
     // Without temporal.tls.serverCaCertPath the system CAs are used, and they know nothing of the test CA.
-    await expect(connectClient(config(tlsOnly.address, {}))).rejects.toThrow(/cannot reach Temporal .* check that it is up, and the TLS settings/);
+    await expect(connectClient(config(tlsOnly.address, {}))).rejects.toThrow(
+      /cannot reach Temporal .* check that it is up, and the TLS settings/,
+    );
   });
 
   it('with mutual TLS connects with the client certificate and is refused without one', async () => {
@@ -66,12 +70,18 @@ describe('TLS to Temporal', () => {
     await connection.close();
 
     const refusedBefore = mutual.refused();
-    await expect(connectClient(config(mutual.address, { serverCaCertPath: 'ca.crt' }))).rejects.toThrow(/cannot reach Temporal .* check that it is up, and the TLS settings/);
-    await expect(connectWorker(config(mutual.address, { serverCaCertPath: 'ca.crt' }))).rejects.toThrow(/cannot reach Temporal .* check that it is up, and the TLS settings/);
+    await expect(connectClient(config(mutual.address, { serverCaCertPath: 'ca.crt' }))).rejects.toThrow(
+      /cannot reach Temporal .* check that it is up, and the TLS settings/,
+    );
+    await expect(connectWorker(config(mutual.address, { serverCaCertPath: 'ca.crt' }))).rejects.toThrow(
+      /cannot reach Temporal .* check that it is up, and the TLS settings/,
+    );
     expect(mutual.refused()).toBeGreaterThan(refusedBefore);
   });
 
   it('names the setting when a certificate file is missing', async () => {
-    await expect(connectClient(config(mutual.address, { serverCaCertPath: 'ca.crt', clientCertPath: 'nope.crt', clientKeyPath: 'client.pk8' }))).rejects.toThrow(/temporal\.tls|nope\.crt/);
+    await expect(
+      connectClient(config(mutual.address, { serverCaCertPath: 'ca.crt', clientCertPath: 'nope.crt', clientKeyPath: 'client.pk8' })),
+    ).rejects.toThrow(/temporal\.tls|nope\.crt/);
   });
 });

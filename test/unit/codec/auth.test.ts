@@ -43,9 +43,18 @@ describe('codec server authentication', () => {
     ['for another audience', () => issuer.token({ aud: 'another-app' }), /another audience/],
     ['from another issuer', () => issuer.token({ aud: AUDIENCE, iss: 'https://evil.example' }), /another issuer/],
     ['not valid yet', () => issuer.token({ aud: AUDIENCE, nbf: Math.floor(Date.now() / 1000) + 3600 }), /not valid yet/],
-    ['signed by a key the issuer does not publish', () => issuer.token({ aud: AUDIENCE }, { key: generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey }), /bad token signature/],
+    [
+      'signed by a key the issuer does not publish',
+      () => issuer.token({ aud: AUDIENCE }, { key: generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey }),
+      /bad token signature/,
+    ],
     ['with an unknown key id', () => issuer.token({ aud: AUDIENCE }, { kid: 'rsa-9' }), /unknown key/],
-    ['unsigned (alg none)', () => `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from(JSON.stringify({ iss: issuer.issuer, aud: AUDIENCE, exp: 9e9 })).toString('base64url')}.`, /algorithm none not accepted/],
+    [
+      'unsigned (alg none)',
+      () =>
+        `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from(JSON.stringify({ iss: issuer.issuer, aud: AUDIENCE, exp: 9e9 })).toString('base64url')}.`,
+      /algorithm none not accepted/,
+    ],
   ])('refuses a token %s with 401', async (_name, token, reason) => {
     const decision = await auth({ authorization: `Bearer ${token()}`, namespace: 'backups' });
     expect(decision).toMatchObject({ ok: false, status: 401 });
@@ -53,15 +62,20 @@ describe('codec server authentication', () => {
   });
 
   it('refuses a valid token for a namespace not on the allow-list with 403', async () => {
-    expect(await auth({ authorization: `Bearer ${issuer.token({ aud: AUDIENCE })}`, namespace: 'payments' })).toMatchObject({ ok: false, status: 403 });
+    expect(await auth({ authorization: `Bearer ${issuer.token({ aud: AUDIENCE })}`, namespace: 'payments' })).toMatchObject({
+      ok: false,
+      status: 403,
+    });
   });
 
   it('fetches the signing keys once and reuses them, not once per request', async () => {
     const fresh = createAuthenticator({ oidc: { issuer: issuer.issuer, audience: AUDIENCE }, namespaces: ['backups'] });
     const before = issuer.jwksFetches();
-    for (let i = 0; i < 5; i++) expect((await fresh({ authorization: `Bearer ${issuer.token({ aud: AUDIENCE })}`, namespace: 'backups' })).ok).toBe(true);
+    for (let i = 0; i < 5; i++)
+      expect((await fresh({ authorization: `Bearer ${issuer.token({ aud: AUDIENCE })}`, namespace: 'backups' })).ok).toBe(true);
     // A flood of tokens with unknown key ids does not make it fetch again and again either.
-    for (let i = 0; i < 5; i++) await fresh({ authorization: `Bearer ${issuer.token({ aud: AUDIENCE }, { kid: `forged-${i}` })}`, namespace: 'backups' });
+    for (let i = 0; i < 5; i++)
+      await fresh({ authorization: `Bearer ${issuer.token({ aud: AUDIENCE }, { kid: `forged-${i}` })}`, namespace: 'backups' });
     expect(issuer.jwksFetches() - before).toBe(1);
   });
 });

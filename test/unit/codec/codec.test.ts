@@ -58,12 +58,24 @@ describe('the AES-256-GCM payload codec', () => {
   it('names the missing key id when an old key was dropped from the configuration', async () => {
     const old = key();
     const [written] = await new AesGcmPayloadCodec(keyring(old)).encode([defaultPayloadConverter.toPayload('x')]);
-    await expect(new AesGcmPayloadCodec(keyring(key())).decode([written!])).rejects.toThrow(new RegExp(`payload key ${old.id}, which is not configured — add that key to codec.previousKeys`));
+    await expect(new AesGcmPayloadCodec(keyring(key())).decode([written!])).rejects.toThrow(
+      new RegExp(`payload key ${old.id}, which is not configured — add that key to codec.previousKeys`),
+    );
   });
 
   it.each([
-    ['a flipped ciphertext byte', (p: Payload) => { const d = Buffer.from(p.data!); d[20]! ^= 1; return { ...p, data: d }; }],
-    ['a key id swapped for another configured key', (p: Payload, other: PayloadKey) => ({ ...p, metadata: { ...p.metadata, [KEY_ID_METADATA]: new TextEncoder().encode(other.id) } })],
+    [
+      'a flipped ciphertext byte',
+      (p: Payload) => {
+        const d = Buffer.from(p.data!);
+        d[20]! ^= 1;
+        return { ...p, data: d };
+      },
+    ],
+    [
+      'a key id swapped for another configured key',
+      (p: Payload, other: PayloadKey) => ({ ...p, metadata: { ...p.metadata, [KEY_ID_METADATA]: new TextEncoder().encode(other.id) } }),
+    ],
     ['a truncated payload', (p: Payload) => ({ ...p, data: p.data!.subarray(0, 10) })],
   ])('refuses %s instead of returning wrong data', async (_name, tamper) => {
     const a = key();
@@ -80,7 +92,10 @@ describe('the failure converter of clients and workers', () => {
       { baseDir: '/', codec: { key: { env: 'K' }, previousKeys: [], server: {} as never } },
       { K: randomBytes(32).toString('base64') },
     );
-    const failure = failureConverter.errorToFailure(ApplicationFailure.nonRetryable('pg_dump: database "payroll_prod" does not exist'), payloadConverter);
+    const failure = failureConverter.errorToFailure(
+      ApplicationFailure.nonRetryable('pg_dump: database "payroll_prod" does not exist'),
+      payloadConverter,
+    );
     expect(failure.message).not.toContain('payroll');
     const [encrypted] = await payloadCodecs[0]!.encode([failure.encodedAttributes!]);
     expect(Buffer.from(encrypted!.data!).toString('latin1')).not.toContain('payroll');
