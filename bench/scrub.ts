@@ -18,7 +18,7 @@ import { objectsIn } from '../src/catalog/manifest.js';
 import { readManifest } from '../src/catalog/catalog.js';
 import { startBackup } from '../src/client/backup.js';
 import { startScrub } from '../src/client/scrub.js';
-import { readCredentialsFile } from '../src/stack/index.js';
+import { readCredentialsFile, stackEnv } from '../src/stack/index.js';
 import { openStorage } from '../src/storage/index.js';
 import { argValue, benchConfig, benchDatabase, benchStack, reportRatio, shapeArg, spawnBenchWorker, timed, BENCH_BUCKET } from './lib.js';
 
@@ -51,6 +51,8 @@ try {
   const rows: Array<{ baselineMs: number; strongboxMs: number }> = [];
   try {
     const backup = await (await startBackup(client, bench.config, { target: 'bench', scheduledAt: new Date(Date.UTC(2031, 0, 1, 2)).toISOString(), tier: 'daily' })).result();
+    // This process reads the manifest too: the stack's S3 credentials, as the worker has them.
+    Object.assign(process.env, stackEnv(stack.info));
     const cloud = openStorage(bench.config, 'cloud');
     const manifest = (await readManifest(cloud, 'bench', backup.backupId))!;
     const objects = objectsIn(manifest, 'cloud');

@@ -15,7 +15,8 @@
  *   record  → evidence beside the manifest in every destination holding the backup
  *             (`backups/<target>/<id>/scrub/<time>-<run>.json`), read by the catalog (`backups list`
  *             shows when each copy was last proven intact); audit events backup.repaired per repair
- *             and backup.scrubbed per run; an alert per backup repaired, not repaired, or lost
+ *             and backup.scrubbed per run; an alert per backup repaired, not repaired, or lost;
+ *             the dead man's switch pinged (`/fail` when a backup is lost or left damaged)
  *
  * A backup with no good copy is reported lost, and nothing of it is written or deleted.
  */

@@ -146,6 +146,12 @@ function formatPath(segments: readonly PropertyKey[]): string {
     .join('');
 }
 
+function isSecretReference(value: unknown): boolean {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
+  const keys = Object.keys(value);
+  return keys.length === 1 && (keys[0] === 'file' || keys[0] === 'env') && typeof (value as Record<string, unknown>)[keys[0]] === 'string';
+}
+
 /** A private key pasted into the file is refused wherever it is, before anything else. */
 function findInlineSecrets(value: unknown, at: PropertyKey[]): string[] {
   if (typeof value === 'string') {
@@ -157,7 +163,8 @@ function findInlineSecrets(value: unknown, at: PropertyKey[]): string[] {
   if (value !== null && typeof value === 'object') {
     return Object.entries(value).flatMap(([k, v]) => {
       const here = [...at, k];
-      if (/^(password|passphrase|secret|secretAccessKey|accessKeyId|apiKey|token)$/i.test(k)) {
+      // A reference to where a secret is ({ file } or { env }: codec.server.token) is not the secret.
+      if (/^(password|passphrase|secret|secretAccessKey|accessKeyId|apiKey|token)$/i.test(k) && !isSecretReference(v)) {
         return [`${formatPath(here)}: secrets are not accepted in the configuration — use a pgpass file, an AWS profile or an environment variable`];
       }
       return findInlineSecrets(v, here);

@@ -367,6 +367,53 @@ const alertChannel = z.discriminatedUnion('type', [
   emailChannel,
 ]);
 
+/** TLS to Temporal: the files of Temporal's env config (TEMPORAL_TLS_SERVER_CA_CERT_PATH, …). */
+const temporalTls = z.strictObject({
+  /** CA that signed the server's certificate; the system's CAs when absent. */
+  serverCaCertPath: z.string().min(1).optional(),
+  /** Client certificate and key for mutual TLS (both or neither). */
+  clientCertPath: z.string().min(1).optional(),
+  clientKeyPath: z.string().min(1).optional(),
+  /** Name the server's certificate must carry, when it differs from the address's host. */
+  serverName: z.string().min(1).optional(),
+}).refine((tls) => (tls.clientCertPath === undefined) === (tls.clientKeyPath === undefined), {
+  error: 'clientCertPath and clientKeyPath go together: mutual TLS needs both the certificate and its key',
+});
+
+/**
+ * The payload codec: every payload Strongbox sends through Temporal is encrypted with this key
+ * (AES-256-GCM), so Temporal's database and UI hold ciphertext. Absent: payloads in clear.
+ */
+const codec = z.strictObject({
+  /** The key new payloads are encrypted with: a file or an environment variable (base64 of 32 bytes). */
+  key: secretRef,
+  /** Keys rotated out: still decode the histories written under them while they are listed. */
+  previousKeys: z.array(secretRef).default([]),
+  /** `strongbox codec-server`: decodes payloads for the Temporal UI and CLI, for authorised people only. */
+  server: z
+    .strictObject({
+      /** The worker serves it too, in its own process (the local stack); else run `strongbox codec-server`. */
+      withWorker: z.boolean().default(false),
+      host: z.string().min(1).default('127.0.0.1'),
+      /** 0 picks a free port (tests). */
+      port: z.number().int().min(0).max(65535).default(8089),
+      /** Origins (scheme://host:port) of the Temporal UI allowed to call it from a browser; temporal.uiUrl's by default. */
+      uiOrigins: z.array(z.url({ protocol: /^https?$/ })).optional(),
+      /** Namespaces whose payloads it decodes (the X-Namespace header); temporal.namespace's by default. */
+      namespaces: z.array(z.string().min(1)).optional(),
+      /** A static bearer token (file or environment variable): for a local stack or a closed network. */
+      token: secretRef.optional(),
+      /** An OIDC issuer whose signed JWTs (RS256/ES256) are accepted as bearer tokens, checked against its JWKS. */
+      oidc: z
+        .strictObject({
+          issuer: z.url({ protocol: /^https?$/ }),
+          /** The `aud` a token must carry. */
+          audience: z.string().min(1),
+        })
+        .optional(),
+    })
+    .prefault({}),
+});
 
 export const configSchema = z.strictObject({
   temporal: z
@@ -386,6 +433,11 @@ export const configSchema = z.strictObject({
       pitrTaskQueue: z.string().min(1).default('strongbox-pitr'),
       /** Temporal UI base URL, for links in alerts and CLI output. */
       uiUrl: httpUrl('http://127.0.0.1:8233', 'the link is printed in alerts and command output; sign in through the UI instead').optional(),
+      /**
+       * TLS to the Temporal frontend (mutual TLS with a client certificate), named as Temporal's
+       * environment configuration names it; TEMPORAL_TLS_* variables override each setting.
+       */
+      tls: temporalTls.optional(),
     })
     .prefault({}),
   worker: z
@@ -403,6 +455,7 @@ export const configSchema = z.strictObject({
       metricsHost: z.string().min(1).default('127.0.0.1'),
     })
     .prefault({}),
+  codec: codec.optional(),
   encryption: z
     .strictObject({
       /** age recipients (public keys) every backup is encrypted to; add an offline escrow key here. */

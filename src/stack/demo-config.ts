@@ -13,6 +13,12 @@ import type { ConfigInput } from '../config/schema.js';
 import { stackEnv } from './env.js';
 import type { StackInfo } from './state.js';
 import { DEMO_DATABASE, DEMO_TABLES, DEMO_TARGET } from './demo-database.js';
+import { ensurePayloadKey } from '../codec/keys.js';
+import { CODEC_TOKEN_FILE } from './secrets.js';
+import { LOOPBACK } from './ports.js';
+
+/** Where the local stack keeps the payload key, beside the age keys (.strongbox/keys). */
+export const DEFAULT_PAYLOAD_KEY_FILE = '.strongbox/keys/payload.key';
 
 export const EFFECTIVE_CONFIG_FILE = 'strongbox.yaml';
 /** Beside it, the variables that reach the stack (src/cli/config-file.ts applies them for commands run afterwards). */
@@ -64,6 +70,19 @@ export function absoluteConfigData(config: Config): Record<string, unknown> {
 }
 
 /**
+ * Payloads encrypted on the local stack: the payload key beside the age key (made once, like it),
+ * the codec server run by the worker on the port the stack reserved and the UI calls, with the
+ * stack's token.
+ */
+function demoCodec(base: Config, stack: StackInfo): Record<string, unknown> {
+  const codec = structuredClone(base.codec) ?? { key: { file: resolvePath(base, DEFAULT_PAYLOAD_KEY_FILE) }, previousKeys: [] };
+  if ('file' in codec.key) codec.key = { file: resolvePath(base, codec.key.file) };
+  codec.previousKeys = codec.previousKeys.map((k) => ('file' in k ? { file: resolvePath(base, k.file) } : k));
+  const server = { ...(base.codec?.server ?? {}), withWorker: true, host: LOOPBACK, port: stack.temporal.codecPort, token: { file: path.join(stack.dir, CODEC_TOKEN_FILE) } };
+  return { ...codec, server: { ...server, ...(stack.temporal.uiUrl ? { uiOrigins: [stack.temporal.uiUrl] } : {}) } };
+}
+
+/**
  * `base` plus the demo target (and the stack's UI address for links), written to
  * `<stack dir>/strongbox.yaml` and loaded back from there; the stack's environment (addresses and
  * credential files, never secrets) to `<stack dir>/strongbox.env`.
@@ -72,6 +91,7 @@ export function writeDemoConfig(base: Config, stack: StackInfo, database = DEMO_
   const data = absoluteConfigData(base) as { temporal: Record<string, unknown>; targets: Record<string, unknown> };
   data.targets = { [DEMO_TARGET]: demoTarget(stack, database) };
   if (stack.temporal.uiUrl) data.temporal.uiUrl = stack.temporal.uiUrl;
+  if (stack.temporal.codecPort !== undefined) Object.assign(data, { codec: demoCodec(base, stack) });
   const file = path.join(stack.dir, EFFECTIVE_CONFIG_FILE);
   const header = [
     '# Written by `strongbox start`: the embedded defaults plus the demo target on the local stack.',
@@ -82,5 +102,7 @@ export function writeDemoConfig(base: Config, stack: StackInfo, database = DEMO_
   writeFileSync(file, `${header}\n${stringify(data)}`, { mode: 0o644 });
   const env = Object.entries(stackEnv(stack)).map(([name, value]) => `${name}=${JSON.stringify(value)}`);
   writeFileSync(path.join(stack.dir, EFFECTIVE_ENV_FILE), `# Written by \`strongbox start\`: how this stack is reached.\n${env.join('\n')}\n`, { mode: 0o644 });
-  return { file, config: loadConfig({ path: file }) };
+  const config = loadConfig({ path: file });
+  ensurePayloadKey(config);
+  return { file, config };
 }

@@ -45,8 +45,11 @@ export interface QuickStartOptions {
   logger: Logger;
   /** A line for the person watching. */
   note: (text: string) => void;
-  /** The Temporal client, connected once the stack is up (the stack's address is in the environment then). */
-  client: () => Promise<Client>;
+  /**
+   * The Temporal client of the configuration the worker runs with (the demo's encrypts payloads:
+   * codec), connected once the stack is up (the stack's address is in the environment then).
+   */
+  client: (config: Config) => Promise<Client>;
   /** Waits for a first backup, showing its progress; `link` is the run in the Temporal UI, if it has one. */
   followBackup: (client: Client, handle: WorkflowHandle<typeof backupWorkflow>, run: { target: string; link: string }) => Promise<BackupWorkflowResult>;
   /** One line saying why a run failed. */
@@ -98,7 +101,8 @@ export async function quickStart(options: QuickStartOptions): Promise<StartSumma
   }
   note(`starting the local stack in ${dir} (Temporal with its UI, MinIO, PostgreSQL)…`);
   const buckets = Object.values(base.destinations).flatMap((d) => (d.type === 's3' ? [d.bucket] : []));
-  const stack = await stackUp({ dir, persistent: true, ui: true, buckets, logger });
+  // codec: the UI decodes payloads through the codec server the worker runs (README: The console).
+  const stack = await stackUp({ dir, persistent: true, ui: true, codec: true, buckets, logger });
   // Everything below — this process, the worker, pg_dump — reaches the stack through the standard variables.
   const env = stackEnv(stack);
   Object.assign(process.env, env);
@@ -122,7 +126,7 @@ export async function quickStart(options: QuickStartOptions): Promise<StartSumma
   const { metricsHost, metricsPort } = config.worker;
   const worker = await startWorkerDaemon({ dir, configFile, env, logger, ...(metricsPort > 0 ? { metrics: { host: metricsHost, port: metricsPort } } : {}) });
 
-  const client = await options.client();
+  const client = await options.client(config);
   // The schedules of the configuration (daily backups, verification, …): idempotent, so a second start changes nothing.
   const schedules = await applySchedules(client, config);
 

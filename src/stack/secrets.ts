@@ -34,6 +34,20 @@ export function writePrivateFile(file: string, content: string): void {
   renameSync(temporary, file);
 }
 
+export const CODEC_TOKEN_FILE = 'codec.token';
+
+/**
+ * The token of the stack's codec server (`<dir>/codec.token`, mode 600), made the first time: the
+ * demo configuration names this file (codec.server.token) and the UI's codec endpoint carries it.
+ */
+export function loadOrCreateCodecToken(dir: string): { file: string; token: string } {
+  const file = path.join(dir, CODEC_TOKEN_FILE);
+  if (!existsSync(file)) writePrivateFile(file, `${generateSecret()}\n`);
+  const token = readFileSync(file, 'utf8').trim();
+  registerSecret(token);
+  return { file, token };
+}
+
 /** Loads the stack's secrets, generating and storing them the first time. */
 export function loadOrCreateSecrets(dir: string): StackSecrets {
   const file = path.join(dir, SECRETS_FILE);

@@ -22,6 +22,11 @@ export interface TemporalInfo {
   log: string;
   /** SQLite file holding Temporal's state, when the stack is persistent. */
   dbFile?: string;
+  /**
+   * Port of the codec server the UI is pointed at (`--ui-codec-endpoint`), when the stack was
+   * started for one (`strongbox start`); its token is in `<dir>/codec.token`, never here.
+   */
+  codecPort?: number;
 }
 
 export interface S3Info {

@@ -31,6 +31,8 @@ export interface TemporalStartOptions {
   searchAttributes: Record<string, SearchAttributeType>;
   /** Ports to use when free (a restarted stack keeps its addresses). */
   preferred?: { port?: number; uiPort?: number };
+  /** The UI's codec server (src/codec/server.ts), token in the path: see codecEndpoint. */
+  codec?: { port: number; token: string };
   timeoutMs?: number;
   logger?: Logger;
 }
@@ -40,13 +42,25 @@ function temporalFiles(dir: string): { log: string; dbFile: string } {
 }
 
 /** The arguments of `temporal server start-dev` for these ports. */
+/**
+ * Where the local stack's UI sends payloads to decode: the codec server on loopback, with the token
+ * in the path — the UI adds no Authorization header without a login of its own, and this URL never
+ * leaves the machine. It does appear in the dev server's command line, which other users of the
+ * machine can list: the local stack trusts the machine's users, a shared deployment uses OIDC.
+ */
+export function codecEndpoint(codec: { port: number; token: string }): string {
+  return `http://${LOOPBACK}:${codec.port}/token/${encodeURIComponent(codec.token)}`;
+}
+
 export function temporalArgs(
-  options: Pick<TemporalStartOptions, 'dir' | 'persistent' | 'ui' | 'namespace' | 'searchAttributes'>,
+  options: Pick<TemporalStartOptions, 'dir' | 'persistent' | 'ui' | 'namespace' | 'searchAttributes' | 'codec'>,
   ports: { port: number; uiPort?: number; httpPort: number; metricsPort: number },
 ): string[] {
   const args = ['server', 'start-dev', '--ip', LOOPBACK, '--port', String(ports.port)];
-  if (options.ui && ports.uiPort !== undefined) args.push('--ui-port', String(ports.uiPort));
-  else args.push('--headless');
+  if (options.ui && ports.uiPort !== undefined) {
+    args.push('--ui-port', String(ports.uiPort));
+    if (options.codec) args.push('--ui-codec-endpoint', codecEndpoint(options.codec));
+  } else args.push('--headless');
   args.push('--http-port', String(ports.httpPort), '--metrics-port', String(ports.metricsPort));
   args.push('--namespace', options.namespace, '--log-level', 'warn');
   if (options.persistent) args.push('--db-filename', temporalFiles(options.dir).dbFile);
@@ -75,6 +89,7 @@ export async function startTemporal(options: TemporalStartOptions): Promise<Star
       pid: started.pid,
       log,
       ...(options.persistent ? { dbFile } : {}),
+      ...(options.ui && options.codec ? { codecPort: options.codec.port } : {}),
     };
     try {
       const readyMs = await waitUntilReady({

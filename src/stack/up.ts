@@ -15,12 +15,15 @@ import { ensureBuckets, MINIO_DEFAULT_CONSOLE_PORT, MINIO_DEFAULT_PORT, minioAns
 import { postgresAnswers, postgresSignature, startPostgres, stopPostgres } from './postgres.js';
 import { processMatches } from './processes.js';
 import type { StartedComponent } from './readiness.js';
-import { loadOrCreateSecrets } from './secrets.js';
+import { loadOrCreateCodecToken, loadOrCreateSecrets } from './secrets.js';
+import { freePort, preferredPort } from './ports.js';
 import { SEARCH_ATTRIBUTE_TYPES, STRONGBOX_SEARCH_ATTRIBUTES, type SearchAttributeType } from './search-attributes.js';
 import { readStack, writeStack, type ComponentName, type PostgresInfo, type S3Info, type StackInfo, type TemporalInfo } from './state.js';
 import { portOf, startTemporal, stopTemporal, TEMPORAL_DEFAULT_PORT, TEMPORAL_DEFAULT_UI_PORT, temporalAnswers, temporalSignature } from './temporal.js';
 
 export const DEFAULT_NAMESPACE = 'default';
+/** The codec server's usual port (codec.server.port's default), taken by a persistent stack when free. */
+export const CODEC_DEFAULT_PORT = 8089;
 /** Serialises `stack up` and `stack down` on one directory. */
 export const STACK_LOCK_FILE = '.lock';
 
@@ -35,6 +38,11 @@ export interface StackOptions {
   buckets: string[];
   /** Custom search attributes to register; STRONGBOX_SEARCH_ATTRIBUTES by default. */
   searchAttributes?: Record<string, SearchAttributeType>;
+  /**
+   * Point the UI at a codec server (`strongbox start`: the worker serves it, src/codec): a port and
+   * a token are reserved for it. A running Temporal without one is restarted once to add it.
+   */
+  codec?: boolean;
   logger?: Logger;
 }
 
@@ -76,6 +84,7 @@ async function up(dir: string, options: Resolved): Promise<StackInfo> {
   const binDir = keep.postgres ? undefined : await ensurePostgresBinDir(options);
 
   const starts: { [K in ComponentName]?: Promise<StartedComponent<unknown>> } = {};
+  const codec = options.codec && options.ui ? { port: prior?.temporal.codecPort ?? (defaults ? await preferredPort(CODEC_DEFAULT_PORT) : await freePort()), token: loadOrCreateCodecToken(dir).token } : undefined;
   if (temporalBinary) {
     starts.temporal = startTemporal({
       binary: temporalBinary.path,
@@ -88,6 +97,7 @@ async function up(dir: string, options: Resolved): Promise<StackInfo> {
         port: prior ? Number(portOf(prior.temporal.address)) : defaults ? TEMPORAL_DEFAULT_PORT : undefined,
         uiPort: prior?.temporal.uiUrl ? Number(portOf(prior.temporal.uiUrl)) : defaults ? TEMPORAL_DEFAULT_UI_PORT : undefined,
       },
+      ...(codec ? { codec } : {}),
       logger: options.logger,
     });
   }
@@ -157,6 +167,7 @@ async function up(dir: string, options: Resolved): Promise<StackInfo> {
 /** A recorded Temporal server is kept when it answers and has what is asked for now. */
 async function keepTemporal(info: TemporalInfo, options: Resolved, attributes: string[]): Promise<boolean> {
   if (options.ui && !info.uiUrl) return false;
+  if (options.codec && options.ui && info.codecPort === undefined) return false;
   if (options.persistent && !info.dbFile) return false;
   return healthy(() => processMatches(info.pid, temporalSignature(info)), () => temporalAnswers(info, attributes));
 }

@@ -1,13 +1,16 @@
 /**
  * Connecting to Temporal. The address, namespace and TLS come from Temporal's own environment
  * configuration (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_TLS_*, profiles — through
- * @temporalio/envconfig); `temporal.address` / `temporal.namespace` in strongbox.yaml apply when the
- * environment does not set them. An unreachable server is a clear error, never a hang.
+ * @temporalio/envconfig); `temporal.address` / `temporal.namespace` / `temporal.tls` in
+ * strongbox.yaml apply when the environment does not set them. An unreachable server is a clear
+ * error, never a hang. Clients carry Strongbox's data converter (src/codec/data-converter.ts).
  */
 import { Client, Connection } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { NativeConnection } from '@temporalio/worker';
 import type { Config } from '../config/load.js';
+import { resolvePath } from '../config/load.js';
+import { clientDataConverter } from '../codec/data-converter.js';
 import { StrongboxError } from '../errors.js';
 import { FailureType } from '../failures.js';
 
@@ -22,8 +25,31 @@ export interface TemporalTarget {
   apiKey: string | undefined;
 }
 
-export function temporalTarget(config: Pick<Config, 'temporal'>, env: NodeJS.ProcessEnv = process.env): TemporalTarget {
-  const profile = loadClientConnectConfig({ overrideEnvVars: env as Record<string, string> });
+/**
+ * `temporal.tls` as the TEMPORAL_TLS_* variables Temporal's env config reads, under those the
+ * environment sets itself: the files are then read and checked by Temporal's own code.
+ */
+export function tlsEnv(config: Pick<Config, 'temporal' | 'baseDir'>, env: NodeJS.ProcessEnv): Record<string, string> {
+  const tls = config.temporal.tls;
+  if (!tls) return {};
+  const file = (p: string | undefined) => (p === undefined ? undefined : resolvePath(config, p));
+  const fromConfig: Record<string, string | undefined> = {
+    TEMPORAL_TLS: 'true',
+    TEMPORAL_TLS_SERVER_CA_CERT_PATH: file(tls.serverCaCertPath),
+    TEMPORAL_TLS_CLIENT_CERT_PATH: file(tls.clientCertPath),
+    TEMPORAL_TLS_CLIENT_KEY_PATH: file(tls.clientKeyPath),
+    TEMPORAL_TLS_SERVER_NAME: tls.serverName,
+  };
+  return Object.fromEntries(Object.entries(fromConfig).filter((e): e is [string, string] => e[1] !== undefined && env[e[0]] === undefined));
+}
+
+export function temporalTarget(config: Pick<Config, 'temporal' | 'baseDir'>, env: NodeJS.ProcessEnv = process.env): TemporalTarget {
+  let profile: ReturnType<typeof loadClientConnectConfig>;
+  try {
+    profile = loadClientConnectConfig({ overrideEnvVars: { ...(env as Record<string, string>), ...tlsEnv(config, env) } });
+  } catch (error) {
+    throw new StrongboxError(FailureType.Config, `cannot set up the connection to Temporal: ${(error as Error).message} — check temporal.tls and TEMPORAL_TLS_*`, { cause: error });
+  }
   const options = profile.connectionOptions as { address?: string; tls?: unknown; apiKey?: string };
   return {
     address: env.TEMPORAL_ADDRESS ?? config.temporal.address ?? options.address ?? DEFAULT_TEMPORAL_ADDRESS,
@@ -34,14 +60,18 @@ export function temporalTarget(config: Pick<Config, 'temporal'>, env: NodeJS.Pro
 }
 
 function unreachable(target: TemporalTarget, error: unknown): StrongboxError {
+  // Over TLS, a refused handshake (CA, server name, missing client certificate) looks like an unreachable server.
+  const hint = target.tls
+    ? 'check that it is up, and the TLS settings (temporal.tls, TEMPORAL_TLS_*): the CA, the server name, the client certificate'
+    : 'start it with `strongbox stack up` or set TEMPORAL_ADDRESS';
   return new StrongboxError(
     FailureType.Config,
-    `cannot reach Temporal at ${target.address} (${(error as Error).message.split('\n')[0]}) — start it with \`strongbox stack up\` or set TEMPORAL_ADDRESS`,
+    `cannot reach Temporal at ${target.address} (${(error as Error).message.split('\n')[0]}) — ${hint}`,
     { cause: error },
   );
 }
 
-export async function connectClient(config: Pick<Config, 'temporal'>, options: { identity?: string } = {}): Promise<Client> {
+export async function connectClient(config: Pick<Config, 'temporal' | 'baseDir' | 'codec'>, options: { identity?: string } = {}): Promise<Client> {
   const target = temporalTarget(config);
   let connection: Connection;
   try {
@@ -55,10 +85,10 @@ export async function connectClient(config: Pick<Config, 'temporal'>, options: {
   } catch (error) {
     throw unreachable(target, error);
   }
-  return new Client({ connection, namespace: target.namespace, identity: options.identity });
+  return new Client({ connection, namespace: target.namespace, identity: options.identity, dataConverter: clientDataConverter(config) });
 }
 
-export async function connectWorker(config: Pick<Config, 'temporal'>): Promise<{ connection: NativeConnection; namespace: string }> {
+export async function connectWorker(config: Pick<Config, 'temporal' | 'baseDir'>): Promise<{ connection: NativeConnection; namespace: string }> {
   const target = temporalTarget(config);
   try {
     const connection = await NativeConnection.connect({ address: target.address, tls: target.tls as never, apiKey: target.apiKey });

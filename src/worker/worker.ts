@@ -20,6 +20,8 @@ import type { Logger } from '../logger.js';
 import { openStorages } from '../storage/index.js';
 import type { Storage } from '../storage/storage.js';
 import { connectWorker } from '../temporal/connection.js';
+import { workerDataConverter } from '../codec/data-converter.js';
+import { serveCodec } from '../codec/serve.js';
 import { catalogGaugesFor } from '../metrics/catalog-gauges.js';
 import { processMeter } from '../metrics/meter.js';
 import { metricsBindAddress, metricsUrl } from './metrics-address.js';
@@ -98,6 +100,8 @@ export async function createStrongboxWorker(options: StrongboxWorkerOptions): Pr
     connection,
     namespace,
     activities,
+    // Payloads encrypted with the payload key, failure messages inside them (src/codec).
+    dataConverter: workerDataConverter(config),
     shutdownGraceTime: SHUTDOWN_GRACE,
     maxConcurrentActivityTaskExecutions: config.worker.maxConcurrentActivities,
   };
@@ -132,10 +136,13 @@ export async function createStrongboxWorker(options: StrongboxWorkerOptions): Pr
       // What `config check` warns about matters most here, where the secrets are read: say it at start, not at the first failed backup.
       for (const warning of configWarnings(config)) logger.warn({ warning }, 'configuration warning');
       catalogGauges?.start();
+      // The local stack's codec server lives and dies with its worker (codec.server.withWorker).
+      const codecServer = config.codec?.server.withWorker ? await serveCodec(config, { logger }) : undefined;
       try {
         await Promise.all(workers.map((w) => w.run()));
       } finally {
         catalogGauges?.stop();
+        await codecServer?.close();
         // A connection left open would keep the process alive after a SIGTERM.
         if (ownsConnection) await connection.close();
       }

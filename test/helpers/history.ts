@@ -11,9 +11,10 @@ import type { Client } from '@temporalio/client';
 import { execa } from 'execa';
 import { findBinary, TEMPORAL_CLI, type StackInfo } from '../../src/stack/index.js';
 
-export async function historyText(stack: StackInfo, workflowId: string): Promise<string> {
+export async function historyText(stack: StackInfo, workflowId: string, codec?: { endpoint: string; auth?: string }): Promise<string> {
   const temporal = findBinary(TEMPORAL_CLI)!.path;
-  const { stdout } = await execa(temporal, ['workflow', 'show', '--output', 'json', '--address', stack.temporal.address, '--namespace', stack.temporal.namespace, '--workflow-id', workflowId]);
+  const codecArgs = codec ? ['--codec-endpoint', codec.endpoint, ...(codec.auth ? ['--codec-auth', codec.auth] : [])] : [];
+  const { stdout } = await execa(temporal, ['workflow', 'show', '--output', 'json', '--address', stack.temporal.address, '--namespace', stack.temporal.namespace, '--workflow-id', workflowId, ...codecArgs]);
   const pieces: string[] = [stdout];
   const visit = (value: unknown, key: string): void => {
     if (typeof value === 'string') {

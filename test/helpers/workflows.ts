@@ -14,6 +14,7 @@ import type { Manifest } from '../../src/domain.js';
 import { openStorages } from '../../src/storage/index.js';
 import { generateKeyPair, type KeyPair } from '../../src/crypto/age.js';
 import { createLogger } from '../../src/logger.js';
+import { clientDataConverter } from '../../src/codec/data-converter.js';
 import { stackEnv, type StackInfo } from '../../src/stack/index.js';
 import { installRuntime } from '../../src/worker/runtime.js';
 import { createStrongboxWorker, type StrongboxWorker } from '../../src/worker/worker.js';
@@ -101,7 +102,8 @@ export async function startTestWorker(setup: TestSetup): Promise<TestWorker> {
   const worker = await createStrongboxWorker({ config: setup.config, logger, connection, namespace, workflowBundle: await testBundle() });
   const running = worker.run();
   const clientConnection = await Connection.connect({ address });
-  const client = new Client({ connection: clientConnection, namespace });
+  // The client converts as the CLI's does: with the setup's payload codec when it has one.
+  const client = new Client({ connection: clientConnection, namespace, dataConverter: clientDataConverter(setup.config) });
   return {
     worker,
     client,

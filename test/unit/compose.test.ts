@@ -107,7 +107,7 @@ describe('docker-compose.yml', () => {
 
   it('has every service of the production stack', () => {
     expect(Object.keys(services).sort()).toEqual(
-      ['app-db', 'grafana', 'minio', 'minio-init', 'prometheus', 'strongbox-worker', 'temporal', 'temporal-db', 'temporal-schema', 'temporal-setup', 'temporal-ui'].sort(),
+      ['app-db', 'codec-server', 'grafana', 'minio', 'minio-init', 'prometheus', 'strongbox-worker', 'temporal', 'temporal-db', 'temporal-schema', 'temporal-setup', 'temporal-ui'].sort(),
     );
   });
 

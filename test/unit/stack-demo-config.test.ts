@@ -2,7 +2,7 @@
  * The configuration `strongbox start` writes for its worker: wherever the file lands, every path in
  * it means what it meant where `start` ran (relative paths in a file resolve against the file).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -11,6 +11,7 @@ import { applyEnvFile } from '../../src/cli/config-file.js';
 import { absoluteConfigData, demoTarget, EFFECTIVE_ENV_FILE, writeDemoConfig } from '../../src/stack/demo-config.js';
 import { stackEnv } from '../../src/stack/env.js';
 import { DEMO_TABLES } from '../../src/stack/demo-database.js';
+import { loadPayloadKeyring } from '../../src/codec/keys.js';
 import type { StackInfo } from '../../src/stack/state.js';
 
 function fakeStack(dir: string): StackInfo {
@@ -77,6 +78,19 @@ describe('the configuration start hands its worker', () => {
     expect(Object.keys(rest).sort()).toEqual(Object.keys(baseRest).sort());
     expect(rest.tiers).toEqual(baseRest.tiers);
     expect(rest.schedules).toEqual(baseRest.schedules);
+  });
+
+  it('encrypts payloads when the stack reserved a codec server: the key made beside the age keys, the worker serving the codec on the stack\'s port with its token file', () => {
+    const base = loadConfig({ env: {}, cwd: project });
+    const stack = fakeStack(stackDir);
+    stack.temporal.codecPort = 18089;
+    const { config } = writeDemoConfig(base, stack);
+    expect(config.codec?.key).toEqual({ file: path.join(project, '.strongbox/keys/payload.key') });
+    expect(statSync(path.join(project, '.strongbox/keys/payload.key')).mode & 0o777).toBe(0o600);
+    expect(config.codec?.server).toMatchObject({ withWorker: true, host: '127.0.0.1', port: 18089, token: { file: path.join(stackDir, 'codec.token') }, uiOrigins: ['http://127.0.0.1:8233'] });
+    expect(loadPayloadKeyring(config)?.active.id).toMatch(/^[0-9a-f]{16}$/);
+    // Without a reserved codec server (a stack started by hand), payloads stay as they were.
+    expect(writeDemoConfig(base, fakeStack(stackDir)).config.codec).toBeUndefined();
   });
 
   it('writes beside it how the stack is reached, which a later command applies where the shell set nothing', () => {

@@ -14,6 +14,7 @@ import { registerAuditCommand } from './audit.js';
 import { registerRestoreCommand } from './restore.js';
 import { registerDrCommands } from './dr.js';
 import { registerPitrCommands } from './pitr.js';
+import { registerCodecServerCommand } from './codec-server.js';
 import { registerHoldCommands } from './hold.js';
 import { registerDoctorCommand } from './doctor.js';
 import { registerKeysCommands } from './keys.js';
@@ -37,4 +38,5 @@ export function registerCommands(program: Command, context: CliContext): void {
   registerAuditCommand(program, context);
   registerKeysCommands(program, context);
   registerStackCommands(program, context);
+  registerCodecServerCommand(program, context);
 }

@@ -2,7 +2,9 @@
  * `strongbox start` (what `npm start` runs): the quick start — src/stack/quick-start.ts does it;
  * this command shows its progress and prints where everything is.
  */
+import type { Client } from '@temporalio/client';
 import type { Command } from 'commander';
+import { connectClient } from '../../temporal/connection.js';
 import type { ApplyReport } from '../../client/schedules.js';
 import { createLogger, type Logger } from '../../logger.js';
 import { DEFAULT_STACK_DIR } from '../../stack/dir.js';
@@ -30,6 +32,7 @@ export function registerStartCommand(program: Command, context: CliContext): voi
     .option('--json', 'print the summary as JSON (progress still goes to stderr)')
     .action(async (options: StartOptions) => {
       const quiet = options.json === true;
+      let client: Client | undefined;
       const summary = await quickStart({
         dir: options.dir ?? process.env.STRONGBOX_STACK_DIR,
         // Not a demo configuration an earlier start wrote: that one is rewritten, for this stack.
@@ -38,7 +41,7 @@ export function registerStartCommand(program: Command, context: CliContext): voi
         // People read the progress; --json keeps the structured lines (stderr either way).
         logger: quiet ? context.logger : readableLogger(process.stderr),
         note: (text) => context.out.note(text),
-        client: () => context.client(),
+        client: async (config) => (client = await connectClient(config, { identity: context.identity() })),
         followBackup: (client, handle, { target, link }) => {
           if (!quiet) process.stderr.write(`backing up ${target}: ${handle.workflowId}${link ? ` — watch it at ${link}` : ''}\n`);
           return followRun<BackupWorkflowResult, BackupProgress>(context, client, handle, {
@@ -50,7 +53,7 @@ export function registerStartCommand(program: Command, context: CliContext): voi
           });
         },
         describeFailure: (error) => runFailureMessage(context, error),
-      });
+      }).finally(() => client?.connection.close());
       if (options.json) context.out.json(summary);
       else printSummary(context, summary);
     });

@@ -4,18 +4,19 @@
  * process, on a stack of its own — what `npm start` does on a fresh checkout.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { loadConfig } from '../../../src/config/load.js';
-import { DEMO_ROWS, DEMO_TABLES, ensureDemoDatabase } from '../../../src/stack/demo-database.js';
+import { DEMO_DATABASE, DEMO_ROWS, DEMO_TABLES, ensureDemoDatabase } from '../../../src/stack/demo-database.js';
 import { writeDemoConfig } from '../../../src/stack/demo-config.js';
 import { isAlive, readStack, readWorkerDaemon, stackDown, stackEnv, startWorkerDaemon } from '../../../src/stack/index.js';
 import { pgAdmin, testStack, uniqueId } from '../../helpers/stack.js';
 import { testSetup } from '../../helpers/workflows.js';
+import { historyText } from '../../helpers/history.js';
 
 const BIN = path.resolve(import.meta.dirname, '../../../bin/strongbox.js');
 
@@ -176,6 +177,20 @@ describe('strongbox start (the whole command)', () => {
         const listed = JSON.parse(list.stdout) as { backups: Array<{ backupId: string; destinations: string[] }>; unreachable: unknown[] };
         expect(listed.unreachable).toEqual([]);
         expect(listed.backups.find((b) => b.backupId === backup.backupId)?.destinations.sort()).toEqual(backup.destinations.map((d) => d.name).sort());
+        // Payloads are encrypted: the key made beside the age keys, the codec server run by the worker
+        // on the port the UI calls, refusing a caller without the stack's token.
+        expect(statSync(path.join(project, '.strongbox/keys/payload.key')).mode & 0o777).toBe(0o600);
+        const codecPort = readStack(dir)!.temporal.codecPort;
+        expect(codecPort).toBeGreaterThan(0);
+        const token = readFileSync(path.join(dir, 'codec.token'), 'utf8').trim();
+        const decode = (headers: Record<string, string>) => fetch(`http://127.0.0.1:${codecPort}/decode`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-namespace': 'default', ...headers }, body: '{"payloads":[]}' });
+        expect((await decode({})).status).toBe(401);
+        expect((await decode({ authorization: `Bearer ${token}` })).status).toBe(200);
+        const stackInfo = readStack(dir)!;
+        const clear = await historyText(stackInfo, backup.workflowId);
+        expect(clear).toContain(Buffer.from('binary/encrypted').toString('base64'));
+        expect(clear).not.toContain(DEMO_DATABASE);
+        expect(await historyText(stackInfo, backup.workflowId, { endpoint: `http://127.0.0.1:${codecPort}`, auth: `Bearer ${token}` })).toContain(DEMO_DATABASE);
 
         const second = start();
         expect(second.keys.created).toBe(false);

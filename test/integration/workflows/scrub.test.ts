@@ -83,6 +83,8 @@ describe('scrub', () => {
         raw.targets = Object.fromEntries(TARGETS.map((t) => [t, { ...app }]));
         raw.tiers = { daily: { destinations: ['local', 'cloud', 'offsite'], keepDays: 3650 }, weekly: { destinations: ['cloud'], keepDays: 3650 }, monthly: { destinations: ['cloud'], keepDays: 3650 } };
         raw.alerts = { channels: [{ type: 'webhook', url: `${alerts.url}/hook` }] };
+        // The dead man's switch of the scrubs, received by the same local server.
+        raw.heartbeat = { scrub: { url: `${alerts.url}/ping-scrub` } };
       },
     });
     worker = await startTestWorker(setup);
@@ -140,6 +142,9 @@ describe('scrub', () => {
     expect(repairs.map((e) => `${e.backupIds![0]}:${e.destinations![0]}`).sort()).toEqual([`${flipped.backupId}:local`, `${deleted.backupId}:cloud`, `${truncated.backupId}:offsite`].sort());
     expect(audit.events.filter((e) => e.action === 'backup.scrubbed').length).toBeGreaterThanOrEqual(2);
     for (const backup of [flipped, deleted, truncated]) expect(alertsFor(backup.backupId).map((a) => a.kind)).toEqual(['repaired']);
+    // Both scrubs ended with every backup good: each pinged the dead man's switch with success.
+    expect(alerts.at('/ping-scrub')).toHaveLength(2);
+    expect(alerts.at('/ping-scrub/fail')).toHaveLength(0);
   });
 
   it('reports a backup whose every copy is damaged as lost, and writes or deletes nothing of it', async () => {
@@ -156,6 +161,8 @@ describe('scrub', () => {
     expect(await objectsOf(backup)).toEqual(before);
     const [alert] = alertsFor(backup.backupId);
     expect(alert).toMatchObject({ kind: 'lost', reason: expect.stringContaining(`no intact copy left — backup ${backup.backupId} is lost`) });
+    // A backup lost: the scrub pings the dead man's switch with a failure.
+    expect(alerts.at('/ping-scrub/fail')).toHaveLength(1);
     const entry = (await readCatalog(openStorages(setup.config).values(), { target: 'lost' })).entries[0]!;
     expect(entry.damaged?.map((d) => d.destination).sort()).toEqual(['cloud', 'local', 'offsite']);
   });

@@ -10,6 +10,8 @@ import path from 'node:path';
 import { temporal } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
 import { describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
+import { workerDataConverter } from '../../../src/codec/data-converter.js';
 import { testBundle } from '../../helpers/workflows.js';
 
 const FIXTURES = path.resolve(import.meta.dirname, '../../fixtures/histories');
@@ -29,4 +31,23 @@ describe('replaying recorded histories against the current workflow code', () =>
     const history = temporal.api.history.v1.History.decode(readFileSync(path.join(FIXTURES, `${name}.binpb`)));
     await expect(Worker.runReplayHistory({ workflowBundle: await testBundle() }, history, ids[name])).resolves.toBeUndefined();
   }, 120_000);
+
+  // The fixtures are kept in clear on purpose: a reviewer can read what they record, and a worker
+  // whose codec is turned on must still replay a history written before it was (the codec passes
+  // unencrypted payloads through on decode) — the deploy that turns encryption on is a deploy too.
+  it('replays every recording with the payload codec turned on', async () => {
+    const dataConverter = workerDataConverter(
+      { baseDir: FIXTURES, codec: { key: { env: 'STRONGBOX_REPLAY_PAYLOAD_KEY' }, previousKeys: [], server: {} as never } },
+      { STRONGBOX_REPLAY_PAYLOAD_KEY: randomBytes(32).toString('base64') },
+    );
+    const histories = RECORDED.map((name) => ({
+      workflowId: ids[name]!,
+      history: temporal.api.history.v1.History.decode(readFileSync(path.join(FIXTURES, `${name}.binpb`))),
+    }));
+    const failures: string[] = [];
+    for await (const result of Worker.runReplayHistories({ workflowBundle: await testBundle(), dataConverter }, histories)) {
+      if (result.error) failures.push(`${result.workflowId}: ${result.error.message}`);
+    }
+    expect(failures).toEqual([]);
+  }, 300_000);
 });
