@@ -10,10 +10,11 @@
 import { readCatalog, selectBackup, type CatalogEntry } from '../catalog/catalog.js';
 import { checkHoldReason, HOLD_FORMAT_VERSION, removeHold, writeHold, type Hold } from '../catalog/hold.js';
 import { holdKey, manifestKey, targetOfBackupId } from '../catalog/layout.js';
-import { completeAuditEvent, writeAuditEvent, type AuditWriteResult } from '../audit/log.js';
+import type { AuditWriteResult } from '../audit/log.js';
+import { recordAuditEvent } from '../audit/record.js';
 import type { Config } from '../config/load.js';
 import { UsageError } from '../errors.js';
-import type { Logger } from '../logger.js';
+import { silentLogger, type Logger } from '../logger.js';
 import { openStorages } from '../storage/index.js';
 import type { Storage } from '../storage/storage.js';
 
@@ -109,7 +110,8 @@ async function changeHold(config: Config, request: HoldRequest, action: 'held' |
     }
   }
 
-  const event = completeAuditEvent(
+  const audit = await recordAuditEvent(
+    { config, storages: storages.values(), logger: options.logger ?? silentLogger(), clock: () => now },
     {
       action: action === 'held' ? 'backup.held' : 'backup.released',
       identity: request.identity,
@@ -128,12 +130,7 @@ async function changeHold(config: Config, request: HoldRequest, action: 'held' |
             .join(',') || 'none',
       },
     },
-    () => now,
   );
-  const audit = await writeAuditEvent(storages.values(), event, {
-    retainDays: config.audit.retainDays,
-    ...(options.logger ? { logger: options.logger } : {}),
-  });
   options.logger?.info({ action, target, backupId: entry.backupId, copies }, action === 'held' ? 'backup held' : 'backup released');
   return { action, target, backupId: entry.backupId, reason: request.reason, copies, ...(previous ? { previous } : {}), audit };
 }
