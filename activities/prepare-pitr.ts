@@ -16,7 +16,16 @@ import { loadRecipients } from '../src/crypto/keys.js';
 import { asActivity, StrongboxError } from '../src/errors.js';
 import { FailureType } from '../src/failures.js';
 import { connectPg, resolveEndpoint } from '../src/postgres/endpoint.js';
-import { encryptToRecipients, generatePassphrase, ownedDir, pitrHost, readPassphrase, runPgbackrest, writeOwnedFile, type PitrHost } from '../src/pitr/host.js';
+import {
+  encryptToRecipients,
+  generatePassphrase,
+  ownedDir,
+  pitrHost,
+  readPassphrase,
+  runPgbackrest,
+  writeOwnedFile,
+  type PitrHost,
+} from '../src/pitr/host.js';
 import {
   archiveCommand,
   passphraseCopyName,
@@ -67,10 +76,20 @@ export function createPreparePitrActivities(deps: ActivityDeps) {
         }
         const passphrase = existing ?? generatePassphrase();
         if (existing === undefined) {
-          writeOwnedFile(host.paths.secretFile, secretConfig({ passphrase, ...(repository.type === 's3' ? { s3: s3Keys() } : {}) }), host.user, 0o600);
+          writeOwnedFile(
+            host.paths.secretFile,
+            secretConfig({ passphrase, ...(repository.type === 's3' ? { s3: s3Keys() } : {}) }),
+            host.user,
+            0o600,
+          );
         }
         await copy.write(await encryptToRecipients(`${passphrase}\n`, loadRecipients(deps.config)));
-        writeOwnedFile(host.paths.configFile, pgbackrestConfig({ stanza: host.stanza, repository, server, paths: host.paths, recoveryWindow: host.pitr.recoveryWindow }), host.user, 0o640);
+        writeOwnedFile(
+          host.paths.configFile,
+          pgbackrestConfig({ stanza: host.stanza, repository, server, paths: host.paths, recoveryWindow: host.pitr.recoveryWindow }),
+          host.user,
+          0o640,
+        );
         const result: PreparePitrResult = {
           target: input.target,
           stanza: host.stanza,
@@ -79,9 +98,17 @@ export function createPreparePitrActivities(deps: ActivityDeps) {
           passphraseCopy: copy.where,
           generated: existing === undefined,
           dataDirectory: server.dataDirectory,
-          settingLines: settingLines(requiredSettings({ archiveCommand: archiveCommand(host.paths, host.stanza, host.pgbackrest), archiveTimeout: host.pitr.archiveTimeout })),
+          settingLines: settingLines(
+            requiredSettings({
+              archiveCommand: archiveCommand(host.paths, host.stanza, host.pgbackrest),
+              archiveTimeout: host.pitr.archiveTimeout,
+            }),
+          ),
         };
-        deps.logger.info({ target: input.target, stanza: host.stanza, configFile: result.configFile, generated: result.generated }, 'pgBackRest configured');
+        deps.logger.info(
+          { target: input.target, stanza: host.stanza, configFile: result.configFile, generated: result.generated },
+          'pgBackRest configured',
+        );
         return result;
       });
     },
@@ -89,7 +116,10 @@ export function createPreparePitrActivities(deps: ActivityDeps) {
     async checkPitrSettings(input: { target: string }): Promise<{ settingLines: string[] }> {
       return asActivity(`archiving settings of ${input.target}`, async () => {
         const host = await pitrHost(deps.config, input.target);
-        const required = requiredSettings({ archiveCommand: archiveCommand(host.paths, host.stanza, host.pgbackrest), archiveTimeout: host.pitr.archiveTimeout });
+        const required = requiredSettings({
+          archiveCommand: archiveCommand(host.paths, host.stanza, host.pgbackrest),
+          archiveTimeout: host.pitr.archiveTimeout,
+        });
         const shown = await withTarget(deps, input.target, async (client) => {
           const values: Record<string, string> = {};
           for (const s of required) values[s.name] = (await client.query<Record<string, string>>(`SHOW ${s.name}`)).rows[0]![s.name]!;
@@ -111,7 +141,10 @@ export function createPreparePitrActivities(deps: ActivityDeps) {
       return asActivity(`pgbackrest ${input.command} of ${input.target}`, async () => {
         const host = await pitrHost(deps.config, input.target);
         const context = Context.current();
-        const output = await runPgbackrest(host, [input.command], { signal: context.cancellationSignal, heartbeat: () => context.heartbeat() });
+        const output = await runPgbackrest(host, [input.command], {
+          signal: context.cancellationSignal,
+          heartbeat: () => context.heartbeat(),
+        });
         return { output: output.trim().split('\n').slice(-5).join('\n') };
       });
     },
@@ -138,12 +171,21 @@ async function serverFacts(deps: ActivityDeps, target: string): Promise<ServerFa
                 (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AS superuser`,
       )
     ).rows[0]!;
-    const socketDirectory = row.sockets.split(',').map((s) => s.trim()).find((s) => s.startsWith('/'));
+    const socketDirectory = row.sockets
+      .split(',')
+      .map((s) => s.trim())
+      .find((s) => s.startsWith('/'));
     if (!socketDirectory) {
-      throw new StrongboxError(FailureType.Config, `the server of ${target} has no Unix socket directory (unix_socket_directories is '${row.sockets}') — pgBackRest connects over one; set unix_socket_directories`);
+      throw new StrongboxError(
+        FailureType.Config,
+        `the server of ${target} has no Unix socket directory (unix_socket_directories is '${row.sockets}') — pgBackRest connects over one; set unix_socket_directories`,
+      );
     }
     if (!row.superuser) {
-      throw new StrongboxError(FailureType.Config, `${row.username} is not a superuser on the server of ${target} — pgBackRest needs one (or the backup functions granted) to start and stop backups`);
+      throw new StrongboxError(
+        FailureType.Config,
+        `${row.username} is not a superuser on the server of ${target} — pgBackRest needs one (or the backup functions granted) to start and stop backups`,
+      );
     }
     return { dataDirectory: row.data_directory, port: Number(row.port), socketDirectory, user: row.username };
   });
@@ -154,13 +196,20 @@ function s3Keys(): { key: string; secret: string } {
   const key = process.env.AWS_ACCESS_KEY_ID;
   const secret = process.env.AWS_SECRET_ACCESS_KEY;
   if (!key || !secret) {
-    throw new StrongboxError(FailureType.Config, 'an S3 pgBackRest repository needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the database host worker\'s environment (written only to the 0600 include file)');
+    throw new StrongboxError(
+      FailureType.Config,
+      "an S3 pgBackRest repository needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the database host worker's environment (written only to the 0600 include file)",
+    );
   }
   return { key, secret };
 }
 
 /** The encrypted passphrase copy: a file in a posix repository, an object in an S3 destination. */
-function passphraseCopy(deps: ActivityDeps, host: PitrHost, repository: PitrRepository): { where: string; exists(): Promise<boolean>; write(bytes: Buffer): Promise<void> } {
+function passphraseCopy(
+  deps: ActivityDeps,
+  host: PitrHost,
+  repository: PitrRepository,
+): { where: string; exists(): Promise<boolean>; write(bytes: Buffer): Promise<void> } {
   if (repository.type === 'posix') {
     const file = passphraseCopyPath(repository.path, host.stanza);
     return {

@@ -58,9 +58,15 @@ export function createReplicateActivities(deps: ActivityDeps) {
       return asActivity(`replication plan to ${input.to}`, async () => {
         const to = storageFor(deps, input.to);
         await to.checkAccess();
-        const catalog = await whileHeartbeating(() => ({ phase: 'catalog' }), () => readCatalog(deps.storages.values(), input.target ? { target: input.target } : {}));
+        const catalog = await whileHeartbeating(
+          () => ({ phase: 'catalog' }),
+          () => readCatalog(deps.storages.values(), input.target ? { target: input.target } : {}),
+        );
         if (catalog.unreachable.some((u) => u.destination === input.to)) {
-          throw new StrongboxError(FailureType.Transient, `destination ${input.to} cannot be listed: ${catalog.unreachable.find((u) => u.destination === input.to)!.reason}`);
+          throw new StrongboxError(
+            FailureType.Transient,
+            `destination ${input.to} cannot be listed: ${catalog.unreachable.find((u) => u.destination === input.to)!.reason}`,
+          );
         }
         const plan = planReplication(catalog.entries, { ...input, preference: deps.config.verification.sourcePreference });
         return { ...plan, unreachable: catalog.unreachable, concurrency: deps.config.scrub.concurrency, retry: retryProfile(deps.config) };
@@ -119,7 +125,10 @@ export function createReplicateActivities(deps: ActivityDeps) {
                 deps.logger.info({ backupId: input.backupId, to: input.to, from, copied, present }, 'backup replicated');
                 return { backupId: input.backupId, from, copied, present, bytes, badSources };
               }
-              throw new StrongboxError(FailureType.ChecksumMismatch, `no copy of ${input.backupId} could be read intact: ${badSources.map((b) => `${b.destination}: ${b.detail}`).join('; ')} — scrub it`);
+              throw new StrongboxError(
+                FailureType.ChecksumMismatch,
+                `no copy of ${input.backupId} could be read intact: ${badSources.map((b) => `${b.destination}: ${b.detail}`).join('; ')} — scrub it`,
+              );
             },
           );
         } finally {

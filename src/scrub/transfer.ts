@@ -50,9 +50,17 @@ export async function transferObject(from: Storage, to: Storage, object: StoredO
     await pipeline([source, ...stages, createWriteStream(file, { mode: 0o600 })], { signal: options.signal });
     const sha256 = hashing.digest();
     if (hashing.bytes !== object.size || sha256 !== object.sha256) {
-      throw new SourceDamagedError(`${object.key} in destination ${from.destination} has SHA-256 ${sha256} (${hashing.bytes} bytes), the manifest recorded ${object.sha256} (${object.size} bytes) — not copied`);
+      throw new SourceDamagedError(
+        `${object.key} in destination ${from.destination} has SHA-256 ${sha256} (${hashing.bytes} bytes), the manifest recorded ${object.sha256} (${object.size} bytes) — not copied`,
+      );
     }
-    return await to.putFile(options.toKey, file, { sha256: object.sha256, size: object.size, signal: options.signal, ...(options.replace ? { replace: true } : {}), ...(options.retainUntil ? { retainUntil: options.retainUntil } : {}) });
+    return await to.putFile(options.toKey, file, {
+      sha256: object.sha256,
+      size: object.size,
+      signal: options.signal,
+      ...(options.replace ? { replace: true } : {}),
+      ...(options.retainUntil ? { retainUntil: options.retainUntil } : {}),
+    });
   } finally {
     await rm(file, { force: true });
   }
