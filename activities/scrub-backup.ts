@@ -21,7 +21,7 @@ import {
   type ObjectCheck,
   type ScrubMode,
   type ScrubRecord,
-} from '../src/scrub/record.js';
+} from '../src/catalog/scrub-record.js';
 import { SourceDamagedError, transferObject } from '../src/scrub/transfer.js';
 import { stagingFolder } from '../src/staging.js';
 import { storageFor, type ActivityDeps } from './deps.js';

@@ -41,7 +41,7 @@ import {
   type ScrubMode,
   type ScrubOutcome,
   type ScrubRecord,
-} from '../src/scrub/record.js';
+} from '../src/catalog/scrub-record.js';
 import { KindAttribute, OutcomeAttribute, TargetAttribute } from '../src/temporal/search-attributes.js';
 import { reportCopies, reportFailure } from './shared/alerting.js';
 import { pingFailure, pingSuccess } from './shared/heartbeat.js';

@@ -15,7 +15,7 @@ import type { Storage } from '../storage/storage.js';
 import { parseHold } from './hold.js';
 import { BACKUPS_ROOT, HOLD_NAME, MANIFEST_NAME, manifestKey, parseBackupKey, VERIFICATION_DIR } from './layout.js';
 import { parseManifest, parseVerification, serializeManifest } from './manifest.js';
-import { isGoodAfter, parseScrubRecord, SCRUB_DIR, type CopyState, type ScrubMode, type ScrubRecord } from '../scrub/record.js';
+import { isGoodAfter, parseScrubRecord, SCRUB_DIR, type CopyState, type ScrubMode, type ScrubRecord } from './scrub-record.js';
 
 export type VerificationStatus = 'verified' | 'failed' | 'unverified';
 

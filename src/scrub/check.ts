@@ -13,7 +13,7 @@ import { FailureType } from '../failures.js';
 import { HashingPassThrough } from '../storage/hash.js';
 import type { Storage } from '../storage/storage.js';
 import type { BandwidthLimit } from './bandwidth.js';
-import type { ObjectCheck, ScrubMode } from './record.js';
+import type { ObjectCheck, ScrubMode } from '../catalog/scrub-record.js';
 
 export interface CheckOptions {
   mode: ScrubMode;

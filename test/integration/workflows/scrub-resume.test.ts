@@ -11,7 +11,7 @@ import type { ScrubCheckpoint } from '../../../activities/scrub-backup.js';
 import { objectsIn } from '../../../src/catalog/manifest.js';
 import { startBackup } from '../../../src/client/backup.js';
 import { startScrub } from '../../../src/client/scrub.js';
-import { parseScrubRecord, scrubKey } from '../../../src/scrub/record.js';
+import { parseScrubRecord, scrubKey } from '../../../src/catalog/scrub-record.js';
 import { openStorages } from '../../../src/storage/index.js';
 import { waitFor, withDatabase } from '../../helpers/recovery.js';
 import { createTestDatabase, testStack, type TestDatabase } from '../../helpers/stack.js';

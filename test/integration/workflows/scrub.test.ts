@@ -15,7 +15,7 @@ import { startBackup } from '../../../src/client/backup.js';
 import { startScrub } from '../../../src/client/scrub.js';
 import type { S3DestinationConfig } from '../../../src/config/schema.js';
 import type { Manifest } from '../../../src/domain.js';
-import { parseScrubRecord, scrubKey, type ScrubRecord } from '../../../src/scrub/record.js';
+import { parseScrubRecord, scrubKey, type ScrubRecord } from '../../../src/catalog/scrub-record.js';
 import { openStorages } from '../../../src/storage/index.js';
 import { strongboxCli, withDatabase } from '../../helpers/recovery.js';
 import { createTestDatabase, s3Client, testStack, type TestDatabase } from '../../helpers/stack.js';

@@ -12,7 +12,7 @@
  *   store keeps beside the object (S3 metadata) — no data read. It finds missing, truncated and
  *   rewritten objects, not a bit flipped under unchanged metadata; a fast `good` proves nothing.
  */
-import { compactTime, backupPrefix } from '../catalog/layout.js';
+import { compactTime, backupPrefix } from './layout.js';
 
 export const SCRUB_FORMAT_VERSION = 1;
 export const SCRUB_DIR = 'scrub';

@@ -8,7 +8,7 @@ import {
   scrubOutcome,
   type CopyScrub,
   type ObjectCheck,
-} from '../../../src/scrub/record.js';
+} from '../../../src/catalog/scrub-record.js';
 
 const object = (state: ObjectCheck['state'], key = 'backups/app/app-1/db.dump.zst.age'): ObjectCheck => ({
   key,
