@@ -4,11 +4,11 @@
  * this environment, an SMTP port that does not match its TLS mode. Warnings never name a secret's
  * value, only where it was looked for.
  */
-import { emailPort, SMTPS_PORT } from '../alerts/email.js';
-import { heartbeatCheckFor } from '../alerts/heartbeat.js';
-import type { Config } from './load.js';
-import type { HeartbeatCheck } from './schema.js';
-import { readSecret } from './secrets.js';
+import { emailPort, SMTPS_PORT } from './email.js';
+import { heartbeatCheckFor } from './heartbeat.js';
+import type { Config } from '../config/load.js';
+import type { HeartbeatCheck } from '../config/schema.js';
+import { readSecret } from '../config/secrets.js';
 
 /** SMTP ports that speak plain text first (STARTTLS may follow). */
 const PLAIN_FIRST_PORTS = [25, 587, 2525];

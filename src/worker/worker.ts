@@ -27,7 +27,7 @@ import { processMeter } from '../metrics/meter.js';
 import { metricsBindAddress, metricsUrl } from './metrics-address.js';
 import { installRuntime } from './runtime.js';
 import { prebuiltWorkflowBundle, workflowsPath } from './workflows-path.js';
-import { configWarnings } from '../config/warnings.js';
+import { configWarnings } from '../alerts/config-warnings.js';
 
 /** Time in-flight activities get to finish after SIGINT/SIGTERM before they are cancelled. */
 const SHUTDOWN_GRACE = '30 seconds';

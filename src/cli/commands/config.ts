@@ -3,7 +3,7 @@
  * `strongbox config backup|restore`: configuration snapshots (commands/config-backup.ts).
  */
 import type { Command } from 'commander';
-import { configWarnings } from '../../config/warnings.js';
+import { configWarnings } from '../../alerts/config-warnings.js';
 import type { CliContext } from '../context.js';
 import { registerConfigBackupCommands } from './config-backup.js';
 

@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { heartbeatCheckFor, resolveHeartbeatUrl, signalUrl } from '../../../src/alerts/heartbeat.js';
 import { emailPort } from '../../../src/alerts/email.js';
 import { parseConfigText, type Config } from '../../../src/config/load.js';
-import { configWarnings } from '../../../src/config/warnings.js';
+import { configWarnings } from '../../../src/alerts/config-warnings.js';
 import { ConfigError } from '../../../src/errors.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'heartbeat-config-'));
