@@ -5,7 +5,14 @@
  * assuming they are alone.
  */
 import { randomBytes } from 'node:crypto';
-import { S3Client } from '@aws-sdk/client-s3';
+import {
+  AbortMultipartUploadCommand,
+  DeleteObjectCommand,
+  ListMultipartUploadsCommand,
+  ListObjectVersionsCommand,
+  PutObjectLegalHoldCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import pg from 'pg';
 import { inject } from 'vitest';
 import { readCredentialsFile, readPostgresPassword, type StackInfo } from '../../src/stack/index.js';
@@ -17,7 +24,9 @@ declare module 'vitest' {
   }
 }
 
-export { TEST_BUCKETS } from '../global-setup.js';
+import { TEST_BUCKETS } from '../global-setup.js';
+
+export { TEST_BUCKETS };
 
 /** The stack of this run. */
 export function testStack(): StackInfo {
@@ -32,6 +41,31 @@ export function s3Client(stack: StackInfo = testStack()): S3Client {
     forcePathStyle: true,
     credentials: readCredentialsFile(stack.s3.credentialsFile),
   });
+}
+
+/**
+ * Removes every version of every object under `<prefix>/` in the test buckets — legal holds taken
+ * off, governance locks bypassed with the stack's root keys — and the multipart uploads left there.
+ * What an afterAll of a test that writes to object-locked buckets needs to leave nothing behind.
+ */
+export async function removeTestObjects(prefix: string, buckets: readonly string[] = Object.values(TEST_BUCKETS)): Promise<void> {
+  const s3 = s3Client();
+  for (const bucket of buckets) {
+    const versions = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: `${prefix}/` }));
+    for (const v of versions.Versions ?? []) {
+      // A bucket without object lock refuses the call; there is no hold to take off there.
+      await s3
+        .send(new PutObjectLegalHoldCommand({ Bucket: bucket, Key: v.Key!, VersionId: v.VersionId!, LegalHold: { Status: 'OFF' } }))
+        .catch(() => undefined);
+    }
+    for (const v of [...(versions.Versions ?? []), ...(versions.DeleteMarkers ?? [])]) {
+      await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: v.Key!, VersionId: v.VersionId!, BypassGovernanceRetention: true }));
+    }
+    const uploads = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: `${prefix}/` }));
+    for (const u of uploads.Uploads ?? []) {
+      await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: u.Key!, UploadId: u.UploadId! }));
+    }
+  }
 }
 
 /** Connection settings for the stack's PostgreSQL as its superuser. */

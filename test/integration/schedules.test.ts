@@ -9,7 +9,6 @@ import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
-import { DeleteObjectCommand, ListObjectVersionsCommand } from '@aws-sdk/client-s3';
 import { ScheduleNotFoundError, type Client, type ScheduleDescription } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backupIdFor } from '../../src/catalog/layout.js';
@@ -18,7 +17,7 @@ import { applySchedules, listSchedules, pauseSchedule, unpauseSchedule } from '.
 import { main } from '../../src/cli/main.js';
 import { parseConfig, type Config } from '../../src/config/load.js';
 import type { BackupWorkflowResult } from '../../workflows/backup.js';
-import { createTestDatabase, pgAdmin, s3Client, TEST_BUCKETS, testStack, type TestDatabase } from '../helpers/stack.js';
+import { createTestDatabase, pgAdmin, removeTestObjects, testStack, type TestDatabase } from '../helpers/stack.js';
 import { startTestWorker, testSetup, type TestSetup, type TestWorker } from '../helpers/workflows.js';
 
 const HOUR = 3_600_000;
@@ -78,14 +77,7 @@ afterAll(async () => {
   }
   await worker?.stop();
   await database?.drop();
-  const s3 = s3Client();
-  for (const bucket of Object.values(TEST_BUCKETS)) {
-    if (!setup) break;
-    const versions = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: `${setup.id}/` }));
-    for (const v of [...(versions.Versions ?? []), ...(versions.DeleteMarkers ?? [])]) {
-      await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: v.Key!, VersionId: v.VersionId! }));
-    }
-  }
+  if (setup) await removeTestObjects(setup.id);
   setup?.cleanup();
 });
 

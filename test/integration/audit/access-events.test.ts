@@ -7,7 +7,6 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
-import { DeleteObjectCommand, ListObjectVersionsCommand } from '@aws-sdk/client-s3';
 import { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readAuditLog } from '../../../src/audit/log.js';
@@ -19,7 +18,7 @@ import { startRestore } from '../../../src/client/restore.js';
 import { startVerify } from '../../../src/client/verify.js';
 import { openStorages } from '../../../src/storage/index.js';
 import { databasesStartingWith, dropDatabases } from '../../helpers/recovery.js';
-import { createTestDatabase, pgAdmin, s3Client, TEST_BUCKETS, testStack, type TestDatabase } from '../../helpers/stack.js';
+import { createTestDatabase, pgAdmin, removeTestObjects, testStack, type TestDatabase } from '../../helpers/stack.js';
 import { startTestWorker, testSetup, type TestSetup, type TestWorker } from '../../helpers/workflows.js';
 import { fakeDumpBody, fakeManifest } from '../../unit/retention/fixtures.js';
 
@@ -66,14 +65,7 @@ describe('the audit log of a backup, verify, restore and prune', () => {
     await worker?.stop();
     if (db) await dropDatabases(await databasesStartingWith(`${db.name}_`));
     await db?.drop();
-    const s3 = s3Client();
-    for (const bucket of Object.values(TEST_BUCKETS)) {
-      if (!setup) break;
-      const versions = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: `${setup.id}/` }));
-      for (const v of [...(versions.Versions ?? []), ...(versions.DeleteMarkers ?? [])]) {
-        await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: v.Key!, VersionId: v.VersionId!, BypassGovernanceRetention: true }));
-      }
-    }
+    if (setup) await removeTestObjects(setup.id);
     setup?.cleanup();
   });
 

@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { DeleteObjectCommand, ListObjectVersionsCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/nested-clients/sts';
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
@@ -22,7 +22,7 @@ import { openStorages, S3Storage, type Storage } from '../../../src/storage/inde
 import { installRuntime } from '../../../src/worker/runtime.js';
 import { createStrongboxWorker, type StrongboxWorker } from '../../../src/worker/worker.js';
 import type { PruneWorkflowInput, PruneWorkflowResult } from '../../../workflows/prune.js';
-import { s3Client, TEST_BUCKETS, testStack } from '../../helpers/stack.js';
+import { removeTestObjects, s3Client, TEST_BUCKETS, testStack } from '../../helpers/stack.js';
 import { testBundle, testSetup, type TestSetup } from '../../helpers/workflows.js';
 import { DUMP_NAME, fakeDumpBody, fakeManifest } from '../../unit/retention/fixtures.js';
 
@@ -93,13 +93,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   // Locked versions (GOVERNANCE) go with the root keys, which may bypass governance.
-  const s3 = s3Client();
-  const versions = await s3.send(new ListObjectVersionsCommand({ Bucket: TEST_BUCKETS.cloud, Prefix: `${setup.id}/` }));
-  for (const v of [...(versions.Versions ?? []), ...(versions.DeleteMarkers ?? [])]) {
-    await s3.send(
-      new DeleteObjectCommand({ Bucket: TEST_BUCKETS.cloud, Key: v.Key!, VersionId: v.VersionId!, BypassGovernanceRetention: true }),
-    );
-  }
+  if (setup) await removeTestObjects(setup.id, [TEST_BUCKETS.cloud]);
   setup?.cleanup();
 });
 

@@ -20,7 +20,6 @@ import {
   GetObjectLegalHoldCommand,
   HeadObjectCommand,
   ListObjectVersionsCommand,
-  PutObjectLegalHoldCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { Client, Connection } from '@temporalio/client';
@@ -39,7 +38,7 @@ import { installRuntime } from '../../../src/worker/runtime.js';
 import { createStrongboxWorker, type StrongboxWorker } from '../../../src/worker/worker.js';
 import type { BackupWorkflowResult } from '../../../workflows/backup.js';
 import type { PruneWorkflowInput, PruneWorkflowResult } from '../../../workflows/prune.js';
-import { createTestDatabase, s3Client, TEST_BUCKETS, testStack, type TestDatabase } from '../../helpers/stack.js';
+import { createTestDatabase, removeTestObjects, s3Client, testStack, type TestDatabase } from '../../helpers/stack.js';
 import { failedBackup } from '../../helpers/failed-backup.js';
 import { startTestWorker, testBundle, testSetup, type TestSetup } from '../../helpers/workflows.js';
 import { fakeDumpBody, fakeManifest } from '../../unit/retention/fixtures.js';
@@ -98,19 +97,7 @@ afterAll(async () => {
   worker?.shutdown();
   await running;
   await closeConnections?.();
-  const s3 = s3Client();
-  for (const bucket of Object.values(TEST_BUCKETS)) {
-    if (!setup) break;
-    const versions = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: `${setup.id}/` }));
-    for (const v of versions.Versions ?? []) {
-      await s3
-        .send(new PutObjectLegalHoldCommand({ Bucket: bucket, Key: v.Key!, VersionId: v.VersionId!, LegalHold: { Status: 'OFF' } }))
-        .catch(() => undefined);
-    }
-    for (const v of [...(versions.Versions ?? []), ...(versions.DeleteMarkers ?? [])]) {
-      await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: v.Key!, VersionId: v.VersionId!, BypassGovernanceRetention: true }));
-    }
-  }
+  if (setup) await removeTestObjects(setup.id);
   await db?.drop();
   setup?.cleanup();
 });

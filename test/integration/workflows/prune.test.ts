@@ -7,15 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { createWriteStream, utimesSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
 import path from 'node:path';
-import {
-  CreateMultipartUploadCommand,
-  DeleteObjectCommand,
-  ListMultipartUploadsCommand,
-  ListObjectVersionsCommand,
-  PutObjectCommand,
-  UploadPartCommand,
-  AbortMultipartUploadCommand,
-} from '@aws-sdk/client-s3';
+import { CreateMultipartUploadCommand, ListMultipartUploadsCommand, PutObjectCommand, UploadPartCommand } from '@aws-sdk/client-s3';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -29,7 +21,7 @@ import { installRuntime } from '../../../src/worker/runtime.js';
 import { createStrongboxWorker, type StrongboxWorker } from '../../../src/worker/worker.js';
 import type { PruneWorkflowInput, PruneWorkflowResult } from '../../../workflows/prune.js';
 import { scheduledActivityTypes, unboundedActivities } from '../../helpers/activity-bounds.js';
-import { s3Client, TEST_BUCKETS } from '../../helpers/stack.js';
+import { removeTestObjects, s3Client, TEST_BUCKETS } from '../../helpers/stack.js';
 import { testBundle, testSetup, type TestSetup } from '../../helpers/workflows.js';
 import { DUMP_NAME, fakeDumpBody, fakeManifest, verificationRecord } from '../../unit/retention/fixtures.js';
 
@@ -74,19 +66,7 @@ afterAll(async () => {
   worker?.shutdown();
   await running;
   await closeConnections?.();
-  // Object-locked versions (GOVERNANCE) can be removed by a user allowed to bypass governance.
-  const s3 = s3Client();
-  for (const bucket of Object.values(TEST_BUCKETS)) {
-    if (!setup) break;
-    const versions = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: `${setup.id}/` }));
-    for (const v of [...(versions.Versions ?? []), ...(versions.DeleteMarkers ?? [])]) {
-      await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: v.Key!, VersionId: v.VersionId!, BypassGovernanceRetention: true }));
-    }
-    const uploads = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
-    for (const u of (uploads.Uploads ?? []).filter((u) => u.Key!.startsWith(`${setup.id}/`))) {
-      await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: u.Key!, UploadId: u.UploadId! }));
-    }
-  }
+  if (setup) await removeTestObjects(setup.id);
   setup?.cleanup();
 });
 
