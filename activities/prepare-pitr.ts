@@ -9,7 +9,7 @@
  * - pgbackrestStanza: `stanza-create` (idempotent in pgBackRest) or `check` (forces a WAL switch
  *   and waits for the segment in the repository). Safe to retry.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { Context } from '@temporalio/activity';
 import { getTarget, resolvePath } from '../src/config/load.js';
 import { loadRecipients } from '../src/crypto/keys.js';
@@ -21,6 +21,8 @@ import {
   archiveCommand,
   passphraseCopyName,
   passphraseCopyPath,
+  passphraseRecordName,
+  passphraseRecordPath,
   pgbackrestConfig,
   requiredSettings,
   resolveRepository,
@@ -159,26 +161,43 @@ function s3Keys(): { key: string; secret: string } {
   return { key, secret };
 }
 
-/** The encrypted passphrase copy: a file in a posix repository, an object in an S3 destination. */
-function passphraseCopy(deps: ActivityDeps, host: PitrHost, repository: PitrRepository): { where: string; exists(): Promise<boolean>; write(bytes: Buffer): Promise<void> } {
+/** A small file Strongbox keeps beside the repository: a file in a posix one, an object in an S3 destination. */
+export interface RepositoryFile {
+  where: string;
+  exists(): Promise<boolean>;
+  /** Its bytes, or undefined when there is none. */
+  read(): Promise<Buffer | undefined>;
+  /** Replaces it atomically: temp + rename in a directory, a new object (version) in S3. */
+  write(bytes: Buffer): Promise<void>;
+}
+
+/** The encrypted passphrase copy and the record of its recipients (src/pitr/plan.ts). */
+export function passphraseFiles(deps: ActivityDeps, host: PitrHost, repository: PitrRepository): { copy: RepositoryFile; record: RepositoryFile } {
   if (repository.type === 'posix') {
-    const file = passphraseCopyPath(repository.path, host.stanza);
-    return {
-      where: file,
-      exists: async () => existsSync(file),
+    const file = (name: string): RepositoryFile => ({
+      where: name,
+      exists: async () => existsSync(name),
+      read: async () => (existsSync(name) ? readFileSync(name) : undefined),
       write: async (bytes) => {
         ownedDir(`${repository.path}/strongbox`, host.user, 0o750);
-        writeOwnedFile(file, bytes, host.user, 0o640);
+        writeOwnedFile(name, bytes, host.user, 0o640);
       },
-    };
+    });
+    return { copy: file(passphraseCopyPath(repository.path, host.stanza)), record: file(passphraseRecordPath(repository.path, host.stanza)) };
   }
   const storage = storageFor(deps, repository.destination);
-  const key = passphraseCopyName(host.stanza);
-  return {
+  const object = (key: string): RepositoryFile => ({
     where: `${storage.describe()}/${key}`,
     exists: async () => (await storage.head(key)) !== undefined,
+    read: async () => ((await storage.head(key)) === undefined ? undefined : storage.getBytes(key)),
     write: async (bytes) => {
       await storage.putBytes(key, bytes);
     },
-  };
+  });
+  return { copy: object(passphraseCopyName(host.stanza)), record: object(passphraseRecordName(host.stanza)) };
+}
+
+/** The encrypted passphrase copy: a file in a posix repository, an object in an S3 destination. */
+function passphraseCopy(deps: ActivityDeps, host: PitrHost, repository: PitrRepository): RepositoryFile {
+  return passphraseFiles(deps, host, repository).copy;
 }
