@@ -9,6 +9,7 @@
  * - pgbackrestStanza: `stanza-create` (idempotent in pgBackRest) or `check` (forces a WAL switch
  *   and waits for the segment in the repository). Safe to retry.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { Context } from '@temporalio/activity';
 import { getTarget, resolvePath } from '../src/config/load.js';
@@ -21,6 +22,7 @@ import {
   archiveCommand,
   passphraseCopyName,
   passphraseCopyPath,
+  passphraseCopyRecord,
   passphraseRecordName,
   passphraseRecordPath,
   pgbackrestConfig,
@@ -60,7 +62,8 @@ export function createPreparePitrActivities(deps: ActivityDeps) {
         if (repository.type === 'posix') ownedDir(repository.path, host.user, 0o750);
 
         const existing = readPassphrase(host.paths);
-        const copy = passphraseCopy(deps, host, repository);
+        const files = passphraseFiles(deps, host, repository);
+        const copy = files.copy;
         if (existing === undefined && (await copy.exists())) {
           throw new StrongboxError(
             FailureType.Refused,
@@ -71,7 +74,7 @@ export function createPreparePitrActivities(deps: ActivityDeps) {
         if (existing === undefined) {
           writeOwnedFile(host.paths.secretFile, secretConfig({ passphrase, ...(repository.type === 's3' ? { s3: s3Keys() } : {}) }), host.user, 0o600);
         }
-        await copy.write(await encryptToRecipients(`${passphrase}\n`, loadRecipients(deps.config)));
+        await writePassphraseCopy(files, passphrase, loadRecipients(deps.config), deps.clock().toISOString());
         writeOwnedFile(host.paths.configFile, pgbackrestConfig({ stanza: host.stanza, repository, server, paths: host.paths, recoveryWindow: host.pitr.recoveryWindow }), host.user, 0o640);
         const result: PreparePitrResult = {
           target: input.target,
@@ -197,7 +200,14 @@ export function passphraseFiles(deps: ActivityDeps, host: PitrHost, repository: 
   return { copy: object(passphraseCopyName(host.stanza)), record: object(passphraseRecordName(host.stanza)) };
 }
 
-/** The encrypted passphrase copy: a file in a posix repository, an object in an S3 destination. */
-function passphraseCopy(deps: ActivityDeps, host: PitrHost, repository: PitrRepository): RepositoryFile {
-  return passphraseFiles(deps, host, repository).copy;
+/**
+ * Encrypts the passphrase to `recipients` (as `age -d` prints it: with a newline) into the copy,
+ * then the record of whom it opens for — last, so a crash in between leaves a stale record and the
+ * next rotation rewrites the copy. Returns nothing of the passphrase.
+ */
+export async function writePassphraseCopy(files: { copy: RepositoryFile; record: RepositoryFile }, passphrase: string, recipients: string[], at: string): Promise<void> {
+  const encrypted = await encryptToRecipients(`${passphrase}\n`, recipients);
+  await files.copy.write(encrypted);
+  const digest = createHash('sha256').update(encrypted).digest('hex');
+  await files.record.write(Buffer.from(`${JSON.stringify(passphraseCopyRecord(recipients, digest, at), null, 2)}\n`));
 }

@@ -12,10 +12,10 @@
 import { createHash } from 'node:crypto';
 import { resolvePath, type Config } from '../src/config/load.js';
 import { asActivity } from '../src/errors.js';
-import { encryptToRecipients, pitrHost, readPassphrase } from '../src/pitr/host.js';
-import { passphraseCopyCurrent, passphraseCopyRecord, resolveRepository } from '../src/pitr/plan.js';
+import { pitrHost, readPassphrase } from '../src/pitr/host.js';
+import { passphraseCopyCurrent, resolveRepository } from '../src/pitr/plan.js';
 import type { ActivityDeps } from './deps.js';
-import { passphraseFiles } from './prepare-pitr.js';
+import { passphraseFiles, writePassphraseCopy } from './prepare-pitr.js';
 
 export interface RekeyPitrPassphraseInput {
   target: string;
@@ -64,11 +64,8 @@ export function createRekeyPitrActivities(deps: ActivityDeps) {
         const recorded = (await record.read())?.toString('utf8');
         if (passphraseCopyCurrent(recorded, digest, input.recipients)) return { ...base, outcome: 'current' };
         if (input.dryRun) return { ...base, outcome: 'rekey' };
-        // The same text preparePitr writes: the passphrase and a newline, as `age -d` prints it.
-        const encrypted = await encryptToRecipients(`${passphrase}\n`, input.recipients);
-        await copy.write(encrypted);
-        // The record last: until it names the new digest, a retry rewrites the copy.
-        await record.write(Buffer.from(`${JSON.stringify(passphraseCopyRecord(input.recipients, sha256(encrypted), input.at), null, 2)}\n`));
+        // As preparePitr writes it; the record last: until it names the new digest, a retry rewrites the copy.
+        await writePassphraseCopy({ copy, record }, passphrase, input.recipients, input.at);
         deps.logger.info({ target: input.target, copy: copy.where, recipients: input.recipients.length }, 'pitr passphrase copy rewrapped');
         return { ...base, outcome: 'rekeyed' };
       });

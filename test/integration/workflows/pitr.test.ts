@@ -299,11 +299,14 @@ describe('point-in-time recovery with pgBackRest', () => {
     const since = new Date(Date.now() - 60_000);
     const ids = [`${setup.id}-rekey-dry`, `${setup.id}-rekey`, `${setup.id}-rekey-again`];
 
+    // Setup recorded whom its copy opens for: the old recipient.
     const original = readFileSync(copyFile);
+    const originalRecord = readFileSync(recordFile);
+    expect(JSON.parse(originalRecord.toString('utf8'))).toMatchObject({ recipients: [setup.keys.recipient] });
     const dry = await (await startRekey(worker.client, rotation, { dryRun: true, workflowId: ids[0] })).result();
     expect(dry.pitrPassphrases).toEqual([{ target: 'app', outcome: 'rekey', copy: copyFile }]);
     expect(readFileSync(copyFile).equals(original)).toBe(true);
-    expect(existsSync(recordFile)).toBe(false);
+    expect(readFileSync(recordFile).equals(originalRecord)).toBe(true);
 
     const run = await (await startRekey(worker.client, rotation, { workflowId: ids[1] })).result();
     expect(run.pitrPassphrases).toEqual([{ target: 'app', outcome: 'rekeyed', copy: copyFile }]);
