@@ -104,7 +104,10 @@ export function createAssessRecoveryActivities(deps: ActivityDeps) {
   };
 }
 
-async function assess(deps: ActivityDeps, input: AssessRecoveryInput): Promise<{ assessment: RecoveryAssessment; settings: RecoverySettings }> {
+async function assess(
+  deps: ActivityDeps,
+  input: AssessRecoveryInput,
+): Promise<{ assessment: RecoveryAssessment; settings: RecoverySettings }> {
   const target = getTarget(deps.config, input.target);
   const storages = [...deps.storages.values()];
   const catalog = await readCatalog(storages, { target: input.target });
@@ -116,14 +119,24 @@ async function assess(deps: ActivityDeps, input: AssessRecoveryInput): Promise<{
   let chosen: AssessedBackup | undefined;
   const chosenBy = input.backup && input.backup !== 'latest-verified' ? 'operator' : 'assessment';
   if (chosenBy === 'operator') {
-    const entry = input.backup === 'latest' ? entries[0] : (entries.find((e) => e.backupId === input.backup) ?? (await entryByReading(deps, input.target, input.backup!)));
-    if (!entry) throw new StrongboxError(FailureType.MissingObject, `no backup ${input.backup} of target ${input.target} in any destination — list them with \`strongbox backups list --target ${input.target}\``);
+    const entry =
+      input.backup === 'latest'
+        ? entries[0]
+        : (entries.find((e) => e.backupId === input.backup) ?? (await entryByReading(deps, input.target, input.backup!)));
+    if (!entry)
+      throw new StrongboxError(
+        FailureType.MissingObject,
+        `no backup ${input.backup} of target ${input.target} in any destination — list them with \`strongbox backups list --target ${input.target}\``,
+      );
     const { copy, damaged } = await checkCopies(deps, entry);
-    if (!copy.ok) throw new StrongboxError(FailureType.ChecksumMismatch, `the backup ${entry.backupId} chosen has no intact copy: ${copy.detail}`);
+    if (!copy.ok)
+      throw new StrongboxError(FailureType.ChecksumMismatch, `the backup ${entry.backupId} chosen has no intact copy: ${copy.detail}`);
     chosen = assessed(entry, copy, damaged);
   } else {
     const byId = new Map(entries.map((e) => [e.backupId, e]));
-    for (const candidate of candidateOrder(entries.map((e) => ({ backupId: e.backupId, scheduledAt: e.manifest.scheduledAt, status: e.status }))).slice(0, MAX_CANDIDATES)) {
+    for (const candidate of candidateOrder(
+      entries.map((e) => ({ backupId: e.backupId, scheduledAt: e.manifest.scheduledAt, status: e.status })),
+    ).slice(0, MAX_CANDIDATES)) {
       const entry = byId.get(candidate.backupId)!;
       const { copy, damaged } = await checkCopies(deps, entry);
       if (copy.ok) {
@@ -134,10 +147,21 @@ async function assess(deps: ActivityDeps, input: AssessRecoveryInput): Promise<{
     }
   }
   const newerUnverified = chosen
-    ? newerThan(entries.map((e) => ({ backupId: e.backupId, scheduledAt: e.manifest.scheduledAt, status: e.status })), chosen).map(({ backupId, scheduledAt }) => ({ backupId, scheduledAt }))
+    ? newerThan(
+        entries.map((e) => ({ backupId: e.backupId, scheduledAt: e.manifest.scheduledAt, status: e.status })),
+        chosen,
+      ).map(({ backupId, scheduledAt }) => ({ backupId, scheduledAt }))
     : [];
-  for (const d of chosen?.damaged ?? []) notes.push(`the copy of ${chosen!.backupId} in ${d.destination} is DAMAGED (${d.reason}): the restore reads ${chosen!.copy.destination} — repair it from there`);
-  if (!chosen) notes.push(entries.length === 0 ? `no backup of ${input.target} in any reachable destination` : `none of the ${entries.length} backup(s) of ${input.target} has an intact copy that is verified or unverified-but-intact (failed verifications are never restored)`);
+  for (const d of chosen?.damaged ?? [])
+    notes.push(
+      `the copy of ${chosen!.backupId} in ${d.destination} is DAMAGED (${d.reason}): the restore reads ${chosen!.copy.destination} — repair it from there`,
+    );
+  if (!chosen)
+    notes.push(
+      entries.length === 0
+        ? `no backup of ${input.target} in any reachable destination`
+        : `none of the ${entries.length} backup(s) of ${input.target} has an intact copy that is verified or unverified-but-intact (failed verifications are never restored)`,
+    );
 
   const { snapshots, problems } = await listStoredSnapshots(storages);
   for (const problem of problems) notes.push(`configuration snapshots: ${problem}`);
@@ -185,12 +209,23 @@ async function assess(deps: ActivityDeps, input: AssessRecoveryInput): Promise<{
     health: {
       windowMs: parseDuration(recovery.healthChecks.window),
       intervalMs: parseDuration(recovery.healthChecks.interval),
-      checks: [...recovery.healthChecks.sql, ...recovery.healthChecks.http].filter((c) => c.target === undefined || c.target === input.target).length,
+      checks: [...recovery.healthChecks.sql, ...recovery.healthChecks.http].filter(
+        (c) => c.target === undefined || c.target === input.target,
+      ).length,
     },
     restoreTaskQueue: deps.config.temporal.restoreTaskQueue,
     retry: retryProfile(deps.config),
   };
-  deps.logger.info({ target: input.target, chosen: chosen?.backupId, status: chosen?.status, backups: assessment.backups, config: assessment.config?.commit }, 'recovery assessed');
+  deps.logger.info(
+    {
+      target: input.target,
+      chosen: chosen?.backupId,
+      status: chosen?.status,
+      backups: assessment.backups,
+      config: assessment.config?.commit,
+    },
+    'recovery assessed',
+  );
   return { assessment, settings };
 }
 
@@ -227,7 +262,10 @@ async function checkCopies(deps: ActivityDeps, entry: CatalogEntry): Promise<{ c
   const dump = entry.manifest.files.find((f) => f.kind === 'dump');
   if (!dump) return { copy: { destination: '-', ok: false, check: 'size', detail: 'the manifest lists no dump file' }, damaged };
   const preference = deps.config.verification.sourcePreference;
-  const holders = [...preference.filter((d) => entry.destinations.includes(d)), ...entry.destinations.filter((d) => !preference.includes(d))];
+  const holders = [
+    ...preference.filter((d) => entry.destinations.includes(d)),
+    ...entry.destinations.filter((d) => !preference.includes(d)),
+  ];
   const problems: string[] = [];
   for (const destination of holders) {
     const storage = deps.storages.get(destination);
@@ -245,11 +283,17 @@ async function checkCopies(deps: ActivityDeps, entry: CatalogEntry): Promise<{ c
       problems.push(`${destination}: ${classify(error).message}`);
     }
   }
-  return { copy: { destination: holders[0] ?? '-', ok: false, check: 'size', detail: problems.join('; ') || 'no configured destination holds it' }, damaged };
+  return {
+    copy: { destination: holders[0] ?? '-', ok: false, check: 'size', detail: problems.join('; ') || 'no configured destination holds it' },
+    damaged,
+  };
 }
 
 function keyOf(manifest: Manifest, destination: string, name: string): string {
-  return manifest.destinations[destination]?.objects.find((o) => o.key.endsWith(`/${name}`))?.key ?? objectKey(manifest.target, manifest.backupId, name);
+  return (
+    manifest.destinations[destination]?.objects.find((o) => o.key.endsWith(`/${name}`))?.key ??
+    objectKey(manifest.target, manifest.backupId, name)
+  );
 }
 
 /** HEAD; where the store records no SHA-256, the stored bytes are hashed. */
@@ -261,7 +305,7 @@ async function inspectCopy(storage: Storage, key: string): Promise<{ size: numbe
   const hash = createHash('sha256');
   let bytes = 0;
   let lastBeat = 0;
-  for await (const chunk of await storage.getStream(key, { signal: context.cancellationSignal }) as AsyncIterable<Buffer>) {
+  for await (const chunk of (await storage.getStream(key, { signal: context.cancellationSignal })) as AsyncIterable<Buffer>) {
     hash.update(chunk);
     bytes += chunk.length;
     if (Date.now() - lastBeat > HEARTBEAT_INTERVAL_MS) {

@@ -57,7 +57,14 @@ export function createCheckActivities(deps: ActivityDeps) {
         const manifest = input.expected ? await expectedManifest(deps, input.target, input.expected) : undefined;
         const expected = manifest?.tables;
         const endpoint = input.socket
-          ? { host: input.socket.dir, port: input.socket.port, user: input.socket.user, database: input.database, passfile: undefined, sslmode: undefined }
+          ? {
+              host: input.socket.dir,
+              port: input.socket.port,
+              user: input.socket.user,
+              database: input.database,
+              passfile: undefined,
+              sslmode: undefined,
+            }
           : serverEndpoint(deps.config, input.target, input.server, input.database);
         const client = await connectDatabase(endpoint);
         let step = 'counts';
@@ -84,7 +91,10 @@ export function createCheckActivities(deps: ActivityDeps) {
             ...(amcheck ? { amcheck } : {}),
             notes,
           };
-          deps.logger.info({ database: input.database, tables: counts.length, mismatches: report.mismatches.length, checks: checks.length, amcheck }, 'database checked');
+          deps.logger.info(
+            { database: input.database, tables: counts.length, mismatches: report.mismatches.length, checks: checks.length, amcheck },
+            'database checked',
+          );
           return report;
         } finally {
           signal.removeEventListener('abort', abort);
@@ -96,22 +106,40 @@ export function createCheckActivities(deps: ActivityDeps) {
   };
 }
 
-async function expectedManifest(deps: ActivityDeps, target: string, expected: { destination: string; backupId: string }): Promise<Manifest> {
+async function expectedManifest(
+  deps: ActivityDeps,
+  target: string,
+  expected: { destination: string; backupId: string },
+): Promise<Manifest> {
   const manifest = await readManifest(storageFor(deps, expected.destination), target, expected.backupId);
   if (!manifest) {
-    throw new StrongboxError(FailureType.MissingObject, `missing object: the manifest of backup ${expected.backupId} is no longer in destination ${expected.destination}`);
+    throw new StrongboxError(
+      FailureType.MissingObject,
+      `missing object: the manifest of backup ${expected.backupId} is no longer in destination ${expected.destination}`,
+    );
   }
   return manifest;
 }
 
 /** The manifest's tables that are among `only`, named as the manifest names them (`format('%I.%I')`). */
-async function onlySelected(client: pg.Client, expected: TableCount[], only: Array<{ schema: string; name: string }>): Promise<TableCount[]> {
-  const result = await client.query<{ name: string }>(`SELECT format('%I.%I', s, n) AS name FROM unnest($1::text[], $2::text[]) AS t(s, n)`, [only.map((o) => o.schema), only.map((o) => o.name)]);
+async function onlySelected(
+  client: pg.Client,
+  expected: TableCount[],
+  only: Array<{ schema: string; name: string }>,
+): Promise<TableCount[]> {
+  const result = await client.query<{ name: string }>(
+    `SELECT format('%I.%I', s, n) AS name FROM unnest($1::text[], $2::text[]) AS t(s, n)`,
+    [only.map((o) => o.schema), only.map((o) => o.name)],
+  );
   const wanted = new Set(result.rows.map((r) => r.name));
   return expected.filter((t) => wanted.has(t.table));
 }
 
-async function runChecks(client: pg.Client, checks: Array<{ name: string; sql: string; expect: Parameters<typeof evaluateExpectation>[1] }>, signal: AbortSignal): Promise<CheckOutcome[]> {
+async function runChecks(
+  client: pg.Client,
+  checks: Array<{ name: string; sql: string; expect: Parameters<typeof evaluateExpectation>[1] }>,
+  signal: AbortSignal,
+): Promise<CheckOutcome[]> {
   if (checks.length === 0) return [];
   // Checks read; a check that tries to write fails instead of changing the restored data.
   await client.query(`SET default_transaction_read_only = on; SET statement_timeout = '${CHECK_STATEMENT_TIMEOUT}'`);
@@ -159,10 +187,16 @@ async function runAmcheck(client: pg.Client, notes: string[], signal: AbortSigna
   if (created) {
     try {
       await client.query('CREATE EXTENSION IF NOT EXISTS amcheck');
-      schema = (await client.query<{ schema: string }>(`SELECT n.nspname AS schema FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'amcheck'`)).rows[0]?.schema;
+      schema = (
+        await client.query<{ schema: string }>(
+          `SELECT n.nspname AS schema FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'amcheck'`,
+        )
+      ).rows[0]?.schema;
     } catch (error) {
       if (!isSqlError(error)) throw error;
-      notes.push(`amcheck not run: the extension is not available here (${(error as Error).message}) — install postgresql-contrib on the verification server and verify as a superuser to get index checks`);
+      notes.push(
+        `amcheck not run: the extension is not available here (${(error as Error).message}) — install postgresql-contrib on the verification server and verify as a superuser to get index checks`,
+      );
       return undefined;
     }
   }

@@ -30,10 +30,18 @@ export function createCheckStalenessActivities(deps: ActivityDeps) {
           for (const u of history.unreadable) unreadable.add(`${u.destination}: ${u.reason}`);
           // With no destination readable, "no backup" would be a guess: fail, and let the failure alert say why.
           if (history.listed === 0 && deps.storages.size > 0) {
-            throw new StrongboxError(FailureType.Transient, `cannot read any destination to check target ${name}: ${[...unreadable].join('; ')}`);
+            throw new StrongboxError(
+              FailureType.Transient,
+              `cannot read any destination to check target ${name}: ${[...unreadable].join('; ')}`,
+            );
           }
           const newest = history.manifests[0];
-          targets.push({ target: name, newestFinishedAt: newest?.finishedAt, newestBackupId: newest?.backupId, intervalMs: BACKUP_INTERVAL_MS });
+          targets.push({
+            target: name,
+            newestFinishedAt: newest?.finishedAt,
+            newestBackupId: newest?.backupId,
+            intervalMs: BACKUP_INTERVAL_MS,
+          });
         }
         return { targets, unreadable: [...unreadable] };
       });

@@ -12,7 +12,9 @@ export function createClaimRestoreHostActivities(deps: ActivityDeps) {
     async claimRestoreHost(): Promise<string> {
       return asActivity('claiming a restore host', async () => {
         if (!deps.restoreHostQueue) {
-          throw new ConfigError(deps.config.source, ['worker.queues: this worker does not serve the restore queue — add "restore" to worker.queues on the workers holding the identity']);
+          throw new ConfigError(deps.config.source, [
+            'worker.queues: this worker does not serve the restore queue — add "restore" to worker.queues on the workers holding the identity',
+          ]);
         }
         return deps.restoreHostQueue;
       });

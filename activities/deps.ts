@@ -24,6 +24,9 @@ export interface ActivityDeps {
 
 export function storageFor(deps: ActivityDeps, destination: string): Storage {
   const storage = deps.storages.get(destination);
-  if (!storage) throw new ConfigError(deps.config.source, [`destinations.${destination}: not configured on this worker (configured: ${[...deps.storages.keys()].join(', ')})`]);
+  if (!storage)
+    throw new ConfigError(deps.config.source, [
+      `destinations.${destination}: not configured on this worker (configured: ${[...deps.storages.keys()].join(', ')})`,
+    ]);
   return storage;
 }

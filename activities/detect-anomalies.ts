@@ -48,13 +48,16 @@ export function createDetectAnomaliesActivities(deps: ActivityDeps) {
             history: await readHistory(deps.storages.values(), input.target, { before: input.backupId, limit: rules.sizeWindow }),
           }),
         );
-        const sizes = history.manifests.map((m) => m.files.find((f) => f.kind === 'dump')?.plainSize).filter((s): s is number => s !== undefined);
+        const sizes = history.manifests
+          .map((m) => m.files.find((f) => f.kind === 'dump')?.plainSize)
+          .filter((s): s is number => s !== undefined);
         const anomalies: Anomaly[] = [];
         const size = sizeAnomaly(input.dumpSize, sizes, { dropPercent: rules.sizeDropPercent, growthPercent: rules.sizeGrowthPercent });
         if (size) anomalies.push(size);
         const previous = history.manifests[0];
         if (previous) anomalies.push(...rowCountAnomalies(tables, previous.tables, { dropPercent: rules.rowDropPercent }));
-        if (anomalies.length > 0) deps.logger.warn({ target: input.target, backupId: input.backupId, anomalies }, 'anomalies in the new backup');
+        if (anomalies.length > 0)
+          deps.logger.warn({ target: input.target, backupId: input.backupId, anomalies }, 'anomalies in the new backup');
         return {
           anomalies,
           comparedWith: history.manifests.map((m) => m.backupId),

@@ -12,7 +12,15 @@ import { asActivity, StrongboxError } from '../src/errors.js';
 import { FailureType } from '../src/failures.js';
 import { quoteIdent } from '../src/postgres/endpoint.js';
 import { isScratchDatabaseName } from '../src/verify/names.js';
-import { creationName, describeEndpoint, inspectDatabase, restoreMarker, serverEndpoint, withMaintenanceClient, type ServerChoice } from '../src/postgres/server.js';
+import {
+  creationName,
+  describeEndpoint,
+  inspectDatabase,
+  restoreMarker,
+  serverEndpoint,
+  withMaintenanceClient,
+  type ServerChoice,
+} from '../src/postgres/server.js';
 import type { ActivityDeps } from './deps.js';
 
 export interface DropDatabaseInput {
@@ -44,7 +52,10 @@ export function createDropActivities(deps: ActivityDeps) {
           const ours = existing.comment === marker || isScratchDatabaseName(input.database);
           const protectedOne = input.database === target.database && (input.server === 'target' || !target.verify.server);
           if (!ours || protectedOne) {
-            throw new StrongboxError(FailureType.Refused, `refusing to drop ${where}: Strongbox drops only scratch databases and databases this run restored`);
+            throw new StrongboxError(
+              FailureType.Refused,
+              `refusing to drop ${where}: Strongbox drops only scratch databases and databases this run restored`,
+            );
           }
           await client.query(`DROP DATABASE IF EXISTS ${quoteIdent(input.database)} WITH (FORCE)`);
           return true;

@@ -104,10 +104,20 @@ export function createDumpActivities(deps: ActivityDeps) {
         const { target, env, snapshot, serverVersion, pgDumpVersion, tables, notes } = dumped;
         const size = await markComplete(file);
 
-        const globals = input.captureGlobals ? await dumpGlobals(env, staging, target.globalsWithPasswords, signal) : { file: undefined, skipped: 'disabled in the configuration (targets.*.globals)' };
+        const globals = input.captureGlobals
+          ? await dumpGlobals(env, staging, target.globalsWithPasswords, signal)
+          : { file: undefined, skipped: 'disabled in the configuration (targets.*.globals)' };
         if (globals.file && !target.globalsWithPasswords) notes.push(ROLE_PASSWORDS_NOTE);
         const draft: StagedFile = { backupId: input.backupId, attempt: input.attempt, name: DRAFT_MANIFEST_NAME };
-        const draftManifest: DraftManifest = { database: target.database, serverVersion, pgDumpVersion, snapshot, startedAt, tables, notes };
+        const draftManifest: DraftManifest = {
+          database: target.database,
+          serverVersion,
+          pgDumpVersion,
+          snapshot,
+          startedAt,
+          tables,
+          notes,
+        };
         const draftBytes = JSON.stringify(draftManifest);
         await writeFile(stagedPath(deps.stagingDir, draft), draftBytes, { mode: 0o600 });
         deps.logger.info({ target: input.target, backupId: input.backupId, bytes: size, tables: tables.length }, 'dump finished');
@@ -151,7 +161,10 @@ async function dumpInto(deps: ActivityDeps, file: string, input: DumpInput, sign
   try {
     const serverVersion = (await client.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0]!.v.split(' ')[0]!;
     if (majorVersion(pgDumpVersion) < majorVersion(serverVersion)) {
-      throw new StrongboxError(FailureType.Config, `pg_dump ${pgDumpVersion} is older than the server (${serverVersion}); pg_dump must be at least the server's major version — install a newer client or set STRONGBOX_PG_BINDIR`);
+      throw new StrongboxError(
+        FailureType.Config,
+        `pg_dump ${pgDumpVersion} is older than the server (${serverVersion}); pg_dump must be at least the server's major version — install a newer client or set STRONGBOX_PG_BINDIR`,
+      );
     }
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY');
     const snapshot = (await client.query<{ s: string }>('SELECT pg_export_snapshot() AS s')).rows[0]!.s;
@@ -189,7 +202,12 @@ interface RunDumpOptions {
  */
 async function runDump(options: RunDumpOptions): Promise<void> {
   const { algorithm, level, threads } = options.compression;
-  const args = ['--format=custom', `--snapshot=${options.snapshot}`, '--no-password', `--compress=${algorithm === 'gzip' ? Math.min(level, 9) : 0}`];
+  const args = [
+    '--format=custom',
+    `--snapshot=${options.snapshot}`,
+    '--no-password',
+    `--compress=${algorithm === 'gzip' ? Math.min(level, 9) : 0}`,
+  ];
   const dump = execa(pgTool('pg_dump'), args, {
     env: options.env,
     cancelSignal: options.signal,
@@ -238,7 +256,10 @@ async function dumpGlobals(
     if (signal.aborted) throw error;
     await rm(file, { force: true });
     // A user without the right to read roles still gets its database backed up; the manifest says why roles are absent.
-    return { file: undefined, skipped: `pg_dumpall --globals-only failed: ${stderrTail((error as { stderr?: unknown }).stderr, 3) || (error as Error).message}` };
+    return {
+      file: undefined,
+      skipped: `pg_dumpall --globals-only failed: ${stderrTail((error as { stderr?: unknown }).stderr, 3) || (error as Error).message}`,
+    };
   }
 }
 
@@ -266,13 +287,19 @@ async function unportableObjects(client: pg.Client): Promise<string[]> {
   const row = result.rows[0]!;
   const notes: string[] = [];
   if (row.tablespaces?.length) {
-    notes.push(`tablespace locations are not in a logical backup: objects in tablespace(s) ${row.tablespaces.join(', ')} are restored into the default tablespace (a faithful restore needs those tablespaces to exist first)`);
+    notes.push(
+      `tablespace locations are not in a logical backup: objects in tablespace(s) ${row.tablespaces.join(', ')} are restored into the default tablespace (a faithful restore needs those tablespaces to exist first)`,
+    );
   }
   if (row.subscriptions?.length) {
-    notes.push(`subscription(s) ${row.subscriptions.join(', ')} are restored without their connection (portable restores leave them out): re-create or ALTER SUBSCRIPTION … CONNECTION and ENABLE after a faithful restore`);
+    notes.push(
+      `subscription(s) ${row.subscriptions.join(', ')} are restored without their connection (portable restores leave them out): re-create or ALTER SUBSCRIPTION … CONNECTION and ENABLE after a faithful restore`,
+    );
   }
   if (row.settings > 0) {
-    notes.push(`${row.settings} database-level setting(s) (ALTER DATABASE … SET, ALTER ROLE … IN DATABASE … SET) are in the archive: strongbox restore applies them to the restored database; a plain pg_restore does so only with --create`);
+    notes.push(
+      `${row.settings} database-level setting(s) (ALTER DATABASE … SET, ALTER ROLE … IN DATABASE … SET) are in the archive: strongbox restore applies them to the restored database; a plain pg_restore does so only with --create`,
+    );
   }
   return notes;
 }
@@ -284,8 +311,14 @@ function describeDumpError(error: unknown, target: string): unknown {
   if (typeof e.command === 'string') {
     const stderr = stderrTail(e.stderr);
     const classified = classify({ message: stderr }, '');
-    if (/out of shared memory/i.test(stderr)) return new StrongboxError(FailureType.Config, `pg_dump of target ${target} failed: ${LOCK_TABLE_FULL}: ${stderr}`, { cause: error });
-    const type = classified.type === FailureType.Auth ? FailureType.Auth : /could not connect|Connection refused|timeout expired|server closed the connection/i.test(stderr) ? FailureType.Transient : FailureType.DumpFailed;
+    if (/out of shared memory/i.test(stderr))
+      return new StrongboxError(FailureType.Config, `pg_dump of target ${target} failed: ${LOCK_TABLE_FULL}: ${stderr}`, { cause: error });
+    const type =
+      classified.type === FailureType.Auth
+        ? FailureType.Auth
+        : /could not connect|Connection refused|timeout expired|server closed the connection/i.test(stderr)
+          ? FailureType.Transient
+          : FailureType.DumpFailed;
     return new StrongboxError(type, `pg_dump of target ${target} failed: ${stderr || e.shortMessage}`, { cause: error });
   }
   return error;

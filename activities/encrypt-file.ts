@@ -69,19 +69,31 @@ export function createEncryptActivities(deps: ActivityDeps) {
           lastBeat = Date.now();
           context.heartbeat({ step: 'encrypt', bytes: plain.bytes, waiting: true });
         };
-        const source = input.follow ? Readable.from(followFile(file, { signal, onWait }), { objectMode: false }) : createReadStream(file, { highWaterMark: READ_SIZE });
+        const source = input.follow
+          ? Readable.from(followFile(file, { signal, onWait }), { objectMode: false })
+          : createReadStream(file, { highWaterMark: READ_SIZE });
         const cipher = new HashingPassThrough();
         await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
         try {
           await pipeline(source, plain, createEncryptStream(recipients), cipher, createWriteStream(partial), { signal });
           if (input.plainSha256 !== undefined && plain.digest() !== input.plainSha256) {
-            throw new StrongboxError(FailureType.ChecksumMismatch, `checksum mismatch: ${file} changed after its checksum was recorded (expected ${input.plainSha256}, read ${plain.digest()})`);
+            throw new StrongboxError(
+              FailureType.ChecksumMismatch,
+              `checksum mismatch: ${file} changed after its checksum was recorded (expected ${input.plainSha256}, read ${plain.digest()})`,
+            );
           }
           await rename(partial, output);
         } finally {
           await rm(partial, { force: true });
         }
-        return { file: output, size: cipher.bytes, sha256: cipher.digest(), plainSha256: plain.digest(), plainSize: plain.bytes, recipients };
+        return {
+          file: output,
+          size: cipher.bytes,
+          sha256: cipher.digest(),
+          plainSha256: plain.digest(),
+          plainSize: plain.bytes,
+          recipients,
+        };
       });
     },
   };

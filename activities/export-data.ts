@@ -45,7 +45,10 @@ export function createExportDataActivities(deps: ActivityDeps) {
         const target = getTarget(deps.config, input.target);
         const settings = target.export;
         if (!settings || settings.items.length === 0) {
-          throw new StrongboxError(FailureType.Config, `targets.${input.target}.export.items is empty — list the tables or queries to export (for example items: [{ name: products, table: products }])`);
+          throw new StrongboxError(
+            FailureType.Config,
+            `targets.${input.target}.export.items is empty — list the tables or queries to export (for example items: [{ name: products, table: products }])`,
+          );
         }
         const destination = exportDestination(deps.config, input.target);
         const storage = storageFor(deps, destination);
@@ -97,9 +100,13 @@ export function createExportDataActivities(deps: ActivityDeps) {
             };
             const put = { sha256: exported.sha256, size: exported.size, signal };
             await storage.putFile(key, file, put);
-            await storage.putBytes(datedManifestKey(input.target, item.name, exportedAt), serializeExportManifest(manifest), { contentType: 'application/json' });
+            await storage.putBytes(datedManifestKey(input.target, item.name, exportedAt), serializeExportManifest(manifest), {
+              contentType: 'application/json',
+            });
             await storage.putFile(latestExportKey(input.target, item.name, format), file, put);
-            await storage.putBytes(latestManifestKey(input.target, item.name), serializeExportManifest(manifest), { contentType: 'application/json' });
+            await storage.putBytes(latestManifestKey(input.target, item.name), serializeExportManifest(manifest), {
+              contentType: 'application/json',
+            });
             // A format change leaves the other format's latest copy stale: remove it.
             await storage.delete(latestExportKey(input.target, item.name, format === 'json' ? 'ndjson' : 'json'));
             await rm(file, { force: true });

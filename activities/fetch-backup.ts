@@ -95,7 +95,12 @@ export interface FetchBackupResult {
  * Failures that end the fetch: the copy is damaged or the key is wrong. Reading on would hide them;
  * the workflow records a damaged copy against its destination before it reads the next one.
  */
-const FINDINGS = new Set<FailureTypeName>([FailureType.ChecksumMismatch, FailureType.CorruptData, FailureType.WrongKey, FailureType.MissingKey]);
+const FINDINGS = new Set<FailureTypeName>([
+  FailureType.ChecksumMismatch,
+  FailureType.CorruptData,
+  FailureType.WrongKey,
+  FailureType.MissingKey,
+]);
 
 export function createFetchActivities(deps: ActivityDeps) {
   return {
@@ -131,25 +136,47 @@ export function createFetchActivities(deps: ActivityDeps) {
               context.heartbeat({ step: 'fetch', source: source.destination, bytes });
             };
             try {
-              const downloaded = await fetchFrom(storage, source.key, source.file ?? input.dump, identities, output, follow, signal, onBytes);
+              const downloaded = await fetchFrom(
+                storage,
+                source.key,
+                source.file ?? input.dump,
+                identities,
+                output,
+                follow,
+                signal,
+                onBytes,
+              );
               const size = follow ? await markComplete(output) : (await stat(output)).size;
               const result = {
                 file: output,
                 size,
                 source: source.destination,
                 downloaded,
-                skipped: skipped.map(({ destination, reason, type }) => ({ destination, reason, state: type === FailureType.MissingObject ? ('missing' as const) : ('unread' as const) })),
+                skipped: skipped.map(({ destination, reason, type }) => ({
+                  destination,
+                  reason,
+                  state: type === FailureType.MissingObject ? ('missing' as const) : ('unread' as const),
+                })),
               };
-              deps.logger.info({ backupId: input.backupId, source: source.destination, downloaded, size, skipped: result.skipped }, 'backup fetched; both checksums match');
+              deps.logger.info(
+                { backupId: input.backupId, source: source.destination, downloaded, size, skipped: result.skipped },
+                'backup fetched; both checksums match',
+              );
               await auditDownload(deps, input, source, 'succeeded', { bytes: downloaded });
               return result;
             } catch (error) {
-              if (read) await auditDownload(deps, input, source, 'failed', { reason: error instanceof Error ? error.message.slice(0, 300) : String(error) });
+              if (read)
+                await auditDownload(deps, input, source, 'failed', {
+                  reason: error instanceof Error ? error.message.slice(0, 300) : String(error),
+                });
               if (signal.aborted) throw error;
               const classified = classify(error, `reading ${source.key} from destination ${source.destination}`);
               if (FINDINGS.has(classified.type)) throw classified;
               if (follow && read) throw classified;
-              deps.logger.warn({ backupId: input.backupId, destination: source.destination, reason: classified.message }, 'cannot read the backup from this destination; trying the next');
+              deps.logger.warn(
+                { backupId: input.backupId, destination: source.destination, reason: classified.message },
+                'cannot read the backup from this destination; trying the next',
+              );
               skipped.push({ destination: source.destination, reason: classified.message, type: classified.type });
             }
           }
@@ -164,7 +191,13 @@ export function createFetchActivities(deps: ActivityDeps) {
 }
 
 /** The audit event of one download: a backup's bytes read from a destination onto this host. */
-async function auditDownload(deps: ActivityDeps, input: FetchBackupInput, source: BackupSource, outcome: 'succeeded' | 'failed', details: Record<string, string | number>): Promise<void> {
+async function auditDownload(
+  deps: ActivityDeps,
+  input: FetchBackupInput,
+  source: BackupSource,
+  outcome: 'succeeded' | 'failed',
+  details: Record<string, string | number>,
+): Promise<void> {
   await auditFromActivity(deps, {
     action: 'backup.downloaded',
     identity: input.identity,
@@ -187,16 +220,24 @@ function assertKeyMatches(identities: string[], recipients: string[], backupId: 
   );
 }
 
-function noSourceLeft(input: FetchBackupInput, skipped: Array<{ destination: string; reason: string; type: FailureTypeName }>): StrongboxError {
+function noSourceLeft(
+  input: FetchBackupInput,
+  skipped: Array<{ destination: string; reason: string; type: FailureTypeName }>,
+): StrongboxError {
   const reasons = skipped.map((s) => `${s.destination}: ${s.reason}`).join('; ');
   if (skipped.length === 0) {
     return new StrongboxError(FailureType.MissingObject, `backup ${input.backupId} is held in no destination this worker can read`);
   }
   if (skipped.every((s) => s.type === FailureType.MissingObject)) {
-    return new StrongboxError(FailureType.MissingObject, `missing object: the dump of backup ${input.backupId} is gone from every destination holding its manifest (${reasons})`);
+    return new StrongboxError(
+      FailureType.MissingObject,
+      `missing object: the dump of backup ${input.backupId} is gone from every destination holding its manifest (${reasons})`,
+    );
   }
   // Something may come back (a store down, a network blip): let the activity retry.
-  const type = skipped.some((s) => s.type === FailureType.Transient) ? FailureType.Transient : skipped.find((s) => s.type !== FailureType.MissingObject)!.type;
+  const type = skipped.some((s) => s.type === FailureType.Transient)
+    ? FailureType.Transient
+    : skipped.find((s) => s.type !== FailureType.MissingObject)!.type;
   return new StrongboxError(type, `cannot read backup ${input.backupId} from any destination: ${reasons}`);
 }
 
@@ -247,7 +288,12 @@ async function fetchFrom(
     throw error;
   }
   // Settled promises only: their errors are judged below, in order of what they say about the backup.
-  const decompressed: Promise<unknown> = decompress ? decompress.then(() => undefined, (error: unknown) => error ?? new Error('zstd failed')) : Promise.resolve(undefined);
+  const decompressed: Promise<unknown> = decompress
+    ? decompress.then(
+        () => undefined,
+        (error: unknown) => error ?? new Error('zstd failed'),
+      )
+    : Promise.resolve(undefined);
   let sinkError: unknown;
   const written = sink
     ? finished(sink).then(
@@ -327,13 +373,22 @@ async function drained(stream: Writable, done: Promise<void>): Promise<void> {
 }
 
 function withSource(error: StrongboxError, destination: string): StrongboxError {
-  return new StrongboxError(error.type, `${error.message} (read from destination ${destination})`, { cause: error, details: { source: destination } });
+  return new StrongboxError(error.type, `${error.message} (read from destination ${destination})`, {
+    cause: error,
+    details: { source: destination },
+  });
 }
 
 function decompressionFailure(error: unknown, key: string): StrongboxError {
   const e = error as { code?: string; stderr?: unknown; shortMessage?: string };
   if (e.code === 'ENOENT') {
-    return new StrongboxError(FailureType.Config, 'cannot run zstd: not found — install it on the restore workers (apt-get install zstd)', { cause: error });
+    return new StrongboxError(FailureType.Config, 'cannot run zstd: not found — install it on the restore workers (apt-get install zstd)', {
+      cause: error,
+    });
   }
-  return new StrongboxError(FailureType.CorruptData, `the dump ${key} decrypted but does not decompress: zstd: ${stderrTail(e.stderr, 5) || e.shortMessage}`, { cause: error });
+  return new StrongboxError(
+    FailureType.CorruptData,
+    `the dump ${key} decrypted but does not decompress: zstd: ${stderrTail(e.stderr, 5) || e.shortMessage}`,
+    { cause: error },
+  );
 }

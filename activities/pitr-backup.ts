@@ -45,7 +45,8 @@ export function createPitrBackupActivities(deps: ActivityDeps) {
         const info = parseInfo(await runPgbackrest(host, ['--output=json', 'info']), host.stanza);
         // A retry after a backup completed but before this activity returned finds it here as well.
         const made = info.backups.filter((b) => !before.has(b.label)).at(-1) ?? info.backups.at(-1);
-        if (!made) throw new StrongboxError(FailureType.MissingObject, `pgbackrest backup of ${input.target} ended but its catalog lists no backup`);
+        if (!made)
+          throw new StrongboxError(FailureType.MissingObject, `pgbackrest backup of ${input.target} ended but its catalog lists no backup`);
         deps.logger.info({ target: input.target, label: made.label, type: made.type, size: made.databaseSize }, 'physical backup made');
         return { target: input.target, stanza: host.stanza, backup: made, recoverable: info.recoverable };
       });

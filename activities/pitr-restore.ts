@@ -69,7 +69,10 @@ export function createPitrRestoreActivities(deps: ActivityDeps) {
         ownedDir(restores, host.user);
         const dataDir = path.join(restores, input.name.replace(/[^A-Za-z0-9._-]/g, '_'));
         if (existsSync(path.join(dataDir, 'postmaster.pid'))) {
-          throw new StrongboxError(FailureType.Refused, `a server runs on ${dataDir} (postmaster.pid) — a restore never goes over a running cluster; stop it or choose another name`);
+          throw new StrongboxError(
+            FailureType.Refused,
+            `a server runs on ${dataDir} (postmaster.pid) — a restore never goes over a running cluster; stop it or choose another name`,
+          );
         }
         // Ours (named after this run): what a killed attempt left is incomplete.
         rmSync(dataDir, { recursive: true, force: true });
@@ -103,9 +106,14 @@ export function createPitrRestoreActivities(deps: ActivityDeps) {
         const host = await pitrHost(deps.config, input.target);
         // Started by an earlier attempt (its result lost): the postmaster's pid file is there.
         if (existsSync(path.join(input.dataDir, 'postmaster.pid')) || (await serverAnswers(input))) return { started: false };
-        const result = await runAsOwner(host, path.join(input.binDir, 'pg_ctl'), ['start', '-W', '-D', input.dataDir, '-l', input.log], { cwd: input.dataDir });
+        const result = await runAsOwner(host, path.join(input.binDir, 'pg_ctl'), ['start', '-W', '-D', input.dataDir, '-l', input.log], {
+          cwd: input.dataDir,
+        });
         if (result.exitCode !== 0) {
-          throw new StrongboxError(FailureType.RestoreFailed, `pg_ctl start of the restored cluster failed: ${result.output.trim()}\n${logTail(input.log)}`);
+          throw new StrongboxError(
+            FailureType.RestoreFailed,
+            `pg_ctl start of the restored cluster failed: ${result.output.trim()}\n${logTail(input.log)}`,
+          );
         }
         return { started: true };
       });
@@ -128,7 +136,10 @@ export function createPitrRestoreActivities(deps: ActivityDeps) {
           seenRunning ||= pidFile;
           // pg_ctl returns before the postmaster writes its pid file: absent at first is not dead.
           if (!state && !pidFile && (seenRunning || Date.now() - began > START_GRACE_MS)) {
-            throw new StrongboxError(FailureType.RestoreFailed, `the restored server stopped during recovery — the target may lie beyond the archived WAL; its log ends:\n${logTail(input.log)}`);
+            throw new StrongboxError(
+              FailureType.RestoreFailed,
+              `the restored server stopped during recovery — the target may lie beyond the archived WAL; its log ends:\n${logTail(input.log)}`,
+            );
           }
           await sleep(POLL_MS, undefined, { signal: context.cancellationSignal }).catch(() => undefined);
         }
@@ -139,10 +150,17 @@ export function createPitrRestoreActivities(deps: ActivityDeps) {
       return asActivity(`stop of the restored cluster ${input.dataDir}`, async () => {
         if (!existsSync(path.join(input.dataDir, 'postmaster.pid'))) return { stopped: false };
         const host = await pitrHost(deps.config, input.target);
-        const result = await runAsOwner(host, path.join(input.binDir, 'pg_ctl'), ['stop', '-D', input.dataDir, '-m', 'fast', '-w', '-t', '60'], { cwd: input.dataDir });
-        if (result.exitCode !== 0) throw new StrongboxError(FailureType.Transient, `pg_ctl stop of ${input.dataDir} failed: ${result.output.trim()}`);
+        const result = await runAsOwner(
+          host,
+          path.join(input.binDir, 'pg_ctl'),
+          ['stop', '-D', input.dataDir, '-m', 'fast', '-w', '-t', '60'],
+          { cwd: input.dataDir },
+        );
+        if (result.exitCode !== 0)
+          throw new StrongboxError(FailureType.Transient, `pg_ctl stop of ${input.dataDir} failed: ${result.output.trim()}`);
         // The private socket directory goes with the server (the data directory stays, to start again).
-        if (path.dirname(input.socketDir) === SOCKET_PARENT && path.basename(input.socketDir).startsWith('strongbox-pitr-')) rmSync(input.socketDir, { recursive: true, force: true });
+        if (path.dirname(input.socketDir) === SOCKET_PARENT && path.basename(input.socketDir).startsWith('strongbox-pitr-'))
+          rmSync(input.socketDir, { recursive: true, force: true });
         return { stopped: true };
       });
     },
@@ -155,10 +173,16 @@ export function createPitrRestoreActivities(deps: ActivityDeps) {
  */
 async function isolate(host: PitrHost, dataDir: string, port: number, socketDir: string): Promise<void> {
   const hba = path.join(dataDir, 'strongbox_hba.conf');
-  writeOwnedFile(hba, '# Written by Strongbox: the restored cluster trusts only its private socket directory.\nlocal all all trust\n', host.user, 0o600);
+  writeOwnedFile(
+    hba,
+    '# Written by Strongbox: the restored cluster trusts only its private socket directory.\nlocal all all trust\n',
+    host.user,
+    0o600,
+  );
   // A cluster whose postgresql.conf lives elsewhere (Debian's /etc/postgresql) restores without one.
   const conf = path.join(dataDir, 'postgresql.conf');
-  if (!existsSync(conf)) writeOwnedFile(conf, '# Written by Strongbox: the restored cluster\'s settings are in postgresql.auto.conf.\n', host.user, 0o600);
+  if (!existsSync(conf))
+    writeOwnedFile(conf, "# Written by Strongbox: the restored cluster's settings are in postgresql.auto.conf.\n", host.user, 0o600);
   await appendFile(
     path.join(dataDir, 'postgresql.auto.conf'),
     [
@@ -175,7 +199,14 @@ async function isolate(host: PitrHost, dataDir: string, port: number, socketDir:
 }
 
 function connection(cluster: RestoredCluster, database = 'postgres'): pg.Client {
-  const client = new pg.Client({ host: cluster.socketDir, port: cluster.port, user: cluster.user, database, connectionTimeoutMillis: 5_000, application_name: 'strongbox' });
+  const client = new pg.Client({
+    host: cluster.socketDir,
+    port: cluster.port,
+    user: cluster.user,
+    database,
+    connectionTimeoutMillis: 5_000,
+    application_name: 'strongbox',
+  });
   client.on('error', () => undefined);
   return client;
 }
@@ -185,7 +216,9 @@ async function serverAnswers(cluster: RestoredCluster): Promise<boolean> {
 }
 
 /** Whether the server is still in recovery, and how far it got; undefined while it does not answer. */
-async function recoveryState(cluster: RestoredCluster): Promise<{ inRecovery: boolean; recoveredTo: string | null; lsn: string; timeline: number } | undefined> {
+async function recoveryState(
+  cluster: RestoredCluster,
+): Promise<{ inRecovery: boolean; recoveredTo: string | null; lsn: string; timeline: number } | undefined> {
   const client = connection(cluster);
   try {
     await client.connect();
@@ -196,7 +229,12 @@ async function recoveryState(cluster: RestoredCluster): Promise<{ inRecovery: bo
                 (SELECT timeline_id FROM pg_control_checkpoint()) AS timeline`,
       )
     ).rows[0]!;
-    return { inRecovery: row.in_recovery, recoveredTo: row.replayed ? row.replayed.toISOString() : null, lsn: row.lsn, timeline: row.timeline };
+    return {
+      inRecovery: row.in_recovery,
+      recoveredTo: row.replayed ? row.replayed.toISOString() : null,
+      lsn: row.lsn,
+      timeline: row.timeline,
+    };
   } catch {
     return undefined;
   } finally {

@@ -48,7 +48,6 @@ export interface BackupPlan {
   lockUntil?: Record<string, string>;
 }
 
-
 export function createPlanActivities(deps: ActivityDeps) {
   return {
     async planBackup(input: PlanBackupInput): Promise<BackupPlan> {

@@ -50,74 +50,86 @@ export interface PrunePlan {
 export function createPlanPruneActivities(deps: ActivityDeps) {
   return {
     async planPrune(input: PlanPruneInput): Promise<PrunePlan> {
-      return asActivity('prune plan', () => whileHeartbeating(() => ({ step: 'plan' }), async () => {
-        const now = deps.clock().toISOString();
-        const storages = [...deps.storages.values()];
-        const catalog = await readCatalog(storages, input.target ? { target: input.target } : {});
-        const frozen = await frozenTargets(input.target);
-        const running = await runningBackups(deps.config.temporal.taskQueue);
-        let retention = planRetention({ backups: catalog.entries, now, policy: retentionPolicy(deps.config), frozen });
+      return asActivity('prune plan', () =>
+        whileHeartbeating(
+          () => ({ step: 'plan' }),
+          async () => {
+            const now = deps.clock().toISOString();
+            const storages = [...deps.storages.values()];
+            const catalog = await readCatalog(storages, input.target ? { target: input.target } : {});
+            const frozen = await frozenTargets(input.target);
+            const running = await runningBackups(deps.config.temporal.taskQueue);
+            let retention = planRetention({ backups: catalog.entries, now, policy: retentionPolicy(deps.config), frozen });
 
-        const reachable = storages.filter((s) => !catalog.unreachable.some((u) => u.destination === s.destination));
-        const locks: Parameters<typeof applyLocks>[1] = [];
-        for (const decision of retention.decisions) {
-          if (decision.action !== 'delete') continue;
-          const storage = deps.storages.get(decision.destination);
-          if (!storage) continue;
-          const lock = await findLock(storage, decision.target, decision.backupId, now);
-          if (lock) locks.push({ backupId: decision.backupId, destination: decision.destination, ...lock });
-        }
-        retention = applyLocks(retention, locks);
+            const reachable = storages.filter((s) => !catalog.unreachable.some((u) => u.destination === s.destination));
+            const locks: Parameters<typeof applyLocks>[1] = [];
+            for (const decision of retention.decisions) {
+              if (decision.action !== 'delete') continue;
+              const storage = deps.storages.get(decision.destination);
+              if (!storage) continue;
+              const lock = await findLock(storage, decision.target, decision.backupId, now);
+              if (lock) locks.push({ backupId: decision.backupId, destination: decision.destination, ...lock });
+            }
+            retention = applyLocks(retention, locks);
 
-        const graceMs = debrisGraceMs(deps.config);
-        const prefix = input.target ? `${BACKUPS_ROOT}/${input.target}/` : `${BACKUPS_ROOT}/`;
-        const listings = new Map<string, ListedObject[]>();
-        for (const storage of reachable) {
-          const objects: ListedObject[] = [];
-          for await (const object of storage.list(prefix)) {
-            // A frozen target's folder is left exactly as it is while a recovery may read it.
-            if (frozen[object.key.split('/')[1] ?? ''] !== undefined) continue;
-            objects.push({ key: object.key, lastModified: object.lastModified.toISOString() });
-          }
-          listings.set(storage.destination, objects);
-        }
-        // The backups any destination holds a trace of, and those of runs that failed: their uploads
-        // are asked for by key too, since a restarted MinIO lists an old upload no other way.
-        const failed = await failedBackups(deps.config.temporal.taskQueue, input.target);
-        const traced = [...backupsOf([...listings.values()].flat().map((o) => o.key)), ...failed];
-        const uploadKeys = [...new Set(traced.filter((b) => frozen[b.target] === undefined).flatMap((b) => uploadKeysOf(b.target, b.backupId)))];
-        const work: DestinationWork[] = [];
-        for (const storage of reachable) {
-          const objects = listings.get(storage.destination) ?? [];
-          // Unfinished uploads anywhere in the destination (a target's own folder when asked for one).
-          const uploads = (await storage.listIncompleteUploads(input.target ? prefix : '', { keys: uploadKeys }))
-            .filter((u) => frozen[u.key.split('/')[1] ?? ''] === undefined || !u.key.startsWith(`${BACKUPS_ROOT}/`))
-            .map((u) => ({ key: u.key, uploadId: u.uploadId, initiated: u.initiated.toISOString() }));
-          const debris = findDebris({ objects, uploads, now, graceMs, running });
-          const copies = retention.decisions
-            .filter((d) => d.destination === storage.destination && d.action === 'delete')
-            .map((d) => ({ target: d.target, backupId: d.backupId }));
-          work.push({ destination: storage.destination, copies, debris });
-        }
-        const plan: PrunePlan = {
-          now,
-          retention,
-          work,
-          frozen,
-          problems: catalog.problems,
-          unreachable: catalog.unreachable,
-          retry: retryProfile(deps.config),
-        };
-        deps.logger.info(
-          {
-            now,
-            targets: retention.targets,
-            deleting: work.map((w) => ({ destination: w.destination, copies: w.copies.length, debrisObjects: w.debris.objects.length, uploads: w.debris.uploads.length })),
+            const graceMs = debrisGraceMs(deps.config);
+            const prefix = input.target ? `${BACKUPS_ROOT}/${input.target}/` : `${BACKUPS_ROOT}/`;
+            const listings = new Map<string, ListedObject[]>();
+            for (const storage of reachable) {
+              const objects: ListedObject[] = [];
+              for await (const object of storage.list(prefix)) {
+                // A frozen target's folder is left exactly as it is while a recovery may read it.
+                if (frozen[object.key.split('/')[1] ?? ''] !== undefined) continue;
+                objects.push({ key: object.key, lastModified: object.lastModified.toISOString() });
+              }
+              listings.set(storage.destination, objects);
+            }
+            // The backups any destination holds a trace of, and those of runs that failed: their uploads
+            // are asked for by key too, since a restarted MinIO lists an old upload no other way.
+            const failed = await failedBackups(deps.config.temporal.taskQueue, input.target);
+            const traced = [...backupsOf([...listings.values()].flat().map((o) => o.key)), ...failed];
+            const uploadKeys = [
+              ...new Set(traced.filter((b) => frozen[b.target] === undefined).flatMap((b) => uploadKeysOf(b.target, b.backupId))),
+            ];
+            const work: DestinationWork[] = [];
+            for (const storage of reachable) {
+              const objects = listings.get(storage.destination) ?? [];
+              // Unfinished uploads anywhere in the destination (a target's own folder when asked for one).
+              const uploads = (await storage.listIncompleteUploads(input.target ? prefix : '', { keys: uploadKeys }))
+                .filter((u) => frozen[u.key.split('/')[1] ?? ''] === undefined || !u.key.startsWith(`${BACKUPS_ROOT}/`))
+                .map((u) => ({ key: u.key, uploadId: u.uploadId, initiated: u.initiated.toISOString() }));
+              const debris = findDebris({ objects, uploads, now, graceMs, running });
+              const copies = retention.decisions
+                .filter((d) => d.destination === storage.destination && d.action === 'delete')
+                .map((d) => ({ target: d.target, backupId: d.backupId }));
+              work.push({ destination: storage.destination, copies, debris });
+            }
+            const plan: PrunePlan = {
+              now,
+              retention,
+              work,
+              frozen,
+              problems: catalog.problems,
+              unreachable: catalog.unreachable,
+              retry: retryProfile(deps.config),
+            };
+            deps.logger.info(
+              {
+                now,
+                targets: retention.targets,
+                deleting: work.map((w) => ({
+                  destination: w.destination,
+                  copies: w.copies.length,
+                  debrisObjects: w.debris.objects.length,
+                  uploads: w.debris.uploads.length,
+                })),
+              },
+              'prune planned',
+            );
+            return plan;
           },
-          'prune planned',
-        );
-        return plan;
-      }));
+        ),
+      );
     },
   };
 }
@@ -127,7 +139,12 @@ export function createPlanPruneActivities(deps: ActivityDeps) {
  * under a legal hold: one whose hold marker is gone (removed by hand, or by someone who should not
  * have) still cannot be deleted.
  */
-export async function findLock(storage: Storage, target: string, backupId: string, now: string): Promise<{ key: string; retainUntil?: string; legalHold?: boolean } | undefined> {
+export async function findLock(
+  storage: Storage,
+  target: string,
+  backupId: string,
+  now: string,
+): Promise<{ key: string; retainUntil?: string; legalHold?: boolean } | undefined> {
   const keys = [manifestKey(target, backupId)];
   for await (const object of storage.list(backupPrefix(target, backupId))) if (!keys.includes(object.key)) keys.push(object.key);
   for (const key of keys) {
@@ -170,7 +187,9 @@ const BACKUP_WORKFLOW = 'backupWorkflow';
 async function runningBackups(taskQueue: string): Promise<string[]> {
   const client = Context.current().client;
   const ids: string[] = [];
-  for await (const execution of client.workflow.list({ query: ofDeployment(taskQueue, `WorkflowType = '${BACKUP_WORKFLOW}' AND ExecutionStatus = 'Running'`) })) {
+  for await (const execution of client.workflow.list({
+    query: ofDeployment(taskQueue, `WorkflowType = '${BACKUP_WORKFLOW}' AND ExecutionStatus = 'Running'`),
+  })) {
     const id = execution.typedSearchAttributes.get(BackupIdAttribute);
     if (id !== undefined) ids.push(id);
   }
@@ -185,7 +204,10 @@ async function runningBackups(taskQueue: string): Promise<string[]> {
 async function failedBackups(taskQueue: string, only: string | undefined): Promise<Array<{ target: string; backupId: string }>> {
   const client = Context.current().client;
   const found: Array<{ target: string; backupId: string }> = [];
-  const query = ofDeployment(taskQueue, `WorkflowType = '${BACKUP_WORKFLOW}' AND ExecutionStatus != 'Running' AND ExecutionStatus != 'Completed'${only ? ` AND ${TargetAttribute.name} = '${only}'` : ''}`);
+  const query = ofDeployment(
+    taskQueue,
+    `WorkflowType = '${BACKUP_WORKFLOW}' AND ExecutionStatus != 'Running' AND ExecutionStatus != 'Completed'${only ? ` AND ${TargetAttribute.name} = '${only}'` : ''}`,
+  );
   for await (const execution of client.workflow.list({ query })) {
     const target = execution.typedSearchAttributes.get(TargetAttribute);
     const backupId = execution.typedSearchAttributes.get(BackupIdAttribute);

@@ -17,7 +17,16 @@ import { loadRecipients } from '../src/crypto/keys.js';
 import { asActivity, StrongboxError } from '../src/errors.js';
 import { FailureType } from '../src/failures.js';
 import { connectPg, resolveEndpoint } from '../src/postgres/endpoint.js';
-import { encryptToRecipients, generatePassphrase, ownedDir, pitrHost, readPassphrase, runPgbackrest, writeOwnedFile, type PitrHost } from '../src/pitr/host.js';
+import {
+  encryptToRecipients,
+  generatePassphrase,
+  ownedDir,
+  pitrHost,
+  readPassphrase,
+  runPgbackrest,
+  writeOwnedFile,
+  type PitrHost,
+} from '../src/pitr/host.js';
 import {
   archiveCommand,
   passphraseCopyName,
@@ -72,10 +81,20 @@ export function createPreparePitrActivities(deps: ActivityDeps) {
         }
         const passphrase = existing ?? generatePassphrase();
         if (existing === undefined) {
-          writeOwnedFile(host.paths.secretFile, secretConfig({ passphrase, ...(repository.type === 's3' ? { s3: s3Keys() } : {}) }), host.user, 0o600);
+          writeOwnedFile(
+            host.paths.secretFile,
+            secretConfig({ passphrase, ...(repository.type === 's3' ? { s3: s3Keys() } : {}) }),
+            host.user,
+            0o600,
+          );
         }
         await writePassphraseCopy(files, passphrase, loadRecipients(deps.config), deps.clock().toISOString());
-        writeOwnedFile(host.paths.configFile, pgbackrestConfig({ stanza: host.stanza, repository, server, paths: host.paths, recoveryWindow: host.pitr.recoveryWindow }), host.user, 0o640);
+        writeOwnedFile(
+          host.paths.configFile,
+          pgbackrestConfig({ stanza: host.stanza, repository, server, paths: host.paths, recoveryWindow: host.pitr.recoveryWindow }),
+          host.user,
+          0o640,
+        );
         const result: PreparePitrResult = {
           target: input.target,
           stanza: host.stanza,
@@ -84,9 +103,17 @@ export function createPreparePitrActivities(deps: ActivityDeps) {
           passphraseCopy: copy.where,
           generated: existing === undefined,
           dataDirectory: server.dataDirectory,
-          settingLines: settingLines(requiredSettings({ archiveCommand: archiveCommand(host.paths, host.stanza, host.pgbackrest), archiveTimeout: host.pitr.archiveTimeout })),
+          settingLines: settingLines(
+            requiredSettings({
+              archiveCommand: archiveCommand(host.paths, host.stanza, host.pgbackrest),
+              archiveTimeout: host.pitr.archiveTimeout,
+            }),
+          ),
         };
-        deps.logger.info({ target: input.target, stanza: host.stanza, configFile: result.configFile, generated: result.generated }, 'pgBackRest configured');
+        deps.logger.info(
+          { target: input.target, stanza: host.stanza, configFile: result.configFile, generated: result.generated },
+          'pgBackRest configured',
+        );
         return result;
       });
     },
@@ -94,7 +121,10 @@ export function createPreparePitrActivities(deps: ActivityDeps) {
     async checkPitrSettings(input: { target: string }): Promise<{ settingLines: string[] }> {
       return asActivity(`archiving settings of ${input.target}`, async () => {
         const host = await pitrHost(deps.config, input.target);
-        const required = requiredSettings({ archiveCommand: archiveCommand(host.paths, host.stanza, host.pgbackrest), archiveTimeout: host.pitr.archiveTimeout });
+        const required = requiredSettings({
+          archiveCommand: archiveCommand(host.paths, host.stanza, host.pgbackrest),
+          archiveTimeout: host.pitr.archiveTimeout,
+        });
         const shown = await withTarget(deps, input.target, async (client) => {
           const values: Record<string, string> = {};
           for (const s of required) values[s.name] = (await client.query<Record<string, string>>(`SHOW ${s.name}`)).rows[0]![s.name]!;
@@ -116,7 +146,10 @@ export function createPreparePitrActivities(deps: ActivityDeps) {
       return asActivity(`pgbackrest ${input.command} of ${input.target}`, async () => {
         const host = await pitrHost(deps.config, input.target);
         const context = Context.current();
-        const output = await runPgbackrest(host, [input.command], { signal: context.cancellationSignal, heartbeat: () => context.heartbeat() });
+        const output = await runPgbackrest(host, [input.command], {
+          signal: context.cancellationSignal,
+          heartbeat: () => context.heartbeat(),
+        });
         return { output: output.trim().split('\n').slice(-5).join('\n') };
       });
     },
@@ -143,12 +176,21 @@ async function serverFacts(deps: ActivityDeps, target: string): Promise<ServerFa
                 (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AS superuser`,
       )
     ).rows[0]!;
-    const socketDirectory = row.sockets.split(',').map((s) => s.trim()).find((s) => s.startsWith('/'));
+    const socketDirectory = row.sockets
+      .split(',')
+      .map((s) => s.trim())
+      .find((s) => s.startsWith('/'));
     if (!socketDirectory) {
-      throw new StrongboxError(FailureType.Config, `the server of ${target} has no Unix socket directory (unix_socket_directories is '${row.sockets}') — pgBackRest connects over one; set unix_socket_directories`);
+      throw new StrongboxError(
+        FailureType.Config,
+        `the server of ${target} has no Unix socket directory (unix_socket_directories is '${row.sockets}') — pgBackRest connects over one; set unix_socket_directories`,
+      );
     }
     if (!row.superuser) {
-      throw new StrongboxError(FailureType.Config, `${row.username} is not a superuser on the server of ${target} — pgBackRest needs one (or the backup functions granted) to start and stop backups`);
+      throw new StrongboxError(
+        FailureType.Config,
+        `${row.username} is not a superuser on the server of ${target} — pgBackRest needs one (or the backup functions granted) to start and stop backups`,
+      );
     }
     return { dataDirectory: row.data_directory, port: Number(row.port), socketDirectory, user: row.username };
   });
@@ -159,7 +201,10 @@ function s3Keys(): { key: string; secret: string } {
   const key = process.env.AWS_ACCESS_KEY_ID;
   const secret = process.env.AWS_SECRET_ACCESS_KEY;
   if (!key || !secret) {
-    throw new StrongboxError(FailureType.Config, 'an S3 pgBackRest repository needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the database host worker\'s environment (written only to the 0600 include file)');
+    throw new StrongboxError(
+      FailureType.Config,
+      "an S3 pgBackRest repository needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the database host worker's environment (written only to the 0600 include file)",
+    );
   }
   return { key, secret };
 }
@@ -175,7 +220,11 @@ export interface RepositoryFile {
 }
 
 /** The encrypted passphrase copy and the record of its recipients (src/pitr/plan.ts). */
-export function passphraseFiles(deps: ActivityDeps, host: PitrHost, repository: PitrRepository): { copy: RepositoryFile; record: RepositoryFile } {
+export function passphraseFiles(
+  deps: ActivityDeps,
+  host: PitrHost,
+  repository: PitrRepository,
+): { copy: RepositoryFile; record: RepositoryFile } {
   if (repository.type === 'posix') {
     const file = (name: string): RepositoryFile => ({
       where: name,
@@ -186,7 +235,10 @@ export function passphraseFiles(deps: ActivityDeps, host: PitrHost, repository: 
         writeOwnedFile(name, bytes, host.user, 0o640);
       },
     });
-    return { copy: file(passphraseCopyPath(repository.path, host.stanza)), record: file(passphraseRecordPath(repository.path, host.stanza)) };
+    return {
+      copy: file(passphraseCopyPath(repository.path, host.stanza)),
+      record: file(passphraseRecordPath(repository.path, host.stanza)),
+    };
   }
   const storage = storageFor(deps, repository.destination);
   const object = (key: string): RepositoryFile => ({
@@ -205,7 +257,12 @@ export function passphraseFiles(deps: ActivityDeps, host: PitrHost, repository: 
  * then the record of whom it opens for — last, so a crash in between leaves a stale record and the
  * next rotation rewrites the copy. Returns nothing of the passphrase.
  */
-export async function writePassphraseCopy(files: { copy: RepositoryFile; record: RepositoryFile }, passphrase: string, recipients: string[], at: string): Promise<void> {
+export async function writePassphraseCopy(
+  files: { copy: RepositoryFile; record: RepositoryFile },
+  passphrase: string,
+  recipients: string[],
+  at: string,
+): Promise<void> {
   const encrypted = await encryptToRecipients(`${passphrase}\n`, recipients);
   await files.copy.write(encrypted);
   const digest = createHash('sha256').update(encrypted).digest('hex');

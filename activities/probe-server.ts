@@ -61,8 +61,17 @@ export function createProbeServerActivities(deps: ActivityDeps) {
                 databases[name] = { exists: false };
                 continue;
               }
-              const sessions = await client.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_catalog.pg_stat_activity WHERE datname = $1', [name]);
-              databases[name] = { exists: true, comment: found.comment, ownedByThisRun: found.comment === marker, userTables: await userTables(endpoint, name), sessions: sessions.rows[0]!.n };
+              const sessions = await client.query<{ n: number }>(
+                'SELECT count(*)::int AS n FROM pg_catalog.pg_stat_activity WHERE datname = $1',
+                [name],
+              );
+              databases[name] = {
+                exists: true,
+                comment: found.comment,
+                ownedByThisRun: found.comment === marker,
+                userTables: await userTables(endpoint, name),
+                sessions: sessions.rows[0]!.n,
+              };
             }
             return { server, reachable: true, ...(version ? { serverVersion: version } : {}), database, databases };
           });

@@ -98,7 +98,12 @@ async function deleteCopy(storage: Storage, copy: { target: string; backupId: st
   const manifest = manifestKey(copy.target, copy.backupId);
   const hold = holdKey(copy.target, copy.backupId);
   if (await storage.head(hold)) {
-    return { ...copy, outcome: 'held', deleted: [], detail: `${hold} appeared after the plan was made: the backup is under a legal hold; nothing deleted` };
+    return {
+      ...copy,
+      outcome: 'held',
+      deleted: [],
+      detail: `${hold} appeared after the plan was made: the backup is under a legal hold; nothing deleted`,
+    };
   }
   const lock = await findLock(storage, copy.target, copy.backupId, now);
   if (lock) {
@@ -119,7 +124,12 @@ async function deleteCopy(storage: Storage, copy: { target: string; backupId: st
     else if (outcome === 'locked') locked.push(key);
   }
   if (locked.length > 0) {
-    return { ...copy, outcome: 'deleted', deleted, detail: `manifest removed, but ${locked.join(', ')} stayed under a retention lock — a later prune removes it as debris` };
+    return {
+      ...copy,
+      outcome: 'deleted',
+      deleted,
+      detail: `manifest removed, but ${locked.join(', ')} stayed under a retention lock — a later prune removes it as debris`,
+    };
   }
   return { ...copy, outcome: first === 'absent' && deleted.length === 0 ? 'absent' : 'deleted', deleted };
 }

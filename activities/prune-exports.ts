@@ -33,32 +33,38 @@ interface StoredExport extends ExportRecord {
 export function createPruneExportsActivities(deps: ActivityDeps) {
   return {
     async pruneExports(input: PruneExportsInput): Promise<PruneExportsResult> {
-      return asActivity(`prune of the exports of ${input.target}`, () => whileHeartbeating(() => ({ step: 'prune-exports' }), async () => {
-        const keepDays = getTarget(deps.config, input.target).export?.keepDays ?? 7;
-        const storage = storageFor(deps, exportDestination(deps.config, input.target));
-        const byExport = new Map<string, StoredExport>();
-        for await (const object of storage.list(exportsPrefix(input.target))) {
-          const parsed = parseExportKey(object.key);
-          if (!parsed?.exportedAt || parsed.target !== input.target) continue;
-          const id = `${parsed.name}@${parsed.exportedAt}`;
-          const entry = byExport.get(id) ?? { target: parsed.target, name: parsed.name, exportedAt: parsed.exportedAt, keys: [] };
-          // Manifests first: an export stops existing before its bytes go.
-          if (parsed.kind === 'manifest') entry.keys.unshift(object.key);
-          else entry.keys.push(object.key);
-          byExport.set(id, entry);
-        }
-        const expired = selectExpiredExports([...byExport.values()], new Date(input.now), keepDays);
-        const deleted: string[] = [];
-        for (const entry of expired) {
-          for (const key of entry.keys) {
-            const outcome = await storage.delete(key);
-            if (outcome === 'deleted') deleted.push(key);
-            else if (outcome === 'locked') deps.logger.warn({ key }, 'export under a retention lock; kept');
-          }
-        }
-        if (deleted.length > 0) deps.logger.info({ target: input.target, deleted: deleted.length, keepDays }, 'expired exports deleted');
-        return { keepDays, deleted, kept: byExport.size - expired.length };
-      }));
+      return asActivity(`prune of the exports of ${input.target}`, () =>
+        whileHeartbeating(
+          () => ({ step: 'prune-exports' }),
+          async () => {
+            const keepDays = getTarget(deps.config, input.target).export?.keepDays ?? 7;
+            const storage = storageFor(deps, exportDestination(deps.config, input.target));
+            const byExport = new Map<string, StoredExport>();
+            for await (const object of storage.list(exportsPrefix(input.target))) {
+              const parsed = parseExportKey(object.key);
+              if (!parsed?.exportedAt || parsed.target !== input.target) continue;
+              const id = `${parsed.name}@${parsed.exportedAt}`;
+              const entry = byExport.get(id) ?? { target: parsed.target, name: parsed.name, exportedAt: parsed.exportedAt, keys: [] };
+              // Manifests first: an export stops existing before its bytes go.
+              if (parsed.kind === 'manifest') entry.keys.unshift(object.key);
+              else entry.keys.push(object.key);
+              byExport.set(id, entry);
+            }
+            const expired = selectExpiredExports([...byExport.values()], new Date(input.now), keepDays);
+            const deleted: string[] = [];
+            for (const entry of expired) {
+              for (const key of entry.keys) {
+                const outcome = await storage.delete(key);
+                if (outcome === 'deleted') deleted.push(key);
+                else if (outcome === 'locked') deps.logger.warn({ key }, 'export under a retention lock; kept');
+              }
+            }
+            if (deleted.length > 0)
+              deps.logger.info({ target: input.target, deleted: deleted.length, keepDays }, 'expired exports deleted');
+            return { keepDays, deleted, kept: byExport.size - expired.length };
+          },
+        ),
+      );
     },
   };
 }

@@ -17,7 +17,10 @@ import type { ActivityDeps } from './deps.js';
 export function createRecordAuditActivities(deps: ActivityDeps) {
   return {
     async recordAudit(event: AuditEvent): Promise<AuditWriteResult> {
-      const result = await writeAuditEvent(deps.storages.values(), event, { retainDays: deps.config.audit.retainDays, logger: deps.logger });
+      const result = await writeAuditEvent(deps.storages.values(), event, {
+        retainDays: deps.config.audit.retainDays,
+        logger: deps.logger,
+      });
       if (result.failed.length > 0) {
         if (Context.current().info.attempt >= AUDIT_WRITE_ATTEMPTS) await alertAuditGap({ ...deps, storages: [] }, event, result.failed);
         throw ApplicationFailure.create({

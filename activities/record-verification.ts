@@ -31,7 +31,10 @@ export function createRecordActivities(deps: ActivityDeps) {
         if (outcome === 'exists') {
           const stored = parseVerification(await storage.getBytes(key), `${input.destination}:${key}`);
           if (stored.workflow.runId !== record.workflow.runId) {
-            throw new StrongboxError(FailureType.Refused, `another verification of ${record.backupId} already recorded ${key} in ${input.destination} (workflow ${stored.workflow.id}); records are never overwritten`);
+            throw new StrongboxError(
+              FailureType.Refused,
+              `another verification of ${record.backupId} already recorded ${key} in ${input.destination} (workflow ${stored.workflow.id}); records are never overwritten`,
+            );
           }
         }
         return { destination: input.destination, key, outcome };

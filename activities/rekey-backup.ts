@@ -35,6 +35,7 @@ import type { ReplaceHeadCheckpoint, Storage, TransferCount } from '../src/stora
 import { storageFor, type ActivityDeps } from './deps.js';
 import { pitrTargets } from './rekey-pitr-passphrase.js';
 import { whileHeartbeating } from './heartbeat.js';
+import { lockOfCopy } from '../src/retention/lock.js';
 
 /**
  * How much of a file is read to rewrap it: its header (a few hundred bytes per recipient) and the
@@ -206,7 +207,7 @@ async function rekeyBackup(
       transfer: none,
     };
   }
-  if (rotated.length > 0) return finishManifests(input, manifests, rotated[0]!.manifest, none);
+  if (rotated.length > 0) return finishManifests(deps, input, manifests, rotated[0]!.manifest, none);
   const manifest = sameManifest(manifests, input);
   const copies: RekeyedCopy[] = [];
   const files: RekeyBackupResult['files'] = [];
@@ -229,7 +230,7 @@ async function rekeyBackup(
   }
   // The manifest last: only now do the catalog and every reader see the new checksums.
   const next = rekeyedManifest(manifest, input, updated);
-  for (const storage of storages) await writeManifest(storage, next);
+  for (const storage of storages) await writeManifest(storage, next, manifestLock(deps, next, storage.destination));
   const transfer = copies.reduce(
     (t, c) => ({
       uploaded: t.uploaded + c.transfer.uploaded,
@@ -348,6 +349,7 @@ function sameManifest(manifests: Array<{ storage: Storage; manifest: Manifest }>
  * manifest too — once each of their objects is checked to be what it describes.
  */
 async function finishManifests(
+  deps: ActivityDeps,
   input: RekeyBackupInput,
   manifests: Array<{ storage: Storage; manifest: Manifest }>,
   next: Manifest,
@@ -367,7 +369,7 @@ async function finishManifests(
       }
       copies.push({ destination: storage.destination, key, outcome: 'already', transfer: none });
     }
-    await writeManifest(storage, next);
+    await writeManifest(storage, next, manifestLock(deps, next, storage.destination));
   }
   const last = next.rekeys?.at(-1);
   return {
@@ -379,6 +381,12 @@ async function finishManifests(
     copies,
     transfer: none,
   };
+}
+
+/** The new manifest version is locked like the copy (src/retention/lock.ts): deleting it must not be easier than deleting the old one. */
+function manifestLock(deps: ActivityDeps, manifest: Manifest, destination: string): { retainUntil?: Date } {
+  const retainUntil = lockOfCopy(deps.config, manifest, destination, deps.clock());
+  return retainUntil ? { retainUntil } : {};
 }
 
 interface CopyResult {

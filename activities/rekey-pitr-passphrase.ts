@@ -56,9 +56,14 @@ export function createRekeyPitrActivities(deps: ActivityDeps) {
         const host = await pitrHost(deps.config, input.target);
         const repository = resolveRepository(host.pitr, deps.config.destinations, (p) => resolvePath(deps.config, p));
         const { copy, record } = passphraseFiles(deps, host, repository);
-        const base = { target: input.target, copy: copy.where, ...(repository.type === 's3' ? { destination: repository.destination } : {}) };
+        const base = {
+          target: input.target,
+          copy: copy.where,
+          ...(repository.type === 's3' ? { destination: repository.destination } : {}),
+        };
         const passphrase = readPassphrase(host.paths);
-        if (passphrase === undefined) return { ...base, outcome: 'absent', reason: `no passphrase in ${host.paths.secretFile} (pitr setup has not run here)` };
+        if (passphrase === undefined)
+          return { ...base, outcome: 'absent', reason: `no passphrase in ${host.paths.secretFile} (pitr setup has not run here)` };
         const stored = await copy.read();
         const digest = stored ? sha256(stored) : undefined;
         const recorded = (await record.read())?.toString('utf8');

@@ -12,6 +12,7 @@ import type { Tier } from '../src/domain.js';
 import { asActivity, StrongboxError } from '../src/errors.js';
 import { FailureType } from '../src/failures.js';
 import { planReplication, type ReplicationPlan } from '../src/replicate/plan.js';
+import { lockOfCopy } from '../src/retention/lock.js';
 import { BandwidthLimit } from '../src/scrub/bandwidth.js';
 import { SourceDamagedError, transferObject } from '../src/scrub/transfer.js';
 import { stagingFolder } from '../src/staging.js';
@@ -57,9 +58,15 @@ export function createReplicateActivities(deps: ActivityDeps) {
       return asActivity(`replication plan to ${input.to}`, async () => {
         const to = storageFor(deps, input.to);
         await to.checkAccess();
-        const catalog = await whileHeartbeating(() => ({ phase: 'catalog' }), () => readCatalog(deps.storages.values(), input.target ? { target: input.target } : {}));
+        const catalog = await whileHeartbeating(
+          () => ({ phase: 'catalog' }),
+          () => readCatalog(deps.storages.values(), input.target ? { target: input.target } : {}),
+        );
         if (catalog.unreachable.some((u) => u.destination === input.to)) {
-          throw new StrongboxError(FailureType.Transient, `destination ${input.to} cannot be listed: ${catalog.unreachable.find((u) => u.destination === input.to)!.reason}`);
+          throw new StrongboxError(
+            FailureType.Transient,
+            `destination ${input.to} cannot be listed: ${catalog.unreachable.find((u) => u.destination === input.to)!.reason}`,
+          );
         }
         const plan = planReplication(catalog.entries, { ...input, preference: deps.config.verification.sourcePreference });
         return { ...plan, unreachable: catalog.unreachable, concurrency: deps.config.scrub.concurrency, retry: retryProfile(deps.config) };
@@ -90,6 +97,8 @@ export function createReplicateActivities(deps: ActivityDeps) {
                   continue;
                 }
                 const targets = objectsIn(manifest, input.to);
+                // Locked like the backup would have locked a copy of its own there.
+                const retainUntil = lockOfCopy(deps.config, manifest, input.to, deps.clock());
                 const copied: string[] = [];
                 const present: string[] = [];
                 try {
@@ -98,6 +107,7 @@ export function createReplicateActivities(deps: ActivityDeps) {
                     const result = await transferObject(source, to, object, {
                       stagingDir: staging,
                       toKey: targets[index]!.key,
+                      ...(retainUntil ? { retainUntil } : {}),
                       signal: context.cancellationSignal,
                       limit,
                       onBytes: (b) => {
@@ -111,11 +121,14 @@ export function createReplicateActivities(deps: ActivityDeps) {
                   badSources.push({ destination: from, detail: error.message });
                   continue;
                 }
-                await writeManifest(to, manifest);
+                await writeManifest(to, manifest, retainUntil ? { retainUntil } : {});
                 deps.logger.info({ backupId: input.backupId, to: input.to, from, copied, present }, 'backup replicated');
                 return { backupId: input.backupId, from, copied, present, bytes, badSources };
               }
-              throw new StrongboxError(FailureType.ChecksumMismatch, `no copy of ${input.backupId} could be read intact: ${badSources.map((b) => `${b.destination}: ${b.detail}`).join('; ')} — scrub it`);
+              throw new StrongboxError(
+                FailureType.ChecksumMismatch,
+                `no copy of ${input.backupId} could be read intact: ${badSources.map((b) => `${b.destination}: ${b.detail}`).join('; ')} — scrub it`,
+              );
             },
           );
         } finally {

@@ -75,11 +75,28 @@ export function createResolveActivities(deps: ActivityDeps) {
           database: manifest.database,
           scheduledAt: manifest.scheduledAt,
           dump,
-          sources: ordered.map((destination) => sourceIn(manifests.get(destination) ?? manifest, destination, 'dump') ?? { destination, key: dumpKey(manifest, destination, dump) }),
+          sources: ordered.map(
+            (destination) =>
+              sourceIn(manifests.get(destination) ?? manifest, destination, 'dump') ?? {
+                destination,
+                key: dumpKey(manifest, destination, dump),
+              },
+          ),
           holders,
           damaged,
           ...(globals
-            ? { globals: { file: globals, sources: ordered.map((destination) => sourceIn(manifests.get(destination) ?? manifest, destination, 'globals') ?? { destination, key: dumpKey(manifest, destination, globals) }) } }
+            ? {
+                globals: {
+                  file: globals,
+                  sources: ordered.map(
+                    (destination) =>
+                      sourceIn(manifests.get(destination) ?? manifest, destination, 'globals') ?? {
+                        destination,
+                        key: dumpKey(manifest, destination, globals),
+                      },
+                  ),
+                },
+              }
             : {}),
           recipients: manifest.encryption.recipients,
           tables: manifest.tables.length,
@@ -121,7 +138,10 @@ async function findBackup(deps: ActivityDeps, target: string, backup: string): P
     try {
       backupId = selectBackup(catalog, target, backup).backupId;
     } catch (error) {
-      throw withUnreachable(error, catalog.unreachable.map((u) => `${u.destination}: ${u.reason}`));
+      throw withUnreachable(
+        error,
+        catalog.unreachable.map((u) => `${u.destination}: ${u.reason}`),
+      );
     }
     // Read by id: each destination's own manifest, and which ones are unreadable.
     return findBackup(deps, target, backupId);
@@ -135,25 +155,41 @@ async function findBackup(deps: ActivityDeps, target: string, backup: string): P
         const classified = classify(error, `destination ${storage.destination}`);
         // An unreadable manifest is one damaged copy: the others may hold a good one.
         if (classified.type === FailureType.CorruptData) return { destination: storage.destination, damaged: classified.message };
-        if (classified.type !== FailureType.Transient && classified.type !== FailureType.Auth && classified.type !== FailureType.MissingBucket) throw classified;
+        if (
+          classified.type !== FailureType.Transient &&
+          classified.type !== FailureType.Auth &&
+          classified.type !== FailureType.MissingBucket
+        )
+          throw classified;
         return { destination: storage.destination, unreachable: classified.message };
       }
     }),
   );
   const holders = found.filter((f) => f.manifest !== undefined);
-  const damaged = found.flatMap((f) => (f.damaged !== undefined ? [{ destination: f.destination, state: 'damaged' as const, detail: f.damaged }] : []));
+  const damaged = found.flatMap((f) =>
+    f.damaged !== undefined ? [{ destination: f.destination, state: 'damaged' as const, detail: f.damaged }] : [],
+  );
   if (holders.length === 0 && damaged.length > 0) {
-    throw new StrongboxError(FailureType.CorruptData, `no readable manifest of backup ${backup} of target ${target}: ${damaged.map((d) => `${d.destination}: ${d.detail}`).join('; ')}`);
+    throw new StrongboxError(
+      FailureType.CorruptData,
+      `no readable manifest of backup ${backup} of target ${target}: ${damaged.map((d) => `${d.destination}: ${d.detail}`).join('; ')}`,
+    );
   }
   if (holders.length === 0) {
     const unreachable = found.filter((f) => f.unreachable !== undefined).map((f) => f.unreachable!);
-    const missing = new StrongboxError(FailureType.MissingObject, `no backup with id ${backup} of target ${target} in any destination — list them with \`strongbox backups list --target ${target}\``);
+    const missing = new StrongboxError(
+      FailureType.MissingObject,
+      `no backup with id ${backup} of target ${target} in any destination — list them with \`strongbox backups list --target ${target}\``,
+    );
     throw withUnreachable(missing, unreachable);
   }
   const manifests = new Map(holders.map((h) => [h.destination, h.manifest!]));
   const differing = holders.filter((h) => JSON.stringify(h.manifest) !== JSON.stringify(holders[0]!.manifest));
   if (differing.length > 0) {
-    deps.logger.warn({ backupId: backup, destinations: holders.map((h) => h.destination) }, 'the manifests of this backup differ between destinations: one is damaged; each copy is checked against its own');
+    deps.logger.warn(
+      { backupId: backup, destinations: holders.map((h) => h.destination) },
+      'the manifests of this backup differ between destinations: one is damaged; each copy is checked against its own',
+    );
   }
   return { manifest: holders[0]!.manifest!, holders: holders.map((h) => h.destination), manifests, damaged };
 }
@@ -161,5 +197,9 @@ async function findBackup(deps: ActivityDeps, target: string, backup: string): P
 /** A backup not found while some destination could not be read may just be out of reach: retry. */
 function withUnreachable(error: unknown, unreachable: string[]): unknown {
   if (unreachable.length === 0) return error;
-  return new StrongboxError(FailureType.Transient, `${(error as Error).message}; destinations that could not be read: ${unreachable.join('; ')}`, { cause: error });
+  return new StrongboxError(
+    FailureType.Transient,
+    `${(error as Error).message}; destinations that could not be read: ${unreachable.join('; ')}`,
+    { cause: error },
+  );
 }

@@ -33,7 +33,8 @@ export function createRestoreConfigActivities(deps: ActivityDeps) {
   return {
     async restoreConfig(input: RestoreConfigInput): Promise<RestoreConfigSummary> {
       return asActivity(`configuration restore into ${input.into}`, async () => {
-        if (!path.isAbsolute(input.into)) throw new StrongboxError(FailureType.Config, `the restore directory must be an absolute path on the worker, not ${input.into}`);
+        if (!path.isAbsolute(input.into))
+          throw new StrongboxError(FailureType.Config, `the restore directory must be an absolute path on the worker, not ${input.into}`);
         const workDir = path.join(deps.stagingDir, `restore-config-${randomUUID()}`);
         await mkdir(workDir, { recursive: true, mode: 0o700 });
         try {
@@ -48,7 +49,10 @@ export function createRestoreConfigActivities(deps: ActivityDeps) {
             workDir,
             signal: Context.current().cancellationSignal,
           });
-          deps.logger.info({ into: input.into, commit: result.commit, source: result.source, files: result.files.length }, 'configuration restored');
+          deps.logger.info(
+            { into: input.into, commit: result.commit, source: result.source, files: result.files.length },
+            'configuration restored',
+          );
           return { ...result, files: result.files.map(({ sha256: _sha256, ...file }) => file) };
         } finally {
           await rm(workDir, { recursive: true, force: true });

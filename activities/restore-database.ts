@@ -50,11 +50,36 @@ import { FailureType } from '../src/failures.js';
 import { libpqEnv, quoteIdent, type PgEndpoint } from '../src/postgres/endpoint.js';
 import { pgTool, stderrTail } from '../src/postgres/tools.js';
 import type { Compression } from '../src/domain.js';
-import { applyDatabaseSettings, archiveDatabaseProperties, createOptionsSql, type CreateOptions, type DatabaseProperties } from '../src/restore/database-settings.js';
+import {
+  applyDatabaseSettings,
+  archiveDatabaseProperties,
+  createOptionsSql,
+  type CreateOptions,
+  type DatabaseProperties,
+} from '../src/restore/database-settings.js';
 import { followStream, pipeFollowed, waitUntilComplete } from '../src/storage/follow.js';
-import { isDataLine, parseTocList, PostDataLinkScanner, ScriptHeaderParser, selectEntries, SelectionError, tablesToKeepLogged, useList, withDataEntries } from '../src/restore/toc.js';
+import {
+  isDataLine,
+  parseTocList,
+  PostDataLinkScanner,
+  ScriptHeaderParser,
+  selectEntries,
+  SelectionError,
+  tablesToKeepLogged,
+  useList,
+  withDataEntries,
+} from '../src/restore/toc.js';
 import { scratchDatabaseName } from '../src/verify/names.js';
-import { connectDatabase, creationName, describeEndpoint, inspectDatabase, restoreMarker, serverEndpoint, withMaintenanceClient, type ServerChoice } from '../src/postgres/server.js';
+import {
+  connectDatabase,
+  creationName,
+  describeEndpoint,
+  inspectDatabase,
+  restoreMarker,
+  serverEndpoint,
+  withMaintenanceClient,
+  type ServerChoice,
+} from '../src/postgres/server.js';
 import { stagingFolder } from '../src/staging.js';
 import type { ActivityDeps } from './deps.js';
 
@@ -136,16 +161,25 @@ export function createRestoreActivities(deps: ActivityDeps) {
         const endpoint = serverEndpoint(deps.config, input.target, input.server, input.into);
         checkDatabaseName(input.into);
         if (input.server === 'target' && input.into === target.database) {
-          throw new StrongboxError(FailureType.Refused, `refusing to restore into ${input.into}: it is the database target ${input.target} protects — restore beside it under another name`);
+          throw new StrongboxError(
+            FailureType.Refused,
+            `refusing to restore into ${input.into}: it is the database target ${input.target} protects — restore beside it under another name`,
+          );
         }
         const jobs = input.jobs ?? target.verify.jobs;
         const marker = restoreMarker(context.info.workflowExecution);
         // A database named after this very run (a verification's scratch) is this run's even
         // unmarked: an attempt killed between CREATE DATABASE and its COMMENT leaves it so.
-        const ours = { marker, evenUnmarked: context.info.workflowExecution !== undefined && input.into === scratchDatabaseName(input.target, context.info.workflowExecution.runId) };
+        const ours = {
+          marker,
+          evenUnmarked:
+            context.info.workflowExecution !== undefined &&
+            input.into === scratchDatabaseName(input.target, context.info.workflowExecution.runId),
+        };
         const file = archivePath(deps, input);
         const selective = (input.tables?.length ?? 0) > 0 || (input.schemas?.length ?? 0) > 0;
-        if (selective && input.follow) throw new StrongboxError(FailureType.Config, 'a selective restore cannot follow an archive being fetched: fetch it first');
+        if (selective && input.follow)
+          throw new StrongboxError(FailureType.Config, 'a selective restore cannot follow an archive being fetched: fetch it first');
 
         const beat = () => context.heartbeat({ step: 'restore', database: input.into, elapsedMs: Date.now() - started });
         beat();
@@ -172,14 +206,32 @@ export function createRestoreActivities(deps: ActivityDeps) {
               encoding = properties.create?.encoding ?? clientEncoding;
               const created = { ...properties.create, encoding };
               notes.push(...(await createDatabase(endpoint, input.into, created, ours)));
-              deps.logger.info({ database: input.into, server: describeEndpoint(endpoint), jobs, encoding, follow: true, unlogged: input.unlogged === true }, 'restoring as the archive arrives');
+              deps.logger.info(
+                {
+                  database: input.into,
+                  server: describeEndpoint(endpoint),
+                  jobs,
+                  encoding,
+                  follow: true,
+                  unlogged: input.unlogged === true,
+                },
+                'restoring as the archive arrives',
+              );
               const postData = [...options, '--section=post-data', `--jobs=${jobs}`, toc];
               if (input.unlogged) {
                 // The schema needs no data: it comes from the table of contents, then the tables lose their WAL.
                 await runPgRestore([...options, '--section=pre-data', toc], env, signal);
                 const unlogged = await makeTablesUnlogged(endpoint, await readPostDataLinks(toc, signal));
-                if (unlogged.whyLogged) deps.logger.warn({ database: input.into, reason: unlogged.whyLogged }, 'cannot make the tables unlogged; loading them logged');
-                if (unlogged.keptLogged.length > 0) deps.logger.info({ database: input.into, keptLogged: unlogged.keptLogged.length, examples: unlogged.keptLogged.slice(0, 5) }, 'tables linked to a partitioned or published table stay logged');
+                if (unlogged.whyLogged)
+                  deps.logger.warn(
+                    { database: input.into, reason: unlogged.whyLogged },
+                    'cannot make the tables unlogged; loading them logged',
+                  );
+                if (unlogged.keptLogged.length > 0)
+                  deps.logger.info(
+                    { database: input.into, keptLogged: unlogged.keptLogged.length, examples: unlogged.keptLogged.slice(0, 5) },
+                    'tables linked to a partitioned or published table stay logged',
+                  );
                 await restoreFollowed(archive, [...options, '--section=data'], env);
                 await waitUntilComplete(file, { signal });
                 try {
@@ -188,7 +240,10 @@ export function createRestoreActivities(deps: ActivityDeps) {
                   if (signal.aborted || !refusedForUnloggedTables(error)) throw error;
                   // Unlogged loading is a speed-up only: a verification must pass wherever a plain
                   // restore does. The archive is complete by now: restore it again, logged.
-                  deps.logger.warn({ database: input.into, reason: refusedForUnloggedTables(error) }, 'the post-data section refused an unlogged table; restoring again with every table logged');
+                  deps.logger.warn(
+                    { database: input.into, reason: refusedForUnloggedTables(error) },
+                    'the post-data section refused an unlogged table; restoring again with every table logged',
+                  );
                   await createDatabase(endpoint, input.into, created, ours);
                   await restoreFollowed(archive, [...options, '--section=pre-data', '--section=data'], env);
                   await runPgRestore(postData, env, signal);
@@ -207,7 +262,11 @@ export function createRestoreActivities(deps: ActivityDeps) {
               selection = selective ? await selectFromArchive(file, { tables: input.tables, schemas: input.schemas }, signal) : undefined;
               notes.push(...(await createDatabase(endpoint, input.into, { ...properties.create, encoding }, ours)));
               deps.logger.info({ database: input.into, server: describeEndpoint(endpoint), jobs, encoding }, 'restoring');
-              await runPgRestore([...options, ...(selection ? [`--use-list=${selection.listFile}`] : []), `--jobs=${jobs}`, file], env, signal);
+              await runPgRestore(
+                [...options, ...(selection ? [`--use-list=${selection.listFile}`] : []), `--jobs=${jobs}`, file],
+                env,
+                signal,
+              );
             }
           } catch (error) {
             if (signal.aborted || error instanceof StrongboxError) throw error;
@@ -217,7 +276,8 @@ export function createRestoreActivities(deps: ActivityDeps) {
             // pg_restore applies the archive's database-level settings only with --create: apply them here.
             const settings = properties.settings;
             settingsApplied = settings.length;
-            if (settings.length > 0) notes.push(...(await withMaintenanceClient(endpoint, (client) => applyDatabaseSettings(client, input.into, settings))));
+            if (settings.length > 0)
+              notes.push(...(await withMaintenanceClient(endpoint, (client) => applyDatabaseSettings(client, input.into, settings))));
           }
         } finally {
           clearInterval(timer);
@@ -246,7 +306,13 @@ function archivePath(deps: ActivityDeps, input: RestoreDatabaseInput): string {
 }
 
 async function runPgRestore(args: string[], env: NodeJS.ProcessEnv, signal: AbortSignal): Promise<void> {
-  await execa(pgTool('pg_restore'), args, { env, cancelSignal: signal, forceKillAfterDelay: KILL_GRACE_MS, stdin: 'ignore', buffer: { stdout: false, stderr: true } });
+  await execa(pgTool('pg_restore'), args, {
+    env,
+    cancelSignal: signal,
+    forceKillAfterDelay: KILL_GRACE_MS,
+    stdin: 'ignore',
+    buffer: { stdout: false, stderr: true },
+  });
 }
 
 interface FollowedArchive {
@@ -266,7 +332,11 @@ interface Exit {
  * A child process through node's spawn (not execa): its stdio can be another child's pipe, and
  * nothing in this process reads or closes what it does not own.
  */
-function child(command: string, args: string[], options: { stdio: StdioOptions; env?: NodeJS.ProcessEnv; signal: AbortSignal }): { process: ChildProcess; exited: Promise<Exit> } {
+function child(
+  command: string,
+  args: string[],
+  options: { stdio: StdioOptions; env?: NodeJS.ProcessEnv; signal: AbortSignal },
+): { process: ChildProcess; exited: Promise<Exit> } {
   const proc = spawn(command, args, { stdio: options.stdio, env: options.env, signal: options.signal, killSignal: 'SIGKILL' });
   let stderr = '';
   proc.stderr?.on('data', (chunk: Buffer) => {
@@ -280,13 +350,20 @@ function child(command: string, args: string[], options: { stdio: StdioOptions; 
 }
 
 function zstdFailure(archive: FollowedArchive, exit: Exit): StrongboxError {
-  return new StrongboxError(FailureType.CorruptData, `the dump of ${archive.file} decrypted but does not decompress: zstd: ${exit.stderr.trim() || `exit ${exit.code ?? exit.signal}`}`);
+  return new StrongboxError(
+    FailureType.CorruptData,
+    `the dump of ${archive.file} decrypted but does not decompress: zstd: ${exit.stderr.trim() || `exit ${exit.code ?? exit.signal}`}`,
+  );
 }
 
 function spawnFailure(command: string, error: unknown): unknown {
   if ((error as NodeJS.ErrnoException).code !== 'ENOENT') return error;
   const install = command === 'zstd' ? 'zstd' : 'postgresql-client';
-  return new StrongboxError(FailureType.Config, `cannot run ${command}: not found — install it on the restore workers (apt-get install ${install})`, { cause: error });
+  return new StrongboxError(
+    FailureType.Config,
+    `cannot run ${command}: not found — install it on the restore workers (apt-get install ${install})`,
+    { cause: error },
+  );
 }
 
 /**
@@ -296,7 +373,10 @@ function spawnFailure(command: string, error: unknown): unknown {
  */
 async function readFollowedHeader(archive: FollowedArchive, toc: string): Promise<string> {
   const source = followStream(archive.file, { signal: archive.signal });
-  const zstd = archive.compression === 'zstd' ? child('zstd', ['-d', '-c', '-q'], { stdio: ['pipe', 'pipe', 'pipe'], signal: archive.signal }) : undefined;
+  const zstd =
+    archive.compression === 'zstd'
+      ? child('zstd', ['-d', '-c', '-q'], { stdio: ['pipe', 'pipe', 'pipe'], signal: archive.signal })
+      : undefined;
   const plain: Readable = zstd ? zstd.process.stdout! : source;
   const feeding = zstd ? pipeline(source, zstd.process.stdin!).catch((error: unknown) => error) : Promise.resolve(undefined);
   // The fetch may not have made the staging folder yet.
@@ -328,7 +408,10 @@ async function readFollowedHeader(archive: FollowedArchive, toc: string): Promis
     const exit = await zstd?.exited;
     if (exit && exit.code !== 0) throw zstdFailure(archive, exit);
     const { stderr } = await execa(pgTool('pg_restore'), ['--list', toc], { reject: false, stdin: 'ignore' });
-    throw new StrongboxError(FailureType.RestoreFailed, `pg_restore cannot read the archive ${archive.file}: ${stderrTail(stderr, 5) || 'no table of contents'}`);
+    throw new StrongboxError(
+      FailureType.RestoreFailed,
+      `pg_restore cannot read the archive ${archive.file}: ${stderrTail(stderr, 5) || 'no table of contents'}`,
+    );
   } finally {
     await out.close();
     source.destroy();
@@ -343,7 +426,11 @@ async function readFollowedHeader(archive: FollowedArchive, toc: string): Promis
 
 /** The encoding of an archive prefix whose table of contents is complete; undefined while it is not. */
 async function tocEncoding(toc: string, signal: AbortSignal): Promise<string | undefined> {
-  const result = await execa(pgTool('pg_restore'), ['--file=-', '--use-list=/dev/null', toc], { cancelSignal: signal, stdin: 'ignore', reject: false });
+  const result = await execa(pgTool('pg_restore'), ['--file=-', '--use-list=/dev/null', toc], {
+    cancelSignal: signal,
+    stdin: 'ignore',
+    reject: false,
+  });
   if (result.exitCode !== 0) return undefined;
   return /SET client_encoding = '([A-Za-z0-9_]+)';/.exec(result.stdout)?.[1] ?? 'UTF8';
 }
@@ -351,7 +438,13 @@ async function tocEncoding(toc: string, signal: AbortSignal): Promise<string | u
 /** The reading side went away (a reader done early, or stopped by us): not a failure of the archive. */
 function isEarlyClose(error: unknown): boolean {
   const code = (error as NodeJS.ErrnoException).code;
-  return code === 'EPIPE' || code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ERR_STREAM_DESTROYED' || code === 'ABORT_ERR' || (error as Error).name === 'AbortError';
+  return (
+    code === 'EPIPE' ||
+    code === 'ERR_STREAM_PREMATURE_CLOSE' ||
+    code === 'ERR_STREAM_DESTROYED' ||
+    code === 'ABORT_ERR' ||
+    (error as Error).name === 'AbortError'
+  );
 }
 
 /**
@@ -372,9 +465,15 @@ async function restoreFollowed(archive: FollowedArchive, args: string[], env: No
       zstd = child('zstd', ['-d', '-c', '-q'], { stdio: ['pipe', restore.process.stdin!, 'pipe'], signal: archive.signal });
       // zstd holds its own copy of pg_restore's stdin: pg_restore sees the end when zstd exits.
       restore.process.stdin!.destroy();
-      feeding = pipeFollowed(archive.file, zstd.process.stdin!, following).then(() => undefined, (error: unknown) => error);
+      feeding = pipeFollowed(archive.file, zstd.process.stdin!, following).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
     } else {
-      feeding = pipeFollowed(archive.file, restore.process.stdin!, following).then(() => undefined, (error: unknown) => error);
+      feeding = pipeFollowed(archive.file, restore.process.stdin!, following).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
     }
   } catch (error) {
     restore.process.kill('SIGKILL');
@@ -396,8 +495,19 @@ async function restoreFollowed(archive: FollowedArchive, args: string[], env: No
   archive.signal.throwIfAborted();
   // Why the input ended early, if it did: the fetch failed, or the dump does not decompress.
   if (fed && !isEarlyClose(fed)) throw fed;
-  if (unzipped && unzipped.code !== 0 && unzipped.signal !== 'SIGKILL' && unzipped.signal !== 'SIGPIPE' && !/broken pipe/i.test(unzipped.stderr)) throw zstdFailure(archive, unzipped);
-  throw Object.assign(new Error(`pg_restore exited with ${exit.code ?? exit.signal}`), { command: `pg_restore ${args.join(' ')}`, stderr: exit.stderr, shortMessage: `pg_restore exited with ${exit.code ?? exit.signal}` });
+  if (
+    unzipped &&
+    unzipped.code !== 0 &&
+    unzipped.signal !== 'SIGKILL' &&
+    unzipped.signal !== 'SIGPIPE' &&
+    !/broken pipe/i.test(unzipped.stderr)
+  )
+    throw zstdFailure(archive, unzipped);
+  throw Object.assign(new Error(`pg_restore exited with ${exit.code ?? exit.signal}`), {
+    command: `pg_restore ${args.join(' ')}`,
+    stderr: exit.stderr,
+    shortMessage: `pg_restore exited with ${exit.code ?? exit.signal}`,
+  });
 }
 
 function checkDatabaseName(name: string): void {
@@ -417,7 +527,10 @@ function conninfoDbname(name: string): string {
  */
 async function archiveEncoding(file: string, signal: AbortSignal): Promise<string> {
   try {
-    const { stdout } = await execa(pgTool('pg_restore'), ['--file=-', '--use-list=/dev/null', file], { cancelSignal: signal, stdin: 'ignore' });
+    const { stdout } = await execa(pgTool('pg_restore'), ['--file=-', '--use-list=/dev/null', file], {
+      cancelSignal: signal,
+      stdin: 'ignore',
+    });
     return /SET client_encoding = '([A-Za-z0-9_]+)';/.exec(stdout)?.[1] ?? 'UTF8';
   } catch (error) {
     throw describeArchiveError(error, file, signal);
@@ -428,8 +541,17 @@ async function archiveEncoding(file: string, signal: AbortSignal): Promise<strin
 function describeArchiveError(error: unknown, file: string, signal: AbortSignal): unknown {
   if (signal.aborted) return error;
   const e = error as { stderr?: unknown; shortMessage?: string; code?: string };
-  if (e.code === 'ENOENT') return new StrongboxError(FailureType.Config, 'cannot run pg_restore: not found — install the PostgreSQL client (apt-get install postgresql-client) or set STRONGBOX_PG_BINDIR', { cause: error });
-  return new StrongboxError(FailureType.RestoreFailed, `pg_restore cannot read the archive ${file}: ${stderrTail(e.stderr, 5) || e.shortMessage}`, { cause: error });
+  if (e.code === 'ENOENT')
+    return new StrongboxError(
+      FailureType.Config,
+      'cannot run pg_restore: not found — install the PostgreSQL client (apt-get install postgresql-client) or set STRONGBOX_PG_BINDIR',
+      { cause: error },
+    );
+  return new StrongboxError(
+    FailureType.RestoreFailed,
+    `pg_restore cannot read the archive ${file}: ${stderrTail(e.stderr, 5) || e.shortMessage}`,
+    { cause: error },
+  );
 }
 
 /**
@@ -441,14 +563,22 @@ function describeArchiveError(error: unknown, file: string, signal: AbortSignal)
  * marked so, or — `evenUnmarked`, for a name only this run uses (its scratch database), left by an
  * older release that created and marked in place — not marked at all.
  */
-async function createDatabase(endpoint: PgEndpoint, name: string, options: CreateOptions & { encoding: string }, ours: { marker: string; evenUnmarked: boolean }): Promise<string[]> {
+async function createDatabase(
+  endpoint: PgEndpoint,
+  name: string,
+  options: CreateOptions & { encoding: string },
+  ours: { marker: string; evenUnmarked: boolean },
+): Promise<string[]> {
   const { marker } = ours;
   const where = `${endpoint.host}:${endpoint.port}`;
   return withMaintenanceClient(endpoint, async (client) => {
     const existing = await inspectDatabase(client, name);
     if (existing.exists) {
       if (existing.comment !== marker && !(ours.evenUnmarked && existing.comment === null)) {
-        throw new StrongboxError(FailureType.Refused, `database ${name} already exists on ${where} and this run did not create it — restore into a new name, or drop it yourself if it is debris`);
+        throw new StrongboxError(
+          FailureType.Refused,
+          `database ${name} already exists on ${where} and this run did not create it — restore into a new name, or drop it yourself if it is debris`,
+        );
       }
       // Left by an earlier attempt of this same run: start over.
       await client.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
@@ -458,7 +588,11 @@ async function createDatabase(endpoint: PgEndpoint, name: string, options: Creat
     // As the source was created (encoding and locale, from the archive), else with its encoding in
     // the server's default locale, else in C, which fits every encoding.
     const create = `CREATE DATABASE ${quoteIdent(creating)} TEMPLATE template0`;
-    const attempts = [createOptionsSql(options), `ENCODING ${quoteLiteral(options.encoding)}`, `ENCODING ${quoteLiteral(options.encoding)} LOCALE 'C'`];
+    const attempts = [
+      createOptionsSql(options),
+      `ENCODING ${quoteLiteral(options.encoding)}`,
+      `ENCODING ${quoteLiteral(options.encoding)} LOCALE 'C'`,
+    ];
     const notes: string[] = [];
     for (const [i, attempt] of [...new Set(attempts)].entries()) {
       try {
@@ -467,9 +601,12 @@ async function createDatabase(endpoint: PgEndpoint, name: string, options: Creat
       } catch (error) {
         const code = (error as { code?: string }).code;
         const localeRefused = code === '22023' || code === '42704' || code === '0A000' || code === '42809';
-        if (!localeRefused || i === attempts.length - 1) throw classify(error, `cannot create database ${name} on ${where} (the user needs CREATEDB, or set targets.*.verify.server)`);
+        if (!localeRefused || i === attempts.length - 1)
+          throw classify(error, `cannot create database ${name} on ${where} (the user needs CREATEDB, or set targets.*.verify.server)`);
         if (i === 0 && attempt !== attempts[1]) {
-          notes.push(`restored without the source's locale (${attempt}): this server refuses it (${(error as Error).message}) — text sorts and compares by this server's locale; install the locale and restore again for an exact copy`);
+          notes.push(
+            `restored without the source's locale (${attempt}): this server refuses it (${(error as Error).message}) — text sorts and compares by this server's locale; install the locale and restore again for an exact copy`,
+          );
         }
       }
     }
@@ -478,7 +615,12 @@ async function createDatabase(endpoint: PgEndpoint, name: string, options: Creat
       await client.query(`ALTER DATABASE ${quoteIdent(creating)} RENAME TO ${quoteIdent(name)}`);
     } catch (error) {
       await client.query(`DROP DATABASE IF EXISTS ${quoteIdent(creating)} WITH (FORCE)`).catch(() => undefined);
-      if ((error as { code?: string }).code === '42P04') throw new StrongboxError(FailureType.Refused, `database ${name} was created on ${where} by someone else meanwhile — restore into a new name`, { cause: error });
+      if ((error as { code?: string }).code === '42P04')
+        throw new StrongboxError(
+          FailureType.Refused,
+          `database ${name} was created on ${where} by someone else meanwhile — restore into a new name`,
+          { cause: error },
+        );
       throw classify(error, `cannot rename the new database to ${name} on ${where}`);
     }
     return notes;
@@ -495,7 +637,10 @@ async function createDatabase(endpoint: PgEndpoint, name: string, options: Creat
  * if none could be (a table the restoring user may not alter): the load then runs logged, which is
  * slower, not wrong.
  */
-async function makeTablesUnlogged(endpoint: PgEndpoint, links: PostDataLinkScanner | undefined): Promise<{ keptLogged: string[]; whyLogged?: string }> {
+async function makeTablesUnlogged(
+  endpoint: PgEndpoint,
+  links: PostDataLinkScanner | undefined,
+): Promise<{ keptLogged: string[]; whyLogged?: string }> {
   if (!links || links.uncertain) return { keptLogged: [], whyLogged: 'the foreign keys and publications of the archive could not be read' };
   const client = await connectDatabase(endpoint);
   try {
@@ -505,9 +650,13 @@ async function makeTablesUnlogged(endpoint: PgEndpoint, links: PostDataLinkScann
     );
     const logged = new Set(tablesToKeepLogged(tables.rows, links).map((t) => JSON.stringify([t.schema, t.name])));
     const unlogged = tables.rows.filter((t) => !t.partitioned && !logged.has(JSON.stringify([t.schema, t.name])));
-    const keptLogged = tables.rows.filter((t) => logged.has(JSON.stringify([t.schema, t.name]))).map((t) => `${quoteIdent(t.schema)}.${quoteIdent(t.name)}`);
+    const keptLogged = tables.rows
+      .filter((t) => logged.has(JSON.stringify([t.schema, t.name])))
+      .map((t) => `${quoteIdent(t.schema)}.${quoteIdent(t.name)}`);
     if (unlogged.length === 0) return { keptLogged };
-    await client.query(`BEGIN; ${unlogged.map((t) => `ALTER TABLE ${quoteIdent(t.schema)}.${quoteIdent(t.name)} SET UNLOGGED;`).join(' ')} COMMIT;`);
+    await client.query(
+      `BEGIN; ${unlogged.map((t) => `ALTER TABLE ${quoteIdent(t.schema)}.${quoteIdent(t.name)} SET UNLOGGED;`).join(' ')} COMMIT;`,
+    );
     return { keptLogged };
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);
@@ -525,7 +674,11 @@ async function makeTablesUnlogged(endpoint: PgEndpoint, links: PostDataLinkScann
 async function readPostDataLinks(toc: string, signal: AbortSignal): Promise<PostDataLinkScanner | undefined> {
   const scanner = new PostDataLinkScanner();
   try {
-    const script = execa(pgTool('pg_restore'), ['--section=post-data', '--file=-', toc], { cancelSignal: signal, stdin: 'ignore', buffer: { stdout: false, stderr: true } });
+    const script = execa(pgTool('pg_restore'), ['--section=post-data', '--file=-', toc], {
+      cancelSignal: signal,
+      stdin: 'ignore',
+      buffer: { stdout: false, stderr: true },
+    });
     const lines = createInterface({ input: script.stdout! });
     lines.on('line', (line) => scanner.push(line));
     await script;
@@ -540,7 +693,10 @@ async function readPostDataLinks(toc: string, signal: AbortSignal): Promise<Post
 function refusedForUnloggedTables(error: unknown): string | undefined {
   const stderr = (error as { stderr?: unknown }).stderr;
   if (typeof stderr !== 'string') return undefined;
-  return /^.*ERROR:.*(?:may reference only permanent|unlogged).*$(?:\n(?:DETAIL|HINT):.*$)*/im.exec(stderr)?.[0] ?? /^.*(?:may reference only permanent|unlogged).*$/im.exec(stderr)?.[0];
+  return (
+    /^.*ERROR:.*(?:may reference only permanent|unlogged).*$(?:\n(?:DETAIL|HINT):.*$)*/im.exec(stderr)?.[0] ??
+    /^.*(?:may reference only permanent|unlogged).*$/im.exec(stderr)?.[0]
+  );
 }
 
 function quoteLiteral(value: string): string {
@@ -550,14 +706,34 @@ function quoteLiteral(value: string): string {
 function describeRestoreError(error: unknown, database: string, endpoint: PgEndpoint): unknown {
   const e = error as { stderr?: unknown; command?: string; shortMessage?: string; code?: string };
   if (typeof e.command !== 'string') return error;
-  if (e.code === 'ENOENT') return new StrongboxError(FailureType.Config, 'cannot run pg_restore: not found — install the PostgreSQL client (apt-get install postgresql-client) or set STRONGBOX_PG_BINDIR', { cause: error });
+  if (e.code === 'ENOENT')
+    return new StrongboxError(
+      FailureType.Config,
+      'cannot run pg_restore: not found — install the PostgreSQL client (apt-get install postgresql-client) or set STRONGBOX_PG_BINDIR',
+      { cause: error },
+    );
   const stderr = stderrTail(e.stderr, STDERR_LINES);
   const classified = classify({ message: stderr }, '');
-  if (classified.type === FailureType.Auth) return new StrongboxError(FailureType.Auth, `pg_restore into ${describeEndpoint(endpoint, database)}: ${classified.message}`, { cause: error });
-  if (/could not connect|Connection refused|timeout expired|server closed the connection unexpectedly|terminating connection due to administrator command/i.test(stderr)) {
-    return new StrongboxError(FailureType.Transient, `pg_restore lost its connection to ${describeEndpoint(endpoint, database)}: ${stderr}`, { cause: error });
+  if (classified.type === FailureType.Auth)
+    return new StrongboxError(FailureType.Auth, `pg_restore into ${describeEndpoint(endpoint, database)}: ${classified.message}`, {
+      cause: error,
+    });
+  if (
+    /could not connect|Connection refused|timeout expired|server closed the connection unexpectedly|terminating connection due to administrator command/i.test(
+      stderr,
+    )
+  ) {
+    return new StrongboxError(
+      FailureType.Transient,
+      `pg_restore lost its connection to ${describeEndpoint(endpoint, database)}: ${stderr}`,
+      { cause: error },
+    );
   }
-  return new StrongboxError(FailureType.RestoreFailed, `pg_restore into ${describeEndpoint(endpoint, database)} failed: ${stderr || e.shortMessage}`, { cause: error });
+  return new StrongboxError(
+    FailureType.RestoreFailed,
+    `pg_restore into ${describeEndpoint(endpoint, database)} failed: ${stderr || e.shortMessage}`,
+    { cause: error },
+  );
 }
 
 /**
@@ -565,7 +741,11 @@ function describeRestoreError(error: unknown, database: string, endpoint: PgEndp
  * dependencies read from the verbose script of everything but the data (no rows are read), and
  * the selection computed with what it depends on.
  */
-async function selectFromArchive(file: string, want: { tables?: string[] | undefined; schemas?: string[] | undefined }, signal: AbortSignal): Promise<RestoredSelection & { listFile: string }> {
+async function selectFromArchive(
+  file: string,
+  want: { tables?: string[] | undefined; schemas?: string[] | undefined },
+  signal: AbortSignal,
+): Promise<RestoredSelection & { listFile: string }> {
   const dir = path.dirname(file);
   const run = async <T>(what: string, body: () => Promise<T>): Promise<T> => {
     try {
@@ -573,16 +753,31 @@ async function selectFromArchive(file: string, want: { tables?: string[] | undef
     } catch (error) {
       if (signal.aborted) throw error;
       const e = error as { stderr?: unknown; shortMessage?: string; code?: string };
-      if (e.code === 'ENOENT') throw new StrongboxError(FailureType.Config, 'cannot run pg_restore: not found — install the PostgreSQL client (apt-get install postgresql-client) or set STRONGBOX_PG_BINDIR', { cause: error });
-      throw new StrongboxError(FailureType.RestoreFailed, `pg_restore cannot ${what} of ${file}: ${stderrTail(e.stderr, 5) || e.shortMessage}`, { cause: error });
+      if (e.code === 'ENOENT')
+        throw new StrongboxError(
+          FailureType.Config,
+          'cannot run pg_restore: not found — install the PostgreSQL client (apt-get install postgresql-client) or set STRONGBOX_PG_BINDIR',
+          { cause: error },
+        );
+      throw new StrongboxError(
+        FailureType.RestoreFailed,
+        `pg_restore cannot ${what} of ${file}: ${stderrTail(e.stderr, 5) || e.shortMessage}`,
+        { cause: error },
+      );
     }
   };
-  const list = parseTocList((await run('list the contents', () => execa(pgTool('pg_restore'), ['--list', file], { cancelSignal: signal, stdin: 'ignore' }))).stdout);
+  const list = parseTocList(
+    (await run('list the contents', () => execa(pgTool('pg_restore'), ['--list', file], { cancelSignal: signal, stdin: 'ignore' }))).stdout,
+  );
   const schemaList = path.join(dir, 'toc-without-data.list');
   await writeFile(schemaList, useList(list, new Set(list.filter((l) => !isDataLine(l)).map((l) => l.id))), { mode: 0o600 });
   const parser = new ScriptHeaderParser();
   await run('read the dependencies', async () => {
-    const child = execa(pgTool('pg_restore'), ['--verbose', '--file=-', `--use-list=${schemaList}`, file], { cancelSignal: signal, stdin: 'ignore', buffer: { stdout: false, stderr: true } });
+    const child = execa(pgTool('pg_restore'), ['--verbose', '--file=-', `--use-list=${schemaList}`, file], {
+      cancelSignal: signal,
+      stdin: 'ignore',
+      buffer: { stdout: false, stderr: true },
+    });
     const lines = createInterface({ input: child.stdout! });
     lines.on('line', (line) => parser.push(line));
     await child;
@@ -591,7 +786,8 @@ async function selectFromArchive(file: string, want: { tables?: string[] | undef
   try {
     selection = selectEntries(withDataEntries(parser.entries, list), want);
   } catch (error) {
-    if (error instanceof SelectionError) throw new StrongboxError(FailureType.Config, `cannot restore the selection: ${error.message}`, { cause: error });
+    if (error instanceof SelectionError)
+      throw new StrongboxError(FailureType.Config, `cannot restore the selection: ${error.message}`, { cause: error });
     throw error;
   }
   const listFile = path.join(dir, 'restore.list');

@@ -52,21 +52,42 @@ export function createRestoreRolesActivities(deps: ActivityDeps) {
         const script = path.join(path.dirname(input.file), 'globals.filtered.sql');
         await writeFile(script, filtered.sql, { mode: 0o600 });
         try {
-          await execa(pgTool('psql'), ['--no-psqlrc', '--quiet', '--no-password', '--set=ON_ERROR_STOP=1', '--single-transaction', `--dbname=${database}`, `--file=${script}`], {
-            env: libpqEnv(endpoint, database),
-            cancelSignal: signal,
-            stdin: 'ignore',
-            stdout: 'ignore',
-            buffer: { stdout: false, stderr: true },
-          });
+          await execa(
+            pgTool('psql'),
+            [
+              '--no-psqlrc',
+              '--quiet',
+              '--no-password',
+              '--set=ON_ERROR_STOP=1',
+              '--single-transaction',
+              `--dbname=${database}`,
+              `--file=${script}`,
+            ],
+            {
+              env: libpqEnv(endpoint, database),
+              cancelSignal: signal,
+              stdin: 'ignore',
+              stdout: 'ignore',
+              buffer: { stdout: false, stderr: true },
+            },
+          );
         } catch (error) {
           if (signal.aborted) throw error;
           throw describePsqlError(error, server);
         } finally {
           await rm(script, { force: true });
         }
-        deps.logger.info({ server, created: filtered.created, existing: filtered.existing.length, tablespacesSkipped: filtered.tablespaces }, 'roles restored');
-        return { server, created: filtered.created, existing: filtered.existing, tablespacesSkipped: filtered.tablespaces, skipped: filtered.skipped };
+        deps.logger.info(
+          { server, created: filtered.created, existing: filtered.existing.length, tablespacesSkipped: filtered.tablespaces },
+          'roles restored',
+        );
+        return {
+          server,
+          created: filtered.created,
+          existing: filtered.existing,
+          tablespacesSkipped: filtered.tablespaces,
+          skipped: filtered.skipped,
+        };
       });
     },
   };
@@ -75,13 +96,22 @@ export function createRestoreRolesActivities(deps: ActivityDeps) {
 function describePsqlError(error: unknown, server: string): unknown {
   const e = error as { stderr?: unknown; command?: string; code?: string; shortMessage?: string };
   if (typeof e.command !== 'string') return error;
-  if (e.code === 'ENOENT') return new StrongboxError(FailureType.Config, 'cannot run psql: not found — install the PostgreSQL client (apt-get install postgresql-client) or set STRONGBOX_PG_BINDIR', { cause: error });
+  if (e.code === 'ENOENT')
+    return new StrongboxError(
+      FailureType.Config,
+      'cannot run psql: not found — install the PostgreSQL client (apt-get install postgresql-client) or set STRONGBOX_PG_BINDIR',
+      { cause: error },
+    );
   // psql quotes the failing statement: password hashes must not travel in the failure.
   const stderr = redactSecrets(stderrTail(e.stderr, STDERR_LINES));
   const classified = classify({ message: stderr }, '');
-  if (classified.type === FailureType.Auth) return new StrongboxError(FailureType.Auth, `restoring roles on ${server}: ${classified.message}`);
+  if (classified.type === FailureType.Auth)
+    return new StrongboxError(FailureType.Auth, `restoring roles on ${server}: ${classified.message}`);
   if (/could not connect|Connection refused|timeout expired|server closed the connection unexpectedly/i.test(stderr)) {
     return new StrongboxError(FailureType.Transient, `restoring roles: lost the connection to ${server}: ${stderr}`);
   }
-  return new StrongboxError(FailureType.RestoreFailed, `restoring roles on ${server} failed (nothing was changed: one transaction): ${stderr} — creating roles needs a superuser or CREATEROLE`);
+  return new StrongboxError(
+    FailureType.RestoreFailed,
+    `restoring roles on ${server} failed (nothing was changed: one transaction): ${stderr} — creating roles needs a superuser or CREATEROLE`,
+  );
 }

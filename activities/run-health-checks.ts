@@ -37,7 +37,14 @@ export function createRunHealthChecksActivities(deps: ActivityDeps) {
         const outcomes: HealthCheckOutcome[] = [];
         for (const check of healthChecksFor(sql, input.target)) outcomes.push(await runSql(deps, input.target, check));
         for (const check of healthChecksFor(http, input.target)) outcomes.push(await runHttp(check, signal));
-        deps.logger.info({ target: input.target, passed: outcomes.filter((o) => o.passed).length, failed: outcomes.filter((o) => !o.passed).map((o) => o.name) }, 'health checks run');
+        deps.logger.info(
+          {
+            target: input.target,
+            passed: outcomes.filter((o) => o.passed).length,
+            failed: outcomes.filter((o) => !o.passed).map((o) => o.name),
+          },
+          'health checks run',
+        );
         return outcomes;
       });
     },
@@ -69,7 +76,10 @@ async function runHttp(check: HttpHealthCheck, cancelled: AbortSignal): Promise<
   } catch (error) {
     cancelled.throwIfAborted();
     const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-    const why = (error as Error).name === 'TimeoutError' ? `no answer within ${check.timeout}` : (cause?.code ?? cause?.message ?? (error as Error).message);
+    const why =
+      (error as Error).name === 'TimeoutError'
+        ? `no answer within ${check.timeout}`
+        : (cause?.code ?? cause?.message ?? (error as Error).message);
     return { name: check.name, kind: 'http', passed: false, detail: `GET ${check.url}: ${why}` };
   }
 }

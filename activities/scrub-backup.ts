@@ -13,11 +13,20 @@ import type { Manifest } from '../src/domain.js';
 import { asActivity, classify, isCancellation } from '../src/errors.js';
 import { BandwidthLimit } from '../src/scrub/bandwidth.js';
 import { checkObject } from '../src/scrub/check.js';
-import { copyStateOf, scrubKey, type CopyRepair, type CopyScrub, type ObjectCheck, type ScrubMode, type ScrubRecord } from '../src/scrub/record.js';
+import {
+  copyStateOf,
+  scrubKey,
+  type CopyRepair,
+  type CopyScrub,
+  type ObjectCheck,
+  type ScrubMode,
+  type ScrubRecord,
+} from '../src/scrub/record.js';
 import { SourceDamagedError, transferObject } from '../src/scrub/transfer.js';
 import { stagingFolder } from '../src/staging.js';
 import { storageFor, type ActivityDeps } from './deps.js';
 import { whileHeartbeating } from './heartbeat.js';
+import { lockOfCopy } from '../src/retention/lock.js';
 
 export interface PlanScrubInput {
   /** Only this target's backups; every target's otherwise. */
@@ -70,14 +79,26 @@ export function createScrubActivities(deps: ActivityDeps) {
     /** Reads the catalog. Safe to retry: reads only. */
     async planScrub(input: PlanScrubInput): Promise<ScrubPlan> {
       return asActivity('scrub plan', async () => {
-        const catalog = await whileHeartbeating(() => ({ phase: 'catalog' }), () => readCatalog(deps.storages.values(), input.target ? { target: input.target } : {}));
+        const catalog = await whileHeartbeating(
+          () => ({ phase: 'catalog' }),
+          () => readCatalog(deps.storages.values(), input.target ? { target: input.target } : {}),
+        );
         const backups = catalog.entries.map((entry) => {
           // A copy whose manifest is unreadable is still a copy to report (never to repair).
-          const unreadable = catalog.problems.filter((p) => p.key === manifestKey(entry.target, entry.backupId) && !entry.destinations.includes(p.destination)).map((p) => p.destination);
+          const unreadable = catalog.problems
+            .filter((p) => p.key === manifestKey(entry.target, entry.backupId) && !entry.destinations.includes(p.destination))
+            .map((p) => p.destination);
           return { target: entry.target, backupId: entry.backupId, holders: [...new Set([...entry.destinations, ...unreadable])] };
         });
         const { scrub, verification } = deps.config;
-        return { backups, unreachable: catalog.unreachable, concurrency: scrub.concurrency, repair: scrub.repair, preference: verification.sourcePreference, retry: retryProfile(deps.config) };
+        return {
+          backups,
+          unreachable: catalog.unreachable,
+          concurrency: scrub.concurrency,
+          repair: scrub.repair,
+          preference: verification.sourcePreference,
+          retry: retryProfile(deps.config),
+        };
       });
     },
 
@@ -105,7 +126,12 @@ export function createScrubActivities(deps: ActivityDeps) {
               } catch (error) {
                 if (isCancellation(error)) throw error;
                 const known = classify(error);
-                copies.push({ destination, state: known.retryable ? 'unreachable' : 'unreadable-manifest', detail: known.message, objects: [] });
+                copies.push({
+                  destination,
+                  state: known.retryable ? 'unreachable' : 'unreadable-manifest',
+                  detail: known.message,
+                  objects: [],
+                });
                 continue;
               }
               // Gone since the plan (pruned): not a copy any more, never touched.
@@ -141,9 +167,16 @@ export function createScrubActivities(deps: ActivityDeps) {
                   break;
                 }
               }
-              copies.push(failure ? { destination, state: 'unreachable', detail: failure, objects } : { destination, state: copyStateOf(objects), objects });
+              copies.push(
+                failure
+                  ? { destination, state: 'unreachable', detail: failure, objects }
+                  : { destination, state: copyStateOf(objects), objects },
+              );
             }
-            deps.logger.info({ backupId: input.backupId, mode: input.mode, attempt, copies: copies.map((c) => `${c.destination}:${c.state}`) }, 'backup scrubbed');
+            deps.logger.info(
+              { backupId: input.backupId, mode: input.mode, attempt, copies: copies.map((c) => `${c.destination}:${c.state}`) },
+              'backup scrubbed',
+            );
             return copies;
           },
         );
@@ -162,17 +195,24 @@ export function createScrubActivities(deps: ActivityDeps) {
         const storage = storageFor(deps, input.destination);
         const refused = (detail: string): CopyRepair => ({ outcome: 'refused', objects: input.objects, detail });
         const own = await readManifest(storage, input.target, input.backupId).catch(() => undefined);
-        if (!own) return refused(`the copy's manifest in ${input.destination} is missing or unreadable — not touched (repair it by hand, or let prune treat the folder as debris)`);
+        if (!own)
+          return refused(
+            `the copy's manifest in ${input.destination} is missing or unreadable — not touched (repair it by hand, or let prune treat the folder as debris)`,
+          );
         const expected = objectsIn(own, input.destination);
         const wanted = input.objects.map((key) => expected.find((o) => o.key === key));
-        if (wanted.some((o) => o === undefined)) return refused(`the manifest in ${input.destination} does not list ${input.objects.join(', ')} — not touched`);
+        if (wanted.some((o) => o === undefined))
+          return refused(`the manifest in ${input.destination} does not list ${input.objects.join(', ')} — not touched`);
         for (const object of wanted) {
           const info = await storage.head(object!.key);
           if (info?.retainUntil && info.retainUntil.getTime() > Date.parse(input.now)) {
-            return refused(`${object!.key} in ${input.destination} is under a retention lock until ${info.retainUntil.toISOString()} — a locked object is never overwritten`);
+            return refused(
+              `${object!.key} in ${input.destination} is under a retention lock until ${info.retainUntil.toISOString()} — a locked object is never overwritten`,
+            );
           }
         }
         const badSources: NonNullable<CopyRepair['badSources']> = [];
+        const retainUntil = lockOfCopy(deps.config, own, input.destination, deps.clock());
         const staging = stagingFolder(deps.stagingDir, `scrub-${input.backupId}-${input.destination}`);
         let bytes = 0;
         try {
@@ -184,7 +224,10 @@ export function createScrubActivities(deps: ActivityDeps) {
                 const theirs = await readManifest(source, input.target, input.backupId).catch(() => undefined);
                 const sameFiles = theirs && JSON.stringify(theirs.files) === JSON.stringify(own.files);
                 if (!theirs || !sameFiles) {
-                  badSources.push({ destination: from, detail: theirs ? 'its manifest records other files than the damaged copy\'s' : 'its manifest is missing or unreadable' });
+                  badSources.push({
+                    destination: from,
+                    detail: theirs ? "its manifest records other files than the damaged copy's" : 'its manifest is missing or unreadable',
+                  });
                   continue;
                 }
                 const available = objectsIn(theirs, from);
@@ -196,6 +239,8 @@ export function createScrubActivities(deps: ActivityDeps) {
                       stagingDir: staging,
                       toKey: object!.key,
                       replace: true,
+                      // Locked again as its backup locked it there, if that lock has not ended yet.
+                      ...(retainUntil ? { retainUntil } : {}),
                       signal: context.cancellationSignal,
                       limit,
                       onBytes: (b) => {
@@ -208,10 +253,24 @@ export function createScrubActivities(deps: ActivityDeps) {
                   badSources.push({ destination: from, detail: error.message });
                   continue;
                 }
-                deps.logger.warn({ backupId: input.backupId, destination: input.destination, from, objects: input.objects }, 'copy repaired');
-                return { outcome: 'repaired', from, objects: input.objects, detail: `rewritten from the copy in ${from}, checked on the way and read back`, ...(badSources.length > 0 ? { badSources } : {}) };
+                deps.logger.warn(
+                  { backupId: input.backupId, destination: input.destination, from, objects: input.objects },
+                  'copy repaired',
+                );
+                return {
+                  outcome: 'repaired',
+                  from,
+                  objects: input.objects,
+                  detail: `rewritten from the copy in ${from}, checked on the way and read back`,
+                  ...(badSources.length > 0 ? { badSources } : {}),
+                };
               }
-              return { outcome: 'failed', objects: input.objects, detail: `no source passed its own check: ${badSources.map((b) => `${b.destination}: ${b.detail}`).join('; ') || 'none given'}`, badSources };
+              return {
+                outcome: 'failed',
+                objects: input.objects,
+                detail: `no source passed its own check: ${badSources.map((b) => `${b.destination}: ${b.detail}`).join('; ') || 'none given'}`,
+                badSources,
+              };
             },
           );
         } finally {

@@ -25,7 +25,13 @@ export function createSendAlertActivities(deps: ActivityDeps) {
   return {
     async sendAlert(alert: Alert): Promise<SendAlertResult> {
       const { channels } = deps.config.alerts;
-      const log = { kind: alert.kind, workflowKind: alert.workflowKind, target: alert.target, step: alert.step, workflowId: alert.workflow.id };
+      const log = {
+        kind: alert.kind,
+        workflowKind: alert.workflowKind,
+        target: alert.target,
+        step: alert.step,
+        workflowId: alert.workflow.id,
+      };
       if (channels.length === 0) {
         deps.logger.warn({ ...log, reason: alert.reason }, 'alert not sent: no alert channel is configured (alerts.channels)');
         return { delivered: [], failed: [], skipped: 'no alert channel configured' };
@@ -49,7 +55,9 @@ export function createSendAlertActivities(deps: ActivityDeps) {
           return result;
         }),
       );
-      const failed = results.filter((r): r is DeliveryResult => r !== undefined && !r.delivered).map((r) => ({ channel: r.channel, error: r.error ?? 'unknown error' }));
+      const failed = results
+        .filter((r): r is DeliveryResult => r !== undefined && !r.delivered)
+        .map((r) => ({ channel: r.channel, error: r.error ?? 'unknown error' }));
       if (failed.length > 0) deps.logger.error({ ...log, failed }, 'alert channel(s) did not take the alert');
       if (delivered.length === 0) {
         throw ApplicationFailure.create({

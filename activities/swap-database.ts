@@ -61,7 +61,10 @@ export function createSwapDatabaseActivities(deps: ActivityDeps) {
         const marker = restoreMarker(context.info.workflowExecution);
         const swappedComment = `${marker}; put in place of ${database}`;
         if (input.restored === database || input.keepAs === database || input.keepAs === input.restored) {
-          throw new StrongboxError(FailureType.Config, `cannot swap: the restored database, the kept name and ${database} must be three different names`);
+          throw new StrongboxError(
+            FailureType.Config,
+            `cannot swap: the restored database, the kept name and ${database} must be three different names`,
+          );
         }
         return withMaintenanceClient(endpoint, async (client) => {
           const restored = await inspectDatabase(client, input.restored);
@@ -70,21 +73,46 @@ export function createSwapDatabaseActivities(deps: ActivityDeps) {
 
           // A retry after the swap committed: the target's database is ours.
           if (!restored.exists && current.exists && current.comment?.startsWith(marker)) {
-            return { outcome: kept.exists ? 'swapped' : 'renamed', database, server, ...(kept.exists ? { keptAs: input.keepAs } : {}), terminated: 0 };
+            return {
+              outcome: kept.exists ? 'swapped' : 'renamed',
+              database,
+              server,
+              ...(kept.exists ? { keptAs: input.keepAs } : {}),
+              terminated: 0,
+            };
           }
-          if (!restored.exists) throw new StrongboxError(FailureType.MissingObject, `the restored database ${input.restored} is gone from ${server} — nothing was swapped; restore again`);
+          if (!restored.exists)
+            throw new StrongboxError(
+              FailureType.MissingObject,
+              `the restored database ${input.restored} is gone from ${server} — nothing was swapped; restore again`,
+            );
           if (restored.comment !== marker) {
-            throw new StrongboxError(FailureType.Refused, `refusing to put ${input.restored} in place of ${database}: this run did not restore it (its comment is not this run's marker)`);
+            throw new StrongboxError(
+              FailureType.Refused,
+              `refusing to put ${input.restored} in place of ${database}: this run did not restore it (its comment is not this run's marker)`,
+            );
           }
-          if (kept.exists) throw new StrongboxError(FailureType.Refused, `cannot keep ${database} as ${input.keepAs} on ${server}: a database of that name exists — nothing was swapped`);
+          if (kept.exists)
+            throw new StrongboxError(
+              FailureType.Refused,
+              `cannot keep ${database} as ${input.keepAs} on ${server}: a database of that name exists — nothing was swapped`,
+            );
 
           if (!current.exists) {
-            await client.query(`BEGIN; ALTER DATABASE ${quoteIdent(input.restored)} RENAME TO ${quoteIdent(database)}; COMMENT ON DATABASE ${quoteIdent(database)} IS ${literal(swappedComment)}; COMMIT`);
-            deps.logger.info({ server, database, from: input.restored }, 'restored database renamed into place (there was none to replace)');
+            await client.query(
+              `BEGIN; ALTER DATABASE ${quoteIdent(input.restored)} RENAME TO ${quoteIdent(database)}; COMMENT ON DATABASE ${quoteIdent(database)} IS ${literal(swappedComment)}; COMMIT`,
+            );
+            deps.logger.info(
+              { server, database, from: input.restored },
+              'restored database renamed into place (there was none to replace)',
+            );
             return { outcome: 'renamed', database, server, terminated: 0 };
           }
           if (!input.approved) {
-            throw new StrongboxError(FailureType.Refused, `refusing to replace the existing database ${database} on ${server} without an approval`);
+            throw new StrongboxError(
+              FailureType.Refused,
+              `refusing to replace the existing database ${database} on ${server} without an approval`,
+            );
           }
 
           // Approved: keep new sessions out of the old database, end the ones it has, rename both at once.
@@ -114,7 +142,10 @@ export function createSwapDatabaseActivities(deps: ActivityDeps) {
           }
           // The kept database may be opened again (to compare, to copy rows back); nothing points at its name.
           await client.query(`ALTER DATABASE ${quoteIdent(input.keepAs)} WITH ALLOW_CONNECTIONS true`);
-          deps.logger.info({ server, database, keptAs: input.keepAs, from: input.restored, terminated }, 'restored database swapped into place');
+          deps.logger.info(
+            { server, database, keptAs: input.keepAs, from: input.restored, terminated },
+            'restored database swapped into place',
+          );
           return { outcome: 'swapped', database, server, keptAs: input.keepAs, terminated };
         });
       });

@@ -104,10 +104,18 @@ export function createUploadActivities(deps: ActivityDeps) {
         let tries = 0;
         let told: Promise<void> = Promise.resolve();
         const beat = () =>
-          context.heartbeat({ step: waitingSince ? 'waiting' : 'upload', bytes, checkpoint, ...(waitingSince ? { waitingSince, alerted } : {}) } satisfies UploadHeartbeat);
+          context.heartbeat({
+            step: waitingSince ? 'waiting' : 'upload',
+            bytes,
+            checkpoint,
+            ...(waitingSince ? { waitingSince, alerted } : {}),
+          } satisfies UploadHeartbeat);
         const answered = () => {
           if (waitingSince === undefined) return;
-          deps.logger.info({ destination: input.destination, key: input.key, since: waitingSince }, 'the store answers again; the upload goes on');
+          deps.logger.info(
+            { destination: input.destination, key: input.key, since: waitingSince },
+            'the store answers again; the upload goes on',
+          );
           waitingSince = undefined;
           alerted = false;
           tries = 0;
@@ -134,8 +142,19 @@ export function createUploadActivities(deps: ActivityDeps) {
             answered();
             // The workflow hears the store is back before it hears the upload is done.
             await told;
-            if (resume) deps.logger.info({ destination: input.destination, key: input.key, partsDone: resume.parts.length }, 'resumed an interrupted upload');
-            return { destination: input.destination, key: input.key, size: result.size, sha256: result.sha256, uploaded: result.uploaded, resumed: resume !== undefined };
+            if (resume)
+              deps.logger.info(
+                { destination: input.destination, key: input.key, partsDone: resume.parts.length },
+                'resumed an interrupted upload',
+              );
+            return {
+              destination: input.destination,
+              key: input.key,
+              size: result.size,
+              sha256: result.sha256,
+              uploaded: result.uploaded,
+              resumed: resume !== undefined,
+            };
           } catch (error) {
             if (context.cancellationSignal.aborted || !isStoreUnreachable(error)) throw error;
             const now = Date.now();
@@ -149,7 +168,10 @@ export function createUploadActivities(deps: ActivityDeps) {
             const until = new Date(Date.parse(waitingSince) + policy.windowMs).toISOString();
             const waiting = { destination: input.destination, key: input.key, since: waitingSince, until, reason };
             if (firstFailure) {
-              deps.logger.warn({ destination: input.destination, key: input.key, until, reason }, `waiting for ${input.destination}: the store cannot be reached`);
+              deps.logger.warn(
+                { destination: input.destination, key: input.key, until, reason },
+                `waiting for ${input.destination}: the store cannot be reached`,
+              );
               void tellWorkflow(deps, context, waiting);
             }
             if (!alerted && waitedMs >= Math.min(policy.windowMs * ALERT_SHARE_OF_WINDOW, ALERT_AFTER_MAX_MS)) {
@@ -179,8 +201,18 @@ async function pauseBeating(context: Context, ms: number, beat: () => void): Pro
  * the failure cleanup and prune find it by its key) and the attempt fails for good — another
  * attempt would only wait again.
  */
-async function giveUp(deps: ActivityDeps, storage: Storage, input: UploadInput, checkpoint: UploadCheckpoint | undefined, since: string, reason: string): Promise<ApplicationFailure> {
-  if (checkpoint) await storage.abortIncompleteUpload({ key: checkpoint.key, uploadId: checkpoint.uploadId, initiated: new Date(since) }).catch(() => undefined);
+async function giveUp(
+  deps: ActivityDeps,
+  storage: Storage,
+  input: UploadInput,
+  checkpoint: UploadCheckpoint | undefined,
+  since: string,
+  reason: string,
+): Promise<ApplicationFailure> {
+  if (checkpoint)
+    await storage
+      .abortIncompleteUpload({ key: checkpoint.key, uploadId: checkpoint.uploadId, initiated: new Date(since) })
+      .catch(() => undefined);
   const window = deps.config.retries.outageWindow;
   deps.logger.error({ destination: input.destination, key: input.key, since, reason }, 'gave up waiting for the store');
   return ApplicationFailure.create({
@@ -228,7 +260,9 @@ async function alertWaiting(deps: ActivityDeps, context: Context, waiting: Requi
   };
   const message = toMessage(alert, deps.config.temporal.uiUrl);
   try {
-    const results = await Promise.all(channels.map((channel, index) => deliver(channel, channelName(channel, index), message, { signal: context.cancellationSignal })));
+    const results = await Promise.all(
+      channels.map((channel, index) => deliver(channel, channelName(channel, index), message, { signal: context.cancellationSignal })),
+    );
     const failed = results.filter((r) => !r.delivered).map((r) => ({ channel: r.channel, error: r.error }));
     if (failed.length > 0) deps.logger.error({ ...log, failed }, 'alert channel(s) did not take the waiting alert');
     else deps.logger.info(log, 'alert sent: the upload waits for its store');

@@ -36,14 +36,20 @@ export function createManifestActivities(deps: ActivityDeps) {
         const bytes = await readFile(file);
         const sha256 = createHash('sha256').update(bytes).digest('hex');
         if (sha256 !== input.draftSha256) {
-          throw new StrongboxError(FailureType.CorruptData, `refusing to write the manifest: the draft manifest ${file} changed since the dump wrote it`);
+          throw new StrongboxError(
+            FailureType.CorruptData,
+            `refusing to write the manifest: the draft manifest ${file} changed since the dump wrote it`,
+          );
         }
         const manifest = buildManifest(parseDraftManifest(bytes, file), input.parts);
         const storage = storageFor(deps, input.destination);
         for (const object of manifest.destinations[input.destination]?.objects ?? []) {
           const info = await storage.head(object.key);
           if (!info || info.size !== object.size || (info.sha256 !== undefined && info.sha256 !== object.sha256)) {
-            throw new StrongboxError(FailureType.MissingObject, `refusing to write the manifest: ${object.key} in ${input.destination} is ${info ? 'not the object that was uploaded' : 'missing'}`);
+            throw new StrongboxError(
+              FailureType.MissingObject,
+              `refusing to write the manifest: ${object.key} in ${input.destination} is ${info ? 'not the object that was uploaded' : 'missing'}`,
+            );
           }
         }
         await storeManifest(storage, manifest, input.retainUntil ? { retainUntil: new Date(input.retainUntil) } : {});

@@ -17,7 +17,19 @@ import { execa } from 'execa';
 import pg from 'pg';
 import { startBackup } from '../src/client/backup.js';
 import { readCredentialsFile } from '../src/stack/index.js';
-import { argValue, BENCH_BUCKET, benchConfig, benchDatabase, benchStack, mb, median, pgClientConfig, shapeArg, spawnBenchWorker, timed } from './lib.js';
+import {
+  argValue,
+  BENCH_BUCKET,
+  benchConfig,
+  benchDatabase,
+  benchStack,
+  mb,
+  median,
+  pgClientConfig,
+  shapeArg,
+  spawnBenchWorker,
+  timed,
+} from './lib.js';
 
 const sizeMb = argValue('size-mb', 1024);
 const runs = argValue('runs', 5);
@@ -34,15 +46,29 @@ try {
   const worker = await spawnBenchWorker(stack.info, bench.configFile);
   const connection = await Connection.connect({ address: stack.info.temporal.address });
   const client = new Client({ connection, namespace: stack.info.temporal.namespace });
-  const s3 = new S3Client({ endpoint: stack.info.s3.endpoint, region: stack.info.s3.region, forcePathStyle: true, credentials: readCredentialsFile(stack.info.s3.credentialsFile) });
-  const env = { PGHOST: stack.info.postgres.host, PGPORT: String(stack.info.postgres.port), PGUSER: stack.info.postgres.user, PGPASSFILE: stack.info.postgres.passfile, PGDATABASE: database };
+  const s3 = new S3Client({
+    endpoint: stack.info.s3.endpoint,
+    region: stack.info.s3.region,
+    forcePathStyle: true,
+    credentials: readCredentialsFile(stack.info.s3.credentialsFile),
+  });
+  const env = {
+    PGHOST: stack.info.postgres.host,
+    PGPORT: String(stack.info.postgres.port),
+    PGUSER: stack.info.postgres.user,
+    PGPASSFILE: stack.info.postgres.passfile,
+    PGDATABASE: database,
+  };
   const rows: Array<{ baselineMs: number; strongboxMs: number; baselineBytes: number; strongboxBytes: number }> = [];
   try {
     for (let run = 1; run <= runs; run += 1) {
       const file = path.join(bench.dir, `baseline-${run}.dump`);
       const baseline = await timed(async () => {
         await execa('pg_dump', ['--format=custom', `--file=${file}`], { env });
-        await new Upload({ client: s3, params: { Bucket: BENCH_BUCKET, Key: `baseline/${path.basename(bench.dir)}/${run}.dump`, Body: createReadStream(file) } }).done();
+        await new Upload({
+          client: s3,
+          params: { Bucket: BENCH_BUCKET, Key: `baseline/${path.basename(bench.dir)}/${run}.dump`, Body: createReadStream(file) },
+        }).done();
         return (await stat(file)).size;
       });
       const scheduledAt = new Date(Date.UTC(2030, 0, run, 2)).toISOString();
@@ -52,7 +78,9 @@ try {
         return result.manifest.files.reduce((sum, f) => sum + f.size, 0);
       });
       rows.push({ baselineMs: baseline.ms, strongboxMs: strongbox.ms, baselineBytes: baseline.value, strongboxBytes: strongbox.value });
-      process.stderr.write(`run ${run}: baseline ${(baseline.ms / 1000).toFixed(2)} s (${mb(baseline.value)}), strongbox ${(strongbox.ms / 1000).toFixed(2)} s (${mb(strongbox.value)}), ratio ${(strongbox.ms / baseline.ms).toFixed(3)}\n`);
+      process.stderr.write(
+        `run ${run}: baseline ${(baseline.ms / 1000).toFixed(2)} s (${mb(baseline.value)}), strongbox ${(strongbox.ms / 1000).toFixed(2)} s (${mb(strongbox.value)}), ratio ${(strongbox.ms / baseline.ms).toFixed(3)}\n`,
+      );
     }
     const ratio = median(rows.map((r) => r.strongboxMs / r.baselineMs));
     const sizeRatio = median(rows.map((r) => r.strongboxBytes / r.baselineBytes));
@@ -66,7 +94,12 @@ try {
       database: { name: database, shape, size: dbBytes },
       runs,
       baseline: { medianSeconds: baselineS, outputBytes: median(rows.map((r) => r.baselineBytes)) },
-      strongbox: { medianSeconds: strongboxS, outputBytes: median(rows.map((r) => r.strongboxBytes)), throughputMBps: dbBytes / 1024 / 1024 / strongboxS, workerPeakRssBytes: peak },
+      strongbox: {
+        medianSeconds: strongboxS,
+        outputBytes: median(rows.map((r) => r.strongboxBytes)),
+        throughputMBps: dbBytes / 1024 / 1024 / strongboxS,
+        workerPeakRssBytes: peak,
+      },
       ratio,
       sizeRatio,
       goals: { ratio: '<= 0.5', sizeRatio: '<= 1.1', workerPeakRss: '<= 256 MB' },

@@ -43,7 +43,13 @@ export async function benchStack(): Promise<BenchStack> {
 }
 
 export function pgClientConfig(stack: StackInfo, database: string): pg.ClientConfig {
-  return { host: stack.postgres.host, port: stack.postgres.port, user: stack.postgres.user, password: readPostgresPassword(stack.postgres), database };
+  return {
+    host: stack.postgres.host,
+    port: stack.postgres.port,
+    user: stack.postgres.user,
+    password: readPostgresPassword(stack.postgres),
+    database,
+  };
 }
 
 /**
@@ -79,12 +85,22 @@ export async function benchDatabase(stack: StackInfo, sizeMb: number, shape: Dat
   const client = new pg.Client(pgClientConfig(stack, name));
   await client.connect();
   try {
-    const size = Number((await client.query(`select coalesce(sum(pg_table_size(c.oid)), 0) as s from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = 'public' and c.relkind = 'r'`)).rows[0].s);
+    const size = Number(
+      (
+        await client.query(
+          `select coalesce(sum(pg_table_size(c.oid)), 0) as s from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = 'public' and c.relkind = 'r'`,
+        )
+      ).rows[0].s,
+    );
     if (size >= sizeMb * 1024 * 1024 * 0.95) return name;
     process.stderr.write(`generating ~${sizeMb} MB of ${shape} data in ${name} (once; reused by later runs)…\n`);
     await client.query('drop table if exists price_history, products');
-    await client.query(`create table products (id bigint primary key, sku text not null, name text not null, description text, attributes jsonb, price numeric(12,2), updated_at timestamptz)`);
-    await client.query(`create table price_history (product_id bigint not null, observed_at timestamptz not null, price numeric(12,2) not null, source text, primary key (product_id, observed_at))`);
+    await client.query(
+      `create table products (id bigint primary key, sku text not null, name text not null, description text, attributes jsonb, price numeric(12,2), updated_at timestamptz)`,
+    );
+    await client.query(
+      `create table price_history (product_id bigint not null, observed_at timestamptz not null, price numeric(12,2) not null, source text, primary key (product_id, observed_at))`,
+    );
     const mix = SHAPES[shape];
     // On disk a product row takes ~560 bytes, a price-history row ~88 (tuple headers and indexes aside).
     const products = Math.max(1, Math.round((sizeMb * 1024 * 1024 * mix.catalog) / 560));
@@ -95,7 +111,8 @@ export async function benchDatabase(stack: StackInfo, sizeMb: number, shape: Dat
     // real text (power(random(), 3)), so they compress like prose rather than like repeated strings.
     const word = (k: string) =>
       `((array['ka','lo','mi','ne','ra','to','su','pe','li','an','or','es','ti','ve','du','ga'])[1 + (${k}) % 16] || (array['ra','ni','ko','se','ta','lu','me','di','po','ve','ri','sa'])[1 + ((${k}) / 16) % 12] || (array['','','n','s','t','r','l','de','ne','ka'])[1 + ((${k}) / 192) % 10])`;
-    const words = (count: string) => `(select string_agg(${word('floor(power(random(), 3) * 5000)::int + 0 * g')}, ' ') from generate_series(1, ${count}) g)`;
+    const words = (count: string) =>
+      `(select string_agg(${word('floor(power(random(), 3) * 5000)::int + 0 * g')}, ' ') from generate_series(1, ${count}) g)`;
     for (let from = 1; from <= products; from += batch) {
       const to = Math.min(products, from + batch - 1);
       await client.query(`
@@ -125,7 +142,8 @@ export async function benchDatabase(stack: StackInfo, sizeMb: number, shape: Dat
 export function shapeArg(): DataShape {
   const index = process.argv.indexOf('--shape');
   const value = index === -1 ? 'catalog' : process.argv[index + 1];
-  if (value !== 'catalog' && value !== 'history' && value !== 'mixed') throw new Error(`--shape must be catalog, history or mixed, not ${value}`);
+  if (value !== 'catalog' && value !== 'history' && value !== 'mixed')
+    throw new Error(`--shape must be catalog, history or mixed, not ${value}`);
   return value;
 }
 
@@ -155,12 +173,27 @@ export function benchConfig(stack: StackInfo, database: string, patch: (raw: Rec
       weekly: { destinations: ['cloud'], keepDays: 90 },
       monthly: { destinations: ['cloud'], keepDays: 365 },
     },
-    targets: { bench: { host: stack.postgres.host, port: stack.postgres.port, user: stack.postgres.user, passfile: stack.postgres.passfile, database, globals: false } },
+    targets: {
+      bench: {
+        host: stack.postgres.host,
+        port: stack.postgres.port,
+        user: stack.postgres.user,
+        passfile: stack.postgres.passfile,
+        database,
+        globals: false,
+      },
+    },
   };
   patch(raw);
   const configFile = path.join(dir, 'strongbox.yaml');
   writeFileSync(configFile, stringify(raw));
-  return { dir, raw, configFile, config: parseConfig(raw, { source: configFile, baseDir: dir }), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  return {
+    dir,
+    raw,
+    configFile,
+    config: parseConfig(raw, { source: configFile, baseDir: dir }),
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  };
 }
 
 export interface WorkerProcess {

@@ -59,10 +59,21 @@ try {
   const worker = await spawnBenchWorker(stack.info, bench.configFile);
   const connection = await Connection.connect({ address: stack.info.temporal.address });
   const client = new Client({ connection, namespace: stack.info.temporal.namespace });
-  const env = { PGHOST: stack.info.postgres.host, PGPORT: String(stack.info.postgres.port), PGUSER: stack.info.postgres.user, PGPASSFILE: stack.info.postgres.passfile };
+  const env = {
+    PGHOST: stack.info.postgres.host,
+    PGPORT: String(stack.info.postgres.port),
+    PGUSER: stack.info.postgres.user,
+    PGPASSFILE: stack.info.postgres.passfile,
+  };
   const rows: Array<{ baselineMs: number; strongboxMs: number }> = [];
   try {
-    const backup = await (await startBackup(client, bench.config, { target: 'bench', scheduledAt: new Date(Date.UTC(2031, 0, 1, 2)).toISOString(), tier: 'daily' })).result();
+    const backup = await (
+      await startBackup(client, bench.config, {
+        target: 'bench',
+        scheduledAt: new Date(Date.UTC(2031, 0, 1, 2)).toISOString(),
+        tier: 'daily',
+      })
+    ).result();
     const sealed = encryptedDump(path.join(bench.dir, 'local'));
     const identity = path.join(bench.dir, 'identity.txt');
     const plainFile = path.join(bench.dir, 'baseline.dump');
@@ -76,12 +87,30 @@ try {
         await admin.query(`drop database if exists ${restoredDb}`);
         let decryptMs = 0;
         const baseline = await timed(async () => {
-          decryptMs = (await timed(() => execa('bash', ['-o', 'pipefail', '-c', 'age -d -i "$1" "$2" | zstd -d -q -c > "$3"', 'baseline', identity, sealed, plainFile]))).ms;
+          decryptMs = (
+            await timed(() =>
+              execa('bash', [
+                '-o',
+                'pipefail',
+                '-c',
+                'age -d -i "$1" "$2" | zstd -d -q -c > "$3"',
+                'baseline',
+                identity,
+                sealed,
+                plainFile,
+              ]),
+            )
+          ).ms;
           await admin.query(`create database ${baselineDb}`);
           await execa('pg_restore', ['--jobs=2', '--no-owner', '--exit-on-error', `--dbname=${baselineDb}`, plainFile], { env });
         });
         const strongbox = await timed(async () => {
-          const handle = await startRestore(client, bench.config, { target: 'bench', backup: backup.backupId, into: restoredDb, workflowId: `restore-bench-${path.basename(bench.dir)}-${run}` });
+          const handle = await startRestore(client, bench.config, {
+            target: 'bench',
+            backup: backup.backupId,
+            into: restoredDb,
+            workflowId: `restore-bench-${path.basename(bench.dir)}-${run}`,
+          });
           const result = await handle.result();
           if (!result.verification.passed) throw new Error(`restore failed verification: ${result.verification.reason}`);
           return handle;
@@ -94,7 +123,13 @@ try {
           await admin.query(`drop database ${restoredDb}`);
           sequentialMs = (
             await timed(async () => {
-              const handle = await startRestore(client, bench.config, { target: 'bench', backup: backup.backupId, into: restoredDb, schemas: ['public'], workflowId: `restore-bench-seq-${path.basename(bench.dir)}-${run}` });
+              const handle = await startRestore(client, bench.config, {
+                target: 'bench',
+                backup: backup.backupId,
+                into: restoredDb,
+                schemas: ['public'],
+                workflowId: `restore-bench-seq-${path.basename(bench.dir)}-${run}`,
+              });
               await handle.result();
             })
           ).ms;

@@ -47,10 +47,21 @@ try {
   const worker = await spawnBenchWorker(stack.info, bench.configFile);
   const connection = await Connection.connect({ address: stack.info.temporal.address });
   const client = new Client({ connection, namespace: stack.info.temporal.namespace });
-  const s3 = new S3Client({ endpoint: stack.info.s3.endpoint, region: stack.info.s3.region, forcePathStyle: true, credentials: readCredentialsFile(stack.info.s3.credentialsFile) });
+  const s3 = new S3Client({
+    endpoint: stack.info.s3.endpoint,
+    region: stack.info.s3.region,
+    forcePathStyle: true,
+    credentials: readCredentialsFile(stack.info.s3.credentialsFile),
+  });
   const rows: Array<{ baselineMs: number; strongboxMs: number }> = [];
   try {
-    const backup = await (await startBackup(client, bench.config, { target: 'bench', scheduledAt: new Date(Date.UTC(2031, 0, 1, 2)).toISOString(), tier: 'daily' })).result();
+    const backup = await (
+      await startBackup(client, bench.config, {
+        target: 'bench',
+        scheduledAt: new Date(Date.UTC(2031, 0, 1, 2)).toISOString(),
+        tier: 'daily',
+      })
+    ).result();
     // This process reads the manifest too: the stack's S3 credentials, as the worker has them.
     Object.assign(process.env, stackEnv(stack.info));
     const cloud = openStorage(bench.config, 'cloud');
@@ -67,11 +78,16 @@ try {
         }
       });
       const strongbox = await timed(async () => {
-        const result = await (await startScrub(client, bench.config, { target: 'bench', mode: 'full' }, { workflowId: id(run, 'full') })).result();
-        if (result.backups[0]?.outcome !== 'intact') throw new Error(`scrub found ${result.backups[0]?.outcome}: ${result.backups[0]?.findings.join('; ')}`);
+        const result = await (
+          await startScrub(client, bench.config, { target: 'bench', mode: 'full' }, { workflowId: id(run, 'full') })
+        ).result();
+        if (result.backups[0]?.outcome !== 'intact')
+          throw new Error(`scrub found ${result.backups[0]?.outcome}: ${result.backups[0]?.findings.join('; ')}`);
       });
       if (run > 0) rows.push({ baselineMs: baseline.ms, strongboxMs: strongbox.ms });
-      process.stderr.write(`${run === 0 ? 'warm-up' : `run ${run}`}: baseline ${(baseline.ms / 1000).toFixed(2)} s, strongbox ${(strongbox.ms / 1000).toFixed(2)} s, ratio ${(strongbox.ms / baseline.ms).toFixed(3)}\n`);
+      process.stderr.write(
+        `${run === 0 ? 'warm-up' : `run ${run}`}: baseline ${(baseline.ms / 1000).toFixed(2)} s, strongbox ${(strongbox.ms / 1000).toFixed(2)} s, ratio ${(strongbox.ms / baseline.ms).toFixed(3)}\n`,
+      );
     }
     await reportRatio({
       benchmark: 'scrub',
@@ -84,7 +100,9 @@ try {
       workerPeakRssBytes: worker.peakRss(),
       goal: 1.1,
     });
-    const fast = await timed(async () => (await startScrub(client, bench.config, { target: 'bench', mode: 'fast' }, { workflowId: id(0, 'fast') })).result());
+    const fast = await timed(async () =>
+      (await startScrub(client, bench.config, { target: 'bench', mode: 'fast' }, { workflowId: id(0, 'fast') })).result(),
+    );
     const report = {
       benchmark: 'scrub-fast',
       copies: fast.value.copies,
@@ -96,7 +114,9 @@ try {
       goal: 'one metadata request per object, no data read',
     };
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-    process.stderr.write(`fast scrub: ${report.requestsPerCopy} request(s) per copy (${report.objects} objects in ${report.copies} copies), ${report.bytesRead} bytes read, ${report.seconds.toFixed(2)} s\n`);
+    process.stderr.write(
+      `fast scrub: ${report.requestsPerCopy} request(s) per copy (${report.objects} objects in ${report.copies} copies), ${report.bytesRead} bytes read, ${report.seconds.toFixed(2)} s\n`,
+    );
   } finally {
     await worker.stop();
     await connection.close();

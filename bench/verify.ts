@@ -30,12 +30,23 @@ try {
   const worker = await spawnBenchWorker(stack.info, bench.configFile);
   const connection = await Connection.connect({ address: stack.info.temporal.address });
   const client = new Client({ connection, namespace: stack.info.temporal.namespace });
-  const env = { PGHOST: stack.info.postgres.host, PGPORT: String(stack.info.postgres.port), PGUSER: stack.info.postgres.user, PGPASSFILE: stack.info.postgres.passfile };
+  const env = {
+    PGHOST: stack.info.postgres.host,
+    PGPORT: String(stack.info.postgres.port),
+    PGUSER: stack.info.postgres.user,
+    PGPASSFILE: stack.info.postgres.passfile,
+  };
   const rows: Array<{ baselineMs: number; strongboxMs: number }> = [];
   try {
     const dumpFile = path.join(bench.dir, 'baseline.dump');
     await execa('pg_dump', ['--format=custom', `--file=${dumpFile}`, `--dbname=${database}`], { env });
-    const backup = await (await startBackup(client, bench.config, { target: 'bench', scheduledAt: new Date(Date.UTC(2031, 0, 1, 2)).toISOString(), tier: 'daily' })).result();
+    const backup = await (
+      await startBackup(client, bench.config, {
+        target: 'bench',
+        scheduledAt: new Date(Date.UTC(2031, 0, 1, 2)).toISOString(),
+        tier: 'daily',
+      })
+    ).result();
     const admin = new pg.Client(pgClientConfig(stack.info, 'postgres'));
     await admin.connect();
     try {
@@ -54,12 +65,18 @@ try {
           await admin.query(`drop database ${scratch}`);
         });
         const strongbox = await timed(async () => {
-          const handle = await startVerify(client, bench.config, { target: 'bench', backup: backup.backupId, workflowId: `verify-bench-${path.basename(bench.dir)}-${run}` });
+          const handle = await startVerify(client, bench.config, {
+            target: 'bench',
+            backup: backup.backupId,
+            workflowId: `verify-bench-${path.basename(bench.dir)}-${run}`,
+          });
           const record = await handle.result();
           if (record.result !== 'passed') throw new Error(`verification failed: ${record.reason}`);
         });
         if (run > 0) rows.push({ baselineMs: baseline.ms, strongboxMs: strongbox.ms });
-        process.stderr.write(`${run === 0 ? 'warm-up' : `run ${run}`}: baseline ${(baseline.ms / 1000).toFixed(2)} s, strongbox ${(strongbox.ms / 1000).toFixed(2)} s, ratio ${(strongbox.ms / baseline.ms).toFixed(3)}\n`);
+        process.stderr.write(
+          `${run === 0 ? 'warm-up' : `run ${run}`}: baseline ${(baseline.ms / 1000).toFixed(2)} s, strongbox ${(strongbox.ms / 1000).toFixed(2)} s, ratio ${(strongbox.ms / baseline.ms).toFixed(3)}\n`,
+        );
       }
     } finally {
       await admin.end();

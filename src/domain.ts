@@ -34,6 +34,10 @@
  *   linked to the previous day's last event) — so a deleted, edited or inserted event shows
  *   (src/audit/chain.ts). An **acting identity** is who an access is for: `--as` / user@host, the
  *   Temporal client identity, or `schedule:<id>`.
+ * - **lock**: S3 object lock on a copy's objects, until the copy's own expiry plus a margin
+ *   (`destinations.<d>.objectLock`); nobody may delete a locked object before then.
+ * - **hold** (legal hold): a backup pinned past retention by `strongbox hold add`, with a reason,
+ *   until the hold is removed; prune never deletes a held backup.
  */
 
 export const TIERS = ['daily', 'weekly', 'monthly'] as const;

@@ -61,9 +61,24 @@ const PG_PERMANENT_CODES: Record<string, string> = {
 export const LOCK_TABLE_FULL =
   'the server ran out of lock slots (out of shared memory) — pg_dump locks every table it dumps: raise max_locks_per_transaction on the server (it needs at least the number of tables divided by max_connections) and restart it';
 const NET_TRANSIENT_CODES = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', '57P03', '53300',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  '57P03',
+  '53300',
 ]);
-const S3_AUTH_NAMES = new Set(['AccessDenied', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'CredentialsProviderError', 'InvalidToken', 'ExpiredToken']);
+const S3_AUTH_NAMES = new Set([
+  'AccessDenied',
+  'InvalidAccessKeyId',
+  'SignatureDoesNotMatch',
+  'CredentialsProviderError',
+  'InvalidToken',
+  'ExpiredToken',
+]);
 
 /** Classifies any error into a StrongboxError (idempotent for errors already classified). */
 export function classify(error: unknown, context = ''): StrongboxError {
@@ -75,7 +90,11 @@ export function classify(error: unknown, context = ''): StrongboxError {
   const name = typeof e.name === 'string' ? e.name : undefined;
 
   if (code && PG_AUTH_CODES.has(code)) {
-    return new StrongboxError(FailureType.Auth, `${prefix}PostgreSQL refused the credentials (${message}) — check the password in the target's pgpass file (passfile / PGPASSFILE)`, { cause: error });
+    return new StrongboxError(
+      FailureType.Auth,
+      `${prefix}PostgreSQL refused the credentials (${message}) — check the password in the target's pgpass file (passfile / PGPASSFILE)`,
+      { cause: error },
+    );
   }
   if (code === '53200' && /shared memory/i.test(message)) {
     return new StrongboxError(FailureType.Config, `${prefix}${LOCK_TABLE_FULL}: ${message}`, { cause: error });
@@ -84,26 +103,44 @@ export function classify(error: unknown, context = ''): StrongboxError {
     return new StrongboxError(FailureType.Config, `${prefix}${PG_PERMANENT_CODES[code]}: ${message}`, { cause: error });
   }
   if (/password authentication failed|no password supplied|no pg_hba\.conf entry/i.test(message)) {
-    return new StrongboxError(FailureType.Auth, `${prefix}PostgreSQL refused the credentials (${message.trim()}) — check the password in the target's pgpass file (passfile / PGPASSFILE)`, { cause: error });
+    return new StrongboxError(
+      FailureType.Auth,
+      `${prefix}PostgreSQL refused the credentials (${message.trim()}) — check the password in the target's pgpass file (passfile / PGPASSFILE)`,
+      { cause: error },
+    );
   }
   if (name === 'NoSuchBucket' || code === 'NoSuchBucket') {
-    return new StrongboxError(FailureType.MissingBucket, `${prefix}the bucket does not exist (${message}) — create it with object lock enabled, or fix destinations.*.bucket`, { cause: error });
+    return new StrongboxError(
+      FailureType.MissingBucket,
+      `${prefix}the bucket does not exist (${message}) — create it with object lock enabled, or fix destinations.*.bucket`,
+      { cause: error },
+    );
   }
   if (name === 'NoSuchKey' || name === 'NotFound' || code === 'ENOENT') {
     return new StrongboxError(FailureType.MissingObject, `${prefix}${message}`, { cause: error });
   }
   if ((name && S3_AUTH_NAMES.has(name)) || (code && S3_AUTH_NAMES.has(code))) {
-    return new StrongboxError(FailureType.Auth, `${prefix}the object store refused the credentials (${name ?? code}: ${message}) — check the AWS profile or credentials of the destination`, { cause: error });
+    return new StrongboxError(
+      FailureType.Auth,
+      `${prefix}the object store refused the credentials (${name ?? code}: ${message}) — check the AWS profile or credentials of the destination`,
+      { cause: error },
+    );
   }
   if (code === 'EACCES' || code === 'EPERM') {
     return new StrongboxError(FailureType.Config, `${prefix}permission denied: ${message}`, { cause: error });
   }
   if (code === 'ENOSPC') {
-    return new StrongboxError(FailureType.Transient, `${prefix}no space left on device: ${message} — free room in the staging directory (worker.stagingDir)`, { cause: error });
+    return new StrongboxError(
+      FailureType.Transient,
+      `${prefix}no space left on device: ${message} — free room in the staging directory (worker.stagingDir)`,
+      { cause: error },
+    );
   }
   const status = e.$metadata?.httpStatusCode;
   if (status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429) {
-    return new StrongboxError(FailureType.Config, `${prefix}the object store rejected the request (${status} ${name ?? ''}: ${message})`, { cause: error });
+    return new StrongboxError(FailureType.Config, `${prefix}the object store rejected the request (${status} ${name ?? ''}: ${message})`, {
+      cause: error,
+    });
   }
   if (code && NET_TRANSIENT_CODES.has(code)) {
     return new StrongboxError(FailureType.Transient, `${prefix}${message}`, { cause: error });

@@ -46,14 +46,22 @@ const MAX_CAUSE_DEPTH = 10;
  */
 export function causeChain(error: unknown): unknown[] {
   const chain: unknown[] = [];
-  for (let current = error; current !== undefined && current !== null && chain.length < MAX_CAUSE_DEPTH; current = (current as { cause?: unknown }).cause) {
+  for (
+    let current = error;
+    current !== undefined && current !== null && chain.length < MAX_CAUSE_DEPTH;
+    current = (current as { cause?: unknown }).cause
+  ) {
     chain.push(current);
   }
   return chain;
 }
 
 /** The first value `pick` finds in the chain, outermost first (`innermost` to search from the inside). */
-export function findInChain<T>(error: unknown, pick: (link: unknown) => T | undefined, options: { innermost?: boolean } = {}): T | undefined {
+export function findInChain<T>(
+  error: unknown,
+  pick: (link: unknown) => T | undefined,
+  options: { innermost?: boolean } = {},
+): T | undefined {
   const chain = causeChain(error);
   for (const link of options.innermost ? chain.reverse() : chain) {
     const found = pick(link);
@@ -64,7 +72,11 @@ export function findInChain<T>(error: unknown, pick: (link: unknown) => T | unde
 
 /** The innermost message of a failure chain: what actually went wrong. */
 export function rootMessage(error: unknown): string {
-  return findInChain(error, (link) => ((link as { message?: unknown }).message ? String((link as { message: unknown }).message) : undefined), { innermost: true }) ?? String(error);
+  return (
+    findInChain(error, (link) => ((link as { message?: unknown }).message ? String((link as { message: unknown }).message) : undefined), {
+      innermost: true,
+    }) ?? String(error)
+  );
 }
 
 export const NON_RETRYABLE_FAILURES: string[] = Object.values(FailureType).filter((t) => t !== FailureType.Transient);

@@ -28,13 +28,27 @@ function scrubDeep(value: unknown, depth = 0): unknown {
   if (typeof value === 'string') return scrubSecrets(value);
   if (depth > 6 || value === null || typeof value !== 'object') return value;
   if (Array.isArray(value)) return value.map((v) => scrubDeep(v, depth + 1));
-  if (value instanceof Error) return { name: value.name, message: scrubSecrets(value.message), stack: value.stack && scrubSecrets(value.stack) };
+  if (value instanceof Error)
+    return { name: value.name, message: scrubSecrets(value.message), stack: value.stack && scrubSecrets(value.stack) };
   return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, scrubDeep(v, depth + 1)]));
 }
 
 const REDACT_PATHS = [
-  'password', '*.password', 'secret', '*.secret', 'secretAccessKey', '*.secretAccessKey', '*.*.secretAccessKey',
-  'accessKeyId', '*.accessKeyId', 'identity', '*.identity', 'sessionToken', '*.sessionToken', 'PGPASSWORD', '*.PGPASSWORD',
+  'password',
+  '*.password',
+  'secret',
+  '*.secret',
+  'secretAccessKey',
+  '*.secretAccessKey',
+  '*.*.secretAccessKey',
+  'accessKeyId',
+  '*.accessKeyId',
+  'identity',
+  '*.identity',
+  'sessionToken',
+  '*.sessionToken',
+  'PGPASSWORD',
+  '*.PGPASSWORD',
 ];
 
 export interface LoggerOptions {

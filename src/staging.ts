@@ -20,7 +20,10 @@ export interface StagedFile {
 /** Refuses a name that is not one path segment of letters, digits, '.', '_' or '-'; returns it. */
 export function stagingName(name: string, what = 'staging folder name'): string {
   if (!/^[A-Za-z0-9._-]+$/.test(name) || name === '.' || name === '..') {
-    throw new StrongboxError(FailureType.Config, `invalid ${what} ${JSON.stringify(name)}: one path segment of letters, digits, '.', '_' or '-'`);
+    throw new StrongboxError(
+      FailureType.Config,
+      `invalid ${what} ${JSON.stringify(name)}: one path segment of letters, digits, '.', '_' or '-'`,
+    );
   }
   return name;
 }

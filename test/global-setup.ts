@@ -30,7 +30,13 @@ export default async function setup(project: TestProject): Promise<(() => Promis
     const status = await stackStatus(external);
     if (status.healthy && status.stack) {
       // Everything answers, so this keeps every process and only adds the test buckets.
-      const info = await stackUp({ dir: external, persistent: status.stack.persistent ?? false, ui: status.stack.temporal.uiUrl !== undefined, buckets, logger });
+      const info = await stackUp({
+        dir: external,
+        persistent: status.stack.persistent ?? false,
+        ui: status.stack.temporal.uiUrl !== undefined,
+        buckets,
+        logger,
+      });
       logger.info({ dir: external }, 'using the running stack named by STRONGBOX_TEST_STACK_DIR');
       project.provide('stack', info);
       return undefined;

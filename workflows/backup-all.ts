@@ -71,4 +71,3 @@ export async function backupAllWorkflow(input: BackupAllInput = {}): Promise<Bac
   upsertSearchAttributes([{ key: OutcomeAttribute, value: failed > 0 ? 'failed' : 'succeeded' }]);
   return { scheduledAt, outcomes, failed };
 }
-

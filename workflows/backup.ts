@@ -103,16 +103,15 @@ function hostActivities(plan: BackupPlan, taskQueue: string, startToClose: strin
     // Dumps and uploads of large databases take hours; the heartbeat, not this bound, catches a dead worker.
     startToCloseTimeout: startToClose,
     heartbeatTimeout: plan.retry.heartbeatTimeoutMs,
-    retry: once
-      ? { maximumAttempts: 1 }
-      : transientRetry(plan.retry),
+    retry: once ? { maximumAttempts: 1 } : transientRetry(plan.retry),
     ...(summary ? { summary } : {}),
   });
 }
 
 export async function backupWorkflow(input: BackupWorkflowInput): Promise<BackupWorkflowResult> {
   const info = workflowInfo();
-  const scheduledAt = input.scheduledAt ?? info.typedSearchAttributes.get(ScheduledStartTimeAttribute)?.toISOString() ?? info.startTime.toISOString();
+  const scheduledAt =
+    input.scheduledAt ?? info.typedSearchAttributes.get(ScheduledStartTimeAttribute)?.toISOString() ?? info.startTime.toISOString();
   const progress: BackupProgress = { step: 'plan', bytes: 0, uploads: {} };
   setHandler(backupProgressQuery, () => progress);
   setHandler(uploadWaitingSignal, (waiting) => noteUploadWaiting(progress, waiting));
@@ -144,7 +143,15 @@ export async function backupWorkflow(input: BackupWorkflowInput): Promise<Backup
     finish('skipped', plan.existing, `backup **${plan.backupId}** already existed`);
     // The slot is backed up: as good a sign of life as a new backup.
     if (patched(HEARTBEAT_PATCH)) await pingSuccess({ job: 'backup', target: plan.target, backupId: plan.backupId });
-    return { outcome: 'already-existed', backupId: plan.backupId, target: plan.target, tiers: plan.existing.tiers, destinations: Object.keys(plan.existing.destinations), missingIn: plan.missingIn, manifest: plan.existing };
+    return {
+      outcome: 'already-existed',
+      backupId: plan.backupId,
+      target: plan.target,
+      tiers: plan.existing.tiers,
+      destinations: Object.keys(plan.existing.destinations),
+      missingIn: plan.missingIn,
+      manifest: plan.existing,
+    };
   }
 
   try {
@@ -155,7 +162,15 @@ export async function backupWorkflow(input: BackupWorkflowInput): Promise<Backup
     finish('succeeded', manifest, `backup **${plan.backupId}** stored in ${plan.destinations.join(', ')}`);
     if (patched(HEARTBEAT_PATCH)) await pingSuccess({ job: 'backup', target: plan.target, backupId: plan.backupId });
     if (plan.verifyAfterBackup) await startVerificationAfterBackup(plan.target, plan.backupId);
-    return { outcome: 'created', backupId: plan.backupId, target: plan.target, tiers: plan.tiers, destinations: plan.destinations, missingIn: [], manifest };
+    return {
+      outcome: 'created',
+      backupId: plan.backupId,
+      target: plan.target,
+      tiers: plan.tiers,
+      destinations: plan.destinations,
+      missingIn: [],
+      manifest,
+    };
   } catch (error) {
     const failedStep = progress.step;
     progress.step = 'failed';
@@ -166,7 +181,10 @@ export async function backupWorkflow(input: BackupWorkflowInput): Promise<Backup
       Promise.all(
         plan.destinations.map((destination) =>
           control.discardBackup({ destination, target: plan.target, backupId: plan.backupId }).catch((cleanupError: unknown) => {
-            log.warn('could not clean up after the failed backup; prune will remove the debris', { destination, error: String(cleanupError) });
+            log.warn('could not clean up after the failed backup; prune will remove the debris', {
+              destination,
+              error: String(cleanupError),
+            });
           }),
         ),
       ),
@@ -184,14 +202,19 @@ function noteUploadWaiting(progress: BackupProgress, waiting: UploadWaiting): vo
   const waits = { ...progress.waiting };
   if (waiting.since) {
     progress.uploads[waiting.destination] = 'waiting';
-    waits[waiting.destination] = { since: waiting.since, ...(waiting.until ? { until: waiting.until } : {}), ...(waiting.reason ? { reason: waiting.reason } : {}) };
+    waits[waiting.destination] = {
+      since: waiting.since,
+      ...(waiting.until ? { until: waiting.until } : {}),
+      ...(waiting.reason ? { reason: waiting.reason } : {}),
+    };
   } else {
     progress.uploads[waiting.destination] = 'pending';
     delete waits[waiting.destination];
   }
   progress.waiting = Object.keys(waits).length > 0 ? waits : undefined;
   const lines = Object.entries(waits).map(
-    ([destination, w]) => `waiting for ${destination}: unreachable since ${w.since}${w.until ? `; the backup fails if it is still away at ${w.until}` : ''}${w.reason ? ` (${w.reason})` : ''}`,
+    ([destination, w]) =>
+      `waiting for ${destination}: unreachable since ${w.since}${w.until ? `; the backup fails if it is still away at ${w.until}` : ''}${w.reason ? ` (${w.reason})` : ''}`,
   );
   setCurrentDetails([`uploading **${progress.backupId}** to ${Object.keys(progress.uploads).join(', ')}`, ...lines].join('\n\n'));
 }
@@ -231,19 +254,28 @@ async function backUpOnHost(plan: BackupPlan, hostQueue: string, scheduledAt: st
     const { dump, dumpSum, dumpEnc } = await dumpAndEncrypt(plan, hostQueue, progress);
     progress.bytes = dump.size;
     // Compared with earlier backups while the dump is uploaded; recorded in the manifest.
-    const anomalyCheck = checkForAnomalies(hostQueue, plan.retry.heartbeatTimeoutMs, { target: plan.target, backupId: plan.backupId, dumpSize: dump.size, draft: dump.draft });
+    const anomalyCheck = checkForAnomalies(hostQueue, plan.retry.heartbeatTimeoutMs, {
+      target: plan.target,
+      backupId: plan.backupId,
+      dumpSize: dump.size,
+      draft: dump.draft,
+    });
 
     // The roles file is small and written after the dump: checksummed and encrypted after it.
     const globalsSum = dump.globalsFile ? await quick.checksumFile({ file: dump.globalsFile }) : undefined;
     const globalsEnc =
       dump.globalsFile && globalsSum
-        ? await hostActivities(plan, hostQueue, '30 minutes', 'age encryption of the roles file').encryptFile({ file: dump.globalsFile, plainSha256: globalsSum.sha256 })
+        ? await hostActivities(plan, hostQueue, '30 minutes', 'age encryption of the roles file').encryptFile({
+            file: dump.globalsFile,
+            plainSha256: globalsSum.sha256,
+          })
         : undefined;
 
     const files: Array<{ file: BackupFile; staged: EncryptResult }> = [
       { file: describeFile('dump', dumpFileName(dump.compression), dump.compression, dumpSum, dumpEnc), staged: dumpEnc },
     ];
-    if (globalsSum && globalsEnc) files.push({ file: describeFile('globals', GLOBALS_FILE_NAME, 'none', globalsSum, globalsEnc), staged: globalsEnc });
+    if (globalsSum && globalsEnc)
+      files.push({ file: describeFile('globals', GLOBALS_FILE_NAME, 'none', globalsSum, globalsEnc), staged: globalsEnc });
 
     progress.step = 'upload';
     setCurrentDetails(`uploading **${plan.backupId}** to ${plan.destinations.join(', ')}`);
@@ -257,7 +289,14 @@ async function backUpOnHost(plan: BackupPlan, hostQueue: string, scheduledAt: st
           for (const { file, staged } of files) {
             const key = objectKey(plan.target, plan.backupId, file.name);
             const retainUntil = plan.lockUntil?.[destination];
-            const result = await upload.uploadObject({ destination, key, file: staged.file, sha256: staged.sha256, size: staged.size, ...(retainUntil ? { retainUntil } : {}) });
+            const result = await upload.uploadObject({
+              destination,
+              key,
+              file: staged.file,
+              sha256: staged.sha256,
+              size: staged.size,
+              ...(retainUntil ? { retainUntil } : {}),
+            });
             objects.push({ key, size: result.size, sha256: result.sha256 });
           }
           stored[destination] = { objects };
@@ -272,23 +311,35 @@ async function backUpOnHost(plan: BackupPlan, hostQueue: string, scheduledAt: st
     progress.step = 'manifest';
     const info = workflowInfo();
     const { anomalies, notes } = await anomalyCheck;
-    const parts = manifestParts(plan, scheduledAt, dump, files.map((f) => f.file), dumpEnc.recipients, stored, {
-      id: info.workflowId,
-      runId: info.runId,
-      namespace: info.namespace,
-    });
+    const parts = manifestParts(
+      plan,
+      scheduledAt,
+      dump,
+      files.map((f) => f.file),
+      dumpEnc.recipients,
+      stored,
+      {
+        id: info.workflowId,
+        runId: info.runId,
+        namespace: info.namespace,
+      },
+    );
     parts.anomalies = anomalies;
     parts.notes.push(...notes);
     // Written last, in every destination: from here on the backup exists. Built on the host from
     // the draft in staging, so the per-table list never enters this history.
     const write = hostActivities(plan, hostQueue, '10 minutes', 'write the manifest');
-    const written = await Promise.all(plan.destinations.map((destination) => write.writeManifest({
+    const written = await Promise.all(
+      plan.destinations.map((destination) =>
+        write.writeManifest({
           destination,
           draft: dump.draft,
           draftSha256: dump.draftSha256,
           parts,
           ...(plan.lockUntil?.[destination] ? { retainUntil: plan.lockUntil[destination] } : {}),
-        })));
+        }),
+      ),
+    );
     return written[0]!;
   } finally {
     await CancellationScope.nonCancellable(async () => {
@@ -360,7 +411,13 @@ async function dumpAttempt(plan: BackupPlan, hostQueue: string, attempt: number,
   return { dump, dumpSum, dumpEnc };
 }
 
-function describeFile(kind: BackupFile['kind'], name: string, compression: BackupFile['compression'], plain: ChecksumResult, encrypted: EncryptResult): BackupFile {
+function describeFile(
+  kind: BackupFile['kind'],
+  name: string,
+  compression: BackupFile['compression'],
+  plain: ChecksumResult,
+  encrypted: EncryptResult,
+): BackupFile {
   return { kind, name, compression, plainSize: plain.size, plainSha256: plain.sha256, size: encrypted.size, sha256: encrypted.sha256 };
 }
 

@@ -14,14 +14,7 @@
  *    stays out of the history);
  * 3. clean the staging folder, whatever happened.
  */
-import {
-  CancellationScope,
-  log,
-  proxyActivities,
-  setCurrentDetails,
-  upsertSearchAttributes,
-  workflowInfo,
-} from '@temporalio/workflow';
+import { CancellationScope, log, proxyActivities, setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { SnapshotConfigResult } from '../activities/snapshot-config.js';
 import { compactTime } from '../src/catalog/layout.js';

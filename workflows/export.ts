@@ -53,7 +53,9 @@ export async function exportWorkflow(input: ExportWorkflowInput): Promise<Export
     // Retention is measured from this export's own time, so a run late by hours prunes consistently.
     const pruned = await pruning.pruneExports({ target: input.target, now: exported.exportedAt });
     upsertSearchAttributes([{ key: OutcomeAttribute, value: 'succeeded' }]);
-    setCurrentDetails(`exported ${exported.files.map((f) => `**${f.name}** (${f.rows} rows)`).join(', ')}; ${pruned.deleted.length} expired file(s) deleted`);
+    setCurrentDetails(
+      `exported ${exported.files.map((f) => `**${f.name}** (${f.rows} rows)`).join(', ')}; ${pruned.deleted.length} expired file(s) deleted`,
+    );
     return {
       target: input.target,
       destination: exported.destination,

@@ -40,7 +40,9 @@ export async function pitrBackupWorkflow(input: PitrBackupWorkflowInput): Promis
     setCurrentDetails(`${input.type} physical backup of **${input.target}**`);
     const result = await backing.pitrBackup({ target: input.target, type: input.type });
     upsertSearchAttributes([{ key: OutcomeAttribute, value: 'succeeded' }]);
-    setCurrentDetails(`${result.backup.type} backup **${result.backup.label}** of ${input.target}; recoverable from ${result.recoverable?.earliest ?? '?'}`);
+    setCurrentDetails(
+      `${result.backup.type} backup **${result.backup.label}** of ${input.target}; recoverable from ${result.recoverable?.earliest ?? '?'}`,
+    );
     return result;
   } catch (error) {
     await reportFailure({ kind: 'pitr-backup', target: input.target, step: 'pgbackrest-backup', error });

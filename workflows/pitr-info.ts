@@ -13,6 +13,10 @@ export interface PitrInfoWorkflowInput {
 
 export async function pitrInfoWorkflow(input: PitrInfoWorkflowInput): Promise<StanzaInfo> {
   /** One `pgbackrest info`: seconds, even over S3. */
-  const reading = proxyActivities<Activities>({ taskQueue: input.taskQueue, startToCloseTimeout: '2 minutes', retry: { maximumAttempts: 3, initialInterval: '5s', backoffCoefficient: 2 } });
+  const reading = proxyActivities<Activities>({
+    taskQueue: input.taskQueue,
+    startToCloseTimeout: '2 minutes',
+    retry: { maximumAttempts: 3, initialInterval: '5s', backoffCoefficient: 2 },
+  });
   return reading.pitrInfo({ target: input.target });
 }

@@ -31,9 +31,18 @@ export interface PitrSetupWorkflowResult {
 function onHost(taskQueue: string) {
   return {
     /** Files and a few queries: seconds. Permanent problems (settings, config) fail at once. */
-    quick: proxyActivities<Activities>({ taskQueue, startToCloseTimeout: '2 minutes', retry: { maximumAttempts: 3, initialInterval: '5s', backoffCoefficient: 2 } }),
+    quick: proxyActivities<Activities>({
+      taskQueue,
+      startToCloseTimeout: '2 minutes',
+      retry: { maximumAttempts: 3, initialInterval: '5s', backoffCoefficient: 2 },
+    }),
     /** `pgbackrest check` waits for a WAL segment to be archived (archive-timeout, 60 s by default); heartbeats every 10 s. */
-    pgbackrest: proxyActivities<Activities>({ taskQueue, startToCloseTimeout: '10 minutes', heartbeatTimeout: '1 minute', retry: { maximumAttempts: 3, initialInterval: '10s', backoffCoefficient: 2 } }),
+    pgbackrest: proxyActivities<Activities>({
+      taskQueue,
+      startToCloseTimeout: '10 minutes',
+      heartbeatTimeout: '1 minute',
+      retry: { maximumAttempts: 3, initialInterval: '10s', backoffCoefficient: 2 },
+    }),
   };
 }
 

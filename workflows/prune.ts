@@ -80,9 +80,19 @@ export async function pruneWorkflow(input: PruneWorkflowInput = {}): Promise<Pru
       retry: transientRetry(plan.retry),
     });
     const work = plan.work.filter((w) => w.copies.length + w.debris.objects.length + w.debris.uploads.length > 0);
-    setCurrentDetails(`deleting ${work.reduce((n, w) => n + w.copies.length, 0)} expired copies and the debris in ${work.map((w) => w.destination).join(', ') || 'no destination'}`);
+    setCurrentDetails(
+      `deleting ${work.reduce((n, w) => n + w.copies.length, 0)} expired copies and the debris in ${work.map((w) => w.destination).join(', ') || 'no destination'}`,
+    );
     const settled = await Promise.allSettled(
-      work.map((w) => deleting.pruneDestination({ destination: w.destination, now: plan.now, copies: w.copies, debris: w.debris, identity: actingIdentity() })),
+      work.map((w) =>
+        deleting.pruneDestination({
+          destination: w.destination,
+          now: plan.now,
+          copies: w.copies,
+          debris: w.debris,
+          identity: actingIdentity(),
+        }),
+      ),
     );
     const failure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
     for (const s of settled) if (s.status === 'fulfilled') deleted.push(s.value);

@@ -59,13 +59,19 @@ export async function replicateWorkflow(input: ReplicateWorkflowInput): Promise<
     const plan = await planning.planReplicationTo(input);
     step = 'copy';
     // A backup's objects stream through staging; the heartbeat notices a dead worker.
-    const copying = proxyActivities<Activities>({ startToCloseTimeout: '12 hours', heartbeatTimeout: plan.retry.heartbeatTimeoutMs, retry: transientRetry(plan.retry) });
+    const copying = proxyActivities<Activities>({
+      startToCloseTimeout: '12 hours',
+      heartbeatTimeout: plan.retry.heartbeatTimeoutMs,
+      retry: transientRetry(plan.retry),
+    });
     const queue = [...plan.copy];
     const replicated: ReplicatedBackup[] = [];
     setCurrentDetails(`copying ${queue.length} backups to ${input.to} (${plan.present.length} already there)`);
     const lanes = Array.from({ length: Math.max(1, Math.min(plan.concurrency, queue.length)) }, async () => {
       for (let next = queue.shift(); next; next = queue.shift()) {
-        replicated.push(await copying.replicateBackup({ target: next.target, backupId: next.backupId, to: input.to, sources: next.sources }));
+        replicated.push(
+          await copying.replicateBackup({ target: next.target, backupId: next.backupId, to: input.to, sources: next.sources }),
+        );
         setCurrentDetails(`copied ${replicated.length} of ${plan.copy.length} backups to ${input.to}`);
       }
     });

@@ -72,7 +72,14 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { fetchRestoreCheck } from './shared/fetch-restore-check.js';
-import { dumpFetch, fromIntactCopy, onRestoreHost, onSomeRestoreHost, RESTORE_QUEUE_SCHEDULE_TO_START, restoreCleanup } from './shared/restore-queues.js';
+import {
+  dumpFetch,
+  fromIntactCopy,
+  onRestoreHost,
+  onSomeRestoreHost,
+  RESTORE_QUEUE_SCHEDULE_TO_START,
+  restoreCleanup,
+} from './shared/restore-queues.js';
 import type { Activities } from '../activities/index.js';
 import type { FetchBackupResult } from '../activities/fetch-backup.js';
 import type { RestorePlan } from '../activities/plan-restore.js';
@@ -108,7 +115,19 @@ export interface RestoreWorkflowInput {
   requestedBy?: string;
 }
 
-export type RestoreStep = 'plan' | 'fetch' | 'roles' | 'restore' | 'verify' | 'awaiting-approval' | 'swap' | 'cleanup' | 'done' | 'not-approved' | 'failed' | 'cancelled';
+export type RestoreStep =
+  | 'plan'
+  | 'fetch'
+  | 'roles'
+  | 'restore'
+  | 'verify'
+  | 'awaiting-approval'
+  | 'swap'
+  | 'cleanup'
+  | 'done'
+  | 'not-approved'
+  | 'failed'
+  | 'cancelled';
 
 export interface RestoreProgress {
   step: RestoreStep;
@@ -148,7 +167,14 @@ export interface RestoreWorkflowResult {
   server: string;
   selection?: { relations: string[]; skipped: string[]; notes: string[] };
   roles?: { created: string[]; existing: number; tablespacesSkipped: string[] };
-  verification: { passed: boolean; reason?: string; tablesCompared: number; mismatches: DatabaseCheckReport['mismatches']; checks: DatabaseCheckReport['checks']; amcheck?: DatabaseCheckReport['amcheck'] };
+  verification: {
+    passed: boolean;
+    reason?: string;
+    tablesCompared: number;
+    mismatches: DatabaseCheckReport['mismatches'];
+    checks: DatabaseCheckReport['checks'];
+    amcheck?: DatabaseCheckReport['amcheck'];
+  };
   approval?: Approval;
   requestedBy?: string;
   durationMs: number;
@@ -225,7 +251,9 @@ export async function restoreWorkflow(input: RestoreWorkflowInput): Promise<Rest
   setHandler(approveSignal, (request) => {
     const problem = approvalProblem(request);
     if (problem || !input.swap || isEnded(progress.step)) {
-      log.warn('approval signal ignored', { problem: problem ?? (input.swap ? `the restore has ended (${progress.step})` : 'this restore does not swap') });
+      log.warn('approval signal ignored', {
+        problem: problem ?? (input.swap ? `the restore has ended (${progress.step})` : 'this restore does not swap'),
+      });
       return;
     }
     accept(request);
@@ -268,18 +296,39 @@ export async function restoreWorkflow(input: RestoreWorkflowInput): Promise<Rest
   try {
     // Refuse before downloading anything: `into` must be new (or this run's own, from an earlier attempt).
     const probe = await queue.probeServer({ target: input.target, databases: [into, keepAs] });
-    if (!probe.reachable) throw failure(FailureType.Transient, `the target server ${probe.server} does not accept connections: ${probe.reason ?? 'unknown reason'} — nothing was restored`);
-    if (into === plan.database) throw failure(FailureType.Refused, `refusing to restore into ${into}: it is the database target ${input.target} protects — restore beside it (leave out "into") and swap`);
+    if (!probe.reachable)
+      throw failure(
+        FailureType.Transient,
+        `the target server ${probe.server} does not accept connections: ${probe.reason ?? 'unknown reason'} — nothing was restored`,
+      );
+    if (into === plan.database)
+      throw failure(
+        FailureType.Refused,
+        `refusing to restore into ${into}: it is the database target ${input.target} protects — restore beside it (leave out "into") and swap`,
+      );
     const existing = probe.databases[into];
     if (existing?.exists && !existing.ownedByThisRun) {
-      throw failure(FailureType.Refused, `refusing to restore into ${into}: a database of that name exists on ${probe.server} and this run did not create it — choose a new name with "into", or drop it yourself`);
+      throw failure(
+        FailureType.Refused,
+        `refusing to restore into ${into}: a database of that name exists on ${probe.server} and this run did not create it — choose a new name with "into", or drop it yourself`,
+      );
     }
-    if (input.swap && probe.databases[keepAs]?.exists) throw failure(FailureType.Refused, `cannot keep the current database as ${keepAs} after the swap: that name is taken on ${probe.server}`);
+    if (input.swap && probe.databases[keepAs]?.exists)
+      throw failure(
+        FailureType.Refused,
+        `cannot keep the current database as ${keepAs} after the swap: that name is taken on ${probe.server}`,
+      );
 
-    examination = await onSomeRestoreHost(backup.restoreTaskQueue, (hostQueue) => examineOnHost(input, backup, hostQueue, into, progress, restore, step, found));
+    examination = await onSomeRestoreHost(backup.restoreTaskQueue, (hostQueue) =>
+      examineOnHost(input, backup, hostQueue, into, progress, restore, step, found),
+    );
     const verdict = judge(examination.report);
     progress.verdict = verdict;
-    if (!verdict.passed) throw failure(verdict.failureType ?? FailureType.CheckFailed, `the restored database ${into} failed verification: ${verdict.reason} — it was dropped; the backup is recorded as it was`);
+    if (!verdict.passed)
+      throw failure(
+        verdict.failureType ?? FailureType.CheckFailed,
+        `the restored database ${into} failed verification: ${verdict.reason} — it was dropped; the backup is recorded as it was`,
+      );
 
     if (input.swap) {
       const now = await queue.probeServer({ target: input.target, databases: [] });
@@ -289,16 +338,29 @@ export async function restoreWorkflow(input: RestoreWorkflowInput): Promise<Rest
         const waitingUntil = new Date(Date.now() + plan.approvalTimeoutMs).toISOString();
         progress.approval.waitingUntil = waitingUntil;
         progress.approval.commands = approvalCommands(info.workflowId);
-        step('awaiting-approval', `restored and verified **${into}**; replacing **${plan.database}** needs an approval (until ${waitingUntil}): \`strongbox restore approve ${info.workflowId} --reason "…"\``, { waitingUntil });
+        step(
+          'awaiting-approval',
+          `restored and verified **${into}**; replacing **${plan.database}** needs an approval (until ${waitingUntil}): \`strongbox restore approve ${info.workflowId} --reason "…"\``,
+          { waitingUntil },
+        );
         if (!(await condition(() => approval !== undefined, plan.approvalTimeoutMs))) {
           outcome = 'not-approved';
-          notes.push(`no approval arrived within ${Math.round(plan.approvalTimeoutMs / 1000)} s: ${plan.database} was not touched; the verified restore is kept as ${into} — drop it, or swap it by hand`);
+          notes.push(
+            `no approval arrived within ${Math.round(plan.approvalTimeoutMs / 1000)} s: ${plan.database} was not touched; the verified restore is kept as ${into} — drop it, or swap it by hand`,
+          );
         }
       }
       if (outcome !== 'not-approved') {
-        step('swap', replacing ? `putting **${into}** in place of **${plan.database}**, which is kept as ${keepAs} (approved by ${approval?.identity})` : `renaming **${into}** to **${plan.database}** (there is none to replace)`);
+        step(
+          'swap',
+          replacing
+            ? `putting **${into}** in place of **${plan.database}**, which is kept as ${keepAs} (approved by ${approval?.identity})`
+            : `renaming **${into}** to **${plan.database}** (there is none to replace)`,
+        );
         // Never half-swapped: once started, the swap (one transaction) runs to its end.
-        swapped = await CancellationScope.nonCancellable(() => queue.swapDatabase({ target: input.target, restored: into, keepAs, approved: approval !== undefined }));
+        swapped = await CancellationScope.nonCancellable(() =>
+          queue.swapDatabase({ target: input.target, restored: into, keepAs, approved: approval !== undefined }),
+        );
         outcome = swapped.outcome;
       }
     }
@@ -319,9 +381,15 @@ export async function restoreWorkflow(input: RestoreWorkflowInput): Promise<Rest
   if (restored.selection) notes.push(...restored.selection.notes, ...restored.selection.skipped.map((s) => `left out: ${s}`));
   notes.push(...report.notes);
   for (const skipped of fetched.skipped) notes.push(`source ${skipped.destination} skipped: ${skipped.reason}`);
-  const copies = copyVerdicts(backup.sources.map((s) => s.destination), found);
+  const copies = copyVerdicts(
+    backup.sources.map((s) => s.destination),
+    found,
+  );
   for (const copy of copies) {
-    if (copy.state === 'damaged') notes.push(`the copy in ${copy.destination} is DAMAGED, restored from ${fetched.source} instead — repair it from a good copy: ${copy.detail ?? 'damaged'}`);
+    if (copy.state === 'damaged')
+      notes.push(
+        `the copy in ${copy.destination} is DAMAGED, restored from ${fetched.source} instead — repair it from a good copy: ${copy.detail ?? 'damaged'}`,
+      );
   }
   const result: RestoreWorkflowResult = {
     outcome,
@@ -333,7 +401,13 @@ export async function restoreWorkflow(input: RestoreWorkflowInput): Promise<Rest
     ...(swapped?.keptAs ? { keptAs: swapped.keptAs } : {}),
     server: restored.server.replace(/\/[^/]*$/, ''),
     ...(restored.selection
-      ? { selection: { relations: restored.selection.relations.map((r) => `${r.schema}.${r.name}`), skipped: restored.selection.skipped, notes: restored.selection.notes } }
+      ? {
+          selection: {
+            relations: restored.selection.relations.map((r) => `${r.schema}.${r.name}`),
+            skipped: restored.selection.skipped,
+            notes: restored.selection.notes,
+          },
+        }
       : {}),
     ...(roles ? { roles: { created: roles.created, existing: roles.existing.length, tablespacesSkipped: roles.tablespacesSkipped } } : {}),
     verification: {
@@ -372,13 +446,18 @@ export async function restoreWorkflow(input: RestoreWorkflowInput): Promise<Rest
 }
 
 function checkInput(input: RestoreWorkflowInput): void {
-  if (typeof input?.target !== 'string' || input.target === '') throw failure(FailureType.Config, 'the input needs a "target": the name of a target in the configuration');
-  for (const [field, value] of [['tables', input.tables], ['schemas', input.schemas]] as const) {
+  if (typeof input?.target !== 'string' || input.target === '')
+    throw failure(FailureType.Config, 'the input needs a "target": the name of a target in the configuration');
+  for (const [field, value] of [
+    ['tables', input.tables],
+    ['schemas', input.schemas],
+  ] as const) {
     if (value !== undefined && (!Array.isArray(value) || value.some((v) => typeof v !== 'string' || v === ''))) {
       throw failure(FailureType.Config, `"${field}" must be a list of names, e.g. ["products", "sales.orders"]`);
     }
   }
-  if (input.into !== undefined && (typeof input.into !== 'string' || input.into === '')) throw failure(FailureType.Config, '"into" must be the name of a new database');
+  if (input.into !== undefined && (typeof input.into !== 'string' || input.into === ''))
+    throw failure(FailureType.Config, '"into" must be the name of a new database');
 }
 
 /**
@@ -422,12 +501,18 @@ async function examineOnHost(
       }
       if (stage === 'restore') {
         restore.attempted = true;
-        step('restore', overlap
-          ? `restoring **${backup.backupId}** into the new database **${into}** as it is fetched from ${destinations.join(', then ')}`
-          : `restoring **${backup.backupId}** into the new database **${into}**${selective ? ' (a selection)' : ''}`);
+        step(
+          'restore',
+          overlap
+            ? `restoring **${backup.backupId}** into the new database **${into}** as it is fetched from ${destinations.join(', then ')}`
+            : `restoring **${backup.backupId}** into the new database **${into}**${selective ? ' (a selection)' : ''}`,
+        );
         return;
       }
-      step('verify', `verifying **${into}**: ${restored?.selection ? `${restored.selection.relations.length} selected relations` : `${backup.tables} tables`} against the manifest${selective ? '' : `, ${backup.verify.checks} SQL checks`}`);
+      step(
+        'verify',
+        `verifying **${into}**: ${restored?.selection ? `${restored.selection.relations.length} selected relations` : `${backup.tables} tables`} against the manifest${selective ? '' : `, ${backup.verify.checks} SQL checks`}`,
+      );
     },
     fetched: (fetched) => {
       progress.bytes = fetched.downloaded;
@@ -443,8 +528,18 @@ async function examineOnHost(
 }
 
 /** The backup's roles file, fetched from an intact copy and restored (existing roles are kept). */
-async function restoreRoles(backup: ResolvedBackup, hostQueue: string, staging: string, found: CopyVerdict[], step: (next: RestoreStep, detail: string) => void): Promise<RestoreRolesResult> {
-  if (!backup.globals) throw failure(FailureType.MissingObject, `backup ${backup.backupId} has no roles file (the manifest's notes say why) — restore without "roles"`);
+async function restoreRoles(
+  backup: ResolvedBackup,
+  hostQueue: string,
+  staging: string,
+  found: CopyVerdict[],
+  step: (next: RestoreStep, detail: string) => void,
+): Promise<RestoreRolesResult> {
+  if (!backup.globals)
+    throw failure(
+      FailureType.MissingObject,
+      `backup ${backup.backupId} has no roles file (the manifest's notes say why) — restore without "roles"`,
+    );
   step('roles', `restoring the roles of **${backup.backupId}** (existing roles are kept)`);
   const globalsFile = backup.globals.file;
   const globals = await fromIntactCopy(backup, backup.globals.sources, found, (sources) =>
@@ -468,7 +563,13 @@ async function dropOwn(taskQueue: string, target: string, database: string): Pro
   }
 }
 
-async function ended(progress: RestoreProgress, error: unknown, input: RestoreWorkflowInput, backupId: string | undefined, failedStep: RestoreStep = progress.step): Promise<void> {
+async function ended(
+  progress: RestoreProgress,
+  error: unknown,
+  input: RestoreWorkflowInput,
+  backupId: string | undefined,
+  failedStep: RestoreStep = progress.step,
+): Promise<void> {
   const cancelled = isCancellation(error);
   progress.step = cancelled ? 'cancelled' : 'failed';
   progress.detail = cancelled
@@ -521,4 +622,3 @@ function isEnded(step: RestoreStep): boolean {
 function failure(type: string, message: string): ApplicationFailure {
   return ApplicationFailure.create({ type, message, nonRetryable: true });
 }
-

@@ -20,10 +20,28 @@
  *
  * A backup with no good copy is reported lost, and nothing of it is written or deleted.
  */
-import { defineQuery, log, proxyActivities, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import {
+  defineQuery,
+  log,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { ScrubPlan } from '../activities/scrub-backup.js';
-import { describeFindings, isGoodAfter, planRepairs, scrubOutcome, SCRUB_FORMAT_VERSION, type CopyScrub, type ScrubMode, type ScrubOutcome, type ScrubRecord } from '../src/scrub/record.js';
+import {
+  describeFindings,
+  isGoodAfter,
+  planRepairs,
+  scrubOutcome,
+  SCRUB_FORMAT_VERSION,
+  type CopyScrub,
+  type ScrubMode,
+  type ScrubOutcome,
+  type ScrubRecord,
+} from '../src/scrub/record.js';
 import { KindAttribute, OutcomeAttribute, TargetAttribute } from '../src/temporal/search-attributes.js';
 import { reportCopies, reportFailure } from './shared/alerting.js';
 import { pingFailure, pingSuccess } from './shared/heartbeat.js';
@@ -166,9 +184,21 @@ export async function scrubWorkflow(input: ScrubWorkflowInput = {}): Promise<Scr
     // The dead man's switch: a scrub that ran is a sign of life; one that found a backup lost or left damaged is a failure.
     // (No patched(): no release recorded a scrub history without pings.)
     const run = { job: 'scrub' as const, ...(input.target ? { target: input.target } : {}) };
-    if (failed) await pingFailure({ ...run, reason: `${lost.length} backup(s) lost, ${backups.filter((b) => b.outcome === 'damaged').length} left damaged` });
+    if (failed)
+      await pingFailure({
+        ...run,
+        reason: `${lost.length} backup(s) lost, ${backups.filter((b) => b.outcome === 'damaged').length} left damaged`,
+      });
     else await pingSuccess(run);
-    return { mode, scrubbedAt, backups: backups.sort((a, b) => (a.backupId < b.backupId ? -1 : 1)), ...totals, repaired, lost, unreachable: plan.unreachable };
+    return {
+      mode,
+      scrubbedAt,
+      backups: backups.sort((a, b) => (a.backupId < b.backupId ? -1 : 1)),
+      ...totals,
+      repaired,
+      lost,
+      unreachable: plan.unreachable,
+    };
   } catch (error) {
     await reportFailure({ kind: 'scrub', target: input.target ?? 'all', step: progress.stage, error });
     await pingFailure({ job: 'scrub', ...(input.target ? { target: input.target } : {}), error });
@@ -177,7 +207,13 @@ export async function scrubWorkflow(input: ScrubWorkflowInput = {}): Promise<Scr
 }
 
 /** Repairs each bad copy of a backup from a good one, recording the repair on the copy. */
-async function repair(backup: ScrubPlan['backups'][number], copies: CopyScrub[], plan: ScrubPlan, now: string, activities: Pick<Activities, 'repairCopy'>): Promise<void> {
+async function repair(
+  backup: ScrubPlan['backups'][number],
+  copies: CopyScrub[],
+  plan: ScrubPlan,
+  now: string,
+  activities: Pick<Activities, 'repairCopy'>,
+): Promise<void> {
   for (const { destination, sources } of planRepairs(copies, plan.preference)) {
     if (sources.length === 0) continue; // nothing intact to repair from: the backup is lost
     const copy = copies.find((c) => c.destination === destination)!;
@@ -202,15 +238,27 @@ async function repair(backup: ScrubPlan['backups'][number], copies: CopyScrub[],
 async function reportBackup(record: ScrubRecord, findings: string[]): Promise<void> {
   const base = { target: record.target, backupId: record.backupId };
   if (record.outcome === 'lost') {
-    await reportCopies({ ...base, kind: 'lost', reason: `no intact copy left — backup ${record.backupId} is lost (nothing was repaired or deleted): ${findings.join('; ')}` });
+    await reportCopies({
+      ...base,
+      kind: 'lost',
+      reason: `no intact copy left — backup ${record.backupId} is lost (nothing was repaired or deleted): ${findings.join('; ')}`,
+    });
     return;
   }
   const repaired = record.copies.filter((c) => c.repair?.outcome === 'repaired');
   const unrepaired = record.copies.filter((c) => !isGoodAfter(c) && c.state !== 'unreachable');
   if (repaired.length > 0) {
-    await reportCopies({ ...base, kind: 'repaired', reason: `${repaired.map((c) => `the ${c.state} copy in ${c.destination} was repaired from ${c.repair!.from}`).join('; ')} (backup ${record.backupId})` });
+    await reportCopies({
+      ...base,
+      kind: 'repaired',
+      reason: `${repaired.map((c) => `the ${c.state} copy in ${c.destination} was repaired from ${c.repair!.from}`).join('; ')} (backup ${record.backupId})`,
+    });
   }
   if (unrepaired.length > 0) {
-    await reportCopies({ ...base, kind: 'unrepaired', reason: `backup ${record.backupId}: ${findings.filter((f) => unrepaired.some((c) => f.startsWith(`${c.destination}:`))).join('; ')}` });
+    await reportCopies({
+      ...base,
+      kind: 'unrepaired',
+      reason: `backup ${record.backupId}: ${findings.filter((f) => unrepaired.some((c) => f.startsWith(`${c.destination}:`))).join('; ')}`,
+    });
   }
 }

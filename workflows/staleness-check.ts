@@ -49,10 +49,16 @@ export async function stalenessCheckWorkflow(_input: StalenessCheckInput = {}): 
   const alerted: string[] = [];
   for (const target of stale) {
     if (!shouldAlertStale(target, now)) continue;
-    await reportStale({ target: target.target, reason: describeStale(target), ...(target.newestBackupId ? { backupId: target.newestBackupId } : {}) });
+    await reportStale({
+      target: target.target,
+      reason: describeStale(target),
+      ...(target.newestBackupId ? { backupId: target.newestBackupId } : {}),
+    });
     alerted.push(target.target);
   }
   upsertSearchAttributes([{ key: OutcomeAttribute, value: stale.length > 0 ? 'stale' : 'succeeded' }]);
-  setCurrentDetails(stale.length > 0 ? `stale: **${stale.map((s) => s.target).join(', ')}**` : `all ${checked.targets.length} target(s) backed up on time`);
+  setCurrentDetails(
+    stale.length > 0 ? `stale: **${stale.map((s) => s.target).join(', ')}**` : `all ${checked.targets.length} target(s) backed up on time`,
+  );
   return { checkedAt: now.toISOString(), checked: checked.targets.map((t) => t.target), stale, alerted, unreadable: checked.unreadable };
 }

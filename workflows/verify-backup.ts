@@ -141,7 +141,11 @@ export async function verifyBackupWorkflow(input: VerifyWorkflowInput): Promise<
   try {
     backup = await control.resolveBackup({ target: input.target, backup: selector });
   } catch (error) {
-    ended(progress, isCancellation(error) ? 'cancelled' : 'failed', `could not find backup ${selector} of ${input.target}: ${messageOf(error)}`);
+    ended(
+      progress,
+      isCancellation(error) ? 'cancelled' : 'failed',
+      `could not find backup ${selector} of ${input.target}: ${messageOf(error)}`,
+    );
     throw error;
   }
   progress.backupId = backup.backupId;
@@ -156,7 +160,9 @@ export async function verifyBackupWorkflow(input: VerifyWorkflowInput): Promise<
   // What was found about each copy, across hosts: a copy found damaged is not read again.
   const found: CopyVerdict[] = [...(backup.damaged ?? [])];
   try {
-    examination = await onSomeRestoreHost(backup.restoreTaskQueue, (hostQueue) => examineOnHost(backup, hostQueue, scratch, progress, restore, found));
+    examination = await onSomeRestoreHost(backup.restoreTaskQueue, (hostQueue) =>
+      examineOnHost(backup, hostQueue, scratch, progress, restore, found),
+    );
   } catch (error) {
     failure = error;
   }
@@ -166,12 +172,19 @@ export async function verifyBackupWorkflow(input: VerifyWorkflowInput): Promise<
   const dropProblem = restore.attempted ? await CancellationScope.nonCancellable(() => dropScratch(backup, scratch)) : undefined;
 
   if (failure !== undefined && isCancellation(failure)) {
-    ended(progress, 'cancelled', `verification of **${backup.backupId}** cancelled; ${dropProblem ? `the scratch database ${scratch} could NOT be dropped: ${dropProblem}` : 'nothing left behind'}`);
+    ended(
+      progress,
+      'cancelled',
+      `verification of **${backup.backupId}** cancelled; ${dropProblem ? `the scratch database ${scratch} could NOT be dropped: ${dropProblem}` : 'nothing left behind'}`,
+    );
     throw failure;
   }
 
   const verdict: Verdict = failure === undefined ? judge(examination!.report) : verdictOf(failure);
-  const copies = copyVerdicts(backup.sources.map((s) => s.destination), found);
+  const copies = copyVerdicts(
+    backup.sources.map((s) => s.destination),
+    found,
+  );
   const damaged = describeDamagedCopies(copies);
   const finishedAt = Date.now();
   const record: VerificationRecord = {
@@ -206,12 +219,21 @@ export async function verifyBackupWorkflow(input: VerifyWorkflowInput): Promise<
       backupIds: [backup.backupId],
       destinations: [record.source],
       outcome: verdict.passed ? 'succeeded' : 'failed',
-      details: { tablesCompared: record.tablesCompared, checks: record.checks.length, recorded, ...(verdict.reason ? { reason: verdict.reason.slice(0, 300) } : {}) },
+      details: {
+        tablesCompared: record.tablesCompared,
+        checks: record.checks.length,
+        recorded,
+        ...(verdict.reason ? { reason: verdict.reason.slice(0, 300) } : {}),
+      },
     });
   }
 
   if (verdict.passed && !dropProblem) {
-    ended(progress, 'done', `backup **${backup.backupId}** verified from ${record.source}: ${record.tablesCompared} tables, ${record.checks.length} checks${damaged ? `; DAMAGED copies, to repair from ${record.source}: ${damaged}` : ''}`);
+    ended(
+      progress,
+      'done',
+      `backup **${backup.backupId}** verified from ${record.source}: ${record.tablesCompared} tables, ${record.checks.length} checks${damaged ? `; DAMAGED copies, to repair from ${record.source}: ${damaged}` : ''}`,
+    );
     return record;
   }
   const reason = verdict.passed
@@ -264,7 +286,9 @@ async function examineOnHost(
         return;
       }
       progress.step = 'restore';
-      setCurrentDetails(`restoring **${backup.backupId}** into scratch database ${scratch} as it is fetched from ${destinations.join(', then ')}`);
+      setCurrentDetails(
+        `restoring **${backup.backupId}** into scratch database ${scratch} as it is fetched from ${destinations.join(', then ')}`,
+      );
     },
     fetched: (fetched) => {
       progress.bytes = fetched.downloaded;
@@ -302,18 +326,20 @@ async function recordEverywhere(backup: ResolvedBackup, record: VerificationReco
 function notesOf(examination: Examination | undefined, scratch: string, dropProblem: string | undefined, copies: CopyVerdict[]): string[] {
   const notes: string[] = [];
   for (const copy of copies) {
-    if (copy.state === 'damaged') notes.push(`the copy in ${copy.destination} is DAMAGED, repair it from a good copy: ${copy.detail ?? 'damaged'}`);
+    if (copy.state === 'damaged')
+      notes.push(`the copy in ${copy.destination} is DAMAGED, repair it from a good copy: ${copy.detail ?? 'damaged'}`);
   }
   if (examination) {
     const { fetched, restored, report } = examination;
     for (const skipped of fetched.skipped) notes.push(`source ${skipped.destination} skipped: ${skipped.reason}`);
-    notes.push(`restored into scratch database ${scratch} on ${restored.server.replace(/\/[^/]*$/, '')} with pg_restore --jobs=${restored.jobs} in ${Math.round(restored.durationMs / 1000)} s`);
+    notes.push(
+      `restored into scratch database ${scratch} on ${restored.server.replace(/\/[^/]*$/, '')} with pg_restore --jobs=${restored.jobs} in ${Math.round(restored.durationMs / 1000)} s`,
+    );
     notes.push(...report.notes);
   }
   if (dropProblem) notes.push(`the scratch database ${scratch} could not be dropped: ${dropProblem}`);
   return notes;
 }
-
 
 /** The failure an activity (or this workflow) raised, under Temporal's ActivityFailure wrapping. */
 function rootFailure(error: unknown): unknown {
@@ -323,9 +349,14 @@ function rootFailure(error: unknown): unknown {
 
 function verdictOf(error: unknown): Verdict {
   const cause = rootFailure(error);
-  if (cause instanceof ApplicationFailure) return { passed: false, failureType: (cause.type ?? FailureType.Transient) as FailureTypeName, reason: cause.message };
+  if (cause instanceof ApplicationFailure)
+    return { passed: false, failureType: (cause.type ?? FailureType.Transient) as FailureTypeName, reason: cause.message };
   if (cause instanceof TimeoutFailure) {
-    return { passed: false, failureType: FailureType.Transient, reason: `${(error as ActivityFailure).activityType ?? 'an activity'} timed out (${String(cause.timeoutType)}) — is a restore worker running and able to reach the verification server?` };
+    return {
+      passed: false,
+      failureType: FailureType.Transient,
+      reason: `${(error as ActivityFailure).activityType ?? 'an activity'} timed out (${String(cause.timeoutType)}) — is a restore worker running and able to reach the verification server?`,
+    };
   }
   return { passed: false, failureType: FailureType.Transient, reason: messageOf(cause) };
 }
@@ -360,6 +391,9 @@ export async function startVerificationAfterBackup(target: string, backupId: str
       staticSummary: `verification of ${backupId}, right after the backup`,
     });
   } catch (error) {
-    log.warn('could not start the verification of the new backup; the monthly verification will cover it', { backupId, error: messageOf(error) });
+    log.warn('could not start the verification of the new backup; the monthly verification will cover it', {
+      backupId,
+      error: messageOf(error),
+    });
   }
 }

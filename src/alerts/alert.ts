@@ -21,7 +21,8 @@ export type AlertKind =
   | 'audit-gap';
 
 /** Which kind of workflow raised it (also the StrongboxKind search attribute). */
-export type WorkflowKind = 'backup' | 'verify' | 'restore' | 'disaster-recovery' | 'prune' | 'config-backup' | 'export' | 'staleness-check' | (string & {});
+export type WorkflowKind =
+  'backup' | 'verify' | 'restore' | 'disaster-recovery' | 'prune' | 'config-backup' | 'export' | 'staleness-check' | (string & {});
 
 export type Severity = 'critical' | 'warning';
 
@@ -85,7 +86,9 @@ export function formatAlertText(message: AlertMessage): string {
     `target: ${escapeMrkdwn(message.target)} · workflow: ${escapeMrkdwn(message.workflowKind)} · step: ${escapeMrkdwn(message.step)}${message.backupId ? ` · backup: ${escapeMrkdwn(message.backupId)}` : ''}`,
     `reason: ${escapeMrkdwn(message.reason)}`,
     ...(message.anomalies ?? []).map((a) => `• ${escapeMrkdwn(a.kind)}: ${escapeMrkdwn(a.message)}`),
-    message.link ? `<${message.link}|open the run in the Temporal UI>` : `workflow ${escapeMrkdwn(message.workflow.id)} (run ${message.workflow.runId})`,
+    message.link
+      ? `<${message.link}|open the run in the Temporal UI>`
+      : `workflow ${escapeMrkdwn(message.workflow.id)} (run ${message.workflow.runId})`,
   ];
   return lines.join('\n');
 }

@@ -50,7 +50,11 @@ export function sizeAnomaly(size: number, history: readonly number[], rules: Siz
 }
 
 /** Tables that emptied, vanished or shrank by more than `dropPercent` since the previous backup. */
-export function rowCountAnomalies(current: readonly TableCount[], previous: readonly TableCount[], rules: { dropPercent: number }): Anomaly[] {
+export function rowCountAnomalies(
+  current: readonly TableCount[],
+  previous: readonly TableCount[],
+  rules: { dropPercent: number },
+): Anomaly[] {
   const now = new Map(current.map((t) => [t.table, t.rows]));
   const findings: string[] = [];
   for (const { table, rows: before } of previous) {
@@ -59,7 +63,9 @@ export function rowCountAnomalies(current: readonly TableCount[], previous: read
     if (after === undefined) findings.push(`table ${table} had ${before} rows and is gone`);
     else if (after === 0) findings.push(`table ${table} had ${before} rows and now has none`);
     else if (after < before * (1 - rules.dropPercent / 100)) {
-      findings.push(`table ${table} shrank by ${Math.round((1 - after / before) * 100)}% (${before} → ${after} rows; threshold ${rules.dropPercent}%)`);
+      findings.push(
+        `table ${table} shrank by ${Math.round((1 - after / before) * 100)}% (${before} → ${after} rows; threshold ${rules.dropPercent}%)`,
+      );
     }
   }
   const listed = findings.slice(0, MAX_TABLE_FINDINGS).map((message): Anomaly => ({ kind: 'row-count', message }));
@@ -68,4 +74,3 @@ export function rowCountAnomalies(current: readonly TableCount[], previous: read
   }
   return listed;
 }
-

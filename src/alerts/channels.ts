@@ -75,7 +75,12 @@ interface Attempt {
 }
 
 /** Sends one alert to one channel, trying a few times; never throws for a channel that is down. */
-export async function deliver(channel: AlertChannel, name: string, message: AlertMessage, options: DeliveryOptions = {}): Promise<DeliveryResult> {
+export async function deliver(
+  channel: AlertChannel,
+  name: string,
+  message: AlertMessage,
+  options: DeliveryOptions = {},
+): Promise<DeliveryResult> {
   const tries = options.tries ?? DELIVERY_TRIES;
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   let error = '';
@@ -94,7 +99,12 @@ export async function deliver(channel: AlertChannel, name: string, message: Aler
 async function attemptDelivery(channel: AlertChannel, message: AlertMessage, options: DeliveryOptions): Promise<Attempt> {
   const timeoutMs = options.timeoutMs ?? DELIVERY_TIMEOUT_MS;
   if (channel.type === 'email') {
-    return sendAlertEmail(channel, message, { config: options.config ?? { baseDir: process.cwd() }, ...(options.env ? { env: options.env } : {}), timeoutMs, index: options.index ?? 0 });
+    return sendAlertEmail(channel, message, {
+      config: options.config ?? { baseDir: process.cwd() },
+      ...(options.env ? { env: options.env } : {}),
+      timeoutMs,
+      index: options.index ?? 0,
+    });
   }
   const request = CHANNEL_FORMATS[channel.type](message);
   const timeout = AbortSignal.timeout(timeoutMs);

@@ -50,7 +50,12 @@ export function findStale(targets: readonly TargetFreshness[], now: Date): Stale
 }
 
 /** Whether this check should alert about a stale target (first check that sees it, then daily). */
-export function shouldAlertStale(target: Pick<StaleTarget, 'staleSince'>, now: Date, checkIntervalMs = STALENESS_CHECK_INTERVAL_MS, reminderMs = STALENESS_REMINDER_MS): boolean {
+export function shouldAlertStale(
+  target: Pick<StaleTarget, 'staleSince'>,
+  now: Date,
+  checkIntervalMs = STALENESS_CHECK_INTERVAL_MS,
+  reminderMs = STALENESS_REMINDER_MS,
+): boolean {
   const elapsed = now.getTime() - Date.parse(target.staleSince);
   if (elapsed < 0) return false;
   return elapsed % reminderMs < checkIntervalMs;
@@ -58,6 +63,7 @@ export function shouldAlertStale(target: Pick<StaleTarget, 'staleSince'>, now: D
 
 export function describeStale(target: StaleTarget): string {
   const interval = `${Math.round(target.intervalMs / HOUR_MS)} h`;
-  if (target.newestFinishedAt === undefined) return `target ${target.target} has no backup at all (expected one every ${interval}) — check its schedule and the workers`;
+  if (target.newestFinishedAt === undefined)
+    return `target ${target.target} has no backup at all (expected one every ${interval}) — check its schedule and the workers`;
   return `the newest backup of ${target.target} (${target.newestBackupId}) finished ${target.hoursSinceBackup} h ago, more than twice its ${interval} interval — check "strongbox schedules list" (paused or missing?) and that a worker serves the task queue`;
 }

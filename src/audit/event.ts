@@ -123,7 +123,10 @@ export interface MergedAuditEvent extends AuditEvent {
  * Events read from several destinations, merged: one per id (the same event is stored in every
  * destination), sorted by time then id. Two different bodies under one id are both kept, and flagged.
  */
-export function mergeAuditEvents(sources: Array<{ destination: string; events: readonly AuditEvent[] }>): { events: MergedAuditEvent[]; conflicts: string[] } {
+export function mergeAuditEvents(sources: Array<{ destination: string; events: readonly AuditEvent[] }>): {
+  events: MergedAuditEvent[];
+  conflicts: string[];
+} {
   const byId = new Map<string, MergedAuditEvent & { body: string }>();
   const conflicts: string[] = [];
   for (const { destination, events } of sources) {

@@ -52,7 +52,11 @@ export interface AuditWriteOptions {
  * Appends one event to the chain of every destination given; reports per destination, never throws
  * for one. A retry of the same event (same id) finds it already there (`existing`).
  */
-export async function writeAuditEvent(storages: Iterable<Storage>, event: AuditEvent, options: AuditWriteOptions = {}): Promise<AuditWriteResult> {
+export async function writeAuditEvent(
+  storages: Iterable<Storage>,
+  event: AuditEvent,
+  options: AuditWriteOptions = {},
+): Promise<AuditWriteResult> {
   auditKey(event); // checks the id
   const retainUntil = new Date(Date.parse(event.at) + (options.retainDays ?? DEFAULT_AUDIT_RETAIN_DAYS) * 86_400_000);
   const result: AuditWriteResult = { keys: {}, written: [], existing: [], failed: [] };
@@ -67,7 +71,11 @@ export async function writeAuditEvent(storages: Iterable<Storage>, event: AuditE
       }
     }),
   );
-  if (result.failed.length > 0) options.logger?.warn({ eventId: event.id, action: event.action, failed: result.failed }, 'could not write the audit event to every destination');
+  if (result.failed.length > 0)
+    options.logger?.warn(
+      { eventId: event.id, action: event.action, failed: result.failed },
+      'could not write the audit event to every destination',
+    );
   return result;
 }
 

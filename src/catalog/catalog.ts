@@ -125,7 +125,11 @@ export async function readCatalog(storages: Iterable<Storage>, options: { target
       entry.destinations.push(storage.destination);
       if (entry.destinations.length > 1 && serializeManifest(manifest) !== serializeManifest(entry.manifest)) {
         const first = entry.destinations[0]!;
-        problems.push({ destination: storage.destination, key, problem: `differs from the manifest of the same backup in ${first}: one of them is damaged — verify the backup, each copy is checked against its own manifest` });
+        problems.push({
+          destination: storage.destination,
+          key,
+          problem: `differs from the manifest of the same backup in ${first}: one of them is damaged — verify the backup, each copy is checked against its own manifest`,
+        });
       }
       const newest = (verifications.get(manifest.backupId) ?? []).sort().at(-1);
       if (newest) {
@@ -162,7 +166,11 @@ async function readHeld(storage: Storage, key: string, known: HeldBackup | undef
     const hold = parseHold(await storage.getBytes(key), `${storage.destination}:${key}`);
     return { reason: hold.reason, heldBy: hold.heldBy, heldAt: hold.heldAt, destinations: [storage.destination] };
   } catch (error) {
-    problems.push({ destination: storage.destination, key, problem: `${(error as Error).message} — the backup is treated as held until the marker is repaired or the hold removed` });
+    problems.push({
+      destination: storage.destination,
+      key,
+      problem: `${(error as Error).message} — the backup is treated as held until the marker is repaired or the hold removed`,
+    });
     return { reason: 'unreadable hold marker', heldBy: 'unknown', heldAt: new Date(0).toISOString(), destinations: [storage.destination] };
   }
 }
@@ -172,22 +180,39 @@ async function readHeld(storage: Storage, key: string, known: HeldBackup | undef
  * of the listing), and copies the newest verification found damaged. Manifests that differ are a
  * problem too, but not of a known copy: the verification finds which.
  */
-export function damagedCopies(entry: Pick<CatalogEntry, 'target' | 'backupId' | 'verification' | 'destinations'>, problems: readonly CatalogProblem[], scrub?: ScrubRecord): DamagedCopy[] {
+export function damagedCopies(
+  entry: Pick<CatalogEntry, 'target' | 'backupId' | 'verification' | 'destinations'>,
+  problems: readonly CatalogProblem[],
+  scrub?: ScrubRecord,
+): DamagedCopy[] {
   const key = manifestKey(entry.target, entry.backupId);
-  const damaged = problems.filter((p) => p.key === key && !entry.destinations.includes(p.destination)).map((p) => ({ destination: p.destination, reason: p.problem }));
+  const damaged = problems
+    .filter((p) => p.key === key && !entry.destinations.includes(p.destination))
+    .map((p) => ({ destination: p.destination, reason: p.problem }));
   // The newer of the newest verification and the newest scrub speaks for each copy it judged.
   const scrubNewer = scrub !== undefined && (!entry.verification || scrub.scrubbedAt > entry.verification.verifiedAt);
   for (const copy of entry.verification?.copies ?? []) {
     if (scrubNewer && scrub.copies.some((c) => c.destination === copy.destination && c.state !== 'unreachable')) continue;
     if (copy.state === 'damaged' && !damaged.some((d) => d.destination === copy.destination)) {
-      damaged.push({ destination: copy.destination, reason: `${copy.detail ?? 'damaged'} (found by the verification of ${entry.verification!.verifiedAt})` });
+      damaged.push({
+        destination: copy.destination,
+        reason: `${copy.detail ?? 'damaged'} (found by the verification of ${entry.verification!.verifiedAt})`,
+      });
     }
   }
   if (scrubNewer) {
     for (const copy of scrub.copies) {
       if (isGoodAfter(copy) || copy.state === 'unreachable' || damaged.some((d) => d.destination === copy.destination)) continue;
-      const what = copy.detail ?? copy.objects.filter((o) => o.state !== 'good').map((o) => o.detail ?? `${o.key} is ${o.state}`).join('; ');
-      damaged.push({ destination: copy.destination, reason: `${what} (found by the ${scrub.mode} scrub of ${scrub.scrubbedAt}${copy.repair ? `, not repaired: ${copy.repair.detail}` : ''})` });
+      const what =
+        copy.detail ??
+        copy.objects
+          .filter((o) => o.state !== 'good')
+          .map((o) => o.detail ?? `${o.key} is ${o.state}`)
+          .join('; ');
+      damaged.push({
+        destination: copy.destination,
+        reason: `${what} (found by the ${scrub.mode} scrub of ${scrub.scrubbedAt}${copy.repair ? `, not repaired: ${copy.repair.detail}` : ''})`,
+      });
     }
   }
   return damaged;
@@ -225,7 +250,9 @@ function copyProofs(entry: Pick<CatalogEntry, 'destinations'>, records: readonly
     return {
       destination,
       ...(proven && isGoodAfter(proven) ? { provenAt: full!.scrubbedAt } : {}),
-      ...(last ? { lastScrub: { at: newest.scrubbedAt, mode: newest.mode, state: last.repair?.outcome === 'repaired' ? 'repaired' : last.state } } : {}),
+      ...(last
+        ? { lastScrub: { at: newest.scrubbedAt, mode: newest.mode, state: last.repair?.outcome === 'repaired' ? 'repaired' : last.state } }
+        : {}),
     };
   });
 }
@@ -240,8 +267,12 @@ export function selectBackup(catalog: Catalog, target: string, selector: BackupS
   else if (selector === 'latest-verified') entry = ofTarget.find((e) => e.status === 'verified');
   else entry = ofTarget.find((e) => e.backupId === selector);
   if (!entry) {
-    const what = selector === 'latest' ? 'no backup' : selector === 'latest-verified' ? 'no verified backup' : `no backup with id ${selector}`;
-    throw new StrongboxError(FailureType.MissingObject, `${what} of target ${target} in the catalog (${ofTarget.length} backup(s) found) — list them with \`strongbox backups list --target ${target}\``);
+    const what =
+      selector === 'latest' ? 'no backup' : selector === 'latest-verified' ? 'no verified backup' : `no backup with id ${selector}`;
+    throw new StrongboxError(
+      FailureType.MissingObject,
+      `${what} of target ${target} in the catalog (${ofTarget.length} backup(s) found) — list them with \`strongbox backups list --target ${target}\``,
+    );
   }
   return entry;
 }
@@ -255,5 +286,9 @@ export async function readManifest(storage: Storage, target: string, backupId: s
 
 /** `retainUntil`: object lock on the manifest, like the copy's other objects (src/retention/lock.ts). */
 export async function writeManifest(storage: Storage, manifest: Manifest, options: { retainUntil?: Date } = {}): Promise<void> {
-  await storage.putBytes(manifestKey(manifest.target, manifest.backupId), serializeManifest(manifest), options.retainUntil ? { retainUntil: options.retainUntil } : {});
+  await storage.putBytes(
+    manifestKey(manifest.target, manifest.backupId),
+    serializeManifest(manifest),
+    options.retainUntil ? { retainUntil: options.retainUntil } : {},
+  );
 }

@@ -32,7 +32,8 @@ export interface Hold {
 /** A reason a person can act on later: not empty, not a document. */
 export function checkHoldReason(reason: string): string | undefined {
   if (reason.trim() === '') return 'a hold needs a reason (--reason "…"): it is what the next person to see the hold reads';
-  if (reason.length > MAX_HOLD_REASON) return `the reason is ${reason.length} characters; keep it under ${MAX_HOLD_REASON} and point to a ticket for the rest`;
+  if (reason.length > MAX_HOLD_REASON)
+    return `the reason is ${reason.length} characters; keep it under ${MAX_HOLD_REASON} and point to a ticket for the rest`;
   return undefined;
 }
 
@@ -51,7 +52,10 @@ export function parseHold(bytes: Buffer | string, where: string): Hold {
   const strings = ['target', 'backupId', 'reason', 'heldBy', 'heldAt'] as const;
   const missing = strings.filter((k) => typeof hold?.[k] !== 'string');
   if (typeof hold !== 'object' || hold === null || missing.length > 0 || typeof hold.formatVersion !== 'number') {
-    throw new StrongboxError(FailureType.CorruptData, `hold marker ${where} is not a hold (missing ${missing.join(', ') || 'formatVersion'})`);
+    throw new StrongboxError(
+      FailureType.CorruptData,
+      `hold marker ${where} is not a hold (missing ${missing.join(', ') || 'formatVersion'})`,
+    );
   }
   return hold as Hold;
 }

@@ -19,7 +19,10 @@ export const HOLD_NAME = 'hold.json';
 export function compactTime(iso: string): string {
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) throw new Error(`not an ISO time: ${iso}`);
-  return date.toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, '');
+  return date
+    .toISOString()
+    .replace(/\.\d{3}Z$/, 'Z')
+    .replace(/[-:]/g, '');
 }
 
 /** A backup's id: its target and the slot it fills, so a slot can only ever hold one backup. */

@@ -3,7 +3,15 @@
  * validated: a manifest Strongbox cannot read is reported, never guessed at.
  */
 import { z } from 'zod';
-import { MANIFEST_FORMAT_VERSION, TIERS, type DraftManifest, type Manifest, type ManifestSummary, type StoredObject, type VerificationRecord } from '../domain.js';
+import {
+  MANIFEST_FORMAT_VERSION,
+  TIERS,
+  type DraftManifest,
+  type Manifest,
+  type ManifestSummary,
+  type StoredObject,
+  type VerificationRecord,
+} from '../domain.js';
 import { objectKey } from './layout.js';
 import { StrongboxError } from '../errors.js';
 import { FailureType } from '../failures.js';
@@ -47,7 +55,15 @@ const manifestSchema = z.object({
         at: z.string(),
         previousRecipients: z.array(z.string()),
         recipients: z.array(z.string()).min(1),
-        files: z.array(z.object({ name: z.string(), previousSize: z.number().int().min(0), previousSha256: sha256, size: z.number().int().min(0), sha256 })),
+        files: z.array(
+          z.object({
+            name: z.string(),
+            previousSize: z.number().int().min(0),
+            previousSha256: sha256,
+            size: z.number().int().min(0),
+            sha256,
+          }),
+        ),
         workflow: z.object({ id: z.string(), runId: z.string() }),
       }),
     )
@@ -69,7 +85,9 @@ const verificationSchema = z.object({
   amcheck: z.object({ indexesChecked: z.number(), passed: z.boolean(), detail: z.string().optional() }).optional(),
   workflow: z.object({ id: z.string(), runId: z.string() }),
   notes: z.array(z.string()).optional(),
-  copies: z.array(z.object({ destination: z.string(), state: z.enum(['good', 'damaged', 'missing', 'unread']), detail: z.string().optional() })).optional(),
+  copies: z
+    .array(z.object({ destination: z.string(), state: z.enum(['good', 'damaged', 'missing', 'unread']), detail: z.string().optional() }))
+    .optional(),
 });
 
 export function parseManifest(bytes: Buffer | string, where: string): Manifest {
@@ -81,7 +99,10 @@ export function parseManifest(bytes: Buffer | string, where: string): Manifest {
   }
   const version = (json as { formatVersion?: unknown })?.formatVersion;
   if (typeof version === 'number' && version > MANIFEST_FORMAT_VERSION) {
-    throw new StrongboxError(FailureType.Config, `manifest ${where} has format version ${version}; this Strongbox reads up to ${MANIFEST_FORMAT_VERSION} — upgrade Strongbox`);
+    throw new StrongboxError(
+      FailureType.Config,
+      `manifest ${where} has format version ${version}; this Strongbox reads up to ${MANIFEST_FORMAT_VERSION} — upgrade Strongbox`,
+    );
   }
   const result = manifestSchema.safeParse(json);
   if (!result.success) {
@@ -142,7 +163,10 @@ export function parseDraftManifest(bytes: Buffer | string, where: string): Draft
   try {
     json = JSON.parse(bytes.toString());
   } catch {
-    throw new StrongboxError(FailureType.CorruptData, `draft manifest ${where} is not valid JSON — the staging folder was damaged; the backup starts over`);
+    throw new StrongboxError(
+      FailureType.CorruptData,
+      `draft manifest ${where} is not valid JSON — the staging folder was damaged; the backup starts over`,
+    );
   }
   const result = draftSchema.safeParse(json);
   if (!result.success) {
@@ -159,7 +183,9 @@ export function parseDraftManifest(bytes: Buffer | string, where: string): Draft
  */
 export function objectsIn(manifest: Manifest, destination: string): StoredObject[] {
   return manifest.files.map((file) => ({
-    key: manifest.destinations[destination]?.objects.find((o) => o.key.endsWith(`/${file.name}`))?.key ?? objectKey(manifest.target, manifest.backupId, file.name),
+    key:
+      manifest.destinations[destination]?.objects.find((o) => o.key.endsWith(`/${file.name}`))?.key ??
+      objectKey(manifest.target, manifest.backupId, file.name),
     size: file.size,
     sha256: file.sha256,
   }));

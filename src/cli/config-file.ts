@@ -93,5 +93,7 @@ export function builtInDefaultsWarning(cwd: string): string {
  */
 export function requireConfigFile(config: Config, command: string): string {
   if (config.source !== undefined) return config.source;
-  throw new UsageError(`${command} needs the configuration the backups were made with: ${noConfigFile(process.cwd())} (the built-in defaults name no target, so they have no backups)`);
+  throw new UsageError(
+    `${command} needs the configuration the backups were made with: ${noConfigFile(process.cwd())} (the built-in defaults name no target, so they have no backups)`,
+  );
 }

@@ -73,4 +73,3 @@ export function createContext(options: ContextOptions = {}): CliContext {
   };
   return context;
 }
-

@@ -47,7 +47,9 @@ export function uiLink(uiUrl: string | undefined, namespace: string, workflowId:
 /** The note every command prints once it started a run: its id, where to watch it, the configuration it runs with. */
 export function noteStarted(context: CliContext, client: Client, workflowId: string): void {
   const config = context.config();
-  context.out.note(`started ${workflowId}${uiLink(config.temporal.uiUrl, client.options.namespace, workflowId)}${config.source ? ` (configuration ${config.source})` : ''}`);
+  context.out.note(
+    `started ${workflowId}${uiLink(config.temporal.uiUrl, client.options.namespace, workflowId)}${config.source ? ` (configuration ${config.source})` : ''}`,
+  );
 }
 
 /** What a command following a run adds to the common loop. */
@@ -73,7 +75,12 @@ export interface FollowRunOptions<P> {
  * the run's result; throws its failure, or an OutcomeUnknownError (exit code 3) when the server
  * stayed out of reach.
  */
-export async function followRun<R, P = unknown>(context: CliContext, client: Client, handle: WorkflowHandle, options: FollowRunOptions<P> = {}): Promise<R> {
+export async function followRun<R, P = unknown>(
+  context: CliContext,
+  client: Client,
+  handle: WorkflowHandle,
+  options: FollowRunOptions<P> = {},
+): Promise<R> {
   const config = context.config();
   const address = temporalTarget(config).address;
   const namespace = client.options.namespace;

@@ -23,7 +23,10 @@ export interface Actor {
  * result's `failed` (the caller says so) and alerted; it never throws for one destination.
  */
 export async function recordAccess(config: Config, actor: Actor, input: Omit<AuditEventInput, 'identity'>): Promise<AuditWriteResult> {
-  return recordAuditEvent({ config, storages: openStorages(config).values(), logger: actor.logger ?? silentLogger() }, { ...input, identity: actor.identity });
+  return recordAuditEvent(
+    { config, storages: openStorages(config).values(), logger: actor.logger ?? silentLogger() },
+    { ...input, identity: actor.identity },
+  );
 }
 
 /** The audit log of every destination, merged (an event stored in several destinations is one). */
@@ -42,7 +45,9 @@ export interface AuditVerification extends ChainVerification {
 export async function verifyAudit(config: Config, options: { since: Date; until: Date; destination?: string }): Promise<AuditVerification> {
   const storages = openStorages(config);
   if (options.destination && !storages.has(options.destination)) {
-    throw new UsageError(`--destination ${options.destination}: not a configured destination (configured: ${[...storages.keys()].join(', ')})`);
+    throw new UsageError(
+      `--destination ${options.destination}: not a configured destination (configured: ${[...storages.keys()].join(', ')})`,
+    );
   }
   const days = auditDays(options.since, options.until);
   const result = await verifyAuditChain(options.destination ? [storages.get(options.destination)!] : storages.values(), days);

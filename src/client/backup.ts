@@ -29,7 +29,11 @@ export interface StartBackupOptions {
   workflowId?: string;
 }
 
-export async function startBackup(client: Client, config: Config, options: StartBackupOptions): Promise<WorkflowHandle<typeof backupWorkflow>> {
+export async function startBackup(
+  client: Client,
+  config: Config,
+  options: StartBackupOptions,
+): Promise<WorkflowHandle<typeof backupWorkflow>> {
   const scheduledAt = options.scheduledAt ?? new Date(Math.floor(Date.now() / 1000) * 1000).toISOString();
   const input: BackupWorkflowInput = { target: options.target, tier: options.tier ?? 'auto', scheduledAt };
   // A second trigger of a running slot attaches to it (startWorkflow's USE_EXISTING).

@@ -31,7 +31,11 @@ export interface StartConfigBackupOptions {
   workflowId?: string;
 }
 
-export async function startConfigBackup(client: Client, config: Config, options: StartConfigBackupOptions = {}): Promise<WorkflowHandle<typeof configBackupWorkflow>> {
+export async function startConfigBackup(
+  client: Client,
+  config: Config,
+  options: StartConfigBackupOptions = {},
+): Promise<WorkflowHandle<typeof configBackupWorkflow>> {
   const now = new Date(Math.floor(Date.now() / 1000) * 1000).toISOString();
   const input: ConfigBackupInput = options.note ? { note: options.note } : {};
   return startWorkflow<typeof configBackupWorkflow>(client, config, {

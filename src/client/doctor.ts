@@ -62,7 +62,9 @@ async function diagnoseDestination(config: Config, name: string, storage: Storag
     return diagnosis;
   }
   if (!storage.objectLockStatus) {
-    diagnosis.notes.push('a local directory has no object lock: anyone who may write here may delete; keep a locked S3 destination for the copies that must survive');
+    diagnosis.notes.push(
+      'a local directory has no object lock: anyone who may write here may delete; keep a locked S3 destination for the copies that must survive',
+    );
     return diagnosis;
   }
   let status: ObjectLockStatus;
@@ -83,7 +85,9 @@ async function diagnoseDestination(config: Config, name: string, storage: Storag
     diagnosis.warnings.push(`${field} is set, but whether the bucket has object lock cannot be told: ${status.reason ?? 'unknown'}`);
   }
   if (!configured && status.enabled === true) {
-    diagnosis.notes.push(`the bucket has object lock, but ${field} is not set: copies here are not locked — set it to lock each copy until its expiry`);
+    diagnosis.notes.push(
+      `the bucket has object lock, but ${field} is not set: copies here are not locked — set it to lock each copy until its expiry`,
+    );
   }
   if (status.defaultRetention) {
     const { mode, days, years } = status.defaultRetention;

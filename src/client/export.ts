@@ -19,7 +19,11 @@ export function exportTargets(config: Config): string[] {
     .map(([name]) => name);
 }
 
-export async function startExport(client: Client, config: Config, options: { target: string; workflowId?: string }): Promise<WorkflowHandle<typeof exportWorkflow>> {
+export async function startExport(
+  client: Client,
+  config: Config,
+  options: { target: string; workflowId?: string },
+): Promise<WorkflowHandle<typeof exportWorkflow>> {
   const now = new Date(Math.floor(Date.now() / 1000) * 1000).toISOString();
   const input: ExportWorkflowInput = { target: options.target };
   return startWorkflow<typeof exportWorkflow>(client, config, {

@@ -105,7 +105,11 @@ type FollowHandle<R> = Pick<WorkflowHandle, 'workflowId' | 'describe' | 'query'>
  * Waits for the run behind `handle` to end: its result, or the run's own failure (thrown as the
  * SDK's WorkflowFailedError), or an OutcomeUnknownError when the server stayed out of reach.
  */
-export async function followWorkflow<R, P = unknown>(client: FollowClient, handle: FollowHandle<R>, options: FollowOptions<P> = {}): Promise<R> {
+export async function followWorkflow<R, P = unknown>(
+  client: FollowClient,
+  handle: FollowHandle<R>,
+  options: FollowOptions<P> = {},
+): Promise<R> {
   const now = options.now ?? Date.now;
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const pollMs = options.pollMs ?? FOLLOW_POLL_MS;
@@ -148,7 +152,13 @@ export async function followWorkflow<R, P = unknown>(client: FollowClient, handl
   }
 }
 
-function outcomeUnknown(client: FollowClient, workflowId: string, lostMs: number, options: Pick<FollowOptions<unknown>, 'address' | 'lookup'>, error: unknown): OutcomeUnknownError {
+function outcomeUnknown(
+  client: FollowClient,
+  workflowId: string,
+  lostMs: number,
+  options: Pick<FollowOptions<unknown>, 'address' | 'lookup'>,
+  error: unknown,
+): OutcomeUnknownError {
   const namespace = client.options.namespace;
   const describe = `temporal workflow describe --workflow-id ${workflowId} --namespace ${namespace}${options.address ? ` --address ${options.address}` : ''}`;
   const lookup = [describe, ...(options.lookup ?? [])];
@@ -195,7 +205,12 @@ function watchWorkers(
   };
 }
 
-async function hasLivePoller(client: FollowClient, queue: TaskQueueToWatch, at: number, bounded: <T>(fn: () => Promise<T>) => Promise<T>): Promise<boolean> {
+async function hasLivePoller(
+  client: FollowClient,
+  queue: TaskQueueToWatch,
+  at: number,
+  bounded: <T>(fn: () => Promise<T>) => Promise<T>,
+): Promise<boolean> {
   const response = await bounded(() =>
     client.workflowService.describeTaskQueue({
       namespace: client.options.namespace,

@@ -10,10 +10,11 @@
 import { readCatalog, selectBackup, type CatalogEntry } from '../catalog/catalog.js';
 import { checkHoldReason, HOLD_FORMAT_VERSION, removeHold, writeHold, type Hold } from '../catalog/hold.js';
 import { holdKey, manifestKey, targetOfBackupId } from '../catalog/layout.js';
-import { completeAuditEvent, writeAuditEvent, type AuditWriteResult } from '../audit/log.js';
+import type { AuditWriteResult } from '../audit/log.js';
+import { recordAuditEvent } from '../audit/record.js';
 import type { Config } from '../config/load.js';
 import { UsageError } from '../errors.js';
-import type { Logger } from '../logger.js';
+import { silentLogger, type Logger } from '../logger.js';
 import { openStorages } from '../storage/index.js';
 import type { Storage } from '../storage/storage.js';
 
@@ -65,13 +66,23 @@ async function changeHold(config: Config, request: HoldRequest, action: 'held' |
   const problem = checkHoldReason(request.reason);
   if (problem) throw new UsageError(problem);
   const target = targetOfBackupId(request.backupId);
-  if (!target) throw new UsageError(`"${request.backupId}" is not a backup id (<target>-<YYYYMMDDTHHMMSSZ>) — list them with \`strongbox backups list\``);
+  if (!target)
+    throw new UsageError(
+      `"${request.backupId}" is not a backup id (<target>-<YYYYMMDDTHHMMSSZ>) — list them with \`strongbox backups list\``,
+    );
   const storages = options.storages ?? openStorages(config);
   const catalog = await readCatalog(storages.values(), { target });
   const entry = selectBackup(catalog, target, request.backupId);
   const now = (options.now ?? (() => new Date()))();
   const previous = entry.hold ? { reason: entry.hold.reason, heldBy: entry.hold.heldBy, heldAt: entry.hold.heldAt } : undefined;
-  const hold: Hold = { formatVersion: HOLD_FORMAT_VERSION, target, backupId: entry.backupId, reason: request.reason, heldBy: request.identity, heldAt: now.toISOString() };
+  const hold: Hold = {
+    formatVersion: HOLD_FORMAT_VERSION,
+    target,
+    backupId: entry.backupId,
+    reason: request.reason,
+    heldBy: request.identity,
+    heldAt: now.toISOString(),
+  };
 
   const copies: HoldCopyOutcome[] = [];
   for (const destination of entry.destinations) {
@@ -90,11 +101,17 @@ async function changeHold(config: Config, request: HoldRequest, action: 'held' |
   if (action === 'released') {
     for (const destination of entry.hold?.destinations ?? []) {
       if (entry.destinations.includes(destination)) continue;
-      copies.push({ destination, marker: await removeHold(storages.get(destination)!, target, entry.backupId), legalHold: 'none', objects: 0 });
+      copies.push({
+        destination,
+        marker: await removeHold(storages.get(destination)!, target, entry.backupId),
+        legalHold: 'none',
+        objects: 0,
+      });
     }
   }
 
-  const event = completeAuditEvent(
+  const audit = await recordAuditEvent(
+    { config, storages: storages.values(), logger: options.logger ?? silentLogger(), clock: () => now },
     {
       action: action === 'held' ? 'backup.held' : 'backup.released',
       identity: request.identity,
@@ -106,12 +123,14 @@ async function changeHold(config: Config, request: HoldRequest, action: 'held' |
       details: {
         reason: request.reason,
         ...(previous ? { previousReason: previous.reason, previousHeldBy: previous.heldBy } : {}),
-        legalHolds: copies.filter((c) => c.legalHold === 'set' || c.legalHold === 'cleared').map((c) => c.destination).join(',') || 'none',
+        legalHolds:
+          copies
+            .filter((c) => c.legalHold === 'set' || c.legalHold === 'cleared')
+            .map((c) => c.destination)
+            .join(',') || 'none',
       },
     },
-    () => now,
   );
-  const audit = await writeAuditEvent(storages.values(), event, { retainDays: config.audit.retainDays, ...(options.logger ? { logger: options.logger } : {}) });
   options.logger?.info({ action, target, backupId: entry.backupId, copies }, action === 'held' ? 'backup held' : 'backup released');
   return { action, target, backupId: entry.backupId, reason: request.reason, copies, ...(previous ? { previous } : {}), audit };
 }
@@ -119,7 +138,10 @@ async function changeHold(config: Config, request: HoldRequest, action: 'held' |
 /** The store's legal hold on every object of the copy: its manifest and the data it describes. */
 async function setLegalHolds(storage: Storage, entry: CatalogEntry, on: boolean): Promise<Pick<HoldCopyOutcome, 'legalHold' | 'objects'>> {
   if (!storage.setLegalHold) return { legalHold: 'none', objects: 0 };
-  const keys = [manifestKey(entry.target, entry.backupId), ...(entry.manifest.destinations[storage.destination]?.objects ?? []).map((o) => o.key)];
+  const keys = [
+    manifestKey(entry.target, entry.backupId),
+    ...(entry.manifest.destinations[storage.destination]?.objects ?? []).map((o) => o.key),
+  ];
   let objects = 0;
   for (const key of keys) {
     if ((await storage.setLegalHold(key, on)) === 'unsupported') return { legalHold: 'unsupported', objects: 0 };

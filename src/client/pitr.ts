@@ -8,7 +8,16 @@ import type { Config } from '../config/load.js';
 import { resolvePath } from '../config/load.js';
 import { UsageError } from '../errors.js';
 import { pitrOf } from '../pitr/host.js';
-import { archiveCommand, defaultPitrDir, describePitrTarget, pitrPaths, requiredSettings, settingLines, stanzaOf, type PitrTarget } from '../pitr/plan.js';
+import {
+  archiveCommand,
+  defaultPitrDir,
+  describePitrTarget,
+  pitrPaths,
+  requiredSettings,
+  settingLines,
+  stanzaOf,
+  type PitrTarget,
+} from '../pitr/plan.js';
 import type { pitrSetupWorkflow } from '../../workflows/pitr-setup.js';
 import type { pitrBackupWorkflow } from '../../workflows/pitr-backup.js';
 import type { pitrInfoWorkflow } from '../../workflows/pitr-info.js';
@@ -27,7 +36,9 @@ export function pitrSettingLines(config: Config, target: string): string[] {
   const pitr = pitrOf(config, target);
   const paths = pitrPaths(resolvePath(config, pitr.dir ?? defaultPitrDir(target)));
   const pgbackrest = pitr.binDir ? `${pitr.binDir}/pgbackrest` : 'pgbackrest';
-  return settingLines(requiredSettings({ archiveCommand: archiveCommand(paths, stanzaOf(target, pitr), pgbackrest), archiveTimeout: pitr.archiveTimeout }));
+  return settingLines(
+    requiredSettings({ archiveCommand: archiveCommand(paths, stanzaOf(target, pitr), pgbackrest), archiveTimeout: pitr.archiveTimeout }),
+  );
 }
 
 function nowSeconds(): string {
@@ -42,7 +53,11 @@ function checked(config: Config, target: string): string {
   }
 }
 
-export async function startPitrSetup(client: Client, config: Config, options: { target: string; workflowId?: string }): Promise<WorkflowHandle<typeof pitrSetupWorkflow>> {
+export async function startPitrSetup(
+  client: Client,
+  config: Config,
+  options: { target: string; workflowId?: string },
+): Promise<WorkflowHandle<typeof pitrSetupWorkflow>> {
   const taskQueue = checked(config, options.target);
   return startWorkflow<typeof pitrSetupWorkflow>(client, config, {
     workflowType: 'pitrSetupWorkflow',
@@ -54,7 +69,11 @@ export async function startPitrSetup(client: Client, config: Config, options: { 
   });
 }
 
-export async function startPitrBackup(client: Client, config: Config, options: { target: string; type: PhysicalBackupType; workflowId?: string }): Promise<WorkflowHandle<typeof pitrBackupWorkflow>> {
+export async function startPitrBackup(
+  client: Client,
+  config: Config,
+  options: { target: string; type: PhysicalBackupType; workflowId?: string },
+): Promise<WorkflowHandle<typeof pitrBackupWorkflow>> {
   const taskQueue = checked(config, options.target);
   return startWorkflow<typeof pitrBackupWorkflow>(client, config, {
     workflowType: 'pitrBackupWorkflow',
@@ -72,7 +91,13 @@ export async function startPitrRestore(
   options: { target: string; to: PitrTarget; keep?: boolean; port?: number; workflowId?: string },
 ): Promise<WorkflowHandle<typeof pitrRestoreWorkflow>> {
   const taskQueue = checked(config, options.target);
-  const input: PitrRestoreWorkflowInput = { target: options.target, to: options.to, taskQueue, ...(options.keep === undefined ? {} : { keep: options.keep }), ...(options.port ? { port: options.port } : {}) };
+  const input: PitrRestoreWorkflowInput = {
+    target: options.target,
+    to: options.to,
+    taskQueue,
+    ...(options.keep === undefined ? {} : { keep: options.keep }),
+    ...(options.port ? { port: options.port } : {}),
+  };
   return startWorkflow<typeof pitrRestoreWorkflow>(client, config, {
     workflowType: 'pitrRestoreWorkflow',
     workflowId: options.workflowId ?? `pitr-restore-${options.target}-${nowSeconds()}`,
@@ -84,7 +109,11 @@ export async function startPitrRestore(
 }
 
 /** `pgbackrest info` reads the repository from the database host, so it runs as a short workflow there. */
-export async function startPitrInfo(client: Client, config: Config, options: { target: string }): Promise<WorkflowHandle<typeof pitrInfoWorkflow>> {
+export async function startPitrInfo(
+  client: Client,
+  config: Config,
+  options: { target: string },
+): Promise<WorkflowHandle<typeof pitrInfoWorkflow>> {
   const taskQueue = checked(config, options.target);
   return startWorkflow<typeof pitrInfoWorkflow>(client, config, {
     workflowType: 'pitrInfoWorkflow',

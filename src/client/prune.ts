@@ -18,7 +18,11 @@ export interface StartPruneOptions extends PruneWorkflowInput {
   workflowId?: string;
 }
 
-export async function startPrune(client: Client, config: Config, options: StartPruneOptions = {}): Promise<WorkflowHandleWithFirstExecutionRunId<typeof pruneWorkflow>> {
+export async function startPrune(
+  client: Client,
+  config: Config,
+  options: StartPruneOptions = {},
+): Promise<WorkflowHandleWithFirstExecutionRunId<typeof pruneWorkflow>> {
   const { workflowId, ...input } = options;
   return startWorkflow<typeof pruneWorkflow>(client, config, {
     workflowType: 'pruneWorkflow',

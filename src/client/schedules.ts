@@ -172,7 +172,13 @@ export async function listSchedules(client: Client, config: Config, options: Sch
       } catch {
         // Retention on the server removed the run's history: its status is no longer known.
       }
-      recent.push({ workflowId, runId: firstExecutionRunId, scheduledAt: action.scheduledAt.toISOString(), takenAt: action.takenAt.toISOString(), status });
+      recent.push({
+        workflowId,
+        runId: firstExecutionRunId,
+        scheduledAt: action.scheduledAt.toISOString(),
+        takenAt: action.takenAt.toISOString(),
+        status,
+      });
     }
     statuses.push({
       id,
@@ -194,7 +200,10 @@ async function existing(client: Client, id: string): Promise<{ handle: ScheduleH
   const handle = client.schedule.getHandle(id);
   const description = await describeOrUndefined(handle);
   if (!description) {
-    throw new StrongboxError(FailureType.MissingObject, `no schedule ${id} — list them with \`strongbox schedules list\`, create them with \`strongbox schedules apply\``);
+    throw new StrongboxError(
+      FailureType.MissingObject,
+      `no schedule ${id} — list them with \`strongbox schedules list\`, create them with \`strongbox schedules apply\``,
+    );
   }
   return { handle, description };
 }
@@ -222,7 +231,11 @@ const TRIGGER_POLL_MS = 200;
  * Starts the schedule's action now, with overlap ALLOW_ALL so a manual trigger is never skipped
  * because a scheduled run is going; returns the run it started.
  */
-export async function triggerSchedule(client: Client, id: string, options: TriggerOptions = {}): Promise<{ workflowId: string; runId: string }> {
+export async function triggerSchedule(
+  client: Client,
+  id: string,
+  options: TriggerOptions = {},
+): Promise<{ workflowId: string; runId: string }> {
   const { handle, description } = await existing(client, id);
   const seen = new Set(description.info.recentActions.map((a) => a.action.workflow.firstExecutionRunId));
   await handle.trigger(ScheduleOverlapPolicy.ALLOW_ALL);
@@ -232,7 +245,10 @@ export async function triggerSchedule(client: Client, id: string, options: Trigg
     const started = now.info.recentActions.find((a) => !seen.has(a.action.workflow.firstExecutionRunId));
     if (started) return { workflowId: started.action.workflow.workflowId, runId: started.action.workflow.firstExecutionRunId };
     if (Date.now() > deadline) {
-      throw new StrongboxError(FailureType.Transient, `schedule ${id} was triggered, but its run did not show up within ${Math.round((options.timeoutMs ?? TRIGGER_TIMEOUT_MS) / 1000)}s — check \`strongbox schedules list\``);
+      throw new StrongboxError(
+        FailureType.Transient,
+        `schedule ${id} was triggered, but its run did not show up within ${Math.round((options.timeoutMs ?? TRIGGER_TIMEOUT_MS) / 1000)}s — check \`strongbox schedules list\``,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, TRIGGER_POLL_MS));
   }

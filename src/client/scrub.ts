@@ -21,7 +21,12 @@ export function replicateWorkflowId(input: ReplicateWorkflowInput, at: Date = ne
   return `replicate-${input.to}${input.target ? `-${input.target}` : ''}-${seconds(at)}`;
 }
 
-export async function startScrub(client: Client, config: Config, input: ScrubWorkflowInput, options: { workflowId?: string } = {}): Promise<WorkflowHandle<typeof scrubWorkflow>> {
+export async function startScrub(
+  client: Client,
+  config: Config,
+  input: ScrubWorkflowInput,
+  options: { workflowId?: string } = {},
+): Promise<WorkflowHandle<typeof scrubWorkflow>> {
   return startWorkflow<typeof scrubWorkflow>(client, config, {
     workflowType: 'scrubWorkflow',
     workflowId: options.workflowId ?? scrubWorkflowId(input),
@@ -32,7 +37,12 @@ export async function startScrub(client: Client, config: Config, input: ScrubWor
   });
 }
 
-export async function startReplicate(client: Client, config: Config, input: ReplicateWorkflowInput, options: { workflowId?: string } = {}): Promise<WorkflowHandle<typeof replicateWorkflow>> {
+export async function startReplicate(
+  client: Client,
+  config: Config,
+  input: ReplicateWorkflowInput,
+  options: { workflowId?: string } = {},
+): Promise<WorkflowHandle<typeof replicateWorkflow>> {
   return startWorkflow<typeof replicateWorkflow>(client, config, {
     workflowType: 'replicateWorkflow',
     workflowId: options.workflowId ?? replicateWorkflowId(input),

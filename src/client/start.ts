@@ -34,7 +34,11 @@ export interface StartRequest<T extends Workflow> {
   target?: string;
 }
 
-export async function startWorkflow<T extends Workflow>(client: Client, config: Pick<Config, 'temporal'>, request: StartRequest<T>): Promise<WorkflowHandleWithFirstExecutionRunId<T>> {
+export async function startWorkflow<T extends Workflow>(
+  client: Client,
+  config: Pick<Config, 'temporal'>,
+  request: StartRequest<T>,
+): Promise<WorkflowHandleWithFirstExecutionRunId<T>> {
   const searchAttributes: SearchAttributePair[] = [{ key: KindAttribute, value: request.kind }];
   if (request.target !== undefined) searchAttributes.push({ key: TargetAttribute, value: request.target });
   // The options object is built untyped and cast once: WorkflowStartOptions<T> makes `args`

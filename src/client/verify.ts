@@ -21,7 +21,11 @@ export interface StartVerifyOptions {
   at?: Date;
 }
 
-export async function startVerify(client: Client, config: Config, options: StartVerifyOptions): Promise<WorkflowHandle<typeof verifyBackupWorkflow>> {
+export async function startVerify(
+  client: Client,
+  config: Config,
+  options: StartVerifyOptions,
+): Promise<WorkflowHandle<typeof verifyBackupWorkflow>> {
   const backup = options.backup ?? 'latest';
   const input: VerifyWorkflowInput = { target: options.target, backup };
   const at = (options.at ?? new Date()).toISOString();
@@ -41,6 +45,8 @@ export function recordOfFailure(error: unknown): VerificationRecord | undefined 
   return findInChain(error, (link) => {
     const details = (link as { details?: unknown }).details;
     const first = Array.isArray(details) ? (details[0] as Partial<VerificationRecord> | undefined) : undefined;
-    return first && typeof first.backupId === 'string' && (first.result === 'passed' || first.result === 'failed') ? (first as VerificationRecord) : undefined;
+    return first && typeof first.backupId === 'string' && (first.result === 'passed' || first.result === 'failed')
+      ? (first as VerificationRecord)
+      : undefined;
   });
 }

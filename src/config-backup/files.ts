@@ -67,7 +67,11 @@ export function readError(error: unknown, shown: string): unknown {
   if (error instanceof StrongboxError) return error;
   const code = (error as NodeJS.ErrnoException).code;
   if (code === 'EACCES' || code === 'EPERM') {
-    return new StrongboxError(FailureType.Config, `cannot read ${shown}: permission denied — let the worker's user read it, or leave it out of configBackup.paths`, { cause: error });
+    return new StrongboxError(
+      FailureType.Config,
+      `cannot read ${shown}: permission denied — let the worker's user read it, or leave it out of configBackup.paths`,
+      { cause: error },
+    );
   }
   if (code === 'EISDIR') {
     return new StrongboxError(FailureType.Config, `cannot read ${shown}: it is a directory`, { cause: error });

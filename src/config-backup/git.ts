@@ -107,13 +107,29 @@ export async function git(cwd: string, args: string[], options: GitRunOptions = 
 export function gitError(error: unknown, args: string[]): StrongboxError {
   const e = error as { stderr?: unknown; shortMessage?: unknown; message?: unknown; code?: unknown; isCanceled?: boolean };
   if (e.code === 'ENOENT') {
-    return new StrongboxError(FailureType.Config, 'git is not installed on this worker — install it (apt-get install git) to back up the configuration', { cause: error });
+    return new StrongboxError(
+      FailureType.Config,
+      'git is not installed on this worker — install it (apt-get install git) to back up the configuration',
+      { cause: error },
+    );
   }
   const stderr = typeof e.stderr === 'string' ? e.stderr.trim() : '';
-  const said = stderr.split('\n').map((l) => l.trim()).filter(Boolean).slice(-4).join(' / ') || String(e.shortMessage ?? e.message);
+  const said =
+    stderr
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean)
+      .slice(-4)
+      .join(' / ') || String(e.shortMessage ?? e.message);
   const message = `git ${args[0]} failed: ${said}`;
-  if (/Authentication failed|Permission denied|could not read Username|terminal prompts disabled|Host key verification failed/i.test(stderr)) {
-    return new StrongboxError(FailureType.Auth, `${message} — give the worker's user access to configBackup.repository (an SSH key or a credential helper)`, { cause: error });
+  if (
+    /Authentication failed|Permission denied|could not read Username|terminal prompts disabled|Host key verification failed/i.test(stderr)
+  ) {
+    return new StrongboxError(
+      FailureType.Auth,
+      `${message} — give the worker's user access to configBackup.repository (an SSH key or a credential helper)`,
+      { cause: error },
+    );
   }
   if (/does not appear to be a git repository|Repository not found|not a git repository|repository '.*' not found/i.test(stderr)) {
     return new StrongboxError(FailureType.Config, `${message} — check configBackup.repository`, { cause: error });
@@ -136,10 +152,16 @@ export async function ensureLocalRepository(location: RepositoryLocation, branch
   try {
     bare = (await git(repo, ['rev-parse', '--is-bare-repository'])).trim();
   } catch {
-    throw new StrongboxError(FailureType.Config, `configBackup.repository ${repo} exists and is not a git repository — point it at an empty directory, a bare repository or a remote URL`);
+    throw new StrongboxError(
+      FailureType.Config,
+      `configBackup.repository ${repo} exists and is not a git repository — point it at an empty directory, a bare repository or a remote URL`,
+    );
   }
   if (bare !== 'true') {
-    throw new StrongboxError(FailureType.Config, `configBackup.repository ${repo} is a repository with a working tree — point it at a bare repository (git init --bare) or a remote URL`);
+    throw new StrongboxError(
+      FailureType.Config,
+      `configBackup.repository ${repo} is a repository with a working tree — point it at a bare repository (git init --bare) or a remote URL`,
+    );
   }
   return 'existing';
 }
@@ -165,10 +187,15 @@ export async function checkoutWorkingCopy(url: string, branch: string, dir: stri
 export async function cloneForRestore(url: string, branch: string, dir: string, signal?: AbortSignal): Promise<void> {
   await mkdir(path.dirname(dir), { recursive: true });
   try {
-    await git(path.dirname(dir), ['clone', '--quiet', '--bare', '--no-tags', '--single-branch', `--branch=${branch}`, url, dir], { signal });
+    await git(path.dirname(dir), ['clone', '--quiet', '--bare', '--no-tags', '--single-branch', `--branch=${branch}`, url, dir], {
+      signal,
+    });
   } catch (error) {
     if (error instanceof StrongboxError && /Remote branch .* not found/i.test(error.message)) {
-      throw new StrongboxError(FailureType.MissingObject, `the configuration repository ${url} has no branch ${branch} — no snapshot was ever committed there (check configBackup.branch)`);
+      throw new StrongboxError(
+        FailureType.MissingObject,
+        `the configuration repository ${url} has no branch ${branch} — no snapshot was ever committed there (check configBackup.branch)`,
+      );
     }
     throw error;
   }
@@ -188,7 +215,10 @@ export async function resolveCommit(gitDir: string, ref: string): Promise<string
   try {
     return (await git(gitDir, ['rev-parse', '--verify', '--quiet', `${ref}^{commit}`])).trim();
   } catch {
-    throw new StrongboxError(FailureType.MissingObject, `no commit ${ref} in the configuration repository — list snapshots with \`git log\` in the repository, or pick one from config/ in a destination`);
+    throw new StrongboxError(
+      FailureType.MissingObject,
+      `no commit ${ref} in the configuration repository — list snapshots with \`git log\` in the repository, or pick one from config/ in a destination`,
+    );
   }
 }
 

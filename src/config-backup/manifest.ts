@@ -54,7 +54,13 @@ export interface SnapshotRecord extends RepoManifest {
    * set, oldest first; the last one's recipients open it now. The secret files inside the tar stay
    * encrypted to `recipients` — the archive around them no longer opens for a retired key.
    */
-  archiveRekeys?: Array<{ at: string; recipients: string[]; previousSize: number; previousSha256: string; workflow: { id: string; runId: string } }>;
+  archiveRekeys?: Array<{
+    at: string;
+    recipients: string[];
+    previousSize: number;
+    previousSha256: string;
+    workflow: { id: string; runId: string };
+  }>;
 }
 
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/);
@@ -81,7 +87,15 @@ const snapshotRecordSchema = repoManifestSchema.extend({
   repository: z.string(),
   archive: z.object({ name: z.string(), size: z.number().int().min(0), sha256 }),
   archiveRekeys: z
-    .array(z.object({ at: z.string(), recipients: z.array(z.string()).min(1), previousSize: z.number().int().min(0), previousSha256: sha256, workflow: z.object({ id: z.string(), runId: z.string() }) }))
+    .array(
+      z.object({
+        at: z.string(),
+        recipients: z.array(z.string()).min(1),
+        previousSize: z.number().int().min(0),
+        previousSha256: sha256,
+        workflow: z.object({ id: z.string(), runId: z.string() }),
+      }),
+    )
     .optional(),
 });
 
@@ -94,7 +108,10 @@ function parseWith<T>(schema: z.ZodType<T>, bytes: Buffer | string, what: string
   }
   const version = (json as { formatVersion?: unknown })?.formatVersion;
   if (typeof version === 'number' && version > CONFIG_MANIFEST_FORMAT_VERSION) {
-    throw new StrongboxError(FailureType.Config, `${what} has format version ${version}; this Strongbox reads up to ${CONFIG_MANIFEST_FORMAT_VERSION} — upgrade Strongbox`);
+    throw new StrongboxError(
+      FailureType.Config,
+      `${what} has format version ${version}; this Strongbox reads up to ${CONFIG_MANIFEST_FORMAT_VERSION} — upgrade Strongbox`,
+    );
   }
   const result = schema.safeParse(json);
   if (!result.success) {
@@ -103,7 +120,11 @@ function parseWith<T>(schema: z.ZodType<T>, bytes: Buffer | string, what: string
   }
   for (const file of (result.data as RepoManifest).files) {
     // A tampered record must not steer a restore outside its directory.
-    if (file.path.startsWith('/') || file.path.split('/').some((s) => s === '..' || s === '' || s === '.' || s === '.git') || file.stored.split('/').some((s) => s === '..' || s === '')) {
+    if (
+      file.path.startsWith('/') ||
+      file.path.split('/').some((s) => s === '..' || s === '' || s === '.' || s === '.git') ||
+      file.stored.split('/').some((s) => s === '..' || s === '')
+    ) {
       throw new StrongboxError(FailureType.CorruptData, `${what} lists an unsafe path: ${JSON.stringify(file.path)}`);
     }
   }

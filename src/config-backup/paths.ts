@@ -74,7 +74,11 @@ export async function resolveSnapshotFiles(options: { root: string; paths: strin
     realRoot = await realpath(root);
     if (!(await stat(realRoot)).isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
   } catch (error) {
-    throw new StrongboxError(FailureType.Config, `configBackup.root ${root} is not a readable directory (${reason(error)}) — point it at the application's root`, { cause: error });
+    throw new StrongboxError(
+      FailureType.Config,
+      `configBackup.root ${root} is not a readable directory (${reason(error)}) — point it at the application's root`,
+      { cause: error },
+    );
   }
   const isSecret = secretMatcher(options.secrets);
   const warnings: string[] = [];
@@ -110,7 +114,10 @@ export async function resolveSnapshotFiles(options: { root: string; paths: strin
   const files: SnapshotFile[] = [];
   for (const relative of [...found].sort()) {
     if (relative === REPO_MANIFEST_NAME) {
-      throw new StrongboxError(FailureType.Config, `configBackup.paths: ${relative} is the name of Strongbox's own snapshot record — rename the file or leave it out`);
+      throw new StrongboxError(
+        FailureType.Config,
+        `configBackup.paths: ${relative} is the name of Strongbox's own snapshot record — rename the file or leave it out`,
+      );
     }
     const absolute = path.join(root, relative);
     const info = await lstatOrUndefined(absolute, relative);
@@ -128,11 +135,16 @@ export async function resolveSnapshotFiles(options: { root: string; paths: strin
         continue;
       }
       if (!isInside(realRoot, target)) {
-        throw new StrongboxError(FailureType.Config, `configBackup.paths: ${relative} is a symbolic link leading outside configBackup.root (to ${target}) — refusing to snapshot it; copy the file into the root or remove the link from the list`);
+        throw new StrongboxError(
+          FailureType.Config,
+          `configBackup.paths: ${relative} is a symbolic link leading outside configBackup.root (to ${target}) — refusing to snapshot it; copy the file into the root or remove the link from the list`,
+        );
       }
       const targetInfo = await stat(target);
       if (targetInfo.isDirectory()) {
-        warnings.push(`${relative}: a symbolic link to a directory — not followed; list its target (${path.relative(realRoot, target)}) instead`);
+        warnings.push(
+          `${relative}: a symbolic link to a directory — not followed; list its target (${path.relative(realRoot, target)}) instead`,
+        );
         continue;
       }
       if (!targetInfo.isFile()) {
@@ -147,7 +159,10 @@ export async function resolveSnapshotFiles(options: { root: string; paths: strin
       // A regular file reached through a linked directory still has to be inside the root.
       const real = await realpath(absolute);
       if (!isInside(realRoot, real)) {
-        throw new StrongboxError(FailureType.Config, `configBackup.paths: ${relative} resolves outside configBackup.root (to ${real}) through a symbolic link — refusing to snapshot it`);
+        throw new StrongboxError(
+          FailureType.Config,
+          `configBackup.paths: ${relative} resolves outside configBackup.root (to ${real}) through a symbolic link — refusing to snapshot it`,
+        );
       }
     }
     files.push({ path: relative, source, secret: isSecret(relative) });
@@ -172,7 +187,11 @@ async function crawl(root: string, base: string): Promise<string[]> {
       .crawl(start)
       .withPromise();
   } catch (error) {
-    throw new StrongboxError(FailureType.Config, `cannot list ${base || '.'} in configBackup.root (${reason(error)}) — let the worker's user read it, or leave it out of configBackup.paths`, { cause: error });
+    throw new StrongboxError(
+      FailureType.Config,
+      `cannot list ${base || '.'} in configBackup.root (${reason(error)}) — let the worker's user read it, or leave it out of configBackup.paths`,
+      { cause: error },
+    );
   }
   return entries.map((p) => (base ? `${base}/${p}` : p));
 }
@@ -184,7 +203,10 @@ function checkStoredNames(files: SnapshotFile[]): void {
     const name = storedName(file);
     const other = stored.get(name);
     if (other !== undefined) {
-      throw new StrongboxError(FailureType.Config, `configBackup: ${other} and ${file.path} would both be stored as ${name} in the repository — rename one or leave it out of configBackup.paths`);
+      throw new StrongboxError(
+        FailureType.Config,
+        `configBackup: ${other} and ${file.path} would both be stored as ${name} in the repository — rename one or leave it out of configBackup.paths`,
+      );
     }
     stored.set(name, file.path);
   }
@@ -206,14 +228,19 @@ async function lstatOrUndefined(file: string, shown: string) {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
-    throw new StrongboxError(FailureType.Config, `cannot read ${shown} in configBackup.root (${reason(error)}) — let the worker's user read it, or leave it out of configBackup.paths`, { cause: error });
+    throw new StrongboxError(
+      FailureType.Config,
+      `cannot read ${shown} in configBackup.root (${reason(error)}) — let the worker's user read it, or leave it out of configBackup.paths`,
+      { cause: error },
+    );
   }
 }
 
 function reason(error: unknown): string {
   const code = (error as NodeJS.ErrnoException).code;
   if (code === 'ENOENT') return 'no such file or directory';
-  if (code === 'EACCES' || code === 'EPERM') return `permission denied${(error as NodeJS.ErrnoException).path ? `: ${(error as NodeJS.ErrnoException).path}` : ''}`;
+  if (code === 'EACCES' || code === 'EPERM')
+    return `permission denied${(error as NodeJS.ErrnoException).path ? `: ${(error as NodeJS.ErrnoException).path}` : ''}`;
   if (code === 'ENOTDIR') return 'not a directory';
   return (error as Error).message;
 }

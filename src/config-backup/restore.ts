@@ -86,7 +86,10 @@ export async function restoreConfig(options: RestoreConfigOptions): Promise<Rest
   } else {
     const storage = options.storages.get(source);
     if (!storage) {
-      throw new StrongboxError(FailureType.Config, `no destination named ${source} — use git, auto, or one of: ${[...options.storages.keys()].join(', ')}`);
+      throw new StrongboxError(
+        FailureType.Config,
+        `no destination named ${source} — use git, auto, or one of: ${[...options.storages.keys()].join(', ')}`,
+      );
     }
     from = await treeFromDestinations(options, tree, [storage]);
   }
@@ -116,20 +119,36 @@ async function treeFromGit(options: RestoreConfigOptions, tree: string): Promise
   return { source: 'git', commit };
 }
 
-async function treeFromDestinations(options: RestoreConfigOptions, tree: string, storages: Storage[]): Promise<{ source: string; commit: string }> {
+async function treeFromDestinations(
+  options: RestoreConfigOptions,
+  tree: string,
+  storages: Storage[],
+): Promise<{ source: string; commit: string }> {
   const { snapshots, problems } = await listStoredSnapshots(storages);
   const chosen = pickSnapshot(snapshots, options.commit);
   if (!chosen) {
     const where = storages.map((s) => s.destination).join(', ');
     const what = options.commit ? `a configuration snapshot of commit ${options.commit}` : 'any configuration snapshot';
-    throw new StrongboxError(FailureType.MissingObject, `found no ${what} in ${where}${problems.length ? ` (${problems.join('; ')})` : ''}`);
+    throw new StrongboxError(
+      FailureType.MissingObject,
+      `found no ${what} in ${where}${problems.length ? ` (${problems.join('; ')})` : ''}`,
+    );
   }
   const storage = options.storages.get(chosen.destination)!;
   const tar = path.join(options.workDir, 'tree.tar');
   const cipher = new HashingPassThrough();
-  await pipeline(await storage.getStream(chosen.archiveKey, options.signal ? { signal: options.signal } : {}), cipher, createDecryptStream(options.identities), createWriteStream(tar, { mode: 0o600 }), options.signal ? { signal: options.signal } : {});
+  await pipeline(
+    await storage.getStream(chosen.archiveKey, options.signal ? { signal: options.signal } : {}),
+    cipher,
+    createDecryptStream(options.identities),
+    createWriteStream(tar, { mode: 0o600 }),
+    options.signal ? { signal: options.signal } : {},
+  );
   if (cipher.digest() !== chosen.record.archive.sha256) {
-    throw new StrongboxError(FailureType.ChecksumMismatch, `the configuration archive ${chosen.archiveKey} in ${chosen.destination} does not match its record (expected ${chosen.record.archive.sha256}, read ${cipher.digest()})`);
+    throw new StrongboxError(
+      FailureType.ChecksumMismatch,
+      `the configuration archive ${chosen.archiveKey} in ${chosen.destination} does not match its record (expected ${chosen.record.archive.sha256}, read ${cipher.digest()})`,
+    );
   }
   await extractTar(tar, tree, options.signal);
   await rm(tar, { force: true });
@@ -179,7 +198,10 @@ async function writeFiles(options: RestoreConfigOptions, tree: string, manifest:
   }
   if (conflicts.length > 0) {
     const shown = conflicts.slice(0, 5).join(', ') + (conflicts.length > 5 ? ` and ${conflicts.length - 5} more` : '');
-    throw new StrongboxError(FailureType.Refused, `refusing to overwrite ${conflicts.length} file(s) in ${into} whose content differs from the snapshot: ${shown} — restore into an empty directory, or pass --force`);
+    throw new StrongboxError(
+      FailureType.Refused,
+      `refusing to overwrite ${conflicts.length} file(s) in ${into} whose content differs from the snapshot: ${shown} — restore into an empty directory, or pass --force`,
+    );
   }
 
   const restored: RestoredFile[] = [];
@@ -197,7 +219,10 @@ async function writeFiles(options: RestoreConfigOptions, tree: string, manifest:
       });
       if (digest.sha256 !== file.sha256 || digest.size !== file.size) {
         await rm(target, { force: true });
-        throw new StrongboxError(FailureType.ChecksumMismatch, `${file.path} restored with SHA-256 ${digest.sha256}, but the snapshot recorded ${file.sha256} — the snapshot is damaged`);
+        throw new StrongboxError(
+          FailureType.ChecksumMismatch,
+          `${file.path} restored with SHA-256 ${digest.sha256}, but the snapshot recorded ${file.sha256} — the snapshot is damaged`,
+        );
       }
     } else {
       await chmod(target, file.mode & 0o777);

@@ -68,7 +68,11 @@ export interface SnapshotOutcome {
 export async function takeSnapshot(options: SnapshotOptions): Promise<SnapshotOutcome> {
   const { config, recipients, signal } = options;
   const settings = config.configBackup;
-  const resolved = await resolveSnapshotFiles({ root: resolvePath(config, settings.root), paths: settings.paths, secrets: settings.secrets });
+  const resolved = await resolveSnapshotFiles({
+    root: resolvePath(config, settings.root),
+    paths: settings.paths,
+    secrets: settings.secrets,
+  });
   const location = repositoryLocation(config);
   if (location.localPath) await ensureLocalRepository(location, settings.branch);
 
@@ -88,7 +92,8 @@ export async function takeSnapshot(options: SnapshotOptions): Promise<SnapshotOu
       const plain = await digestFile(file.source, signal).catch((error: unknown) => {
         throw readError(error, file.path);
       });
-      const unchanged = last?.encrypted === true && last.sha256 === plain.sha256 && last.size === plain.size && !recipientsChanged && existsSync(target);
+      const unchanged =
+        last?.encrypted === true && last.sha256 === plain.sha256 && last.size === plain.size && !recipientsChanged && existsSync(target);
       if (unchanged) {
         files.push({ path: file.path, stored, size: plain.size, sha256: plain.sha256, mode, encrypted: true });
         continue;
@@ -112,11 +117,26 @@ export async function takeSnapshot(options: SnapshotOptions): Promise<SnapshotOu
   const dirty = await hasChanges(repoDir);
   if (previous && changes.length === 0 && !dirty) {
     const commit = (await git(repoDir, ['rev-parse', 'HEAD'])).trim();
-    const base = { commit, branch: settings.branch, repository: location.display, manifest: previous, warnings: resolved.warnings, repoDir };
+    const base = {
+      commit,
+      branch: settings.branch,
+      repository: location.display,
+      manifest: previous,
+      warnings: resolved.warnings,
+      repoDir,
+    };
     if (previous.workflow.runId === options.workflow.runId) {
       // A retry of this very run, whose first attempt committed and pushed before failing.
       const parent = await parentManifest(repoDir);
-      return { ...base, outcome: 'committed', changes: diffSnapshots(parent?.files ?? [], previous.files, parent !== undefined && !sameRecipients(parent.recipients, previous.recipients)) };
+      return {
+        ...base,
+        outcome: 'committed',
+        changes: diffSnapshots(
+          parent?.files ?? [],
+          previous.files,
+          parent !== undefined && !sameRecipients(parent.recipients, previous.recipients),
+        ),
+      };
     }
     return { ...base, outcome: 'unchanged', changes };
   }
@@ -136,7 +156,16 @@ export async function takeSnapshot(options: SnapshotOptions): Promise<SnapshotOu
   await git(repoDir, ['push', '--quiet', '--no-verify', 'origin', `HEAD:refs/heads/${settings.branch}`], { signal });
   const commit = (await git(repoDir, ['rev-parse', 'HEAD'])).trim();
   options.logger?.info({ commit, changes: changes.length, repository: location.display }, 'configuration snapshot committed');
-  return { outcome: 'committed', commit, branch: settings.branch, repository: location.display, manifest, changes, warnings: resolved.warnings, repoDir };
+  return {
+    outcome: 'committed',
+    commit,
+    branch: settings.branch,
+    repository: location.display,
+    manifest,
+    changes,
+    warnings: resolved.warnings,
+    repoDir,
+  };
 }
 
 async function parentManifest(repoDir: string): Promise<RepoManifest | undefined> {
@@ -163,13 +192,25 @@ async function readPreviousManifest(repoDir: string, logger: Logger | undefined)
  * The commit's tree as a tar, encrypted to the recipients: what disaster recovery restores from
  * when the repository itself is lost (`age -d -i identity.txt config.tar.age | tar x`).
  */
-export async function writeEncryptedArchive(repoDir: string, commit: string, recipients: string[], output: string, signal?: AbortSignal): Promise<{ size: number; sha256: string }> {
+export async function writeEncryptedArchive(
+  repoDir: string,
+  commit: string,
+  recipients: string[],
+  output: string,
+  signal?: AbortSignal,
+): Promise<{ size: number; sha256: string }> {
   await mkdir(path.dirname(output), { recursive: true });
   const tar = `${output}.tar`;
   try {
     await git(repoDir, ['archive', '--format=tar', `--output=${tar}`, commit], { signal });
     const cipher = new HashingPassThrough();
-    await pipeline(createReadStream(tar), createEncryptStream(recipients), cipher, createWriteStream(output, { mode: 0o600 }), signal ? { signal } : {});
+    await pipeline(
+      createReadStream(tar),
+      createEncryptStream(recipients),
+      cipher,
+      createWriteStream(output, { mode: 0o600 }),
+      signal ? { signal } : {},
+    );
     return { size: cipher.bytes, sha256: cipher.digest() };
   } finally {
     await rm(tar, { force: true });

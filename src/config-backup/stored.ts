@@ -23,9 +23,15 @@ export async function storeSnapshotRecord(storage: Storage, record: SnapshotReco
   const archiveKey = configArchiveKey(record.snapshotAt, record.commit);
   const info = await storage.head(archiveKey);
   if (!info || info.size !== record.archive.size || (info.sha256 !== undefined && info.sha256 !== record.archive.sha256)) {
-    throw new StrongboxError(FailureType.MissingObject, `refusing to write the configuration snapshot record: ${archiveKey} in ${storage.destination} is ${info ? 'not the archive that was uploaded' : 'missing'}`);
+    throw new StrongboxError(
+      FailureType.MissingObject,
+      `refusing to write the configuration snapshot record: ${archiveKey} in ${storage.destination} is ${info ? 'not the archive that was uploaded' : 'missing'}`,
+    );
   }
-  return storage.putBytes(configManifestKey(record.snapshotAt, record.commit), serializeJson(record), { ifAbsent: true, contentType: 'application/json' });
+  return storage.putBytes(configManifestKey(record.snapshotAt, record.commit), serializeJson(record), {
+    ifAbsent: true,
+    contentType: 'application/json',
+  });
 }
 
 /** Every snapshot record in the given destinations, newest first (unreadable ones are skipped). */
@@ -39,7 +45,12 @@ export async function listStoredSnapshots(storages: Iterable<Storage>): Promise<
         if (!parsed || parsed.rest !== CONFIG_MANIFEST_NAME) continue;
         try {
           const record = parseSnapshotRecord(await storage.getBytes(object.key), `${storage.destination}:${object.key}`);
-          snapshots.push({ destination: storage.destination, record, manifestKey: object.key, archiveKey: configArchiveKey(record.snapshotAt, record.commit) });
+          snapshots.push({
+            destination: storage.destination,
+            record,
+            manifestKey: object.key,
+            archiveKey: configArchiveKey(record.snapshotAt, record.commit),
+          });
         } catch (error) {
           problems.push(`${storage.destination}:${object.key}: ${(error as Error).message}`);
         }

@@ -10,7 +10,14 @@ import type { z } from 'zod';
 import { TIERS } from '../domain.js';
 import { ConfigError } from '../errors.js';
 import { sameLocationProblems } from './locations.js';
-import { configSchema, destination as destinationSchema, PRIVATE_KEY_PATTERN, type DestinationConfig, type ParsedConfig, type TargetConfig } from './schema.js';
+import {
+  configSchema,
+  destination as destinationSchema,
+  PRIVATE_KEY_PATTERN,
+  type DestinationConfig,
+  type ParsedConfig,
+  type TargetConfig,
+} from './schema.js';
 
 export const DEFAULT_CONFIG_FILE = 'strongbox.yaml';
 
@@ -77,7 +84,8 @@ export function parseConfig(raw: unknown, where: { source: string | undefined; b
   const sections = result.success ? result.data : validSections(raw as Record<string, unknown>);
   problems.push(...crossCheck(sections, where.baseDir));
   // Destinations in the same place are reported even when another destination is invalid.
-  if (!sections.destinations) problems.push(...sameLocationProblems(validDestinations(raw as Record<string, unknown>), (p) => resolvePath(where, p)));
+  if (!sections.destinations)
+    problems.push(...sameLocationProblems(validDestinations(raw as Record<string, unknown>), (p) => resolvePath(where, p)));
   if (problems.length > 0 || !result.success) throw new ConfigError(where.source, problems);
   return { ...result.data, source: where.source, baseDir: where.baseDir };
 }
@@ -141,9 +149,7 @@ function describeIssue(issue: z.core.$ZodIssue): string {
 }
 
 function formatPath(segments: readonly PropertyKey[]): string {
-  return segments
-    .map((s, i) => (typeof s === 'number' ? `[${s}]` : `${i === 0 ? '' : '.'}${String(s)}`))
-    .join('');
+  return segments.map((s, i) => (typeof s === 'number' ? `[${s}]` : `${i === 0 ? '' : '.'}${String(s)}`)).join('');
 }
 
 function isSecretReference(value: unknown): boolean {
@@ -165,7 +171,9 @@ function findInlineSecrets(value: unknown, at: PropertyKey[]): string[] {
       const here = [...at, k];
       // A reference to where a secret is ({ file } or { env }: codec.server.token) is not the secret.
       if (/^(password|passphrase|secret|secretAccessKey|accessKeyId|apiKey|token)$/i.test(k) && !isSecretReference(v)) {
-        return [`${formatPath(here)}: secrets are not accepted in the configuration — use a pgpass file, an AWS profile or an environment variable`];
+        return [
+          `${formatPath(here)}: secrets are not accepted in the configuration — use a pgpass file, an AWS profile or an environment variable`,
+        ];
       }
       return findInlineSecrets(v, here);
     });
@@ -203,7 +211,9 @@ function crossCheck(config: Partial<ParsedConfig>, baseDir: string): string[] {
     });
     const repository = target.pitr?.repository;
     if (repository && 'destination' in repository && config.destinations && !config.destinations[repository.destination]) {
-      problems.push(`targets.${name}.pitr.repository.destination: unknown destination "${repository.destination}" — configured: ${Object.keys(config.destinations).join(', ') || '(none)'}`);
+      problems.push(
+        `targets.${name}.pitr.repository.destination: unknown destination "${repository.destination}" — configured: ${Object.keys(config.destinations).join(', ') || '(none)'}`,
+      );
     }
     const checkNames = new Set<string>();
     target.checks.forEach((check, i) => {

@@ -24,7 +24,11 @@ export interface Location {
 export function s3Location(destination: { endpoint?: string | undefined; bucket: string; prefix: string }): Location {
   const endpoint = destination.endpoint ? normaliseEndpoint(destination.endpoint) : 'aws';
   const segments = destination.prefix.split('/').filter((s) => s !== '');
-  return { store: `s3 ${endpoint} ${destination.bucket}`, segments, text: `bucket "${destination.bucket}"${segments.length > 0 ? `, prefix "${segments.join('/')}"` : ', no prefix'}` };
+  return {
+    store: `s3 ${endpoint} ${destination.bucket}`,
+    segments,
+    text: `bucket "${destination.bucket}"${segments.length > 0 ? `, prefix "${segments.join('/')}"` : ', no prefix'}`,
+  };
 }
 
 /** `absolutePath` resolved through symlinks (of its nearest existing ancestor when it does not exist). */

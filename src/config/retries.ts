@@ -47,7 +47,12 @@ export interface RetryProblem {
 }
 
 /** The fields of `retries` in strongbox.yaml, by the profile's names. */
-const RETRY_FIELDS = { attempts: 'attempts', initialInterval: 'initialInterval', maximumInterval: 'maximumInterval', heartbeatTimeout: 'heartbeatTimeout' } as const;
+const RETRY_FIELDS = {
+  attempts: 'attempts',
+  initialInterval: 'initialInterval',
+  maximumInterval: 'maximumInterval',
+  heartbeatTimeout: 'heartbeatTimeout',
+} as const;
 
 /** What is wrong with a retry profile, one problem per field; empty when Temporal accepts it and it makes sense. */
 export function retryProfileProblems(profile: RetryProfile): RetryProblem[] {
@@ -58,8 +63,10 @@ export function retryProfileProblems(profile: RetryProfile): RetryProblem[] {
   }
   const initialOk = isPositive(initialIntervalMs);
   const maximumOk = isPositive(maximumIntervalMs);
-  if (!initialOk) problems.push({ field: 'initialInterval', message: `must be a duration longer than 0 (got ${describeMs(initialIntervalMs)})` });
-  if (!maximumOk) problems.push({ field: 'maximumInterval', message: `must be a duration longer than 0 (got ${describeMs(maximumIntervalMs)})` });
+  if (!initialOk)
+    problems.push({ field: 'initialInterval', message: `must be a duration longer than 0 (got ${describeMs(initialIntervalMs)})` });
+  if (!maximumOk)
+    problems.push({ field: 'maximumInterval', message: `must be a duration longer than 0 (got ${describeMs(maximumIntervalMs)})` });
   if (initialOk && maximumOk && maximumIntervalMs < initialIntervalMs) {
     problems.push({
       field: 'maximumInterval',

@@ -46,7 +46,9 @@ const duration = () =>
   z
     .string()
     .regex(DURATION_PATTERN, { error: 'must be a duration such as 30s, 15m, 4h or 7d' })
-    .refine((d) => !DURATION_PATTERN.test(d) || parseDuration(d) > 0, { error: 'must be longer than 0 (a duration such as 30s, 15m, 4h or 7d)' });
+    .refine((d) => !DURATION_PATTERN.test(d) || parseDuration(d) > 0, {
+      error: 'must be longer than 0 (a duration such as 30s, 15m, 4h or 7d)',
+    });
 /** Whether the runtime knows an IANA time zone. */
 export function isTimeZone(zone: string): boolean {
   try {
@@ -57,7 +59,9 @@ export function isTimeZone(zone: string): boolean {
   }
 }
 const timeZone = () =>
-  z.string().refine(isTimeZone, { error: (issue) => `unknown time zone "${String(issue.input)}" — use an IANA name such as UTC or Europe/Berlin` });
+  z
+    .string()
+    .refine(isTimeZone, { error: (issue) => `unknown time zone "${String(issue.input)}" — use an IANA name such as UTC or Europe/Berlin` });
 /**
  * A path or glob inside configBackup.root: relative, slash-separated, never climbing out with `..`
  * (symlinks leading outside are refused when a run resolves them).
@@ -66,8 +70,13 @@ const insideRoot = () =>
   z
     .string()
     .min(1)
-    .refine((p) => !/^([/\\]|[A-Za-z]:)/.test(p), { error: (issue) => `"${String(issue.input)}" must be relative to configBackup.root, not an absolute path` })
-    .refine((p) => !p.split(/[/\\]/).includes('..'), { error: (issue) => `"${String(issue.input)}" escapes configBackup.root: ".." is not allowed — list paths inside the root, or move the root up` });
+    .refine((p) => !/^([/\\]|[A-Za-z]:)/.test(p), {
+      error: (issue) => `"${String(issue.input)}" must be relative to configBackup.root, not an absolute path`,
+    })
+    .refine((p) => !p.split(/[/\\]/).includes('..'), {
+      error: (issue) =>
+        `"${String(issue.input)}" escapes configBackup.root: ".." is not allowed — list paths inside the root, or move the root up`,
+    });
 /**
  * A git repository: a local path or a URL, never with a password or token inside it (an SSH user
  * name such as `ssh://git@host/…` is no secret; any user part of an http(s) URL is a token).
@@ -83,15 +92,10 @@ const gitRepository = () =>
 export const WEEKDAYS = ['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'] as const;
 
 /** A reference to a secret: where to read it, never the secret itself. */
-const secretRef = z.union([
-  z.strictObject({ file: z.string().min(1) }),
-  z.strictObject({ env: envVarName() }),
-]);
+const secretRef = z.union([z.strictObject({ file: z.string().min(1) }), z.strictObject({ env: envVarName() })]);
 
 const recipientRef = z.union([
-  z
-    .string()
-    .regex(/^age1[02-9ac-hj-np-z]{58}$/, { error: 'must be an age X25519 recipient (age1…, 62 characters)' }),
+  z.string().regex(/^age1[02-9ac-hj-np-z]{58}$/, { error: 'must be an age X25519 recipient (age1…, 62 characters)' }),
   z.strictObject({ file: z.string().min(1) }),
 ]);
 
@@ -109,7 +113,10 @@ const objectLock = () =>
       return value;
     },
     z.strictObject({
-      mode: z.enum(['GOVERNANCE', 'COMPLIANCE'], { error: 'must be GOVERNANCE (a credential with s3:BypassGovernanceRetention may still delete) or COMPLIANCE (nobody may, not even the root account)' }),
+      mode: z.enum(['GOVERNANCE', 'COMPLIANCE'], {
+        error:
+          'must be GOVERNANCE (a credential with s3:BypassGovernanceRetention may still delete) or COMPLIANCE (nobody may, not even the root account)',
+      }),
       /** Added to each copy's expiry: room for a prune that runs late and for clocks that disagree. */
       margin: duration().default('1d'),
     }),
@@ -123,7 +130,10 @@ const objectLock = () =>
  */
 const heartbeatCheck = z
   .strictObject({
-    url: httpUrl('https://hc-ping.com/<uuid>', 'use the check\'s own ping URL (its secret is the path), or keep it out of the file with urlFrom').optional(),
+    url: httpUrl(
+      'https://hc-ping.com/<uuid>',
+      "use the check's own ping URL (its secret is the path), or keep it out of the file with urlFrom",
+    ).optional(),
     /** Where to read the URL: `{ env: NAME }` or `{ file: path }`. */
     urlFrom: secretRef.optional(),
   })
@@ -137,15 +147,16 @@ const localDestination = z.strictObject({
 
 const s3Destination = z.strictObject({
   type: z.literal('s3'),
-  bucket: z
-    .string()
-    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { error: 'must be a valid S3 bucket name (3-63 lowercase characters)' }),
+  bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { error: 'must be a valid S3 bucket name (3-63 lowercase characters)' }),
   /** Key prefix inside the bucket, so several installations can share one. */
   prefix: z.string().default(''),
   /** Defaults to AWS_REGION, then us-east-1. */
   region: z.string().min(1).optional(),
   /** Custom endpoint (MinIO and other S3-compatible stores); defaults to AWS_ENDPOINT_URL_S3 / AWS. */
-  endpoint: httpUrl('http://127.0.0.1:9000', 'give S3 credentials through an AWS profile (profile) or the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)').optional(),
+  endpoint: httpUrl(
+    'http://127.0.0.1:9000',
+    'give S3 credentials through an AWS profile (profile) or the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)',
+  ).optional(),
   /** Path-style addressing, needed by MinIO and most self-hosted stores. */
   forcePathStyle: z.boolean().default(false),
   /** Named profile of the AWS shared config/credentials files; defaults to the SDK's chain. */
@@ -226,16 +237,19 @@ const connection = z.strictObject({
  * encrypted with a passphrase Strongbox generates, kept only in a 0600 file on the database host
  * (under `dir`) and, encrypted to the age recipients, beside the repository.
  */
-const pitrRepository = z.union([
-  z.strictObject({
-    /** A directory on the database host (a posix pgBackRest repository). */
-    path: z.string().min(1),
-  }),
-  z.strictObject({
-    /** A configured destination: an s3 one becomes an S3 repository, a local one a directory in it. */
-    destination: name(),
-  }),
-], { error: 'must be { path: <directory> } or { destination: <name of a destination> }' });
+const pitrRepository = z.union(
+  [
+    z.strictObject({
+      /** A directory on the database host (a posix pgBackRest repository). */
+      path: z.string().min(1),
+    }),
+    z.strictObject({
+      /** A configured destination: an s3 one becomes an S3 repository, a local one a directory in it. */
+      destination: name(),
+    }),
+  ],
+  { error: 'must be { path: <directory> } or { destination: <name of a destination> }' },
+);
 
 const pitr = z.strictObject({
   enabled: z.boolean().default(false),
@@ -253,7 +267,10 @@ const pitr = z.strictObject({
   /** Directory on the database host for pgBackRest's configuration, lock, log and the passphrase file. */
   dir: z.string().min(1).optional(),
   /** The OS user owning the data directory, whom pgBackRest runs as; defaults to postgres when the worker is root, else the worker's user. */
-  osUser: z.string().regex(/^[a-z_][a-z0-9_-]*$/, { error: 'must be an OS user name' }).optional(),
+  osUser: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_-]*$/, { error: 'must be an OS user name' })
+    .optional(),
   /** Where pgBackRest and pg_ctl live; defaults to /usr/lib/postgresql/<server major>/bin. */
   binDir: z.string().min(1).optional(),
   /** Task queue of the database host's worker (worker.queues contains pitr); defaults to temporal.pitrTaskQueue. */
@@ -269,7 +286,10 @@ const target = connection.extend({
   /** Schedule of this target's backups; the `schedules` section's defaults apply otherwise. */
   schedule: scheduleOverride.optional(),
   /** Per-target retention override, in days per tier. */
-  keepDays: z.strictObject({ daily: z.number().int().min(1), weekly: z.number().int().min(1), monthly: z.number().int().min(1) }).partial().optional(),
+  keepDays: z
+    .strictObject({ daily: z.number().int().min(1), weekly: z.number().int().min(1), monthly: z.number().int().min(1) })
+    .partial()
+    .optional(),
   /** SQL checks run against every restore of this target. */
   checks: z.array(sqlCheck).default([]),
   verify: z
@@ -291,10 +311,7 @@ const target = connection.extend({
     .strictObject({
       items: z
         .array(
-          z.union([
-            z.strictObject({ name: name(), table: z.string().min(1) }),
-            z.strictObject({ name: name(), query: z.string().min(1) }),
-          ]),
+          z.union([z.strictObject({ name: name(), table: z.string().min(1) }), z.strictObject({ name: name(), query: z.string().min(1) })]),
         )
         .default([]),
       format: z.enum(['json', 'ndjson']).default('json'),
@@ -336,7 +353,8 @@ const httpHealthCheck = z.strictObject({
   timeout: duration().default('10s'),
 });
 
-const WEBHOOK_CREDENTIALS = 'use a webhook URL the receiver authorises by itself (such as a Slack incoming webhook), never a login in the URL';
+const WEBHOOK_CREDENTIALS =
+  'use a webhook URL the receiver authorises by itself (such as a Slack incoming webhook), never a login in the URL';
 /**
  * Alerts by e-mail, over SMTP. `secure`: TLS from the first byte (port 465); otherwise STARTTLS when
  * the server offers it — and required whenever a password would cross the network (any host but
@@ -346,39 +364,67 @@ const emailChannel = z
   .strictObject({
     type: z.literal('email'),
     name: z.string().optional(),
-    host: z.string().min(1).refine((h) => !h.includes('@') && !h.includes('/'), { error: 'must be a host name or address, without a user or scheme — give the login as user and passwordFrom' }),
+    host: z
+      .string()
+      .min(1)
+      .refine((h) => !h.includes('@') && !h.includes('/'), {
+        error: 'must be a host name or address, without a user or scheme — give the login as user and passwordFrom',
+      }),
     /** Defaults to 465 with `secure`, else 587 (submission). */
     port: port().optional(),
     secure: z.boolean().default(false),
     from: z.email({ error: 'must be an e-mail address such as strongbox@example.com' }),
-    to: z.array(z.email({ error: 'must be an e-mail address such as oncall@example.com' })).min(1, { error: 'must list at least one recipient' }),
+    to: z
+      .array(z.email({ error: 'must be an e-mail address such as oncall@example.com' }))
+      .min(1, { error: 'must list at least one recipient' }),
     user: z.string().min(1).optional(),
     passwordFrom: secretRef.optional(),
   })
   .superRefine((c, ctx) => {
-    if (c.passwordFrom && !c.user) ctx.addIssue({ code: 'custom', path: ['user'], input: c.user, message: 'is required with passwordFrom (the SMTP login the password belongs to)' });
+    if (c.passwordFrom && !c.user)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['user'],
+        input: c.user,
+        message: 'is required with passwordFrom (the SMTP login the password belongs to)',
+      });
     if (c.user && !c.passwordFrom) {
-      ctx.addIssue({ code: 'custom', path: ['passwordFrom'], input: c.passwordFrom, message: 'is required with user: where to read the SMTP password ({ env: NAME } or { file: path })' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['passwordFrom'],
+        input: c.passwordFrom,
+        message: 'is required with user: where to read the SMTP password ({ env: NAME } or { file: path })',
+      });
     }
   });
 const alertChannel = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('webhook'), url: httpUrl('https://alerts.example.com/hook', WEBHOOK_CREDENTIALS), name: z.string().optional() }),
-  z.strictObject({ type: z.literal('slack'), url: httpUrl('https://hooks.slack.com/services/…', WEBHOOK_CREDENTIALS), name: z.string().optional() }),
+  z.strictObject({
+    type: z.literal('webhook'),
+    url: httpUrl('https://alerts.example.com/hook', WEBHOOK_CREDENTIALS),
+    name: z.string().optional(),
+  }),
+  z.strictObject({
+    type: z.literal('slack'),
+    url: httpUrl('https://hooks.slack.com/services/…', WEBHOOK_CREDENTIALS),
+    name: z.string().optional(),
+  }),
   emailChannel,
 ]);
 
 /** TLS to Temporal: the files of Temporal's env config (TEMPORAL_TLS_SERVER_CA_CERT_PATH, …). */
-const temporalTls = z.strictObject({
-  /** CA that signed the server's certificate; the system's CAs when absent. */
-  serverCaCertPath: z.string().min(1).optional(),
-  /** Client certificate and key for mutual TLS (both or neither). */
-  clientCertPath: z.string().min(1).optional(),
-  clientKeyPath: z.string().min(1).optional(),
-  /** Name the server's certificate must carry, when it differs from the address's host. */
-  serverName: z.string().min(1).optional(),
-}).refine((tls) => (tls.clientCertPath === undefined) === (tls.clientKeyPath === undefined), {
-  error: 'clientCertPath and clientKeyPath go together: mutual TLS needs both the certificate and its key',
-});
+const temporalTls = z
+  .strictObject({
+    /** CA that signed the server's certificate; the system's CAs when absent. */
+    serverCaCertPath: z.string().min(1).optional(),
+    /** Client certificate and key for mutual TLS (both or neither). */
+    clientCertPath: z.string().min(1).optional(),
+    clientKeyPath: z.string().min(1).optional(),
+    /** Name the server's certificate must carry, when it differs from the address's host. */
+    serverName: z.string().min(1).optional(),
+  })
+  .refine((tls) => (tls.clientCertPath === undefined) === (tls.clientKeyPath === undefined), {
+    error: 'clientCertPath and clientKeyPath go together: mutual TLS needs both the certificate and its key',
+  });
 
 /**
  * The payload codec: every payload Strongbox sends through Temporal is encrypted with this key
@@ -422,7 +468,9 @@ export const configSchema = z.strictObject({
       address: z
         .string()
         .min(1)
-        .refine((a) => !a.includes('@'), { error: 'must be host:port, without credentials — give Temporal credentials through its environment (TEMPORAL_API_KEY, TLS files)' })
+        .refine((a) => !a.includes('@'), {
+          error: 'must be host:port, without credentials — give Temporal credentials through its environment (TEMPORAL_API_KEY, TLS files)',
+        })
         .optional(),
       /** Defaults to TEMPORAL_NAMESPACE, then default. */
       namespace: z.string().min(1).optional(),
@@ -432,7 +480,10 @@ export const configSchema = z.strictObject({
       /** Queue of the pgBackRest activities, served by the worker on the database host (worker.queues: [pitr]). */
       pitrTaskQueue: z.string().min(1).default('strongbox-pitr'),
       /** Temporal UI base URL, for links in alerts and CLI output. */
-      uiUrl: httpUrl('http://127.0.0.1:8233', 'the link is printed in alerts and command output; sign in through the UI instead').optional(),
+      uiUrl: httpUrl(
+        'http://127.0.0.1:8233',
+        'the link is printed in alerts and command output; sign in through the UI instead',
+      ).optional(),
       /**
        * TLS to the Temporal frontend (mutual TLS with a client certificate), named as Temporal's
        * environment configuration names it; TEMPORAL_TLS_* variables override each setting.
@@ -443,11 +494,20 @@ export const configSchema = z.strictObject({
   worker: z
     .strictObject({
       /** Names this host's task queue; activities sharing local files stay on one host. */
-      hostId: z.string().regex(/^[A-Za-z0-9._-]+$/).optional(),
+      hostId: z
+        .string()
+        .regex(/^[A-Za-z0-9._-]+$/)
+        .optional(),
       /** Where dumps are staged before upload; must have room for the largest compressed dump. */
-      stagingDir: z.string().min(1, { error: 'must name a directory (relative paths are relative to the configuration file)' }).default('.strongbox/staging'),
+      stagingDir: z
+        .string()
+        .min(1, { error: 'must name a directory (relative paths are relative to the configuration file)' })
+        .default('.strongbox/staging'),
       /** Which queues this worker serves: backup (needs recipients only), restore (needs the identity), pitr (the database host: runs pgBackRest). */
-      queues: z.array(z.enum(['backup', 'restore', 'pitr'])).min(1).default(['backup', 'restore']),
+      queues: z
+        .array(z.enum(['backup', 'restore', 'pitr']))
+        .min(1)
+        .default(['backup', 'restore']),
       maxConcurrentActivities: z.number().int().min(1).max(64).default(4),
       /** Port of the Prometheus metrics endpoint; 0 turns it off. */
       metricsPort: z.number().int().min(0).max(65535).default(9464),
@@ -480,24 +540,25 @@ export const configSchema = z.strictObject({
     })
     .superRefine((c, ctx) => {
       if (c.algorithm === 'gzip' && c.level > 9) {
-        ctx.addIssue({ code: 'custom', path: ['level'], input: c.level, message: `gzip levels are 1-9 (got ${c.level}); levels up to 19 are for zstd` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['level'],
+          input: c.level,
+          message: `gzip levels are 1-9 (got ${c.level}); levels up to 19 are for zstd`,
+        });
       }
     })
     .prefault({}),
-  destinations: z
-    .record(name(), destination)
-    .default({
-      local: { type: 'local', path: 'backups' },
-      cloud: { type: 's3', bucket: 'strongbox-cloud', prefix: '', forcePathStyle: true },
-      offsite: { type: 's3', bucket: 'strongbox-offsite', prefix: '', forcePathStyle: true },
-    }),
-  tiers: z
-    .strictObject({ daily: tierPolicy, weekly: tierPolicy, monthly: tierPolicy })
-    .default({
-      daily: { destinations: ['local', 'cloud'], keepDays: 30 },
-      weekly: { destinations: ['cloud'], keepDays: 90 },
-      monthly: { destinations: ['cloud', 'offsite'], keepDays: 365 },
-    }),
+  destinations: z.record(name(), destination).default({
+    local: { type: 'local', path: 'backups' },
+    cloud: { type: 's3', bucket: 'strongbox-cloud', prefix: '', forcePathStyle: true },
+    offsite: { type: 's3', bucket: 'strongbox-offsite', prefix: '', forcePathStyle: true },
+  }),
+  tiers: z.strictObject({ daily: tierPolicy, weekly: tierPolicy, monthly: tierPolicy }).default({
+    daily: { destinations: ['local', 'cloud'], keepDays: 30 },
+    weekly: { destinations: ['cloud'], keepDays: 90 },
+    monthly: { destinations: ['cloud', 'offsite'], keepDays: 365 },
+  }),
   /** How activities that talk to databases and object stores retry transient failures. */
   retries: z
     .strictObject({
@@ -552,14 +613,22 @@ export const configSchema = z.strictObject({
       /** Bound on the bytes a scrub reads per second on each worker (`50MiB/s`, `500KiB/s`; `0`: no bound). */
       bandwidth: z
         .string()
-        .refine((b) => b.trim() === '0' || b.trim() === 'unlimited' || BANDWIDTH_PATTERN.test(b.trim()), { error: 'must be a rate such as 50MiB/s, 500KiB/s or 10MB/s, or 0 for no bound' })
+        .refine((b) => b.trim() === '0' || b.trim() === 'unlimited' || BANDWIDTH_PATTERN.test(b.trim()), {
+          error: 'must be a rate such as 50MiB/s, 500KiB/s or 10MB/s, or 0 for no bound',
+        })
         .default('0'),
       /** Repair a damaged or missing copy from a good copy in another destination. */
       repair: z.boolean().default(true),
       schedule: z
         .strictObject({
           /** The weekly full scrub (every byte read and checksummed), in schedules.timezone. */
-          full: z.strictObject({ on: z.enum(WEEKDAYS).default('saturday'), at: timeOfDay().default('05:00'), enabled: z.boolean().default(true) }).prefault({}),
+          full: z
+            .strictObject({
+              on: z.enum(WEEKDAYS).default('saturday'),
+              at: timeOfDay().default('05:00'),
+              enabled: z.boolean().default(true),
+            })
+            .prefault({}),
           /** An optional nightly fast scrub (one metadata request per object, no data read). */
           fast: z.strictObject({ at: timeOfDay().default('05:30'), enabled: z.boolean().default(false) }).prefault({}),
         })
@@ -639,7 +708,12 @@ export const configSchema = z.strictObject({
         })
         .superRefine((h, ctx) => {
           if (parseDuration(h.interval) > parseDuration(h.window)) {
-            ctx.addIssue({ code: 'custom', path: ['interval'], input: h.interval, message: `${h.interval} is longer than the window (${h.window}) — the checks would run only once; make the interval shorter than the window` });
+            ctx.addIssue({
+              code: 'custom',
+              path: ['interval'],
+              input: h.interval,
+              message: `${h.interval} is longer than the window (${h.window}) — the checks would run only once; make the interval shorter than the window`,
+            });
           }
         })
         .prefault({}),
@@ -653,7 +727,9 @@ export const configSchema = z.strictObject({
       /** Bound of one ping; a check that does not answer in time counts as not pinged (logged and counted). */
       timeout: duration()
         .default('10s')
-        .refine((d) => !DURATION_PATTERN.test(d) || parseDuration(d) <= 30_000, { error: 'must be at most 30s — a ping is a short request, and a backup does not wait long for it' }),
+        .refine((d) => !DURATION_PATTERN.test(d) || parseDuration(d) <= 30_000, {
+          error: 'must be at most 30s — a ping is a short request, and a backup does not wait long for it',
+        }),
       /** POST sends a line about the run (healthchecks keeps it as the ping's log); GET for services that take only GET. */
       method: z.enum(['GET', 'POST']).default('POST'),
     })

@@ -138,7 +138,8 @@ export class PayloadOpener {
    */
   openChunk(sealed, final) {
     const plain = open(this.key, chunkNonce(this.counter, final), sealed);
-    if (!plain) throw new CorruptPayload(`corrupted backup: chunk ${this.counter} failed authentication (the data was altered or truncated)`);
+    if (!plain)
+      throw new CorruptPayload(`corrupted backup: chunk ${this.counter} failed authentication (the data was altered or truncated)`);
     this.counter += 1;
     return plain;
   }

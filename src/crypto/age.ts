@@ -159,7 +159,9 @@ function buildHeader(fileKey: Buffer, recipients: string[], deterministic = fals
     lines.push(`-> X25519 ${base64Raw(share)}`, ...wrapBody(base64Raw(seal(wrapKey, ZERO_NONCE, fileKey))));
   }
   const macInput = `${lines.join('\n')}\n---`;
-  const mac = createHmac('sha256', hkdf(fileKey, Buffer.alloc(0), 'header')).update(macInput).digest();
+  const mac = createHmac('sha256', hkdf(fileKey, Buffer.alloc(0), 'header'))
+    .update(macInput)
+    .digest();
   return Buffer.from(`${macInput} ${base64Raw(mac)}\n`, 'utf8');
 }
 
@@ -247,7 +249,7 @@ function unwrapFileKey(header: ParsedHeader, identities: Buffer[]): Buffer {
   }
   throw new StrongboxError(
     FailureType.WrongKey,
-    'wrong key: none of the configured identities can decrypt this backup — check encryption.identity (the key whose recipient the backup was encrypted to; see the manifest\'s recipients)',
+    "wrong key: none of the configured identities can decrypt this backup — check encryption.identity (the key whose recipient the backup was encrypted to; see the manifest's recipients)",
   );
 }
 
@@ -315,7 +317,9 @@ export class AgeHeaderReader {
       const header = parseHeader(this.head);
       if (!header) return undefined;
       this.fileKey = unwrapFileKey(header, this.identities);
-      const expected = createHmac('sha256', hkdf(this.fileKey, Buffer.alloc(0), 'header')).update(header.macInput).digest();
+      const expected = createHmac('sha256', hkdf(this.fileKey, Buffer.alloc(0), 'header'))
+        .update(header.macInput)
+        .digest();
       if (!timingSafeEqual(expected, header.mac)) throw corrupt('corrupted backup: the age header was altered (MAC mismatch)');
       this.head = this.head.subarray(header.length);
     }
@@ -329,7 +333,11 @@ export class AgeHeaderReader {
 
   /** Why the file cannot end before its payload began. */
   endedEarly(): StrongboxError {
-    return corrupt(this.fileKey === undefined ? 'corrupted backup: the file ends inside the age header' : 'corrupted backup: the file ends before its payload');
+    return corrupt(
+      this.fileKey === undefined
+        ? 'corrupted backup: the file ends inside the age header'
+        : 'corrupted backup: the file ends before its payload',
+    );
   }
 }
 
@@ -410,8 +418,13 @@ export interface RewrapOptions {
  * WrongKey when no identity opens it, CorruptData when the header or payload is damaged.
  */
 export function rewrapHeader(head: Buffer, identities: string[], recipients: string[], options: RewrapOptions = {}): Rewrapped {
-  if (identities.length === 0) throw new StrongboxError(FailureType.MissingKey, 'no age identity configured — set encryption.identity (rotation unwraps each file key with it)');
-  if (recipients.length === 0) throw new StrongboxError(FailureType.MissingKey, 'no age recipients configured — set encryption.recipients to the new recipient set');
+  if (identities.length === 0)
+    throw new StrongboxError(
+      FailureType.MissingKey,
+      'no age identity configured — set encryption.identity (rotation unwraps each file key with it)',
+    );
+  if (recipients.length === 0)
+    throw new StrongboxError(FailureType.MissingKey, 'no age recipients configured — set encryption.recipients to the new recipient set');
   const parsed = parseHeader(head);
   if (!parsed) throw corrupt('not an age file: the header is incomplete in the bytes read');
   const fileKey = unwrapFileKey(parsed, identities.map(parseIdentity));
@@ -427,8 +440,14 @@ export function ageHeaderLength(head: Buffer): number | undefined {
   return parseHeader(head)?.length;
 }
 
-function checkHeaderMac(header: ParsedHeader, fileKey: Buffer, message = 'corrupted backup: the age header was altered (MAC mismatch)'): void {
-  const expected = createHmac('sha256', hkdf(fileKey, Buffer.alloc(0), 'header')).update(header.macInput).digest();
+function checkHeaderMac(
+  header: ParsedHeader,
+  fileKey: Buffer,
+  message = 'corrupted backup: the age header was altered (MAC mismatch)',
+): void {
+  const expected = createHmac('sha256', hkdf(fileKey, Buffer.alloc(0), 'header'))
+    .update(header.macInput)
+    .digest();
   if (!timingSafeEqual(expected, header.mac)) throw corrupt(message);
 }
 

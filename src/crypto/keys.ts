@@ -40,12 +40,17 @@ export function loadRecipients(config: Config): string[] {
     }
     const file = resolvePath(config, ref.file);
     const lines = keyLines(readKeyFile(file, 'recipient', `encryption.recipients[${i}]`));
-    if (lines.length === 0) throw new StrongboxError(FailureType.MissingKey, `recipient file ${file} holds no key — check encryption.recipients[${i}]`);
+    if (lines.length === 0)
+      throw new StrongboxError(FailureType.MissingKey, `recipient file ${file} holds no key — check encryption.recipients[${i}]`);
     for (const line of lines) {
       if (line.startsWith('AGE-SECRET-KEY-')) {
-        throw new StrongboxError(FailureType.MissingKey, `recipient file ${file} holds a private identity — backup workers need only the public recipient (age1…); keep the identity elsewhere`);
+        throw new StrongboxError(
+          FailureType.MissingKey,
+          `recipient file ${file} holds a private identity — backup workers need only the public recipient (age1…); keep the identity elsewhere`,
+        );
       }
-      if (!isRecipient(line)) throw new StrongboxError(FailureType.MissingKey, `recipient file ${file} holds something that is not an age recipient (age1…)`);
+      if (!isRecipient(line))
+        throw new StrongboxError(FailureType.MissingKey, `recipient file ${file} holds something that is not an age recipient (age1…)`);
       recipients.push(line);
     }
   });
@@ -60,7 +65,11 @@ export function loadIdentities(config: Config, env: NodeJS.ProcessEnv = process.
   if ('env' in ref) {
     where = `environment variable ${ref.env}`;
     const value = env[ref.env];
-    if (!value) throw new StrongboxError(FailureType.MissingKey, `the age identity is not set: ${where} is empty — export it on the workers that verify and restore (encryption.identity)`);
+    if (!value)
+      throw new StrongboxError(
+        FailureType.MissingKey,
+        `the age identity is not set: ${where} is empty — export it on the workers that verify and restore (encryption.identity)`,
+      );
     text = value;
   } else {
     const file = resolvePath(config, ref.file);
@@ -71,7 +80,10 @@ export function loadIdentities(config: Config, env: NodeJS.ProcessEnv = process.
   const identities = keyLines(text);
   for (const identity of identities) registerSecret(identity);
   if (identities.length === 0 || identities.some((l) => !l.startsWith('AGE-SECRET-KEY-1'))) {
-    throw new StrongboxError(FailureType.MissingKey, `the identity in ${where} is not an age X25519 identity (AGE-SECRET-KEY-1…) — check encryption.identity`);
+    throw new StrongboxError(
+      FailureType.MissingKey,
+      `the identity in ${where} is not an age X25519 identity (AGE-SECRET-KEY-1…) — check encryption.identity`,
+    );
   }
   for (const identity of identities) identityToRecipient(identity); // validates each key
   return identities;
@@ -100,7 +112,10 @@ export function ensureDefaultKeys(config: Config): { created: boolean; recipient
   registerSecret(pair.identity);
   mkdirSync(path.dirname(identityFile), { recursive: true, mode: 0o700 });
   mkdirSync(path.dirname(recipientFile), { recursive: true, mode: 0o700 });
-  writeFileSync(identityFile, `# strongbox identity (private): keep it away from the backups\n${pair.identity}\n`, { mode: 0o600, flag: 'wx' });
+  writeFileSync(identityFile, `# strongbox identity (private): keep it away from the backups\n${pair.identity}\n`, {
+    mode: 0o600,
+    flag: 'wx',
+  });
   writeFileSync(recipientFile, `${pair.recipient}\n`, { mode: 0o644, flag: 'wx' });
   return { created: true, recipientFile, identityFile };
 }

@@ -77,7 +77,12 @@ class Job {
   }
 
   digests() {
-    return { cipherSha256: this.cipherHash.digest('hex'), cipherBytes: this.cipherBytes, plainSha256: this.plainHash.digest('hex'), plainBytes: this.plainBytes };
+    return {
+      cipherSha256: this.cipherHash.digest('hex'),
+      cipherBytes: this.cipherBytes,
+      plainSha256: this.plainHash.digest('hex'),
+      plainBytes: this.plainBytes,
+    };
   }
 }
 
@@ -110,28 +115,31 @@ function current() {
   return job;
 }
 
-port.on('message', (/** @type {{ op: string, data?: Uint8Array, key?: Uint8Array, hash?: boolean, decrypt?: boolean, outputFd?: number }} */ message) => {
-  switch (message.op) {
-    case 'begin':
-      job = new Job(message.outputFd);
-      return;
-    case 'key':
-      current().opener = new PayloadOpener(Buffer.from(/** @type {Uint8Array} */ (message.key)));
-      return;
-    case 'chunk': {
-      const data = /** @type {Uint8Array} */ (message.data);
-      const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-      if (message.hash) current().hash(bytes);
-      reply(message.decrypt ? current().decrypt((opener) => opener.update(bytes)) : {});
-      return;
+port.on(
+  'message',
+  (/** @type {{ op: string, data?: Uint8Array, key?: Uint8Array, hash?: boolean, decrypt?: boolean, outputFd?: number }} */ message) => {
+    switch (message.op) {
+      case 'begin':
+        job = new Job(message.outputFd);
+        return;
+      case 'key':
+        current().opener = new PayloadOpener(Buffer.from(/** @type {Uint8Array} */ (message.key)));
+        return;
+      case 'chunk': {
+        const data = /** @type {Uint8Array} */ (message.data);
+        const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+        if (message.hash) current().hash(bytes);
+        reply(message.decrypt ? current().decrypt((opener) => opener.update(bytes)) : {});
+        return;
+      }
+      case 'end': {
+        const finished = current();
+        job = undefined;
+        reply(message.decrypt ? finished.decrypt((opener) => opener.final()) : {}, { digests: finished.digests() });
+        return;
+      }
+      default:
+        throw new Error(`unseal-thread: unknown message ${JSON.stringify(message.op)}`);
     }
-    case 'end': {
-      const finished = current();
-      job = undefined;
-      reply(message.decrypt ? finished.decrypt((opener) => opener.final()) : {}, { digests: finished.digests() });
-      return;
-    }
-    default:
-      throw new Error(`unseal-thread: unknown message ${JSON.stringify(message.op)}`);
-  }
-});
+  },
+);

@@ -165,7 +165,11 @@ export class Unsealer {
       if (message.data) {
         // Moved when the chunk owns all its memory (a file read's buffer); otherwise a copy the thread
         // then owns: a view may share its memory with bytes a stream still uses.
-        const whole = handOver && message.data.byteOffset === 0 && message.data.byteLength === message.data.buffer.byteLength && message.data.buffer instanceof ArrayBuffer;
+        const whole =
+          handOver &&
+          message.data.byteOffset === 0 &&
+          message.data.byteLength === message.data.buffer.byteLength &&
+          message.data.buffer instanceof ArrayBuffer;
         const data = whole ? message.data : new Uint8Array(message.data);
         this.thread.postMessage({ ...message, data }, [data.buffer as ArrayBuffer]);
       } else {

@@ -26,7 +26,9 @@ export function candidateOrder(backups: readonly BackupCandidate[]): BackupCandi
 
 /** Backups newer than the chosen one that were passed over (unverified while a verified one exists). */
 export function newerThan(backups: readonly BackupCandidate[], chosen: BackupCandidate): BackupCandidate[] {
-  return backups.filter((b) => b.scheduledAt > chosen.scheduledAt && b.status !== 'failed').sort((a, b) => (a.scheduledAt < b.scheduledAt ? 1 : -1));
+  return backups
+    .filter((b) => b.scheduledAt > chosen.scheduledAt && b.status !== 'failed')
+    .sort((a, b) => (a.scheduledAt < b.scheduledAt ? 1 : -1));
 }
 
 /** How much data a restore of this backup loses: the time from the backup's slot to now (never negative). */
@@ -48,13 +50,28 @@ export interface CopyFinding {
  * Judges what a HEAD (or a streaming hash) found about a stored copy against the manifest: the
  * size must match, and the SHA-256 too wherever one is known.
  */
-export function judgeCopy(destination: string, expected: { size: number; sha256: string }, found: { size: number; sha256?: string; streamed?: boolean } | undefined): CopyFinding {
+export function judgeCopy(
+  destination: string,
+  expected: { size: number; sha256: string },
+  found: { size: number; sha256?: string; streamed?: boolean } | undefined,
+): CopyFinding {
   if (!found) return { destination, ok: false, check: 'size', detail: `missing from ${destination}` };
   const check: CopyCheck = found.sha256 === undefined ? 'size' : found.streamed ? 'checksum-stream' : 'checksum-metadata';
-  if (found.size !== expected.size) return { destination, ok: false, check, detail: `${destination} holds ${found.size} bytes, the manifest recorded ${expected.size}` };
+  if (found.size !== expected.size)
+    return { destination, ok: false, check, detail: `${destination} holds ${found.size} bytes, the manifest recorded ${expected.size}` };
   if (found.sha256 !== undefined && found.sha256 !== expected.sha256) {
-    return { destination, ok: false, check, detail: `${destination} holds SHA-256 ${found.sha256}, the manifest recorded ${expected.sha256}` };
+    return {
+      destination,
+      ok: false,
+      check,
+      detail: `${destination} holds SHA-256 ${found.sha256}, the manifest recorded ${expected.sha256}`,
+    };
   }
-  const how = check === 'size' ? 'size matches' : check === 'checksum-stream' ? 'SHA-256 of the stored bytes matches' : 'size and recorded SHA-256 match';
+  const how =
+    check === 'size'
+      ? 'size matches'
+      : check === 'checksum-stream'
+        ? 'SHA-256 of the stored bytes matches'
+        : 'size and recorded SHA-256 match';
   return { destination, ok: true, check, detail: `${destination}: ${how}` };
 }

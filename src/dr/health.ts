@@ -49,11 +49,17 @@ export interface HealthVerdict {
 
 export function healthVerdict(rounds: readonly HealthRound[]): HealthVerdict {
   const last = rounds.at(-1);
-  if (!last || last.outcomes.length === 0) return { passed: true, attempts: rounds.length, outcomes: [], summary: 'no health checks configured' };
+  if (!last || last.outcomes.length === 0)
+    return { passed: true, attempts: rounds.length, outcomes: [], summary: 'no health checks configured' };
   const failed = last.outcomes.filter((o) => !o.passed);
   const total = last.outcomes.length;
   if (failed.length === 0) {
-    return { passed: true, attempts: rounds.length, outcomes: last.outcomes, summary: `${total} health check${total === 1 ? '' : 's'} passed${rounds.length > 1 ? ` (on attempt ${rounds.length})` : ''}` };
+    return {
+      passed: true,
+      attempts: rounds.length,
+      outcomes: last.outcomes,
+      summary: `${total} health check${total === 1 ? '' : 's'} passed${rounds.length > 1 ? ` (on attempt ${rounds.length})` : ''}`,
+    };
   }
   return {
     passed: false,
@@ -64,6 +70,12 @@ export function healthVerdict(rounds: readonly HealthRound[]): HealthVerdict {
 }
 
 /** Whether another round fits in the window: the next one would start before the window ends. */
-export function retryHealthChecks(verdict: HealthVerdict, startedAtMs: number, nowMs: number, windowMs: number, intervalMs: number): boolean {
+export function retryHealthChecks(
+  verdict: HealthVerdict,
+  startedAtMs: number,
+  nowMs: number,
+  windowMs: number,
+  intervalMs: number,
+): boolean {
   return !verdict.passed && nowMs + intervalMs - startedAtMs <= windowMs;
 }

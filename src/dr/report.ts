@@ -52,7 +52,11 @@ export function buildReport(input: ReportInput): DrReport {
   const rto: RtoVerdict =
     input.outcome === 'recovered'
       ? verdict
-      : { ...verdict, met: false, text: `not recovered (${input.outcome} after ${formatDuration(totalMs)}; the RTO of ${input.scenario} is ${formatDuration(rtoMs)})` };
+      : {
+          ...verdict,
+          met: false,
+          text: `not recovered (${input.outcome} after ${formatDuration(totalMs)}; the RTO of ${input.scenario} is ${formatDuration(rtoMs)})`,
+        };
   return { ...rest, totalMs, rto };
 }
 
@@ -63,13 +67,19 @@ export function formatReport(report: DrReport): string[] {
   lines.push(`${headline}: disaster recovery of ${report.target} (${report.scenario}) — ${report.workflowId}`);
   if (report.reason) lines.push(`  reason:         ${report.reason}`);
   lines.push(`  RTO:            ${report.rto.text}`);
-  if (report.backup) lines.push(`  backup:         ${report.backup.backupId} (${report.backup.status}, chosen by the ${report.backup.chosenBy})`);
-  if (report.dataLossWindowMs !== undefined) lines.push(`  data lost:      ${formatDuration(report.dataLossWindowMs)} (since ${report.backup?.scheduledAt ?? '?'})`);
+  if (report.backup)
+    lines.push(`  backup:         ${report.backup.backupId} (${report.backup.status}, chosen by the ${report.backup.chosenBy})`);
+  if (report.dataLossWindowMs !== undefined)
+    lines.push(`  data lost:      ${formatDuration(report.dataLossWindowMs)} (since ${report.backup?.scheduledAt ?? '?'})`);
   if (report.database) {
-    lines.push(`  database:       ${report.database.name}${report.database.server ? ` on ${report.database.server}` : ''}${report.database.keptAs ? `; the previous one is kept as ${report.database.keptAs}` : ''}`);
+    lines.push(
+      `  database:       ${report.database.name}${report.database.server ? ` on ${report.database.server}` : ''}${report.database.keptAs ? `; the previous one is kept as ${report.database.keptAs}` : ''}`,
+    );
   }
   if (report.configuration) {
-    lines.push(`  configuration:  ${report.configuration.skipped ?? `${report.configuration.files} file(s) into ${report.configuration.into} from ${report.configuration.source ?? '?'} (commit ${report.configuration.commit?.slice(0, 12) ?? '?'})`}`);
+    lines.push(
+      `  configuration:  ${report.configuration.skipped ?? `${report.configuration.files} file(s) into ${report.configuration.into} from ${report.configuration.source ?? '?'} (commit ${report.configuration.commit?.slice(0, 12) ?? '?'})`}`,
+    );
   }
   if (report.approval) lines.push(`  approved by:    ${report.approval.identity} at ${report.approval.at}: ${report.approval.reason}`);
   if (report.abort) lines.push(`  aborted by:     ${report.abort.identity} at ${report.abort.at}: ${report.abort.reason}`);
@@ -87,5 +97,15 @@ export function formatReport(report: DrReport): string[] {
 }
 
 function mark(state: StageRecord['state']): string {
-  return state === 'passed' ? '✓' : state === 'failed' ? '✗' : state === 'skipped' ? '–' : state === 'aborted' ? '⊘' : state === 'running' ? '…' : ' ';
+  return state === 'passed'
+    ? '✓'
+    : state === 'failed'
+      ? '✗'
+      : state === 'skipped'
+        ? '–'
+        : state === 'aborted'
+          ? '⊘'
+          : state === 'running'
+            ? '…'
+            : ' ';
 }

@@ -31,7 +31,12 @@ export function formatDuration(ms: number): string {
   const abs = Math.abs(ms);
   if (abs < 1000) return `${Math.round(abs)} ms`;
   if (abs < 60_000) return `${(abs / 1000).toFixed(1).replace(/\.0$/, '')} s`;
-  const units: Array<[string, number]> = [['d', 86_400_000], ['h', 3_600_000], ['min', 60_000], ['s', 1000]];
+  const units: Array<[string, number]> = [
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['min', 60_000],
+    ['s', 1000],
+  ];
   const rest = Math.round(abs / 1000) * 1000;
   const i = units.findIndex(([, size]) => rest >= size);
   const [unit, size] = units[i]!;

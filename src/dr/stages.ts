@@ -4,7 +4,15 @@
  * its report show them), with times from the workflow's own clock.
  */
 
-export const DR_STAGES = ['assess', 'provision', 'restore-data', 'restore-config', 'verify-integrity', 'verify-functionality', 'report'] as const;
+export const DR_STAGES = [
+  'assess',
+  'provision',
+  'restore-data',
+  'restore-config',
+  'verify-integrity',
+  'verify-functionality',
+  'report',
+] as const;
 export type DrStage = (typeof DR_STAGES)[number];
 
 export const STAGE_TITLES: Record<DrStage, string> = {
@@ -54,7 +62,13 @@ export function noteStage(stages: StageRecord[], stage: DrStage, detail: string)
 }
 
 /** Ends a stage; a stage that never started (skipped, aborted before it) gets no duration. */
-export function endStage(stages: StageRecord[], stage: DrStage, state: Exclude<StageState, 'pending' | 'running'>, at: string, detail?: string): void {
+export function endStage(
+  stages: StageRecord[],
+  stage: DrStage,
+  state: Exclude<StageState, 'pending' | 'running'>,
+  at: string,
+  detail?: string,
+): void {
   const record = find(stages, stage);
   record.state = state;
   if (record.startedAt !== undefined) {

@@ -13,7 +13,9 @@ export function exportDestination(config: Config, target: string): string {
   const names = Object.keys(config.destinations);
   if (configured) {
     if (!config.destinations[configured]) {
-      throw new ConfigError(config.source, [`targets.${target}.export.destination: unknown destination "${configured}" — configured: ${names.join(', ') || '(none)'}`]);
+      throw new ConfigError(config.source, [
+        `targets.${target}.export.destination: unknown destination "${configured}" — configured: ${names.join(', ') || '(none)'}`,
+      ]);
     }
     return configured;
   }

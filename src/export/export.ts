@@ -53,8 +53,17 @@ export async function exportItem(options: {
   onRows?: ((rows: number) => void) | undefined;
 }): Promise<ExportedItem> {
   const { client, item } = options;
-  const { sql, source } = 'table' in item ? await tableQuery(client, item.table, options.field) : { sql: queryText(item.query, options.field), source: { query: item.query } };
-  const rows = client.query(new QueryStream(`SELECT row_to_json(q)::text FROM (${sql}) AS q`, [], { batchSize: CURSOR_BATCH_ROWS, highWaterMark: CURSOR_BATCH_ROWS, rowMode: 'array' }));
+  const { sql, source } =
+    'table' in item
+      ? await tableQuery(client, item.table, options.field)
+      : { sql: queryText(item.query, options.field), source: { query: item.query } };
+  const rows = client.query(
+    new QueryStream(`SELECT row_to_json(q)::text FROM (${sql}) AS q`, [], {
+      batchSize: CURSOR_BATCH_ROWS,
+      highWaterMark: CURSOR_BATCH_ROWS,
+      rowMode: 'array',
+    }),
+  );
   const json = new JsonRowsStream(options.format, (n) => {
     if (n % CURSOR_BATCH_ROWS === 0) options.onRows?.(n);
   });
@@ -70,11 +79,17 @@ export async function exportItem(options: {
 
 /** `SELECT * FROM <table>`, ordered by its primary key when it has one (stable output). */
 async function tableQuery(client: pg.Client, table: string, field: string): Promise<{ sql: string; source: { table: string } }> {
-  const found = await client.query<{ name: string | null; oid: number | null }>('SELECT to_regclass($1)::text AS name, to_regclass($1)::oid AS oid', [table]);
+  const found = await client.query<{ name: string | null; oid: number | null }>(
+    'SELECT to_regclass($1)::text AS name, to_regclass($1)::oid AS oid',
+    [table],
+  );
   const name = found.rows[0]?.name;
   const oid = found.rows[0]?.oid;
   if (!name || !oid) {
-    throw new StrongboxError(FailureType.Config, `${field}.table: no table "${table}" in the database — check the name (schema-qualify it if it is not on the search path)`);
+    throw new StrongboxError(
+      FailureType.Config,
+      `${field}.table: no table "${table}" in the database — check the name (schema-qualify it if it is not on the search path)`,
+    );
   }
   const key = await client.query<{ columns: string | null }>(
     `SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY array_position(i.indkey::int2[], a.attnum)) AS columns
@@ -99,7 +114,9 @@ function describeQueryError(error: unknown, item: ExportItem, field: string): un
   // SQLSTATE class 42 (syntax error or access rule violation) and 22 (data exception): the query is wrong.
   if (typeof e.code === 'string' && /^(42|22)/.test(e.code) && e.code !== '42501') {
     const what = 'table' in item ? `the export of table ${item.table}` : 'the export query';
-    return new StrongboxError(FailureType.Config, `${field}: ${what} failed: ${String(e.message)} — fix the query in the configuration`, { cause: error });
+    return new StrongboxError(FailureType.Config, `${field}: ${what} failed: ${String(e.message)} — fix the query in the configuration`, {
+      cause: error,
+    });
   }
   return error;
 }

@@ -48,7 +48,8 @@ export function parseExportManifest(bytes: Buffer | string, where: string): Expo
     throw new StrongboxError(FailureType.CorruptData, `export manifest ${where} is not valid JSON`);
   }
   const result = schema.safeParse(json);
-  if (!result.success) throw new StrongboxError(FailureType.CorruptData, `export manifest ${where} is malformed: ${result.error.issues[0]!.path.join('.')}`);
+  if (!result.success)
+    throw new StrongboxError(FailureType.CorruptData, `export manifest ${where} is malformed: ${result.error.issues[0]!.path.join('.')}`);
   return result.data as ExportManifest;
 }
 

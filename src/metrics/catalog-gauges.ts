@@ -91,13 +91,15 @@ export function catalogSamples(manifests: Iterable<BackupFigures>, verifications
     samples.push({ metric: 'backupLastSuccess', labels: { target, tier }, value: seconds(m.finishedAt) });
     samples.push({ metric: 'backupLastSize', labels: { target, tier }, value: m.size });
     samples.push({ metric: 'catalogBackups', labels: { target, tier }, value: counts.get(key)! });
-    for (const kind of ANOMALY_KINDS) samples.push({ metric: 'backupLastAnomalies', labels: { target, tier, kind }, value: m.anomalies[kind] });
+    for (const kind of ANOMALY_KINDS)
+      samples.push({ metric: 'backupLastAnomalies', labels: { target, tier, kind }, value: m.anomalies[kind] });
   }
   for (const [key, at] of [...verified.entries()].sort()) {
     const [target, tier] = key.split('\0') as [string, Tier];
     samples.push({ metric: 'verificationLastSuccess', labels: { target, tier }, value: seconds(at) });
   }
-  for (const [target, at] of [...oldest.entries()].sort()) samples.push({ metric: 'catalogOldestBackup', labels: { target }, value: seconds(at) });
+  for (const [target, at] of [...oldest.entries()].sort())
+    samples.push({ metric: 'catalogOldestBackup', labels: { target }, value: seconds(at) });
   return samples;
 }
 
@@ -120,8 +122,14 @@ export class CatalogGauges {
     this.#meter = meter;
     this.#catalog = new CatalogScanner({
       manifest: backupFigures,
-      verification: (record) => ({ target: record.target, backupId: record.backupId, verifiedAt: Date.parse(record.verifiedAt), passed: record.result === 'passed' }),
-      unreadable: ({ destination, key }, error) => this.#logger.warn({ destination, key, err: error }, 'catalog metrics: unreadable object, not counted'),
+      verification: (record) => ({
+        target: record.target,
+        backupId: record.backupId,
+        verifiedAt: Date.parse(record.verifiedAt),
+        passed: record.result === 'passed',
+      }),
+      unreadable: ({ destination, key }, error) =>
+        this.#logger.warn({ destination, key, err: error }, 'catalog metrics: unreadable object, not counted'),
     });
   }
 
@@ -154,7 +162,10 @@ export class CatalogGauges {
         this.#reachable.set(storage.destination, true);
       } catch (error) {
         this.#reachable.set(storage.destination, false);
-        this.#logger.warn({ destination: storage.destination, err: error }, 'catalog metrics: cannot list the destination; keeping what was read before');
+        this.#logger.warn(
+          { destination: storage.destination, err: error },
+          'catalog metrics: cannot list the destination; keeping what was read before',
+        );
       }
     }
     const samples = catalogSamples(this.#catalog.manifests(), this.#catalog.verifications());
@@ -181,7 +192,8 @@ export class CatalogGauges {
         get(s.metric).set(s.value, s.labels);
         if (s.metric === 'catalogBackups') now.add(JSON.stringify(s.labels));
       }
-      for (const labels of this.#published) if (!now.has(labels)) get('catalogBackups').set(0, JSON.parse(labels) as Record<string, string>);
+      for (const labels of this.#published)
+        if (!now.has(labels)) get('catalogBackups').set(0, JSON.parse(labels) as Record<string, string>);
       for (const labels of now) this.#published.add(labels);
       for (const [destination, up] of this.#reachable) get('destinationReachable').set(up ? 1 : 0, { destination });
       get('catalogRefreshed').set(Date.now() / 1000, {});

@@ -229,7 +229,11 @@ export const HISTOGRAM_BUCKETS: Record<string, number[]> = Object.fromEntries(
  * each really appears on a worker's endpoint: the first group after any run, the second once a run
  * has failed (counters appear when first incremented).
  */
-export const SDK_METRICS_OF_RUNS = ['temporal_workflow_completed', 'temporal_activity_execution_latency', 'temporal_worker_task_slots_available'] as const;
+export const SDK_METRICS_OF_RUNS = [
+  'temporal_workflow_completed',
+  'temporal_activity_execution_latency',
+  'temporal_worker_task_slots_available',
+] as const;
 export const SDK_METRICS_OF_FAILURES = ['temporal_workflow_failed', 'temporal_activity_execution_failed'] as const;
 export const SDK_METRICS: readonly string[] = [...SDK_METRICS_OF_RUNS, ...SDK_METRICS_OF_FAILURES];
 

@@ -36,8 +36,16 @@ export interface OsUser {
 /** A target's pitr section, refusing a target without one. */
 export function pitrOf(config: Config, target: string): PitrConfig {
   const pitr = getTarget(config, target).pitr;
-  if (!pitr) throw new StrongboxError(FailureType.Config, `target ${target} has no pitr section — add targets.${target}.pitr (repository, …) to the configuration`);
-  if (!pitr.enabled) throw new StrongboxError(FailureType.Config, `point-in-time recovery is off for target ${target} — set targets.${target}.pitr.enabled: true`);
+  if (!pitr)
+    throw new StrongboxError(
+      FailureType.Config,
+      `target ${target} has no pitr section — add targets.${target}.pitr (repository, …) to the configuration`,
+    );
+  if (!pitr.enabled)
+    throw new StrongboxError(
+      FailureType.Config,
+      `point-in-time recovery is off for target ${target} — set targets.${target}.pitr.enabled: true`,
+    );
   return pitr;
 }
 
@@ -55,7 +63,14 @@ export interface PitrHost {
 export async function pitrHost(config: Config, target: string): Promise<PitrHost> {
   const pitr = pitrOf(config, target);
   const paths = pitrPaths(resolvePath(config, pitr.dir ?? defaultPitrDir(target)));
-  return { target, stanza: stanzaOf(target, pitr), pitr, paths, user: await osUser(pitr.osUser), pgbackrest: pitr.binDir ? path.join(pitr.binDir, 'pgbackrest') : 'pgbackrest' };
+  return {
+    target,
+    stanza: stanzaOf(target, pitr),
+    pitr,
+    paths,
+    user: await osUser(pitr.osUser),
+    pgbackrest: pitr.binDir ? path.join(pitr.binDir, 'pgbackrest') : 'pgbackrest',
+  };
 }
 
 function isRoot(): boolean {
@@ -69,12 +84,18 @@ export async function osUser(name: string | undefined): Promise<OsUser | undefin
   if (!isRoot()) {
     const me = (await execa('id', ['-un'])).stdout.trim();
     if (me === wanted) return undefined;
-    throw new StrongboxError(FailureType.Config, `pitr.osUser is ${wanted}, but the worker runs as ${me} and cannot switch users — run the database host's worker as ${wanted} (or as root)`);
+    throw new StrongboxError(
+      FailureType.Config,
+      `pitr.osUser is ${wanted}, but the worker runs as ${me} and cannot switch users — run the database host's worker as ${wanted} (or as root)`,
+    );
   }
   const uid = await execa('id', ['-u', wanted], { reject: false });
   const gid = await execa('id', ['-g', wanted], { reject: false });
   if (uid.exitCode !== 0 || gid.exitCode !== 0) {
-    throw new StrongboxError(FailureType.Config, `there is no OS user ${wanted} to run pgBackRest as — set targets.<t>.pitr.osUser to the user owning the data directory`);
+    throw new StrongboxError(
+      FailureType.Config,
+      `there is no OS user ${wanted} to run pgBackRest as — set targets.<t>.pitr.osUser to the user owning the data directory`,
+    );
   }
   return { name: wanted, uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
 }
@@ -108,7 +129,10 @@ export function readPassphrase(paths: PitrPaths): string | undefined {
   if (!existsSync(paths.secretFile)) return undefined;
   const mode = statSync(paths.secretFile).mode & 0o777;
   if ((mode & 0o077) !== 0) {
-    throw new StrongboxError(FailureType.Config, `${paths.secretFile} holds the repository passphrase and is readable by others (mode ${mode.toString(8)}) — chmod 600 it`);
+    throw new StrongboxError(
+      FailureType.Config,
+      `${paths.secretFile} holds the repository passphrase and is readable by others (mode ${mode.toString(8)}) — chmod 600 it`,
+    );
   }
   const passphrase = passphraseIn(readFileSync(paths.secretFile, 'utf8'));
   registerSecret(passphrase);
@@ -154,8 +178,15 @@ export async function runPgbackrest(host: PitrHost, args: string[], options: Run
   const result = await child.finally(() => clearInterval(timer));
   if (result.isCanceled) throw new StrongboxError(FailureType.Transient, `pgbackrest ${args.at(-1)} was cancelled`);
   if (result.exitCode !== 0) {
-    const output = String(result.all ?? '').trim().split('\n').slice(-10).join('\n');
-    throw new StrongboxError(pgbackrestFailureType(output), `pgbackrest ${args.at(-1)} failed (exit ${result.exitCode ?? result.signal}): ${output}`);
+    const output = String(result.all ?? '')
+      .trim()
+      .split('\n')
+      .slice(-10)
+      .join('\n');
+    throw new StrongboxError(
+      pgbackrestFailureType(output),
+      `pgbackrest ${args.at(-1)} failed (exit ${result.exitCode ?? result.signal}): ${output}`,
+    );
   }
   return String(result.stdout ?? '');
 }
@@ -167,7 +198,12 @@ function pgbackrestFailureType(output: string): typeof FailureType.Config | type
 }
 
 /** Runs a PostgreSQL server program (pg_ctl) as the database's OS user. */
-export async function runAsOwner(host: PitrHost, program: string, args: string[], options: { signal?: AbortSignal; cwd?: string } = {}): Promise<{ exitCode: number | undefined; output: string }> {
+export async function runAsOwner(
+  host: PitrHost,
+  program: string,
+  args: string[],
+  options: { signal?: AbortSignal; cwd?: string } = {},
+): Promise<{ exitCode: number | undefined; output: string }> {
   const result = await execa(program, args, {
     ...(host.user ? { uid: host.user.uid, gid: host.user.gid } : {}),
     cwd: options.cwd ?? host.paths.dir,

@@ -64,7 +64,11 @@ export const REPOSITORY_SUBDIR = 'pitr';
  * The repository a target's pitr section names. A local destination holds it in its `pitr/`
  * directory, an S3 one under `<prefix>/pitr`; `resolve` turns configured paths absolute.
  */
-export function resolveRepository(pitr: Pick<PitrConfig, 'repository'>, destinations: Record<string, DestinationConfig>, resolve: (p: string) => string): PitrRepository {
+export function resolveRepository(
+  pitr: Pick<PitrConfig, 'repository'>,
+  destinations: Record<string, DestinationConfig>,
+  resolve: (p: string) => string,
+): PitrRepository {
   if ('path' in pitr.repository) return { type: 'posix', path: resolve(pitr.repository.path) };
   const name = pitr.repository.destination;
   const destination = destinations[name];
@@ -123,7 +127,11 @@ export function passphraseCopyRecord(recipients: readonly string[], copySha256: 
  * Whether the copy already opens for exactly `recipients`: its record names that set and the copy's
  * digest (undefined: no copy). A missing, unreadable or stale record means "rewrite it".
  */
-export function passphraseCopyCurrent(recordText: string | undefined, copySha256: string | undefined, recipients: readonly string[]): boolean {
+export function passphraseCopyCurrent(
+  recordText: string | undefined,
+  copySha256: string | undefined,
+  recipients: readonly string[],
+): boolean {
   if (recordText === undefined || copySha256 === undefined) return false;
   let record: Partial<PassphraseCopyRecord>;
   try {
@@ -224,7 +232,10 @@ const SAFE_PATH = /^[A-Za-z0-9_./+-]+$/;
 
 export function archiveCommand(paths: PitrPaths, stanza: string, pgbackrest = 'pgbackrest'): string {
   for (const p of [paths.configFile, paths.includeDir, pgbackrest]) {
-    if (!SAFE_PATH.test(p)) throw new Error(`${p}: a path in archive_command may hold only letters, digits and ._/+- — choose a pitr.dir without spaces or quotes`);
+    if (!SAFE_PATH.test(p))
+      throw new Error(
+        `${p}: a path in archive_command may hold only letters, digits and ._/+- — choose a pitr.dir without spaces or quotes`,
+      );
   }
   return [pgbackrest, ...configOptions(paths), `--stanza=${stanza}`, 'archive-push', '%p'].join(' ');
 }
@@ -270,8 +281,16 @@ export function settingProblems(required: RequiredSetting[], shown: Record<strin
   const problems: string[] = [];
   for (const s of required) {
     const actual = shown[s.name];
-    const ok = s.name === 'wal_level' ? actual === 'replica' || actual === 'logical' : s.name === 'archive_mode' ? actual === 'on' || actual === 'always' : actual === s.shows;
-    if (!ok) problems.push(`${s.name} is ${actual === undefined ? 'unknown' : `'${actual}'`}, needs '${s.value}'${s.restart ? ' (takes a server restart)' : ' (a reload applies it)'}`);
+    const ok =
+      s.name === 'wal_level'
+        ? actual === 'replica' || actual === 'logical'
+        : s.name === 'archive_mode'
+          ? actual === 'on' || actual === 'always'
+          : actual === s.shows;
+    if (!ok)
+      problems.push(
+        `${s.name} is ${actual === undefined ? 'unknown' : `'${actual}'`}, needs '${s.value}'${s.restart ? ' (takes a server restart)' : ' (a reload applies it)'}`,
+      );
   }
   return problems;
 }
@@ -304,7 +323,9 @@ export function parsePitrTarget(text: string): PitrTarget {
   }
   const ms = Date.parse(t);
   if (Number.isNaN(ms) || !/\d{4}-\d{2}-\d{2}/.test(t)) {
-    throw new Error(`"${text}" is not a recovery target — use latest, a time (2026-12-05T14:05:00Z), lsn:<lsn>, xid:<id> or name:<restore point>`);
+    throw new Error(
+      `"${text}" is not a recovery target — use latest, a time (2026-12-05T14:05:00Z), lsn:<lsn>, xid:<id> or name:<restore point>`,
+    );
   }
   return { type: 'time', time: new Date(ms).toISOString() };
 }
@@ -408,7 +429,11 @@ export function parseInfo(json: string, stanza: string): StanzaInfo {
   }));
   const info: StanzaInfo = { stanza, status: found.status.code === 0 ? 'ok' : found.status.message, backups };
   if (backups.length > 0) {
-    const archiveMax = found.archive?.map((a) => a.max).filter((m): m is string => typeof m === 'string').sort().at(-1);
+    const archiveMax = found.archive
+      ?.map((a) => a.max)
+      .filter((m): m is string => typeof m === 'string')
+      .sort()
+      .at(-1);
     info.recoverable = {
       earliest: backups[0]!.stoppedAt,
       latestBackup: backups.at(-1)!.stoppedAt,

@@ -83,7 +83,8 @@ export function passfileText(endpoint: PgEndpoint): string | undefined {
 export async function connectPg(endpoint: PgEndpoint, database = endpoint.database): Promise<pg.Client> {
   const text = passfileText(endpoint);
   const password = (): string => {
-    const found = text === undefined ? undefined : lookupPgpass(text, { host: endpoint.host, port: endpoint.port, database, user: endpoint.user });
+    const found =
+      text === undefined ? undefined : lookupPgpass(text, { host: endpoint.host, port: endpoint.port, database, user: endpoint.user });
     if (found !== undefined) return found;
     const { file } = passfileOf(endpoint);
     const where = `${endpoint.user}@${endpoint.host}:${endpoint.port}/${database}`;
@@ -100,7 +101,10 @@ export async function connectPg(endpoint: PgEndpoint, database = endpoint.databa
     user: endpoint.user,
     database,
     password,
-    ssl: endpoint.sslmode === 'require' || endpoint.sslmode === 'verify-ca' || endpoint.sslmode === 'verify-full' ? { rejectUnauthorized: endpoint.sslmode !== 'require' } : false,
+    ssl:
+      endpoint.sslmode === 'require' || endpoint.sslmode === 'verify-ca' || endpoint.sslmode === 'verify-full'
+        ? { rejectUnauthorized: endpoint.sslmode !== 'require' }
+        : false,
     connectionTimeoutMillis: 10_000,
     application_name: 'strongbox',
   });

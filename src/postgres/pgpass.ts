@@ -31,7 +31,9 @@ export function escapePgpassField(value: string): string {
 /** The file's text. `*` is written as is in host, port and database (a wildcard, as intended). */
 export function formatPgpass(entries: readonly PgpassEntry[]): string {
   const field = (v: string) => (v === '*' ? '*' : escapePgpassField(v));
-  return entries.map((e) => `${[field(e.host), String(e.port), field(e.database), field(e.user), escapePgpassField(e.password)].join(':')}\n`).join('');
+  return entries
+    .map((e) => `${[field(e.host), String(e.port), field(e.database), field(e.user), escapePgpassField(e.password)].join(':')}\n`)
+    .join('');
 }
 
 /** Splits a line into its five fields, undoing the escapes; undefined for comments and junk. */
@@ -62,7 +64,8 @@ export function lookupPgpass(text: string, want: PgpassQuery): string | undefine
     const fields = parsePgpassLine(line);
     if (!fields) continue;
     const [host, port, database, user, password] = fields as [string, string, string, string, string];
-    if (matches(host, want.host) && matches(port, String(want.port)) && matches(database, want.database) && matches(user, want.user)) return password;
+    if (matches(host, want.host) && matches(port, String(want.port)) && matches(database, want.database) && matches(user, want.user))
+      return password;
   }
   return undefined;
 }
@@ -77,24 +80,40 @@ export function readPgpassFile(file: string, options: { required: boolean }): st
   let mode: number;
   try {
     const stats = statSync(file);
-    if (!stats.isFile()) throw new StrongboxError(FailureType.Config, `password file ${file} is not a file — point passfile (or PGPASSFILE) at a pgpass file`);
+    if (!stats.isFile())
+      throw new StrongboxError(FailureType.Config, `password file ${file} is not a file — point passfile (or PGPASSFILE) at a pgpass file`);
     mode = stats.mode;
   } catch (error) {
     if (error instanceof StrongboxError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     if ((code === 'ENOENT' || code === 'ENOTDIR') && !options.required) return undefined;
     if (code === 'ENOENT' || code === 'ENOTDIR') {
-      throw new StrongboxError(FailureType.Config, `password file ${file} does not exist — create it (lines of host:port:database:user:password, chmod 0600) or fix passfile / PGPASSFILE`, { cause: error });
+      throw new StrongboxError(
+        FailureType.Config,
+        `password file ${file} does not exist — create it (lines of host:port:database:user:password, chmod 0600) or fix passfile / PGPASSFILE`,
+        { cause: error },
+      );
     }
-    throw new StrongboxError(FailureType.Config, `cannot read password file ${file}: ${(error as Error).message} — check passfile / PGPASSFILE and the worker's permissions`, { cause: error });
+    throw new StrongboxError(
+      FailureType.Config,
+      `cannot read password file ${file}: ${(error as Error).message} — check passfile / PGPASSFILE and the worker's permissions`,
+      { cause: error },
+    );
   }
   if ((mode & 0o077) !== 0) {
-    throw new StrongboxError(FailureType.Config, `password file ${file} is ignored by PostgreSQL: it has group or world access — run chmod 0600 ${file}`);
+    throw new StrongboxError(
+      FailureType.Config,
+      `password file ${file} is ignored by PostgreSQL: it has group or world access — run chmod 0600 ${file}`,
+    );
   }
   try {
     return readFileSync(file, 'utf8');
   } catch (error) {
-    throw new StrongboxError(FailureType.Config, `cannot read password file ${file}: ${(error as Error).message} — check the worker's permissions on it`, { cause: error });
+    throw new StrongboxError(
+      FailureType.Config,
+      `cannot read password file ${file}: ${(error as Error).message} — check the worker's permissions on it`,
+      { cause: error },
+    );
   }
 }
 
@@ -103,7 +122,11 @@ export function readPgpassFile(file: string, options: { required: boolean }): st
  * file or a matching line is missing; a permanent error for a required file that is missing and
  * for a file others may read (see readPgpassFile).
  */
-export function passwordFromFile(file: string, want: PgpassQuery, options: { required: boolean } = { required: false }): string | undefined {
+export function passwordFromFile(
+  file: string,
+  want: PgpassQuery,
+  options: { required: boolean } = { required: false },
+): string | undefined {
   const text = readPgpassFile(file, options);
   return text === undefined ? undefined : lookupPgpass(text, want);
 }

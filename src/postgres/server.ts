@@ -67,7 +67,9 @@ export async function connectDatabase(endpoint: PgEndpoint): Promise<pg.Client> 
 
 /** The comment Strongbox leaves on a database it restores, naming the run that made it. */
 export function restoreMarker(execution: { workflowId: string; runId: string } | undefined): string {
-  return execution ? `strongbox restore by workflow ${execution.workflowId} (run ${execution.runId})` : 'strongbox restore outside a workflow';
+  return execution
+    ? `strongbox restore by workflow ${execution.workflowId} (run ${execution.runId})`
+    : 'strongbox restore outside a workflow';
 }
 
 /**

@@ -19,7 +19,10 @@ export async function toolVersion(name: PgTool): Promise<string> {
     const { stdout } = await execa(pgTool(name), ['--version']);
     return /(\d+(?:\.\d+)?)/.exec(stdout)?.[1] ?? stdout.trim();
   } catch (error) {
-    throw new StrongboxError(FailureType.Config, `cannot run ${name}: ${(error as Error).message.split('\n')[0]} — install the PostgreSQL client (apt-get install postgresql-client) or set STRONGBOX_PG_BINDIR`);
+    throw new StrongboxError(
+      FailureType.Config,
+      `cannot run ${name}: ${(error as Error).message.split('\n')[0]} — install the PostgreSQL client (apt-get install postgresql-client) or set STRONGBOX_PG_BINDIR`,
+    );
   }
 }
 

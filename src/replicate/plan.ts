@@ -47,7 +47,8 @@ export function planReplication(entries: readonly CatalogEntry[], filter: Replic
     }
     const damaged = new Set((entry.damaged ?? []).map((d) => d.destination));
     const sources = entry.destinations.filter((d) => !damaged.has(d)).sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : 1));
-    if (sources.length === 0) plan.unavailable.push({ backupId: entry.backupId, reason: `every copy is damaged (${[...damaged].join(', ')}) — scrub it first` });
+    if (sources.length === 0)
+      plan.unavailable.push({ backupId: entry.backupId, reason: `every copy is damaged (${[...damaged].join(', ')}) — scrub it first` });
     else plan.copy.push({ target: entry.target, backupId: entry.backupId, sources });
   }
   return plan;

@@ -26,7 +26,8 @@ export function approvalProblem(input: unknown, what = 'approval'): string | und
   const { identity, reason } = input as Partial<Record<keyof ApprovalInput, unknown>>;
   if (typeof identity !== 'string' || identity.trim() === '') return `the ${what} needs an "identity": who is giving it`;
   if (typeof reason !== 'string' || reason.trim() === '') return `the ${what} needs a "reason": why`;
-  if (identity.length > MAX_APPROVAL_TEXT || reason.length > MAX_APPROVAL_TEXT) return `identity and reason must be at most ${MAX_APPROVAL_TEXT} characters`;
+  if (identity.length > MAX_APPROVAL_TEXT || reason.length > MAX_APPROVAL_TEXT)
+    return `identity and reason must be at most ${MAX_APPROVAL_TEXT} characters`;
   return undefined;
 }
 

@@ -128,12 +128,21 @@ export interface DatabaseProperties {
 }
 
 /** What an archive (or the prefix of one holding its table of contents) says about its database. */
-export async function archiveDatabaseProperties(file: string, listFile: string, env: NodeJS.ProcessEnv, signal: AbortSignal): Promise<DatabaseProperties> {
+export async function archiveDatabaseProperties(
+  file: string,
+  listFile: string,
+  env: NodeJS.ProcessEnv,
+  signal: AbortSignal,
+): Promise<DatabaseProperties> {
   const { stdout: list } = await execa(pgTool('pg_restore'), ['--create', '--list', file], { env, cancelSignal: signal, stdin: 'ignore' });
   const entries = list.split('\n').filter((line) => !line.startsWith(';') && / DATABASE (PROPERTIES )?- /.test(line));
   if (entries.length === 0) return { create: undefined, settings: [] };
   await writeFile(listFile, `${entries.join('\n')}\n`, { mode: 0o600 });
-  const { stdout } = await execa(pgTool('pg_restore'), ['--create', `--use-list=${listFile}`, '--file=-', file], { env, cancelSignal: signal, stdin: 'ignore' });
+  const { stdout } = await execa(pgTool('pg_restore'), ['--create', `--use-list=${listFile}`, '--file=-', file], {
+    env,
+    cancelSignal: signal,
+    stdin: 'ignore',
+  });
   return { create: parseCreateDatabase(stdout), settings: parseDatabaseSettings(stdout) };
 }
 
@@ -144,13 +153,17 @@ export async function archiveDatabaseProperties(file: string, listFile: string, 
 export async function applyDatabaseSettings(client: pg.Client, database: string, settings: DatabaseSetting[]): Promise<string[]> {
   const notes: string[] = [];
   for (const { role, setting } of settings) {
-    const statement = role === undefined ? `ALTER DATABASE ${quoteIdent(database)} SET ${setting}` : `ALTER ROLE ${quoteIdent(role)} IN DATABASE ${quoteIdent(database)} SET ${setting}`;
+    const statement =
+      role === undefined
+        ? `ALTER DATABASE ${quoteIdent(database)} SET ${setting}`
+        : `ALTER ROLE ${quoteIdent(role)} IN DATABASE ${quoteIdent(database)} SET ${setting}`;
     try {
       await client.query(statement);
     } catch (error) {
       const code = (error as { code?: string }).code;
       const who = role === undefined ? 'the database' : `role ${role}`;
-      if (code === '42704') notes.push(`database setting for ${who} not applied: the role does not exist here — restore the roles first (SET ${setting})`);
+      if (code === '42704')
+        notes.push(`database setting for ${who} not applied: the role does not exist here — restore the roles first (SET ${setting})`);
       else notes.push(`database setting for ${who} not applied: ${(error as Error).message} (SET ${setting})`);
     }
   }

@@ -135,7 +135,10 @@ export function filterGlobals(sql: string, options: GlobalsFilterOptions): Filte
       tablespaces.push(readIdentifier(statement.slice(tablespace[0].length))?.name ?? '?');
       continue;
     }
-    if (/^(ALTER|COMMENT\s+ON|SECURITY\s+LABEL\s+.*\bON)\s+TABLESPACE\b/i.test(statement) || /^GRANT\b[^;]*\bON\s+TABLESPACE\b/i.test(statement)) {
+    if (
+      /^(ALTER|COMMENT\s+ON|SECURITY\s+LABEL\s+.*\bON)\s+TABLESPACE\b/i.test(statement) ||
+      /^GRANT\b[^;]*\bON\s+TABLESPACE\b/i.test(statement)
+    ) {
       skipped.push('a tablespace statement (tablespaces are not restored)');
       continue;
     }

@@ -187,7 +187,9 @@ export function selectEntries(entries: TocEntry[], want: { tables?: string[]; sc
   const unknown: string[] = [];
   for (const text of want.tables ?? []) {
     const wanted = parseRelationName(text);
-    const found = entries.filter((e) => SELECTABLE.has(e.desc) && e.name === wanted.name && (wanted.schema === undefined || e.schema === wanted.schema));
+    const found = entries.filter(
+      (e) => SELECTABLE.has(e.desc) && e.name === wanted.name && (wanted.schema === undefined || e.schema === wanted.schema),
+    );
     if (found.length === 0) unknown.push(`table ${text}`);
     for (const e of found) (RELATIONS.has(e.desc) ? relations : explicit).add(e.id);
   }
@@ -200,12 +202,17 @@ export function selectEntries(entries: TocEntry[], want: { tables?: string[]; sc
     }
   }
   if (unknown.length > 0) {
-    const tables = entries.filter((e) => RELATIONS.has(e.desc)).map(label).sort();
-    throw new SelectionError(`the backup has no ${unknown.join(', no ')} — it has: ${tables.slice(0, 30).join(', ')}${tables.length > 30 ? ', …' : ''}`);
+    const tables = entries
+      .filter((e) => RELATIONS.has(e.desc))
+      .map(label)
+      .sort();
+    throw new SelectionError(
+      `the backup has no ${unknown.join(', no ')} — it has: ${tables.slice(0, 30).join(', ')}${tables.length > 30 ? ', …' : ''}`,
+    );
   }
 
   // Relations the selected ones cannot exist without, and the partitions of selected partitioned tables.
-  for (let changed = true; changed; ) {
+  for (let changed = true; changed;) {
     changed = false;
     for (const id of [...relations]) {
       for (const dep of byId.get(id)!.deps) {
@@ -259,7 +266,7 @@ export function selectEntries(entries: TocEntry[], want: { tables?: string[]; sc
       pending.push(dep);
     }
   }
-  for (let changed = true; changed; ) {
+  for (let changed = true; changed;) {
     changed = false;
     for (const id of included) {
       if (blockedBy.has(id) || relations.has(id)) continue;
@@ -279,7 +286,8 @@ export function selectEntries(entries: TocEntry[], want: { tables?: string[]; sc
       skipped.push(`${e.desc} ${label(e)}: needs ${reason}, which is not restored`);
     }
   }
-  if (entries.some((e) => e.desc === 'BLOBS' || e.desc === 'BLOB' || e.desc === 'LARGE OBJECTS')) notes.push('large objects are not part of a selective restore');
+  if (entries.some((e) => e.desc === 'BLOBS' || e.desc === 'BLOB' || e.desc === 'LARGE OBJECTS'))
+    notes.push('large objects are not part of a selective restore');
 
   return {
     ids: included,
@@ -291,7 +299,10 @@ export function selectEntries(entries: TocEntry[], want: { tables?: string[]; sc
 
 /** The `--use-list` file: the selected lines of the original list, in its order. */
 export function useList(list: TocListLine[], ids: ReadonlySet<number>): string {
-  return `${list.filter((l) => ids.has(l.id)).map((l) => l.line).join('\n')}\n`;
+  return `${list
+    .filter((l) => ids.has(l.id))
+    .map((l) => l.line)
+    .join('\n')}\n`;
 }
 
 /**
@@ -377,7 +388,7 @@ function readQualifiedName(text: string, at: number): { name: QualifiedName; end
 
 /** After `FOREIGN KEY (`: skips the column list and reads the table after ` REFERENCES `. */
 function readReferences(text: string, at: number): QualifiedName | undefined {
-  for (let i = at; ; ) {
+  for (let i = at; ;) {
     const column = readIdentifier(text, i);
     if (!column) return undefined;
     i = column.end;
@@ -398,7 +409,10 @@ function readReferences(text: string, at: number): QualifiedName | undefined {
  * referenced partitioned table (PostgreSQL checks the tables named, not their partitions).
  * Returns the regular tables to keep logged; every other regular table may be made unlogged.
  */
-export function tablesToKeepLogged(tables: Array<QualifiedName & { partitioned: boolean }>, links: Pick<PostDataLinkScanner, 'foreignKeys' | 'published'>): QualifiedName[] {
+export function tablesToKeepLogged(
+  tables: Array<QualifiedName & { partitioned: boolean }>,
+  links: Pick<PostDataLinkScanner, 'foreignKeys' | 'published'>,
+): QualifiedName[] {
   const key = (t: QualifiedName) => JSON.stringify([t.schema, t.name]);
   const regular = new Map(tables.filter((t) => !t.partitioned).map((t) => [key(t), t]));
   const permanent = new Set([...tables.filter((t) => t.partitioned).map(key), ...links.published.map(key)]);

@@ -83,9 +83,10 @@ export function findDebris(input: DebrisInput): DebrisPlan {
       plan.young.objects += objects.length;
       continue;
     }
-    const reason = objects.length === 1 && objects[0]!.key === folder
-      ? `not part of any backup, ${formatAge(age)} old`
-      : `no manifest in ${folder}/, newest object ${formatAge(age)} old`;
+    const reason =
+      objects.length === 1 && objects[0]!.key === folder
+        ? `not part of any backup, ${formatAge(age)} old`
+        : `no manifest in ${folder}/, newest object ${formatAge(age)} old`;
     for (const object of objects.sort((a, b) => (a.key < b.key ? -1 : 1))) plan.objects.push({ ...object, reason });
   }
   for (const upload of [...input.uploads].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.uploadId < b.uploadId ? -1 : 1))) {

@@ -10,7 +10,7 @@
 import type { Tier } from '../domain.js';
 import { parseDuration } from '../config/duration.js';
 import type { ParsedConfig } from '../config/schema.js';
-import { copyKeep, type RetentionPolicy } from './policy.js';
+import { copyKeep, retentionPolicy, type RetentionPolicy } from './policy.js';
 
 const DAY_MS = 86_400_000;
 
@@ -60,7 +60,9 @@ export function lockRules(config: Pick<ParsedConfig, 'destinations'>): Record<st
  * Retain-until per destination for a backup about to be made: only destinations with object lock,
  * and only where the lock would still be in the future.
  */
-export function backupLocks(input: Omit<CopyLockInput, 'destination' | 'rule'> & { destinations: readonly string[]; rules: Record<string, LockRule> }): Record<string, string> {
+export function backupLocks(
+  input: Omit<CopyLockInput, 'destination' | 'rule'> & { destinations: readonly string[]; rules: Record<string, LockRule> },
+): Record<string, string> {
   const locks: Record<string, string> = {};
   for (const destination of input.destinations) {
     const rule = input.rules[destination];
@@ -69,4 +71,21 @@ export function backupLocks(input: Omit<CopyLockInput, 'destination' | 'rule'> &
     if (until !== undefined) locks[destination] = until;
   }
   return locks;
+}
+
+/**
+ * The lock of an existing backup's copy written again (replicated to another destination, repaired
+ * from a good copy): the same date its backup would have given it there. Undefined without
+ * objectLock in the destination, or once the date has passed.
+ */
+export function lockOfCopy(
+  config: Pick<ParsedConfig, 'destinations' | 'tiers' | 'targets' | 'retention'>,
+  backup: { target: string; tiers: readonly Tier[]; scheduledAt: string },
+  destination: string,
+  now: Date,
+): Date | undefined {
+  const rule = lockRules(config)[destination];
+  if (!rule) return undefined;
+  const until = copyLockUntil({ ...backup, destination, rule, policy: retentionPolicy(config), now: now.toISOString() });
+  return until === undefined ? undefined : new Date(until);
 }

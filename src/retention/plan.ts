@@ -151,14 +151,24 @@ function planTarget(
   const emptied = emptiedTiers(decisions, policy);
   if (emptied.length > 0) {
     const what = emptied.join('; ');
-    refuse('refused', 'tier-empty', `would leave ${what} — nothing deleted for ${target}; are its backups still running?`, (d) => `kept: the plan would leave ${what}`);
+    refuse(
+      'refused',
+      'tier-empty',
+      `would leave ${what} — nothing deleted for ${target}; are its backups still running?`,
+      (d) => `kept: the plan would leave ${what}`,
+    );
     return { decisions, outcome };
   }
 
   const fraction = entries.length === 0 ? 0 : outcome.expiredBackups / entries.length;
   if (fraction > policy.maxDeleteFraction) {
     const reason = `would delete copies of ${outcome.expiredBackups} of ${entries.length} backups of ${target} (${percent(fraction)}, more than retention.maxDeleteFraction ${percent(policy.maxDeleteFraction)}) — nothing deleted; check the configuration, or raise the bound for one run`;
-    refuse('refused', 'max-delete-fraction', reason, (d) => `kept: plan refused (${d.reason}, but ${percent(fraction)} of the target's backups would go)`);
+    refuse(
+      'refused',
+      'max-delete-fraction',
+      reason,
+      (d) => `kept: plan refused (${d.reason}, but ${percent(fraction)} of the target's backups would go)`,
+    );
     return { decisions, outcome };
   }
 
@@ -166,7 +176,14 @@ function planTarget(
   return { decisions, outcome };
 }
 
-function decide(entry: CatalogEntry, destination: string, now: number, policy: RetentionPolicy, newestVerified: boolean, hold: HeldBackup | undefined): CopyDecision {
+function decide(
+  entry: CatalogEntry,
+  destination: string,
+  now: number,
+  policy: RetentionPolicy,
+  newestVerified: boolean,
+  hold: HeldBackup | undefined,
+): CopyDecision {
   const { tiers } = entry.manifest;
   const { tier, keepDays, placed } = copyKeep(policy, entry.target, tiers, destination);
   const scheduledAt = slot(entry);
@@ -184,8 +201,19 @@ function decide(entry: CatalogEntry, destination: string, now: number, policy: R
     expiresAt: new Date(expiresAt).toISOString(),
   };
   if (!expired) return { ...base, action: 'keep', reason: `${what} within ${keepDays} days (until ${isoSeconds(expiresAt)})` };
-  if (hold) return { ...base, action: 'keep', held: true, reason: `held since ${isoSeconds(Date.parse(hold.heldAt))} by ${hold.heldBy}: ${hold.reason} (its ${keepDays}-day period ended ${isoSeconds(expiresAt)}) — remove the hold to let retention delete it` };
-  if (newestVerified) return { ...base, action: 'keep', reason: `newest verified backup of ${entry.target} (its ${keepDays}-day period ended ${isoSeconds(expiresAt)})` };
+  if (hold)
+    return {
+      ...base,
+      action: 'keep',
+      held: true,
+      reason: `held since ${isoSeconds(Date.parse(hold.heldAt))} by ${hold.heldBy}: ${hold.reason} (its ${keepDays}-day period ended ${isoSeconds(expiresAt)}) — remove the hold to let retention delete it`,
+    };
+  if (newestVerified)
+    return {
+      ...base,
+      action: 'keep',
+      reason: `newest verified backup of ${entry.target} (its ${keepDays}-day period ended ${isoSeconds(expiresAt)})`,
+    };
   return { ...base, action: 'delete', reason: `${what} older than ${keepDays} days` };
 }
 
@@ -224,7 +252,9 @@ export function applyLocks(plan: RetentionPlan, locks: CopyLock[]): RetentionPla
     const lock = byCopy.get(`${d.destination}\u0000${d.backupId}`);
     if (!lock || d.action !== 'delete') return d;
     const name = lock.key.split('/').slice(3).join('/') || lock.key;
-    const what = lock.retainUntil ? `under a retention lock until ${isoSeconds(Date.parse(lock.retainUntil))}` : 'under an S3 legal hold (placed by strongbox hold, or by hand)';
+    const what = lock.retainUntil
+      ? `under a retention lock until ${isoSeconds(Date.parse(lock.retainUntil))}`
+      : 'under an S3 legal hold (placed by strongbox hold, or by hand)';
     return { ...d, action: 'locked' as const, reason: `${d.reason}, but ${name} is ${what} — skipped` };
   });
   const targets = plan.targets.map((t) => ({

@@ -139,26 +139,66 @@ export function desiredSchedules(config: Config, options: DesiredOptions = {}): 
     }
   }
   schedules.push(
-    make('prune', WORKFLOW_TYPES.prune, [{}], 'prune', { ...timeOf(config.retention.at), comment: 'daily prune, after the nightly backups' }, defaults, 'daily prune: retention and debris'),
+    make(
+      'prune',
+      WORKFLOW_TYPES.prune,
+      [{}],
+      'prune',
+      { ...timeOf(config.retention.at), comment: 'daily prune, after the nightly backups' },
+      defaults,
+      'daily prune: retention and debris',
+    ),
   );
   if (config.configBackup.enabled) {
     schedules.push(
-      make('config-backup', WORKFLOW_TYPES.configBackup, [{}], 'config-backup', { ...timeOf(config.configBackup.at), comment: 'daily configuration backup' }, defaults, 'daily backup of the application configuration'),
+      make(
+        'config-backup',
+        WORKFLOW_TYPES.configBackup,
+        [{}],
+        'config-backup',
+        { ...timeOf(config.configBackup.at), comment: 'daily configuration backup' },
+        defaults,
+        'daily backup of the application configuration',
+      ),
     );
   }
   const { full, fast } = config.scrub.schedule;
   if (full.enabled) {
     schedules.push(
-      make('scrub', WORKFLOW_TYPES.scrub, [{ mode: 'full' }], 'scrub-full', { ...timeOf(full.at), dayOfWeek: full.on, comment: 'weekly full scrub' }, defaults, `weekly full scrub on ${full.on}: every copy read and checksummed, damaged copies repaired`),
+      make(
+        'scrub',
+        WORKFLOW_TYPES.scrub,
+        [{ mode: 'full' }],
+        'scrub-full',
+        { ...timeOf(full.at), dayOfWeek: full.on, comment: 'weekly full scrub' },
+        defaults,
+        `weekly full scrub on ${full.on}: every copy read and checksummed, damaged copies repaired`,
+      ),
     );
   }
   if (fast.enabled) {
     schedules.push(
-      make('scrub-fast', WORKFLOW_TYPES.scrub, [{ mode: 'fast' }], 'scrub-fast', { ...timeOf(fast.at), comment: 'nightly fast scrub' }, defaults, 'nightly fast scrub: one metadata request per object, missing and rewritten copies repaired'),
+      make(
+        'scrub-fast',
+        WORKFLOW_TYPES.scrub,
+        [{ mode: 'fast' }],
+        'scrub-fast',
+        { ...timeOf(fast.at), comment: 'nightly fast scrub' },
+        defaults,
+        'nightly fast scrub: one metadata request per object, missing and rewritten copies repaired',
+      ),
     );
   }
   schedules.push(
-    make('staleness', WORKFLOW_TYPES.staleness, [{}], 'staleness-check', { hour: '*', minute: 0, comment: 'hourly staleness check' }, defaults, 'hourly check that every target has a recent backup'),
+    make(
+      'staleness',
+      WORKFLOW_TYPES.staleness,
+      [{}],
+      'staleness-check',
+      { hour: '*', minute: 0, comment: 'hourly staleness check' },
+      defaults,
+      'hourly check that every target has a recent backup',
+    ),
   );
   return schedules.sort((a, b) => (a.id < b.id ? -1 : 1));
 }
@@ -173,7 +213,15 @@ function pitrSchedules(
   pitr: NonNullable<TargetConfig['pitr']>,
   defaultQueue: string,
   schedule: ScheduleConfig,
-  make: (id: string, workflowType: string, args: unknown[], workflowId: string, calendar: ScheduleCalendar, schedule: ScheduleConfig, summary: string) => DesiredSchedule,
+  make: (
+    id: string,
+    workflowType: string,
+    args: unknown[],
+    workflowId: string,
+    calendar: ScheduleCalendar,
+    schedule: ScheduleConfig,
+    summary: string,
+  ) => DesiredSchedule,
 ): DesiredSchedule[] {
   const taskQueue = pitr.taskQueue ?? defaultQueue;
   const fullDay = pitr.full.on;

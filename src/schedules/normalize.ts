@@ -75,7 +75,10 @@ function normalizeCalendar(calendar: ScheduleCalendar): NormalizedCalendar {
     dayOfMonth: calendar.dayOfMonth === undefined ? ALL_DAYS : [calendar.dayOfMonth],
     month: [...MONTHS],
     year: [],
-    dayOfWeek: calendar.dayOfWeek === undefined ? [...DAYS_OF_WEEK] : DAYS_OF_WEEK.filter((d) => [calendar.dayOfWeek!].flat().map(weekdayName).includes(d)),
+    dayOfWeek:
+      calendar.dayOfWeek === undefined
+        ? [...DAYS_OF_WEEK]
+        : DAYS_OF_WEEK.filter((d) => [calendar.dayOfWeek!].flat().map(weekdayName).includes(d)),
     comment: calendar.comment,
   };
 }
@@ -136,7 +139,11 @@ export function canonicalJson(value: unknown): string {
 function sortKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortKeys);
   if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.keys(value).sort().map((k) => [k, sortKeys((value as Record<string, unknown>)[k])]));
+    return Object.fromEntries(
+      Object.keys(value)
+        .sort()
+        .map((k) => [k, sortKeys((value as Record<string, unknown>)[k])]),
+    );
   }
   return value;
 }
@@ -162,7 +169,10 @@ export function diffSchedules(current: NormalizedSchedule, desired: NormalizedSc
 }
 
 /** The desired schedule as Temporal's create options. */
-export function toScheduleOptions(schedule: DesiredSchedule, state: ScheduleOptions['state'] = {}): ScheduleOptions<ScheduleOptionsStartWorkflowAction<Workflow>> {
+export function toScheduleOptions(
+  schedule: DesiredSchedule,
+  state: ScheduleOptions['state'] = {},
+): ScheduleOptions<ScheduleOptionsStartWorkflowAction<Workflow>> {
   return {
     scheduleId: schedule.id,
     spec: {
@@ -170,7 +180,9 @@ export function toScheduleOptions(schedule: DesiredSchedule, state: ScheduleOpti
         hour: c.hour,
         minute: c.minute,
         ...(c.dayOfMonth === undefined ? {} : { dayOfMonth: c.dayOfMonth }),
-        ...(c.dayOfWeek === undefined ? {} : { dayOfWeek: Array.isArray(c.dayOfWeek) ? c.dayOfWeek.map(weekdayName) : weekdayName(c.dayOfWeek) }),
+        ...(c.dayOfWeek === undefined
+          ? {}
+          : { dayOfWeek: Array.isArray(c.dayOfWeek) ? c.dayOfWeek.map(weekdayName) : weekdayName(c.dayOfWeek) }),
         comment: c.comment,
       })),
       timezone: schedule.spec.timezone,
@@ -201,8 +213,10 @@ export function describeSpec(schedule: Pick<NormalizedSchedule, 'calendars' | 'i
     if (c.hour.length === 24 && everyDay) return `hourly at :${minute}`;
     const time = c.hour.length === 1 ? `${String(c.hour[0]).padStart(2, '0')}:${minute}` : `hours ${c.hour.join(',')} at :${minute}`;
     if (everyDay) return `daily at ${time}`;
-    if (c.dayOfMonth.length < 31 && c.dayOfWeek.length === 7 && c.month.length === 12) return `monthly on day ${c.dayOfMonth.join(',')} at ${time}`;
-    if (c.dayOfWeek.length < 7 && c.dayOfMonth.length === 31) return `weekly on ${c.dayOfWeek.map((d) => d.toLowerCase()).join(',')} at ${time}`;
+    if (c.dayOfMonth.length < 31 && c.dayOfWeek.length === 7 && c.month.length === 12)
+      return `monthly on day ${c.dayOfMonth.join(',')} at ${time}`;
+    if (c.dayOfWeek.length < 7 && c.dayOfMonth.length === 31)
+      return `weekly on ${c.dayOfWeek.map((d) => d.toLowerCase()).join(',')} at ${time}`;
     return `at ${time} (days ${c.dayOfMonth.join(',')}, ${c.dayOfWeek.join(',')}, ${c.month.join(',')})`;
   });
   if (schedule.intervals > 0) parts.push(`${schedule.intervals} interval(s)`);

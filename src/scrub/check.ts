@@ -31,9 +31,14 @@ export async function checkObject(storage: Storage, object: StoredObject, option
     const info = await storage.head(object.key);
     const facts = { ...base, bytesRead: 0, requests: 1, ...(info?.etag ? { etag: info.etag } : {}) };
     if (!info) return { ...facts, state: 'missing', detail: `${where} is missing` };
-    if (info.size !== object.size) return { ...facts, state: 'damaged', detail: `${where} has ${info.size} bytes, the manifest recorded ${object.size}` };
+    if (info.size !== object.size)
+      return { ...facts, state: 'damaged', detail: `${where} has ${info.size} bytes, the manifest recorded ${object.size}` };
     if (info.sha256 !== undefined && info.sha256 !== object.sha256) {
-      return { ...facts, state: 'damaged', detail: `${where} carries SHA-256 ${info.sha256} in its metadata, the manifest recorded ${object.sha256}` };
+      return {
+        ...facts,
+        state: 'damaged',
+        detail: `${where} carries SHA-256 ${info.sha256} in its metadata, the manifest recorded ${object.sha256}`,
+      };
     }
     return { ...facts, state: 'good' };
   }
@@ -41,7 +46,8 @@ export async function checkObject(storage: Storage, object: StoredObject, option
   try {
     source = await storage.getStream(object.key, { signal: options.signal });
   } catch (error) {
-    if (classify(error).type === FailureType.MissingObject) return { ...base, bytesRead: 0, requests: 1, state: 'missing', detail: `${where} is missing` };
+    if (classify(error).type === FailureType.MissingObject)
+      return { ...base, bytesRead: 0, requests: 1, state: 'missing', detail: `${where} is missing` };
     throw error;
   }
   const hashing = new HashingPassThrough(options.onBytes);
@@ -51,7 +57,11 @@ export async function checkObject(storage: Storage, object: StoredObject, option
   const facts = { ...base, bytesRead: hashing.bytes, requests: 1 };
   const sha256 = hashing.digest();
   if (hashing.bytes !== object.size || sha256 !== object.sha256) {
-    return { ...facts, state: 'damaged', detail: `${where} has SHA-256 ${sha256} (${hashing.bytes} bytes), the manifest recorded ${object.sha256} (${object.size} bytes)` };
+    return {
+      ...facts,
+      state: 'damaged',
+      detail: `${where} has SHA-256 ${sha256} (${hashing.bytes} bytes), the manifest recorded ${object.sha256} (${object.size} bytes)`,
+    };
   }
   return { ...facts, state: 'good' };
 }

@@ -109,9 +109,15 @@ export function scrubOutcome(copies: readonly CopyScrub[]): ScrubOutcome {
  * unreadable is not repaired (its manifest is the record of what it should be), nor one whose
  * destination could not be reached. Empty `sources`: nothing to repair from — the backup is lost.
  */
-export function planRepairs(copies: readonly CopyScrub[], preference: readonly string[] = []): Array<{ destination: string; sources: string[] }> {
+export function planRepairs(
+  copies: readonly CopyScrub[],
+  preference: readonly string[] = [],
+): Array<{ destination: string; sources: string[] }> {
   const rank = (d: string) => (preference.includes(d) ? preference.indexOf(d) : preference.length);
-  const good = copies.filter((c) => c.state === 'good').map((c) => c.destination).sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : 1));
+  const good = copies
+    .filter((c) => c.state === 'good')
+    .map((c) => c.destination)
+    .sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : 1));
   return copies
     .filter((c) => c.state === 'damaged' || c.state === 'missing')
     .map((c) => ({ destination: c.destination, sources: good.filter((g) => g !== c.destination) }));
@@ -122,8 +128,15 @@ export function describeFindings(record: Pick<ScrubRecord, 'backupId' | 'copies'
   const lines: string[] = [];
   for (const copy of record.copies) {
     if (copy.state === 'good') continue;
-    const what = copy.detail ?? copy.objects.filter((o) => o.state !== 'good').map((o) => o.detail ?? `${o.key} is ${o.state}`).join('; ');
-    const repair = copy.repair ? ` — ${copy.repair.outcome === 'repaired' ? `repaired from ${copy.repair.from}` : `not repaired: ${copy.repair.detail}`}` : '';
+    const what =
+      copy.detail ??
+      copy.objects
+        .filter((o) => o.state !== 'good')
+        .map((o) => o.detail ?? `${o.key} is ${o.state}`)
+        .join('; ');
+    const repair = copy.repair
+      ? ` — ${copy.repair.outcome === 'repaired' ? `repaired from ${copy.repair.from}` : `not repaired: ${copy.repair.detail}`}`
+      : '';
     lines.push(`${copy.destination}: ${copy.state} (${what})${repair}`);
   }
   return lines;
@@ -137,8 +150,16 @@ export function parseScrubRecord(bytes: Buffer | string, where: string): ScrubRe
     throw new Error(`scrub record ${where} is not valid JSON: ${(error as Error).message}`);
   }
   const record = value as Partial<ScrubRecord>;
-  if (record.formatVersion !== SCRUB_FORMAT_VERSION) throw new Error(`scrub record ${where} has format version ${String(record.formatVersion)}; this Strongbox reads version ${SCRUB_FORMAT_VERSION}`);
-  if (typeof record.backupId !== 'string' || typeof record.scrubbedAt !== 'string' || !Array.isArray(record.copies) || !SCRUB_MODES.includes(record.mode as ScrubMode)) {
+  if (record.formatVersion !== SCRUB_FORMAT_VERSION)
+    throw new Error(
+      `scrub record ${where} has format version ${String(record.formatVersion)}; this Strongbox reads version ${SCRUB_FORMAT_VERSION}`,
+    );
+  if (
+    typeof record.backupId !== 'string' ||
+    typeof record.scrubbedAt !== 'string' ||
+    !Array.isArray(record.copies) ||
+    !SCRUB_MODES.includes(record.mode as ScrubMode)
+  ) {
     throw new Error(`scrub record ${where} lacks backupId, scrubbedAt, mode or copies`);
   }
   return record as ScrubRecord;

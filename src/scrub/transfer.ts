@@ -33,6 +33,8 @@ export interface TransferOptions {
   /** The key in the destination written to (the same layout: usually the source's key). */
   toKey: string;
   replace?: boolean;
+  /** Object lock on the written object (the copy's own: src/retention/lock.ts lockOfCopy). */
+  retainUntil?: Date;
   signal?: AbortSignal;
   limit?: BandwidthLimit;
   onBytes?: (bytes: number) => void;
@@ -48,9 +50,17 @@ export async function transferObject(from: Storage, to: Storage, object: StoredO
     await pipeline([source, ...stages, createWriteStream(file, { mode: 0o600 })], { signal: options.signal });
     const sha256 = hashing.digest();
     if (hashing.bytes !== object.size || sha256 !== object.sha256) {
-      throw new SourceDamagedError(`${object.key} in destination ${from.destination} has SHA-256 ${sha256} (${hashing.bytes} bytes), the manifest recorded ${object.sha256} (${object.size} bytes) — not copied`);
+      throw new SourceDamagedError(
+        `${object.key} in destination ${from.destination} has SHA-256 ${sha256} (${hashing.bytes} bytes), the manifest recorded ${object.sha256} (${object.size} bytes) — not copied`,
+      );
     }
-    return await to.putFile(options.toKey, file, { sha256: object.sha256, size: object.size, signal: options.signal, ...(options.replace ? { replace: true } : {}) });
+    return await to.putFile(options.toKey, file, {
+      sha256: object.sha256,
+      size: object.size,
+      signal: options.signal,
+      ...(options.replace ? { replace: true } : {}),
+      ...(options.retainUntil ? { retainUntil: options.retainUntil } : {}),
+    });
   } finally {
     await rm(file, { force: true });
   }

@@ -96,7 +96,10 @@ export function findBinary(spec: GoBinarySpec, env: NodeJS.ProcessEnv = process.
   const explicit = env[spec.envVar];
   if (explicit) {
     if (!isExecutableFile(explicit)) {
-      throw new StrongboxError(FailureType.Config, `${spec.envVar}=${explicit} is not an executable file — point it at ${spec.title} binary or unset it`);
+      throw new StrongboxError(
+        FailureType.Config,
+        `${spec.envVar}=${explicit} is not an executable file — point it at ${spec.title} binary or unset it`,
+      );
     }
     return { name: spec.name, path: path.resolve(explicit), source: 'env' };
   }
@@ -168,7 +171,10 @@ async function goInstall(spec: GoBinarySpec, env: NodeJS.ProcessEnv, logger: Log
     const built = path.join(staging, spec.name);
     if (result.code !== 0 || !isExecutableFile(built)) {
       const how = result.code !== 0 ? `go install exited with ${result.code ?? result.signal}` : 'go install produced no binary';
-      throw new StrongboxError(FailureType.Config, `building ${spec.title} failed (${how}) — see the build log ${log}; last lines:\n${tailLog(log, 15)}`);
+      throw new StrongboxError(
+        FailureType.Config,
+        `building ${spec.title} failed (${how}) — see the build log ${log}; last lines:\n${tailLog(log, 15)}`,
+      );
     }
     renameSync(built, path.join(bin, spec.name));
     writeFileSync(versionMarker(spec, env), `${wanted(spec)}\n`);
@@ -195,7 +201,10 @@ export function findPostgresBinDir(env: NodeJS.ProcessEnv = process.env, root = 
   const explicit = env.STRONGBOX_PG_BINDIR;
   if (explicit) {
     if (!hasPostgresPrograms(explicit)) {
-      throw new StrongboxError(FailureType.Config, `STRONGBOX_PG_BINDIR=${explicit} does not hold ${POSTGRES_PROGRAMS.join(', ')} — point it at PostgreSQL's bin directory or unset it`);
+      throw new StrongboxError(
+        FailureType.Config,
+        `STRONGBOX_PG_BINDIR=${explicit} does not hold ${POSTGRES_PROGRAMS.join(', ')} — point it at PostgreSQL's bin directory or unset it`,
+      );
     }
     return path.resolve(explicit);
   }
@@ -205,9 +214,7 @@ export function findPostgresBinDir(env: NodeJS.ProcessEnv = process.env, root = 
   } catch {
     return undefined;
   }
-  const sorted = versions
-    .filter((v) => /^\d+(\.\d+)?$/.test(v))
-    .sort((a, b) => Number.parseFloat(b) - Number.parseFloat(a));
+  const sorted = versions.filter((v) => /^\d+(\.\d+)?$/.test(v)).sort((a, b) => Number.parseFloat(b) - Number.parseFloat(a));
   for (const version of sorted) {
     const dir = path.join(root, version, 'bin');
     if (hasPostgresPrograms(dir)) return dir;
@@ -229,7 +236,10 @@ export async function ensurePostgresBinDir(options: ResolveOptions = {}): Promis
   await ensureDebianPackages(['postgresql'], options);
   const installed = findPostgresBinDir(env);
   if (!installed) {
-    throw new StrongboxError(FailureType.Config, `installed Debian's postgresql package but found no ${POSTGRES_PROGRAMS.join(', ')} under ${DEBIAN_POSTGRES_ROOT} — set STRONGBOX_PG_BINDIR`);
+    throw new StrongboxError(
+      FailureType.Config,
+      `installed Debian's postgresql package but found no ${POSTGRES_PROGRAMS.join(', ')} under ${DEBIAN_POSTGRES_ROOT} — set STRONGBOX_PG_BINDIR`,
+    );
   }
   return installed;
 }

@@ -42,7 +42,10 @@ export async function ensureDebianPackages(names: readonly string[], options: { 
   if (missing.length === 0) return [];
   const command = `apt-get install -y ${missing.join(' ')}`;
   if (!isRoot() || !findOnPath('apt-get')) {
-    throw new StrongboxError(FailureType.Config, `missing Debian package${missing.length > 1 ? 's' : ''} ${missing.join(', ')} — install with \`sudo ${command}\``);
+    throw new StrongboxError(
+      FailureType.Config,
+      `missing Debian package${missing.length > 1 ? 's' : ''} ${missing.join(', ')} — install with \`sudo ${command}\``,
+    );
   }
   // apt has its own lock and fails (rather than waits) when it is taken: queue our own callers.
   await withLock(path.join(stackCacheDir(), 'apt.lock'), { what: 'another apt-get run', logger: options.logger }, async () => {

@@ -78,7 +78,13 @@ function demoCodec(base: Config, stack: StackInfo): Record<string, unknown> {
   const codec = structuredClone(base.codec) ?? { key: { file: resolvePath(base, DEFAULT_PAYLOAD_KEY_FILE) }, previousKeys: [] };
   if ('file' in codec.key) codec.key = { file: resolvePath(base, codec.key.file) };
   codec.previousKeys = codec.previousKeys.map((k) => ('file' in k ? { file: resolvePath(base, k.file) } : k));
-  const server = { ...(base.codec?.server ?? {}), withWorker: true, host: LOOPBACK, port: stack.temporal.codecPort, token: { file: path.join(stack.dir, CODEC_TOKEN_FILE) } };
+  const server = {
+    ...(base.codec?.server ?? {}),
+    withWorker: true,
+    host: LOOPBACK,
+    port: stack.temporal.codecPort,
+    token: { file: path.join(stack.dir, CODEC_TOKEN_FILE) },
+  };
   return { ...codec, server: { ...server, ...(stack.temporal.uiUrl ? { uiOrigins: [stack.temporal.uiUrl] } : {}) } };
 }
 
@@ -95,13 +101,17 @@ export function writeDemoConfig(base: Config, stack: StackInfo, database = DEMO_
   const file = path.join(stack.dir, EFFECTIVE_CONFIG_FILE);
   const header = [
     '# Written by `strongbox start`: the embedded defaults plus the demo target on the local stack.',
-    '# No secrets here: the password is in the stack\'s pgpass file, S3 keys in its credentials file.',
+    "# No secrets here: the password is in the stack's pgpass file, S3 keys in its credentials file.",
     '# To protect your own database, copy strongbox.example.yaml to ./strongbox.yaml and edit it.',
   ].join('\n');
   mkdirSync(stack.dir, { recursive: true });
   writeFileSync(file, `${header}\n${stringify(data)}`, { mode: 0o644 });
   const env = Object.entries(stackEnv(stack)).map(([name, value]) => `${name}=${JSON.stringify(value)}`);
-  writeFileSync(path.join(stack.dir, EFFECTIVE_ENV_FILE), `# Written by \`strongbox start\`: how this stack is reached.\n${env.join('\n')}\n`, { mode: 0o644 });
+  writeFileSync(
+    path.join(stack.dir, EFFECTIVE_ENV_FILE),
+    `# Written by \`strongbox start\`: how this stack is reached.\n${env.join('\n')}\n`,
+    { mode: 0o644 },
+  );
   const config = loadConfig({ path: file });
   ensurePayloadKey(config);
   return { file, config };

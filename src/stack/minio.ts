@@ -7,11 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import {
-  CreateBucketCommand,
-  GetObjectLockConfigurationCommand,
-  S3Client,
-} from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectLockConfigurationCommand, S3Client } from '@aws-sdk/client-s3';
 import { StrongboxError } from '../errors.js';
 import { FailureType } from '../failures.js';
 import type { Logger } from '../logger.js';
@@ -99,7 +95,13 @@ export async function startMinio(options: MinioStartOptions): Promise<StartedCom
       consoleUrl: `http://${LOOPBACK}:${consolePort}`,
     };
     try {
-      const readyMs = await waitUntilReady({ component: 'MinIO', log, started, timeoutMs: options.timeoutMs, probe: () => minioAnswers(info) });
+      const readyMs = await waitUntilReady({
+        component: 'MinIO',
+        log,
+        started,
+        timeoutMs: options.timeoutMs,
+        probe: () => minioAnswers(info),
+      });
       options.logger?.info({ endpoint: info.endpoint, ms: readyMs }, 'minio ready');
       return { info, readyMs };
     } catch (error) {
@@ -127,11 +129,22 @@ export function minioClient(info: Pick<S3Info, 'endpoint' | 'region'>, credentia
  * object lock (a bucket without it cannot get it later, and retention locks would fail).
  * MinIO may answer liveness before it serves bucket calls, so errors are retried until the timeout.
  */
-export async function ensureBuckets(info: S3Info, credentials: S3Credentials, buckets: readonly string[], timeoutMs = READY_TIMEOUT_MS): Promise<void> {
+export async function ensureBuckets(
+  info: S3Info,
+  credentials: S3Credentials,
+  buckets: readonly string[],
+  timeoutMs = READY_TIMEOUT_MS,
+): Promise<void> {
   const client = minioClient(info, credentials);
   try {
     for (const bucket of buckets) {
-      await waitUntilReady({ component: 'MinIO', log: info.log, timeoutMs, isFatal: isClientError, probe: () => createLockedBucket(client, bucket) });
+      await waitUntilReady({
+        component: 'MinIO',
+        log: info.log,
+        timeoutMs,
+        isFatal: isClientError,
+        probe: () => createLockedBucket(client, bucket),
+      });
       const lock = await client.send(new GetObjectLockConfigurationCommand({ Bucket: bucket })).catch(() => undefined);
       if (lock?.ObjectLockConfiguration?.ObjectLockEnabled !== 'Enabled') {
         throw new StrongboxError(

@@ -119,14 +119,26 @@ async function initCluster(options: PostgresStartOptions, user: OsUser | undefin
   writeFileSync(pwfile, `${options.password}\n`, { mode: 0o600 });
   if (user) chownSync(pwfile, user.uid, user.gid);
   const args = [
-    '-D', files.data, '-U', POSTGRES_SUPERUSER, '--auth-local=trust', '--auth-host=scram-sha-256', `--pwfile=${pwfile}`,
+    '-D',
+    files.data,
+    '-U',
+    POSTGRES_SUPERUSER,
+    '--auth-local=trust',
+    '--auth-host=scram-sha-256',
+    `--pwfile=${pwfile}`,
     // Encoding UTF8 without a locale: the same on every machine, whatever locales it has.
-    '--encoding=UTF8', '--no-locale',
+    '--encoding=UTF8',
+    '--no-locale',
   ];
   if (!options.persistent) args.push('--no-sync');
   try {
     options.logger?.info({ dataDir: files.data }, 'initialising the PostgreSQL cluster');
-    const result = await run(path.join(options.binDir, 'initdb'), args, { log: files.initLog, cwd: files.root, uid: user?.uid, gid: user?.gid });
+    const result = await run(path.join(options.binDir, 'initdb'), args, {
+      log: files.initLog,
+      cwd: files.root,
+      uid: user?.uid,
+      gid: user?.gid,
+    });
     if (result.code !== 0) {
       throw new StrongboxError(
         FailureType.Config,
@@ -148,12 +160,27 @@ export async function startPostgres(options: PostgresStartOptions): Promise<Star
     const socketDir = mkdtempSync(path.join(SOCKET_PARENT, `strongbox-pg-${port}-`));
     if (user) chownSync(socketDir, user.uid, user.gid);
     const args = [
-      '-D', files.data, '-p', String(port), '-k', socketDir,
-      '-c', `listen_addresses=${LOOPBACK}`, '-c', `max_connections=${MAX_CONNECTIONS}`,
+      '-D',
+      files.data,
+      '-p',
+      String(port),
+      '-k',
+      socketDir,
+      '-c',
+      `listen_addresses=${LOOPBACK}`,
+      '-c',
+      `max_connections=${MAX_CONNECTIONS}`,
     ];
     // A test cluster is thrown away after the run: durability buys nothing there, speed does.
     if (!options.persistent) args.push('-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off');
-    const started = spawnDetached({ command: path.join(options.binDir, 'postgres'), args, log: files.log, cwd: files.root, uid: user?.uid, gid: user?.gid });
+    const started = spawnDetached({
+      command: path.join(options.binDir, 'postgres'),
+      args,
+      log: files.log,
+      cwd: files.root,
+      uid: user?.uid,
+      gid: user?.gid,
+    });
     const info: PostgresInfo = {
       host: LOOPBACK,
       port,
@@ -166,7 +193,13 @@ export async function startPostgres(options: PostgresStartOptions): Promise<Star
       socketDir,
     };
     try {
-      const readyMs = await waitUntilReady({ component: 'PostgreSQL', log: files.log, started, timeoutMs: options.timeoutMs, probe: () => postgresAnswers(info) });
+      const readyMs = await waitUntilReady({
+        component: 'PostgreSQL',
+        log: files.log,
+        started,
+        timeoutMs: options.timeoutMs,
+        probe: () => postgresAnswers(info),
+      });
       options.logger?.info({ port, ms: readyMs }, 'postgres ready');
       return { info, readyMs };
     } catch (error) {
@@ -191,7 +224,12 @@ export function pgpassFor(port: number, password: string): string {
 
 /** The superuser password, read from the stack's pgpass file. */
 export function readPostgresPassword(info: Pick<PostgresInfo, 'host' | 'port' | 'user' | 'passfile'>): string {
-  const password = lookupPgpass(readFileSync(info.passfile, 'utf8'), { host: info.host, port: info.port, database: 'postgres', user: info.user });
+  const password = lookupPgpass(readFileSync(info.passfile, 'utf8'), {
+    host: info.host,
+    port: info.port,
+    database: 'postgres',
+    user: info.user,
+  });
   if (password === undefined) {
     throw new StrongboxError(FailureType.Config, `${info.passfile} has no entry for ${info.user}@${info.host}:${info.port}`);
   }
@@ -227,11 +265,15 @@ export async function stopPostgres(info: PostgresInfo): Promise<boolean> {
   let stopped = false;
   if (processMatches(info.pid, signature)) {
     const user = await postgresOsUser();
-    const result = await run(path.join(info.binDir, 'pg_ctl'), ['stop', '-D', info.dataDir, '-m', 'fast', '-w', '-t', String(STOP_TIMEOUT_S)], {
-      cwd: path.dirname(info.dataDir),
-      uid: user?.uid,
-      gid: user?.gid,
-    }).catch(() => undefined);
+    const result = await run(
+      path.join(info.binDir, 'pg_ctl'),
+      ['stop', '-D', info.dataDir, '-m', 'fast', '-w', '-t', String(STOP_TIMEOUT_S)],
+      {
+        cwd: path.dirname(info.dataDir),
+        uid: user?.uid,
+        gid: user?.gid,
+      },
+    ).catch(() => undefined);
     stopped = result?.code === 0 ? await waitForExit(info.pid, 10_000) : false;
     if (!stopped) stopped = await stopProcess(info.pid, signature);
   }

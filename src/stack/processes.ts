@@ -78,7 +78,11 @@ export interface RunResult {
 }
 
 /** Runs a command to completion, collecting its output (and appending it to `log` when given). */
-export function run(command: string, args: string[], options: Omit<SpawnOptions, 'command' | 'args' | 'log'> & { log?: string } = {}): Promise<RunResult> {
+export function run(
+  command: string,
+  args: string[],
+  options: Omit<SpawnOptions, 'command' | 'args' | 'log'> & { log?: string } = {},
+): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     let fd: number | undefined;
     if (options.log) {
@@ -190,7 +194,12 @@ export function tailLog(file: string, lines = LOG_TAIL_LINES): string {
       const length = Math.min(size, 64 * 1024);
       const buffer = Buffer.alloc(length);
       readSync(fd, buffer, 0, length, size - length);
-      return buffer.toString('utf8').split('\n').filter((l) => l.trim() !== '').slice(-lines).join('\n');
+      return buffer
+        .toString('utf8')
+        .split('\n')
+        .filter((l) => l.trim() !== '')
+        .slice(-lines)
+        .join('\n');
     } finally {
       closeSync(fd);
     }

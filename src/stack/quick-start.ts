@@ -51,7 +51,11 @@ export interface QuickStartOptions {
    */
   client: (config: Config) => Promise<Client>;
   /** Waits for a first backup, showing its progress; `link` is the run in the Temporal UI, if it has one. */
-  followBackup: (client: Client, handle: WorkflowHandle<typeof backupWorkflow>, run: { target: string; link: string }) => Promise<BackupWorkflowResult>;
+  followBackup: (
+    client: Client,
+    handle: WorkflowHandle<typeof backupWorkflow>,
+    run: { target: string; link: string },
+  ) => Promise<BackupWorkflowResult>;
   /** One line saying why a run failed. */
   describeFailure: (error: unknown) => string;
 }
@@ -96,8 +100,13 @@ export async function quickStart(options: QuickStartOptions): Promise<StartSumma
 
   const toBuild = [TEMPORAL_CLI, MINIO].filter((spec) => !findBinary(spec));
   if (toBuild.length > 0) {
-    const minutes = toBuild.reduce((sum, spec) => sum + (spec === TEMPORAL_CLI ? FIRST_BUILD_MINUTES.temporal : FIRST_BUILD_MINUTES.minio), 0);
-    note(`first run: building ${toBuild.map((s) => s.title).join(' and ')} with Go — about ${minutes} minutes on 2 cores, once per machine`);
+    const minutes = toBuild.reduce(
+      (sum, spec) => sum + (spec === TEMPORAL_CLI ? FIRST_BUILD_MINUTES.temporal : FIRST_BUILD_MINUTES.minio),
+      0,
+    );
+    note(
+      `first run: building ${toBuild.map((s) => s.title).join(' and ')} with Go — about ${minutes} minutes on 2 cores, once per machine`,
+    );
   }
   note(`starting the local stack in ${dir} (Temporal with its UI, MinIO, PostgreSQL)…`);
   const buckets = Object.values(base.destinations).flatMap((d) => (d.type === 's3' ? [d.bucket] : []));
@@ -124,7 +133,13 @@ export async function quickStart(options: QuickStartOptions): Promise<StartSumma
 
   note('starting the worker in the background…');
   const { metricsHost, metricsPort } = config.worker;
-  const worker = await startWorkerDaemon({ dir, configFile, env, logger, ...(metricsPort > 0 ? { metrics: { host: metricsHost, port: metricsPort } } : {}) });
+  const worker = await startWorkerDaemon({
+    dir,
+    configFile,
+    env,
+    logger,
+    ...(metricsPort > 0 ? { metrics: { host: metricsHost, port: metricsPort } } : {}),
+  });
 
   const client = await options.client(config);
   // The schedules of the configuration (daily backups, verification, …): idempotent, so a second start changes nothing.
@@ -193,7 +208,14 @@ function isSymlink(file: string): boolean {
   }
 }
 
-async function firstBackup(options: QuickStartOptions, client: Client, config: Config, target: string, stack: StackInfo, worker: WorkerDaemon): Promise<StartSummary['backups'][number]> {
+async function firstBackup(
+  options: QuickStartOptions,
+  client: Client,
+  config: Config,
+  target: string,
+  stack: StackInfo,
+  worker: WorkerDaemon,
+): Promise<StartSummary['backups'][number]> {
   const handle = await startBackup(client, config, { target });
   const link = runUrl(stack.temporal.uiUrl, client.options.namespace, handle.workflowId) ?? '';
   let result: BackupWorkflowResult;

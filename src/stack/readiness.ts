@@ -67,7 +67,9 @@ export async function waitUntilReady(options: WaitOptions): Promise<number> {
     }
     if (Date.now() >= deadline) {
       const why = lastError instanceof Error ? ` (last attempt: ${lastError.message.split('\n')[0]})` : '';
-      throw new StackStartError(options.component, options.log, `not ready after ${Math.round((Date.now() - begin) / 1000)} s${why}`, { cause: lastError });
+      throw new StackStartError(options.component, options.log, `not ready after ${Math.round((Date.now() - begin) / 1000)} s${why}`, {
+        cause: lastError,
+      });
     }
     await sleep(PROBE_INTERVAL_MS);
   }
@@ -81,5 +83,8 @@ export async function httpOk(url: string, timeoutMs = 2_000): Promise<boolean> {
 }
 
 function indent(text: string): string {
-  return text.split('\n').map((l) => `    ${l}`).join('\n');
+  return text
+    .split('\n')
+    .map((l) => `    ${l}`)
+    .join('\n');
 }

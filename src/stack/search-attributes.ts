@@ -6,6 +6,14 @@ import { SEARCH_ATTRIBUTES } from '../temporal/search-attributes.js';
 
 export type SearchAttributeType = 'Keyword' | 'Int' | 'Datetime' | 'Bool' | 'Double' | 'Text' | 'KeywordList';
 
-export const SEARCH_ATTRIBUTE_TYPES: readonly SearchAttributeType[] = ['Keyword', 'Int', 'Datetime', 'Bool', 'Double', 'Text', 'KeywordList'];
+export const SEARCH_ATTRIBUTE_TYPES: readonly SearchAttributeType[] = [
+  'Keyword',
+  'Int',
+  'Datetime',
+  'Bool',
+  'Double',
+  'Text',
+  'KeywordList',
+];
 
 export const STRONGBOX_SEARCH_ATTRIBUTES: Readonly<Record<string, SearchAttributeType>> = SEARCH_ATTRIBUTES;

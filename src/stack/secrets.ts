@@ -56,10 +56,17 @@ export function loadOrCreateSecrets(dir: string): StackSecrets {
     try {
       secrets = JSON.parse(readFileSync(file, 'utf8')) as StackSecrets;
     } catch (error) {
-      throw new StrongboxError(FailureType.Config, `cannot read the stack's secrets ${file}: ${(error as Error).message} — remove the stack directory ${dir} to start afresh`, { cause: error });
+      throw new StrongboxError(
+        FailureType.Config,
+        `cannot read the stack's secrets ${file}: ${(error as Error).message} — remove the stack directory ${dir} to start afresh`,
+        { cause: error },
+      );
     }
     if (!secrets?.minio?.accessKeyId || !secrets.minio.secretAccessKey || !secrets.postgres?.password) {
-      throw new StrongboxError(FailureType.Config, `the stack's secrets file ${file} is incomplete — remove the stack directory ${dir} to start afresh`);
+      throw new StrongboxError(
+        FailureType.Config,
+        `the stack's secrets file ${file} is incomplete — remove the stack directory ${dir} to start afresh`,
+      );
     }
   } else {
     secrets = {

@@ -34,16 +34,59 @@ export async function stackStatus(dir: string): Promise<StackStatus> {
   const info = readStack(resolved);
   if (!info) return { dir: resolved, recorded: false, healthy: false, components: [] };
   const components = await Promise.all([
-    check('temporal', info.temporal.pid, info.temporal.address, info.temporal.log, () => processMatches(info.temporal.pid, temporalSignature(info.temporal)), () => temporalAnswers(info.temporal, [])),
-    check('s3', info.s3.pid, info.s3.endpoint, info.s3.log, () => processMatches(info.s3.pid, minioSignature(resolved)), () => minioAnswers(info.s3)),
-    check('postgres', info.postgres.pid, `${info.postgres.host}:${info.postgres.port}`, info.postgres.log, () => processMatches(info.postgres.pid, postgresSignature(info.postgres)), () => postgresAnswers(info.postgres)),
+    check(
+      'temporal',
+      info.temporal.pid,
+      info.temporal.address,
+      info.temporal.log,
+      () => processMatches(info.temporal.pid, temporalSignature(info.temporal)),
+      () => temporalAnswers(info.temporal, []),
+    ),
+    check(
+      's3',
+      info.s3.pid,
+      info.s3.endpoint,
+      info.s3.log,
+      () => processMatches(info.s3.pid, minioSignature(resolved)),
+      () => minioAnswers(info.s3),
+    ),
+    check(
+      'postgres',
+      info.postgres.pid,
+      `${info.postgres.host}:${info.postgres.port}`,
+      info.postgres.log,
+      () => processMatches(info.postgres.pid, postgresSignature(info.postgres)),
+      () => postgresAnswers(info.postgres),
+    ),
   ]);
   const daemon = readWorkerDaemon(resolved);
-  const worker = daemon ? { pid: daemon.pid, alive: workerDaemonAlive(daemon), log: daemon.log, config: daemon.config, ...(daemon.metrics ? { metrics: daemon.metrics.url } : {}) } : undefined;
-  return { dir: resolved, recorded: true, healthy: components.every((c) => c.alive && c.ready), stack: info, components, ...(worker ? { worker } : {}) };
+  const worker = daemon
+    ? {
+        pid: daemon.pid,
+        alive: workerDaemonAlive(daemon),
+        log: daemon.log,
+        config: daemon.config,
+        ...(daemon.metrics ? { metrics: daemon.metrics.url } : {}),
+      }
+    : undefined;
+  return {
+    dir: resolved,
+    recorded: true,
+    healthy: components.every((c) => c.alive && c.ready),
+    stack: info,
+    components,
+    ...(worker ? { worker } : {}),
+  };
 }
 
-async function check(name: ComponentName, pid: number, address: string, log: string, alive: () => boolean, answers: () => Promise<boolean>): Promise<ComponentStatus> {
+async function check(
+  name: ComponentName,
+  pid: number,
+  address: string,
+  log: string,
+  alive: () => boolean,
+  answers: () => Promise<boolean>,
+): Promise<ComponentStatus> {
   const isAlive = alive();
   let ready = false;
   if (isAlive) {

@@ -116,13 +116,18 @@ export async function startTemporal(options: TemporalStartOptions): Promise<Star
  * True when the frontend answers for the namespace, every search attribute is registered and (when
  * the UI is on) the UI serves its page.
  */
-export async function temporalAnswers(info: Pick<TemporalInfo, 'address' | 'namespace' | 'uiUrl'>, searchAttributes: string[]): Promise<boolean> {
+export async function temporalAnswers(
+  info: Pick<TemporalInfo, 'address' | 'namespace' | 'uiUrl'>,
+  searchAttributes: string[],
+): Promise<boolean> {
   const connection = await Connection.connect({ address: info.address, connectTimeout: PROBE_TIMEOUT_MS });
   try {
     const deadline = () => Date.now() + PROBE_TIMEOUT_MS;
     await connection.withDeadline(deadline(), () => connection.workflowService.describeNamespace({ namespace: info.namespace }));
     if (searchAttributes.length > 0) {
-      const listed = await connection.withDeadline(deadline(), () => connection.operatorService.listSearchAttributes({ namespace: info.namespace }));
+      const listed = await connection.withDeadline(deadline(), () =>
+        connection.operatorService.listSearchAttributes({ namespace: info.namespace }),
+      );
       const custom = listed.customAttributes ?? {};
       if (!searchAttributes.every((name) => name in custom)) return false;
     }

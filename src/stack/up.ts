@@ -11,7 +11,16 @@ import { FailureType } from '../failures.js';
 import { createLogger, type Logger } from '../logger.js';
 import { ensureBinary, ensurePostgresBinDir, MINIO, TEMPORAL_CLI } from './binaries.js';
 import { withLock } from './lock.js';
-import { ensureBuckets, MINIO_DEFAULT_CONSOLE_PORT, MINIO_DEFAULT_PORT, minioAnswers, minioSignature, readCredentialsFile, startMinio, stopMinio } from './minio.js';
+import {
+  ensureBuckets,
+  MINIO_DEFAULT_CONSOLE_PORT,
+  MINIO_DEFAULT_PORT,
+  minioAnswers,
+  minioSignature,
+  readCredentialsFile,
+  startMinio,
+  stopMinio,
+} from './minio.js';
 import { postgresAnswers, postgresSignature, startPostgres, stopPostgres } from './postgres.js';
 import { processMatches } from './processes.js';
 import type { StartedComponent } from './readiness.js';
@@ -19,7 +28,15 @@ import { loadOrCreateCodecToken, loadOrCreateSecrets } from './secrets.js';
 import { freePort, preferredPort } from './ports.js';
 import { SEARCH_ATTRIBUTE_TYPES, STRONGBOX_SEARCH_ATTRIBUTES, type SearchAttributeType } from './search-attributes.js';
 import { readStack, writeStack, type ComponentName, type PostgresInfo, type S3Info, type StackInfo, type TemporalInfo } from './state.js';
-import { portOf, startTemporal, stopTemporal, TEMPORAL_DEFAULT_PORT, TEMPORAL_DEFAULT_UI_PORT, temporalAnswers, temporalSignature } from './temporal.js';
+import {
+  portOf,
+  startTemporal,
+  stopTemporal,
+  TEMPORAL_DEFAULT_PORT,
+  TEMPORAL_DEFAULT_UI_PORT,
+  temporalAnswers,
+  temporalSignature,
+} from './temporal.js';
 
 export const DEFAULT_NAMESPACE = 'default';
 /** The codec server's usual port (codec.server.port's default), taken by a persistent stack when free. */
@@ -65,8 +82,18 @@ async function up(dir: string, options: Resolved): Promise<StackInfo> {
   const attributeNames = Object.keys(options.searchAttributes);
   const keep = {
     temporal: prior ? await keepTemporal(prior.temporal, options, attributeNames) : false,
-    s3: prior ? await healthy(() => processMatches(prior.s3.pid, minioSignature(dir)), () => minioAnswers(prior.s3)) : false,
-    postgres: prior ? await healthy(() => processMatches(prior.postgres.pid, postgresSignature(prior.postgres)), () => postgresAnswers(prior.postgres)) : false,
+    s3: prior
+      ? await healthy(
+          () => processMatches(prior.s3.pid, minioSignature(dir)),
+          () => minioAnswers(prior.s3),
+        )
+      : false,
+    postgres: prior
+      ? await healthy(
+          () => processMatches(prior.postgres.pid, postgresSignature(prior.postgres)),
+          () => postgresAnswers(prior.postgres),
+        )
+      : false,
   };
   if (prior) {
     // Recorded but not answering (or lacking what is asked for): stop whatever is left of it first.
@@ -84,7 +111,13 @@ async function up(dir: string, options: Resolved): Promise<StackInfo> {
   const binDir = keep.postgres ? undefined : await ensurePostgresBinDir(options);
 
   const starts: { [K in ComponentName]?: Promise<StartedComponent<unknown>> } = {};
-  const codec = options.codec && options.ui ? { port: prior?.temporal.codecPort ?? (defaults ? await preferredPort(CODEC_DEFAULT_PORT) : await freePort()), token: loadOrCreateCodecToken(dir).token } : undefined;
+  const codec =
+    options.codec && options.ui
+      ? {
+          port: prior?.temporal.codecPort ?? (defaults ? await preferredPort(CODEC_DEFAULT_PORT) : await freePort()),
+          token: loadOrCreateCodecToken(dir).token,
+        }
+      : undefined;
   if (temporalBinary) {
     starts.temporal = startTemporal({
       binary: temporalBinary.path,
@@ -169,7 +202,10 @@ async function keepTemporal(info: TemporalInfo, options: Resolved, attributes: s
   if (options.ui && !info.uiUrl) return false;
   if (options.codec && options.ui && info.codecPort === undefined) return false;
   if (options.persistent && !info.dbFile) return false;
-  return healthy(() => processMatches(info.pid, temporalSignature(info)), () => temporalAnswers(info, attributes));
+  return healthy(
+    () => processMatches(info.pid, temporalSignature(info)),
+    () => temporalAnswers(info, attributes),
+  );
 }
 
 async function healthy(alive: () => boolean, answers: () => Promise<boolean>): Promise<boolean> {

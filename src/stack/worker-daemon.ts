@@ -78,7 +78,13 @@ export function strongboxBin(): string {
 }
 
 export function workerArgs(configFile: string, metrics?: { host: string; port: number }): string[] {
-  return [strongboxBin(), '--config', configFile, 'worker', ...(metrics ? ['--metrics-host', metrics.host, '--metrics-port', String(metrics.port)] : [])];
+  return [
+    strongboxBin(),
+    '--config',
+    configFile,
+    'worker',
+    ...(metrics ? ['--metrics-host', metrics.host, '--metrics-port', String(metrics.port)] : []),
+  ];
 }
 
 /** What identifies the stack's worker among the machine's processes. */
@@ -124,7 +130,11 @@ export function workerFingerprint(configFile: string, env: Record<string, string
       return `${f}@none`;
     }
   });
-  return createHash('sha256').update(readFileSync(configFile)).update('\0').update(JSON.stringify({ env: sorted, build })).digest('hex');
+  return createHash('sha256')
+    .update(readFileSync(configFile))
+    .update('\0')
+    .update(JSON.stringify({ env: sorted, build }))
+    .digest('hex');
 }
 
 /** True when the recorded worker process is alive and still ours. */
@@ -161,7 +171,14 @@ export async function startWorkerDaemon(options: StartWorkerDaemonOptions): Prom
       env: { ...process.env, ...options.env, STRONGBOX_CONFIG: configFile },
       cwd: options.cwd ?? process.cwd(),
     });
-    const info: WorkerDaemonInfo = { pid: started.pid, log, config: configFile, fingerprint, startedAt: new Date().toISOString(), ...(metrics ? { metrics } : {}) };
+    const info: WorkerDaemonInfo = {
+      pid: started.pid,
+      log,
+      config: configFile,
+      fingerprint,
+      startedAt: new Date().toISOString(),
+      ...(metrics ? { metrics } : {}),
+    };
     if (started.pid > 0) writeWorkerDaemon(dir, info);
     const deadline = Date.now() + (options.timeoutMs ?? READY_TIMEOUT_MS);
     for (;;) {
@@ -173,7 +190,10 @@ export async function startWorkerDaemon(options: StartWorkerDaemonOptions): Prom
       if (Date.now() > deadline) {
         await stopProcess(info.pid, workerSignature(info), STOP_TIMEOUT_MS);
         rmSync(stateFile(dir), { force: true });
-        throw workerFailure(`the worker did not report "${WORKER_READY_LINE}" within ${Math.round((options.timeoutMs ?? READY_TIMEOUT_MS) / 1000)} s`, log);
+        throw workerFailure(
+          `the worker did not report "${WORKER_READY_LINE}" within ${Math.round((options.timeoutMs ?? READY_TIMEOUT_MS) / 1000)} s`,
+          log,
+        );
       }
       await sleep(POLL_MS);
     }
@@ -186,8 +206,12 @@ export async function startWorkerDaemon(options: StartWorkerDaemonOptions): Prom
  * The metrics endpoint of a worker about to start: the port it had before (a restarted worker keeps
  * its address), else the configured one, when free; else any free port on that host.
  */
-async function metricsEndpoint(wanted: { host: string; port: number }, previous: number | undefined): Promise<{ host: string; port: number; url: string }> {
-  const port = previous !== undefined && (await isPortFree(previous, wanted.host)) ? previous : await preferredPort(wanted.port, wanted.host);
+async function metricsEndpoint(
+  wanted: { host: string; port: number },
+  previous: number | undefined,
+): Promise<{ host: string; port: number; url: string }> {
+  const port =
+    previous !== undefined && (await isPortFree(previous, wanted.host)) ? previous : await preferredPort(wanted.port, wanted.host);
   return { host: wanted.host, port, url: metricsUrl(wanted.host, port) };
 }
 

@@ -97,9 +97,14 @@ class FileFollower {
       }
       const marker = await readMarker(this.file);
       if (marker) {
-        if (marker.ino !== this.ino) throw new StrongboxError(FailureType.Transient, `${this.file} was replaced while being read (its writer restarted)`);
+        if (marker.ino !== this.ino)
+          throw new StrongboxError(FailureType.Transient, `${this.file} was replaced while being read (its writer restarted)`);
         if (this.position === marker.size) return 0;
-        if (this.position > marker.size) throw new StrongboxError(FailureType.Transient, `${this.file} is longer than its writer recorded (${this.position} > ${marker.size} bytes)`);
+        if (this.position > marker.size)
+          throw new StrongboxError(
+            FailureType.Transient,
+            `${this.file} is longer than its writer recorded (${this.position} > ${marker.size} bytes)`,
+          );
         continue; // the last bytes landed between the read and the marker check
       }
       const failure = await readFailure(this.file);
@@ -174,7 +179,10 @@ export async function pipeFollowed(file: string, destination: Writable, options:
     });
   let follower: FileFollower | undefined;
   try {
-    follower = await FileFollower.open(file, { ...options, signal: options.signal ? AbortSignal.any([options.signal, broken.signal]) : broken.signal });
+    follower = await FileFollower.open(file, {
+      ...options,
+      signal: options.signal ? AbortSignal.any([options.signal, broken.signal]) : broken.signal,
+    });
     const buffers = [Buffer.allocUnsafe(FOLLOW_READ_SIZE), Buffer.allocUnsafe(FOLLOW_READ_SIZE)] as const;
     const written: [Promise<void>, Promise<void>] = [Promise.resolve(), Promise.resolve()];
     for (let turn: 0 | 1 = 0; ; turn = turn === 0 ? 1 : 0) {
@@ -202,7 +210,8 @@ export async function waitUntilComplete(file: string, options: FollowOptions = {
     const marker = await readMarker(file);
     if (marker) {
       const { ino } = await stat(file);
-      if (marker.ino !== ino) throw new StrongboxError(FailureType.Transient, `${file} was replaced after it was completed (its writer restarted)`);
+      if (marker.ino !== ino)
+        throw new StrongboxError(FailureType.Transient, `${file} was replaced after it was completed (its writer restarted)`);
       return marker.size;
     }
     const failure = await readFailure(file);

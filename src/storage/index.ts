@@ -6,7 +6,19 @@ import { LocalStorage } from './local.js';
 import { S3Storage } from './s3.js';
 import type { Storage } from './storage.js';
 
-export type { Storage, ObjectInfo, UploadCheckpoint, PutFileOptions, PutResult, DeleteOutcome, IncompleteUpload, ReplaceHeadCheckpoint, ReplaceHeadOptions, ReplaceHeadResult, TransferCount } from './storage.js';
+export type {
+  Storage,
+  ObjectInfo,
+  UploadCheckpoint,
+  PutFileOptions,
+  PutResult,
+  DeleteOutcome,
+  IncompleteUpload,
+  ReplaceHeadCheckpoint,
+  ReplaceHeadOptions,
+  ReplaceHeadResult,
+  TransferCount,
+} from './storage.js';
 export { LocalStorage } from './local.js';
 export { S3Storage, createS3Client } from './s3.js';
 export { hashFile, digestFile, HashingPassThrough } from './hash.js';
@@ -14,7 +26,9 @@ export { hashFile, digestFile, HashingPassThrough } from './hash.js';
 export function openStorage(config: Config, destination: string): Storage {
   const spec = config.destinations[destination];
   if (!spec) {
-    throw new ConfigError(config.source, [`destinations.${destination}: no such destination — configured: ${Object.keys(config.destinations).join(', ') || '(none)'}`]);
+    throw new ConfigError(config.source, [
+      `destinations.${destination}: no such destination — configured: ${Object.keys(config.destinations).join(', ') || '(none)'}`,
+    ]);
   }
   return spec.type === 'local' ? new LocalStorage(destination, resolvePath(config, spec.path)) : new S3Storage(destination, spec);
 }

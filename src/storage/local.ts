@@ -86,7 +86,10 @@ export class LocalStorage implements Storage {
       await fsyncPath(partial);
       const stored = await hashFile(partial, options.signal, options.onProgress);
       if (stored !== options.sha256) {
-        throw new StrongboxError(FailureType.ChecksumMismatch, `checksum mismatch: the copy of ${file} in ${this.root} has SHA-256 ${stored}, not the ${options.sha256} recorded when it was produced`);
+        throw new StrongboxError(
+          FailureType.ChecksumMismatch,
+          `checksum mismatch: the copy of ${file} in ${this.root} has SHA-256 ${stored}, not the ${options.sha256} recorded when it was produced`,
+        );
       }
       await rename(partial, target);
       await fsyncPath(path.dirname(target));
@@ -168,9 +171,16 @@ export class LocalStorage implements Storage {
   async replaceHead(key: string, options: ReplaceHeadOptions): Promise<ReplaceHeadResult> {
     const target = this.resolve(key);
     const info = await this.head(key);
-    if (!info) throw new StrongboxError(FailureType.MissingObject, `missing object: ${key} is not in destination ${this.destination} (${this.root})`);
+    if (!info)
+      throw new StrongboxError(
+        FailureType.MissingObject,
+        `missing object: ${key} is not in destination ${this.destination} (${this.root})`,
+      );
     if (info.size !== options.expectedSize) {
-      throw new StrongboxError(FailureType.ChecksumMismatch, `${key} in destination ${this.destination} is ${info.size} bytes, not the ${options.expectedSize} expected — left as it is`);
+      throw new StrongboxError(
+        FailureType.ChecksumMismatch,
+        `${key} in destination ${this.destination} is ${info.size} bytes, not the ${options.expectedSize} expected — left as it is`,
+      );
     }
     await this.removePartials(target);
     const partial = `${target}${PARTIAL_MARKER}${randomUUID()}`;
@@ -192,7 +202,10 @@ export class LocalStorage implements Storage {
       await pipeline(body, hashing, createWriteStream(partial, { mode: LOCAL_FILE_MODE }), { signal: options.signal });
       const was = previous.digest('hex');
       if (options.expectedSha256 !== undefined && was !== options.expectedSha256) {
-        throw new StrongboxError(FailureType.ChecksumMismatch, `${key} in destination ${this.destination} has SHA-256 ${was}, not the ${options.expectedSha256} expected — this copy is damaged; left as it is`);
+        throw new StrongboxError(
+          FailureType.ChecksumMismatch,
+          `${key} in destination ${this.destination} has SHA-256 ${was}, not the ${options.expectedSha256} expected — this copy is damaged; left as it is`,
+        );
       }
       await fsyncPath(partial);
       await rename(partial, target);
@@ -201,14 +214,22 @@ export class LocalStorage implements Storage {
       await rm(partial, { force: true });
     }
     const read = info.size - options.oldHeadLength;
-    return { key, size: hashing.bytes, sha256: hashing.digest(), transfer: { uploaded: hashing.bytes, downloaded: read, copiedInStore: 0 } };
+    return {
+      key,
+      size: hashing.bytes,
+      sha256: hashing.digest(),
+      transfer: { uploaded: hashing.bytes, downloaded: read, copiedInStore: 0 },
+    };
   }
 
   private async mustExist(key: string, file: string): Promise<void> {
     try {
       await stat(file);
     } catch {
-      throw new StrongboxError(FailureType.MissingObject, `missing object: ${key} is not in destination ${this.destination} (${this.root})`);
+      throw new StrongboxError(
+        FailureType.MissingObject,
+        `missing object: ${key} is not in destination ${this.destination} (${this.root})`,
+      );
     }
   }
 

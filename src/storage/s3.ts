@@ -114,7 +114,10 @@ async function hashRange(file: string, start: number, length: number, whole: Has
     read += (chunk as Buffer).length;
   }
   if (read !== length) {
-    throw new StrongboxError(FailureType.ChecksumMismatch, `checksum mismatch: ${file} is shorter than the size recorded when it was produced`);
+    throw new StrongboxError(
+      FailureType.ChecksumMismatch,
+      `checksum mismatch: ${file} is shorter than the size recorded when it was produced`,
+    );
   }
   return part.digest('base64');
 }
@@ -194,11 +197,17 @@ export class S3Storage implements Storage {
       await this.client.send(new HeadBucketCommand({ Bucket: this.config.bucket }));
     } catch (error) {
       if (isNotFound(error)) {
-        throw new StrongboxError(FailureType.MissingBucket, `destination ${this.destination}: bucket ${this.config.bucket} does not exist — create it (with object lock enabled) or fix destinations.${this.destination}.bucket`);
+        throw new StrongboxError(
+          FailureType.MissingBucket,
+          `destination ${this.destination}: bucket ${this.config.bucket} does not exist — create it (with object lock enabled) or fix destinations.${this.destination}.bucket`,
+        );
       }
       const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
       if (status === 403) {
-        throw new StrongboxError(FailureType.Auth, `destination ${this.destination}: access to bucket ${this.config.bucket} denied — check the credentials (profile / AWS_* variables)`);
+        throw new StrongboxError(
+          FailureType.Auth,
+          `destination ${this.destination}: access to bucket ${this.config.bucket} denied — check the credentials (profile / AWS_* variables)`,
+        );
       }
       throw classify(error, this.context('cannot reach the bucket'));
     }
@@ -216,7 +225,10 @@ export class S3Storage implements Storage {
     }
     const stored = await this.head(key);
     if (!stored || stored.size !== options.size || stored.sha256 !== options.sha256) {
-      throw new StrongboxError(FailureType.Transient, `${this.context('upload did not verify', key)}: stored ${stored?.size ?? 0} bytes with checksum ${stored?.sha256 ?? 'none'}, expected ${options.size} bytes with ${options.sha256}`);
+      throw new StrongboxError(
+        FailureType.Transient,
+        `${this.context('upload did not verify', key)}: stored ${stored?.size ?? 0} bytes with checksum ${stored?.sha256 ?? 'none'}, expected ${options.size} bytes with ${options.sha256}`,
+      );
     }
     return { key, size: options.size, sha256: options.sha256, uploaded: true };
   }
@@ -236,7 +248,10 @@ export class S3Storage implements Storage {
     const body = await readFile(file);
     const sha = createHash('sha256').update(body).digest();
     if (sha.toString('hex') !== options.sha256) {
-      throw new StrongboxError(FailureType.ChecksumMismatch, `checksum mismatch: ${file} changed since it was produced (expected ${options.sha256}, read ${sha.toString('hex')})`);
+      throw new StrongboxError(
+        FailureType.ChecksumMismatch,
+        `checksum mismatch: ${file} changed since it was produced (expected ${options.sha256}, read ${sha.toString('hex')})`,
+      );
     }
     await this.client.send(
       new PutObjectCommand({
@@ -294,7 +309,10 @@ export class S3Storage implements Storage {
       if (failure !== undefined) throw failure;
       const digest = whole.digest('hex');
       if (digest !== options.sha256) {
-        throw new StrongboxError(FailureType.ChecksumMismatch, `checksum mismatch: ${file} changed since it was produced (expected ${options.sha256}, read ${digest})`);
+        throw new StrongboxError(
+          FailureType.ChecksumMismatch,
+          `checksum mismatch: ${file} changed since it was produced (expected ${options.sha256}, read ${digest})`,
+        );
       }
       await this.client.send(
         new CompleteMultipartUploadCommand({
@@ -318,7 +336,16 @@ export class S3Storage implements Storage {
     }
   }
 
-  private async uploadPart(fullKey: string, uploadId: string, partNumber: number, file: string, start: number, length: number, checksum: string, signal?: AbortSignal): Promise<string> {
+  private async uploadPart(
+    fullKey: string,
+    uploadId: string,
+    partNumber: number,
+    file: string,
+    start: number,
+    length: number,
+    checksum: string,
+    signal?: AbortSignal,
+  ): Promise<string> {
     const result = await this.client.send(
       new UploadPartCommand({
         Bucket: this.config.bucket,
@@ -351,7 +378,11 @@ export class S3Storage implements Storage {
   }
 
   /** Continues a previous attempt's upload when the store still has it; the store's part list wins. */
-  private async adoptCheckpoint(key: string, partSize: number, resume: UploadCheckpoint | undefined): Promise<UploadCheckpoint | undefined> {
+  private async adoptCheckpoint(
+    key: string,
+    partSize: number,
+    resume: UploadCheckpoint | undefined,
+  ): Promise<UploadCheckpoint | undefined> {
     if (!resume || resume.key !== key || resume.partSize !== partSize) return undefined;
     const parts: UploadCheckpoint['parts'] = [];
     let marker: string | undefined;
@@ -361,7 +392,8 @@ export class S3Storage implements Storage {
           new ListPartsCommand({ Bucket: this.config.bucket, Key: this.fullKey(key), UploadId: resume.uploadId, PartNumberMarker: marker }),
         );
         for (const part of page.Parts ?? []) {
-          if (part.PartNumber && part.ETag && part.ChecksumSHA256) parts.push({ partNumber: part.PartNumber, etag: part.ETag, checksum: part.ChecksumSHA256 });
+          if (part.PartNumber && part.ETag && part.ChecksumSHA256)
+            parts.push({ partNumber: part.PartNumber, etag: part.ETag, checksum: part.ChecksumSHA256 });
         }
         marker = page.IsTruncated ? page.NextPartNumberMarker : undefined;
       } while (marker);
@@ -406,10 +438,16 @@ export class S3Storage implements Storage {
 
   async getStream(key: string, options: { signal?: AbortSignal } = {}): Promise<Readable> {
     try {
-      const result = await this.client.send(new GetObjectCommand({ Bucket: this.config.bucket, Key: this.fullKey(key) }), { abortSignal: options.signal });
+      const result = await this.client.send(new GetObjectCommand({ Bucket: this.config.bucket, Key: this.fullKey(key) }), {
+        abortSignal: options.signal,
+      });
       return result.Body as Readable;
     } catch (error) {
-      if (isNotFound(error)) throw new StrongboxError(FailureType.MissingObject, `missing object: ${key} is not in destination ${this.destination} (${this.describe()})`);
+      if (isNotFound(error))
+        throw new StrongboxError(
+          FailureType.MissingObject,
+          `missing object: ${key} is not in destination ${this.destination} (${this.describe()})`,
+        );
       throw classify(error, this.context('cannot read', key));
     }
   }
@@ -425,7 +463,14 @@ export class S3Storage implements Storage {
     return this.readRange(this.fullKey(key), key, start, end);
   }
 
-  private async readRange(fullKey: string, key: string, start: number, end: number, versionId?: string, signal?: AbortSignal): Promise<Buffer> {
+  private async readRange(
+    fullKey: string,
+    key: string,
+    start: number,
+    end: number,
+    versionId?: string,
+    signal?: AbortSignal,
+  ): Promise<Buffer> {
     if (end <= start) return Buffer.alloc(0);
     try {
       const result = await this.client.send(
@@ -436,7 +481,11 @@ export class S3Storage implements Storage {
       for await (const chunk of result.Body as Readable) chunks.push(chunk as Buffer);
       return Buffer.concat(chunks);
     } catch (error) {
-      if (isNotFound(error)) throw new StrongboxError(FailureType.MissingObject, `missing object: ${key} is not in destination ${this.destination} (${this.describe()})`);
+      if (isNotFound(error))
+        throw new StrongboxError(
+          FailureType.MissingObject,
+          `missing object: ${key} is not in destination ${this.destination} (${this.describe()})`,
+        );
       if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 416) return Buffer.alloc(0);
       throw classify(error, this.context('cannot read', key));
     }
@@ -456,12 +505,19 @@ export class S3Storage implements Storage {
     const current = await this.client
       .send(new HeadObjectCommand({ Bucket: this.config.bucket, Key: fullKey }), { abortSignal: options.signal })
       .catch((error: unknown) => {
-        if (isNotFound(error)) throw new StrongboxError(FailureType.MissingObject, `missing object: ${key} is not in destination ${this.destination} (${this.describe()})`);
+        if (isNotFound(error))
+          throw new StrongboxError(
+            FailureType.MissingObject,
+            `missing object: ${key} is not in destination ${this.destination} (${this.describe()})`,
+          );
         throw classify(error, this.context('cannot inspect', key));
       });
     const size = current.ContentLength ?? 0;
     const recorded = current.Metadata?.[SHA256_METADATA] ?? fullObjectSha256(current);
-    if (size !== options.expectedSize || (options.expectedSha256 !== undefined && recorded !== undefined && recorded !== options.expectedSha256)) {
+    if (
+      size !== options.expectedSize ||
+      (options.expectedSha256 !== undefined && recorded !== undefined && recorded !== options.expectedSha256)
+    ) {
       throw new StrongboxError(
         FailureType.ChecksumMismatch,
         `${key} in destination ${this.destination} is ${size} bytes with SHA-256 ${recorded ?? 'unknown'}, not the ${options.expectedSize} bytes with ${options.expectedSha256 ?? 'any'} expected — this copy is damaged or changed; left as it is`,
@@ -474,7 +530,10 @@ export class S3Storage implements Storage {
     if (newSize > MAX_COPY_OBJECT_SIZE) {
       // Too large for CopyObject: assembled in place, a new version of the key.
       const metadata = options.newSha256 ? { [SHA256_METADATA]: options.newSha256 } : undefined;
-      await this.reassemble(fullKey, fullKey, current.VersionId, size, options, transfer, { ...(metadata ? { Metadata: metadata } : {}), ...this.lockParams(retainUntil) });
+      await this.reassemble(fullKey, fullKey, current.VersionId, size, options, transfer, {
+        ...(metadata ? { Metadata: metadata } : {}),
+        ...this.lockParams(retainUntil),
+      });
       const sha256 = options.newSha256 ?? (await this.streamDigest(fullKey, key, options.signal, transfer));
       return { key, size: newSize, sha256, transfer };
     }
@@ -503,10 +562,21 @@ export class S3Storage implements Storage {
       transfer.copiedInStore += newSize;
       // S3 returns the checksum with the copy; MinIO computes it but tells it only when asked (HEAD).
       const computed =
-        fullObjectSha256({ ChecksumSHA256: copied.CopyObjectResult?.ChecksumSHA256, ChecksumType: copied.CopyObjectResult?.ChecksumType }) ??
-        fullObjectSha256(await this.client.send(new HeadObjectCommand({ Bucket: this.config.bucket, Key: fullKey, ChecksumMode: 'ENABLED', VersionId: copied.VersionId }), { abortSignal: options.signal }));
+        fullObjectSha256({
+          ChecksumSHA256: copied.CopyObjectResult?.ChecksumSHA256,
+          ChecksumType: copied.CopyObjectResult?.ChecksumType,
+        }) ??
+        fullObjectSha256(
+          await this.client.send(
+            new HeadObjectCommand({ Bucket: this.config.bucket, Key: fullKey, ChecksumMode: 'ENABLED', VersionId: copied.VersionId }),
+            { abortSignal: options.signal },
+          ),
+        );
       if (computed !== undefined && options.newSha256 !== undefined && computed !== options.newSha256) {
-        throw new StrongboxError(FailureType.ChecksumMismatch, `${this.context('the rewritten object differs from the other copies', key)}: the store computed SHA-256 ${computed}, the other copies have ${options.newSha256}`);
+        throw new StrongboxError(
+          FailureType.ChecksumMismatch,
+          `${this.context('the rewritten object differs from the other copies', key)}: the store computed SHA-256 ${computed}, the other copies have ${options.newSha256}`,
+        );
       }
       sha256 = computed ?? options.newSha256;
     }
@@ -517,18 +587,31 @@ export class S3Storage implements Storage {
     await this.delete(`${key}${REASSEMBLY_SUFFIX}`);
     const stored = await this.head(key);
     if (!stored || stored.size !== newSize) {
-      throw new StrongboxError(FailureType.Transient, `${this.context('the reassembled object did not verify', key)}: stored ${stored?.size ?? 0} bytes, expected ${newSize}`);
+      throw new StrongboxError(
+        FailureType.Transient,
+        `${this.context('the reassembled object did not verify', key)}: stored ${stored?.size ?? 0} bytes, expected ${newSize}`,
+      );
     }
     return { key, size: newSize, sha256, transfer };
   }
 
-  private async rewriteWhole(key: string, options: ReplaceHeadOptions, versionId: string | undefined, size: number, retainUntil: Date | undefined, transfer: TransferCount): Promise<ReplaceHeadResult> {
+  private async rewriteWhole(
+    key: string,
+    options: ReplaceHeadOptions,
+    versionId: string | undefined,
+    size: number,
+    retainUntil: Date | undefined,
+    transfer: TransferCount,
+  ): Promise<ReplaceHeadResult> {
     const fullKey = this.fullKey(key);
     const old = await this.readRange(fullKey, key, 0, size, versionId, options.signal);
     transfer.downloaded += old.length;
     const was = createHash('sha256').update(old).digest('hex');
     if (old.length !== size || (options.expectedSha256 !== undefined && was !== options.expectedSha256)) {
-      throw new StrongboxError(FailureType.ChecksumMismatch, `${key} in destination ${this.destination} reads as ${old.length} bytes with SHA-256 ${was}, not the ${options.expectedSha256 ?? size} expected — this copy is damaged; left as it is`);
+      throw new StrongboxError(
+        FailureType.ChecksumMismatch,
+        `${key} in destination ${this.destination} reads as ${old.length} bytes with SHA-256 ${was}, not the ${options.expectedSha256 ?? size} expected — this copy is damaged; left as it is`,
+      );
     }
     const body = Buffer.concat([options.newHead, old.subarray(options.oldHeadLength)]);
     const sha = createHash('sha256').update(body).digest();
@@ -564,7 +647,12 @@ export class S3Storage implements Storage {
   ): Promise<ReplaceHeadCheckpoint> {
     const key = options.resume?.key;
     const resumable = options.resume && key === fullKey && options.resume.sourceVersion === versionId ? options.resume : undefined;
-    if (resumable && resumable.uploadId === undefined && tempKey !== fullKey && (await this.head(`${fullKey.slice(this.prefix.length)}${REASSEMBLY_SUFFIX}`))) {
+    if (
+      resumable &&
+      resumable.uploadId === undefined &&
+      tempKey !== fullKey &&
+      (await this.head(`${fullKey.slice(this.prefix.length)}${REASSEMBLY_SUFFIX}`))
+    ) {
       return resumable; // the temporary object was completed by the attempt that crashed
     }
     let checkpoint: ReplaceHeadCheckpoint | undefined;
@@ -573,7 +661,9 @@ export class S3Storage implements Storage {
       if (parts) checkpoint = { key: fullKey, uploadId: resumable.uploadId, ...(versionId ? { sourceVersion: versionId } : {}), parts };
     }
     if (!checkpoint) {
-      const created = await this.client.send(new CreateMultipartUploadCommand({ Bucket: this.config.bucket, Key: tempKey, ...create }), { abortSignal: options.signal });
+      const created = await this.client.send(new CreateMultipartUploadCommand({ Bucket: this.config.bucket, Key: tempKey, ...create }), {
+        abortSignal: options.signal,
+      });
       if (!created.UploadId) throw new StrongboxError(FailureType.Transient, `the store returned no upload id for ${tempKey}`);
       checkpoint = { key: fullKey, uploadId: created.UploadId, ...(versionId ? { sourceVersion: versionId } : {}), parts: [] };
     }
@@ -590,10 +680,19 @@ export class S3Storage implements Storage {
       if (!done.has(1)) {
         const tail = await this.readRange(fullKey, fullKey, options.oldHeadLength, firstEnd, versionId, options.signal);
         transfer.downloaded += tail.length;
-        if (tail.length !== firstEnd - options.oldHeadLength) throw new StrongboxError(FailureType.Transient, `${this.context('short read', fullKey)}: ${tail.length} bytes`);
+        if (tail.length !== firstEnd - options.oldHeadLength)
+          throw new StrongboxError(FailureType.Transient, `${this.context('short read', fullKey)}: ${tail.length} bytes`);
         const body = Buffer.concat([options.newHead, tail]);
         const result = await this.client.send(
-          new UploadPartCommand({ Bucket: this.config.bucket, Key: tempKey, UploadId: uploadId, PartNumber: 1, Body: body, ContentLength: body.length, ContentMD5: createHash('md5').update(body).digest('base64') }),
+          new UploadPartCommand({
+            Bucket: this.config.bucket,
+            Key: tempKey,
+            UploadId: uploadId,
+            PartNumber: 1,
+            Body: body,
+            ContentLength: body.length,
+            ContentMD5: createHash('md5').update(body).digest('base64'),
+          }),
           { abortSignal: options.signal },
         );
         if (!result.ETag) throw new StrongboxError(FailureType.Transient, `the store returned no ETag for part 1 of ${tempKey}`);
@@ -622,7 +721,8 @@ export class S3Storage implements Storage {
             { abortSignal: options.signal },
           );
           const etag = result.CopyPartResult?.ETag;
-          if (!etag) throw new StrongboxError(FailureType.Transient, `the store returned no ETag for copied part ${range.partNumber} of ${tempKey}`);
+          if (!etag)
+            throw new StrongboxError(FailureType.Transient, `the store returned no ETag for copied part ${range.partNumber} of ${tempKey}`);
           transfer.copiedInStore += range.end - range.start;
           record(range.partNumber, etag);
         }
@@ -658,7 +758,9 @@ export class S3Storage implements Storage {
     let marker: string | undefined;
     try {
       do {
-        const page = await this.client.send(new ListPartsCommand({ Bucket: this.config.bucket, Key: fullKey, UploadId: uploadId, PartNumberMarker: marker }));
+        const page = await this.client.send(
+          new ListPartsCommand({ Bucket: this.config.bucket, Key: fullKey, UploadId: uploadId, PartNumberMarker: marker }),
+        );
         for (const part of page.Parts ?? []) if (part.PartNumber && part.ETag) parts.push({ partNumber: part.PartNumber, etag: part.ETag });
         marker = page.IsTruncated ? page.NextPartNumberMarker : undefined;
       } while (marker);
@@ -671,9 +773,11 @@ export class S3Storage implements Storage {
 
   /** SHA-256 of a stored object, read whole: the fallback when the store computes none. */
   private async streamDigest(fullKey: string, key: string, signal: AbortSignal | undefined, transfer: TransferCount): Promise<string> {
-    const result = await this.client.send(new GetObjectCommand({ Bucket: this.config.bucket, Key: fullKey }), { abortSignal: signal }).catch((error: unknown) => {
-      throw classify(error, this.context('cannot read', key));
-    });
+    const result = await this.client
+      .send(new GetObjectCommand({ Bucket: this.config.bucket, Key: fullKey }), { abortSignal: signal })
+      .catch((error: unknown) => {
+        throw classify(error, this.context('cannot read', key));
+      });
     const hash = createHash('sha256');
     for await (const chunk of result.Body as Readable) {
       hash.update(chunk as Buffer);
@@ -684,7 +788,9 @@ export class S3Storage implements Storage {
 
   async head(key: string): Promise<ObjectInfo | undefined> {
     try {
-      const result = await this.client.send(new HeadObjectCommand({ Bucket: this.config.bucket, Key: this.fullKey(key), ChecksumMode: 'ENABLED' }));
+      const result = await this.client.send(
+        new HeadObjectCommand({ Bucket: this.config.bucket, Key: this.fullKey(key), ChecksumMode: 'ENABLED' }),
+      );
       const sha256 = result.Metadata?.[SHA256_METADATA] ?? fullObjectSha256(result);
       return {
         key,
@@ -725,7 +831,12 @@ export class S3Storage implements Storage {
     let versionMarker: string | undefined;
     do {
       const page = await this.client.send(
-        new ListObjectVersionsCommand({ Bucket: this.config.bucket, Prefix: fullKey, KeyMarker: keyMarker, VersionIdMarker: versionMarker }),
+        new ListObjectVersionsCommand({
+          Bucket: this.config.bucket,
+          Prefix: fullKey,
+          KeyMarker: keyMarker,
+          VersionIdMarker: versionMarker,
+        }),
       );
       for (const v of [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])]) {
         if (v.Key === fullKey) versions.push({ versionId: v.VersionId });
@@ -796,7 +907,8 @@ export class S3Storage implements Storage {
     const wanted = `${this.prefix}${prefix}`;
     const found = new Map<string, IncompleteUpload>();
     const collect = (key: string | undefined, uploadId: string | undefined, initiated: Date | undefined) => {
-      if (key?.startsWith(wanted) && uploadId) found.set(`${key}\n${uploadId}`, { key: key.slice(this.prefix.length), uploadId, initiated: initiated ?? new Date(0) });
+      if (key?.startsWith(wanted) && uploadId)
+        found.set(`${key}\n${uploadId}`, { key: key.slice(this.prefix.length), uploadId, initiated: initiated ?? new Date(0) });
     };
     await this.listUploads(undefined, collect);
     if (wanted !== '') await this.listUploads(wanted, collect);
@@ -807,12 +919,22 @@ export class S3Storage implements Storage {
     return [...found.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.uploadId < b.uploadId ? -1 : 1));
   }
 
-  private async listUploads(prefix: string | undefined, collect: (key: string | undefined, uploadId: string | undefined, initiated: Date | undefined) => void): Promise<void> {
+  private async listUploads(
+    prefix: string | undefined,
+    collect: (key: string | undefined, uploadId: string | undefined, initiated: Date | undefined) => void,
+  ): Promise<void> {
     let keyMarker: string | undefined;
     let uploadMarker: string | undefined;
     do {
       const page = await this.client
-        .send(new ListMultipartUploadsCommand({ Bucket: this.config.bucket, Prefix: prefix, KeyMarker: keyMarker, UploadIdMarker: uploadMarker }))
+        .send(
+          new ListMultipartUploadsCommand({
+            Bucket: this.config.bucket,
+            Prefix: prefix,
+            KeyMarker: keyMarker,
+            UploadIdMarker: uploadMarker,
+          }),
+        )
         .catch((error: unknown) => {
           throw classify(error, this.context('cannot list unfinished uploads'));
         });
@@ -829,7 +951,9 @@ export class S3Storage implements Storage {
   /** The legal hold of the object's current version; `unsupported` in a bucket without object lock. */
   async setLegalHold(key: string, on: boolean): Promise<'set' | 'unsupported'> {
     try {
-      await this.client.send(new PutObjectLegalHoldCommand({ Bucket: this.config.bucket, Key: this.fullKey(key), LegalHold: { Status: on ? 'ON' : 'OFF' } }));
+      await this.client.send(
+        new PutObjectLegalHoldCommand({ Bucket: this.config.bucket, Key: this.fullKey(key), LegalHold: { Status: on ? 'ON' : 'OFF' } }),
+      );
       return 'set';
     } catch (error) {
       if (isMissingObjectLock(error)) return 'unsupported';
@@ -846,18 +970,30 @@ export class S3Storage implements Storage {
 
   async objectLockStatus(): Promise<ObjectLockStatus> {
     try {
-      const { ObjectLockConfiguration: lock } = await this.client.send(new GetObjectLockConfigurationCommand({ Bucket: this.config.bucket }));
+      const { ObjectLockConfiguration: lock } = await this.client.send(
+        new GetObjectLockConfigurationCommand({ Bucket: this.config.bucket }),
+      );
       const enabled = lock?.ObjectLockEnabled === 'Enabled';
       const retention = lock?.Rule?.DefaultRetention;
       return {
         enabled,
         ...(enabled && retention?.Mode
-          ? { defaultRetention: { mode: retention.Mode, ...(retention.Days ? { days: retention.Days } : {}), ...(retention.Years ? { years: retention.Years } : {}) } }
+          ? {
+              defaultRetention: {
+                mode: retention.Mode,
+                ...(retention.Days ? { days: retention.Days } : {}),
+                ...(retention.Years ? { years: retention.Years } : {}),
+              },
+            }
           : {}),
       };
     } catch (error) {
       if (isMissingObjectLock(error)) return { enabled: false };
-      if (isAccessDenied(error)) return { enabled: 'unknown', reason: `permission denied reading the object-lock configuration of bucket ${this.config.bucket} (grant s3:GetBucketObjectLockConfiguration)` };
+      if (isAccessDenied(error))
+        return {
+          enabled: 'unknown',
+          reason: `permission denied reading the object-lock configuration of bucket ${this.config.bucket} (grant s3:GetBucketObjectLockConfiguration)`,
+        };
       throw classify(error, this.context('cannot read the object-lock configuration'));
     }
   }
@@ -869,6 +1005,9 @@ export class S3Storage implements Storage {
  */
 function isMissingObjectLock(error: unknown): boolean {
   const e = error as { name?: string; Code?: string; message?: string };
-  return e.name === 'ObjectLockConfigurationNotFoundError' || e.Code === 'ObjectLockConfigurationNotFoundError' || /missing object ?lock configuration|object lock configuration (does not exist|not found)/i.test(e.message ?? '');
+  return (
+    e.name === 'ObjectLockConfigurationNotFoundError' ||
+    e.Code === 'ObjectLockConfigurationNotFoundError' ||
+    /missing object ?lock configuration|object lock configuration (does not exist|not found)/i.test(e.message ?? '')
+  );
 }
-

@@ -48,7 +48,11 @@ export function temporalTarget(config: Pick<Config, 'temporal' | 'baseDir'>, env
   try {
     profile = loadClientConnectConfig({ overrideEnvVars: { ...(env as Record<string, string>), ...tlsEnv(config, env) } });
   } catch (error) {
-    throw new StrongboxError(FailureType.Config, `cannot set up the connection to Temporal: ${(error as Error).message} — check temporal.tls and TEMPORAL_TLS_*`, { cause: error });
+    throw new StrongboxError(
+      FailureType.Config,
+      `cannot set up the connection to Temporal: ${(error as Error).message} — check temporal.tls and TEMPORAL_TLS_*`,
+      { cause: error },
+    );
   }
   const options = profile.connectionOptions as { address?: string; tls?: unknown; apiKey?: string };
   return {
@@ -71,7 +75,10 @@ function unreachable(target: TemporalTarget, error: unknown): StrongboxError {
   );
 }
 
-export async function connectClient(config: Pick<Config, 'temporal' | 'baseDir' | 'codec'>, options: { identity?: string } = {}): Promise<Client> {
+export async function connectClient(
+  config: Pick<Config, 'temporal' | 'baseDir' | 'codec'>,
+  options: { identity?: string } = {},
+): Promise<Client> {
   const target = temporalTarget(config);
   let connection: Connection;
   try {
@@ -88,7 +95,9 @@ export async function connectClient(config: Pick<Config, 'temporal' | 'baseDir' 
   return new Client({ connection, namespace: target.namespace, identity: options.identity, dataConverter: clientDataConverter(config) });
 }
 
-export async function connectWorker(config: Pick<Config, 'temporal' | 'baseDir'>): Promise<{ connection: NativeConnection; namespace: string }> {
+export async function connectWorker(
+  config: Pick<Config, 'temporal' | 'baseDir'>,
+): Promise<{ connection: NativeConnection; namespace: string }> {
   const target = temporalTarget(config);
   try {
     const connection = await NativeConnection.connect({ address: target.address, tls: target.tls as never, apiKey: target.apiKey });

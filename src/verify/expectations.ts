@@ -22,7 +22,10 @@ export function evaluateExpectation(value: unknown, expect: Expectation): Expect
   if (value === undefined) return { passed: false, detail: `returned no rows (expected ${wanted})` };
   if (value === null) return { passed: false, detail: `returned NULL (expected ${wanted})` };
   const shown = show(value);
-  const fail = (why: string): ExpectationResult => ({ passed: false, detail: `returned ${shown} (expected ${wanted}${why ? `; ${why}` : ''})` });
+  const fail = (why: string): ExpectationResult => ({
+    passed: false,
+    detail: `returned ${shown} (expected ${wanted}${why ? `; ${why}` : ''})`,
+  });
 
   if (expect.equals !== undefined) {
     const equals = expect.equals;

@@ -17,10 +17,18 @@ const RUN_ID_CHARS = 12;
  * 63 characters (the target part is shortened when needed).
  */
 export function scratchDatabaseName(target: string, runId: string): string {
-  const suffix = runId.replace(/[^0-9a-fA-F]/g, '').toLowerCase().slice(0, RUN_ID_CHARS);
+  const suffix = runId
+    .replace(/[^0-9a-fA-F]/g, '')
+    .toLowerCase()
+    .slice(0, RUN_ID_CHARS);
   if (suffix.length < RUN_ID_CHARS) throw new Error(`run id ${runId} is too short to name a scratch database`);
   const room = MAX_IDENTIFIER_LENGTH - SCRATCH_PREFIX.length - 1 - suffix.length;
-  const label = target.toLowerCase().replace(/[^a-z0-9_]+/g, '_').replace(/^_+|_+$/g, '').slice(0, room).replace(/_+$/, '');
+  const label = target
+    .toLowerCase()
+    .replace(/[^a-z0-9_]+/g, '_')
+    .replace(/^_+|_+$/g, '')
+    .slice(0, room)
+    .replace(/_+$/, '');
   return `${SCRATCH_PREFIX}${label ? `${label}_` : ''}${suffix}`;
 }
 

@@ -65,7 +65,10 @@ export function judge(report: DatabaseCheckReport): Verdict {
     });
   }
   if (report.amcheck && !report.amcheck.passed) {
-    problems.push({ type: FailureType.CheckFailed, text: `amcheck found corrupt indexes: ${report.amcheck.detail ?? 'see the verification record'}` });
+    problems.push({
+      type: FailureType.CheckFailed,
+      text: `amcheck found corrupt indexes: ${report.amcheck.detail ?? 'see the verification record'}`,
+    });
   }
   if (problems.length === 0) return { passed: true };
   return { passed: false, failureType: problems[0]!.type, reason: problems.map((p) => p.text).join(' — also: ') };

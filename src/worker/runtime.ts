@@ -28,7 +28,10 @@ export function installRuntime(logger: Logger, options: { metricsBindAddress?: s
   } catch (error) {
     if (options.metricsBindAddress && /metrics exporter/i.test((error as Error).message)) {
       // The metrics port is taken (another worker on this host): keep structured logs, lose only metrics.
-      logger.warn({ err: error, bindAddress: options.metricsBindAddress }, 'cannot serve Prometheus metrics (is another worker using the port? set worker.metricsPort); running without them');
+      logger.warn(
+        { err: error, bindAddress: options.metricsBindAddress },
+        'cannot serve Prometheus metrics (is another worker using the port? set worker.metricsPort); running without them',
+      );
       try {
         install(logger, {});
         return;
@@ -50,7 +53,9 @@ function install(logger: Logger, options: { metricsBindAddress?: string }): void
       // The SDK core's own (Rust) logs go through the same structured logger, not raw to stderr.
       logging: { filter: { core: 'WARN', other: 'ERROR' }, forward: {} },
       // Strongbox's own metrics share this endpoint (src/metrics/definitions.ts), with duration buckets fit for backups.
-      ...(options.metricsBindAddress ? { metrics: { prometheus: { bindAddress: options.metricsBindAddress, histogramBucketOverrides: HISTOGRAM_BUCKETS } } } : {}),
+      ...(options.metricsBindAddress
+        ? { metrics: { prometheus: { bindAddress: options.metricsBindAddress, histogramBucketOverrides: HISTOGRAM_BUCKETS } } }
+        : {}),
     },
   });
 }

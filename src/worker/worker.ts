@@ -132,7 +132,10 @@ export async function createStrongboxWorker(options: StrongboxWorkerOptions): Pr
     taskQueues,
     deps,
     async run() {
-      logger.info({ taskQueues, namespace, stagingDir, ...(metricsPort > 0 ? { metrics: metricsUrl(metricsHost, metricsPort) } : {}) }, 'worker started');
+      logger.info(
+        { taskQueues, namespace, stagingDir, ...(metricsPort > 0 ? { metrics: metricsUrl(metricsHost, metricsPort) } : {}) },
+        'worker started',
+      );
       // What `config check` warns about matters most here, where the secrets are read: say it at start, not at the first failed backup.
       for (const warning of configWarnings(config)) logger.warn({ warning }, 'configuration warning');
       catalogGauges?.start();

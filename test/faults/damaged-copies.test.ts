@@ -25,8 +25,16 @@ describe('one damaged copy of a backup', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase(undefined, 'faultdamage');
-    await withDatabase(db.name, (c) => c.query('create table public.items (id int primary key, name text); insert into public.items select i, md5(i::text) from generate_series(1, 5000) i'));
-    setup = testSetup({ database: db.name, prefix: 'faultdamage', patch: (raw) => (raw.verification = { ...(raw.verification ?? {}), afterEachBackup: false }) });
+    await withDatabase(db.name, (c) =>
+      c.query(
+        'create table public.items (id int primary key, name text); insert into public.items select i, md5(i::text) from generate_series(1, 5000) i',
+      ),
+    );
+    setup = testSetup({
+      database: db.name,
+      prefix: 'faultdamage',
+      patch: (raw) => (raw.verification = { ...(raw.verification ?? {}), afterEachBackup: false }),
+    });
     worker = await startTestWorker(setup);
   });
 
@@ -43,7 +51,9 @@ describe('one damaged copy of a backup', () => {
     let clean = 0;
     for (const [i, damage] of DAMAGES.entries()) {
       const scheduledAt = `2026-09-${String(i + 10).padStart(2, '0')}T02:00:00.000Z`;
-      const result = await (await startBackup(worker.client, setup.config, { target: 'app', scheduledAt, tier: 'daily', workflowId: `backup-${setup.id}-${i}` })).result();
+      const result = await (
+        await startBackup(worker.client, setup.config, { target: 'app', scheduledAt, tier: 'daily', workflowId: `backup-${setup.id}-${i}` })
+      ).result();
       const manifest: Manifest = await storedManifest(setup.config, result.manifest);
       const dumpKey = manifest.destinations.local!.objects.find((o) => o.key.includes('.dump.'))!.key;
       const manifestFile = localFile(manifestKey('app', manifest.backupId));
@@ -57,25 +67,51 @@ describe('one damaged copy of a backup', () => {
       else if (damage === 'unreadable manifest') writeFileSync(manifestFile, '{"formatVersion": 1, "backupId": ');
       else {
         const sha256 = manifest.files.find((f) => f.kind === 'dump')!.sha256;
-        writeFileSync(manifestFile, readFileSync(manifestFile, 'utf8').replace(`"sha256": "${sha256}"`, `"sha256": "${sha256[0] === '0' ? '1' : '0'}${sha256.slice(1)}"`));
+        writeFileSync(
+          manifestFile,
+          readFileSync(manifestFile, 'utf8').replace(
+            `"sha256": "${sha256}"`,
+            `"sha256": "${sha256[0] === '0' ? '1' : '0'}${sha256.slice(1)}"`,
+          ),
+        );
       }
 
       const wrong: string[] = [];
-      const record = await (await startVerify(worker.client, setup.config, { target: 'app', backup: manifest.backupId, workflowId: `verify-${setup.id}-${i}` })).result().catch((e: unknown) => e as Error);
+      const record = await (
+        await startVerify(worker.client, setup.config, { target: 'app', backup: manifest.backupId, workflowId: `verify-${setup.id}-${i}` })
+      )
+        .result()
+        .catch((e: unknown) => e as Error);
       if (record instanceof Error) wrong.push(`verify failed: ${record.message}`);
       else {
         if (record.result !== 'passed' || record.source !== 'cloud') wrong.push(`verify ${record.result} from ${record.source}`);
-        if (record.copies?.find((c) => c.destination === 'local')?.state !== 'damaged') wrong.push('the evidence does not name local as damaged');
+        if (record.copies?.find((c) => c.destination === 'local')?.state !== 'damaged')
+          wrong.push('the evidence does not name local as damaged');
       }
       const into = `${db.name}_r${i}`;
-      const restored = await (await startRestore(worker.client, setup.config, { target: 'app', backup: manifest.backupId, into, workflowId: `restore-${setup.id}-${i}` })).result().catch((e: unknown) => e as Error);
+      const restored = await (
+        await startRestore(worker.client, setup.config, {
+          target: 'app',
+          backup: manifest.backupId,
+          into,
+          workflowId: `restore-${setup.id}-${i}`,
+        })
+      )
+        .result()
+        .catch((e: unknown) => e as Error);
       if (restored instanceof Error) wrong.push(`restore failed: ${restored.message}`);
       else if (!restored.verification.passed) wrong.push('the restore did not verify');
       await dropDatabases([into]);
       if (wrong.length === 0) clean += 1;
       else problems.push(`${damage}: ${wrong.join('; ')}`);
     }
-    recordFault({ scenario: 'one copy damaged (byte, truncation, manifest), the other intact', faults: DAMAGES.length, runs: DAMAGES.length * 2, clean: clean * 2, orphans: 0 });
+    recordFault({
+      scenario: 'one copy damaged (byte, truncation, manifest), the other intact',
+      faults: DAMAGES.length,
+      runs: DAMAGES.length * 2,
+      clean: clean * 2,
+      orphans: 0,
+    });
     expect(problems).toEqual([]);
   });
 });

@@ -39,9 +39,19 @@ describe(`the object store down for ${OUTAGE_SECONDS} s during an upload`, () =>
       prefix: 'faultoutage',
       patch: (raw) => {
         raw.destinations.cloud = { type: 's3', bucket: BUCKET, prefix: raw.worker.hostId, endpoint: minio.endpoint, forcePathStyle: true };
-        raw.tiers = { daily: { destinations: ['cloud'], keepDays: 30 }, weekly: { destinations: ['cloud'], keepDays: 90 }, monthly: { destinations: ['cloud'], keepDays: 365 } };
+        raw.tiers = {
+          daily: { destinations: ['cloud'], keepDays: 30 },
+          weekly: { destinations: ['cloud'], keepDays: 90 },
+          monthly: { destinations: ['cloud'], keepDays: 365 },
+        };
         // Twice the outage: long enough to wait it out, short enough to end a broken run.
-        raw.retries = { attempts: 3, initialInterval: '1s', maximumInterval: '10s', heartbeatTimeout: '10s', outageWindow: `${OUTAGE_SECONDS * 2}s` };
+        raw.retries = {
+          attempts: 3,
+          initialInterval: '1s',
+          maximumInterval: '10s',
+          heartbeatTimeout: '10s',
+          outageWindow: `${OUTAGE_SECONDS * 2}s`,
+        };
         raw.compression = { algorithm: 'none' };
         raw.verification = { ...(raw.verification ?? {}), afterEachBackup: false };
       },
@@ -58,7 +68,7 @@ describe(`the object store down for ${OUTAGE_SECONDS} s during an upload`, () =>
 
   it('waits the outage out and completes the backup with an intact copy and no unfinished upload', async () => {
     const handle = await startBackup(worker.client, setup.config, { target: 'app', tier: 'daily', workflowId: `backup-${setup.id}` });
-    for (const deadline = Date.now() + 120_000; !(await minio.uploads(BUCKET)).some((u) => u.key.startsWith(`${setup.id}/`)); ) {
+    for (const deadline = Date.now() + 120_000; !(await minio.uploads(BUCKET)).some((u) => u.key.startsWith(`${setup.id}/`));) {
       if (Date.now() > deadline) throw new Error('the upload never began');
       await sleep(100);
     }
@@ -72,11 +82,18 @@ describe(`the object store down for ${OUTAGE_SECONDS} s during an upload`, () =>
       const storage = openStorages(setup.config).get('cloud')!;
       for (const object of result.manifest.destinations.cloud?.objects ?? []) {
         const head = await storage.head(object.key);
-        if (!head || head.size !== object.size || (head.sha256 !== undefined && head.sha256 !== object.sha256)) problems.push(`${object.key} is not as its manifest says`);
+        if (!head || head.size !== object.size || (head.sha256 !== undefined && head.sha256 !== object.sha256))
+          problems.push(`${object.key} is not as its manifest says`);
       }
     }
     const left = (await minio.uploads(BUCKET)).filter((u) => u.key.startsWith(`${setup.id}/`)).length;
-    recordFault({ scenario: `object store down ${OUTAGE_SECONDS} s during an upload`, faults: 1, runs: 1, clean: problems.length === 0 && left === 0 ? 1 : 0, orphans: left });
+    recordFault({
+      scenario: `object store down ${OUTAGE_SECONDS} s during an upload`,
+      faults: 1,
+      runs: 1,
+      clean: problems.length === 0 && left === 0 ? 1 : 0,
+      orphans: left,
+    });
     expect(problems).toEqual([]);
     expect(left).toBe(0);
   });

@@ -36,7 +36,9 @@ describe.skipIf(!isRoot)('a full staging disk', () => {
     try {
       await admin.query('create table public.events (id bigint primary key, payload text not null)');
       // ~20 MB of text that does not compress away: random hex.
-      await admin.query("insert into public.events select i, string_agg(md5(random()::text), '') from generate_series(1, 5000) i, generate_series(1, 128) j group by i");
+      await admin.query(
+        "insert into public.events select i, string_agg(md5(random()::text), '') from generate_series(1, 5000) i, generate_series(1, 128) j group by i",
+      );
     } finally {
       await admin.end();
     }
@@ -65,7 +67,12 @@ describe.skipIf(!isRoot)('a full staging disk', () => {
 
   it('fails the backup cleanly, naming the full disk, and the next backup succeeds once there is room', async () => {
     const problems: string[] = [];
-    const failed = await startBackup(worker!.client, setup.config, { target: 'app', scheduledAt: '2026-10-10T02:00:00.000Z', tier: 'daily', workflowId: `backup-${setup.id}-full` });
+    const failed = await startBackup(worker!.client, setup.config, {
+      target: 'app',
+      scheduledAt: '2026-10-10T02:00:00.000Z',
+      tier: 'daily',
+      workflowId: `backup-${setup.id}-full`,
+    });
     const error = await failed.result().then(
       () => undefined,
       (e: unknown) => e,
@@ -73,20 +80,38 @@ describe.skipIf(!isRoot)('a full staging disk', () => {
     expect(error).toBeInstanceOf(WorkflowFailedError);
     expect(rootMessage(error)).toMatch(/no space left on device.*worker\.stagingDir/);
 
-    const objects = (await s3Client().send(new ListObjectsV2Command({ Bucket: TEST_BUCKETS.cloud, Prefix: `${setup.id}/` }))).Contents ?? [];
+    const objects =
+      (await s3Client().send(new ListObjectsV2Command({ Bucket: TEST_BUCKETS.cloud, Prefix: `${setup.id}/` }))).Contents ?? [];
     if (objects.length > 0) problems.push(`objects left in cloud: ${objects.map((o) => o.Key).join(', ')}`);
-    const local = filesUnder(setup.config.destinations.local!.type === 'local' ? (setup.config.destinations.local as { path: string }).path : '');
+    const local = filesUnder(
+      setup.config.destinations.local!.type === 'local' ? (setup.config.destinations.local as { path: string }).path : '',
+    );
     if (local.length > 0) problems.push(`files left in local: ${local.join(', ')}`);
-    const uploads = ((await s3Client().send(new ListMultipartUploadsCommand({ Bucket: TEST_BUCKETS.cloud }))).Uploads ?? []).filter((u) => u.Key!.startsWith(`${setup.id}/`));
+    const uploads = ((await s3Client().send(new ListMultipartUploadsCommand({ Bucket: TEST_BUCKETS.cloud }))).Uploads ?? []).filter((u) =>
+      u.Key!.startsWith(`${setup.id}/`),
+    );
     const staged = filesUnder(staging);
-    recordFault({ scenario: 'staging disk full during the dump', faults: 1, runs: 1, clean: problems.length === 0 && staged.length === 0 && uploads.length === 0 ? 1 : 0, orphans: uploads.length + staged.length });
+    recordFault({
+      scenario: 'staging disk full during the dump',
+      faults: 1,
+      runs: 1,
+      clean: problems.length === 0 && staged.length === 0 && uploads.length === 0 ? 1 : 0,
+      orphans: uploads.length + staged.length,
+    });
     expect(problems).toEqual([]);
     expect(staged).toEqual([]);
     expect(uploads).toEqual([]);
 
     // Room again: the same worker backs up the next slot.
     await execa('mount', ['-o', 'remount,size=256m', staging]);
-    const next = await (await startBackup(worker!.client, setup.config, { target: 'app', scheduledAt: '2026-10-11T02:00:00.000Z', tier: 'daily', workflowId: `backup-${setup.id}-room` })).result();
+    const next = await (
+      await startBackup(worker!.client, setup.config, {
+        target: 'app',
+        scheduledAt: '2026-10-11T02:00:00.000Z',
+        tier: 'daily',
+        workflowId: `backup-${setup.id}-room`,
+      })
+    ).result();
     expect(next.outcome).toBe('created');
   });
 });

@@ -20,4 +20,3 @@ declare module 'vitest' {
 export function recordFault(row: FaultRow): void {
   appendFileSync(inject('faultsSummaryFile'), `${JSON.stringify(row)}\n`);
 }
-

@@ -81,8 +81,17 @@ describe('the Temporal server restarted during runs', () => {
     const runs: Array<{ name: string; args: string[]; says: RegExp; approve?: boolean }> = [
       { name: 'backup', args: ['backup', 'run', '--target', 'app'], says: /^backed up: app-/m },
       { name: 'verify', args: ['verify', '--target', 'app'], says: /^verified: app-/m },
-      { name: 'restore', args: ['restore', '--target', 'app', '--backup', 'latest', '--into', `${db.name}_restored`], says: new RegExp(`restored into ${db.name}_restored`) },
-      { name: 'disaster recovery', args: ['dr', 'start', '--target', 'app', '--scenario', 'database-corruption', '--json'], says: /"outcome": "recovered"/, approve: true },
+      {
+        name: 'restore',
+        args: ['restore', '--target', 'app', '--backup', 'latest', '--into', `${db.name}_restored`],
+        says: new RegExp(`restored into ${db.name}_restored`),
+      },
+      {
+        name: 'disaster recovery',
+        args: ['dr', 'start', '--target', 'app', '--scenario', 'database-corruption', '--json'],
+        says: /"outcome": "recovered"/,
+        approve: true,
+      },
     ];
     const problems: string[] = [];
     let clean = 0;
@@ -101,7 +110,10 @@ describe('the Temporal server restarted during runs', () => {
           // The recovery waits for an operator before it replaces the database: one approves it from another CLI.
           const id = /^started (\S+)/m.exec(cli.output().stderr)![1]!;
           await cli.waitForStderr(/dr approve/);
-          const approval = runCli(['--config', configFile, '--as', 'oncall@example.com', 'dr', 'approve', id, '--reason', 'fault suite'], env);
+          const approval = runCli(
+            ['--config', configFile, '--as', 'oncall@example.com', 'dr', 'approve', id, '--reason', 'fault suite'],
+            env,
+          );
           if ((await approval.exited) !== 0) problems.push(`${run.name}: the approval failed: ${approval.output().stderr}`);
         }
         const code = await cli.exited;
@@ -116,11 +128,20 @@ describe('the Temporal server restarted during runs', () => {
         cli.kill();
       }
     }
-    const uploads = ((await s3Client().send(new ListMultipartUploadsCommand({ Bucket: TEST_BUCKETS.cloud }))).Uploads ?? []).filter((u) => u.Key!.startsWith(`${setup.id}/`));
+    const uploads = ((await s3Client().send(new ListMultipartUploadsCommand({ Bucket: TEST_BUCKETS.cloud }))).Uploads ?? []).filter((u) =>
+      u.Key!.startsWith(`${setup.id}/`),
+    );
     const staged = filesUnder(setup.config.worker.stagingDir);
     const scratch = (await databasesStartingWith('strongbox_verify_app_')).length;
     const orphans = uploads.length + staged.length;
-    recordFault({ scenario: 'Temporal server restarted during a backup, a verification, a restore, a recovery', faults: runs.length, runs: runs.length, clean, orphans, notes: `${scratch} scratch databases of target app on the server (any test's)` });
+    recordFault({
+      scenario: 'Temporal server restarted during a backup, a verification, a restore, a recovery',
+      faults: runs.length,
+      runs: runs.length,
+      clean,
+      orphans,
+      notes: `${scratch} scratch databases of target app on the server (any test's)`,
+    });
     expect(problems).toEqual([]);
     expect(orphans).toBe(0);
   });

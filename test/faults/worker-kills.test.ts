@@ -67,7 +67,11 @@ describe('the worker killed at random points of backups', () => {
       prefix: 'faultkill',
       patch: (raw) => {
         raw.destinations.cloud.endpoint = proxy.url;
-        raw.tiers = { daily: { destinations: ['local', 'cloud'], keepDays: 30 }, weekly: { destinations: ['cloud'], keepDays: 90 }, monthly: { destinations: ['cloud'], keepDays: 365 } };
+        raw.tiers = {
+          daily: { destinations: ['local', 'cloud'], keepDays: 30 },
+          weekly: { destinations: ['cloud'], keepDays: 90 },
+          monthly: { destinations: ['cloud'], keepDays: 365 },
+        };
         raw.retries = { attempts: 10, initialInterval: '1s', maximumInterval: '2s', heartbeatTimeout: '5s' };
         raw.compression = { algorithm: 'none' };
         raw.verification = { ...(raw.verification ?? {}), afterEachBackup: false };
@@ -104,7 +108,12 @@ describe('the worker killed at random points of backups', () => {
       const due = (b < BACKUPS ? planned.slice(0, b + 1).reduce((sum, n) => sum + n, 0) : KILLS) - killed;
       const scheduledAt = new Date(Date.UTC(2026, 9, 1 + b, 2)).toISOString();
       worker = await spawnWorker(setup, `worker-${b}-0`);
-      const handle = await startBackup(client, setup.config, { target: 'app', scheduledAt, tier: 'daily', workflowId: `backup-${setup.id}-${b}` });
+      const handle = await startBackup(client, setup.config, {
+        target: 'app',
+        scheduledAt,
+        tier: 'daily',
+        workflowId: `backup-${setup.id}-${b}`,
+      });
       let done = false;
       void handle.result().then(
         () => (done = true),
@@ -127,7 +136,13 @@ describe('the worker killed at random points of backups', () => {
       if (result instanceof Error) backupProblems.push(`failed: ${result.message}`);
       else if (result.outcome !== 'created') backupProblems.push(`outcome ${result.outcome}`);
       // Exactly one backup of the slot, every copy as its manifest says.
-      const storages = openStorages({ ...setup.config, destinations: { ...setup.config.destinations, cloud: { ...setup.config.destinations.cloud!, endpoint: testStack().s3.endpoint } as never } });
+      const storages = openStorages({
+        ...setup.config,
+        destinations: {
+          ...setup.config.destinations,
+          cloud: { ...setup.config.destinations.cloud!, endpoint: testStack().s3.endpoint } as never,
+        },
+      });
       const catalog = await readCatalog(storages.values(), { target: 'app' });
       const entries = catalog.entries.filter((e) => e.manifest.scheduledAt === scheduledAt);
       if (entries.length !== 1) backupProblems.push(`${entries.length} backups of the slot in the catalog`);
@@ -135,7 +150,8 @@ describe('the worker killed at random points of backups', () => {
         for (const [destination, { objects }] of Object.entries(entry.manifest.destinations)) {
           for (const object of objects) {
             const head = await storages.get(destination)!.head(object.key);
-            if (!head || head.size !== object.size || (head.sha256 !== undefined && head.sha256 !== object.sha256)) backupProblems.push(`${destination}:${object.key} is not as its manifest says`);
+            if (!head || head.size !== object.size || (head.sha256 !== undefined && head.sha256 !== object.sha256))
+              backupProblems.push(`${destination}:${object.key} is not as its manifest says`);
           }
         }
       }
@@ -146,7 +162,14 @@ describe('the worker killed at random points of backups', () => {
       if (backupProblems.length === 0) clean += 1;
       else problems.push(`backup ${b} (${scheduledAt}): ${backupProblems.join('; ')}`);
     }
-    recordFault({ scenario: 'worker SIGKILLed at random points of a backup', faults: killed, runs: backups, clean, orphans, notes: `seed ${SEED}` });
+    recordFault({
+      scenario: 'worker SIGKILLed at random points of a backup',
+      faults: killed,
+      runs: backups,
+      clean,
+      orphans,
+      notes: `seed ${SEED}`,
+    });
     expect(problems).toEqual([]);
     expect(killed).toBe(KILLS);
   });

@@ -19,7 +19,8 @@ export function unboundedActivities(history: temporal.api.history.v1.IHistory, l
     const scheduled = event.activityTaskScheduledEventAttributes;
     if (!scheduled) continue;
     const startToClose = toMs(scheduled.startToCloseTimeout);
-    if (startToClose > limitMs && toMs(scheduled.heartbeatTimeout) === 0) found.push(`${scheduled.activityType?.name} (${startToClose} ms)`);
+    if (startToClose > limitMs && toMs(scheduled.heartbeatTimeout) === 0)
+      found.push(`${scheduled.activityType?.name} (${startToClose} ms)`);
   }
   return found;
 }

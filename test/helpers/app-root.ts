@@ -21,7 +21,11 @@ export function copyAppRoot(dir: string): AppRoot {
   const secret = (label: string) => `${label}-${randomBytes(12).toString('hex')}`;
   const secrets = { POSTGRES_PASSWORD: secret('db-password'), SESSION_SECRET: secret('session-secret'), STRIPE_API_KEY: secret('sk_test') };
   const lines = Object.entries(secrets).map(([name, value]) => `${name}=${value}`);
-  writeFileSync(path.join(dir, '.env'), `# Secrets of the example application: committed to the configuration repository only encrypted.\n${lines.join('\n')}\n`, { mode: 0o600 });
+  writeFileSync(
+    path.join(dir, '.env'),
+    `# Secrets of the example application: committed to the configuration repository only encrypted.\n${lines.join('\n')}\n`,
+    { mode: 0o600 },
+  );
   return { dir, secrets };
 }
 

@@ -95,7 +95,9 @@ export async function digestDatabase(client: pg.Client): Promise<DatabaseDigest>
     const state = (await client.query<{ last_value: string; is_called: boolean }>(`SELECT last_value, is_called FROM ${name}`)).rows[0]!;
     sequences[name] = `${state.last_value} ${state.is_called} ${params}`;
   }
-  const largeObjects = Object.fromEntries((await client.query<{ oid: string; md5: string }>(LARGE_OBJECTS_SQL)).rows.map((r) => [r.oid, r.md5]));
+  const largeObjects = Object.fromEntries(
+    (await client.query<{ oid: string; md5: string }>(LARGE_OBJECTS_SQL)).rows.map((r) => [r.oid, r.md5]),
+  );
   const overall = hash('sha256', JSON.stringify([tables, sequences, largeObjects]));
   return { tables, sequences, largeObjects, overall };
 }

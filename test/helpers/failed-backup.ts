@@ -16,8 +16,15 @@ export interface FailureChainLink {
  * Starts a backup of target `app`, expects it to fail, and returns its causes (outermost first) and
  * its handle. `onStarted` gets the handle before the wait, so a run that never ends can be terminated.
  */
-export async function failedBackup(worker: TestWorker, setup: TestSetup, onStarted?: (handle: WorkflowHandle) => void): Promise<{ chain: FailureChainLink[]; handle: WorkflowHandle }> {
-  const handle = (await startBackup(worker.client, setup.config, { target: 'app', workflowId: `backup-${setup.id}` })) as unknown as WorkflowHandle;
+export async function failedBackup(
+  worker: TestWorker,
+  setup: TestSetup,
+  onStarted?: (handle: WorkflowHandle) => void,
+): Promise<{ chain: FailureChainLink[]; handle: WorkflowHandle }> {
+  const handle = (await startBackup(worker.client, setup.config, {
+    target: 'app',
+    workflowId: `backup-${setup.id}`,
+  })) as unknown as WorkflowHandle;
   onStarted?.(handle);
   const error = await handle.result().then(
     () => undefined,
@@ -28,7 +35,12 @@ export async function failedBackup(worker: TestWorker, setup: TestSetup, onStart
     .slice(1)
     .map((link) => {
       const e = link as Record<string, unknown>;
-      return { message: String(e.message), type: e.type as string | undefined, nonRetryable: e.nonRetryable as boolean | undefined, retryState: e.retryState as string | undefined };
+      return {
+        message: String(e.message),
+        type: e.type as string | undefined,
+        nonRetryable: e.nonRetryable as boolean | undefined,
+        retryState: e.retryState as string | undefined,
+      };
     });
   return { chain, handle };
 }

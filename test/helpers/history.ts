@@ -14,7 +14,19 @@ import { findBinary, TEMPORAL_CLI, type StackInfo } from '../../src/stack/index.
 export async function historyText(stack: StackInfo, workflowId: string, codec?: { endpoint: string; auth?: string }): Promise<string> {
   const temporal = findBinary(TEMPORAL_CLI)!.path;
   const codecArgs = codec ? ['--codec-endpoint', codec.endpoint, ...(codec.auth ? ['--codec-auth', codec.auth] : [])] : [];
-  const { stdout } = await execa(temporal, ['workflow', 'show', '--output', 'json', '--address', stack.temporal.address, '--namespace', stack.temporal.namespace, '--workflow-id', workflowId, ...codecArgs]);
+  const { stdout } = await execa(temporal, [
+    'workflow',
+    'show',
+    '--output',
+    'json',
+    '--address',
+    stack.temporal.address,
+    '--namespace',
+    stack.temporal.namespace,
+    '--workflow-id',
+    workflowId,
+    ...codecArgs,
+  ]);
   const pieces: string[] = [stdout];
   const visit = (value: unknown, key: string): void => {
     if (typeof value === 'string') {
@@ -84,7 +96,8 @@ export async function familyPayloadSizes(client: Client, workflowId: string, ...
     const history = await client.workflow.getHandle(id).fetchHistory();
     sizes.push(...payloadSizes(id, history));
     for (const event of (history.events ?? []) as HistoryEvent[]) {
-      const started = event.childWorkflowExecutionStartedEventAttributes as { workflowExecution?: { workflowId?: string | null } } | null | undefined;
+      const started = event.childWorkflowExecutionStartedEventAttributes as
+        { workflowExecution?: { workflowId?: string | null } } | null | undefined;
       const childId = started?.workflowExecution?.workflowId;
       if (childId) queue.push(childId);
     }
@@ -107,7 +120,10 @@ export function summarizePayloadSizes(sizes: PayloadSize[]): string {
   }
   return [...groups.entries()]
     .sort(([, a], [, b]) => b.largest.bytes - a.largest.bytes)
-    .map(([key, { largest, count, total }]) => `${formatBytes(largest.bytes).padStart(10)}  ×${String(count).padEnd(4)} total ${formatBytes(total).padStart(10)}  ${key} (largest: event ${largest.eventId})`)
+    .map(
+      ([key, { largest, count, total }]) =>
+        `${formatBytes(largest.bytes).padStart(10)}  ×${String(count).padEnd(4)} total ${formatBytes(total).padStart(10)}  ${key} (largest: event ${largest.eventId})`,
+    )
     .join('\n');
 }
 
@@ -150,7 +166,12 @@ interface PayloadLike {
 }
 
 function isPayload(record: Record<string, unknown>): record is PayloadLike & Record<string, unknown> {
-  return record.data instanceof Uint8Array || (record.metadata !== null && typeof record.metadata === 'object' && Object.values(record.metadata as object).some((v) => v instanceof Uint8Array));
+  return (
+    record.data instanceof Uint8Array ||
+    (record.metadata !== null &&
+      typeof record.metadata === 'object' &&
+      Object.values(record.metadata as object).some((v) => v instanceof Uint8Array))
+  );
 }
 
 /** Protobuf size of `Payloads { repeated Payload payloads = 1; }`. */

@@ -30,7 +30,12 @@ export async function ownTemporal(dir: string): Promise<OwnTemporal> {
     async start() {
       const started = spawnDetached({ command: found.path, args: temporalArgs(options, ports), log, cwd: dir });
       pid = started.pid;
-      await waitUntilReady({ component: 'Temporal', log, started, probe: () => temporalAnswers({ address, namespace: 'default' }, Object.keys(STRONGBOX_SEARCH_ATTRIBUTES)) });
+      await waitUntilReady({
+        component: 'Temporal',
+        log,
+        started,
+        probe: () => temporalAnswers({ address, namespace: 'default' }, Object.keys(STRONGBOX_SEARCH_ATTRIBUTES)),
+      });
     },
     async stop() {
       if (pid !== undefined) await stopProcess(pid, temporalSignature({ address }), 30_000);

@@ -49,7 +49,10 @@ export function fingerprintOf(database: string, config?: pg.ClientConfig): Promi
 export async function databasesStartingWith(prefix: string, config?: pg.ClientConfig): Promise<string[]> {
   return withDatabase(
     'postgres',
-    async (c) => (await c.query<{ datname: string }>(`select datname from pg_database where starts_with(datname, $1) order by 1`, [prefix])).rows.map((r) => r.datname),
+    async (c) =>
+      (await c.query<{ datname: string }>(`select datname from pg_database where starts_with(datname, $1) order by 1`, [prefix])).rows.map(
+        (r) => r.datname,
+      ),
     config,
   );
 }
@@ -79,7 +82,9 @@ export async function waitFor<T>(what: string, read: () => Promise<T>, done: (va
     }
     await sleep(250);
   }
-  throw new Error(`timed out waiting for ${what}; last seen: ${JSON.stringify(last)}${lastError ? `; last error: ${String(lastError)}` : ''}`);
+  throw new Error(
+    `timed out waiting for ${what}; last seen: ${JSON.stringify(last)}${lastError ? `; last error: ${String(lastError)}` : ''}`,
+  );
 }
 
 /** The standard Temporal CLI, pointed at the stack. */
@@ -92,7 +97,10 @@ export async function temporalCli(args: string[], stack: StackInfo = testStack()
 
 /** `node bin/strongbox.js -c <the setup's config> …` (needs `npm run build`). */
 export async function strongboxCli(setup: TestSetup, args: string[]): Promise<{ stdout: string; stderr: string; exitCode: number }> {
-  const result = await execa(process.execPath, [BIN, '-c', writeConfigFile(setup), ...args], { env: { ...process.env, ...stackEnv(testStack()) }, reject: false });
+  const result = await execa(process.execPath, [BIN, '-c', writeConfigFile(setup), ...args], {
+    env: { ...process.env, ...stackEnv(testStack()) },
+    reject: false,
+  });
   return { stdout: result.stdout, stderr: result.stderr, exitCode: result.exitCode ?? -1 };
 }
 

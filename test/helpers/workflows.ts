@@ -42,7 +42,12 @@ export function useStackEnv(stack: StackInfo = testStack()): void {
  * A configuration for one test: a target on the stack's PostgreSQL, the local destination in a temp
  * directory, cloud and offsite under a unique prefix of the test buckets, and fresh age keys.
  */
-export function testSetup(options: { database: string; prefix?: string; patch?: (raw: Record<string, any>, dir: string) => void; stack?: StackInfo }): TestSetup {
+export function testSetup(options: {
+  database: string;
+  prefix?: string;
+  patch?: (raw: Record<string, any>, dir: string) => void;
+  stack?: StackInfo;
+}): TestSetup {
   const stack = options.stack ?? testStack();
   useStackEnv(stack);
   const id = uniqueId(options.prefix ?? 'sb');
@@ -51,7 +56,13 @@ export function testSetup(options: { database: string; prefix?: string; patch?: 
   writeFileSync(path.join(dir, 'identity.txt'), `${keys.identity}\n`, { mode: 0o600 });
   writeFileSync(path.join(dir, 'recipient.txt'), `${keys.recipient}\n`);
   const raw: Record<string, any> = {
-    temporal: { address: stack.temporal.address, namespace: stack.temporal.namespace, taskQueue: id, restoreTaskQueue: `${id}-restore`, ...(stack.temporal.uiUrl ? { uiUrl: stack.temporal.uiUrl } : {}) },
+    temporal: {
+      address: stack.temporal.address,
+      namespace: stack.temporal.namespace,
+      taskQueue: id,
+      restoreTaskQueue: `${id}-restore`,
+      ...(stack.temporal.uiUrl ? { uiUrl: stack.temporal.uiUrl } : {}),
+    },
     worker: { hostId: id, stagingDir: path.join(dir, 'staging'), metricsPort: 0 },
     encryption: { recipients: [{ file: path.join(dir, 'recipient.txt') }], identity: { file: path.join(dir, 'identity.txt') } },
     destinations: {
@@ -62,7 +73,13 @@ export function testSetup(options: { database: string; prefix?: string; patch?: 
     // Short backoff and heartbeat so failure tests finish in seconds, not minutes.
     retries: { attempts: 2, initialInterval: '1s', maximumInterval: '2s', heartbeatTimeout: '10s' },
     targets: {
-      app: { host: stack.postgres.host, port: stack.postgres.port, user: stack.postgres.user, passfile: stack.postgres.passfile, database: options.database },
+      app: {
+        host: stack.postgres.host,
+        port: stack.postgres.port,
+        user: stack.postgres.user,
+        passfile: stack.postgres.passfile,
+        database: options.database,
+      },
     },
   };
   options.patch?.(raw, dir);
@@ -82,7 +99,10 @@ let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 
 /** The workflow bundle, built once per test file (process). */
 export function testBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflowCode({ workflowsPath: workflowsPath(), logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} } as never });
+  bundle ??= bundleWorkflowCode({
+    workflowsPath: workflowsPath(),
+    logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} } as never,
+  });
   return bundle;
 }
 
@@ -128,7 +148,10 @@ export function readLog(setup: TestSetup): string {
  * The whole manifest of a backup a workflow made (with its per-table counts), read from the first
  * destination that holds it: workflow results carry only its summary.
  */
-export async function storedManifest(config: Config, summary: { target: string; backupId: string; destinations: Record<string, unknown> }): Promise<Manifest> {
+export async function storedManifest(
+  config: Config,
+  summary: { target: string; backupId: string; destinations: Record<string, unknown> },
+): Promise<Manifest> {
   const storages = openStorages(config);
   for (const destination of Object.keys(summary.destinations)) {
     const manifest = await readManifest(storages.get(destination)!, summary.target, summary.backupId);

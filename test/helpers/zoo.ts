@@ -31,7 +31,9 @@ export async function createZoo(stack: StackInfo = testStack(), prefix = 'zoo'):
     try {
       for (const file of zooFiles()) {
         await client.query(readFileSync(file, 'utf8')).catch((error: unknown) => {
-          throw new Error(`loading the zoo's ${path.basename(file)} into ${database.name} failed: ${(error as Error).message}`, { cause: error });
+          throw new Error(`loading the zoo's ${path.basename(file)} into ${database.name} failed: ${(error as Error).message}`, {
+            cause: error,
+          });
         });
       }
     } finally {

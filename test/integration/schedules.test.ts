@@ -45,7 +45,9 @@ beforeAll(async () => {
   database = await createTestDatabase(testStack(), 'sched');
   const db = await pgAdmin(testStack(), database.name);
   try {
-    await db.query('create table items (id int primary key, name text); insert into items select i, md5(i::text) from generate_series(1, 50) i');
+    await db.query(
+      'create table items (id int primary key, name text); insert into items select i, md5(i::text) from generate_series(1, 50) i',
+    );
   } finally {
     await db.end();
   }
@@ -68,7 +70,10 @@ beforeAll(async () => {
 afterAll(async () => {
   for await (const s of client?.schedule.list() ?? []) {
     if (s.scheduleId.startsWith(prefix) || created.includes(s.scheduleId)) {
-      await client.schedule.getHandle(s.scheduleId).delete().catch(() => undefined);
+      await client.schedule
+        .getHandle(s.scheduleId)
+        .delete()
+        .catch(() => undefined);
     }
   }
   await worker?.stop();
@@ -91,17 +96,30 @@ describe('schedules apply', () => {
   it('creates every configured schedule with its calendar, time zone, policies and action', async () => {
     const report = await applySchedules(client, setup.config, { idPrefix: prefix });
     expect(report.created).toEqual(
-      [`backup-${other}`, `backup-${target}`, 'prune', 'scrub', 'staleness', `verify-${other}`, `verify-${target}`].map((s) => `${prefix}${s}`).sort(),
+      [`backup-${other}`, `backup-${target}`, 'prune', 'scrub', 'staleness', `verify-${other}`, `verify-${target}`]
+        .map((s) => `${prefix}${s}`)
+        .sort(),
     );
     expect([report.updated, report.deleted, report.unchanged, report.conflicts]).toEqual([[], [], [], []]);
 
     const backup = await describeSchedule(`${prefix}backup-${target}`);
     expect(backup.spec.calendars).toEqual([
-      expect.objectContaining({ hour: one(1), minute: one(30), second: one(0), dayOfMonth: [{ start: 1, end: 31, step: 1 }], comment: `nightly backup of ${target}` }),
+      expect.objectContaining({
+        hour: one(1),
+        minute: one(30),
+        second: one(0),
+        dayOfMonth: [{ start: 1, end: 31, step: 1 }],
+        comment: `nightly backup of ${target}`,
+      }),
     ]);
     expect(backup.spec.timezone).toBe('Europe/Berlin');
     expect(backup.policies).toEqual({ overlap: 'SKIP', catchupWindow: 6 * HOUR, pauseOnFailure: false });
-    expect(backup.action).toMatchObject({ workflowType: 'backupWorkflow', args: [{ target, tier: 'auto' }], taskQueue: setup.config.temporal.taskQueue, workflowId: `backup-${target}` });
+    expect(backup.action).toMatchObject({
+      workflowType: 'backupWorkflow',
+      args: [{ target, tier: 'auto' }],
+      taskQueue: setup.config.temporal.taskQueue,
+      workflowId: `backup-${target}`,
+    });
     expect(backup.memo).toEqual({ managedBy: 'strongbox', idPrefix: prefix });
     expect(backup.state.paused).toBe(false);
     // 01:30 in Berlin is 00:30 UTC in winter, 23:30 UTC the day before in summer.
@@ -113,7 +131,11 @@ describe('schedules apply', () => {
     expect(prune.action).toMatchObject({ workflowType: 'pruneWorkflow', args: [{}], workflowId: 'prune' });
 
     const verify = await describeSchedule(`${prefix}verify-${target}`);
-    expect([verify.spec.calendars![0]!.dayOfMonth, verify.spec.calendars![0]!.hour, verify.spec.timezone]).toEqual([one(1), one(6), 'Europe/Berlin']);
+    expect([verify.spec.calendars![0]!.dayOfMonth, verify.spec.calendars![0]!.hour, verify.spec.timezone]).toEqual([
+      one(1),
+      one(6),
+      'Europe/Berlin',
+    ]);
     expect(verify.action).toMatchObject({ workflowType: 'verifyBackupWorkflow', args: [{ target, backup: 'latest' }] });
 
     const staleness = await describeSchedule(`${prefix}staleness`);
@@ -130,7 +152,7 @@ describe('schedules apply', () => {
     expect(after.info.lastUpdatedAt).toEqual(before.info.lastUpdatedAt);
   });
 
-  it('updates a changed schedule and keeps an operator\'s pause and note', async () => {
+  it("updates a changed schedule and keeps an operator's pause and note", async () => {
     const id = `${prefix}backup-${target}`;
     await pauseSchedule(client, id, 'database migration until Friday');
     const moved = configWith((raw) => {
@@ -191,7 +213,10 @@ describe('schedules trigger and list', () => {
     const errors: Buffer[] = [];
     stdout.on('data', (c: Buffer) => chunks.push(c));
     stderr.on('data', (c: Buffer) => errors.push(c));
-    const code = await main(['node', 'strongbox', '--config', configFile, 'schedules', 'trigger', `${prefix}backup-${target}`, '--json'], { stdout, stderr });
+    const code = await main(['node', 'strongbox', '--config', configFile, 'schedules', 'trigger', `${prefix}backup-${target}`, '--json'], {
+      stdout,
+      stderr,
+    });
     expect({ code, stderr: Buffer.concat(errors).toString() }).toEqual({ code: 0, stderr: '' });
     const run = JSON.parse(Buffer.concat(chunks).toString()) as { workflowId: string; runId: string };
 
@@ -207,11 +232,23 @@ describe('schedules trigger and list', () => {
 
   it('lists each schedule with its spec, pause state, next runs and last result', async () => {
     const list = await listSchedules(client, setup.config, { idPrefix: prefix });
-    expect(list.map((s) => s.id)).toEqual([`backup-${target}`, 'prune', 'scrub', 'staleness', `verify-${target}`].map((s) => `${prefix}${s}`));
+    expect(list.map((s) => s.id)).toEqual(
+      [`backup-${target}`, 'prune', 'scrub', 'staleness', `verify-${target}`].map((s) => `${prefix}${s}`),
+    );
     const backup = list[0]!;
-    expect(backup).toMatchObject({ workflowType: 'backupWorkflow', spec: 'daily at 01:30 Europe/Berlin', paused: false, configured: true, lastResult: 'COMPLETED' });
+    expect(backup).toMatchObject({
+      workflowType: 'backupWorkflow',
+      spec: 'daily at 01:30 Europe/Berlin',
+      paused: false,
+      configured: true,
+      lastResult: 'COMPLETED',
+    });
     expect(backup.recent[0]).toMatchObject({ workflowId, status: 'COMPLETED' });
     expect(backup.nextRuns).toHaveLength(3);
-    expect(list.find((s) => s.id === `${prefix}staleness`)!).toMatchObject({ spec: 'hourly at :00 UTC', lastResult: undefined, recent: [] });
+    expect(list.find((s) => s.id === `${prefix}staleness`)!).toMatchObject({
+      spec: 'hourly at :00 UTC',
+      lastResult: undefined,
+      recent: [],
+    });
   });
 });

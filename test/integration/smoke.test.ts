@@ -31,11 +31,16 @@ async function temporalWorkflowList(workflowId: string): Promise<ListedExecution
   if (!cli) throw new Error('the Temporal CLI is not built — the global setup builds it with the stack');
   const stack = testStack();
   const { stdout } = await execa(cli.path, [
-    'workflow', 'list',
-    '--address', stack.temporal.address,
-    '--namespace', stack.temporal.namespace,
-    '--query', `WorkflowId='${workflowId}'`,
-    '--output', 'json',
+    'workflow',
+    'list',
+    '--address',
+    stack.temporal.address,
+    '--namespace',
+    stack.temporal.namespace,
+    '--query',
+    `WorkflowId='${workflowId}'`,
+    '--output',
+    'json',
   ]);
   const parsed: unknown = JSON.parse(stdout.trim() === '' ? '[]' : stdout);
   return (Array.isArray(parsed) ? parsed : [parsed]) as ListedExecution[];
@@ -58,7 +63,10 @@ describe('smoke: every part is real', () => {
 
       // Visibility is eventually consistent: the completed run shows up in the list shortly after.
       await expect
-        .poll(async () => (await temporalWorkflowList(workflowId)).map((e) => [e.execution.workflowId, e.type.name, e.status]), { timeout: 30_000, interval: 500 })
+        .poll(async () => (await temporalWorkflowList(workflowId)).map((e) => [e.execution.workflowId, e.type.name, e.status]), {
+          timeout: 30_000,
+          interval: 500,
+        })
         .toEqual([[workflowId, 'backupWorkflow', 'WORKFLOW_EXECUTION_STATUS_COMPLETED']]);
       const [listed] = await temporalWorkflowList(workflowId);
       expect(listed!.execution.runId).toBe(result.manifest.workflow.runId);
@@ -76,7 +84,13 @@ describe('smoke: every part is real', () => {
     const stack = testStack();
     useStackEnv(stack);
     const prefix = uniqueId('smoke-s3');
-    const storage = new S3Storage('cloud', { type: 's3', bucket: TEST_BUCKETS.cloud, prefix, endpoint: stack.s3.endpoint, forcePathStyle: true });
+    const storage = new S3Storage('cloud', {
+      type: 's3',
+      bucket: TEST_BUCKETS.cloud,
+      prefix,
+      endpoint: stack.s3.endpoint,
+      forcePathStyle: true,
+    });
     const dir = mkdtempSync(path.join(os.tmpdir(), 'strongbox-smoke-'));
     const file = path.join(dir, 'payload.bin');
     const payload = Buffer.from(Array.from({ length: 70_000 }, (_, i) => (i * 31) % 251));
@@ -101,7 +115,12 @@ describe('smoke: every part is real', () => {
     const stack = testStack();
     const database = await createTestDatabase(stack, 'smoke-pg');
     try {
-      const endpoint = resolveEndpoint({ baseDir: stack.dir }, { host: stack.postgres.host, port: stack.postgres.port, user: stack.postgres.user, passfile: stack.postgres.passfile }, database.name, {});
+      const endpoint = resolveEndpoint(
+        { baseDir: stack.dir },
+        { host: stack.postgres.host, port: stack.postgres.port, user: stack.postgres.user, passfile: stack.postgres.passfile },
+        database.name,
+        {},
+      );
       const client = await connectPg(endpoint);
       try {
         const { rows } = await client.query<{ db: string; port: number; sum: number }>(

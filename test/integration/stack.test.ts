@@ -1,12 +1,7 @@
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import {
-  DeleteObjectCommand,
-  GetObjectCommand,
-  GetObjectLockConfigurationCommand,
-  PutObjectCommand,
-} from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, GetObjectLockConfigurationCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { Connection } from '@temporalio/client';
 import { describe, expect, it } from 'vitest';
 import {
@@ -32,7 +27,9 @@ function portOf(address: string): number {
 
 /** The real user id a process runs as, from /proc. */
 function processUid(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('Uid:'));
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('Uid:'));
   return Number(line?.split(/\s+/)[1]);
 }
 
@@ -138,7 +135,13 @@ describe('stackUp and stackDown', () => {
       expect([again.temporal.pid, again.s3.pid, again.postgres.pid]).toEqual([info.temporal.pid, info.s3.pid, info.postgres.pid]);
 
       const pids = [info.temporal.pid, info.s3.pid, info.postgres.pid];
-      const ports = [portOf(info.temporal.address), portOf(info.temporal.uiUrl!), portOf(info.s3.endpoint), portOf(info.s3.consoleUrl!), info.postgres.port];
+      const ports = [
+        portOf(info.temporal.address),
+        portOf(info.temporal.uiUrl!),
+        portOf(info.s3.endpoint),
+        portOf(info.s3.consoleUrl!),
+        info.postgres.port,
+      ];
       expect(pids.every(isAlive)).toBe(true);
 
       const { stopped } = await stackDown(dir);

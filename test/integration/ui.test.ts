@@ -15,7 +15,14 @@ import { createTestDatabase, pgAdmin, testStack, uniqueId, type TestDatabase } f
 import { startTestWorker, testSetup, type TestSetup, type TestWorker } from '../helpers/workflows.js';
 
 const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 const ARTIFACTS = path.resolve(import.meta.dirname, '../../test-artifacts');
 /** The UI reads the visibility store, which lags a run's end by a moment: bounds the wait, asserts nothing. */
 const VISIBILITY_DEADLINE_MS = 60_000;
@@ -52,7 +59,9 @@ describe.skipIf(!browserInstall.path)('the Temporal UI in a browser', () => {
     db = await createTestDatabase(testStack(), 'ui');
     const admin = await pgAdmin(testStack(), db.name);
     try {
-      await admin.query('create table notes (id int primary key, body text); insert into notes select i, md5(i::text) from generate_series(1, 100) i');
+      await admin.query(
+        'create table notes (id int primary key, body text); insert into notes select i, md5(i::text) from generate_series(1, 100) i',
+      );
     } finally {
       await admin.end();
     }
@@ -86,12 +95,15 @@ describe.skipIf(!browserInstall.path)('the Temporal UI in a browser', () => {
   it('lists the completed backup on the workflows page, filtered by its StrongboxTarget', async () => {
     const query = `StrongboxTarget='${target}' AND StrongboxOutcome='succeeded'`;
     const row = page.getByRole('row').filter({ hasText: workflowId });
-    for (const deadline = Date.now() + VISIBILITY_DEADLINE_MS; ; ) {
+    for (const deadline = Date.now() + VISIBILITY_DEADLINE_MS; ;) {
       await page.goto(`${uiUrl}/namespaces/default/workflows?query=${encodeURIComponent(query)}`);
-      const shown = await row.first().waitFor({ timeout: PAGE_TIMEOUT_MS / 2 }).then(
-        () => true,
-        () => false,
-      );
+      const shown = await row
+        .first()
+        .waitFor({ timeout: PAGE_TIMEOUT_MS / 2 })
+        .then(
+          () => true,
+          () => false,
+        );
       if (shown || Date.now() > deadline) break;
     }
     await page.screenshot({ path: path.join(ARTIFACTS, 'ui-workflows-by-target.png'), fullPage: true });

@@ -34,7 +34,9 @@ function runWorker(configFile: string, env: Record<string, string>): Run {
   let stdout = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal })),
+  );
   return { stderr: () => stderr, stdout: () => stdout, exited, kill: (signal) => void child.kill(signal) };
 }
 
@@ -77,7 +79,12 @@ describe('strongbox worker (the process)', () => {
       const run = runWorker(configFile(setup), { ...stackEnv(testStack()), TEMPORAL_ADDRESS: `127.0.0.1:${port}` });
       const { code } = await run.exited;
       expect(code).toBe(1);
-      expect(run.stderr()).toMatch(new RegExp(`^strongbox: cannot reach Temporal at 127\\.0\\.0\\.1:${port} .*— start it with \`strongbox stack up\` or set TEMPORAL_ADDRESS$`, 'm'));
+      expect(run.stderr()).toMatch(
+        new RegExp(
+          `^strongbox: cannot reach Temporal at 127\\.0\\.0\\.1:${port} .*— start it with \`strongbox stack up\` or set TEMPORAL_ADDRESS$`,
+          'm',
+        ),
+      );
       expect(run.stderr()).not.toContain('worker started');
     } finally {
       setup.cleanup();

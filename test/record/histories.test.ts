@@ -57,27 +57,53 @@ describe('recording the histories a deploy must replay', () => {
   });
 
   it('records a backup, a verification and a prune', async () => {
-    const backup = await startBackup(worker.client, setup.config, { target: 'app', scheduledAt: '2026-11-01T02:00:00.000Z', workflowId: `record-backup-${setup.id}` });
+    const backup = await startBackup(worker.client, setup.config, {
+      target: 'app',
+      scheduledAt: '2026-11-01T02:00:00.000Z',
+      workflowId: `record-backup-${setup.id}`,
+    });
     await backup.result();
     await save('backup', backup);
     const verify = await startVerify(worker.client, setup.config, { target: 'app', workflowId: `record-verify-${setup.id}` });
     await verify.result();
     await save('verify', verify);
-    const prune = await worker.client.workflow.start('pruneWorkflow', { taskQueue: setup.config.temporal.taskQueue, workflowId: `record-prune-${setup.id}`, args: [{ target: 'app' }] });
+    const prune = await worker.client.workflow.start('pruneWorkflow', {
+      taskQueue: setup.config.temporal.taskQueue,
+      workflowId: `record-prune-${setup.id}`,
+      args: [{ target: 'app' }],
+    });
     await prune.result();
     await save('prune', prune);
   });
 
   it('records a restore waiting for the approval of its swap', async () => {
-    const restore = await startRestore(worker.client, setup.config, { target: 'app', backup: 'latest', swap: true, workflowId: `record-restore-${setup.id}` });
-    await waitFor('the restore to wait for its approval', () => restoreProgress(restore), (p) => p.step === 'awaiting-approval');
+    const restore = await startRestore(worker.client, setup.config, {
+      target: 'app',
+      backup: 'latest',
+      swap: true,
+      workflowId: `record-restore-${setup.id}`,
+    });
+    await waitFor(
+      'the restore to wait for its approval',
+      () => restoreProgress(restore),
+      (p) => p.step === 'awaiting-approval',
+    );
     await save('restore-awaiting-approval', restore);
     await restore.terminate('recorded');
   });
 
   it('records a disaster recovery waiting for its approval', async () => {
-    const dr = await startDr(worker.client, setup.config, { target: 'app', scenario: 'database-corruption', workflowId: `record-dr-${setup.id}`, requestedBy: 'recorder' });
-    const status = await waitFor('the recovery to wait for its approval', () => drStatus(dr), (s) => s.state === 'awaiting-approval');
+    const dr = await startDr(worker.client, setup.config, {
+      target: 'app',
+      scenario: 'database-corruption',
+      workflowId: `record-dr-${setup.id}`,
+      requestedBy: 'recorder',
+    });
+    const status = await waitFor(
+      'the recovery to wait for its approval',
+      () => drStatus(dr),
+      (s) => s.state === 'awaiting-approval',
+    );
     expect(status.approval.required).toBe(true);
     await save('disaster-recovery-awaiting-approval', dr);
     await dr.terminate('recorded');

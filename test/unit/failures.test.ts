@@ -1,11 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { causeChain, findInChain, rootMessage } from '../../src/failures.js';
 
-const wrapped = { message: 'Workflow execution failed', cause: { message: 'Activity task failed', cause: { message: 'pg_dump failed: no such database', type: 'StrongboxDumpFailedError' } } };
+const wrapped = {
+  message: 'Workflow execution failed',
+  cause: { message: 'Activity task failed', cause: { message: 'pg_dump failed: no such database', type: 'StrongboxDumpFailedError' } },
+};
 
 describe('the cause chain', () => {
   it('lists an error and its causes, outermost first', () => {
-    expect(causeChain(wrapped).map((e) => (e as { message: string }).message)).toEqual(['Workflow execution failed', 'Activity task failed', 'pg_dump failed: no such database']);
+    expect(causeChain(wrapped).map((e) => (e as { message: string }).message)).toEqual([
+      'Workflow execution failed',
+      'Activity task failed',
+      'pg_dump failed: no such database',
+    ]);
   });
 
   it('stops at ten links, so a cycle cannot hang a caller', () => {

@@ -22,7 +22,12 @@ function executable(file: string, mode = 0o755): string {
 }
 
 /** An environment with its own PATH directory and cache, holding whichever fakes a test asks for. */
-function setup(options: { explicit?: boolean; onPath?: boolean; cached?: boolean }): { env: NodeJS.ProcessEnv; explicit: string; onPath: string; cached: string } {
+function setup(options: { explicit?: boolean; onPath?: boolean; cached?: boolean }): {
+  env: NodeJS.ProcessEnv;
+  explicit: string;
+  onPath: string;
+  cached: string;
+} {
   const explicit = path.join(root, 'explicit', 'temporal');
   const onPath = path.join(root, 'path-bin', 'temporal');
   const cached = path.join(root, 'cache', 'strongbox', 'bin', 'temporal');
@@ -110,7 +115,9 @@ describe('findPostgresBinDir', () => {
 
   it('refuses a STRONGBOX_PG_BINDIR without the server programs', () => {
     const partial = cluster('14', ['initdb']);
-    expect(() => findPostgresBinDir({ STRONGBOX_PG_BINDIR: partial }, path.join(root, 'postgresql'))).toThrow(/STRONGBOX_PG_BINDIR=.*pg_ctl/);
+    expect(() => findPostgresBinDir({ STRONGBOX_PG_BINDIR: partial }, path.join(root, 'postgresql'))).toThrow(
+      /STRONGBOX_PG_BINDIR=.*pg_ctl/,
+    );
   });
 
   it('finds nothing when PostgreSQL is not installed', () => {

@@ -20,8 +20,24 @@ function fakeStack(dir: string): StackInfo {
     startedAt: '2026-11-23T00:00:00.000Z',
     persistent: true,
     temporal: { address: '127.0.0.1:7233', namespace: 'default', uiUrl: 'http://127.0.0.1:8233', pid: 1, log: '/dev/null' },
-    s3: { endpoint: 'http://127.0.0.1:9000', region: 'us-east-1', credentialsFile: path.join(dir, 'minio/credentials'), buckets: [], pid: 1, log: '/dev/null' },
-    postgres: { host: '127.0.0.1', port: 5555, user: 'postgres', passfile: path.join(dir, 'postgres/pgpass'), binDir: '/usr/lib/postgresql/15/bin', pid: 1, dataDir: path.join(dir, 'postgres/data'), log: '/dev/null' },
+    s3: {
+      endpoint: 'http://127.0.0.1:9000',
+      region: 'us-east-1',
+      credentialsFile: path.join(dir, 'minio/credentials'),
+      buckets: [],
+      pid: 1,
+      log: '/dev/null',
+    },
+    postgres: {
+      host: '127.0.0.1',
+      port: 5555,
+      user: 'postgres',
+      passfile: path.join(dir, 'postgres/pgpass'),
+      binDir: '/usr/lib/postgresql/15/bin',
+      pid: 1,
+      dataDir: path.join(dir, 'postgres/data'),
+      log: '/dev/null',
+    },
   };
 }
 
@@ -36,7 +52,8 @@ function resolvedPaths(config: Config): Record<string, string> {
     if (typeof r !== 'string') out[`encryption.recipients[${i}]`] = resolvePath(config, r.file);
   });
   if ('file' in config.encryption.identity) out['encryption.identity'] = resolvePath(config, config.encryption.identity.file);
-  for (const [name, d] of Object.entries(config.destinations)) if (d.type === 'local') out[`destinations.${name}.path`] = resolvePath(config, d.path);
+  for (const [name, d] of Object.entries(config.destinations))
+    if (d.type === 'local') out[`destinations.${name}.path`] = resolvePath(config, d.path);
   for (const [name, t] of Object.entries(config.targets)) if (t.passfile) out[`targets.${name}.passfile`] = resolvePath(config, t.passfile);
   return out;
 }
@@ -60,8 +77,13 @@ describe('the configuration start hands its worker', () => {
   });
 
   it('keeps a remote configuration repository as it is', () => {
-    const base = parseConfig({ configBackup: { repository: 'git@git.example.com:ops/config.git' } }, { source: undefined, baseDir: project });
-    expect((absoluteConfigData(base) as { configBackup: { repository: string } }).configBackup.repository).toBe('git@git.example.com:ops/config.git');
+    const base = parseConfig(
+      { configBackup: { repository: 'git@git.example.com:ops/config.git' } },
+      { source: undefined, baseDir: project },
+    );
+    expect((absoluteConfigData(base) as { configBackup: { repository: string } }).configBackup.repository).toBe(
+      'git@git.example.com:ops/config.git',
+    );
   });
 
   it('writes the defaults plus the demo target to the stack directory, and loads back the same settings', () => {
@@ -80,14 +102,20 @@ describe('the configuration start hands its worker', () => {
     expect(rest.schedules).toEqual(baseRest.schedules);
   });
 
-  it('encrypts payloads when the stack reserved a codec server: the key made beside the age keys, the worker serving the codec on the stack\'s port with its token file', () => {
+  it("encrypts payloads when the stack reserved a codec server: the key made beside the age keys, the worker serving the codec on the stack's port with its token file", () => {
     const base = loadConfig({ env: {}, cwd: project });
     const stack = fakeStack(stackDir);
     stack.temporal.codecPort = 18089;
     const { config } = writeDemoConfig(base, stack);
     expect(config.codec?.key).toEqual({ file: path.join(project, '.strongbox/keys/payload.key') });
     expect(statSync(path.join(project, '.strongbox/keys/payload.key')).mode & 0o777).toBe(0o600);
-    expect(config.codec?.server).toMatchObject({ withWorker: true, host: '127.0.0.1', port: 18089, token: { file: path.join(stackDir, 'codec.token') }, uiOrigins: ['http://127.0.0.1:8233'] });
+    expect(config.codec?.server).toMatchObject({
+      withWorker: true,
+      host: '127.0.0.1',
+      port: 18089,
+      token: { file: path.join(stackDir, 'codec.token') },
+      uiOrigins: ['http://127.0.0.1:8233'],
+    });
     expect(loadPayloadKeyring(config)?.active.id).toMatch(/^[0-9a-f]{16}$/);
     // Without a reserved codec server (a stack started by hand), payloads stay as they were.
     expect(writeDemoConfig(base, fakeStack(stackDir)).config.codec).toBeUndefined();

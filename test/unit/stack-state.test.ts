@@ -18,7 +18,13 @@ function sample(): StackInfo {
     dir,
     startedAt: '2026-01-02T03:04:05.000Z',
     persistent: false,
-    temporal: { address: '127.0.0.1:40001', namespace: 'default', uiUrl: 'http://127.0.0.1:40002', pid: 101, log: `${dir}/temporal/temporal.log` },
+    temporal: {
+      address: '127.0.0.1:40001',
+      namespace: 'default',
+      uiUrl: 'http://127.0.0.1:40002',
+      pid: 101,
+      log: `${dir}/temporal/temporal.log`,
+    },
     s3: {
       endpoint: 'http://127.0.0.1:40003',
       region: 'us-east-1',

@@ -2,9 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { attemptFolder, stagedPath, stagingFolder } from '../../src/staging.js';
 
 describe('staging folders', () => {
-  it.each(['app-20261101T020000Z', 'fetch-verify-app-0123abcd', 'export-app-20261101T020000Z', 'a.b_c-d'])('takes %s as one folder under the staging directory', (name) => {
-    expect(stagingFolder('/var/staging', name)).toBe(`/var/staging/${name}`);
-  });
+  it.each(['app-20261101T020000Z', 'fetch-verify-app-0123abcd', 'export-app-20261101T020000Z', 'a.b_c-d'])(
+    'takes %s as one folder under the staging directory',
+    (name) => {
+      expect(stagingFolder('/var/staging', name)).toBe(`/var/staging/${name}`);
+    },
+  );
 
   it.each(['', '.', '..', '../etc', 'a/b', '/abs', 'with space', 'semi;colon'])('refuses %j, naming it', (name) => {
     expect(() => stagingFolder('/var/staging', name)).toThrow(`invalid staging folder name ${JSON.stringify(name)}`);

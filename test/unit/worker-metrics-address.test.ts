@@ -23,7 +23,13 @@ describe("the worker's metrics address", () => {
 
   it('reaches the background worker through its arguments, never through a shared default', () => {
     expect(workerArgs('/s/strongbox.yaml', { host: '127.0.0.1', port: 41234 }).slice(1)).toEqual([
-      '--config', '/s/strongbox.yaml', 'worker', '--metrics-host', '127.0.0.1', '--metrics-port', '41234',
+      '--config',
+      '/s/strongbox.yaml',
+      'worker',
+      '--metrics-host',
+      '127.0.0.1',
+      '--metrics-port',
+      '41234',
     ]);
     expect(workerArgs('/s/strongbox.yaml').slice(1)).toEqual(['--config', '/s/strongbox.yaml', 'worker']);
   });

@@ -59,7 +59,11 @@ describe('bundling the workflow code', () => {
   it.each([
     ['node:fs imported directly', "import { readFileSync as leak } from 'node:fs';", /ERROR in node:fs/],
     ['a bare Node built-in (child_process)', "import { spawn as leak } from 'child_process';", /disallowed modules:\s+- 'child_process'/],
-    ['a Strongbox module that uses Node built-ins (config loading)', "import { loadConfig as leak } from '../src/config/load.js';", /ERROR in node:(fs|path)/],
+    [
+      'a Strongbox module that uses Node built-ins (config loading)',
+      "import { loadConfig as leak } from '../src/config/load.js';",
+      /ERROR in node:(fs|path)/,
+    ],
   ])(
     'refuses a workflow with %s',
     async (_what, badImport, names) => {

@@ -121,6 +121,8 @@ async function writeReport(run: DrRun, outcome: DrOutcome): Promise<DrReport> {
 
 /** The type of the innermost ApplicationFailure (what went wrong), for the recovery's own failure. */
 function failureTypeOf(error: unknown): string {
-  const type = findInChain(error, (link) => (link instanceof ApplicationFailure && typeof link.type === 'string' ? link.type : undefined), { innermost: true });
+  const type = findInChain(error, (link) => (link instanceof ApplicationFailure && typeof link.type === 'string' ? link.type : undefined), {
+    innermost: true,
+  });
   return type ?? FailureType.Transient;
 }

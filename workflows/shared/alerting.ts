@@ -36,11 +36,18 @@ export async function sendAlert(alert: Alert): Promise<void> {
   try {
     await CancellationScope.nonCancellable(() => notifier(`alert: ${alert.kind} of ${alert.target}`).sendAlert(alert));
   } catch (error) {
-    log.warn('could not send the alert; it is in this run\'s history and logs', { kind: alert.kind, target: alert.target, error: String(error) });
+    log.warn("could not send the alert; it is in this run's history and logs", {
+      kind: alert.kind,
+      target: alert.target,
+      error: String(error),
+    });
   }
 }
 
-function baseAlert(kind: AlertKind, input: { workflowKind: WorkflowKind; target: string; step: string; reason: string; backupId?: string }): Alert {
+function baseAlert(
+  kind: AlertKind,
+  input: { workflowKind: WorkflowKind; target: string; step: string; reason: string; backupId?: string },
+): Alert {
   const info = workflowInfo();
   return {
     kind,
@@ -73,7 +80,15 @@ export async function reportFailure(report: FailureReport): Promise<void> {
   if (isCancellation(report.error)) return;
   upsertSearchAttributes([{ key: OutcomeAttribute, value: 'failed' }]);
   recordFailure(report.kind, report.target, report.step);
-  await sendAlert(baseAlert('failure', { workflowKind: report.kind, target: report.target, step: report.step, reason: failureReason(report.error), ...(report.backupId ? { backupId: report.backupId } : {}) }));
+  await sendAlert(
+    baseAlert('failure', {
+      workflowKind: report.kind,
+      target: report.target,
+      step: report.step,
+      reason: failureReason(report.error),
+      ...(report.backupId ? { backupId: report.backupId } : {}),
+    }),
+  );
 }
 
 /** A new backup's anomalies (already recorded in its manifest): one alert listing them all. */
@@ -98,15 +113,32 @@ export async function reportAnomalies(input: { target: string; backupId: string;
 export async function reportPruneRefusal(input: { target: string; reason: string; step?: string }): Promise<void> {
   upsertSearchAttributes([{ key: OutcomeAttribute, value: 'refused' }]);
   recordPruneRefusal(input.target);
-  await sendAlert(baseAlert('prune-refused', { workflowKind: 'prune', target: input.target, step: input.step ?? 'plan', reason: input.reason }));
+  await sendAlert(
+    baseAlert('prune-refused', { workflowKind: 'prune', target: input.target, step: input.step ?? 'plan', reason: input.reason }),
+  );
 }
 
 /** A target's backups went stale (the staleness check). */
 export async function reportStale(input: { target: string; reason: string; backupId?: string }): Promise<void> {
-  await sendAlert(baseAlert('stale', { workflowKind: 'staleness-check', target: input.target, step: 'staleness', reason: input.reason, ...(input.backupId ? { backupId: input.backupId } : {}) }));
+  await sendAlert(
+    baseAlert('stale', {
+      workflowKind: 'staleness-check',
+      target: input.target,
+      step: 'staleness',
+      reason: input.reason,
+      ...(input.backupId ? { backupId: input.backupId } : {}),
+    }),
+  );
 }
 
 /** What a scrub found of a backup's copies: repaired from a good copy, not repaired, or no intact copy left. */
-export async function reportCopies(input: { kind: 'repaired' | 'unrepaired' | 'lost'; target: string; backupId: string; reason: string }): Promise<void> {
-  await sendAlert(baseAlert(input.kind, { workflowKind: 'scrub', target: input.target, step: 'scrub', reason: input.reason, backupId: input.backupId }));
+export async function reportCopies(input: {
+  kind: 'repaired' | 'unrepaired' | 'lost';
+  target: string;
+  backupId: string;
+  reason: string;
+}): Promise<void> {
+  await sendAlert(
+    baseAlert(input.kind, { workflowKind: 'scrub', target: input.target, step: 'scrub', reason: input.reason, backupId: input.backupId }),
+  );
 }

@@ -45,7 +45,10 @@ export interface AuditOptions {
  * Records an audit event of this run. By default best effort: a destination that keeps refusing is
  * logged, and the run goes on (the event is in every destination that took it).
  */
-export async function audit(input: Omit<AuditEventInput, 'identity' | 'workflow'> & { identity?: string }, options: AuditOptions = {}): Promise<void> {
+export async function audit(
+  input: Omit<AuditEventInput, 'identity' | 'workflow'> & { identity?: string },
+  options: AuditOptions = {},
+): Promise<void> {
   const info = workflowInfo();
   const event: AuditEvent = {
     formatVersion: AUDIT_FORMAT_VERSION,

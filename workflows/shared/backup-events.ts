@@ -22,7 +22,11 @@ export async function recordBackupEvents(manifest: ManifestSummary): Promise<voi
       destinations: Object.keys(manifest.destinations),
       keys: [manifestKey(manifest.target, manifest.backupId), ...objects.map((o) => o.key)],
       outcome: 'succeeded',
-      details: { tiers: manifest.tiers.join('+'), bytes: manifest.files.reduce((sum, f) => sum + f.size, 0), anomalies: manifest.anomalies.length },
+      details: {
+        tiers: manifest.tiers.join('+'),
+        bytes: manifest.files.reduce((sum, f) => sum + f.size, 0),
+        anomalies: manifest.anomalies.length,
+      },
     }),
     refreshCatalogMetrics(manifest.target),
   ]);

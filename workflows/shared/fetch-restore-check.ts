@@ -72,7 +72,9 @@ export async function fetchRestoreCheck(input: FetchRestoreCheckInput): Promise<
     const { fetched, restored } = input.overlap ? await fetchAndRestore(input) : await fetchThenRestore(input);
     input.stage('check', [fetched.source], restored);
     const selective = restored.selection !== undefined;
-    const only = restored.selection?.relations.filter((r) => r.desc === 'TABLE' || r.desc === 'MATERIALIZED VIEW').map(({ schema, name }) => ({ schema, name }));
+    const only = restored.selection?.relations
+      .filter((r) => r.desc === 'TABLE' || r.desc === 'MATERIALIZED VIEW')
+      .map(({ schema, name }) => ({ schema, name }));
     const report = await onRestoreHost(backup.retry, hostQueue, '6 hours', 'row counts, SQL checks, amcheck').checkDatabase({
       target: backup.target,
       server: input.server,
@@ -82,7 +84,8 @@ export async function fetchRestoreCheck(input: FetchRestoreCheckInput): Promise<
       amcheck: backup.verify.amcheck,
       ...(only ? { only } : {}),
     });
-    if (selective && !input.checks) report.notes.push('the target\'s SQL checks were not run: a selective restore lacks the tables they may query');
+    if (selective && !input.checks)
+      report.notes.push("the target's SQL checks were not run: a selective restore lacks the tables they may query");
     return { fetched, restored, report };
   } finally {
     await CancellationScope.nonCancellable(async () => {
@@ -99,9 +102,15 @@ export async function fetchRestoreCheck(input: FetchRestoreCheckInput): Promise<
 /** The whole archive first, then the restore: for a selection, and for runs started before the overlap. */
 async function fetchThenRestore(input: FetchRestoreCheckInput): Promise<{ fetched: FetchBackupResult; restored: RestoreDatabaseResult }> {
   const { backup, hostQueue, staging } = input;
-  input.stage('fetch', backup.sources.map((s) => s.destination));
+  input.stage(
+    'fetch',
+    backup.sources.map((s) => s.destination),
+  );
   const fetched = await fromIntactCopy(backup, backup.sources, input.found, (sources) =>
-    onRestoreHost(backup.retry, hostQueue, '6 hours', 'download, checksums, decryption').fetchBackup({ ...dumpFetch(backup, staging), sources }),
+    onRestoreHost(backup.retry, hostQueue, '6 hours', 'download, checksums, decryption').fetchBackup({
+      ...dumpFetch(backup, staging),
+      sources,
+    }),
   );
   input.fetched?.(fetched);
   const mode = (await input.beforeRestore?.()) ?? 'portable';
@@ -134,7 +143,9 @@ async function fetchAndRestore(input: FetchRestoreCheckInput): Promise<{ fetched
   let round = 0;
   const fetched = await fromIntactCopy(backup, backup.sources, input.found, async (sources) => {
     round += 1;
-    const done = await retryAsGroup(backup.retry, 'the fetch and restore attempt', (attempt) => fetchAndRestoreAttempt(input, sources, mode, `${round}-${attempt}`));
+    const done = await retryAsGroup(backup.retry, 'the fetch and restore attempt', (attempt) =>
+      fetchAndRestoreAttempt(input, sources, mode, `${round}-${attempt}`),
+    );
     restored = done.restored;
     return done.fetched;
   });
@@ -142,18 +153,31 @@ async function fetchAndRestore(input: FetchRestoreCheckInput): Promise<{ fetched
   return { fetched, restored: restored! };
 }
 
-async function fetchAndRestoreAttempt(input: FetchRestoreCheckInput, sources: BackupSource[], mode: RestoreDatabaseInput['mode'], attempt: string) {
+async function fetchAndRestoreAttempt(
+  input: FetchRestoreCheckInput,
+  sources: BackupSource[],
+  mode: RestoreDatabaseInput['mode'],
+  attempt: string,
+) {
   const { backup, hostQueue, staging, into } = input;
   // Written as it was stored (still compressed): the restore decompresses as it reads.
   const fileName = `db-${attempt}.archive`;
-  input.stage('restore', sources.map((s) => s.destination));
+  input.stage(
+    'restore',
+    sources.map((s) => s.destination),
+  );
   const group = new CancellationScope();
   const cancelOthers = (error: unknown) => {
     group.cancel();
     throw error;
   };
   const fetching = group.run(() =>
-    onRestoreHost(backup.retry, hostQueue, '6 hours', 'download, checksums, decryption', true).fetchBackup({ ...dumpFetch(backup, staging), sources, fileName, follow: true }),
+    onRestoreHost(backup.retry, hostQueue, '6 hours', 'download, checksums, decryption', true).fetchBackup({
+      ...dumpFetch(backup, staging),
+      sources,
+      fileName,
+      follow: true,
+    }),
   );
   const restoring = group.run(() =>
     onRestoreHost(backup.retry, hostQueue, '12 hours', `pg_restore into ${into} as the dump arrives`, true).restoreDatabase({

@@ -31,7 +31,11 @@ function set(key: MetricKey, value: number, tags: Tags): void {
 export function recordBackupCreated(manifest: ManifestSummary, durationMs: number): void {
   for (const tier of manifest.tiers) observe('backupDuration', durationMs / 1000, { target: manifest.target, tier });
   for (const [destination, { objects }] of Object.entries(manifest.destinations)) {
-    add('uploadedBytes', objects.reduce((sum, o) => sum + o.size, 0), { target: manifest.target, destination });
+    add(
+      'uploadedBytes',
+      objects.reduce((sum, o) => sum + o.size, 0),
+      { target: manifest.target, destination },
+    );
   }
 }
 

@@ -23,7 +23,15 @@ export const MAX_HOST_ATTEMPTS = 3;
 
 /** What fetchBackup needs to bring a resolved backup's dump into a staging folder of a restore host. */
 export function dumpFetch(backup: ResolvedBackup, staging: string): FetchBackupInput {
-  return { target: backup.target, backupId: backup.backupId, dump: backup.dump, sources: backup.sources, recipients: backup.recipients, staging, identity: actingIdentity() };
+  return {
+    target: backup.target,
+    backupId: backup.backupId,
+    dump: backup.dump,
+    sources: backup.sources,
+    recipients: backup.recipients,
+    staging,
+    identity: actingIdentity(),
+  };
 }
 
 /**
@@ -55,7 +63,8 @@ export async function fromIntactCopy(
     }
     try {
       const fetched = await fetch(left);
-      for (const skipped of fetched.skipped) found.push({ destination: skipped.destination, state: skipped.state ?? 'unread', detail: skipped.reason });
+      for (const skipped of fetched.skipped)
+        found.push({ destination: skipped.destination, state: skipped.state ?? 'unread', detail: skipped.reason });
       found.push({ destination: fetched.source, state: 'good' });
       return fetched;
     } catch (error) {
@@ -72,7 +81,9 @@ function damagedCopyOf(error: unknown): { destination: string; detail: string } 
   const cause = error instanceof ActivityFailure ? error.cause : error;
   if (!(cause instanceof ApplicationFailure) || cause.type !== FailureType.ChecksumMismatch) return undefined;
   const detail = cause.details?.[0] as { source?: unknown; damagedCopy?: unknown } | undefined;
-  return typeof detail?.source === 'string' && detail.damagedCopy === true ? { destination: detail.source, detail: cause.message } : undefined;
+  return typeof detail?.source === 'string' && detail.damagedCopy === true
+    ? { destination: detail.source, detail: cause.message }
+    : undefined;
 }
 
 /**

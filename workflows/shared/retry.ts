@@ -37,7 +37,9 @@ export function transientRetry(profile: RetryProfile): RetryPolicy {
 
 /** A host-bound activity was never picked up: the worker holding its files is gone. */
 export function isHostLost(error: unknown): boolean {
-  return error instanceof ActivityFailure && error.cause instanceof TimeoutFailure && error.cause.timeoutType === TimeoutType.SCHEDULE_TO_START;
+  return (
+    error instanceof ActivityFailure && error.cause instanceof TimeoutFailure && error.cause.timeoutType === TimeoutType.SCHEDULE_TO_START
+  );
 }
 
 /**

@@ -17,14 +17,16 @@ import type { CliContext } from '../context.js';
 
 /** A destination that refused to record an access: said on stderr; the command itself goes on. */
 export function noteAuditFailures(context: CliContext, result: AuditWriteResult): void {
-  for (const failure of result.failed) context.out.note(`warning: could not record this access in the audit log of ${failure.destination}: ${failure.reason}`);
+  for (const failure of result.failed)
+    context.out.note(`warning: could not record this access in the audit log of ${failure.destination}: ${failure.reason}`);
 }
 
 /** `7d`, `24h` (that long ago) or an ISO date/time. */
 export function parseSince(text: string, now: Date = new Date()): Date {
   if (/^\d+(ms|s|m|h|d)$/.test(text.trim())) return new Date(now.getTime() - parseDuration(text));
   const date = new Date(text);
-  if (Number.isNaN(date.getTime())) throw new UsageError(`--since ${text}: expected a duration such as 7d or 24h, or a date such as 2026-11-01`);
+  if (Number.isNaN(date.getTime()))
+    throw new UsageError(`--since ${text}: expected a duration such as 7d or 24h, or a date such as 2026-11-01`);
   return date;
 }
 
@@ -52,7 +54,13 @@ export function registerAuditCommand(program: Command, context: CliContext): voi
         ...(options.action ? { action: options.action } : {}),
       });
       if (options.json) {
-        context.out.json({ since: since.toISOString(), until: until.toISOString(), events: log.events, problems: log.problems, unreachable: log.unreachable });
+        context.out.json({
+          since: since.toISOString(),
+          until: until.toISOString(),
+          events: log.events,
+          problems: log.problems,
+          unreachable: log.unreachable,
+        });
         return;
       }
       if (options.jsonl) {
@@ -63,7 +71,9 @@ export function registerAuditCommand(program: Command, context: CliContext): voi
         for (const e of log.events) {
           const what = [e.target, ...(e.backupIds ?? [])].filter(Boolean).join(' ');
           const outcome = e.outcome && e.outcome !== 'succeeded' ? ` (${e.outcome})` : '';
-          context.out.line(`${e.at}  ${e.action.padEnd(18)} ${e.identity.padEnd(24)} ${what}${outcome}${e.workflow ? `  [${e.workflow.id}]` : ''}`);
+          context.out.line(
+            `${e.at}  ${e.action.padEnd(18)} ${e.identity.padEnd(24)} ${what}${outcome}${e.workflow ? `  [${e.workflow.id}]` : ''}`,
+          );
         }
       }
       for (const p of log.problems) context.out.note(`warning: ${p.destination}${p.key ? `:${p.key}` : ''}: ${p.problem}`);
@@ -72,15 +82,23 @@ export function registerAuditCommand(program: Command, context: CliContext): voi
 
   audit
     .command('verify')
-    .description('check that the audit log is intact: walk every destination\'s chain and name each deleted, edited, reordered or inserted event (exit code 1 if any)')
+    .description(
+      "check that the audit log is intact: walk every destination's chain and name each deleted, edited, reordered or inserted event (exit code 1 if any)",
+    )
     .option('--since <when>', 'from this long ago (30d) or this date (2026-11-01)', '31d')
     .option('--until <when>', 'up to this long ago or this date (default: now)')
     .option('-d, --destination <name>', 'only this destination (default: all)')
     .option('--json', 'print as JSON')
     .action(async (own: { since: string; until?: string; destination?: string; json?: boolean }) => {
       // `audit` has the same options and takes them wherever they stand: what it took was meant here.
-      const given = <T>(name: string): T | undefined => (audit.getOptionValueSource(name) === 'cli' ? (audit.getOptionValue(name) as T) : undefined);
-      const options = { ...own, since: given<string>('since') ?? own.since, until: given<string>('until') ?? own.until, json: given<boolean>('json') ?? own.json };
+      const given = <T>(name: string): T | undefined =>
+        audit.getOptionValueSource(name) === 'cli' ? (audit.getOptionValue(name) as T) : undefined;
+      const options = {
+        ...own,
+        since: given<string>('since') ?? own.since,
+        until: given<string>('until') ?? own.until,
+        json: given<boolean>('json') ?? own.json,
+      };
       const now = new Date();
       const since = parseSince(options.since, now);
       const until = options.until ? parseSince(options.until, now) : now;
@@ -99,7 +117,10 @@ function printVerification(context: CliContext, result: AuditVerification): void
   out.line(`audit log ${result.from} … ${result.to}: ${result.intact ? 'intact' : 'NOT INTACT'}`);
   for (const d of result.destinations) {
     if (d.unreachable) out.line(`  ${d.destination.padEnd(12)} could not be read: ${d.unreachable}`);
-    else out.line(`  ${d.destination.padEnd(12)} ${d.events} events chained over ${d.days} days${d.unchained > 0 ? `, ${d.unchained} unchained (written before the chain)` : ''}`);
+    else
+      out.line(
+        `  ${d.destination.padEnd(12)} ${d.events} events chained over ${d.days} days${d.unchained > 0 ? `, ${d.unchained} unchained (written before the chain)` : ''}`,
+      );
   }
   const [first, ...rest] = result.findings;
   if (first) out.line(`first break: ${first.kind} — ${first.destination}${first.key ? ` ${first.key}` : ''}: ${first.message}`);

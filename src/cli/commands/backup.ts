@@ -57,7 +57,11 @@ export function registerBackupCommands(program: Command, context: CliContext): v
       // Not the built-in defaults: listing their ./backups would only say "no backups found", falsely.
       const source = requireConfigFile(config, 'backups list');
       if (!options.json) context.out.note(`configuration: ${source}`);
-      const { catalog, audit } = await listCatalog(config, { identity: context.identity(), logger: context.logger }, options.target ? { target: options.target } : {});
+      const { catalog, audit } = await listCatalog(
+        config,
+        { identity: context.identity(), logger: context.logger },
+        options.target ? { target: options.target } : {},
+      );
       noteAuditFailures(context, audit);
       if (options.json) {
         context.out.json({
@@ -87,11 +91,16 @@ export function registerBackupCommands(program: Command, context: CliContext): v
         const size = formatBytes(e.manifest.files.reduce((sum, f) => sum + f.size, 0));
         const damaged = e.damaged?.length ? `  damaged: ${e.damaged.map((d) => d.destination).join(',')}` : '';
         const held = e.hold ? `  HELD by ${e.hold.heldBy} since ${e.hold.heldAt}: ${e.hold.reason}` : '';
-        const proven = e.scrub ? `  proven: ${e.scrub.map((c) => `${c.destination} ${c.provenAt ? c.provenAt.slice(0, 16).replace('T', ' ') : 'never'}`).join(', ')}` : '';
-        context.out.line(`${e.backupId}  ${e.manifest.tiers.join('+').padEnd(20)} ${size.padStart(10)}  ${e.status.padEnd(10)}  ${e.destinations.join(',')}${damaged}${held}${proven}`);
+        const proven = e.scrub
+          ? `  proven: ${e.scrub.map((c) => `${c.destination} ${c.provenAt ? c.provenAt.slice(0, 16).replace('T', ' ') : 'never'}`).join(', ')}`
+          : '';
+        context.out.line(
+          `${e.backupId}  ${e.manifest.tiers.join('+').padEnd(20)} ${size.padStart(10)}  ${e.status.padEnd(10)}  ${e.destinations.join(',')}${damaged}${held}${proven}`,
+        );
       }
       for (const e of catalog.entries) {
-        for (const d of e.damaged ?? []) context.out.note(`warning: the copy of ${e.backupId} in ${d.destination} is damaged — repair it from a good copy: ${d.reason}`);
+        for (const d of e.damaged ?? [])
+          context.out.note(`warning: the copy of ${e.backupId} in ${d.destination} is damaged — repair it from a good copy: ${d.reason}`);
       }
       for (const p of catalog.problems) context.out.note(`warning: ${p.destination}:${p.key}: ${p.problem}`);
       for (const u of catalog.unreachable) context.out.note(`warning: destination ${u.destination} could not be read: ${u.reason}`);

@@ -35,7 +35,9 @@ export function registerConfigBackupCommands(config: Command, context: CliContex
       }
       const short = result.commit.slice(0, 12);
       if (result.outcome === 'committed') {
-        context.out.line(`committed ${short} to ${result.repository} (${result.branch}): ${result.changes.length} file(s) changed, ${result.files} in the snapshot`);
+        context.out.line(
+          `committed ${short} to ${result.repository} (${result.branch}): ${result.changes.length} file(s) changed, ${result.files} in the snapshot`,
+        );
         for (const c of result.changes) context.out.line(`  ${c.change.padEnd(12)} ${c.path}`);
       } else {
         context.out.line(`unchanged: the configuration matches ${short} (snapshot of ${result.snapshotAt}) in ${result.repository}`);
@@ -46,21 +48,32 @@ export function registerConfigBackupCommands(config: Command, context: CliContex
 
   config
     .command('restore')
-    .description('write a configuration snapshot into a directory, byte for byte, decrypting secret files with the identity (encryption.identity); runs without Temporal')
+    .description(
+      'write a configuration snapshot into a directory, byte for byte, decrypting secret files with the identity (encryption.identity); runs without Temporal',
+    )
     .requiredOption('--into <dir>', 'directory to restore into (created when missing)')
     .option('--commit <id>', 'commit (or prefix) of the snapshot to restore; default: the newest')
     .option('--from <source>', 'where from: auto (the repository, else the destinations), git, or a destination name', 'auto')
     .option('--force', 'overwrite files in the way whose content differs from the snapshot')
     .option('--json', 'print the result as JSON')
     .action(async (options: { into: string; commit?: string; from: string; force?: boolean; json?: boolean }) => {
-      const result = await restoreConfigSnapshot(context.config(), { into: options.into, commit: options.commit, source: options.from, overwrite: options.force === true });
+      const result = await restoreConfigSnapshot(context.config(), {
+        into: options.into,
+        commit: options.commit,
+        source: options.from,
+        overwrite: options.force === true,
+      });
       if (options.json) {
         context.out.json(result);
         return;
       }
-      if (result.fallbackReason) context.out.note(`warning: the repository could not be used (${result.fallbackReason}); restored from ${result.source}`);
+      if (result.fallbackReason)
+        context.out.note(`warning: the repository could not be used (${result.fallbackReason}); restored from ${result.source}`);
       const written = result.files.filter((f) => f.action === 'written').length;
-      context.out.line(`restored ${result.files.length} file(s) of snapshot ${result.commit.slice(0, 12)} (${result.snapshotAt}) from ${result.source} into ${result.into}: ${written} written, ${result.files.length - written} already identical`);
-      for (const f of result.files) context.out.line(`  ${f.action.padEnd(10)} ${f.path}${f.encrypted ? ' (secret: encrypted in the snapshot)' : ''}`);
+      context.out.line(
+        `restored ${result.files.length} file(s) of snapshot ${result.commit.slice(0, 12)} (${result.snapshotAt}) from ${result.source} into ${result.into}: ${written} written, ${result.files.length - written} already identical`,
+      );
+      for (const f of result.files)
+        context.out.line(`  ${f.action.padEnd(10)} ${f.path}${f.encrypted ? ' (secret: encrypted in the snapshot)' : ''}`);
     });
 }

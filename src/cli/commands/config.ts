@@ -8,10 +8,14 @@ import type { CliContext } from '../context.js';
 import { registerConfigBackupCommands } from './config-backup.js';
 
 export function registerConfigCommands(program: Command, context: CliContext): void {
-  const config = program.command('config').description("inspect Strongbox's configuration; back up and restore the application's configuration files");
+  const config = program
+    .command('config')
+    .description("inspect Strongbox's configuration; back up and restore the application's configuration files");
   config
     .command('check')
-    .description('validate the configuration; exit 2 with one line per problem when it is invalid; warn about settings that cannot work from here')
+    .description(
+      'validate the configuration; exit 2 with one line per problem when it is invalid; warn about settings that cannot work from here',
+    )
     .option('--json', 'print the result as JSON')
     .action((options: { json?: boolean }) => {
       const loaded = context.config();
@@ -19,7 +23,10 @@ export function registerConfigCommands(program: Command, context: CliContext): v
       const warnings = configWarnings(loaded);
       const summary = { valid: true, source: loaded.source ?? '(built-in defaults)', targets: Object.keys(loaded.targets), warnings };
       if (options.json) context.out.json(summary);
-      else context.out.line(`configuration is valid: ${summary.source} (${summary.targets.length} target(s): ${summary.targets.join(', ') || 'none'})`);
+      else
+        context.out.line(
+          `configuration is valid: ${summary.source} (${summary.targets.length} target(s): ${summary.targets.join(', ') || 'none'})`,
+        );
       for (const warning of warnings) context.out.note(`warning: ${warning}`);
     });
   config

@@ -10,7 +10,9 @@ import type { CliContext } from '../context.js';
 export function registerDoctorCommand(program: Command, context: CliContext): void {
   program
     .command('doctor')
-    .description('check every destination online: reachable, object lock enabled and in which mode, and whether the configured objectLock can be honoured (exit 1 on a warning)')
+    .description(
+      'check every destination online: reachable, object lock enabled and in which mode, and whether the configured objectLock can be honoured (exit 1 on a warning)',
+    )
     .option('--json', 'print the diagnosis as JSON')
     .action(async (options: { json?: boolean }) => {
       const config = context.config();

@@ -17,46 +17,66 @@ import type { CliContext } from '../context.js';
 import { followRun, noteStarted, runFailureMessage } from '../progress.js';
 
 export function registerDrCommands(program: Command, context: CliContext): void {
-  const dr = program.command('dr').description('disaster recovery: assess, wait for the server, restore data and configuration, verify, report against the RTO');
+  const dr = program
+    .command('dr')
+    .description('disaster recovery: assess, wait for the server, restore data and configuration, verify, report against the RTO');
 
   dr.command('start')
     .description('start a disaster recovery of a target and follow it (stages, approvals, the final report)')
     .requiredOption('-t, --target <name>', 'target to recover (a key of targets in the configuration)')
-    .addOption(new Option('--scenario <scenario>', 'what was lost; sets the RTO the recovery is judged against (recovery.rto)').choices([...RECOVERY_SCENARIOS]).makeOptionMandatory())
+    .addOption(
+      new Option('--scenario <scenario>', 'what was lost; sets the RTO the recovery is judged against (recovery.rto)')
+        .choices([...RECOVERY_SCENARIOS])
+        .makeOptionMandatory(),
+    )
     .option('--config-dir <dir>', 'directory on the restore worker to restore the configuration into (default: recovery.configDir)')
-    .option('-b, --backup <id>', 'backup id (or latest) instead of the assessment\'s choice (the newest verified backup)')
+    .option('-b, --backup <id>', "backup id (or latest) instead of the assessment's choice (the newest verified backup)")
     .option('--detach', 'start it and return (follow it with `strongbox dr status <id>`)')
     .option('--json', 'print the final report as JSON (with --detach: the workflow id)')
-    .action(async (options: { target: string; scenario: RecoveryScenario; configDir?: string; backup?: string; detach?: boolean; json?: boolean }) => {
-      const config = context.config();
-      getTarget(config, options.target);
-      const client = await context.client();
-      const handle = await startDr(client, config, {
-        target: options.target,
-        scenario: options.scenario,
-        ...(options.configDir ? { configDir: path.resolve(options.configDir) } : {}),
-        ...(options.backup ? { backup: options.backup } : {}),
-        requestedBy: context.identity(),
-      });
-      noteStarted(context, client, handle.workflowId);
-      if (options.detach) {
-        if (options.json) context.out.json({ workflowId: handle.workflowId });
-        else context.out.line(handle.workflowId);
-        return;
-      }
-      const report = await follow(context, client, handle);
-      printReport(context, report, options.json === true);
-      if (report.outcome !== 'recovered') process.exitCode = 1;
-    });
+    .action(
+      async (options: {
+        target: string;
+        scenario: RecoveryScenario;
+        configDir?: string;
+        backup?: string;
+        detach?: boolean;
+        json?: boolean;
+      }) => {
+        const config = context.config();
+        getTarget(config, options.target);
+        const client = await context.client();
+        const handle = await startDr(client, config, {
+          target: options.target,
+          scenario: options.scenario,
+          ...(options.configDir ? { configDir: path.resolve(options.configDir) } : {}),
+          ...(options.backup ? { backup: options.backup } : {}),
+          requestedBy: context.identity(),
+        });
+        noteStarted(context, client, handle.workflowId);
+        if (options.detach) {
+          if (options.json) context.out.json({ workflowId: handle.workflowId });
+          else context.out.line(handle.workflowId);
+          return;
+        }
+        const report = await follow(context, client, handle);
+        printReport(context, report, options.json === true);
+        if (report.outcome !== 'recovered') process.exitCode = 1;
+      },
+    );
 
   dr.command('status <workflow-id>')
-    .description('where a disaster recovery stands: stage, every stage\'s duration, the assessment, time against the RTO; the report once it ended')
+    .description(
+      "where a disaster recovery stands: stage, every stage's duration, the assessment, time against the RTO; the report once it ended",
+    )
     .option('--json', 'print the status as JSON')
     .action(async (workflowId: string, options: { json?: boolean }) => {
       const client = await context.client();
       const handle = client.workflow.getHandle(workflowId);
       const description = await handle.describe().catch((error: unknown) => {
-        if (error instanceof WorkflowNotFoundError) throw new UsageError(`no workflow ${workflowId} — list recoveries with: temporal workflow list --query "StrongboxKind='disaster-recovery'"`);
+        if (error instanceof WorkflowNotFoundError)
+          throw new UsageError(
+            `no workflow ${workflowId} — list recoveries with: temporal workflow list --query "StrongboxKind='disaster-recovery'"`,
+          );
         throw error;
       });
       if (description.status.name !== 'RUNNING') {
@@ -83,23 +103,32 @@ export function registerDrCommands(program: Command, context: CliContext): void 
     });
 
   dr.command('abort <workflow-id>')
-    .description('stop a disaster recovery cleanly: the running stage is cancelled, the restore\'s own database dropped, nothing half-swapped')
+    .description(
+      "stop a disaster recovery cleanly: the running stage is cancelled, the restore's own database dropped, nothing half-swapped",
+    )
     .requiredOption('--reason <text>', 'why (recorded with the abort)')
     .option('--json', 'print the abort as JSON')
     .action(async (workflowId: string, options: { reason: string; json?: boolean }) => {
       const client = await context.client();
       const abort = await abortDr(client.workflow.getHandle(workflowId), { identity: context.identity(), reason: options.reason });
       if (options.json) context.out.json(abort);
-      else context.out.line(`abort of ${workflowId} requested as ${abort.identity}: ${abort.reason} — follow it with \`strongbox dr status ${workflowId}\``);
+      else
+        context.out.line(
+          `abort of ${workflowId} requested as ${abort.identity}: ${abort.reason} — follow it with \`strongbox dr status ${workflowId}\``,
+        );
     });
 
   dr.command('use-backup <workflow-id> <backup-id>')
-    .description('restore this backup instead of the assessment\'s choice (before the restore stage starts)')
+    .description("restore this backup instead of the assessment's choice (before the restore stage starts)")
     .requiredOption('--reason <text>', 'why (recorded with the choice)')
     .option('--json', 'print the chosen backup as JSON')
     .action(async (workflowId: string, backupId: string, options: { reason: string; json?: boolean }) => {
       const client = await context.client();
-      const chosen = await useBackupDr(client.workflow.getHandle(workflowId), { backupId, identity: context.identity(), reason: options.reason });
+      const chosen = await useBackupDr(client.workflow.getHandle(workflowId), {
+        backupId,
+        identity: context.identity(),
+        reason: options.reason,
+      });
       if (options.json) context.out.json(chosen);
       else context.out.line(`${workflowId} will restore ${chosen.backupId} (${chosen.status}, ${chosen.copy.detail})`);
     });
@@ -116,7 +145,9 @@ async function follow(context: CliContext, client: Client, handle: WorkflowHandl
         if (s.state !== 'awaiting-approval' || s.approval.given || told) return;
         told = true;
         line.done();
-        context.out.note(`waiting for an approval to replace the existing database${s.approval.waitingUntil ? ` (until ${s.approval.waitingUntil})` : ''}; give it with one of:`);
+        context.out.note(
+          `waiting for an approval to replace the existing database${s.approval.waitingUntil ? ` (until ${s.approval.waitingUntil})` : ''}; give it with one of:`,
+        );
         for (const command of s.approval.commands) context.out.note(`  ${command}`);
       },
       restoreQueue: true,
@@ -155,19 +186,34 @@ export function formatStatus(s: DrStatus, now = Date.now()): string[] {
   if (s.assessment?.dataLossWindowMs !== undefined) lines.push(`  data lost:    ${formatDuration(s.assessment.dataLossWindowMs)}`);
   if (s.assessment) {
     const b = s.assessment.backups;
-    lines.push(`  catalog:      ${b.total} backups (${b.verified} verified, ${b.unverified} unverified, ${b.failed} failed); destinations: ${s.assessment.destinations.map((d) => `${d.destination}${d.reachable ? '' : ' (unreachable)'}`).join(', ')}`);
-    if (s.assessment.newerUnverified.length > 0) lines.push(`  newer:        ${s.assessment.newerUnverified.map((n) => n.backupId).join(', ')} (unverified; \`strongbox dr use-backup ${s.workflowId} <id> --reason …\` picks one)`);
-    lines.push(`  config:       ${s.assessment.config ? `commit ${s.assessment.config.commit.slice(0, 12)} of ${s.assessment.config.snapshotAt} (${s.assessment.config.files} files)` : 'no snapshot stored'}`);
+    lines.push(
+      `  catalog:      ${b.total} backups (${b.verified} verified, ${b.unverified} unverified, ${b.failed} failed); destinations: ${s.assessment.destinations.map((d) => `${d.destination}${d.reachable ? '' : ' (unreachable)'}`).join(', ')}`,
+    );
+    if (s.assessment.newerUnverified.length > 0)
+      lines.push(
+        `  newer:        ${s.assessment.newerUnverified.map((n) => n.backupId).join(', ')} (unverified; \`strongbox dr use-backup ${s.workflowId} <id> --reason …\` picks one)`,
+      );
+    lines.push(
+      `  config:       ${s.assessment.config ? `commit ${s.assessment.config.commit.slice(0, 12)} of ${s.assessment.config.snapshotAt} (${s.assessment.config.files} files)` : 'no snapshot stored'}`,
+    );
   }
-  if (s.provision) lines.push(`  server:       ${s.provision.server ?? '?'} — ${s.provision.lastReason && s.stage === 'provision' ? `not accepting connections yet (${s.provision.attempts} checks): ${s.provision.lastReason}` : 'up'}`);
+  if (s.provision)
+    lines.push(
+      `  server:       ${s.provision.server ?? '?'} — ${s.provision.lastReason && s.stage === 'provision' ? `not accepting connections yet (${s.provision.attempts} checks): ${s.provision.lastReason}` : 'up'}`,
+    );
   if (s.restore) lines.push(`  restore:      ${s.restore.workflowId}${s.restore.step ? ` — ${s.restore.step}` : ''}`);
   if (s.approval.given) lines.push(`  approved by:  ${s.approval.given.identity} at ${s.approval.given.at}: ${s.approval.given.reason}`);
   else if (s.approval.required) {
-    lines.push(`  approval:     REQUIRED to replace the existing database${s.approval.waitingUntil ? ` (waiting until ${s.approval.waitingUntil})` : ''}; give it with:`);
+    lines.push(
+      `  approval:     REQUIRED to replace the existing database${s.approval.waitingUntil ? ` (waiting until ${s.approval.waitingUntil})` : ''}; give it with:`,
+    );
     for (const command of s.approval.commands) lines.push(`                  ${command}`);
   }
   if (s.abort) lines.push(`  aborted by:   ${s.abort.identity}: ${s.abort.reason}`);
   lines.push('  stages:');
-  for (const r of s.stages) lines.push(`    ${r.stage.padEnd(21)} ${r.state.padEnd(8)}${r.durationMs !== undefined ? ` ${formatDuration(r.durationMs)}` : ''}${r.detail ? ` — ${r.detail}` : ''}`);
+  for (const r of s.stages)
+    lines.push(
+      `    ${r.stage.padEnd(21)} ${r.state.padEnd(8)}${r.durationMs !== undefined ? ` ${formatDuration(r.durationMs)}` : ''}${r.detail ? ` — ${r.detail}` : ''}`,
+    );
   return lines;
 }

@@ -15,7 +15,9 @@ import { OutcomeUnknownError } from '../../client/follow.js';
 export function registerExportCommand(program: Command, context: CliContext): void {
   program
     .command('export')
-    .description('export tables or queries of a target as JSON into its export destination (exports/<target>/), keeping export.keepDays days; needs a running worker')
+    .description(
+      'export tables or queries of a target as JSON into its export destination (exports/<target>/), keeping export.keepDays days; needs a running worker',
+    )
     .option('-t, --target <name>', 'target to export (a key of targets in the configuration)')
     .option('--all', 'export every target that has export items')
     .option('--json', 'print the result as JSON')
@@ -26,12 +28,15 @@ export function registerExportCommand(program: Command, context: CliContext): vo
       if (options.target) {
         const target = getTarget(config, options.target);
         if ((target.export?.items.length ?? 0) === 0) {
-          throw new UsageError(`target ${options.target} has nothing to export — list tables or queries in targets.${options.target}.export.items (e.g. [{ name: products, table: products }])`);
+          throw new UsageError(
+            `target ${options.target} has nothing to export — list tables or queries in targets.${options.target}.export.items (e.g. [{ name: products, table: products }])`,
+          );
         }
         targets = [options.target];
       } else {
         targets = exportTargets(config);
-        if (targets.length === 0) throw new UsageError('no target has export items — list tables or queries in targets.<name>.export.items');
+        if (targets.length === 0)
+          throw new UsageError('no target has export items — list tables or queries in targets.<name>.export.items');
       }
       const client = await context.client();
       const results: ExportWorkflowResult[] = [];

@@ -9,27 +9,39 @@ import { requireConfigFile } from '../config-file.js';
 import type { CliContext } from '../context.js';
 
 export function registerHoldCommands(program: Command, context: CliContext): void {
-  const hold = program.command('hold').description('legal holds: pin a backup past retention (prune never deletes it) until the hold is removed');
+  const hold = program
+    .command('hold')
+    .description('legal holds: pin a backup past retention (prune never deletes it) until the hold is removed');
   hold
     .command('add <backup>')
-    .description('hold a backup in every destination holding it (a marker beside its manifest; an S3 legal hold on its objects where the bucket has object lock)')
+    .description(
+      'hold a backup in every destination holding it (a marker beside its manifest; an S3 legal hold on its objects where the bucket has object lock)',
+    )
     .requiredOption('--reason <text>', 'why it is held (a ticket, a case): recorded in the hold, the audit log and `backups list`')
     .option('--json', 'print the outcome as JSON')
     .action(async (backupId: string, options: { reason: string; json?: boolean }) => {
       const config = context.config();
       requireConfigFile(config, 'hold add');
-      const outcome = await holdBackup(config, { backupId, reason: options.reason, identity: context.identity() }, { logger: context.logger });
+      const outcome = await holdBackup(
+        config,
+        { backupId, reason: options.reason, identity: context.identity() },
+        { logger: context.logger },
+      );
       print(context, outcome, options.json === true);
     });
   hold
     .command('remove <backup>')
-    .description('remove a backup\'s hold: retention applies to it again from the next prune')
+    .description("remove a backup's hold: retention applies to it again from the next prune")
     .requiredOption('--reason <text>', 'why the hold ends: recorded in the audit log')
     .option('--json', 'print the outcome as JSON')
     .action(async (backupId: string, options: { reason: string; json?: boolean }) => {
       const config = context.config();
       requireConfigFile(config, 'hold remove');
-      const outcome = await releaseBackup(config, { backupId, reason: options.reason, identity: context.identity() }, { logger: context.logger });
+      const outcome = await releaseBackup(
+        config,
+        { backupId, reason: options.reason, identity: context.identity() },
+        { logger: context.logger },
+      );
       print(context, outcome, options.json === true);
     });
 }
@@ -41,7 +53,8 @@ function print(context: CliContext, outcome: HoldOutcome, json: boolean): void {
   }
   const out = context.out;
   out.line(`${outcome.action === 'held' ? 'held' : 'released'}: ${outcome.backupId} — ${outcome.reason}`);
-  if (outcome.previous) out.line(`  before: held since ${outcome.previous.heldAt} by ${outcome.previous.heldBy}: ${outcome.previous.reason}`);
+  if (outcome.previous)
+    out.line(`  before: held since ${outcome.previous.heldAt} by ${outcome.previous.heldBy}: ${outcome.previous.reason}`);
   else if (outcome.action === 'released') out.line('  it was not held');
   for (const c of outcome.copies) {
     const legal =

@@ -45,7 +45,8 @@ export function registerKeysCommands(program: Command, context: CliContext): voi
       }
       if (options.json) context.out.json(result);
       else print(context, result);
-      if (result.decisions.some((d) => d.action === 'blocked') || result.pitrPassphrases?.some((p) => p.outcome === 'unreached')) process.exitCode = 1;
+      if (result.decisions.some((d) => d.action === 'blocked') || result.pitrPassphrases?.some((p) => p.outcome === 'unreached'))
+        process.exitCode = 1;
     });
 }
 
@@ -64,7 +65,9 @@ function print(context: CliContext, result: RekeyWorkflowResult): void {
     out.line(`  ${action.padEnd(9)}  configuration snapshot ${c.commit.slice(0, 12)}  ${c.destinations.join(', ')}`);
   }
   for (const p of result.pitrPassphrases ?? []) {
-    const action = { rekey: 'rewrap', rekeyed: 'rewrapped', current: 'current', absent: 'absent', unreached: 'NOT DONE', failed: 'FAILED' }[p.outcome];
+    const action = { rekey: 'rewrap', rekeyed: 'rewrapped', current: 'current', absent: 'absent', unreached: 'NOT DONE', failed: 'FAILED' }[
+      p.outcome
+    ];
     out.line(`  ${action.padEnd(9)}  pitr passphrase of ${p.target}  ${p.copy ?? '—'}${p.reason ? `  ${p.reason}` : ''}`);
   }
   const t = result.transfer;

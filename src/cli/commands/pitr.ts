@@ -34,11 +34,15 @@ async function follow<R>(context: CliContext, what: string, start: () => Promise
 }
 
 export function registerPitrCommands(program: Command, context: CliContext): void {
-  const pitr = program.command('pitr').description('point-in-time recovery with pgBackRest (targets.<t>.pitr); runs on the database host\'s worker (worker.queues: [pitr])');
+  const pitr = program
+    .command('pitr')
+    .description("point-in-time recovery with pgBackRest (targets.<t>.pitr); runs on the database host's worker (worker.queues: [pitr])");
 
   pitr
     .command('setup')
-    .description('write pgBackRest\'s configuration and the repository passphrase on the database host, create the stanza and check archiving; prints the postgresql.conf lines the server needs')
+    .description(
+      "write pgBackRest's configuration and the repository passphrase on the database host, create the stanza and check archiving; prints the postgresql.conf lines the server needs",
+    )
     .option('-t, --target <name>', 'target to set up (a key of targets with a pitr section)')
     .option('--json', 'print the result as JSON')
     .action(async (options: { target?: string; json?: boolean }) => {
@@ -49,7 +53,9 @@ export function registerPitrCommands(program: Command, context: CliContext): voi
         context.out.line(`the server of ${target} needs these lines in its postgresql.conf (wal_level and archive_mode take a restart):`);
         for (const line of lines) context.out.line(`  ${line}`);
       }
-      const result = await follow<PitrSetupWorkflowResult>(context, `pitr setup of ${target}`, () => context.client().then((c) => startPitrSetup(c, config, { target })));
+      const result = await follow<PitrSetupWorkflowResult>(context, `pitr setup of ${target}`, () =>
+        context.client().then((c) => startPitrSetup(c, config, { target })),
+      );
       if (options.json) {
         context.out.json(result);
         return;
@@ -68,21 +74,28 @@ export function registerPitrCommands(program: Command, context: CliContext): voi
     .option('--json', 'print the result as JSON')
     .action(async (options: { target?: string; type: string; json?: boolean }) => {
       const target = requireTarget(options.target);
-      if (!(BACKUP_TYPES as readonly string[]).includes(options.type)) throw new UsageError(`--type must be one of ${BACKUP_TYPES.join(', ')} (got ${options.type})`);
+      if (!(BACKUP_TYPES as readonly string[]).includes(options.type))
+        throw new UsageError(`--type must be one of ${BACKUP_TYPES.join(', ')} (got ${options.type})`);
       const config = context.config();
       const type = options.type as (typeof BACKUP_TYPES)[number];
-      const result = await follow<PitrBackupWorkflowResult>(context, `physical backup of ${target}`, () => context.client().then((c) => startPitrBackup(c, config, { target, type })));
+      const result = await follow<PitrBackupWorkflowResult>(context, `physical backup of ${target}`, () =>
+        context.client().then((c) => startPitrBackup(c, config, { target, type })),
+      );
       if (options.json) {
         context.out.json(result);
         return;
       }
-      context.out.line(`${result.backup.type} backup ${result.backup.label} of ${target}: ${formatBytes(result.backup.databaseSize)} database, ${formatBytes(result.backup.repositorySize)} stored`);
+      context.out.line(
+        `${result.backup.type} backup ${result.backup.label} of ${target}: ${formatBytes(result.backup.databaseSize)} database, ${formatBytes(result.backup.repositorySize)} stored`,
+      );
       if (result.recoverable) context.out.line(`recoverable from ${result.recoverable.earliest} to the newest archived WAL`);
     });
 
   pitr
     .command('restore')
-    .description('restore to a point in time into a NEW data directory and port on the database host (never over the running cluster), then check it')
+    .description(
+      'restore to a point in time into a NEW data directory and port on the database host (never over the running cluster), then check it',
+    )
     .option('-t, --target <name>', 'target to restore')
     .option('--to <point>', 'latest, a time (2026-12-05T14:05:00Z), lsn:<lsn>, xid:<transaction id> or name:<restore point>', 'latest')
     .option('--port <port>', 'port of the restored server (a free one by default)')
@@ -97,7 +110,8 @@ export function registerPitrCommands(program: Command, context: CliContext): voi
         throw new UsageError(`--to: ${(error as Error).message}`);
       }
       const port = options.port === undefined ? undefined : Number(options.port);
-      if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536)) throw new UsageError(`--port must be a port number (got ${options.port})`);
+      if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536))
+        throw new UsageError(`--port must be a port number (got ${options.port})`);
       const config = context.config();
       const result = await follow<PitrRestoreWorkflowResult>(context, `point-in-time restore of ${target}`, () =>
         context.client().then((c) => startPitrRestore(c, config, { target, to, keep: !options.stop, ...(port ? { port } : {}) })),
@@ -106,10 +120,16 @@ export function registerPitrCommands(program: Command, context: CliContext): voi
         context.out.json(result);
         return;
       }
-      context.out.line(`${target} restored to ${describePitrTarget(result.to)}: data as of ${result.recoveredTo ?? 'the end of the backup (no transaction replayed)'}`);
+      context.out.line(
+        `${target} restored to ${describePitrTarget(result.to)}: data as of ${result.recoveredTo ?? 'the end of the backup (no transaction replayed)'}`,
+      );
       context.out.line(`  data directory  ${result.dataDir}`);
-      context.out.line(`  server          ${result.running ? `running on port ${result.port}, socket ${result.socketDir} (no TCP listener)` : 'stopped'}`);
-      context.out.line(`  checks          ${result.checks.tablesFound} tables, amcheck ${result.checks.amcheck ? (result.checks.amcheck.passed ? 'passed' : 'FAILED') : 'not run'}, ${result.checks.checks.filter((c) => c.passed).length}/${result.checks.checks.length} SQL checks passed`);
+      context.out.line(
+        `  server          ${result.running ? `running on port ${result.port}, socket ${result.socketDir} (no TCP listener)` : 'stopped'}`,
+      );
+      context.out.line(
+        `  checks          ${result.checks.tablesFound} tables, amcheck ${result.checks.amcheck ? (result.checks.amcheck.passed ? 'passed' : 'FAILED') : 'not run'}, ${result.checks.checks.filter((c) => c.passed).length}/${result.checks.checks.length} SQL checks passed`,
+      );
     });
 
   pitr
@@ -120,13 +140,19 @@ export function registerPitrCommands(program: Command, context: CliContext): voi
     .action(async (options: { target?: string; json?: boolean }) => {
       const target = requireTarget(options.target);
       const config = context.config();
-      const info = await follow<StanzaInfo>(context, `pgbackrest info of ${target}`, () => context.client().then((c) => startPitrInfo(c, config, { target })));
+      const info = await follow<StanzaInfo>(context, `pgbackrest info of ${target}`, () =>
+        context.client().then((c) => startPitrInfo(c, config, { target })),
+      );
       if (options.json) {
         context.out.json(info);
         return;
       }
       context.out.line(`stanza ${info.stanza}: ${info.status}`);
-      for (const b of info.backups) context.out.line(`  ${b.label}  ${b.type.padEnd(4)}  ${b.stoppedAt}  ${formatBytes(b.databaseSize)} database, ${formatBytes(b.repositorySize)} stored`);
-      if (info.recoverable) context.out.line(`recoverable from ${info.recoverable.earliest} (newest archived WAL ${info.recoverable.archiveMax ?? 'none'})`);
+      for (const b of info.backups)
+        context.out.line(
+          `  ${b.label}  ${b.type.padEnd(4)}  ${b.stoppedAt}  ${formatBytes(b.databaseSize)} database, ${formatBytes(b.repositorySize)} stored`,
+        );
+      if (info.recoverable)
+        context.out.line(`recoverable from ${info.recoverable.earliest} (newest archived WAL ${info.recoverable.archiveMax ?? 'none'})`);
     });
 }

@@ -23,7 +23,10 @@ export function registerPruneCommand(program: Command, context: CliContext): voi
       const config = context.config();
       if (options.target) getTarget(config, options.target);
       const client = await context.client();
-      const input: PruneWorkflowInput = { ...(options.target ? { target: options.target } : {}), ...(options.dryRun ? { dryRun: true } : {}) };
+      const input: PruneWorkflowInput = {
+        ...(options.target ? { target: options.target } : {}),
+        ...(options.dryRun ? { dryRun: true } : {}),
+      };
       const handle = await startPrune(client, config, input);
       noteStarted(context, client, handle.workflowId);
       let result: PruneWorkflowResult;
@@ -58,14 +61,18 @@ function printPlan(context: CliContext, result: PruneWorkflowResult, showKept: b
   }
   for (const debris of result.debris) {
     if (debris.objects.length + debris.uploads.length === 0) continue;
-    out.line(`debris in ${debris.destination}: ${debris.objects.length} object(s) without a manifest, ${debris.uploads.length} unfinished upload(s)`);
+    out.line(
+      `debris in ${debris.destination}: ${debris.objects.length} object(s) without a manifest, ${debris.uploads.length} unfinished upload(s)`,
+    );
     for (const o of debris.objects) out.line(`  ${o.key}  ${o.reason}`);
     for (const u of debris.uploads) out.line(`  ${u.key} (upload ${u.uploadId})  ${u.reason}`);
   }
   for (const d of result.deleted) {
     const removed = d.copies.filter((c) => c.outcome === 'deleted').length;
     const locked = d.copies.filter((c) => c.outcome === 'locked');
-    out.line(`${d.destination}: deleted ${removed} cop${removed === 1 ? 'y' : 'ies'}, ${d.debris.deleted.length} debris object(s), aborted ${d.debris.abortedUploads.length} upload(s)${locked.length ? `; ${locked.length} locked` : ''}`);
+    out.line(
+      `${d.destination}: deleted ${removed} cop${removed === 1 ? 'y' : 'ies'}, ${d.debris.deleted.length} debris object(s), aborted ${d.debris.abortedUploads.length} upload(s)${locked.length ? `; ${locked.length} locked` : ''}`,
+    );
     for (const c of [...locked, ...d.copies.filter((c) => c.detail && c.outcome !== 'locked')]) out.line(`  ${c.backupId}: ${c.detail}`);
   }
   for (const p of result.problems) out.note(`warning: ${p.destination}:${p.key}: ${p.problem} (never deleted)`);

@@ -52,7 +52,10 @@ export function splitNames(value: string, option = '--tables', unquote = false):
       current += c;
     }
   }
-  if (quoted) throw new InvalidArgumentError(`${option}: a double quote is not closed in ${value} — a name with a comma is written "a,b" (quote it from the shell too: '"a,b"')`);
+  if (quoted)
+    throw new InvalidArgumentError(
+      `${option}: a double quote is not closed in ${value} — a name with a comma is written "a,b" (quote it from the shell too: '"a,b"')`,
+    );
   names.push(current);
   return names
     .map((n) => n.trim())
@@ -72,14 +75,24 @@ function schemaList(value: string, previous: string[] = []): string[] {
 export function registerRestoreCommand(program: Command, context: CliContext): void {
   program
     .command('restore')
-    .description('restore a backup into a NEW database and verify it; with --swap, put it in place of the target\'s database once approved (the old one is kept under a dated name)')
+    .description(
+      "restore a backup into a NEW database and verify it; with --swap, put it in place of the target's database once approved (the old one is kept under a dated name)",
+    )
     .option('-t, --target <name>', 'target whose backup to restore (a key of targets in the configuration)')
     .option('-b, --backup <id>', 'backup id, latest or latest-verified', 'latest-verified')
     .option('--into <database>', 'the new database to restore into (default: <database>_restored_<time>); an existing one is refused')
-    .option('--swap', 'once verified, put the restored database in place of the target\'s (needs an approval when that database exists)')
-    .option('--tables <names>', 'restore only these tables (comma-separated or repeated; name or schema.name; a name holding a comma or a dot in double quotes: \'"a,b"\'), with their indexes, constraints and sequences', tableList)
-    .option('--schema <name>', 'restore only this schema (repeatable; comma-separated; a name holding a comma in double quotes)', schemaList)
-    .option('--roles', 'restore the roles of the backup\'s globals file first (existing roles are not recreated)')
+    .option('--swap', "once verified, put the restored database in place of the target's (needs an approval when that database exists)")
+    .option(
+      '--tables <names>',
+      'restore only these tables (comma-separated or repeated; name or schema.name; a name holding a comma or a dot in double quotes: \'"a,b"\'), with their indexes, constraints and sequences',
+      tableList,
+    )
+    .option(
+      '--schema <name>',
+      'restore only this schema (repeatable; comma-separated; a name holding a comma in double quotes)',
+      schemaList,
+    )
+    .option('--roles', "restore the roles of the backup's globals file first (existing roles are not recreated)")
     .option('--approve', 'approve the swap now, as the acting identity (--as / STRONGBOX_IDENTITY / user@host); needs --reason')
     .option('--reason <text>', 'why (recorded with the approval)')
     .option('--json', 'print the result as JSON')
@@ -90,8 +103,10 @@ export function registerRestoreCommand(program: Command, context: CliContext): v
     .action(async (verb: string | undefined, workflowId: string | undefined, options: RestoreOptions) => {
       if (verb !== undefined) return approve(context, verb, workflowId, options);
       if (!options.target) throw new UsageError('restore needs --target <name>');
-      if (options.approve && !options.swap) throw new UsageError('--approve approves a swap: add --swap (a restore into a new database replaces nothing)');
-      if (options.approve && !options.reason?.trim()) throw new UsageError('--approve needs --reason "<why>": an approval is recorded with its reason');
+      if (options.approve && !options.swap)
+        throw new UsageError('--approve approves a swap: add --swap (a restore into a new database replaces nothing)');
+      if (options.approve && !options.reason?.trim())
+        throw new UsageError('--approve needs --reason "<why>": an approval is recorded with its reason');
       const config = context.config();
       getTarget(config, options.target);
       const client = await context.client();
@@ -133,11 +148,11 @@ export function registerRestoreCommand(program: Command, context: CliContext): v
       print(context, result, options.json === true);
       if (result.outcome === 'not-approved') process.exitCode = 1;
     });
-
 }
 
 async function approve(context: CliContext, verb: string, workflowId: string | undefined, options: RestoreOptions): Promise<void> {
-  if (verb !== 'approve' || !workflowId) throw new UsageError('usage: strongbox restore approve <workflow-id> --reason "<why>" (or strongbox restore --target <name> …)');
+  if (verb !== 'approve' || !workflowId)
+    throw new UsageError('usage: strongbox restore approve <workflow-id> --reason "<why>" (or strongbox restore --target <name> …)');
   if (!options.reason?.trim()) throw new UsageError('approving needs --reason "<why>": an approval is recorded with its reason');
   const client = await context.client();
   const approval = await approveRestore(client.workflow.getHandle(workflowId), { identity: context.identity(), reason: options.reason });
@@ -168,9 +183,14 @@ function print(context: CliContext, result: RestoreWorkflowResult, json: boolean
   out.line(headline[result.outcome]);
   out.line(`  backup:       ${result.backupId} (${result.scheduledAt})`);
   out.line(`  server:       ${result.server}`);
-  out.line(`  verified:     ${result.verification.tablesCompared} tables match the manifest; ${result.verification.checks.length} checks passed${result.verification.amcheck ? `; amcheck ${result.verification.amcheck.indexesChecked} indexes` : ''}`);
+  out.line(
+    `  verified:     ${result.verification.tablesCompared} tables match the manifest; ${result.verification.checks.length} checks passed${result.verification.amcheck ? `; amcheck ${result.verification.amcheck.indexesChecked} indexes` : ''}`,
+  );
   if (result.selection) out.line(`  selection:    ${result.selection.relations.join(', ')}`);
-  if (result.roles) out.line(`  roles:        ${result.roles.created.length} created${result.roles.created.length ? ` (${result.roles.created.join(', ')})` : ''}, ${result.roles.existing} already there`);
+  if (result.roles)
+    out.line(
+      `  roles:        ${result.roles.created.length} created${result.roles.created.length ? ` (${result.roles.created.join(', ')})` : ''}, ${result.roles.existing} already there`,
+    );
   if (result.approval) out.line(`  approved by:  ${result.approval.identity} at ${result.approval.at}: ${result.approval.reason}`);
   out.line(`  duration:     ${(result.durationMs / 1000).toFixed(1)} s`);
   for (const note of result.notes) out.line(`  note:         ${note}`);

@@ -2,7 +2,14 @@
  * `strongbox schedules apply|list|pause|unpause|trigger`: Strongbox's Temporal Schedules.
  */
 import type { Command } from 'commander';
-import { applySchedules, listSchedules, pauseSchedule, triggerSchedule, unpauseSchedule, type ApplyReport } from '../../client/schedules.js';
+import {
+  applySchedules,
+  listSchedules,
+  pauseSchedule,
+  triggerSchedule,
+  unpauseSchedule,
+  type ApplyReport,
+} from '../../client/schedules.js';
 import type { CliContext } from '../context.js';
 import { recordAccess } from '../../client/audit.js';
 import { noteAuditFailures } from './audit.js';
@@ -38,9 +45,13 @@ export function registerScheduleCommands(program: Command, context: CliContext):
       if (list.length === 0) context.out.line('no Strongbox schedules — create them with `strongbox schedules apply`');
       for (const s of list) {
         const state = s.paused ? `PAUSED${s.note ? ` (${s.note})` : ''}` : 'active';
-        context.out.line(`${s.id}  ${s.workflowType}  ${s.spec}  ${state}${s.configured ? '' : '  [no longer configured: apply deletes it]'}`);
+        context.out.line(
+          `${s.id}  ${s.workflowType}  ${s.spec}  ${state}${s.configured ? '' : '  [no longer configured: apply deletes it]'}`,
+        );
         context.out.line(`  next:   ${s.nextRuns.join(', ') || '(none)'}`);
-        context.out.line(`  last:   ${s.recent[0] ? `${s.recent[0].status} ${s.recent[0].workflowId} (${s.recent[0].takenAt})` : '(never ran)'}`);
+        context.out.line(
+          `  last:   ${s.recent[0] ? `${s.recent[0].status} ${s.recent[0].workflowId} (${s.recent[0].takenAt})` : '(never ran)'}`,
+        );
         for (const run of s.recent.slice(1)) context.out.line(`          ${run.status} ${run.workflowId}`);
       }
     });
@@ -61,20 +72,28 @@ export function registerScheduleCommands(program: Command, context: CliContext):
     .option('--note <text>', 'a note to leave, e.g. "migration done"')
     .action(async (id: string, options: { note?: string }) => {
       await unpauseSchedule(await context.client(), id, options.note);
-      await auditSchedule(context, { action: 'schedule.unpaused', details: { schedule: id, ...(options.note ? { note: options.note } : {}) } });
+      await auditSchedule(context, {
+        action: 'schedule.unpaused',
+        details: { schedule: id, ...(options.note ? { note: options.note } : {}) },
+      });
       context.out.line(`unpaused ${id}${options.note ? `: ${options.note}` : ''}`);
     });
 
   schedules
     .command('trigger <id>')
-    .description('run a schedule\'s action now (even while a scheduled run is going) and print the started workflow id')
+    .description("run a schedule's action now (even while a scheduled run is going) and print the started workflow id")
     .option('--json', 'print { workflowId, runId } as JSON')
     .action(async (id: string, options: { json?: boolean }) => {
       const client = await context.client();
       const run = await triggerSchedule(client, id);
-      await auditSchedule(context, { action: 'schedule.triggered', workflow: { id: run.workflowId, runId: run.runId }, details: { schedule: id } });
+      await auditSchedule(context, {
+        action: 'schedule.triggered',
+        workflow: { id: run.workflowId, runId: run.runId },
+        details: { schedule: id },
+      });
       if (options.json) context.out.json(run);
-      else context.out.line(`started ${run.workflowId}${uiLink(context.config().temporal.uiUrl, client.options.namespace, run.workflowId)}`);
+      else
+        context.out.line(`started ${run.workflowId}${uiLink(context.config().temporal.uiUrl, client.options.namespace, run.workflowId)}`);
     });
 }
 

@@ -17,7 +17,9 @@ import { followRun, formatBytes, noteStarted, runFailureMessage } from '../progr
 export function registerScrubCommands(program: Command, context: CliContext): void {
   program
     .command('scrub')
-    .description('check every copy of every backup now (full: read and checksum; --fast: metadata only) and repair damaged copies from a good one')
+    .description(
+      'check every copy of every backup now (full: read and checksum; --fast: metadata only) and repair damaged copies from a good one',
+    )
     .option('-t, --target <name>', 'only this target (default: every target)')
     .option('--fast', 'one metadata request per object, no data read (finds missing, truncated and rewritten objects)')
     .option('--json', 'print the workflow result as JSON')
@@ -25,13 +27,17 @@ export function registerScrubCommands(program: Command, context: CliContext): vo
       const config = context.config();
       if (options.target) getTarget(config, options.target);
       const client = await context.client();
-      const handle = await startScrub(client, config, { ...(options.target ? { target: options.target } : {}), mode: options.fast ? 'fast' : 'full' });
+      const handle = await startScrub(client, config, {
+        ...(options.target ? { target: options.target } : {}),
+        mode: options.fast ? 'fast' : 'full',
+      });
       noteStarted(context, client, handle.workflowId);
       let result: ScrubWorkflowResult;
       try {
         result = await followRun<ScrubWorkflowResult, ScrubProgress>(context, client, handle, {
           progressQuery: 'scrubProgress',
-          describe: (p) => `${p.mode} scrub: ${p.done}/${p.backups} backups, ${formatBytes(p.bytesRead)} read, ${p.repaired} repaired, ${p.lost} lost`,
+          describe: (p) =>
+            `${p.mode} scrub: ${p.done}/${p.backups} backups, ${formatBytes(p.bytesRead)} read, ${p.repaired} repaired, ${p.lost} lost`,
           doneText: () => undefined,
         });
       } catch (error) {
@@ -40,7 +46,9 @@ export function registerScrubCommands(program: Command, context: CliContext): vo
       }
       if (options.json) context.out.json(result);
       else {
-        context.out.line(`${result.mode} scrub at ${result.scrubbedAt}: ${result.backups.length} backups, ${result.copies} copies, ${result.objects} objects, ${formatBytes(result.bytesRead)} read in ${result.requests} requests`);
+        context.out.line(
+          `${result.mode} scrub at ${result.scrubbedAt}: ${result.backups.length} backups, ${result.copies} copies, ${result.objects} objects, ${formatBytes(result.bytesRead)} read in ${result.requests} requests`,
+        );
         for (const b of result.backups) {
           context.out.line(`  ${b.backupId.padEnd(32)} ${b.outcome}`);
           for (const f of b.findings) context.out.line(`    ${f}`);
@@ -52,7 +60,9 @@ export function registerScrubCommands(program: Command, context: CliContext): vo
 
   program
     .command('replicate')
-    .description('copy existing backups to a destination (e.g. one just added), checked on the way, manifests last; a re-run copies nothing twice')
+    .description(
+      'copy existing backups to a destination (e.g. one just added), checked on the way, manifests last; a re-run copies nothing twice',
+    )
     .requiredOption('--to <destination>', 'the destination to copy to (a name in destinations)')
     .option('--tier <tier...>', `only backups of these tiers (${TIERS.join(', ')}; default: every tier)`)
     .option('--since <time>', 'only backups whose slot is at or after this ISO time or date')
@@ -60,12 +70,14 @@ export function registerScrubCommands(program: Command, context: CliContext): vo
     .option('--json', 'print the workflow result as JSON')
     .action(async (options: { to: string; tier?: string[]; since?: string; target?: string; json?: boolean }) => {
       const config = context.config();
-      if (!config.destinations[options.to]) throw new UsageError(`--to ${options.to}: no such destination — configured: ${Object.keys(config.destinations).join(', ')}`);
+      if (!config.destinations[options.to])
+        throw new UsageError(`--to ${options.to}: no such destination — configured: ${Object.keys(config.destinations).join(', ')}`);
       const tiers = (options.tier ?? []).map((t) => {
         if (!(TIERS as readonly string[]).includes(t)) throw new UsageError(`--tier ${t}: not a tier — use ${TIERS.join(', ')}`);
         return t as Tier;
       });
-      if (options.since !== undefined && Number.isNaN(Date.parse(options.since))) throw new UsageError(`--since ${options.since}: not a time — use an ISO date or time such as 2026-11-01`);
+      if (options.since !== undefined && Number.isNaN(Date.parse(options.since)))
+        throw new UsageError(`--since ${options.since}: not a time — use an ISO date or time such as 2026-11-01`);
       if (options.target) getTarget(config, options.target);
       const client = await context.client();
       const handle = await startReplicate(client, config, {
@@ -84,8 +96,13 @@ export function registerScrubCommands(program: Command, context: CliContext): vo
       }
       if (options.json) context.out.json(result);
       else {
-        context.out.line(`replicated ${result.replicated.length} backups to ${result.to} (${formatBytes(result.bytes)}); ${result.present.length} already there`);
-        for (const r of result.replicated) context.out.line(`  ${r.backupId.padEnd(32)} from ${r.from}: ${r.copied.length} objects copied${r.present.length ? `, ${r.present.length} already there` : ''}`);
+        context.out.line(
+          `replicated ${result.replicated.length} backups to ${result.to} (${formatBytes(result.bytes)}); ${result.present.length} already there`,
+        );
+        for (const r of result.replicated)
+          context.out.line(
+            `  ${r.backupId.padEnd(32)} from ${r.from}: ${r.copied.length} objects copied${r.present.length ? `, ${r.present.length} already there` : ''}`,
+          );
         for (const u of result.unavailable) context.out.note(`warning: ${u.backupId} not replicated: ${u.reason}`);
       }
       if (result.unavailable.length > 0) process.exitCode = 1;

@@ -38,7 +38,10 @@ export function registerStackCommands(program: Command, context: CliContext): vo
     .command('up')
     .description('start the local stack, or report the one already running; buckets come from the s3 destinations of the configuration')
     .option('--dir <dir>', DIR_DESCRIPTION)
-    .option('--ephemeral', "keep Temporal's state in memory, and run PostgreSQL without fsync: for tests (env: STRONGBOX_STACK_EPHEMERAL=1)")
+    .option(
+      '--ephemeral',
+      "keep Temporal's state in memory, and run PostgreSQL without fsync: for tests (env: STRONGBOX_STACK_EPHEMERAL=1)",
+    )
     .option('--no-ui', 'run Temporal without its web UI (env: STRONGBOX_STACK_UI=0)')
     .option('--json', 'print the stack (addresses, PIDs, logs) as JSON')
     .action(async (options: DirOption & { ephemeral?: boolean; ui: boolean }, command: Command) => {
@@ -56,7 +59,9 @@ export function registerStackCommands(program: Command, context: CliContext): vo
       }
       printStack(context, info);
       context.out.line();
-      context.out.line(`ready in ${((Date.now() - begin) / 1000).toFixed(1)} s — for a shell: eval "$(strongbox stack env --dir ${shellWord(dir)})"`);
+      context.out.line(
+        `ready in ${((Date.now() - begin) / 1000).toFixed(1)} s — for a shell: eval "$(strongbox stack env --dir ${shellWord(dir)})"`,
+      );
     });
 
   stack
@@ -97,7 +102,9 @@ export function registerStackCommands(program: Command, context: CliContext): vo
       }
       if (status.worker) {
         const w = status.worker;
-        context.out.line(`  ${'worker'.padEnd(9)} ${(w.alive ? 'running' : 'not running').padEnd(21)} pid ${String(w.pid).padEnd(8)} log ${w.log}`);
+        context.out.line(
+          `  ${'worker'.padEnd(9)} ${(w.alive ? 'running' : 'not running').padEnd(21)} pid ${String(w.pid).padEnd(8)} log ${w.log}`,
+        );
         if (w.metrics) context.out.line(`  ${''.padEnd(9)} metrics ${w.metrics}`);
       }
     });
@@ -118,7 +125,9 @@ export function registerStackCommands(program: Command, context: CliContext): vo
 
   stack
     .command('install')
-    .description('only make sure the binaries are there: build the Temporal CLI and MinIO with go (first time, minutes), find PostgreSQL (env: TEMPORAL_CLI_PATH, MINIO_PATH, STRONGBOX_PG_BINDIR)')
+    .description(
+      'only make sure the binaries are there: build the Temporal CLI and MinIO with go (first time, minutes), find PostgreSQL (env: TEMPORAL_CLI_PATH, MINIO_PATH, STRONGBOX_PG_BINDIR)',
+    )
     .option('--json', 'print the binaries as JSON')
     .action(async (options: { json?: boolean }) => {
       const begin = Date.now();

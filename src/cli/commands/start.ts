@@ -49,7 +49,8 @@ export function registerStartCommand(program: Command, context: CliContext): voi
             describe: describeBackupProgress,
             indent: '  ',
             lookup: [`strongbox backups list --target ${target}`],
-            doneText: (r) => `finished: ${(r as BackupWorkflowResult).outcome === 'created' ? 'backed up' : 'already backed up'} ${(r as BackupWorkflowResult).backupId}`,
+            doneText: (r) =>
+              `finished: ${(r as BackupWorkflowResult).outcome === 'created' ? 'backed up' : 'already backed up'} ${(r as BackupWorkflowResult).backupId}`,
           });
         },
         describeFailure: (error) => runFailureMessage(context, error),
@@ -75,7 +76,13 @@ function printSummary(context: CliContext, s: StartSummary): void {
   out('temporal', `${s.stack.temporal.address} (namespace ${s.stack.temporal.namespace})`);
   out('worker', `pid ${s.worker.pid}${s.worker.reused ? ' (already running)' : ''}, log ${s.worker.log}`);
   out('metrics', s.worker.metrics ?? '(off: worker.metricsPort is 0)');
-  if (s.demo) out('demo data', `${s.demo.database} on ${s.stack.postgres.host}:${s.stack.postgres.port} (${Object.entries(s.demo.rows).map(([t, n]) => `${t} ${n}`).join(', ')})`);
+  if (s.demo)
+    out(
+      'demo data',
+      `${s.demo.database} on ${s.stack.postgres.host}:${s.stack.postgres.port} (${Object.entries(s.demo.rows)
+        .map(([t, n]) => `${t} ${n}`)
+        .join(', ')})`,
+    );
   if (s.config.file) out('config', `${s.config.file}${s.config.demo ? ' (embedded defaults + the demo target)' : ''}`);
   if (s.keys) {
     out('identity', `${s.keys.identityFile}`);

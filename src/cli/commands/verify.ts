@@ -15,7 +15,9 @@ import { followRun, formatBytes, noteStarted, runFailureMessage } from '../progr
 export function registerVerifyCommand(program: Command, context: CliContext): void {
   program
     .command('verify')
-    .description('prove a backup restores: restore it into a scratch database, compare row counts with the manifest, run the checks; prints the evidence')
+    .description(
+      'prove a backup restores: restore it into a scratch database, compare row counts with the manifest, run the checks; prints the evidence',
+    )
     .requiredOption('-t, --target <name>', 'target whose backup to verify (a key of targets in the configuration)')
     .option('-b, --backup <id>', 'backup id, latest or latest-verified', 'latest')
     .option('--json', 'print the verification record as JSON')
@@ -38,7 +40,11 @@ export function registerVerifyCommand(program: Command, context: CliContext): vo
         const evidence = recordOfFailure(error);
         if (evidence) print(context, evidence, options.json === true);
         const cause = runFailureMessage(context, error);
-        throw new Error(/^verification of backup /.test(cause) ? `${cause} (workflow ${handle.workflowId})` : `verification ${handle.workflowId} failed: ${cause}`);
+        throw new Error(
+          /^verification of backup /.test(cause)
+            ? `${cause} (workflow ${handle.workflowId})`
+            : `verification ${handle.workflowId} failed: ${cause}`,
+        );
       }
       print(context, record, options.json === true);
     });
@@ -47,7 +53,9 @@ export function registerVerifyCommand(program: Command, context: CliContext): vo
 function describeProgress(p: VerifyProgress): string {
   const what = p.backupId ? ` ${p.backupId}` : '';
   if (p.step === 'restore') {
-    const fetched = p.source ? `${formatBytes(p.bytes)} fetched from ${p.source}` : `as it is fetched${p.totalBytes ? ` (${formatBytes(p.totalBytes)})` : ''}`;
+    const fetched = p.source
+      ? `${formatBytes(p.bytes)} fetched from ${p.source}`
+      : `as it is fetched${p.totalBytes ? ` (${formatBytes(p.totalBytes)})` : ''}`;
     return `restore${what} into ${p.scratchDatabase ?? 'a scratch database'}, ${fetched}`;
   }
   return `${p.step}${what}`;
@@ -64,9 +72,14 @@ function print(context: CliContext, record: VerificationRecord, json: boolean): 
   out.line(`  source:       ${record.source}`);
   out.line(`  tables:       ${record.tablesCompared} compared, ${record.mismatches.length} differ`);
   for (const m of record.mismatches) out.line(`    ✗ ${m.table}: manifest ${m.expected ?? '—'}, restored ${m.actual ?? '—'}`);
-  out.line(`  checks:       ${record.checks.filter((c) => c.passed).length} passed, ${record.checks.filter((c) => !c.passed).length} failed`);
+  out.line(
+    `  checks:       ${record.checks.filter((c) => c.passed).length} passed, ${record.checks.filter((c) => !c.passed).length} failed`,
+  );
   for (const c of record.checks) out.line(`    ${c.passed ? '✓' : '✗'} ${c.name}: ${c.detail}`);
-  if (record.amcheck) out.line(`  amcheck:      ${record.amcheck.indexesChecked} btree indexes, ${record.amcheck.passed ? 'no corruption' : `CORRUPT: ${record.amcheck.detail ?? ''}`}`);
+  if (record.amcheck)
+    out.line(
+      `  amcheck:      ${record.amcheck.indexesChecked} btree indexes, ${record.amcheck.passed ? 'no corruption' : `CORRUPT: ${record.amcheck.detail ?? ''}`}`,
+    );
   out.line(`  duration:     ${(record.durationMs / 1000).toFixed(1)} s`);
   out.line(`  verified at:  ${record.verifiedAt}`);
   out.line(`  workflow:     ${record.workflow.id}`);

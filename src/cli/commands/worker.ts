@@ -11,7 +11,8 @@ interface WorkerOptions {
 
 function port(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError(`--metrics-port: ${value} is not a port (0-65535; 0 turns the endpoint off)`);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new InvalidArgumentError(`--metrics-port: ${value} is not a port (0-65535; 0 turns the endpoint off)`);
   return n;
 }
 
@@ -19,7 +20,10 @@ export function registerWorkerCommand(program: Command, context: CliContext): vo
   program
     .command('worker')
     .description('run a worker: polls the strongbox task queues until SIGINT/SIGTERM (env: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE)')
-    .option('--metrics-host <address>', 'address the Prometheus endpoint listens on, instead of worker.metricsHost (default 127.0.0.1; 0.0.0.0 in a container scraped from outside)')
+    .option(
+      '--metrics-host <address>',
+      'address the Prometheus endpoint listens on, instead of worker.metricsHost (default 127.0.0.1; 0.0.0.0 in a container scraped from outside)',
+    )
     .option('--metrics-port <port>', 'port of the Prometheus endpoint, instead of worker.metricsPort (0 turns it off)', port)
     .action(async (options: WorkerOptions) => {
       const worker = await createStrongboxWorker({ config: withMetrics(context.config(), options), logger: context.logger });

@@ -43,11 +43,17 @@ describe('following a run across a Temporal server restart', () => {
     writeFileSync(configFile, stringify(setup.raw));
 
     // TEMPORAL_ADDRESS wins over the file (Temporal's env config): point it at this test's server.
-    const cli = runCli(['--config', configFile, 'backup', 'run', '--target', 'app'], { ...process.env, TEMPORAL_ADDRESS: temporal.address, NO_COLOR: '1' });
+    const cli = runCli(['--config', configFile, 'backup', 'run', '--target', 'app'], {
+      ...process.env,
+      TEMPORAL_ADDRESS: temporal.address,
+      NO_COLOR: '1',
+    });
     cleanups.push(() => cli.kill());
 
     // No worker yet: the command says so and how to start one, and keeps waiting.
-    await cli.waitForStderr(new RegExp(`no worker is polling task queue ${setup.id} on ${temporal.address}.*start one with \`strongbox --config \\S+ worker\``));
+    await cli.waitForStderr(
+      new RegExp(`no worker is polling task queue ${setup.id} on ${temporal.address}.*start one with \`strongbox --config \\S+ worker\``),
+    );
 
     await temporal.stop();
     await cli.waitForStderr(/lost the connection to Temporal/);

@@ -24,8 +24,12 @@ describe('a worker running an older configuration', () => {
       const cli = runCli(['--config', configFile, 'backup', 'run', '--target', 'fresh']);
       const code = await cli.exited;
       const { stderr } = cli.output();
-      expect(stderr).toContain(`the worker runs an older configuration: it has no target fresh, which ${configFile} defines (the worker knows: app)`);
-      expect(stderr).toContain(`restart the worker so it reads the configuration again (stop it, then \`strongbox --config ${configFile} worker\``);
+      expect(stderr).toContain(
+        `the worker runs an older configuration: it has no target fresh, which ${configFile} defines (the worker knows: app)`,
+      );
+      expect(stderr).toContain(
+        `restart the worker so it reads the configuration again (stop it, then \`strongbox --config ${configFile} worker\``,
+      );
       expect(code).toBe(1);
     } finally {
       await worker.stop();

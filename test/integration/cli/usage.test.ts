@@ -14,7 +14,12 @@ function strongbox(args: string[], cwd: string, env: Record<string, string> = {}
   const result = spawnSync(process.execPath, [BIN, ...args], {
     cwd,
     // No stack, no configuration from the environment: only what the test hands in.
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env },
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '/root',
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      ...env,
+    },
     encoding: 'utf8',
     timeout: 60_000,
   });
@@ -56,7 +61,14 @@ describe('strongbox CLI usage and configuration errors', () => {
     const problems = result.stderr.split('\n').filter((l) => l.startsWith('  - '));
     const fields = problems.map((l) => l.slice(4).split(':')[0]);
     expect(fields.sort()).toEqual(
-      ['destinations.cloud.bucket', 'schedules.at', 'targets.app', 'targets.app.port', 'temporal.taskQueue', 'worker.maxConcurrentActivities'].sort(),
+      [
+        'destinations.cloud.bucket',
+        'schedules.at',
+        'targets.app',
+        'targets.app.port',
+        'temporal.taskQueue',
+        'worker.maxConcurrentActivities',
+      ].sort(),
     );
     expect(result.stderr).toContain(`invalid configuration (${file})`);
     expect(result.stderr).toMatch(/targets\.app: unknown field "colour"/);
@@ -64,7 +76,10 @@ describe('strongbox CLI usage and configuration errors', () => {
 
   it('reports references between sections after the fields are valid, still with exit code 2', () => {
     const file = path.join(dir, 'crossref.yaml');
-    writeFileSync(file, 'tiers:\n  daily: { destinations: [nowhere], keepDays: 30 }\n  weekly: { destinations: [cloud], keepDays: 90 }\n  monthly: { destinations: [cloud], keepDays: 365 }\n');
+    writeFileSync(
+      file,
+      'tiers:\n  daily: { destinations: [nowhere], keepDays: 30 }\n  weekly: { destinations: [cloud], keepDays: 90 }\n  monthly: { destinations: [cloud], keepDays: 365 }\n',
+    );
     const result = strongbox(['-c', file, 'config', 'check'], dir);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/^ {2}- tiers\.daily\.destinations\[0\]: unknown destination "nowhere"/m);
@@ -97,6 +112,7 @@ describe('strongbox CLI usage and configuration errors', () => {
   it('lists the commands on --help and exits 0', () => {
     const result = strongbox(['--help'], dir);
     expect(result.code).toBe(0);
-    for (const command of ['start', 'worker', 'backup', 'stack', 'config']) expect(result.stdout).toMatch(new RegExp(`^ {2}${command}\\b`, 'm'));
+    for (const command of ['start', 'worker', 'backup', 'stack', 'config'])
+      expect(result.stdout).toMatch(new RegExp(`^ {2}${command}\\b`, 'm'));
   });
 });

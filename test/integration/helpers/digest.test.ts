@@ -33,14 +33,20 @@ describe('digestDatabase', () => {
   beforeAll(async () => {
     a = await createTestDatabase(testStack(), 'digest');
     b = await createTestDatabase(testStack(), 'digest');
-    await run(a.name, `${SEED_SQL}
+    await run(
+      a.name,
+      `${SEED_SQL}
       insert into public.items select i, 'item ' || i, i * 1.5, timestamptz '2026-01-01 00:00+00' + i * interval '1 hour' from generate_series(1, 50) i;
-      select lo_from_bytea(0, 'large');`);
+      select lo_from_bytea(0, 'large');`,
+    );
     // The same content, inserted in the opposite order, with a time zone that prints differently.
-    await run(b.name, `${SEED_SQL}
+    await run(
+      b.name,
+      `${SEED_SQL}
       alter database ${b.name} set timezone = 'Asia/Kolkata';
       insert into public.items select i, 'item ' || i, i * 1.5, timestamptz '2026-01-01 00:00+00' + i * interval '1 hour' from generate_series(50, 1, -1) i;
-      select lo_from_bytea(0, 'large');`);
+      select lo_from_bytea(0, 'large');`,
+    );
   });
 
   afterAll(async () => {

@@ -16,7 +16,9 @@ describe('countRows inside a transaction', () => {
   beforeAll(async () => {
     db = await createTestDatabase(undefined, 'counts');
     await withDatabase(db.name, (c) =>
-      c.query(`DO $$ BEGIN FOR i IN 1..${TABLES} LOOP EXECUTE format('CREATE TABLE public.t%s (id int); INSERT INTO public.t%s SELECT generate_series(1, %s)', i, i, i % 7); END LOOP; END $$`),
+      c.query(
+        `DO $$ BEGIN FOR i IN 1..${TABLES} LOOP EXECUTE format('CREATE TABLE public.t%s (id int); INSERT INTO public.t%s SELECT generate_series(1, %s)', i, i, i % 7); END LOOP; END $$`,
+      ),
     );
   });
 
@@ -24,7 +26,7 @@ describe('countRows inside a transaction', () => {
     await db?.drop();
   });
 
-  it('counts every table in the transaction\'s snapshot and holds none of their locks afterwards', async () => {
+  it("counts every table in the transaction's snapshot and holds none of their locks afterwards", async () => {
     await withDatabase(db.name, async (c) => {
       await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY');
       await c.query('SELECT 1');
@@ -33,7 +35,7 @@ describe('countRows inside a transaction', () => {
         `SELECT count(*)::int AS n FROM pg_locks l JOIN pg_class r ON r.oid = l.relation JOIN pg_namespace s ON s.oid = r.relnamespace
           WHERE l.pid = pg_backend_pid() AND s.nspname = 'public'`,
       );
-      const still = await c.query<{ ok: boolean }>('SELECT current_setting(\'transaction_isolation\') = \'repeatable read\' AS ok');
+      const still = await c.query<{ ok: boolean }>("SELECT current_setting('transaction_isolation') = 'repeatable read' AS ok");
       await c.query('COMMIT');
       expect(counts).toHaveLength(TABLES);
       expect(counts.find((t) => t.table === 'public.t13')).toEqual({ table: 'public.t13', rows: 13 % 7 });

@@ -73,7 +73,7 @@ describe('replaceHead', () => {
     prefix,
     endpoint: testStack().s3.endpoint,
     forcePathStyle: true,
-    objectLock: { mode: 'GOVERNANCE', days: 1 },
+    objectLock: { mode: 'GOVERNANCE', margin: '1d' },
   } as never);
   const local = new LocalStorage('local', path.join(dir, 'local'));
 

@@ -52,7 +52,11 @@ function outageSetup(prefix: string, endpoint: string, outageWindow: string, ale
     patch: (raw) => {
       if (alertUrl) raw.alerts = { channels: [{ type: 'webhook', url: alertUrl }] };
       raw.destinations.cloud = { type: 's3', bucket: BUCKET, prefix: raw.worker.hostId, endpoint, forcePathStyle: true };
-      raw.tiers = { daily: { destinations: ['cloud'], keepDays: 30 }, weekly: { destinations: ['cloud'], keepDays: 90 }, monthly: { destinations: ['cloud'], keepDays: 365 } };
+      raw.tiers = {
+        daily: { destinations: ['cloud'], keepDays: 30 },
+        weekly: { destinations: ['cloud'], keepDays: 90 },
+        monthly: { destinations: ['cloud'], keepDays: 365 },
+      };
       raw.retries = { attempts: 2, initialInterval: '1s', maximumInterval: '2s', heartbeatTimeout: '10s', outageWindow };
       raw.compression = { algorithm: 'none' };
     },
@@ -60,7 +64,12 @@ function outageSetup(prefix: string, endpoint: string, outageWindow: string, ale
 }
 
 /** Polls until `done` says yes; fails with what was last seen when `hopeless` says it never will, or patience runs out. */
-async function until<T>(what: string, read: () => Promise<T>, done: (value: T) => boolean, hopeless: (value: T) => boolean = () => false): Promise<T> {
+async function until<T>(
+  what: string,
+  read: () => Promise<T>,
+  done: (value: T) => boolean,
+  hopeless: (value: T) => boolean = () => false,
+): Promise<T> {
   const deadline = Date.now() + PATIENCE_MS;
   for (;;) {
     const value = await read();
@@ -82,7 +91,11 @@ async function detailsOf(handle: WorkflowHandle<typeof backupWorkflow>): Promise
 
 /** Waits until the store holds the backup's multipart upload (its parts in flight), and returns its key. */
 async function uploadBegun(minio: OwnMinio, setup: TestSetup): Promise<string> {
-  const uploads = await until('the multipart upload to begin', () => minio.uploads(BUCKET), (list) => list.some((u) => u.key.startsWith(`${setup.id}/`)));
+  const uploads = await until(
+    'the multipart upload to begin',
+    () => minio.uploads(BUCKET),
+    (list) => list.some((u) => u.key.startsWith(`${setup.id}/`)),
+  );
   return uploads.find((u) => u.key.startsWith(`${setup.id}/`))!.key;
 }
 
@@ -127,7 +140,11 @@ describe('an S3 outage during an upload', () => {
       expect((waiting as BackupProgress).waiting?.cloud).toMatchObject({ since: expect.any(String), until: expect.any(String) });
       expect(await detailsOf(handle)).toMatch(/waiting for cloud: unreachable since \S+; the backup fails if it is still away at \S+/);
       // Down far longer than the ordinary attempt budget (two attempts a second apart) allows: until the alert.
-      await until('the waiting alert', async () => receiver.at('/hook'), (received) => received.length > 0);
+      await until(
+        'the waiting alert',
+        async () => receiver.at('/hook'),
+        (received) => received.length > 0,
+      );
       expect(receiver.at('/hook')).toHaveLength(1);
       expect(receiver.at('/hook')[0]!.body).toMatchObject({
         kind: 'waiting',
@@ -189,7 +206,9 @@ describe('an S3 outage during an upload', () => {
     expect(error).toBeInstanceOf(WorkflowFailedError);
     let root = error as { cause?: unknown; message: string; nonRetryable?: boolean };
     while (root.cause) root = root.cause as typeof root;
-    expect(root.message).toMatch(/^destination cloud could not be reached since \S+; gave up after waiting retries\.outageWindow \(4s\) for it: /);
+    expect(root.message).toMatch(
+      /^destination cloud could not be reached since \S+; gave up after waiting retries\.outageWindow \(4s\) for it: /,
+    );
     expect(root.nonRetryable).toBe(true);
     expect(await minio!.uploads(BUCKET, key)).toEqual([]);
     expect(await minio!.uploads(BUCKET)).toEqual([]);

@@ -61,7 +61,12 @@ async function noDeleteClient(): Promise<S3Client> {
   const sts = new STSClient({ endpoint: stack.s3.endpoint, region: stack.s3.region, credentials: root });
   try {
     const { Credentials: keys } = await sts.send(
-      new AssumeRoleCommand({ RoleArn: 'arn:minio:iam:::role/no-delete', RoleSessionName: 'no-delete', Policy: JSON.stringify(NO_DELETE_POLICY), DurationSeconds: 3600 }),
+      new AssumeRoleCommand({
+        RoleArn: 'arn:minio:iam:::role/no-delete',
+        RoleSessionName: 'no-delete',
+        Policy: JSON.stringify(NO_DELETE_POLICY),
+        DurationSeconds: 3600,
+      }),
     );
     return new S3Client({
       endpoint: stack.s3.endpoint,
@@ -91,7 +96,9 @@ afterAll(async () => {
   const s3 = s3Client();
   const versions = await s3.send(new ListObjectVersionsCommand({ Bucket: TEST_BUCKETS.cloud, Prefix: `${setup.id}/` }));
   for (const v of [...(versions.Versions ?? []), ...(versions.DeleteMarkers ?? [])]) {
-    await s3.send(new DeleteObjectCommand({ Bucket: TEST_BUCKETS.cloud, Key: v.Key!, VersionId: v.VersionId!, BypassGovernanceRetention: true }));
+    await s3.send(
+      new DeleteObjectCommand({ Bucket: TEST_BUCKETS.cloud, Key: v.Key!, VersionId: v.VersionId!, BypassGovernanceRetention: true }),
+    );
   }
   setup?.cleanup();
 });
@@ -107,7 +114,9 @@ describe('the S3 driver tells a refused delete from a retention lock', () => {
     expect(error).toBeInstanceOf(StrongboxError);
     expect((error as StrongboxError).type).toBe(FailureType.Auth);
     expect((error as StrongboxError).retryable).toBe(false);
-    expect((error as Error).message).toContain(`destination cloud (s3://${TEST_BUCKETS.cloud}/${setup.id}/): permission denied deleting ${key}`);
+    expect((error as Error).message).toContain(
+      `destination cloud (s3://${TEST_BUCKETS.cloud}/${setup.id}/): permission denied deleting ${key}`,
+    );
     expect((error as Error).message).toContain('grant s3:DeleteObject and s3:DeleteObjectVersion');
     expect(await storages.get('cloud')!.head(key)).toMatchObject({ size: 5 });
   });
@@ -190,7 +199,9 @@ describe('pruneWorkflow with a credential that may not delete', () => {
     expect(error).toBeInstanceOf(WorkflowFailedError);
     const cause = (error as WorkflowFailedError).cause?.cause as { type?: string; nonRetryable?: boolean; message: string } | undefined;
     expect(cause).toMatchObject({ type: FailureType.Auth, nonRetryable: true });
-    expect(cause!.message).toContain(`destination cloud (s3://${TEST_BUCKETS.cloud}/${setup.id}/): permission denied deleting backups/${target}/${expired.backupId}/manifest.json`);
+    expect(cause!.message).toContain(
+      `destination cloud (s3://${TEST_BUCKETS.cloud}/${setup.id}/): permission denied deleting backups/${target}/${expired.backupId}/manifest.json`,
+    );
     expect(cause!.message).toContain('grant s3:DeleteObject and s3:DeleteObjectVersion');
     expect(cause!.message).not.toMatch(/under a retention lock/);
     // The manifest and the dump of the expired backup are still there: nothing was half-deleted.

@@ -43,7 +43,14 @@ describe('prune after an S3 restart', () => {
       const connection = await NativeConnection.connect({ address });
       closing.unshift(() => connection.close());
       // Two days ahead: to the prune, the upload is older than the debris grace period (24 h).
-      const worker = await createStrongboxWorker({ config: setup.config, logger, connection, namespace, workflowBundle: await testBundle(), clock: () => new Date(Date.now() + 2 * DAY) });
+      const worker = await createStrongboxWorker({
+        config: setup.config,
+        logger,
+        connection,
+        namespace,
+        workflowBundle: await testBundle(),
+        clock: () => new Date(Date.now() + 2 * DAY),
+      });
       const running = worker.run();
       closing.unshift(async () => {
         worker.shutdown();
@@ -55,13 +62,20 @@ describe('prune after an S3 restart', () => {
 
       const scheduledAt = '2026-11-20T02:00:00.000Z';
       const backupId = backupIdFor('app', scheduledAt);
-      const failing = await startBackup(client, setup.config, { target: 'app', scheduledAt, workflowId: `backup-${setup.id}`, tier: 'daily' });
+      const failing = await startBackup(client, setup.config, {
+        target: 'app',
+        scheduledAt,
+        workflowId: `backup-${setup.id}`,
+        tier: 'daily',
+      });
       await expect(failing.result()).rejects.toBeInstanceOf(WorkflowFailedError);
 
       const relative = objectKey('app', backupId, DUMP_NAME);
       const key = `${setup.id}/${relative}`;
       const created = await minio.client.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: key }));
-      await minio.client.send(new UploadPartCommand({ Bucket: BUCKET, Key: key, UploadId: created.UploadId, PartNumber: 1, Body: Buffer.alloc(5 * 1024 * 1024) }));
+      await minio.client.send(
+        new UploadPartCommand({ Bucket: BUCKET, Key: key, UploadId: created.UploadId, PartNumber: 1, Body: Buffer.alloc(5 * 1024 * 1024) }),
+      );
       await minio.kill();
       await minio.restart();
       expect(await minio.uploads(BUCKET)).toEqual([]);
@@ -72,8 +86,12 @@ describe('prune after an S3 restart', () => {
         workflowId: `prune-${setup.id}-${randomUUID().slice(0, 8)}`,
         args: [{ target: 'app' }],
       });
-      expect(result.debris.find((d) => d.destination === 'cloud')!.uploads).toEqual([expect.objectContaining({ key: relative, uploadId: created.UploadId })]);
-      expect(result.deleted.find((d) => d.destination === 'cloud')!.debris.abortedUploads).toEqual([{ key: relative, uploadId: created.UploadId }]);
+      expect(result.debris.find((d) => d.destination === 'cloud')!.uploads).toEqual([
+        expect.objectContaining({ key: relative, uploadId: created.UploadId }),
+      ]);
+      expect(result.deleted.find((d) => d.destination === 'cloud')!.debris.abortedUploads).toEqual([
+        { key: relative, uploadId: created.UploadId },
+      ]);
       expect(await minio.uploads(BUCKET, key)).toEqual([]);
     } finally {
       for (const close of closing) await close();

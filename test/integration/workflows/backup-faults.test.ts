@@ -91,7 +91,9 @@ describe('backupWorkflow failures', () => {
       const { chain } = await failedBackup(worker, setup);
       expect(chain[0]).toMatchObject({ retryState: 'NON_RETRYABLE_FAILURE' });
       expect(chain.at(-1)).toMatchObject({ type: 'StrongboxAuthError', nonRetryable: true });
-      expect(chain.at(-1)!.message).toMatch(/PostgreSQL refused the credentials .*password authentication failed.* check the password in the target's pgpass file/);
+      expect(chain.at(-1)!.message).toMatch(
+        /PostgreSQL refused the credentials .*password authentication failed.* check the password in the target's pgpass file/,
+      );
       expect(chain.at(-1)!.message).not.toContain('not-the-password');
     } finally {
       const cleanup = await pgAdmin(testStack(), db.name);
@@ -102,16 +104,26 @@ describe('backupWorkflow failures', () => {
   });
 
   it('refuses to start when the recipient file is missing, before dumping anything', async () => {
-    setup = testSetup({ database: db.name, prefix: 'nokey', patch: (raw) => (raw.encryption.recipients = [{ file: '/nonexistent/recipient.txt' }]) });
+    setup = testSetup({
+      database: db.name,
+      prefix: 'nokey',
+      patch: (raw) => (raw.encryption.recipients = [{ file: '/nonexistent/recipient.txt' }]),
+    });
     worker = await startTestWorker(setup);
     const { chain } = await failedBackup(worker, setup);
     expect(chain.at(-1)).toMatchObject({ type: 'StrongboxMissingKeyError', nonRetryable: true });
-    expect(chain.at(-1)!.message).toContain('cannot read recipient file /nonexistent/recipient.txt: no such file — check encryption.recipients[0]');
+    expect(chain.at(-1)!.message).toContain(
+      'cannot read recipient file /nonexistent/recipient.txt: no such file — check encryption.recipients[0]',
+    );
     expect(filesUnder(path.join(setup.dir, 'staging'))).toEqual([]);
   });
 
   it('refuses to start when a bucket is missing, naming it', async () => {
-    setup = testSetup({ database: db.name, prefix: 'nobucket', patch: (raw) => (raw.destinations.cloud.bucket = 'strongbox-no-such-bucket') });
+    setup = testSetup({
+      database: db.name,
+      prefix: 'nobucket',
+      patch: (raw) => (raw.destinations.cloud.bucket = 'strongbox-no-such-bucket'),
+    });
     worker = await startTestWorker(setup);
     const { chain } = await failedBackup(worker, setup);
     expect(chain.at(-1)).toMatchObject({ type: 'StrongboxMissingBucketError', nonRetryable: true });
@@ -168,7 +180,11 @@ describe('a worker killed in the middle of an upload', () => {
         patch: (raw) => {
           raw.destinations.cloud.endpoint = proxy.url;
           // Only the cloud copy: the tier needs no local copy to prove the point.
-          raw.tiers = { daily: { destinations: ['cloud'], keepDays: 30 }, weekly: { destinations: ['cloud'], keepDays: 90 }, monthly: { destinations: ['cloud'], keepDays: 365 } };
+          raw.tiers = {
+            daily: { destinations: ['cloud'], keepDays: 30 },
+            weekly: { destinations: ['cloud'], keepDays: 90 },
+            monthly: { destinations: ['cloud'], keepDays: 365 },
+          };
           raw.retries = { attempts: 5, initialInterval: '1s', maximumInterval: '2s', heartbeatTimeout: '5s' };
           raw.compression = { algorithm: 'none' };
         },
@@ -180,8 +196,11 @@ describe('a worker killed in the middle of an upload', () => {
       // Wait until the store holds an unfinished upload with at least one part, then kill -9.
       const s3 = s3Client();
       let partsBeforeKill = 0;
-      for (const deadline = Date.now() + 120_000; partsBeforeKill === 0; ) {
-        if (Date.now() > deadline) throw new Error(`no multipart upload seen; config:\n${readFileSync(path.join(setup.dir, 'strongbox.yaml'), 'utf8')}\nworker log:\n${first.log()}`);
+      for (const deadline = Date.now() + 120_000; partsBeforeKill === 0;) {
+        if (Date.now() > deadline)
+          throw new Error(
+            `no multipart upload seen; config:\n${readFileSync(path.join(setup.dir, 'strongbox.yaml'), 'utf8')}\nworker log:\n${first.log()}`,
+          );
         // Without a prefix: MinIO matches an upload listing's prefix against whole keys only.
         const uploads = await s3.send(new ListMultipartUploadsCommand({ Bucket: TEST_BUCKETS.cloud }));
         const upload = uploads.Uploads?.find((u) => u.Key!.startsWith(`${setup.id}/`));
@@ -202,7 +221,10 @@ describe('a worker killed in the middle of an upload', () => {
 
         const uploads = await s3.send(new ListMultipartUploadsCommand({ Bucket: TEST_BUCKETS.cloud }));
         expect((uploads.Uploads ?? []).filter((u) => u.Key!.startsWith(`${setup.id}/`))).toEqual([]);
-        const storages = openStorages({ ...setup.config, destinations: { cloud: { ...setup.config.destinations.cloud!, endpoint: testStack().s3.endpoint } as never } });
+        const storages = openStorages({
+          ...setup.config,
+          destinations: { cloud: { ...setup.config.destinations.cloud!, endpoint: testStack().s3.endpoint } as never },
+        });
         const catalog = await readCatalog(storages.values(), { target: 'app' });
         expect(catalog.entries).toHaveLength(1);
         const stored = catalog.entries[0]!.manifest.files.find((f) => f.kind === 'dump')!;

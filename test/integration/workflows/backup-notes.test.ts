@@ -39,12 +39,20 @@ describe('notes on what a logical backup cannot carry', () => {
       await c.query('create table public.plain (id int primary key, note text)');
       await c.query("insert into public.plain select i, 'row ' || i from generate_series(1, 30) i");
       // Never connects (connect = false): only its definition is in the database.
-      await c.query(`create subscription ${subscription} connection 'host=127.0.0.1 port=1 dbname=nowhere' publication nothing with (connect = false)`);
+      await c.query(
+        `create subscription ${subscription} connection 'host=127.0.0.1 port=1 dbname=nowhere' publication nothing with (connect = false)`,
+      );
       await c.query(`alter database "${source.name}" set work_mem = '7MB'`);
     });
     setup = testSetup({ database: source.name, prefix: 'notes' });
     worker = await startTestWorker(setup);
-    const result = await (await startBackup(worker.client, setup.config, { target: 'app', scheduledAt: '2026-11-21T02:00:00.000Z', workflowId: `backup-${setup.id}` })).result();
+    const result = await (
+      await startBackup(worker.client, setup.config, {
+        target: 'app',
+        scheduledAt: '2026-11-21T02:00:00.000Z',
+        workflowId: `backup-${setup.id}`,
+      })
+    ).result();
     expect(result.outcome).toBe('created');
     manifest = await storedManifest(setup.config, result.manifest);
   });
@@ -75,8 +83,12 @@ describe('notes on what a logical backup cannot carry', () => {
   });
 
   it('passes the verification and carries the notes into its evidence', async () => {
-    const record = await (await startVerify(worker.client, setup.config, { target: 'app', backup: manifest.backupId, workflowId: `verify-${setup.id}` })).result();
+    const record = await (
+      await startVerify(worker.client, setup.config, { target: 'app', backup: manifest.backupId, workflowId: `verify-${setup.id}` })
+    ).result();
     expect(record).toMatchObject({ result: 'passed', tablesCompared: 2, mismatches: [] });
-    expect(record.notes).toEqual(expect.arrayContaining([expect.stringMatching(new RegExp(`^backup note: tablespace locations .*${tablespace}`))]));
+    expect(record.notes).toEqual(
+      expect.arrayContaining([expect.stringMatching(new RegExp(`^backup note: tablespace locations .*${tablespace}`))]),
+    );
   });
 });

@@ -43,7 +43,11 @@ describe('backupWorkflow round trip', () => {
     setup = testSetup({ database: source.name, prefix: 'roundtrip' });
     worker = await startTestWorker(setup);
     // The 1st of the month, a Sunday: one run serves all three tiers.
-    const handle = await startBackup(worker.client, setup.config, { target: 'app', scheduledAt: '2026-11-01T02:00:00.000Z', workflowId: `backup-${setup.id}` });
+    const handle = await startBackup(worker.client, setup.config, {
+      target: 'app',
+      scheduledAt: '2026-11-01T02:00:00.000Z',
+      workflowId: `backup-${setup.id}`,
+    });
     const result = await handle.result();
     expect(result.outcome).toBe('created');
     manifest = await storedManifest(setup.config, result.manifest);
@@ -91,7 +95,9 @@ describe('backupWorkflow round trip', () => {
 
     const encryptedFile = path.join(setup.dir, 'fetched.dump.zst.age');
     writeFileSync(encryptedFile, ciphertext);
-    const compressed = (await execa('age', ['--decrypt', '--identity', path.join(setup.dir, 'identity.txt'), encryptedFile], { encoding: 'buffer' })).stdout;
+    const compressed = (
+      await execa('age', ['--decrypt', '--identity', path.join(setup.dir, 'identity.txt'), encryptedFile], { encoding: 'buffer' })
+    ).stdout;
     expect(sha256(Buffer.from(compressed))).toBe(dump.plainSha256);
     const dumpFile = path.join(setup.dir, 'fetched.dump');
     writeFileSync(dumpFile, (await execa('zstd', ['-d', '-c'], { input: compressed, encoding: 'buffer' })).stdout);
@@ -99,7 +105,12 @@ describe('backupWorkflow round trip', () => {
 
     const stack = testStack();
     await execa('pg_restore', ['--no-owner', '--exit-on-error', `--dbname=${restored.name}`, dumpFile], {
-      env: { PGHOST: stack.postgres.host, PGPORT: String(stack.postgres.port), PGUSER: stack.postgres.user, PGPASSFILE: stack.postgres.passfile },
+      env: {
+        PGHOST: stack.postgres.host,
+        PGPORT: String(stack.postgres.port),
+        PGUSER: stack.postgres.user,
+        PGPASSFILE: stack.postgres.passfile,
+      },
     });
     const [before, after] = await Promise.all(
       [source.name, restored.name].map(async (name) => {
@@ -120,10 +131,15 @@ describe('backupWorkflow round trip', () => {
   it('captures the roles file, which the age CLI decrypts to SQL', async () => {
     const globals = manifest.files.find((f) => f.kind === 'globals')!;
     const storages = openStorages(setup.config);
-    const bytes = await storages.get('local')!.getBytes(manifest.destinations.local!.objects.find((o) => o.key.endsWith(globals.name))!.key);
+    const bytes = await storages
+      .get('local')!
+      .getBytes(manifest.destinations.local!.objects.find((o) => o.key.endsWith(globals.name))!.key);
     const file = path.join(setup.dir, 'globals.sql.age');
     writeFileSync(file, bytes);
-    const { stdout } = await execa('age', ['--decrypt', '--identity', path.join(setup.dir, 'identity.txt'), file], { encoding: 'buffer', stripFinalNewline: false });
+    const { stdout } = await execa('age', ['--decrypt', '--identity', path.join(setup.dir, 'identity.txt'), file], {
+      encoding: 'buffer',
+      stripFinalNewline: false,
+    });
     expect(Buffer.from(stdout).toString()).toContain('CREATE ROLE');
     expect(sha256(Buffer.from(stdout))).toBe(globals.plainSha256);
   });
@@ -135,7 +151,9 @@ describe('backupWorkflow round trip', () => {
       expect(stored).toEqual(manifest);
     }
     const catalog = await readCatalog(storages.values(), { target: 'app' });
-    expect(catalog.entries.map((e) => [e.backupId, e.destinations.sort(), e.status])).toEqual([[manifest.backupId, ['cloud', 'local', 'offsite'], 'unverified']]);
+    expect(catalog.entries.map((e) => [e.backupId, e.destinations.sort(), e.status])).toEqual([
+      [manifest.backupId, ['cloud', 'local', 'offsite'], 'unverified'],
+    ]);
   });
 
   it('leaves no staging files and no unfinished uploads', async () => {
@@ -172,7 +190,9 @@ describe('backupWorkflow round trip', () => {
   });
 
   it('bounds every long activity by a heartbeat timeout, so a lost worker stalls the backup for a minute, not an hour', () => {
-    expect(scheduledActivityTypes(history)).toEqual(expect.arrayContaining(['detectAnomalies', 'dumpDatabase', 'uploadObject', 'writeManifest']));
+    expect(scheduledActivityTypes(history)).toEqual(
+      expect.arrayContaining(['detectAnomalies', 'dumpDatabase', 'uploadObject', 'writeManifest']),
+    );
     expect(unboundedActivities(history)).toEqual([]);
   });
 

@@ -6,7 +6,18 @@
  * archive stored beside the backups.
  */
 import { createHash } from 'node:crypto';
-import { appendFileSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -97,24 +108,37 @@ describe('configBackupWorkflow', () => {
     expect(tree).toContain('.env.age');
     expect(tree).not.toContain('.env');
     expect(tree).toContain('monitoring/grafana/provisioning/dashboards/json/app-overview.json');
-    expect(await git('log', '-1', '--format=%an <%ae>|%cn <%ce>', 'main')).toBe('Strongbox <strongbox@localhost>|Strongbox <strongbox@localhost>');
+    expect(await git('log', '-1', '--format=%an <%ae>|%cn <%ce>', 'main')).toBe(
+      'Strongbox <strongbox@localhost>|Strongbox <strongbox@localhost>',
+    );
 
     // The record beside the backups names the commit and lists every file with its plaintext checksum.
     for (const storage of openStorages(setup.config).values()) {
       const record = parseSnapshotRecord(await storage.getBytes(configManifestKey(result.snapshotAt, result.commit)), storage.destination);
       expect(record.commit).toBe(result.commit);
       expect(record.workflow.id).toBe(`config-backup-${setup.id}-1`);
-      expect(record.files.find((f) => f.path === '.env')).toMatchObject({ encrypted: true, stored: '.env.age', sha256: sha256(readFileSync(path.join(app, '.env'))), mode: 0o600 });
+      expect(record.files.find((f) => f.path === '.env')).toMatchObject({
+        encrypted: true,
+        stored: '.env.age',
+        sha256: sha256(readFileSync(path.join(app, '.env'))),
+        mode: 0o600,
+      });
       expect(await storage.head(configArchiveKey(result.snapshotAt, result.commit))).toMatchObject({ size: record.archive.size });
     }
   });
 
   it('commits a .env.age that the standard age CLI decrypts to the original', async () => {
-    const ciphertext = (await execa('git', ['--git-dir', repo, 'show', 'main:.env.age'], { encoding: 'buffer', stripFinalNewline: false })).stdout;
+    const ciphertext = (await execa('git', ['--git-dir', repo, 'show', 'main:.env.age'], { encoding: 'buffer', stripFinalNewline: false }))
+      .stdout;
     expect(Buffer.from(ciphertext).subarray(0, 21).toString()).toBe('age-encryption.org/v1');
     const file = path.join(work, 'env.age');
     writeFileSync(file, ciphertext);
-    const plain = (await execa('age', ['--decrypt', '--identity', path.join(setup.dir, 'identity.txt'), file], { encoding: 'buffer', stripFinalNewline: false })).stdout;
+    const plain = (
+      await execa('age', ['--decrypt', '--identity', path.join(setup.dir, 'identity.txt'), file], {
+        encoding: 'buffer',
+        stripFinalNewline: false,
+      })
+    ).stdout;
     expect(Buffer.from(plain).equals(readFileSync(path.join(app, '.env')))).toBe(true);
   });
 
@@ -142,7 +166,10 @@ describe('configBackupWorkflow', () => {
 
   it('makes one commit naming the changed file, leaving the unchanged .env.age as it was', async () => {
     const envBlob = await git('rev-parse', 'main:.env.age');
-    appendFileSync(path.join(app, 'monitoring', 'prometheus.yml'), '  - job_name: node\n    static_configs:\n      - targets: ["node:9100"]\n');
+    appendFileSync(
+      path.join(app, 'monitoring', 'prometheus.yml'),
+      '  - job_name: node\n    static_configs:\n      - targets: ["node:9100"]\n',
+    );
     const result = await run();
     expect(result.outcome).toBe('committed');
     expect(result.changes).toEqual([{ path: 'monitoring/prometheus.yml', change: 'modified' }]);
@@ -150,7 +177,9 @@ describe('configBackupWorkflow', () => {
     const message = await git('log', '-1', '--format=%B', 'main');
     expect(message).toContain('monitoring/prometheus.yml');
     expect(message).toContain(`config-backup-${setup.id}-3`);
-    expect(await git('diff', '--name-only', 'main~1', 'main')).toBe(['.strongbox-config-manifest.json', 'monitoring/prometheus.yml'].join('\n'));
+    expect(await git('diff', '--name-only', 'main~1', 'main')).toBe(
+      ['.strongbox-config-manifest.json', 'monitoring/prometheus.yml'].join('\n'),
+    );
     expect(await git('rev-parse', 'main:.env.age')).toBe(envBlob);
     expect(result.storedIn).toEqual(['cloud', 'local', 'offsite']);
   });
@@ -190,9 +219,17 @@ describe('configBackupWorkflow', () => {
   it('restores an older commit on request', async () => {
     const first = await git('rev-parse', 'main~1');
     const into = path.join(work, 'restored-old');
-    const result = await restoreConfig({ ...deps(), into, commit: first.slice(0, 12), source: 'git', workDir: mkdtempSync(path.join(work, 'rw-')) });
+    const result = await restoreConfig({
+      ...deps(),
+      into,
+      commit: first.slice(0, 12),
+      source: 'git',
+      workDir: mkdtempSync(path.join(work, 'rw-')),
+    });
     expect(result.commit).toBe(first);
-    expect(readFileSync(path.join(into, 'monitoring', 'prometheus.yml'), 'utf8')).toBe(readFileSync(fixtureFile('monitoring', 'prometheus.yml'), 'utf8'));
+    expect(readFileSync(path.join(into, 'monitoring', 'prometheus.yml'), 'utf8')).toBe(
+      readFileSync(fixtureFile('monitoring', 'prometheus.yml'), 'utf8'),
+    );
   });
 
   it('restores from the destinations when the git repository is lost', async () => {
@@ -221,9 +258,17 @@ describe('configBackupWorkflow', () => {
     const archive = path.join(work, CONFIG_ARCHIVE_NAME);
     writeFileSync(archive, await local.getBytes(stored.archiveKey));
     expect(sha256(readFileSync(archive))).toBe(stored.record.archive.sha256);
-    const tar = (await execa('age', ['--decrypt', '--identity', path.join(setup.dir, 'identity.txt'), archive], { encoding: 'buffer' })).stdout;
+    const tar = (await execa('age', ['--decrypt', '--identity', path.join(setup.dir, 'identity.txt'), archive], { encoding: 'buffer' }))
+      .stdout;
     const listing = (await execa('tar', ['-t'], { input: Buffer.from(tar) })).stdout.split('\n');
-    expect(listing).toEqual(expect.arrayContaining(['.env.age', '.strongbox-config-manifest.json', 'docker-compose.yml', 'monitoring/grafana/provisioning/datasources/prometheus.yml']));
+    expect(listing).toEqual(
+      expect.arrayContaining([
+        '.env.age',
+        '.strongbox-config-manifest.json',
+        'docker-compose.yml',
+        'monitoring/grafana/provisioning/datasources/prometheus.yml',
+      ]),
+    );
     expect(listing).not.toContain('.env');
   });
 
@@ -242,7 +287,11 @@ describe('configBackupWorkflow', () => {
     const link = path.join(app, 'monitoring', 'grafana', 'provisioning', 'datasources', 'extra.yml');
     symlinkSync(outside, link);
     try {
-      await expect(run()).rejects.toSatisfy((error: unknown) => /monitoring\/grafana\/provisioning\/datasources\/extra\.yml is a symbolic link leading outside configBackup\.root/.test(rootMessage(error)));
+      await expect(run()).rejects.toSatisfy((error: unknown) =>
+        /monitoring\/grafana\/provisioning\/datasources\/extra\.yml is a symbolic link leading outside configBackup\.root/.test(
+          rootMessage(error),
+        ),
+      );
       expect(await git('rev-parse', 'main')).toBe(before);
     } finally {
       unlinkSync(link);
@@ -251,12 +300,14 @@ describe('configBackupWorkflow', () => {
 
   it('refuses a ../ path in the list with a clear error', () => {
     expect(() =>
-      parseConfig({ ...setup.raw, configBackup: { root: app, repository: repo, paths: ['docker-compose.yml', '../../etc/passwd'] } }, { source: 'strongbox.yaml', baseDir: setup.dir }),
+      parseConfig(
+        { ...setup.raw, configBackup: { root: app, repository: repo, paths: ['docker-compose.yml', '../../etc/passwd'] } },
+        { source: 'strongbox.yaml', baseDir: setup.dir },
+      ),
     ).toThrow(/configBackup\.paths\[1\]: "\.\.\/\.\.\/etc\/passwd" escapes configBackup\.root/);
   });
 
   function deps() {
     return { config: setup.config, identities: [setup.keys.identity], storages: openStorages(setup.config) };
   }
-
 });

@@ -39,17 +39,24 @@ describe('a backup with one damaged copy', () => {
   const backUp = async (): Promise<Manifest> => {
     day += 1;
     const scheduledAt = `2026-11-${String(day + 1).padStart(2, '0')}T02:00:00.000Z`;
-    const handle = await startBackup(worker.client, setup.config, { target: 'app', scheduledAt, tier: 'daily', workflowId: workflowId('backup') });
+    const handle = await startBackup(worker.client, setup.config, {
+      target: 'app',
+      scheduledAt,
+      tier: 'daily',
+      workflowId: workflowId('backup'),
+    });
     const { manifest } = await handle.result();
     expect(Object.keys(manifest.destinations).sort()).toEqual(['cloud', 'local']);
     return storedManifest(setup.config, manifest);
   };
   const localFile = (key: string) => path.join(setup.dir, 'local', ...key.split('/'));
-  const dumpKey = (manifest: Manifest, destination: string) => manifest.destinations[destination]!.objects.find((o) => o.key.endsWith('.dump.zst.age'))!.key;
+  const dumpKey = (manifest: Manifest, destination: string) =>
+    manifest.destinations[destination]!.objects.find((o) => o.key.endsWith('.dump.zst.age'))!.key;
   const damageLocal = (manifest: Manifest, damage: Damage) => {
     if (damage === 'flipped byte') flipByte(localFile(dumpKey(manifest, 'local')));
     else if (damage === 'truncated dump') truncateSync(localFile(dumpKey(manifest, 'local')), Math.floor(manifest.files[0]!.size / 2));
-    else if (damage === 'unreadable manifest') writeFileSync(localFile(manifestKey('app', manifest.backupId)), '{"formatVersion": 1, "backupId": ');
+    else if (damage === 'unreadable manifest')
+      writeFileSync(localFile(manifestKey('app', manifest.backupId)), '{"formatVersion": 1, "backupId": ');
     else {
       // One hex digit of the dump's recorded SHA-256 changed: still valid JSON, and a valid manifest.
       const file = localFile(manifestKey('app', manifest.backupId));
@@ -58,21 +65,27 @@ describe('a backup with one damaged copy', () => {
       writeFileSync(file, readFileSync(file, 'utf8').replace(`"sha256": "${sha256}"`, `"sha256": "${wrong}"`));
     }
   };
-  const entryOf = async (backupId: string) => (await readCatalog(openStorages(setup.config).values(), { target: 'app' })).entries.find((e) => e.backupId === backupId);
+  const entryOf = async (backupId: string) =>
+    (await readCatalog(openStorages(setup.config).values(), { target: 'app' })).entries.find((e) => e.backupId === backupId);
   const states = (copies: CopyVerdict[] | undefined) => Object.fromEntries((copies ?? []).map((c) => [c.destination, c.state]));
   const detailOf = (copies: CopyVerdict[] | undefined, destination: string) => copies?.find((c) => c.destination === destination)?.detail;
   /** Every object of the backup, in every destination: what "nothing deleted" is checked against. */
   const objectsOf = async (backupId: string) => {
     const keys: string[] = [];
     for (const storage of openStorages(setup.config).values()) {
-      for await (const o of storage.list(`backups/app/${backupId}/`)) if (!o.key.includes('/verification/')) keys.push(`${storage.destination}:${o.key}:${o.size}`);
+      for await (const o of storage.list(`backups/app/${backupId}/`))
+        if (!o.key.includes('/verification/')) keys.push(`${storage.destination}:${o.key}:${o.size}`);
     }
     return keys.sort();
   };
 
   beforeAll(async () => {
     source = await createTestDatabase(testStack(), 'damaged');
-    await withDatabase(source.name, (c) => c.query('create table public.items (id int primary key, name text); insert into public.items select i, md5(i::text) from generate_series(1, 2000) i'));
+    await withDatabase(source.name, (c) =>
+      c.query(
+        'create table public.items (id int primary key, name text); insert into public.items select i, md5(i::text) from generate_series(1, 2000) i',
+      ),
+    );
     setup = testSetup({
       database: source.name,
       prefix: 'damaged',
@@ -93,51 +106,68 @@ describe('a backup with one damaged copy', () => {
 
   const detail: Record<Damage, RegExp> = {
     'flipped byte': /^checksum mismatch of the ciphertext: .*db\.dump\.zst\.age in destination local has SHA-256 [0-9a-f]{64}/,
-    'truncated dump': /^checksum mismatch of the ciphertext: .*db\.dump\.zst\.age in destination local has SHA-256 [0-9a-f]{64} \(\d+ bytes\)/,
+    'truncated dump':
+      /^checksum mismatch of the ciphertext: .*db\.dump\.zst\.age in destination local has SHA-256 [0-9a-f]{64} \(\d+ bytes\)/,
     'unreadable manifest': /manifest local:backups\/app\/.*\/manifest\.json is not valid JSON/,
-    'wrong checksum in the manifest': /^checksum mismatch of the ciphertext: .*db\.dump\.zst\.age in destination local has SHA-256 [0-9a-f]{64} \(\d+ bytes\), the manifest recorded [01][0-9a-f]{63}/,
+    'wrong checksum in the manifest':
+      /^checksum mismatch of the ciphertext: .*db\.dump\.zst\.age in destination local has SHA-256 [0-9a-f]{64} \(\d+ bytes\), the manifest recorded [01][0-9a-f]{63}/,
   };
 
-  it.each<Damage>(['flipped byte', 'truncated dump', 'unreadable manifest', 'wrong checksum in the manifest'])('%s in local: verified and restored from cloud, local reported damaged, chosen by the disaster recovery', async (damage) => {
-    const backup = await backUp();
-    damageLocal(backup, damage);
-    // Where the evidence goes: beside every readable manifest of the backup.
-    const holders = damage === 'unreadable manifest' ? ['cloud'] : ['local', 'cloud'];
+  it.each<Damage>(['flipped byte', 'truncated dump', 'unreadable manifest', 'wrong checksum in the manifest'])(
+    '%s in local: verified and restored from cloud, local reported damaged, chosen by the disaster recovery',
+    async (damage) => {
+      const backup = await backUp();
+      damageLocal(backup, damage);
+      // Where the evidence goes: beside every readable manifest of the backup.
+      const holders = damage === 'unreadable manifest' ? ['cloud'] : ['local', 'cloud'];
 
-    for (const selector of [backup.backupId, 'latest']) {
-      const record = await (await startVerify(worker.client, setup.config, { target: 'app', backup: selector, workflowId: workflowId('verify') })).result();
-      expect(record, selector).toMatchObject({ result: 'passed', backupId: backup.backupId, source: 'cloud', mismatches: [] });
-      expect(states(record.copies), selector).toEqual({ local: 'damaged', cloud: 'good' });
-      expect(detailOf(record.copies, 'local')).toMatch(detail[damage]);
-      expect(record.notes?.join('\n')).toContain('the copy in local is DAMAGED');
-      for (const destination of holders) {
-        const stored = JSON.parse((await openStorages(setup.config).get(destination)!.getBytes(verificationKey('app', backup.backupId, record.verifiedAt, record.workflow.runId))).toString()) as VerificationRecord;
-        expect(stored, destination).toEqual(record);
+      for (const selector of [backup.backupId, 'latest']) {
+        const record = await (
+          await startVerify(worker.client, setup.config, { target: 'app', backup: selector, workflowId: workflowId('verify') })
+        ).result();
+        expect(record, selector).toMatchObject({ result: 'passed', backupId: backup.backupId, source: 'cloud', mismatches: [] });
+        expect(states(record.copies), selector).toEqual({ local: 'damaged', cloud: 'good' });
+        expect(detailOf(record.copies, 'local')).toMatch(detail[damage]);
+        expect(record.notes?.join('\n')).toContain('the copy in local is DAMAGED');
+        for (const destination of holders) {
+          const stored = JSON.parse(
+            (
+              await openStorages(setup.config)
+                .get(destination)!
+                .getBytes(verificationKey('app', backup.backupId, record.verifiedAt, record.workflow.runId))
+            ).toString(),
+          ) as VerificationRecord;
+          expect(stored, destination).toEqual(record);
+        }
       }
-    }
-    const entry = await entryOf(backup.backupId);
-    expect(entry?.status).toBe('verified');
-    expect(entry?.damaged?.map((d) => d.destination)).toEqual(['local']);
-    const listed = await strongboxCli(setup, ['backups', 'list', '--target', 'app', '--json']);
-    const shown = (JSON.parse(listed.stdout) as { backups: Array<{ backupId: string; status: string; damaged: Array<{ destination: string }> }> }).backups.find((b) => b.backupId === backup.backupId);
-    expect(shown).toMatchObject({ status: 'verified', damaged: [{ destination: 'local' }] });
+      const entry = await entryOf(backup.backupId);
+      expect(entry?.status).toBe('verified');
+      expect(entry?.damaged?.map((d) => d.destination)).toEqual(['local']);
+      const listed = await strongboxCli(setup, ['backups', 'list', '--target', 'app', '--json']);
+      const shown = (
+        JSON.parse(listed.stdout) as { backups: Array<{ backupId: string; status: string; damaged: Array<{ destination: string }> }> }
+      ).backups.find((b) => b.backupId === backup.backupId);
+      expect(shown).toMatchObject({ status: 'verified', damaged: [{ destination: 'local' }] });
 
-    for (const selector of [backup.backupId, 'latest']) {
-      const result = await (await startRestore(worker.client, setup.config, { target: 'app', backup: selector, workflowId: workflowId('restore') })).result();
-      expect(result, selector).toMatchObject({ outcome: 'restored', backupId: backup.backupId, verification: { passed: true } });
-      expect(states(result.copies), selector).toEqual({ local: 'damaged', cloud: 'good' });
-      expect(result.notes.join('\n')).toContain('the copy in local is DAMAGED, restored from cloud instead');
-      expect(await fingerprintOf(result.into)).toEqual(original);
-      await dropDatabases([result.into]);
-    }
+      for (const selector of [backup.backupId, 'latest']) {
+        const result = await (
+          await startRestore(worker.client, setup.config, { target: 'app', backup: selector, workflowId: workflowId('restore') })
+        ).result();
+        expect(result, selector).toMatchObject({ outcome: 'restored', backupId: backup.backupId, verification: { passed: true } });
+        expect(states(result.copies), selector).toEqual({ local: 'damaged', cloud: 'good' });
+        expect(result.notes.join('\n')).toContain('the copy in local is DAMAGED, restored from cloud instead');
+        expect(await fingerprintOf(result.into)).toEqual(original);
+        await dropDatabases([result.into]);
+      }
 
-    const assess = createAssessRecoveryActivities(worker.worker.deps).assessRecovery;
-    const input: AssessRecoveryInput = { target: 'app', scenario: 'database-corruption', now: new Date().toISOString() };
-    const { assessment }: Awaited<ReturnType<typeof assess>> = await new MockActivityEnvironment().run(assess, input);
-    expect(assessment.chosen).toMatchObject({ backupId: backup.backupId, status: 'verified', copy: { destination: 'cloud', ok: true } });
-    expect(assessment.chosen?.damaged.map((d) => d.destination)).toEqual(['local']);
-    expect(assessment.notes.join('\n')).toContain(`the copy of ${backup.backupId} in local is DAMAGED`);
-  });
+      const assess = createAssessRecoveryActivities(worker.worker.deps).assessRecovery;
+      const input: AssessRecoveryInput = { target: 'app', scenario: 'database-corruption', now: new Date().toISOString() };
+      const { assessment }: Awaited<ReturnType<typeof assess>> = await new MockActivityEnvironment().run(assess, input);
+      expect(assessment.chosen).toMatchObject({ backupId: backup.backupId, status: 'verified', copy: { destination: 'cloud', ok: true } });
+      expect(assessment.chosen?.damaged.map((d) => d.destination)).toEqual(['local']);
+      expect(assessment.notes.join('\n')).toContain(`the copy of ${backup.backupId} in local is DAMAGED`);
+    },
+  );
 
   it('fails a backup whose every copy is damaged, naming each copy, and deletes nothing', async () => {
     const backup = await backUp();
@@ -149,12 +179,21 @@ describe('a backup with one damaged copy', () => {
     await cloud.putBytes(cloudKey, bytes);
     const before = await objectsOf(backup.backupId);
 
-    const verify = await startVerify(worker.client, setup.config, { target: 'app', backup: backup.backupId, workflowId: workflowId('verify') });
-    const error = await verify.result().then(() => undefined, (e: unknown) => e);
+    const verify = await startVerify(worker.client, setup.config, {
+      target: 'app',
+      backup: backup.backupId,
+      workflowId: workflowId('verify'),
+    });
+    const error = await verify.result().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(WorkflowFailedError);
     const failure = (error as WorkflowFailedError).cause as ApplicationFailure;
     expect(failure.type).toBe(FailureType.ChecksumMismatch);
-    expect(failure.message).toMatch(/no intact copy of backup .*: every copy differs from its manifest — local: checksum mismatch of the ciphertext: .* in destination local .*; cloud: checksum mismatch of the ciphertext: .* in destination cloud /);
+    expect(failure.message).toMatch(
+      /no intact copy of backup .*: every copy differs from its manifest — local: checksum mismatch of the ciphertext: .* in destination local .*; cloud: checksum mismatch of the ciphertext: .* in destination cloud /,
+    );
     const record = recordOfFailure(error);
     expect(record).toMatchObject({ result: 'failed', backupId: backup.backupId });
     expect(states(record?.copies)).toEqual({ local: 'damaged', cloud: 'damaged' });
@@ -166,7 +205,11 @@ describe('a backup with one damaged copy', () => {
     expect(listed.stdout.split('\n').find((l) => l.startsWith(backup.backupId))).toMatch(/ failed +local,cloud {2}damaged: local,cloud$/);
     expect(listed.stderr).toContain(`warning: the copy of ${backup.backupId} in cloud is damaged — repair it from a good copy: `);
 
-    const restore = await startRestore(worker.client, setup.config, { target: 'app', backup: backup.backupId, workflowId: workflowId('restore') });
+    const restore = await startRestore(worker.client, setup.config, {
+      target: 'app',
+      backup: backup.backupId,
+      workflowId: workflowId('restore'),
+    });
     const refused = ((await restore.result().catch((e: unknown) => e)) as WorkflowFailedError).cause as ApplicationFailure;
     expect(refused.type).toBe(FailureType.ChecksumMismatch);
     expect(refused.message).toMatch(/every copy differs from its manifest — local: .*; cloud: /);

@@ -260,9 +260,17 @@ describe('disasterRecoveryWorkflow with stubbed activities', () => {
         if (stubbed) {
           await hold.reached;
         } else if (stage === 'provision') {
-          await waitFor('the recovery to wait for the server', () => drStatus(h), (s) => s.provision?.attempts === 1);
+          await waitFor(
+            'the recovery to wait for the server',
+            () => drStatus(h),
+            (s) => s.provision?.attempts === 1,
+          );
         } else {
-          await waitFor('the restore to run', () => drStatus(h), (s) => s.stage === 'restore-data' && s.restore !== undefined);
+          await waitFor(
+            'the restore to run',
+            () => drStatus(h),
+            (s) => s.stage === 'restore-data' && s.restore !== undefined,
+          );
         }
         const abort = await abortDr(h, { identity: 'oncall@example.com', reason: `stop during ${stage}` });
         expect(abort).toMatchObject({ identity: 'oncall@example.com' });

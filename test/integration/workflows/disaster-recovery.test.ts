@@ -44,12 +44,14 @@ import { createTestDatabase, testStack, type TestDatabase } from '../../helpers/
 import { spawnWorker } from '../../helpers/worker-process.js';
 import { startTestWorker, storedManifest, testBundle, testSetup, type TestSetup, type TestWorker } from '../../helpers/workflows.js';
 
-
 /** Every file under `dir`: relative path → its bytes (hex). */
 function files(dir: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
-    if (entry.isFile()) out[path.relative(dir, path.join(entry.parentPath, entry.name))] = readFileSync(path.join(entry.parentPath, entry.name)).toString('hex');
+    if (entry.isFile())
+      out[path.relative(dir, path.join(entry.parentPath, entry.name))] = readFileSync(path.join(entry.parentPath, entry.name)).toString(
+        'hex',
+      );
   }
   return out;
 }
@@ -108,7 +110,18 @@ describe('disasterRecoveryWorkflow', () => {
         },
       });
       worker = await startTestWorker(setup);
-      backup = await storedManifest(setup.config, (await (await startBackup(worker.client, setup.config, { target: 'app', scheduledAt: '2026-11-22T02:00:00.000Z', workflowId: `backup-${setup.id}` })).result()).manifest);
+      backup = await storedManifest(
+        setup.config,
+        (
+          await (
+            await startBackup(worker.client, setup.config, {
+              target: 'app',
+              scheduledAt: '2026-11-22T02:00:00.000Z',
+              workflowId: `backup-${setup.id}`,
+            })
+          ).result()
+        ).manifest,
+      );
       const config = await (await startConfigBackup(worker.client, setup.config, { workflowId: `config-backup-${setup.id}` })).result();
       expect(config.outcome).toBe('committed');
       original = await fingerprintOf(source.name);
@@ -124,24 +137,40 @@ describe('disasterRecoveryWorkflow', () => {
     });
 
     it('an abort during the restore leaves the original database untouched and no half-restored database behind', async () => {
-      const handle = await startDr(worker.client, setup.config, { target: 'app', scenario: 'database-corruption', workflowId: `dr-${setup.id}-abort`, requestedBy: 'dr-test' });
+      const handle = await startDr(worker.client, setup.config, {
+        target: 'app',
+        scenario: 'database-corruption',
+        workflowId: `dr-${setup.id}-abort`,
+        requestedBy: 'dr-test',
+      });
       // The retention freeze holds from the start: prune's own query (activities/plan-prune.ts) finds the run.
       expect((await handle.describe()).typedSearchAttributes.get(TargetAttribute)).toBe('app');
       const frozenBy = await waitFor(
         'the recovery to be listed as running for target app',
         async () => {
           const ids: string[] = [];
-          for await (const e of worker.client.workflow.list({ query: `WorkflowType = '${DISASTER_RECOVERY_WORKFLOW}' AND ExecutionStatus = 'Running' AND StrongboxTarget = 'app'` })) ids.push(e.workflowId);
+          for await (const e of worker.client.workflow.list({
+            query: `WorkflowType = '${DISASTER_RECOVERY_WORKFLOW}' AND ExecutionStatus = 'Running' AND StrongboxTarget = 'app'`,
+          }))
+            ids.push(e.workflowId);
           return ids;
         },
         (ids) => ids.includes(handle.workflowId),
       );
       expect(frozenBy).toContain(handle.workflowId);
-      const during = await waitFor('the restore stage to be restoring', () => drStatus(handle), (s) => s.restore?.step === 'restore');
+      const during = await waitFor(
+        'the restore stage to be restoring',
+        () => drStatus(handle),
+        (s) => s.restore?.step === 'restore',
+      );
       expect(during.assessment?.chosen?.backupId).toBe(backup.backupId);
       expect(during.approval.required).toBe(true);
       // pg_restore is at work in the restore's own database (its slow index takes ~10 s).
-      await waitFor('the restore\'s database', () => databasesStartingWith(`${source.name}_restored_`), (names) => names.length === 1);
+      await waitFor(
+        "the restore's database",
+        () => databasesStartingWith(`${source.name}_restored_`),
+        (names) => names.length === 1,
+      );
 
       const abort = await abortDr(handle, { identity: 'oncall@example.com', reason: 'wrong backup' });
       expect(abort).toMatchObject({ identity: 'oncall@example.com', reason: 'wrong backup' });
@@ -169,18 +198,36 @@ describe('disasterRecoveryWorkflow', () => {
       const workflowId = `dr-${setup.id}-e2e`;
 
       await temporalCli([
-        'workflow', 'start',
-        '--task-queue', setup.config.temporal.taskQueue,
-        '--type', 'disasterRecoveryWorkflow',
-        '--workflow-id', workflowId,
-        '--input', JSON.stringify({ target: 'app', scenario: 'database-corruption', configDir, requestedBy: 'e2e-test' }),
+        'workflow',
+        'start',
+        '--task-queue',
+        setup.config.temporal.taskQueue,
+        '--type',
+        'disasterRecoveryWorkflow',
+        '--workflow-id',
+        workflowId,
+        '--input',
+        JSON.stringify({ target: 'app', scenario: 'database-corruption', configDir, requestedBy: 'e2e-test' }),
       ]);
       const handle = worker.client.workflow.getHandle(workflowId);
-      const waiting = await waitFor('the recovery to wait for an approval', () => drStatus(handle), (s) => s.state === 'awaiting-approval', 150_000);
+      const waiting = await waitFor(
+        'the recovery to wait for an approval',
+        () => drStatus(handle),
+        (s) => s.state === 'awaiting-approval',
+        150_000,
+      );
       expect(waiting.approval.commands[0]).toBe(`strongbox dr approve ${workflowId} --reason "<why>"`);
       expect(await fingerprintOf(source.name)).toEqual({ tables: {}, largeObjects: 'd41d8cd98f00b204e9800998ecf8427e' });
 
-      const approved = await strongboxCli(setup, ['--as', 'oncall@example.com', 'dr', 'approve', workflowId, '--reason', 'INC-7: database lost']);
+      const approved = await strongboxCli(setup, [
+        '--as',
+        'oncall@example.com',
+        'dr',
+        'approve',
+        workflowId,
+        '--reason',
+        'INC-7: database lost',
+      ]);
       expect(approved.stderr).toBe('');
       expect(approved.exitCode).toBe(0);
       expect(approved.stdout).toMatch(new RegExp(`^approved ${workflowId} as oncall@example.com at .*: INC-7: database lost$`));
@@ -244,21 +291,40 @@ describe('disasterRecoveryWorkflow', () => {
 
   it('completes when the worker is SIGKILLed during the restore and started again', async () => {
     const source = await createTestDatabase(undefined, 'drkill');
-    const setup = testSetup({ database: source.name, prefix: 'drkill', patch: (raw) => void (raw.recovery = { provisionPollInterval: '1s' }) });
+    const setup = testSetup({
+      database: source.name,
+      prefix: 'drkill',
+      patch: (raw) => void (raw.recovery = { provisionPollInterval: '1s' }),
+    });
     let first: Awaited<ReturnType<typeof spawnWorker>> | undefined;
     let second: Awaited<ReturnType<typeof spawnWorker>> | undefined;
     const client = await clientFor(setup);
     try {
       await seed(source.name, true);
       first = await spawnWorker(setup, 'worker-1');
-      await (await startBackup(client, setup.config, { target: 'app', scheduledAt: '2026-11-22T02:00:00.000Z', workflowId: `backup-${setup.id}` })).result();
+      await (
+        await startBackup(client, setup.config, {
+          target: 'app',
+          scheduledAt: '2026-11-22T02:00:00.000Z',
+          workflowId: `backup-${setup.id}`,
+        })
+      ).result();
       const original = await fingerprintOf(source.name);
       await source.drop();
 
       // database-corruption: no roles restored — the globals file holds every role of the shared test
       // cluster, and recreating roles other tests dropped would leave debris (roles: the next test).
-      const handle = await startDr(client, setup.config, { target: 'app', scenario: 'database-corruption', workflowId: `dr-${setup.id}`, requestedBy: 'dr-test' });
-      await waitFor('the restore stage to be restoring', () => drStatus(handle), (s) => s.restore?.step === 'restore');
+      const handle = await startDr(client, setup.config, {
+        target: 'app',
+        scenario: 'database-corruption',
+        workflowId: `dr-${setup.id}`,
+        requestedBy: 'dr-test',
+      });
+      await waitFor(
+        'the restore stage to be restoring',
+        () => drStatus(handle),
+        (s) => s.restore?.step === 'restore',
+      );
       await sleep(1_500);
       first.child.kill('SIGKILL');
       expect(await first.exited).toBe('SIGKILL');
@@ -280,7 +346,11 @@ describe('disasterRecoveryWorkflow', () => {
         if (name) scheduled.set(String(e.eventId), name);
       }
       const restoreAttempts = (child.events ?? [])
-        .filter((e) => e.activityTaskStartedEventAttributes && scheduled.get(String(e.activityTaskStartedEventAttributes.scheduledEventId)) === 'restoreDatabase')
+        .filter(
+          (e) =>
+            e.activityTaskStartedEventAttributes &&
+            scheduled.get(String(e.activityTaskStartedEventAttributes.scheduledEventId)) === 'restoreDatabase',
+        )
         .map((e) => e.activityTaskStartedEventAttributes!.attempt);
       expect(restoreAttempts.reduce<number>((sum, a) => sum + (a ?? 1), 0)).toBeGreaterThanOrEqual(2);
       expect(await databasesStartingWith(`${source.name}_restored_`)).toEqual([]);
@@ -319,15 +389,30 @@ describe('disasterRecoveryWorkflow', () => {
     try {
       await seed(source.name, false);
       backupWorker = await startTestWorker(backupSetup);
-      const { backupId } = await (await startBackup(backupWorker.client, backupSetup.config, { target: 'app', scheduledAt: '2026-11-22T02:00:00.000Z', workflowId: `backup-${backupSetup.id}` })).result();
+      const { backupId } = await (
+        await startBackup(backupWorker.client, backupSetup.config, {
+          target: 'app',
+          scheduledAt: '2026-11-22T02:00:00.000Z',
+          workflowId: `backup-${backupSetup.id}`,
+        })
+      ).result();
       await backupWorker.stop();
       backupWorker = undefined;
       const original = await fingerprintOf(source.name);
 
       worker = await startTestWorker(setup);
-      const handle = await startDr(worker.client, setup.config, { target: 'app', scenario: 'server-failure', workflowId: `dr-${setup.id}`, requestedBy: 'dr-test' });
+      const handle = await startDr(worker.client, setup.config, {
+        target: 'app',
+        scenario: 'server-failure',
+        workflowId: `dr-${setup.id}`,
+        requestedBy: 'dr-test',
+      });
       recovery = handle;
-      const waiting = await waitFor('the recovery to wait for the server', () => drStatus(handle), (s) => (s.provision?.attempts ?? 0) >= 3);
+      const waiting = await waitFor(
+        'the recovery to wait for the server',
+        () => drStatus(handle),
+        (s) => (s.provision?.attempts ?? 0) >= 3,
+      );
       expect(waiting.stage).toBe('provision');
       expect(waiting.provision?.lastReason).toMatch(/ECONNREFUSED|connect|password file \S+ does not exist/i);
       // While it waits, the operator may choose the backup: one that does not exist is refused, an existing one taken.
@@ -336,7 +421,15 @@ describe('disasterRecoveryWorkflow', () => {
       expect(chosen).toMatchObject({ backupId, status: 'unverified' });
 
       // The new server comes up.
-      server = (await startPostgres({ binDir: testStack().postgres.binDir, dir: clusterDir, password: randomBytes(16).toString('hex'), persistent: false, preferred: { port } })).info;
+      server = (
+        await startPostgres({
+          binDir: testStack().postgres.binDir,
+          dir: clusterDir,
+          password: randomBytes(16).toString('hex'),
+          persistent: false,
+          preferred: { port },
+        })
+      ).info;
       expect(server.port).toBe(port);
 
       const report = await handle.result();
@@ -352,7 +445,9 @@ describe('disasterRecoveryWorkflow', () => {
       // server-failure: the roles of the backup's globals file came back first; postgres was there already.
       const restored = (await worker.client.workflow.getHandle(`${handle.workflowId}-restore`).result()) as RestoreWorkflowResult;
       expect(restored.roles?.existing).toBeGreaterThanOrEqual(1);
-      const probes = (await handle.fetchHistory()).events?.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'probeServer').length ?? 0;
+      const probes =
+        (await handle.fetchHistory()).events?.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'probeServer')
+          .length ?? 0;
       expect(probes).toBeGreaterThanOrEqual(4);
       const timers = (await handle.fetchHistory()).events?.filter((e) => e.timerStartedEventAttributes).length ?? 0;
       expect(timers).toBeGreaterThanOrEqual(3);

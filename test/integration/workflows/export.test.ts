@@ -65,7 +65,14 @@ describe('exportWorkflow', () => {
       patch: (raw) => {
         const app = raw.targets.app;
         app.export = { items: [{ name: 'products', table: 'products' }] };
-        raw.targets.small = { ...app, export: { items: [{ name: 'cheap', query: 'select id, name, price from products where id <= 10 order by id;' }], format: 'ndjson', keepDays: 7 } };
+        raw.targets.small = {
+          ...app,
+          export: {
+            items: [{ name: 'cheap', query: 'select id, name, price from products where id <= 10 order by id;' }],
+            format: 'ndjson',
+            keepDays: 7,
+          },
+        };
         raw.targets.broken = { ...app, export: { items: [{ name: 'nothing', table: 'no_such_table' }] } };
       },
     });
@@ -74,7 +81,14 @@ describe('exportWorkflow', () => {
     const logger = createLogger({ destination: createWriteStream(setup.logFile, { flags: 'a' }), level: 'debug' });
     installRuntime(logger);
     workerConnection = await NativeConnection.connect({ address });
-    worker = await createStrongboxWorker({ config: setup.config, logger, connection: workerConnection, namespace, workflowBundle: await testBundle(), clock: () => now });
+    worker = await createStrongboxWorker({
+      config: setup.config,
+      logger,
+      connection: workerConnection,
+      namespace,
+      workflowBundle: await testBundle(),
+      clock: () => now,
+    });
     running = worker.run();
     clientConnection = await Connection.connect({ address });
     client = new Client({ connection: clientConnection, namespace });
@@ -105,14 +119,28 @@ describe('exportWorkflow', () => {
     }
     const file = result.files[0]!;
     const mib = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
-    console.log(`export of ${ROWS} rows (${mib(file.size)} of JSON): worker RSS baseline ${mib(baseline)}, peak ${mib(peak)}, peak delta ${mib(peak - baseline)}`);
+    console.log(
+      `export of ${ROWS} rows (${mib(file.size)} of JSON): worker RSS baseline ${mib(baseline)}, peak ${mib(peak)}, peak delta ${mib(peak - baseline)}`,
+    );
     expect(peak - baseline).toBeLessThan(RSS_BOUND_BYTES);
 
     expect(result.destination).toBe('local');
     expect(file.key).toMatch(/^exports\/app\/products-\d{8}T\d{6}Z\.json$/);
     const bytes = readFileSync(path.join(setup.dir, 'local', ...file.key.split('/')));
-    const manifest = parseExportManifest(readFileSync(path.join(exportsDir('app'), path.basename(file.key).replace(/\.json$/, '.manifest.json'))), 'manifest');
-    expect(manifest).toMatchObject({ target: 'app', name: 'products', source: { table: 'products' }, format: 'json', rows: ROWS, size: bytes.length, sha256: sha256(bytes), key: file.key });
+    const manifest = parseExportManifest(
+      readFileSync(path.join(exportsDir('app'), path.basename(file.key).replace(/\.json$/, '.manifest.json'))),
+      'manifest',
+    );
+    expect(manifest).toMatchObject({
+      target: 'app',
+      name: 'products',
+      source: { table: 'products' },
+      format: 'json',
+      rows: ROWS,
+      size: bytes.length,
+      sha256: sha256(bytes),
+      key: file.key,
+    });
     expect(readFileSync(path.join(exportsDir('app'), 'products.json')).equals(bytes)).toBe(true);
     expect(parseExportManifest(readFileSync(path.join(exportsDir('app'), 'products.manifest.json')), 'latest')).toEqual(manifest);
 
@@ -133,7 +161,7 @@ describe('exportWorkflow', () => {
     expect(rows.every((r, i) => r.id === i + 1)).toBe(true);
   });
 
-  it('writes NDJSON for a query, and prunes exports older than the keep period on the worker\'s clock', async () => {
+  it("writes NDJSON for a query, and prunes exports older than the keep period on the worker's clock", async () => {
     const today = new Date();
     now = new Date(today.getTime() - 10 * DAY);
     const old = await run('small');
@@ -157,14 +185,20 @@ describe('exportWorkflow', () => {
     );
     expect(existsSync(path.join(setup.dir, 'local', ...oldKey.split('/')))).toBe(false);
 
-    const lines = readFileSync(path.join(exportsDir('small'), 'cheap.ndjson'), 'utf8').trimEnd().split('\n');
-    expect(lines.map((l) => JSON.parse(l))).toEqual(Array.from({ length: 10 }, (_, i) => ({ id: i + 1, name: `product ${i + 1} "quoted" ß`, price: (i + 1) * 0.25 })));
+    const lines = readFileSync(path.join(exportsDir('small'), 'cheap.ndjson'), 'utf8')
+      .trimEnd()
+      .split('\n');
+    expect(lines.map((l) => JSON.parse(l))).toEqual(
+      Array.from({ length: 10 }, (_, i) => ({ id: i + 1, name: `product ${i + 1} "quoted" ß`, price: (i + 1) * 0.25 })),
+    );
     expect(latest.files[0]).toMatchObject({ name: 'cheap', rows: 10 });
     // The other target's exports are not this target's to prune.
     expect(existsSync(path.join(exportsDir('app'), 'products.json'))).toBe(true);
   });
 
   it('fails at once, naming the item, when a configured table does not exist', async () => {
-    await expect(run('broken')).rejects.toSatisfy((error: unknown) => /targets\.broken\.export\.items\[0\]\.table: no table "no_such_table"/.test(rootMessage(error)));
+    await expect(run('broken')).rejects.toSatisfy((error: unknown) =>
+      /targets\.broken\.export\.items\[0\]\.table: no table "no_such_table"/.test(rootMessage(error)),
+    );
   });
 });

@@ -59,23 +59,37 @@ describe('settings that cannot work', () => {
     await db?.drop();
   });
 
-  it('fails the backup, and alerts, when the retry profile bypassed the schema — instead of looping on workflow-task failures', { timeout: 90_000 }, async () => {
-    const hook = await startWebhookReceiver();
-    receiver = hook;
-    setup = testSetup({ database: db.name, prefix: 'badretry', patch: (raw) => (raw.alerts = { channels: [{ type: 'webhook', url: `${hook.url}/hook` }] }) });
-    // What `config check` refuses, handed to the worker as an object that never met the schema.
-    setup.config.retries = { attempts: 2, initialInterval: '10m', maximumInterval: '5s', heartbeatTimeout: '10s', outageWindow: '1h' };
-    worker = await startTestWorker(setup);
+  it(
+    'fails the backup, and alerts, when the retry profile bypassed the schema — instead of looping on workflow-task failures',
+    { timeout: 90_000 },
+    async () => {
+      const hook = await startWebhookReceiver();
+      receiver = hook;
+      setup = testSetup({
+        database: db.name,
+        prefix: 'badretry',
+        patch: (raw) => (raw.alerts = { channels: [{ type: 'webhook', url: `${hook.url}/hook` }] }),
+      });
+      // What `config check` refuses, handed to the worker as an object that never met the schema.
+      setup.config.retries = { attempts: 2, initialInterval: '10m', maximumInterval: '5s', heartbeatTimeout: '10s', outageWindow: '1h' };
+      worker = await startTestWorker(setup);
 
-    const { chain, handle } = await failedBackup(worker, setup);
-    expect(chain.at(-1)).toMatchObject({ type: 'StrongboxConfigError', nonRetryable: true });
-    expect(chain.at(-1)!.message).toBe(
-      'invalid retry settings: retries.maximumInterval: 5s is shorter than retries.initialInterval (10m) — the longest wait between attempts must be at least the first — fix retries in the configuration and restart the worker',
-    );
-    expect(await historyCounts(handle)).toEqual({ workflowTaskFailures: 0, activityRetries: 0 });
-    const alerts = hook.at('/hook').map((r) => r.body as { kind?: string; reason?: string; target?: string });
-    expect(alerts).toEqual([expect.objectContaining({ kind: 'failure', target: 'app', reason: expect.stringContaining('invalid retry settings: retries.maximumInterval') })]);
-  });
+      const { chain, handle } = await failedBackup(worker, setup);
+      expect(chain.at(-1)).toMatchObject({ type: 'StrongboxConfigError', nonRetryable: true });
+      expect(chain.at(-1)!.message).toBe(
+        'invalid retry settings: retries.maximumInterval: 5s is shorter than retries.initialInterval (10m) — the longest wait between attempts must be at least the first — fix retries in the configuration and restart the worker',
+      );
+      expect(await historyCounts(handle)).toEqual({ workflowTaskFailures: 0, activityRetries: 0 });
+      const alerts = hook.at('/hook').map((r) => r.body as { kind?: string; reason?: string; target?: string });
+      expect(alerts).toEqual([
+        expect.objectContaining({
+          kind: 'failure',
+          target: 'app',
+          reason: expect.stringContaining('invalid retry settings: retries.maximumInterval'),
+        }),
+      ]);
+    },
+  );
 
   it('fails at once, without retrying, when the passfile is missing — naming the file', async () => {
     let missing = '';
@@ -111,7 +125,9 @@ describe('settings that cannot work', () => {
     const { chain, handle } = await failedBackup(worker, setup);
     expect(chain[0]).toMatchObject({ retryState: 'NON_RETRYABLE_FAILURE' });
     expect(chain.at(-1)).toMatchObject({ type: 'StrongboxConfigError', nonRetryable: true });
-    expect(chain.at(-1)!.message).toContain(`password file ${readable} is ignored by PostgreSQL: it has group or world access — run chmod 0600 ${readable}`);
+    expect(chain.at(-1)!.message).toContain(
+      `password file ${readable} is ignored by PostgreSQL: it has group or world access — run chmod 0600 ${readable}`,
+    );
     expect((await historyCounts(handle)).activityRetries).toBe(0);
   });
 

@@ -21,6 +21,7 @@ import {
   HeadObjectCommand,
   ListObjectVersionsCommand,
   PutObjectLegalHoldCommand,
+  type S3Client,
 } from '@aws-sdk/client-s3';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
@@ -39,7 +40,8 @@ import { createStrongboxWorker, type StrongboxWorker } from '../../../src/worker
 import type { BackupWorkflowResult } from '../../../workflows/backup.js';
 import type { PruneWorkflowInput, PruneWorkflowResult } from '../../../workflows/prune.js';
 import { createTestDatabase, s3Client, TEST_BUCKETS, testStack, type TestDatabase } from '../../helpers/stack.js';
-import { testBundle, testSetup, type TestSetup } from '../../helpers/workflows.js';
+import { failedBackup } from '../../helpers/failed-backup.js';
+import { startTestWorker, testBundle, testSetup, type TestSetup } from '../../helpers/workflows.js';
 import { fakeDumpBody, fakeManifest } from '../../unit/retention/fixtures.js';
 
 const DAY = 86_400_000;
@@ -101,7 +103,9 @@ afterAll(async () => {
     if (!setup) break;
     const versions = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: `${setup.id}/` }));
     for (const v of versions.Versions ?? []) {
-      await s3.send(new PutObjectLegalHoldCommand({ Bucket: bucket, Key: v.Key!, VersionId: v.VersionId!, LegalHold: { Status: 'OFF' } })).catch(() => undefined);
+      await s3
+        .send(new PutObjectLegalHoldCommand({ Bucket: bucket, Key: v.Key!, VersionId: v.VersionId!, LegalHold: { Status: 'OFF' } }))
+        .catch(() => undefined);
     }
     for (const v of [...(versions.Versions ?? []), ...(versions.DeleteMarkers ?? [])]) {
       await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: v.Key!, VersionId: v.VersionId!, BypassGovernanceRetention: true }));
@@ -114,7 +118,12 @@ afterAll(async () => {
 const seconds = (ms: number) => new Date(Math.floor(ms / 1000) * 1000).toISOString();
 
 async function backUp(target: string, scheduledAt: string, tier: Tier): Promise<BackupWorkflowResult> {
-  const handle = await startBackup(client, setup.config, { target, tier, scheduledAt, workflowId: `backup-${setup.id}-${target}-${randomUUID().slice(0, 8)}` });
+  const handle = await startBackup(client, setup.config, {
+    target,
+    tier,
+    scheduledAt,
+    workflowId: `backup-${setup.id}-${target}-${randomUUID().slice(0, 8)}`,
+  });
   const result = await handle.result();
   expect(result.outcome).toBe('created');
   return result;
@@ -175,7 +184,11 @@ describe('a copy is locked until its own expiry', () => {
       expect(keys.length).toBeGreaterThanOrEqual(2);
       for (const key of keys) {
         const head = await headRaw(destination, key);
-        expect({ key, mode: head.ObjectLockMode, until: head.ObjectLockRetainUntilDate?.toISOString() }).toEqual({ key, mode: 'GOVERNANCE', until });
+        expect({ key, mode: head.ObjectLockMode, until: head.ObjectLockRetainUntilDate?.toISOString() }).toEqual({
+          key,
+          mode: 'GOVERNANCE',
+          until,
+        });
       }
     }
   });
@@ -185,7 +198,9 @@ describe('a copy is locked until its own expiry', () => {
     const head = await headRaw('cloud', key);
     const { bucket, key: full } = bucketOf('cloud');
     // The worker's credentials (the stack's, from the environment), without a governance bypass.
-    await expect(s3Client().send(new DeleteObjectCommand({ Bucket: bucket, Key: full(key), VersionId: head.VersionId! }))).rejects.toThrow(/WORM|object lock|retention|denied/i);
+    await expect(s3Client().send(new DeleteObjectCommand({ Bucket: bucket, Key: full(key), VersionId: head.VersionId! }))).rejects.toThrow(
+      /WORM|object lock|retention|denied/i,
+    );
     await expect(storages.get('cloud')!.delete(key)).resolves.toBe('locked');
     expect((await storages.get('cloud')!.head(key))?.size).toBe(result.manifest.destinations.cloud!.objects[0]!.size);
   });
@@ -198,7 +213,9 @@ describe('a copy is locked until its own expiry', () => {
       const outcome = await prune({ target: 'objlock' });
       expect(outcome.outcome).toBe('succeeded');
       expect(outcome.decisions.filter((d) => d.backupId === result.backupId).map((d) => d.action)).toEqual(['delete', 'delete']);
-      const copies = outcome.deleted.flatMap((d) => d.copies.filter((c) => c.backupId === result.backupId).map((c) => [d.destination, c.outcome, c.deleted]));
+      const copies = outcome.deleted.flatMap((d) =>
+        d.copies.filter((c) => c.backupId === result.backupId).map((c) => [d.destination, c.outcome, c.deleted]),
+      );
       expect(copies.sort()).toEqual([
         ['cloud', 'locked', []],
         ['offsite', 'locked', []],
@@ -206,7 +223,8 @@ describe('a copy is locked until its own expiry', () => {
     } finally {
       clockOffsetMs = 0;
     }
-    for (const destination of ['cloud', 'offsite']) for (const key of copyKeys(result.manifest, destination)) expect(await exists(destination, key)).toBe(true);
+    for (const destination of ['cloud', 'offsite'])
+      for (const key of copyKeys(result.manifest, destination)) expect(await exists(destination, key)).toBe(true);
     expect(newer.backupId).not.toBe(result.backupId);
   });
 });
@@ -235,7 +253,8 @@ describe('prune and a lock that ends', () => {
       ['offsite', 'locked'],
     ]);
     expect(decisions[0]!.reason).toMatch(/monthly copy older than 365 days, but .* is under a retention lock until .* — skipped$/);
-    for (const destination of ['cloud', 'offsite']) for (const key of copyKeys(old.manifest, destination)) expect(await exists(destination, key)).toBe(true);
+    for (const destination of ['cloud', 'offsite'])
+      for (const key of copyKeys(old.manifest, destination)) expect(await exists(destination, key)).toBe(true);
   });
 
   it('deletes it on a later prune, once the lock has passed', async () => {
@@ -244,12 +263,15 @@ describe('prune and a lock that ends', () => {
     const result = await prune({ target: 'objlock-expiry' });
     expect(result.outcome).toBe('succeeded');
     expect(result.decisions.filter((d) => d.backupId === old.backupId).map((d) => d.action)).toEqual(['delete', 'delete']);
-    const copies = result.deleted.flatMap((d) => d.copies.filter((c) => c.backupId === old.backupId).map((c) => [d.destination, c.outcome]));
+    const copies = result.deleted.flatMap((d) =>
+      d.copies.filter((c) => c.backupId === old.backupId).map((c) => [d.destination, c.outcome]),
+    );
     expect(copies.sort()).toEqual([
       ['cloud', 'deleted'],
       ['offsite', 'deleted'],
     ]);
-    for (const destination of ['cloud', 'offsite']) for (const key of copyKeys(old.manifest, destination)) expect(await exists(destination, key)).toBe(false);
+    for (const destination of ['cloud', 'offsite'])
+      for (const key of copyKeys(old.manifest, destination)) expect(await exists(destination, key)).toBe(false);
   });
 });
 
@@ -263,7 +285,11 @@ describe('legal holds', () => {
   });
 
   it('holds a backup: a marker in every destination, the S3 legal hold on its objects, an audit event', async () => {
-    const outcome = await holdBackup(setup.config, { backupId: held.backupId, reason: 'case 4711: keep', identity: 'legal@objlock' }, { storages });
+    const outcome = await holdBackup(
+      setup.config,
+      { backupId: held.backupId, reason: 'case 4711: keep', identity: 'legal@objlock' },
+      { storages },
+    );
     expect([...outcome.copies].sort((a, b) => a.destination.localeCompare(b.destination))).toEqual([
       { destination: 'cloud', marker: 'written', legalHold: 'set', objects: 2 },
       { destination: 'local', marker: 'written', legalHold: 'none', objects: 0 },
@@ -291,11 +317,13 @@ describe('legal holds', () => {
     } finally {
       clockOffsetMs = 0;
     }
-    for (const destination of ['local', 'cloud']) for (const key of copyKeys(held, destination)) expect(await exists(destination, key)).toBe(true);
+    for (const destination of ['local', 'cloud'])
+      for (const key of copyKeys(held, destination)) expect(await exists(destination, key)).toBe(true);
   });
 
   it("keeps the copy in the locked bucket even when the worker's credentials delete the hold markers", async () => {
-    for (const destination of ['local', 'cloud']) await expect(storages.get(destination)!.delete(holdKey(target, held.backupId))).resolves.toBe('deleted');
+    for (const destination of ['local', 'cloud'])
+      await expect(storages.get(destination)!.delete(holdKey(target, held.backupId))).resolves.toBe('deleted');
     const result = await prune({ target });
     expect(result.outcome).toBe('succeeded');
     const decisions = result.decisions.filter((d) => d.backupId === held.backupId);
@@ -310,10 +338,16 @@ describe('legal holds', () => {
   });
 
   it('goes on the first prune after the hold is removed', async () => {
-    const released = await releaseBackup(setup.config, { backupId: held.backupId, reason: 'case closed', identity: 'legal@objlock' }, { storages });
+    const released = await releaseBackup(
+      setup.config,
+      { backupId: held.backupId, reason: 'case closed', identity: 'legal@objlock' },
+      { storages },
+    );
     expect(released.copies.map((c) => [c.destination, c.marker, c.legalHold])).toEqual([['cloud', 'absent', 'cleared']]);
     const result = await prune({ target });
-    expect(result.decisions.filter((d) => d.backupId === held.backupId).map((d) => [d.destination, d.action])).toEqual([['cloud', 'delete']]);
+    expect(result.decisions.filter((d) => d.backupId === held.backupId).map((d) => [d.destination, d.action])).toEqual([
+      ['cloud', 'delete'],
+    ]);
     for (const key of copyKeys(held, 'cloud')) expect(await exists('cloud', key)).toBe(false);
   });
 });
@@ -327,22 +361,72 @@ describe('doctor', () => {
       const raw = structuredClone(setup.raw) as Record<string, any>;
       raw.destinations.offsite = { ...raw.destinations.offsite, objectLock: undefined };
       delete raw.destinations.offsite.objectLock;
-      raw.destinations.plain = { type: 's3', bucket: plain, prefix: setup.id, endpoint: testStack().s3.endpoint, forcePathStyle: true, objectLock: { mode: 'COMPLIANCE', margin: '1d' } };
+      raw.destinations.plain = {
+        type: 's3',
+        bucket: plain,
+        prefix: setup.id,
+        endpoint: testStack().s3.endpoint,
+        forcePathStyle: true,
+        objectLock: { mode: 'COMPLIANCE', margin: '1d' },
+      };
       const config = parseConfig(raw, { source: undefined, baseDir: setup.dir });
       const diagnosis = await diagnose(config);
       const by = Object.fromEntries(diagnosis.destinations.map((d) => [d.destination, d]));
       expect(diagnosis.ok).toBe(false);
       expect(by.local).toMatchObject({ kind: 'local', reachable: true, objectLock: { bucket: 'n/a', effective: 'none' }, warnings: [] });
-      expect(by.cloud).toMatchObject({ kind: 's3', reachable: true, objectLock: { configured: { mode: 'GOVERNANCE', margin: '1d' }, bucket: { enabled: true }, effective: 'GOVERNANCE' }, warnings: [] });
+      expect(by.cloud).toMatchObject({
+        kind: 's3',
+        reachable: true,
+        objectLock: { configured: { mode: 'GOVERNANCE', margin: '1d' }, bucket: { enabled: true }, effective: 'GOVERNANCE' },
+        warnings: [],
+      });
       expect(by.offsite).toMatchObject({ objectLock: { bucket: { enabled: true }, effective: 'none' }, warnings: [] });
       expect(by.offsite!.notes.join('\n')).toMatch(/object lock, but destinations\.offsite\.objectLock is not set/);
       expect(by.plain).toMatchObject({ objectLock: { bucket: { enabled: false }, effective: 'none' } });
-      expect(by.plain!.warnings).toEqual([expect.stringMatching(/^destinations\.plain\.objectLock asks for COMPLIANCE locks, but the bucket has no object lock/)]);
+      expect(by.plain!.warnings).toEqual([
+        expect.stringMatching(/^destinations\.plain\.objectLock asks for COMPLIANCE locks, but the bucket has no object lock/),
+      ]);
     } finally {
       await s3.send(new DeleteBucketCommand({ Bucket: plain }));
     }
   });
 });
+
+describe('a bucket without object lock', () => {
+  it('fails a backup configured to lock there in its plan, before the dump, naming the setting', async () => {
+    const s3 = s3Client();
+    const plain = `objlock-nolock-${randomUUID().slice(0, 8)}`;
+    await s3.send(new CreateBucketCommand({ Bucket: plain }));
+    const other = testSetup({
+      database: db.name,
+      prefix: 'objlock-nolock',
+      patch: (raw) => {
+        raw.destinations.cloud = { ...raw.destinations.cloud, bucket: plain, objectLock: { mode: 'GOVERNANCE', margin: '1d' } };
+      },
+    });
+    const nolock = await startTestWorker(other);
+    try {
+      const { chain } = await failedBackup(nolock, other);
+      const root = chain.at(-1)!;
+      expect(root.message).toMatch(
+        /destinations\.cloud\.objectLock: bucket s3:\/\/objlock-nolock-.* has no object lock, so it refuses locked uploads/,
+      );
+      expect(root.nonRetryable).toBe(true);
+      expect(chain.map((c) => c.message).join('\n')).not.toMatch(/pg_dump/);
+      expect(await keysIn(s3, plain)).toEqual([]);
+    } finally {
+      await nolock.stop();
+      for (const key of await keysIn(s3, plain)) await s3.send(new DeleteObjectCommand({ Bucket: plain, Key: key }));
+      await s3.send(new DeleteBucketCommand({ Bucket: plain }));
+      other.cleanup();
+    }
+  });
+});
+
+async function keysIn(s3: S3Client, bucket: string): Promise<string[]> {
+  const versions = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket }));
+  return [...(versions.Versions ?? []), ...(versions.DeleteMarkers ?? [])].map((v) => v.Key!);
+}
 
 describe('the strongbox command', () => {
   const target = 'objlock-hold';
@@ -350,7 +434,11 @@ describe('the strongbox command', () => {
   const cli = (args: string[]) => {
     const file = path.join(setup.dir, 'strongbox.yaml');
     writeFileSync(file, JSON.stringify(setup.raw));
-    const result = spawnSync(process.execPath, [BIN, '--config', file, '--as', 'cli@objlock', ...args], { env: process.env, encoding: 'utf8', timeout: 60_000 });
+    const result = spawnSync(process.execPath, [BIN, '--config', file, '--as', 'cli@objlock', ...args], {
+      env: process.env,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     return { code: result.status, stdout: result.stdout, stderr: result.stderr };
   };
 
@@ -362,9 +450,13 @@ describe('the strongbox command', () => {
     expect(add.stdout).toMatch(/cloud +marker written; S3 legal hold set on 2 object\(s\)/);
     const list = cli(['backups', 'list', '--target', target, '--json']);
     expect(list.code).toBe(0);
-    const listed = (JSON.parse(list.stdout) as { backups: Array<{ backupId: string; hold: unknown }> }).backups.find((b) => b.backupId === manifest.backupId);
+    const listed = (JSON.parse(list.stdout) as { backups: Array<{ backupId: string; hold: unknown }> }).backups.find(
+      (b) => b.backupId === manifest.backupId,
+    );
     expect(listed?.hold).toMatchObject({ reason: 'ticket SEC-12', heldBy: 'cli@objlock', destinations: ['local', 'cloud'] });
-    expect(cli(['backups', 'list', '--target', target]).stdout).toMatch(new RegExp(`^${manifest.backupId} .*HELD by cli@objlock since .*: ticket SEC-12$`, 'm'));
+    expect(cli(['backups', 'list', '--target', target]).stdout).toMatch(
+      new RegExp(`^${manifest.backupId} .*HELD by cli@objlock since .*: ticket SEC-12$`, 'm'),
+    );
     const remove = cli(['hold', 'remove', manifest.backupId, '--reason', 'ticket SEC-12 closed']);
     expect(remove, remove.stderr).toMatchObject({ code: 0 });
     expect(remove.stdout).toMatch(/cloud +marker removed; S3 legal hold cleared on 2 object\(s\)/);
@@ -374,8 +466,15 @@ describe('the strongbox command', () => {
 
     const doctor = cli(['doctor', '--json']);
     expect(doctor, doctor.stderr).toMatchObject({ code: 0 });
-    const diagnosis = JSON.parse(doctor.stdout) as { ok: boolean; destinations: Array<{ destination: string; objectLock: { effective: string } }> };
+    const diagnosis = JSON.parse(doctor.stdout) as {
+      ok: boolean;
+      destinations: Array<{ destination: string; objectLock: { effective: string } }>;
+    };
     expect(diagnosis.ok).toBe(true);
-    expect(Object.fromEntries(diagnosis.destinations.map((d) => [d.destination, d.objectLock.effective]))).toEqual({ local: 'none', cloud: 'GOVERNANCE', offsite: 'GOVERNANCE' });
+    expect(Object.fromEntries(diagnosis.destinations.map((d) => [d.destination, d.objectLock.effective]))).toEqual({
+      local: 'none',
+      cloud: 'GOVERNANCE',
+      offsite: 'GOVERNANCE',
+    });
   });
 });

@@ -9,7 +9,18 @@
  * or any process's arguments, and the age identity recovers it with the standard `age` tool.
  * `strongbox keys rotate` rewraps the passphrase copy on the database host for the new recipients.
  */
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { appendFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -45,7 +56,9 @@ interface Cluster {
 }
 
 async function asOwner(command: string, args: string[]) {
-  const user = isRoot ? { uid: Number((await execa('id', ['-u', OS_USER])).stdout), gid: Number((await execa('id', ['-g', OS_USER])).stdout) } : {};
+  const user = isRoot
+    ? { uid: Number((await execa('id', ['-u', OS_USER])).stdout), gid: Number((await execa('id', ['-g', OS_USER])).stdout) }
+    : {};
   return execa(command, args, { ...user, cwd: '/tmp' });
 }
 
@@ -81,7 +94,9 @@ function argvHolding(needle: string): string[] {
 
 function filesUnder(dir: string): string[] {
   if (!existsSync(dir)) return [];
-  return readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => path.join(e.parentPath, e.name));
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => path.join(e.parentPath, e.name));
 }
 
 describe('point-in-time recovery with pgBackRest', () => {
@@ -93,7 +108,8 @@ describe('point-in-time recovery with pgBackRest', () => {
   const restoredDirs: string[] = [];
   const socketDirs: string[] = [];
 
-  const pg$ = (cluster: Cluster, database = 'postgres') => new pg.Client({ host: cluster.socketDir, port: cluster.port, user: 'postgres', database });
+  const pg$ = (cluster: Cluster, database = 'postgres') =>
+    new pg.Client({ host: cluster.socketDir, port: cluster.port, user: 'postgres', database });
   const query = async <T extends pg.QueryResultRow>(cluster: Cluster, sql: string, database = 'shop'): Promise<T[]> => {
     const client = pg$(cluster, database);
     await client.connect();
@@ -103,22 +119,43 @@ describe('point-in-time recovery with pgBackRest', () => {
       await client.end();
     }
   };
-  const pgCtl = (cluster: Cluster, ...args: string[]) => asOwner(path.join(PG_BIN, 'pg_ctl'), ['-D', cluster.dataDir, '-l', cluster.log, ...args]);
-  const startCluster = (cluster: Cluster) => pgCtl(cluster, '-w', '-o', `-p ${cluster.port} -k ${cluster.socketDir} -c listen_addresses=127.0.0.1`, 'start');
+  const pgCtl = (cluster: Cluster, ...args: string[]) =>
+    asOwner(path.join(PG_BIN, 'pg_ctl'), ['-D', cluster.dataDir, '-l', cluster.log, ...args]);
+  const startCluster = (cluster: Cluster) =>
+    pgCtl(cluster, '-w', '-o', `-p ${cluster.port} -k ${cluster.socketDir} -c listen_addresses=127.0.0.1`, 'start');
 
   beforeAll(async () => {
     root = mkdtempSync(path.join(os.tmpdir(), 'sb-pitr-'));
     // The postgres OS user runs the cluster and pgBackRest: it must be able to enter the test's directory.
     chmodSync(root, 0o711);
-    source = { dataDir: path.join(root, 'data'), port: await freePort(), socketDir: path.join(root, 'sock'), log: path.join(root, 'logs', 'source.log') };
+    source = {
+      dataDir: path.join(root, 'data'),
+      port: await freePort(),
+      socketDir: path.join(root, 'sock'),
+      log: path.join(root, 'logs', 'source.log'),
+    };
     for (const dir of [source.dataDir, source.socketDir, path.join(root, 'logs')]) await owned(dir);
-    await asOwner(path.join(PG_BIN, 'initdb'), ['-D', source.dataDir, '-A', 'trust', '-U', 'postgres', '--no-locale', '-E', 'UTF8', '--no-sync']);
+    await asOwner(path.join(PG_BIN, 'initdb'), [
+      '-D',
+      source.dataDir,
+      '-A',
+      'trust',
+      '-U',
+      'postgres',
+      '--no-locale',
+      '-E',
+      'UTF8',
+      '--no-sync',
+    ]);
     await startCluster(source);
     const admin = pg$(source);
     await admin.connect();
     await admin.query('CREATE DATABASE shop');
     await admin.end();
-    await query(source, `CREATE TABLE products (id int PRIMARY KEY, name text NOT NULL); INSERT INTO products SELECT i, 'product ' || i FROM generate_series(1, 100) i`);
+    await query(
+      source,
+      `CREATE TABLE products (id int PRIMARY KEY, name text NOT NULL); INSERT INTO products SELECT i, 'product ' || i FROM generate_series(1, 100) i`,
+    );
 
     setup = testSetup({
       database: 'shop',
@@ -144,7 +181,8 @@ describe('point-in-time recovery with pgBackRest', () => {
   afterAll(async () => {
     await worker?.stop();
     for (const dataDir of restoredDirs) {
-      if (existsSync(path.join(dataDir, 'postmaster.pid'))) await asOwner(path.join(PG_BIN, 'pg_ctl'), ['-D', dataDir, '-m', 'immediate', 'stop']).catch(() => undefined);
+      if (existsSync(path.join(dataDir, 'postmaster.pid')))
+        await asOwner(path.join(PG_BIN, 'pg_ctl'), ['-D', dataDir, '-m', 'immediate', 'stop']).catch(() => undefined);
     }
     if (source) await pgCtl(source, '-m', 'immediate', 'stop').catch(() => undefined);
     for (const dir of socketDirs) rmSync(dir, { recursive: true, force: true });
@@ -155,7 +193,10 @@ describe('point-in-time recovery with pgBackRest', () => {
   it('refuses to set up a server that does not archive yet, naming the exact postgresql.conf lines', async () => {
     const handle = await startPitrSetup(worker.client, setup.config, { target: 'app', workflowId: `${setup.id}-setup-1` });
     workflowIds.push(handle.workflowId);
-    const failure = await handle.result().then(() => undefined, (error: unknown) => error);
+    const failure = await handle.result().then(
+      () => undefined,
+      (error: unknown) => error,
+    );
     const message = rootMessage(failure);
     expect(message).toContain("archive_mode is 'off', needs 'on'");
     for (const line of pitrSettingLines(setup.config, 'app')) expect(message).toContain(line);
@@ -196,7 +237,11 @@ describe('point-in-time recovery with pgBackRest', () => {
     const watcher = setInterval(() => seenInArgs.push(...argvHolding(passphrase)), 50);
     let backup;
     try {
-      const backupHandle = await startPitrBackup(worker.client, setup.config, { target: 'app', type: 'full', workflowId: `${setup.id}-full` });
+      const backupHandle = await startPitrBackup(worker.client, setup.config, {
+        target: 'app',
+        type: 'full',
+        workflowId: `${setup.id}-full`,
+      });
       workflowIds.push(backupHandle.workflowId);
       backup = await backupHandle.result();
     } finally {
@@ -225,7 +270,11 @@ describe('point-in-time recovery with pgBackRest', () => {
     const infoResult = await (await startPitrInfo(worker.client, setup.config, { target: 'app' })).result();
     expect(infoResult.backups.map((b) => b.label)).toContain(backup.backup.label);
 
-    const restoreHandle = await startPitrRestore(worker.client, setup.config, { target: 'app', to: { type: 'time', time: t.toISOString() }, workflowId: `${setup.id}-restore` });
+    const restoreHandle = await startPitrRestore(worker.client, setup.config, {
+      target: 'app',
+      to: { type: 'time', time: t.toISOString() },
+      workflowId: `${setup.id}-restore`,
+    });
     workflowIds.push(restoreHandle.workflowId);
     const restored = await restoreHandle.result();
     restoredDirs.push(restored.dataDir);
@@ -241,7 +290,10 @@ describe('point-in-time recovery with pgBackRest', () => {
     if (restored.checks.amcheck) expect(restored.checks.amcheck.passed).toBe(true);
 
     const copyOf: Cluster = { dataDir: restored.dataDir, port: restored.port, socketDir: restored.socketDir, log: '' };
-    const rows = await query<{ n: string; max: number; later: string }>(copyOf, `SELECT count(*) AS n, max(id) AS max, count(*) FILTER (WHERE id = 999) AS later FROM products`);
+    const rows = await query<{ n: string; max: number; later: string }>(
+      copyOf,
+      `SELECT count(*) AS n, max(id) AS max, count(*) FILTER (WHERE id = 999) AS later FROM products`,
+    );
     expect(rows[0]).toEqual({ n: '150', max: 150, later: '0' });
     // The source still has its (deleted) state: the restore went beside it, not over it.
     expect((await query<{ n: string }>(source, 'SELECT count(*) AS n FROM products'))[0]!.n).toBe('1');
@@ -249,7 +301,10 @@ describe('point-in-time recovery with pgBackRest', () => {
     // The CLI reads the same catalog through the database host's worker.
     const configFile = path.join(setup.dir, 'strongbox.yaml');
     writeFileSync(configFile, stringify(setup.raw));
-    const cli = await execa(process.execPath, [BIN, '--config', configFile, 'pitr', 'info', '--target', 'app', '--json'], { reject: false, env: { ...process.env, NO_COLOR: '1' } });
+    const cli = await execa(process.execPath, [BIN, '--config', configFile, 'pitr', 'info', '--target', 'app', '--json'], {
+      reject: false,
+      env: { ...process.env, NO_COLOR: '1' },
+    });
     expect(cli.exitCode, cli.stderr).toBe(0);
     expect((JSON.parse(cli.stdout) as { backups: Array<{ label: string }> }).backups.map((b) => b.label)).toEqual([backup.backup.label]);
 
@@ -260,25 +315,34 @@ describe('point-in-time recovery with pgBackRest', () => {
     // A lost worker is noticed within minutes in every activity these runs scheduled.
     for (const id of workflowIds) expect(unboundedActivities(await worker.client.workflow.getHandle(id).fetchHistory()), id).toEqual([]);
     expect(readLog(setup)).not.toContain(passphrase);
-    for (const file of [...filesUnder(paths.logDir), path.join(root, 'logs', 'source.log')]) expect(readFileSync(file, 'utf8')).not.toContain(passphrase);
+    for (const file of [...filesUnder(paths.logDir), path.join(root, 'logs', 'source.log')])
+      expect(readFileSync(file, 'utf8')).not.toContain(passphrase);
   }, 600_000);
 
   it('loses no more than archive_timeout when the server dies: a restore to latest has the last commit', async () => {
-    const committed = (await query<{ t: Date }>(source, `INSERT INTO products VALUES (1000, 'the last commit') RETURNING clock_timestamp() AS t`))[0]!.t;
+    const committed = (
+      await query<{ t: Date }>(source, `INSERT INTO products VALUES (1000, 'the last commit') RETURNING clock_timestamp() AS t`)
+    )[0]!.t;
     // archive_timeout (10 s here) forces the segment holding the commit into the repository; then the server is lost.
     await sleep(10_000 + 5_000);
     const pid = Number(readFileSync(path.join(source.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
     process.kill(pid, 'SIGKILL');
     rmSync(source.dataDir, { recursive: true, force: true });
 
-    const handle = await startPitrRestore(worker.client, setup.config, { target: 'app', to: { type: 'latest' }, workflowId: `${setup.id}-latest` });
+    const handle = await startPitrRestore(worker.client, setup.config, {
+      target: 'app',
+      to: { type: 'latest' },
+      workflowId: `${setup.id}-latest`,
+    });
     const restored = await handle.result();
     restoredDirs.push(restored.dataDir);
     socketDirs.push(restored.socketDir);
     const copyOf: Cluster = { dataDir: restored.dataDir, port: restored.port, socketDir: restored.socketDir, log: '' };
     expect(await query<{ id: number }>(copyOf, 'SELECT id FROM products ORDER BY id')).toEqual([{ id: 999 }, { id: 1000 }]);
     const lostMs = committed.getTime() - Date.parse(restored.recoveredTo!);
-    console.log(`RPO measured: the restore to latest reached ${restored.recoveredTo}, the last commit was at ${committed.toISOString()} — ${Math.max(0, lostMs)} ms of commits lost (archive_timeout 10 s)`);
+    console.log(
+      `RPO measured: the restore to latest reached ${restored.recoveredTo}, the last commit was at ${committed.toISOString()} — ${Math.max(0, lostMs)} ms of commits lost (archive_timeout 10 s)`,
+    );
     expect(lostMs).toBeLessThanOrEqual(0);
   }, 300_000);
 
@@ -292,7 +356,10 @@ describe('point-in-time recovery with pgBackRest', () => {
     writeFileSync(path.join(setup.dir, 'added-recipient.txt'), `${added.recipient}\n`);
     writeFileSync(path.join(setup.dir, 'added-identity.txt'), `${added.identity}\n`, { mode: 0o600 });
     const raw = structuredClone(setup.raw) as Record<string, any>;
-    raw.encryption = { recipients: [{ file: path.join(setup.dir, 'added-recipient.txt') }], identity: { file: path.join(setup.dir, 'added-identity.txt') } };
+    raw.encryption = {
+      recipients: [{ file: path.join(setup.dir, 'added-recipient.txt') }],
+      identity: { file: path.join(setup.dir, 'added-identity.txt') },
+    };
     const rotation = parseConfig(raw, { source: undefined, baseDir: setup.dir });
     await worker.stop();
     worker = await startTestWorker({ ...setup, config: rotation });
@@ -324,7 +391,9 @@ describe('point-in-time recovery with pgBackRest', () => {
     });
     expect(scheduled).toContain(`rekeyPitrPassphrase@${rotation.temporal.pitrTaskQueue}`);
     const audit = await readAuditLog(openStorages(rotation).values(), { since, action: 'backup.rekeyed' });
-    expect(audit.events.filter((e) => e.workflow?.id === ids[1] && e.details?.kind === 'pitr-passphrase').map((e) => e.target)).toEqual(['app']);
+    expect(audit.events.filter((e) => e.workflow?.id === ids[1] && e.details?.kind === 'pitr-passphrase').map((e) => e.target)).toEqual([
+      'app',
+    ]);
 
     // A second run finds the copy current and rewrites nothing.
     const rotated = readFileSync(copyFile);

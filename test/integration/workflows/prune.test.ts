@@ -149,7 +149,9 @@ describe('pruneWorkflow deletes exactly the expired copies, per destination', ()
     oldWeekly = await storeBackup(target, 40, ['daily', 'weekly'], ['local', 'cloud']);
     oldMonthly = await storeBackup(target, 100, ['daily', 'monthly'], ['local', 'cloud', 'offsite']);
     // Evidence of a restore test of the expired backup: it goes with the backup.
-    await storages.get('cloud')!.putBytes(verificationKey(target, expired.backupId, verifiedAt), JSON.stringify(verificationRecord(expired, verifiedAt, 'failed')));
+    await storages
+      .get('cloud')!
+      .putBytes(verificationKey(target, expired.backupId, verifiedAt), JSON.stringify(verificationRecord(expired, verifiedAt, 'failed')));
   });
 
   it('deletes nothing on a dry run, and records the plan with a reason for every copy', async () => {
@@ -160,8 +162,12 @@ describe('pruneWorkflow deletes exactly the expired copies, per destination', ()
     expect(actionsOf(result, expired.backupId)).toEqual({ local: 'delete', cloud: 'delete' });
     expect(actionsOf(result, oldWeekly.backupId)).toEqual({ local: 'delete', cloud: 'keep' });
     expect(actionsOf(result, oldMonthly.backupId)).toEqual({ local: 'delete', cloud: 'keep', offsite: 'keep' });
-    expect(result.decisions.find((d) => d.backupId === oldWeekly.backupId && d.destination === 'cloud')!.reason).toMatch(/^weekly copy within 90 days/);
-    expect(result.decisions.find((d) => d.backupId === expired.backupId && d.destination === 'local')!.reason).toBe('daily copy older than 30 days');
+    expect(result.decisions.find((d) => d.backupId === oldWeekly.backupId && d.destination === 'cloud')!.reason).toMatch(
+      /^weekly copy within 90 days/,
+    );
+    expect(result.decisions.find((d) => d.backupId === expired.backupId && d.destination === 'local')!.reason).toBe(
+      'daily copy older than 30 days',
+    );
   });
 
   let pruneRun: string;
@@ -181,10 +187,9 @@ describe('pruneWorkflow deletes exactly the expired copies, per destination', ()
     // The manifest goes first, then the data and the verification evidence.
     expect(expiredInCloud.outcome).toBe('deleted');
     expect(expiredInCloud.deleted[0]).toBe(`backups/${target}/${expired.backupId}/manifest.json`);
-    expect(expiredInCloud.deleted.slice(1).sort()).toEqual([
-      `backups/${target}/${expired.backupId}/${DUMP_NAME}`,
-      verificationKey(target, expired.backupId, verifiedAt),
-    ].sort());
+    expect(expiredInCloud.deleted.slice(1).sort()).toEqual(
+      [`backups/${target}/${expired.backupId}/${DUMP_NAME}`, verificationKey(target, expired.backupId, verifiedAt)].sort(),
+    );
   });
 
   it('replays its recorded history deterministically', async () => {
@@ -235,7 +240,7 @@ describe('pruneWorkflow safety', () => {
     expect(result.outcome).toBe('succeeded');
   });
 
-  it('refuses a plan that would delete more than half of a target\'s backups, deletes nothing, and marks the run refused', async () => {
+  it("refuses a plan that would delete more than half of a target's backups, deletes nothing, and marks the run refused", async () => {
     const target = 'refuse';
     for (const days of [1, 2]) await storeBackup(target, days, ['daily'], ['local', 'cloud']);
     for (const days of [35, 36, 37, 38]) await storeBackup(target, days, ['daily'], ['local', 'cloud']);
@@ -267,7 +272,9 @@ describe('pruneWorkflow safety', () => {
     try {
       const { result } = await prune({ target });
       expect(await snapshot(target)).toEqual(before);
-      expect(result.skipped).toEqual([expect.objectContaining({ target, status: 'skipped', reason: `retention frozen by running DR workflow ${recovery.workflowId}` })]);
+      expect(result.skipped).toEqual([
+        expect.objectContaining({ target, status: 'skipped', reason: `retention frozen by running DR workflow ${recovery.workflowId}` }),
+      ]);
     } finally {
       await recovery.terminate('test over');
     }
@@ -304,10 +311,25 @@ describe('pruneWorkflow cleans debris', () => {
     const s3 = s3Client();
     const scrapKey = `backups/${target}/${target}-20200101T020000Z/${DUMP_NAME}`;
     await storages.get('cloud')!.putBytes(scrapKey, 'leftover');
-    const upload = await s3.send(new CreateMultipartUploadCommand({ Bucket: TEST_BUCKETS.cloud, Key: `${setup.id}/backups/${target}/${target}-20200102T020000Z/${DUMP_NAME}` }));
-    await s3.send(new UploadPartCommand({ Bucket: TEST_BUCKETS.cloud, Key: `${setup.id}/backups/${target}/${target}-20200102T020000Z/${DUMP_NAME}`, UploadId: upload.UploadId!, PartNumber: 1, Body: Buffer.alloc(1024, 1) }));
+    const upload = await s3.send(
+      new CreateMultipartUploadCommand({
+        Bucket: TEST_BUCKETS.cloud,
+        Key: `${setup.id}/backups/${target}/${target}-20200102T020000Z/${DUMP_NAME}`,
+      }),
+    );
+    await s3.send(
+      new UploadPartCommand({
+        Bucket: TEST_BUCKETS.cloud,
+        Key: `${setup.id}/backups/${target}/${target}-20200102T020000Z/${DUMP_NAME}`,
+        UploadId: upload.UploadId!,
+        PartNumber: 1,
+        Body: Buffer.alloc(1024, 1),
+      }),
+    );
     const pending = async () =>
-      ((await s3.send(new ListMultipartUploadsCommand({ Bucket: TEST_BUCKETS.cloud }))).Uploads ?? []).filter((u) => u.Key!.startsWith(`${setup.id}/backups/${target}/`)).map((u) => u.UploadId);
+      ((await s3.send(new ListMultipartUploadsCommand({ Bucket: TEST_BUCKETS.cloud }))).Uploads ?? [])
+        .filter((u) => u.Key!.startsWith(`${setup.id}/backups/${target}/`))
+        .map((u) => u.UploadId);
 
     // Just made: a backup may still be writing them.
     const first = await prune({ target });
@@ -321,7 +343,9 @@ describe('pruneWorkflow cleans debris', () => {
       const second = await prune({ target });
       const cloud = second.result.deleted.find((d) => d.destination === 'cloud')!;
       expect(cloud.debris.deleted).toEqual([scrapKey]);
-      expect(cloud.debris.abortedUploads).toEqual([{ key: `backups/${target}/${target}-20200102T020000Z/${DUMP_NAME}`, uploadId: upload.UploadId }]);
+      expect(cloud.debris.abortedUploads).toEqual([
+        { key: `backups/${target}/${target}-20200102T020000Z/${DUMP_NAME}`, uploadId: upload.UploadId },
+      ]);
     } finally {
       clockOffsetMs = 0;
     }

@@ -28,22 +28,33 @@ describe('replication to a new destination', () => {
   const storage = (destination: string) => openStorages(setup.config).get(destination)!;
 
   const backUp = async (scheduledAt: string, tier: Tier): Promise<Manifest> => {
-    const { manifest } = await (await startBackup(worker.client, setup.config, { target: 'app', scheduledAt, tier, workflowId: workflowId('backup') })).result();
+    const { manifest } = await (
+      await startBackup(worker.client, setup.config, { target: 'app', scheduledAt, tier, workflowId: workflowId('backup') })
+    ).result();
     return storedManifest(setup.config, manifest);
   };
-  const replicate = async (input: { tiers?: Tier[]; since?: string }) => (await startReplicate(worker.client, setup.config, { to: 'fresh', ...input }, { workflowId: workflowId('replicate') })).result();
+  const replicate = async (input: { tiers?: Tier[]; since?: string }) =>
+    (await startReplicate(worker.client, setup.config, { to: 'fresh', ...input }, { workflowId: workflowId('replicate') })).result();
   const heldByFresh = async () => (await readCatalog([storage('fresh')])).entries.map((e) => e.backupId).sort();
 
   beforeAll(async () => {
     await s3Client().send(new CreateBucketCommand({ Bucket: bucket }));
     source = await createTestDatabase(testStack(), 'replicate');
-    await withDatabase(source.name, (c) => c.query('create table public.items (id int primary key, name text); insert into public.items select i, md5(i::text) from generate_series(1, 2000) i'));
+    await withDatabase(source.name, (c) =>
+      c.query(
+        'create table public.items (id int primary key, name text); insert into public.items select i, md5(i::text) from generate_series(1, 2000) i',
+      ),
+    );
     setup = testSetup({
       database: source.name,
       prefix: 'replicate',
       patch: (raw) => {
         raw.destinations.fresh = { type: 's3', bucket, prefix: 'strongbox', endpoint: testStack().s3.endpoint, forcePathStyle: true };
-        raw.tiers = { daily: { destinations: ['local', 'cloud'], keepDays: 3650 }, weekly: { destinations: ['cloud'], keepDays: 3650 }, monthly: { destinations: ['cloud'], keepDays: 3650 } };
+        raw.tiers = {
+          daily: { destinations: ['local', 'cloud'], keepDays: 3650 },
+          weekly: { destinations: ['cloud'], keepDays: 3650 },
+          monthly: { destinations: ['cloud'], keepDays: 3650 },
+        };
         raw.verification = { sourcePreference: ['fresh', 'local', 'cloud'] };
       },
     });
@@ -60,13 +71,18 @@ describe('replication to a new destination', () => {
     if (setup) {
       const fresh = storage('fresh');
       for await (const o of fresh.list('')) await fresh.delete(o.key);
-      await s3Client().send(new DeleteBucketCommand({ Bucket: bucket })).catch(() => undefined);
+      await s3Client()
+        .send(new DeleteBucketCommand({ Bucket: bucket }))
+        .catch(() => undefined);
       setup.cleanup();
     }
   });
 
   it('copies exactly the chosen tiers, each object checked and the manifest identical; a second run copies nothing', async () => {
-    const chosen = backups.filter((b) => b.tiers.includes('weekly') || b.tiers.includes('monthly')).map((b) => b.backupId).sort();
+    const chosen = backups
+      .filter((b) => b.tiers.includes('weekly') || b.tiers.includes('monthly'))
+      .map((b) => b.backupId)
+      .sort();
     expect(chosen).toHaveLength(2);
     const first = await replicate({ tiers: ['weekly', 'monthly'] });
     expect(first.replicated.map((r) => r.backupId)).toEqual(chosen);
@@ -106,7 +122,9 @@ describe('replication to a new destination', () => {
   });
 
   it('a verification reading the new destination passes', async () => {
-    const record = await (await startVerify(worker.client, setup.config, { target: 'app', backup: backups[3]!.backupId, workflowId: workflowId('verify') })).result();
+    const record = await (
+      await startVerify(worker.client, setup.config, { target: 'app', backup: backups[3]!.backupId, workflowId: workflowId('verify') })
+    ).result();
     expect(record).toMatchObject({ result: 'passed', source: 'fresh', mismatches: [] });
     expect(record.copies?.find((c) => c.destination === 'fresh')).toMatchObject({ state: 'good' });
   });

@@ -29,13 +29,21 @@ async function databaseSettings(database: string, role?: string): Promise<string
 }
 
 /** The activities a run scheduled, in order: type, input, and the event ids of their scheduling and completion. */
-async function activitiesOf(handle: WorkflowHandle): Promise<Array<{ type: string; input: Record<string, unknown>; scheduledId: number; completedId?: number }>> {
+async function activitiesOf(
+  handle: WorkflowHandle,
+): Promise<Array<{ type: string; input: Record<string, unknown>; scheduledId: number; completedId?: number }>> {
   const events = (await handle.fetchHistory()).events ?? [];
   const scheduled = events.flatMap((e) => {
     const a = e.activityTaskScheduledEventAttributes;
     if (!a) return [];
     const data = a.input?.payloads?.[0]?.data;
-    return [{ type: a.activityType?.name ?? '', input: (data ? JSON.parse(Buffer.from(data).toString('utf8')) : {}) as Record<string, unknown>, scheduledId: Number(e.eventId) }];
+    return [
+      {
+        type: a.activityType?.name ?? '',
+        input: (data ? JSON.parse(Buffer.from(data).toString('utf8')) : {}) as Record<string, unknown>,
+        scheduledId: Number(e.eventId),
+      },
+    ];
   });
   for (const e of events) {
     const done = e.activityTaskCompletedEventAttributes;
@@ -55,7 +63,12 @@ describe('restoreWorkflow', () => {
   let runs = 0;
   const restore = (options: Omit<Parameters<typeof startRestore>[2], 'target'>) => {
     runs += 1;
-    return startRestore(worker.client, setup.config, { target: 'app', backup: backup.backupId, workflowId: `restore-${setup.id}-${runs}`, ...options });
+    return startRestore(worker.client, setup.config, {
+      target: 'app',
+      backup: backup.backupId,
+      workflowId: `restore-${setup.id}-${runs}`,
+      ...options,
+    });
   };
   /** Every database this file made (restored, kept), dropped at the end. */
   const made = () => databasesStartingWith(`${source.name}_`);
@@ -81,7 +94,11 @@ describe('restoreWorkflow', () => {
       },
     });
     worker = await startTestWorker(setup);
-    const handle = await startBackup(worker.client, setup.config, { target: 'app', scheduledAt: '2026-11-20T02:00:00.000Z', workflowId: `backup-${setup.id}` });
+    const handle = await startBackup(worker.client, setup.config, {
+      target: 'app',
+      scheduledAt: '2026-11-20T02:00:00.000Z',
+      workflowId: `backup-${setup.id}`,
+    });
     backup = await storedManifest(setup.config, (await handle.result()).manifest);
     original = await fingerprintOf(source.name);
   });
@@ -94,7 +111,7 @@ describe('restoreWorkflow', () => {
     setup?.cleanup();
   });
 
-  it('restores into a new database, verifies it against the manifest, and leaves the target\'s database alone', async () => {
+  it("restores into a new database, verifies it against the manifest, and leaves the target's database alone", async () => {
     const handle = await restore({});
     const result = await handle.result();
 
@@ -130,7 +147,10 @@ describe('restoreWorkflow', () => {
     // Overlapped: the load was scheduled before the fetch had ended.
     expect(load[0]!.scheduledId).toBeLessThan(fetch[0]!.completedId!);
     // A kept database is crash-safe: no table of it is unlogged.
-    const unlogged = await withDatabase(result.into, async (c) => (await c.query("select relname from pg_class where relpersistence = 'u'")).rows);
+    const unlogged = await withDatabase(
+      result.into,
+      async (c) => (await c.query("select relname from pg_class where relpersistence = 'u'")).rows,
+    );
     expect(unlogged).toEqual([]);
     expect(await fingerprintOf(result.into)).toEqual(original);
     expect(await databaseSettings(result.into)).toEqual(['work_mem=7MB']);
@@ -161,7 +181,11 @@ describe('restoreWorkflow', () => {
     const changed = await fingerprintOf(source.name);
     const handle = await restore({ swap: true });
 
-    const waiting = await waitFor('the restore to wait for an approval', () => restoreProgress(handle), (p) => p.step === 'awaiting-approval');
+    const waiting = await waitFor(
+      'the restore to wait for an approval',
+      () => restoreProgress(handle),
+      (p) => p.step === 'awaiting-approval',
+    );
     expect(waiting.approval).toMatchObject({ required: true });
     expect(waiting.approval.commands).toEqual([
       `strongbox restore approve ${handle.workflowId} --reason "<why>"`,
@@ -189,19 +213,36 @@ describe('restoreWorkflow', () => {
     const session = await pgAdmin(undefined, source.name);
     session.on('error', () => undefined);
     const handle = await restore({ swap: true, requestedBy: 'restore-test' });
-    await waitFor('the restore to wait for an approval', () => restoreProgress(handle), (p) => p.step === 'awaiting-approval');
+    await waitFor(
+      'the restore to wait for an approval',
+      () => restoreProgress(handle),
+      (p) => p.step === 'awaiting-approval',
+    );
     const approval = await approveRestore(handle, { identity: 'alice@example.com', reason: 'INC-42: products damaged' });
     expect(approval).toMatchObject({ identity: 'alice@example.com', reason: 'INC-42: products damaged' });
 
     const result = await handle.result();
     await session.end().catch(() => undefined);
-    expect(result).toMatchObject({ outcome: 'swapped', database: source.name, approval: { identity: 'alice@example.com' }, requestedBy: 'restore-test' });
+    expect(result).toMatchObject({
+      outcome: 'swapped',
+      database: source.name,
+      approval: { identity: 'alice@example.com' },
+      requestedBy: 'restore-test',
+    });
     expect(result.keptAs).toMatch(new RegExp(`^${source.name}_before_restore_\\d{8}_\\d{6}$`));
     expect(await fingerprintOf(source.name)).toEqual(original);
     expect(await fingerprintOf(result.keptAs!)).toEqual(before);
     expect(await databasesStartingWith(`${source.name}_restored_`)).toEqual([]);
     // The swapped-in database carries the marker of the run that put it there.
-    const comment = await withDatabase('postgres', async (c) => (await c.query<{ d: string }>(`select shobj_description(oid, 'pg_database') as d from pg_database where datname = $1`, [source.name])).rows[0]!.d);
+    const comment = await withDatabase(
+      'postgres',
+      async (c) =>
+        (
+          await c.query<{ d: string }>(`select shobj_description(oid, 'pg_database') as d from pg_database where datname = $1`, [
+            source.name,
+          ])
+        ).rows[0]!.d,
+    );
     expect(comment).toContain(`strongbox restore by workflow ${handle.workflowId}`);
     await dropDatabases([result.keptAs!]);
   });
@@ -215,7 +256,7 @@ describe('restoreWorkflow', () => {
     expect(result.selection?.skipped).toEqual([]);
     expect(result.verification.tablesCompared).toBe(3);
     expect(result.verification.checks).toEqual([]);
-    expect(result.notes).toContain('the target\'s SQL checks were not run: a selective restore lacks the tables they may query');
+    expect(result.notes).toContain("the target's SQL checks were not run: a selective restore lacks the tables they may query");
     // A selection needs the whole archive first: fetched, then restored from the file.
     const load = (await activitiesOf(handle)).find((a) => a.type === 'restoreDatabase');
     expect(load?.input.follow).toBeUndefined();
@@ -227,7 +268,7 @@ describe('restoreWorkflow', () => {
       // The primary key, the id default and its sequence (at its value) and the foreign key came along.
       const inserted = await c.query<{ id: number }>("insert into public.products (name) values ('new') returning id");
       expect(inserted.rows[0]!.id).toBe(501);
-      await expect(c.query('insert into public.products (id, name) values (1, \'duplicate\')')).rejects.toThrow(/duplicate key/);
+      await expect(c.query("insert into public.products (id, name) values (1, 'duplicate')")).rejects.toThrow(/duplicate key/);
       await expect(c.query('insert into public.tracked_products (product_id) values (99999)')).rejects.toThrow(/foreign key/);
     });
     await dropDatabases([result.into]);
@@ -240,26 +281,50 @@ describe('restoreWorkflow', () => {
     const first = await (await restore({ roles: true })).result();
     expect(first.roles?.created).toContain(role);
     expect(first.roles?.existing).toBeGreaterThanOrEqual(1);
-    const owner = await withDatabase(first.into, async (c) => (await c.query<{ o: string }>(`select tableowner as o from pg_tables where tablename = 'owned_by_role'`)).rows[0]?.o);
+    const owner = await withDatabase(
+      first.into,
+      async (c) => (await c.query<{ o: string }>(`select tableowner as o from pg_tables where tablename = 'owned_by_role'`)).rows[0]?.o,
+    );
     expect(owner).toBe(role);
 
     // Again: the role exists now, so nothing is created and nothing fails.
     const second = await (await restore({ roles: true, into: `${source.name}_roles_again` })).result();
     expect(second.roles?.created).toEqual([]);
-    expect(await withDatabase('postgres', async (c) => (await c.query('select 1 from pg_roles where rolname = $1', [role])).rowCount)).toBe(1);
+    expect(await withDatabase('postgres', async (c) => (await c.query('select 1 from pg_roles where rolname = $1', [role])).rowCount)).toBe(
+      1,
+    );
     await dropDatabases([first.into, second.into]);
     // The globals file holds every role the shared test cluster had at backup time: roles other
     // tests dropped since came back with ours. They own nothing; they go again.
     await withDatabase('postgres', async (c) => {
-      for (const other of first.roles!.created.filter((r) => r !== role)) await c.query(`drop role if exists "${other.replace(/"/g, '""')}"`);
+      for (const other of first.roles!.created.filter((r) => r !== role))
+        await c.query(`drop role if exists "${other.replace(/"/g, '""')}"`);
     });
   });
 
   it('runs from the strongbox CLI: --swap --approve --reason approves as the acting identity and prints the result', async () => {
-    const cli = await strongboxCli(setup, ['--as', 'cli-user@example.com', 'restore', '--target', 'app', '--backup', backup.backupId, '--swap', '--approve', '--reason', 'CLI test', '--json']);
+    const cli = await strongboxCli(setup, [
+      '--as',
+      'cli-user@example.com',
+      'restore',
+      '--target',
+      'app',
+      '--backup',
+      backup.backupId,
+      '--swap',
+      '--approve',
+      '--reason',
+      'CLI test',
+      '--json',
+    ]);
     expect(cli.exitCode, cli.stderr).toBe(0);
     const result = JSON.parse(cli.stdout) as Awaited<ReturnType<Awaited<ReturnType<typeof startRestore>>['result']>>;
-    expect(result).toMatchObject({ outcome: 'swapped', database: source.name, approval: { identity: 'cli-user@example.com', reason: 'CLI test' }, requestedBy: 'cli-user@example.com' });
+    expect(result).toMatchObject({
+      outcome: 'swapped',
+      database: source.name,
+      approval: { identity: 'cli-user@example.com', reason: 'CLI test' },
+      requestedBy: 'cli-user@example.com',
+    });
     expect(cli.stderr).toContain('approved by cli-user@example.com: CLI test');
     expect(await fingerprintOf(result.keptAs!)).toBeDefined();
     await dropDatabases([result.keptAs!]);

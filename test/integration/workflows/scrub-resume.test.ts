@@ -28,13 +28,21 @@ describe('a scrub whose worker is killed', () => {
   beforeAll(async () => {
     source = await createTestDatabase(testStack(), 'scrubkill');
     // About a megabyte of dump that does not compress away: each copy takes seconds at the bound below.
-    await withDatabase(source.name, (c) => c.query("create table public.noise (id int primary key, a text); insert into public.noise select i, md5(random()::text) || md5(random()::text) from generate_series(1, 25000) i"));
+    await withDatabase(source.name, (c) =>
+      c.query(
+        'create table public.noise (id int primary key, a text); insert into public.noise select i, md5(random()::text) || md5(random()::text) from generate_series(1, 25000) i',
+      ),
+    );
     setup = testSetup({
       database: source.name,
       prefix: 'scrubkill',
       patch: (raw) => {
         raw.targets = { resume: raw.targets.app };
-        raw.tiers = { daily: { destinations: ['local', 'cloud', 'offsite'], keepDays: 3650 }, weekly: { destinations: ['cloud'], keepDays: 3650 }, monthly: { destinations: ['cloud'], keepDays: 3650 } };
+        raw.tiers = {
+          daily: { destinations: ['local', 'cloud', 'offsite'], keepDays: 3650 },
+          weekly: { destinations: ['cloud'], keepDays: 3650 },
+          monthly: { destinations: ['cloud'], keepDays: 3650 },
+        };
         raw.scrub = { bandwidth: '128KiB/s', concurrency: 1 };
       },
     });
@@ -51,7 +59,14 @@ describe('a scrub whose worker is killed', () => {
 
   it('resumes on another worker and reads none of the objects it had proved again', async () => {
     workers.push(await spawnWorker(setup, 'first'));
-    const { manifest: summary } = await (await startBackup(client, setup.config, { target: 'resume', scheduledAt: '2026-11-10T02:00:00.000Z', tier: 'daily', workflowId: `backup-${setup.id}` })).result();
+    const { manifest: summary } = await (
+      await startBackup(client, setup.config, {
+        target: 'resume',
+        scheduledAt: '2026-11-10T02:00:00.000Z',
+        tier: 'daily',
+        workflowId: `backup-${setup.id}`,
+      })
+    ).result();
     const manifest = await storedManifest(setup.config, summary);
     const objects = ['local', 'cloud', 'offsite'].flatMap((d) => objectsIn(manifest, d).map((o) => ({ destination: d, ...o })));
 
@@ -75,7 +90,12 @@ describe('a scrub whose worker is killed', () => {
     const result = await handle.result();
     expect(result.backups).toEqual([expect.objectContaining({ backupId: manifest.backupId, outcome: 'intact' })]);
     const runId = (await handle.describe()).runId;
-    const record = parseScrubRecord(await openStorages(setup.config).get('local')!.getBytes(scrubKey('resume', manifest.backupId, result.scrubbedAt, runId)), 'local');
+    const record = parseScrubRecord(
+      await openStorages(setup.config)
+        .get('local')!
+        .getBytes(scrubKey('resume', manifest.backupId, result.scrubbedAt, runId)),
+      'local',
+    );
     const judged = record.copies.flatMap((c) => c.objects.map((o) => ({ id: `${c.destination}:${o.key}`, ...o })));
     expect(judged.map((o) => o.id).sort()).toEqual(objects.map((o) => `${o.destination}:${o.key}`).sort());
     for (const o of judged) {

@@ -34,7 +34,8 @@ const REFUSES_UNLOGGED_SQL = `
   end $$;
   create index guarded_checked on public.guarded (public.refuse_unlogged(id));`;
 
-const databaseExists = (name: string) => withDatabase('postgres', async (c) => (await c.query('select from pg_database where datname = $1', [name])).rowCount === 1);
+const databaseExists = (name: string) =>
+  withDatabase('postgres', async (c) => (await c.query('select from pg_database where datname = $1', [name])).rowCount === 1);
 
 describe('verifyBackupWorkflow and its scratch database', () => {
   let source: TestDatabase;
@@ -47,7 +48,18 @@ describe('verifyBackupWorkflow and its scratch database', () => {
     await withDatabase(source.name, (c) => c.query(REFUSES_UNLOGGED_SQL));
     setup = testSetup({ database: source.name, prefix: 'verifyscratch' });
     worker = await startTestWorker(setup);
-    backup = await storedManifest(setup.config, (await (await startBackup(worker.client, setup.config, { target: 'app', scheduledAt: '2026-12-02T02:00:00.000Z', workflowId: `backup-${setup.id}` })).result()).manifest);
+    backup = await storedManifest(
+      setup.config,
+      (
+        await (
+          await startBackup(worker.client, setup.config, {
+            target: 'app',
+            scheduledAt: '2026-12-02T02:00:00.000Z',
+            workflowId: `backup-${setup.id}`,
+          })
+        ).result()
+      ).manifest,
+    );
   });
 
   afterAll(async () => {
@@ -57,7 +69,9 @@ describe('verifyBackupWorkflow and its scratch database', () => {
   });
 
   it('restores the backup again with every table logged when the post-data section refuses an unlogged table, and passes like a plain restore', async () => {
-    const record = await (await startVerify(worker!.client, setup.config, { target: 'app', backup: backup.backupId, workflowId: `verify-${setup.id}-logged` })).result();
+    const record = await (
+      await startVerify(worker!.client, setup.config, { target: 'app', backup: backup.backupId, workflowId: `verify-${setup.id}-logged` })
+    ).result();
 
     expect(record).toMatchObject({ result: 'passed', tablesCompared: 1, mismatches: [] });
     expect(record.amcheck?.passed).toBe(true);
@@ -75,7 +89,11 @@ describe('verifyBackupWorkflow and its scratch database', () => {
     const client = new Client({ connection, namespace: setup.config.temporal.namespace! });
     let scratch: string | undefined;
     try {
-      const handle = await startVerify(client, setup.config, { target: 'app', backup: backup.backupId, workflowId: `verify-${setup.id}-unmarked` });
+      const handle = await startVerify(client, setup.config, {
+        target: 'app',
+        backup: backup.backupId,
+        workflowId: `verify-${setup.id}-unmarked`,
+      });
       scratch = scratchDatabaseName('app', (await handle.describe()).runId);
       await withDatabase('postgres', (c) => c.query(`create database "${scratch}"`));
       worker = await startTestWorker(setup);

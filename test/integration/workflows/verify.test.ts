@@ -73,9 +73,13 @@ async function inDatabase<T>(database: string, body: (client: Awaited<ReturnType
   }
 }
 
-const rowsIn = (database: string, table: string) => inDatabase(database, async (c) => Number((await c.query(`select count(*) as n from ${table}`)).rows[0].n));
+const rowsIn = (database: string, table: string) =>
+  inDatabase(database, async (c) => Number((await c.query(`select count(*) as n from ${table}`)).rows[0].n));
 const persistenceOf = (database: string, table: string) =>
-  inDatabase(database, async (c) => (await c.query<{ p: string }>('select relpersistence as p from pg_class where oid = $1::regclass', [table])).rows[0]?.p);
+  inDatabase(
+    database,
+    async (c) => (await c.query<{ p: string }>('select relpersistence as p from pg_class where oid = $1::regclass', [table])).rows[0]?.p,
+  );
 
 /** The failure a failed verification ends with: the workflow's ApplicationFailure, and the evidence it carries. */
 async function failureOf(handle: WorkflowHandle): Promise<{ failure: ApplicationFailure; record: VerificationRecord | undefined }> {
@@ -91,14 +95,24 @@ async function failureOf(handle: WorkflowHandle): Promise<{ failure: Application
 
 async function activitiesScheduled(handle: WorkflowHandle): Promise<string[]> {
   const history = await handle.fetchHistory();
-  return (history.events ?? []).flatMap((e) => (e.activityTaskScheduledEventAttributes?.activityType?.name ? [e.activityTaskScheduledEventAttributes.activityType.name] : []));
+  return (history.events ?? []).flatMap((e) =>
+    e.activityTaskScheduledEventAttributes?.activityType?.name ? [e.activityTaskScheduledEventAttributes.activityType.name] : [],
+  );
 }
 
 /** The activities that completed successfully, by name. */
 async function activitiesCompleted(handle: WorkflowHandle): Promise<string[]> {
   const events = (await handle.fetchHistory()).events ?? [];
-  const names = new Map(events.flatMap((e) => (e.activityTaskScheduledEventAttributes?.activityType?.name ? [[String(e.eventId), e.activityTaskScheduledEventAttributes.activityType.name] as const] : [])));
-  return events.flatMap((e) => (e.activityTaskCompletedEventAttributes ? [names.get(String(e.activityTaskCompletedEventAttributes.scheduledEventId)) ?? '?'] : []));
+  const names = new Map(
+    events.flatMap((e) =>
+      e.activityTaskScheduledEventAttributes?.activityType?.name
+        ? [[String(e.eventId), e.activityTaskScheduledEventAttributes.activityType.name] as const]
+        : [],
+    ),
+  );
+  return events.flatMap((e) =>
+    e.activityTaskCompletedEventAttributes ? [names.get(String(e.activityTaskCompletedEventAttributes.scheduledEventId)) ?? '?'] : [],
+  );
 }
 
 describe('verifyBackupWorkflow', () => {
@@ -110,7 +124,12 @@ describe('verifyBackupWorkflow', () => {
   let good: Manifest;
 
   const backUp = async (target: string, scheduledAt: string, tier: 'daily' | 'monthly' = 'daily'): Promise<Manifest> => {
-    const handle = await startBackup(worker.client, setup.config, { target, scheduledAt, tier, workflowId: `backup-${setup.id}-${target}-${scheduledAt}` });
+    const handle = await startBackup(worker.client, setup.config, {
+      target,
+      scheduledAt,
+      tier,
+      workflowId: `backup-${setup.id}-${target}-${scheduledAt}`,
+    });
     return storedManifest(setup.config, (await handle.result()).manifest);
   };
   const catalogStatus = async (backupId: string) => {
@@ -159,7 +178,14 @@ describe('verifyBackupWorkflow', () => {
     const handle = await startVerify(worker.client, setup.config, { target: 'app', workflowId: `verify-${setup.id}-good` });
     const record = await handle.result();
 
-    expect(record).toMatchObject({ result: 'passed', backupId: good.backupId, target: 'app', source: 'cloud', tablesCompared: good.tables.length, mismatches: [] });
+    expect(record).toMatchObject({
+      result: 'passed',
+      backupId: good.backupId,
+      target: 'app',
+      source: 'cloud',
+      tablesCompared: good.tables.length,
+      mismatches: [],
+    });
     expect(record.reason).toBeUndefined();
     expect(record.checks).toEqual([
       { name: 'products', passed: true, detail: "returned '500' (expected = 500)" },
@@ -175,7 +201,11 @@ describe('verifyBackupWorkflow', () => {
     const storages = openStorages(setup.config);
     expect(Object.keys(good.destinations).sort()).toEqual(['cloud', 'offsite']);
     for (const destination of ['cloud', 'offsite']) {
-      const stored = JSON.parse((await storages.get(destination)!.getBytes(verificationKey('app', good.backupId, record.verifiedAt, record.workflow.runId))).toString()) as VerificationRecord;
+      const stored = JSON.parse(
+        (
+          await storages.get(destination)!.getBytes(verificationKey('app', good.backupId, record.verifiedAt, record.workflow.runId))
+        ).toString(),
+      ) as VerificationRecord;
       expect(stored, destination).toEqual(record);
     }
     expect(await catalogStatus(good.backupId)).toBe('verified');
@@ -191,7 +221,11 @@ describe('verifyBackupWorkflow', () => {
   it('names a flipped byte in every copy as a ciphertext checksum mismatch in each destination, and restores nothing', async () => {
     const damaged = await backUp('app', '2026-11-03T02:00:00.000Z');
     const dump = damaged.files.find((f) => f.kind === 'dump')!;
-    const file = path.join(setup.dir, 'local', ...damaged.destinations.local!.objects.find((o) => o.key.endsWith(dump.name))!.key.split('/'));
+    const file = path.join(
+      setup.dir,
+      'local',
+      ...damaged.destinations.local!.objects.find((o) => o.key.endsWith(dump.name))!.key.split('/'),
+    );
     flipByte(file);
     // One damaged copy is passed over for the next (damaged-copy.test.ts): here the cloud copy is damaged too.
     const cloud = openStorages(setup.config).get('cloud')!;
@@ -200,15 +234,26 @@ describe('verifyBackupWorkflow', () => {
     bytes[Math.floor(bytes.length / 2)]! ^= 0x01;
     await cloud.putBytes(cloudKey, bytes);
 
-    const handle = await startVerify(worker.client, setup.config, { target: 'app', backup: damaged.backupId, workflowId: `verify-${setup.id}-flipped` });
+    const handle = await startVerify(worker.client, setup.config, {
+      target: 'app',
+      backup: damaged.backupId,
+      workflowId: `verify-${setup.id}-flipped`,
+    });
     const { failure, record } = await failureOf(handle);
 
     expect(failure.type).toBe(FailureType.ChecksumMismatch);
-    expect(failure.message).toMatch(/checksum mismatch of the ciphertext: .*db\.dump\.zst\.age in destination local has SHA-256 [0-9a-f]{64}/);
-    expect(failure.message).toMatch(/checksum mismatch of the ciphertext: .*db\.dump\.zst\.age in destination cloud has SHA-256 [0-9a-f]{64}/);
+    expect(failure.message).toMatch(
+      /checksum mismatch of the ciphertext: .*db\.dump\.zst\.age in destination local has SHA-256 [0-9a-f]{64}/,
+    );
+    expect(failure.message).toMatch(
+      /checksum mismatch of the ciphertext: .*db\.dump\.zst\.age in destination cloud has SHA-256 [0-9a-f]{64}/,
+    );
     expect(failure.message).toContain(`the manifest recorded ${dump.sha256}`);
     expect(record).toMatchObject({ result: 'failed', backupId: damaged.backupId, source: 'local', tablesCompared: 0 });
-    expect(record?.copies?.map((c) => [c.destination, c.state])).toEqual([['local', 'damaged'], ['cloud', 'damaged']]);
+    expect(record?.copies?.map((c) => [c.destination, c.state])).toEqual([
+      ['local', 'damaged'],
+      ['cloud', 'damaged'],
+    ]);
     expect(await catalogStatus(damaged.backupId)).toBe('failed');
 
     // Nothing was restored: the restore following the fetch never finished (its input never ended),
@@ -223,12 +268,19 @@ describe('verifyBackupWorkflow', () => {
   it('names exactly the table whose row count differs from the manifest', async () => {
     const altered = await backUp('app', '2026-11-04T02:00:00.000Z');
     const storages = openStorages(setup.config);
-    const lying: Manifest = { ...altered, tables: altered.tables.map((t) => (t.table === 'public.products' ? { ...t, rows: t.rows + 1 } : t)) };
+    const lying: Manifest = {
+      ...altered,
+      tables: altered.tables.map((t) => (t.table === 'public.products' ? { ...t, rows: t.rows + 1 } : t)),
+    };
     for (const destination of Object.keys(altered.destinations)) {
       await storages.get(destination)!.putBytes(manifestKey('app', altered.backupId), JSON.stringify(lying, null, 2));
     }
 
-    const handle = await startVerify(worker.client, setup.config, { target: 'app', backup: altered.backupId, workflowId: `verify-${setup.id}-counts` });
+    const handle = await startVerify(worker.client, setup.config, {
+      target: 'app',
+      backup: altered.backupId,
+      workflowId: `verify-${setup.id}-counts`,
+    });
     const { failure, record } = await failureOf(handle);
 
     expect(failure.type).toBe(FailureType.CountMismatch);
@@ -240,9 +292,13 @@ describe('verifyBackupWorkflow', () => {
     expect(await databaseExists(scratchDatabaseName('app', record!.workflow.runId))).toBe(false);
   });
 
-  it('reports a restore error with pg_restore\'s own words, and records it against the backup', async () => {
+  it("reports a restore error with pg_restore's own words, and records it against the backup", async () => {
     const broken = await backUp('broken', '2026-11-06T02:00:00.000Z');
-    const handle = await startVerify(worker.client, setup.config, { target: 'broken', backup: broken.backupId, workflowId: `verify-${setup.id}-broken` });
+    const handle = await startVerify(worker.client, setup.config, {
+      target: 'broken',
+      backup: broken.backupId,
+      workflowId: `verify-${setup.id}-broken`,
+    });
     const { failure, record } = await failureOf(handle);
 
     expect(failure.type).toBe(FailureType.RestoreFailed);
@@ -259,7 +315,11 @@ describe('verifyBackupWorkflow', () => {
     writeFileSync(identityFile, `${generateKeyPair().identity}\n`, { mode: 0o600 });
     let handle: WorkflowHandle;
     try {
-      handle = await startVerify(worker.client, setup.config, { target: 'app', backup: good.backupId, workflowId: `verify-${setup.id}-wrong-key` });
+      handle = await startVerify(worker.client, setup.config, {
+        target: 'app',
+        backup: good.backupId,
+        workflowId: `verify-${setup.id}-wrong-key`,
+      });
       const { failure, record } = await failureOf(handle);
       expect(failure.type).toBe(FailureType.WrongKey);
       expect(failure.message).toMatch(/^verification of backup .* failed: wrong key: backup .* was encrypted to age1/);
@@ -276,11 +336,17 @@ describe('verifyBackupWorkflow', () => {
 
   it('loads the scratch database into unlogged tables, and drops it when the run is cancelled during the restore', async () => {
     const slow = await backUp('slow', '2026-11-05T02:00:00.000Z');
-    const handle = await startVerify(worker.client, setup.config, { target: 'slow', backup: slow.backupId, workflowId: `verify-${setup.id}-cancel` });
+    const handle = await startVerify(worker.client, setup.config, {
+      target: 'slow',
+      backup: slow.backupId,
+      workflowId: `verify-${setup.id}-cancel`,
+    });
     const scratch = scratchDatabaseName('slow', (await handle.describe()).runId);
 
     // Wait until pg_restore is really at work: the rows are in, the slow index is being built.
-    await waitFor(async () => (await handle.query<VerifyProgress>('progress')).step === 'restore' && (await rowsIn(scratch, 'public.slow')) === 300);
+    await waitFor(
+      async () => (await handle.query<VerifyProgress>('progress')).step === 'restore' && (await rowsIn(scratch, 'public.slow')) === 300,
+    );
     // The scratch copy writes no WAL; the database it was dumped from keeps its logged table.
     expect(await persistenceOf(scratch, 'public.slow')).toBe('u');
     expect(await persistenceOf(slowSource.name, 'public.slow')).toBe('p');
@@ -330,7 +396,11 @@ describe('verification right after each backup (verification.afterEachBackup), o
   });
 
   it('verifies the new backup in a child workflow the backup does not wait for', async () => {
-    const backup = await startBackup(worker.client, setup.config, { target: 'app', scheduledAt: '2026-11-03T02:00:00.000Z', workflowId: `backup-${setup.id}` });
+    const backup = await startBackup(worker.client, setup.config, {
+      target: 'app',
+      scheduledAt: '2026-11-03T02:00:00.000Z',
+      workflowId: `backup-${setup.id}`,
+    });
     const { backupId, manifest } = await backup.result();
     expect(manifest.files[0]!.compression).toBe('gzip');
     const record = await worker.client.workflow.getHandle<() => Promise<VerificationRecord>>(`verify-${backupId}-after-backup`).result();
@@ -374,8 +444,18 @@ describe('a verification whose worker is killed in the middle of the restore', (
     let second: WorkerProcess | undefined;
     try {
       first = await spawnWorker(setup, 'worker-1');
-      const backup = await (await startBackup(client, setup.config, { target: 'app', scheduledAt: '2026-11-07T02:00:00.000Z', workflowId: `backup-${setup.id}` })).result();
-      const handle = await startVerify(client, setup.config, { target: 'app', backup: backup.backupId, workflowId: `verify-${setup.id}-kill` });
+      const backup = await (
+        await startBackup(client, setup.config, {
+          target: 'app',
+          scheduledAt: '2026-11-07T02:00:00.000Z',
+          workflowId: `backup-${setup.id}`,
+        })
+      ).result();
+      const handle = await startVerify(client, setup.config, {
+        target: 'app',
+        backup: backup.backupId,
+        workflowId: `verify-${setup.id}-kill`,
+      });
       // The fetch is done and the restore is building the slow index: kill the worker then.
       await waitFor(async () => (await activitiesCompleted(handle)).includes('fetchBackup'));
       await new Promise((resolve) => setTimeout(resolve, 1_000));

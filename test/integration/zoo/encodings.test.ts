@@ -23,17 +23,27 @@ interface DatabaseFacts {
 }
 
 const factsOf = (database: string): Promise<DatabaseFacts> =>
-  withDatabase('postgres', async (c) =>
-    (
-      await c.query<DatabaseFacts>(
-        `select pg_encoding_to_char(encoding) as encoding, datlocprovider as provider, daticulocale as "icuLocale", datcollate as collate from pg_database where datname = $1`,
-        [database],
-      )
-    ).rows[0]!,
+  withDatabase(
+    'postgres',
+    async (c) =>
+      (
+        await c.query<DatabaseFacts>(
+          `select pg_encoding_to_char(encoding) as encoding, datlocprovider as provider, daticulocale as "icuLocale", datcollate as collate from pg_database where datname = $1`,
+          [database],
+        )
+      ).rows[0]!,
   );
 
 const userTablesIn = (database: string): Promise<number> =>
-  withDatabase(database, async (c) => Number((await c.query(`select count(*) as n from pg_class c join pg_namespace n on n.oid = c.relnamespace where c.relkind in ('r', 'p', 'm') and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname !~ '^pg_toast'`)).rows[0].n));
+  withDatabase(database, async (c) =>
+    Number(
+      (
+        await c.query(
+          `select count(*) as n from pg_class c join pg_namespace n on n.oid = c.relnamespace where c.relkind in ('r', 'p', 'm') and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname !~ '^pg_toast'`,
+        )
+      ).rows[0].n,
+    ),
+  );
 
 describe('databases in another encoding, and with nothing in them', () => {
   let latin1: TestDatabase;
@@ -67,7 +77,11 @@ describe('databases in another encoding, and with nothing in them', () => {
   });
 
   /** Backs the target up, verifies that backup, restores it into `<source>_restored`; all must pass. */
-  async function roundTrip(target: string, source: string, run = target): Promise<{ manifest: Manifest; restored: string; timings: Record<string, number> }> {
+  async function roundTrip(
+    target: string,
+    source: string,
+    run = target,
+  ): Promise<{ manifest: Manifest; restored: string; timings: Record<string, number> }> {
     const timings: Record<string, number> = {};
     let started = Date.now();
     const backup = await startBackup(worker.client, setup.config, { target, workflowId: `backup-${setup.id}-${run}` });
@@ -75,13 +89,22 @@ describe('databases in another encoding, and with nothing in them', () => {
     timings.backupMs = Date.now() - started;
 
     started = Date.now();
-    const verify = await startVerify(worker.client, setup.config, { target, backup: manifest.backupId, workflowId: `verify-${setup.id}-${run}` });
+    const verify = await startVerify(worker.client, setup.config, {
+      target,
+      backup: manifest.backupId,
+      workflowId: `verify-${setup.id}-${run}`,
+    });
     const record = await verify.result();
     timings.verifyMs = Date.now() - started;
     expect(record).toMatchObject({ result: 'passed', backupId: manifest.backupId, tablesCompared: manifest.tables.length, mismatches: [] });
 
     started = Date.now();
-    const restore = await startRestore(worker.client, setup.config, { target, backup: manifest.backupId, into: `${source}_restored`, workflowId: `restore-${setup.id}-${run}` });
+    const restore = await startRestore(worker.client, setup.config, {
+      target,
+      backup: manifest.backupId,
+      into: `${source}_restored`,
+      workflowId: `restore-${setup.id}-${run}`,
+    });
     const result = await restore.result();
     timings.restoreMs = Date.now() - started;
     expect(result).toMatchObject({ outcome: 'restored', into: `${source}_restored` });
@@ -94,7 +117,9 @@ describe('databases in another encoding, and with nothing in them', () => {
     const source = await digestOf(pgConfig(), latin1.name);
     expect(await factsOf(latin1.name)).toMatchObject({ encoding: 'LATIN1', provider: 'i', icuLocale: LATIN1_ICU_LOCALE });
     // The fixture really is there: Latin-1 names, and text stored one byte per character.
-    expect(Object.keys(source.tables)).toEqual(expect.arrayContaining(['"Bücherei"."Bücher"', '"Bücherei"."Zeichen"', '"Bücherei"."Langtext"']));
+    expect(Object.keys(source.tables)).toEqual(
+      expect.arrayContaining(['"Bücherei"."Bücher"', '"Bücherei"."Zeichen"', '"Bücherei"."Langtext"']),
+    );
     expect(source.tables['"Bücherei"."Zeichen"']).toMatch(/^191 /);
 
     const { manifest, restored } = await roundTrip('app', latin1.name);
@@ -107,7 +132,9 @@ describe('databases in another encoding, and with nothing in them', () => {
     expect(digestDifferences(source, await digestOf(pgConfig(), restored))).toEqual([]);
     expect((await factsOf(restored)).encoding).toBe('LATIN1');
     await withDatabase(restored, async (c) => {
-      const stored = await c.query<{ chars: number; bytes: number }>(`select sum(length(inhalt))::int as chars, sum(octet_length(inhalt))::int as bytes from "Bücherei"."Langtext"`);
+      const stored = await c.query<{ chars: number; bytes: number }>(
+        `select sum(length(inhalt))::int as chars, sum(octet_length(inhalt))::int as bytes from "Bücherei"."Langtext"`,
+      );
       expect(stored.rows[0]).toEqual({ chars: 300_000, bytes: 300_000 });
       const next = await c.query<{ n: string }>(`select nextval('"Bücherei"."Ausleihnummer"') as n`);
       expect(next.rows[0]!.n).toBe('1017');
@@ -139,7 +166,7 @@ describe('databases in another encoding, and with nothing in them', () => {
     expect(digestDifferences(source, await digestOf(pgConfig(), restored))).toEqual([]);
   });
 
-  it('restores a LATIN1 database as LATIN1 even when the worker\'s environment sets another client encoding (PGCLIENTENCODING)', async () => {
+  it("restores a LATIN1 database as LATIN1 even when the worker's environment sets another client encoding (PGCLIENTENCODING)", async () => {
     const source = await digestOf(pgConfig(), latin1.name);
     const before = process.env.PGCLIENTENCODING;
     // The worker runs in this process: pg_dump and pg_restore inherit the variable.

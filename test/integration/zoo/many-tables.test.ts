@@ -13,7 +13,13 @@ import { startBackup } from '../../../src/client/backup.js';
 import { startRestore } from '../../../src/client/restore.js';
 import { startVerify } from '../../../src/client/verify.js';
 import type { Manifest, VerificationRecord } from '../../../src/domain.js';
-import { createManyTablesDatabase, MANY_TABLES_TENANTS, startManyTablesServer, type ManyTablesDatabase, type PrivateServer } from '../../fixtures/zoo-more/databases.js';
+import {
+  createManyTablesDatabase,
+  MANY_TABLES_TENANTS,
+  startManyTablesServer,
+  type ManyTablesDatabase,
+  type PrivateServer,
+} from '../../fixtures/zoo-more/databases.js';
 import { digestDifferences, digestOf } from '../../helpers/digest.js';
 import { familyPayloadSizes, formatBytes, summarizePayloadSizes, type PayloadSize } from '../../helpers/history.js';
 import { pgConfig } from '../../helpers/stack.js';
@@ -68,18 +74,25 @@ describe(`a database with ${TENANTS * 5} tables`, () => {
   it(
     'backs up and verifies, counting every table',
     async () => {
-      manifest = await timed('backup', async () => storedManifest(setup.config, (await (await startBackup(worker.client, setup.config, { target: 'app', workflowId: backupId() })).result()).manifest));
+      manifest = await timed('backup', async () =>
+        storedManifest(
+          setup.config,
+          (await (await startBackup(worker.client, setup.config, { target: 'app', workflowId: backupId() })).result()).manifest,
+        ),
+      );
       expect(manifest.tables).toHaveLength(database.tables);
       expect(manifest.tables.find((t) => t.table === 'tenant_00001.events')).toEqual({ table: 'tenant_00001.events', rows: 5 });
       expect(manifest.tables.reduce((sum, t) => sum + t.rows, 0)).toBe(TENANTS * (3 + 4 + 2 + 3 + 5));
 
-      record = await timed('verify', async () => (await startVerify(worker.client, setup.config, { target: 'app', backup: manifest.backupId, workflowId: verifyId() })).result());
+      record = await timed('verify', async () =>
+        (await startVerify(worker.client, setup.config, { target: 'app', backup: manifest.backupId, workflowId: verifyId() })).result(),
+      );
       expect(record).toMatchObject({ result: 'passed', backupId: manifest.backupId, tablesCompared: database.tables, mismatches: [] });
     },
     STAGE_TIMEOUT,
   );
 
-  it('keeps every payload in the backup\'s and the verification\'s histories under 256 KiB', async () => {
+  it("keeps every payload in the backup's and the verification's histories under 256 KiB", async () => {
     expect(record?.result, 'the backup and its verification ran').toBe('passed');
     const sizes = await timed('readHistories', () => familyPayloadSizes(worker.client, backupId(), verifyId()));
     report('backup and verify', sizes);
@@ -92,12 +105,18 @@ describe(`a database with ${TENANTS * 5} tables`, () => {
     async () => {
       expect(manifest, 'the backup ran').toBeDefined();
       const into = `${database.name}_restored`;
-      const result = await timed('restore', async () => (await startRestore(worker.client, setup.config, { target: 'app', backup: manifest.backupId, into, workflowId: restoreId() })).result());
+      const result = await timed('restore', async () =>
+        (
+          await startRestore(worker.client, setup.config, { target: 'app', backup: manifest.backupId, into, workflowId: restoreId() })
+        ).result(),
+      );
       expect(result).toMatchObject({ outcome: 'restored', into });
       expect(result.verification).toMatchObject({ passed: true, tablesCompared: database.tables, mismatches: [] });
 
       // Two queries per table, 20,000 round trips each: side by side, on two connections.
-      const [source, restored] = await timed('digests', () => Promise.all([digestOf(pgConfig(server.stack), database.name), digestOf(pgConfig(server.stack), into)]));
+      const [source, restored] = await timed('digests', () =>
+        Promise.all([digestOf(pgConfig(server.stack), database.name), digestOf(pgConfig(server.stack), into)]),
+      );
       expect(Object.keys(source.tables)).toHaveLength(database.tables);
       expect(digestDifferences(source, restored)).toEqual([]);
 
@@ -111,10 +130,14 @@ describe(`a database with ${TENANTS * 5} tables`, () => {
 
 /** The payloads over the limit, one line each: where they are and how large. */
 function oversized(sizes: PayloadSize[]): string[] {
-  return sizes.filter((s) => s.bytes > PAYLOAD_LIMIT).map((s) => `${s.workflowId} event ${s.eventId} ${s.eventType}${s.about ? `(${s.about})` : ''} ${s.field}: ${formatBytes(s.bytes)}`);
+  return sizes
+    .filter((s) => s.bytes > PAYLOAD_LIMIT)
+    .map((s) => `${s.workflowId} event ${s.eventId} ${s.eventType}${s.about ? `(${s.about})` : ''} ${s.field}: ${formatBytes(s.bytes)}`);
 }
 
 function report(what: string, sizes: PayloadSize[]): void {
   const total = sizes.reduce((sum, s) => sum + s.bytes, 0);
-  console.info(`zoo many-tables: payloads in the ${what} histories (largest per workflow, event type and field; ${sizes.length} payloads, ${formatBytes(total)} in all):\n${summarizePayloadSizes(sizes)}`);
+  console.info(
+    `zoo many-tables: payloads in the ${what} histories (largest per workflow, event type and field; ${sizes.length} payloads, ${formatBytes(total)} in all):\n${summarizePayloadSizes(sizes)}`,
+  );
 }

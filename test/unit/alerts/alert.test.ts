@@ -17,7 +17,10 @@ const failure: Alert = {
 describe('the link to the run in the Temporal UI', () => {
   it.each([
     ['http://127.0.0.1:8233', 'http://127.0.0.1:8233/namespaces/default/workflows/backup-app-2026-11-24T02%3A00%3A00Z/0b1c-run/history'],
-    ['https://temporal.example.com/ui/', 'https://temporal.example.com/ui/namespaces/default/workflows/backup-app-2026-11-24T02%3A00%3A00Z/0b1c-run/history'],
+    [
+      'https://temporal.example.com/ui/',
+      'https://temporal.example.com/ui/namespaces/default/workflows/backup-app-2026-11-24T02%3A00%3A00Z/0b1c-run/history',
+    ],
     [undefined, undefined],
   ])('from %s', (uiUrl, expected) => {
     expect(temporalRunLink(uiUrl, failure.workflow)).toBe(expected);
@@ -27,7 +30,10 @@ describe('the link to the run in the Temporal UI', () => {
 describe('alert messages', () => {
   it.each([
     [failure, 'Strongbox: backup failed — target app at step dump'],
-    [{ ...failure, kind: 'failure', workflowKind: 'verify', step: 'restore' } as Alert, 'Strongbox: verify failed — target app at step restore'],
+    [
+      { ...failure, kind: 'failure', workflowKind: 'verify', step: 'restore' } as Alert,
+      'Strongbox: verify failed — target app at step restore',
+    ],
     [{ ...failure, kind: 'anomaly', severity: 'warning' } as Alert, 'Strongbox: anomaly — target app'],
     [{ ...failure, kind: 'prune-refused', workflowKind: 'prune' } as Alert, 'Strongbox: prune refused — target app'],
     [{ ...failure, kind: 'stale', workflowKind: 'staleness-check' } as Alert, 'Strongbox: backups stale — target app'],
@@ -39,7 +45,12 @@ describe('alert messages', () => {
     const message = toMessage(failure, 'http://ui:8233');
     const request = CHANNEL_FORMATS.webhook(message);
     expect(request.headers['content-type']).toBe('application/json');
-    expect(JSON.parse(request.body)).toEqual({ ...failure, source: 'strongbox', title: alertTitle(failure), link: temporalRunLink('http://ui:8233', failure.workflow) });
+    expect(JSON.parse(request.body)).toEqual({
+      ...failure,
+      source: 'strongbox',
+      title: alertTitle(failure),
+      link: temporalRunLink('http://ui:8233', failure.workflow),
+    });
   });
 
   it('sends the Slack channel { text } with target, step, reason and link', () => {
@@ -57,8 +68,24 @@ describe('alert messages', () => {
   });
 
   it('lists anomalies one per line, and names the run when there is no UI link', () => {
-    const text = formatAlertText(toMessage({ ...failure, kind: 'anomaly', anomalies: [{ kind: 'size', message: 'the dump is 90% smaller' }, { kind: 'row-count', message: 'table a had 3 rows and now has none' }] }, undefined));
-    expect(text.split('\n').slice(3)).toEqual(['• size: the dump is 90% smaller', '• row-count: table a had 3 rows and now has none', 'workflow backup-app-2026-11-24T02:00:00Z (run 0b1c-run)']);
+    const text = formatAlertText(
+      toMessage(
+        {
+          ...failure,
+          kind: 'anomaly',
+          anomalies: [
+            { kind: 'size', message: 'the dump is 90% smaller' },
+            { kind: 'row-count', message: 'table a had 3 rows and now has none' },
+          ],
+        },
+        undefined,
+      ),
+    );
+    expect(text.split('\n').slice(3)).toEqual([
+      '• size: the dump is 90% smaller',
+      '• row-count: table a had 3 rows and now has none',
+      'workflow backup-app-2026-11-24T02:00:00Z (run 0b1c-run)',
+    ]);
   });
 
   it('shortens very long reasons', () => {

@@ -45,7 +45,9 @@ describe('size anomaly against the median of recent backups', () => {
   });
 
   it('follows configured thresholds', () => {
-    expect(sizeAnomaly(850, [1000], { dropPercent: 10, growthPercent: 200 })?.message).toContain('15% smaller than the median of the last 1 backup (');
+    expect(sizeAnomaly(850, [1000], { dropPercent: 10, growthPercent: 200 })?.message).toContain(
+      '15% smaller than the median of the last 1 backup (',
+    );
     expect(sizeAnomaly(1300, [1000], { dropPercent: 50, growthPercent: 25 })?.message).toContain('30% larger');
   });
 });
@@ -59,10 +61,20 @@ describe('row-count anomalies against the previous backup', () => {
     { name: 'a table that was empty and still is', previous: [t('a', 0)], current: [t('a', 0)], expected: [] },
     { name: 'a new table', previous: [], current: [t('a', 5)], expected: [] },
     { name: 'a table emptied', previous: [t('a', 10)], current: [t('a', 0)], expected: ['table a had 10 rows and now has none'] },
-    { name: 'a table with rows dropped', previous: [t('public."Order Items"', 7)], current: [], expected: ['table public."Order Items" had 7 rows and is gone'] },
+    {
+      name: 'a table with rows dropped',
+      previous: [t('public."Order Items"', 7)],
+      current: [],
+      expected: ['table public."Order Items" had 7 rows and is gone'],
+    },
     { name: 'an empty table dropped', previous: [t('a', 0)], current: [], expected: [] },
     { name: 'shrank by exactly the threshold', previous: [t('a', 100)], current: [t('a', 50)], expected: [] },
-    { name: 'shrank by more than the threshold', previous: [t('a', 100)], current: [t('a', 49)], expected: ['table a shrank by 51% (100 → 49 rows; threshold 50%)'] },
+    {
+      name: 'shrank by more than the threshold',
+      previous: [t('a', 100)],
+      current: [t('a', 49)],
+      expected: ['table a shrank by 51% (100 → 49 rows; threshold 50%)'],
+    },
   ])('$name', ({ previous, current, expected }) => {
     expect(rowCountAnomalies(current, previous, { dropPercent: 50 }).map((a) => a.message)).toEqual(expected);
     expect(rowCountAnomalies(current, previous, { dropPercent: 50 }).every((a) => a.kind === 'row-count')).toBe(true);

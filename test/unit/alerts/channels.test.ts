@@ -34,7 +34,11 @@ describe('delivering an alert to a channel', () => {
   it('tries again while the channel answers 5xx, and stops at the bound', async () => {
     let calls = 0;
     receiver = await startWebhookReceiver({ status: () => (++calls < 3 ? 503 : 200) });
-    expect(await deliver({ type: 'slack', url: `${receiver.url}/s` }, 's', message, noWait)).toEqual({ channel: 's', delivered: true, attempts: 3 });
+    expect(await deliver({ type: 'slack', url: `${receiver.url}/s` }, 's', message, noWait)).toEqual({
+      channel: 's',
+      delivered: true,
+      attempts: 3,
+    });
 
     const always = await startWebhookReceiver({ status: () => 500 });
     try {

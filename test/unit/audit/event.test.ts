@@ -62,7 +62,9 @@ describe('merging the audit logs of several destinations', () => {
   });
 
   it('orders events of the same time by id', () => {
-    const { events } = mergeAuditEvents([{ destination: 'local', events: [event('event-bbbb', '2026-11-24T02:00:00Z'), event('event-aaaa', '2026-11-24T02:00:00Z')] }]);
+    const { events } = mergeAuditEvents([
+      { destination: 'local', events: [event('event-bbbb', '2026-11-24T02:00:00Z'), event('event-aaaa', '2026-11-24T02:00:00Z')] },
+    ]);
     expect(events.map((e) => e.id)).toEqual(['event-aaaa', 'event-bbbb']);
   });
 });

@@ -20,7 +20,10 @@ describe('audit log in local destinations', () => {
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   it('writes the same event into every destination, once', async () => {
-    const event = completeAuditEvent({ action: 'backup.downloaded', identity: 'bob@laptop', target: 'app', backupIds: ['app-20261124T020000Z'] }, () => new Date('2026-11-24T09:00:00Z'));
+    const event = completeAuditEvent(
+      { action: 'backup.downloaded', identity: 'bob@laptop', target: 'app', backupIds: ['app-20261124T020000Z'] },
+      () => new Date('2026-11-24T09:00:00Z'),
+    );
     const first = await writeAuditEvent([one, two], event);
     expect(first).toMatchObject({ keys: { local: chainKey('2026-11-24', 1), nas: chainKey('2026-11-24', 1) }, existing: [], failed: [] });
     expect(first.written.sort()).toEqual(['local', 'nas']);
@@ -33,7 +36,10 @@ describe('audit log in local destinations', () => {
 
   it('reads a period back, merged, filtered by target and action', async () => {
     const at = (iso: string) => () => new Date(iso);
-    const created = completeAuditEvent({ action: 'backup.created', identity: 'schedule:strongbox-backup-app', target: 'app' }, at('2026-11-23T02:00:00Z'));
+    const created = completeAuditEvent(
+      { action: 'backup.created', identity: 'schedule:strongbox-backup-app', target: 'app' },
+      at('2026-11-23T02:00:00Z'),
+    );
     const listed = completeAuditEvent({ action: 'backup.listed', identity: 'alice', target: 'db2' }, at('2026-11-24T08:00:00Z'));
     const old = completeAuditEvent({ action: 'backup.listed', identity: 'alice', target: 'app' }, at('2026-11-01T08:00:00Z'));
     await writeAuditEvent([one, two], created);

@@ -13,7 +13,12 @@ describe('the catalog of a backup with a damaged copy', () => {
   let dir: string;
   let local: LocalStorage;
   let cloud: LocalStorage;
-  const manifest = fakeManifest({ target: 'app', scheduledAt: '2026-11-24T02:00:00.000Z', tiers: ['daily'], destinations: ['local', 'cloud'] });
+  const manifest = fakeManifest({
+    target: 'app',
+    scheduledAt: '2026-11-24T02:00:00.000Z',
+    tiers: ['daily'],
+    destinations: ['local', 'cloud'],
+  });
   const key = manifestKey('app', manifest.backupId);
 
   beforeEach(async () => {
@@ -26,7 +31,8 @@ describe('the catalog of a backup with a damaged copy', () => {
 
   const record = async (copies: VerificationRecord['copies']) => {
     const r = { ...verificationRecord(manifest, '2026-11-24T05:00:00.000Z', 'passed'), copies };
-    for (const storage of [local, cloud]) await storage.putBytes(verificationKey('app', manifest.backupId, r.verifiedAt, r.workflow.runId), JSON.stringify(r));
+    for (const storage of [local, cloud])
+      await storage.putBytes(verificationKey('app', manifest.backupId, r.verifiedAt, r.workflow.runId), JSON.stringify(r));
   };
 
   it.each([
@@ -46,12 +52,21 @@ describe('the catalog of a backup with a damaged copy', () => {
 
   it('reports manifests that differ between destinations, without guessing which copy is damaged', async () => {
     const dump = manifest.files[0]!;
-    await local.putBytes(key, serializeManifest({ ...manifest, files: [{ ...dump, sha256: `${dump.sha256.startsWith('0') ? '1' : '0'}${dump.sha256.slice(1)}` }] }));
+    await local.putBytes(
+      key,
+      serializeManifest({ ...manifest, files: [{ ...dump, sha256: `${dump.sha256.startsWith('0') ? '1' : '0'}${dump.sha256.slice(1)}` }] }),
+    );
     const catalog = await readCatalog([local, cloud], { target: 'app' });
 
     expect(catalog.entries[0]!.destinations).toEqual(['local', 'cloud']);
     expect(catalog.entries[0]!.damaged).toBeUndefined();
-    expect(catalog.problems).toEqual([{ destination: 'cloud', key, problem: expect.stringContaining('differs from the manifest of the same backup in local: one of them is damaged') }]);
+    expect(catalog.problems).toEqual([
+      {
+        destination: 'cloud',
+        key,
+        problem: expect.stringContaining('differs from the manifest of the same backup in local: one of them is damaged'),
+      },
+    ]);
   });
 
   it('names the copies the newest verification found damaged, and only those', async () => {
@@ -63,7 +78,9 @@ describe('the catalog of a backup with a damaged copy', () => {
 
     expect(entry!.status).toBe('verified');
     expect(entry!.destinations).toEqual(['local', 'cloud']);
-    expect(entry!.damaged).toEqual([{ destination: 'local', reason: 'checksum mismatch of the ciphertext (found by the verification of 2026-11-24T05:00:00.000Z)' }]);
+    expect(entry!.damaged).toEqual([
+      { destination: 'local', reason: 'checksum mismatch of the ciphertext (found by the verification of 2026-11-24T05:00:00.000Z)' },
+    ]);
   });
 
   it('has no damaged copies when every copy was found good, or nothing was judged per copy', async () => {

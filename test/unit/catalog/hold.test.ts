@@ -21,8 +21,15 @@ describe('legal holds on local destinations', () => {
   const config = () =>
     parseConfig(
       {
-        destinations: { local: { type: 'local', path: path.join(dir, 'local') }, second: { type: 'local', path: path.join(dir, 'second') } },
-        tiers: { daily: { destinations: ['local', 'second'], keepDays: 30 }, weekly: { destinations: ['second'], keepDays: 90 }, monthly: { destinations: ['second'], keepDays: 365 } },
+        destinations: {
+          local: { type: 'local', path: path.join(dir, 'local') },
+          second: { type: 'local', path: path.join(dir, 'second') },
+        },
+        tiers: {
+          daily: { destinations: ['local', 'second'], keepDays: 30 },
+          weekly: { destinations: ['second'], keepDays: 90 },
+          monthly: { destinations: ['second'], keepDays: 365 },
+        },
       },
       { source: path.join(dir, 'strongbox.yaml'), baseDir: dir },
     );
@@ -47,28 +54,54 @@ describe('legal holds on local destinations', () => {
 
   it('writes a marker in every destination, lists the backup as held, and audits who and why', async () => {
     const manifest = await store('app-eu', '2027-01-01T02:00:00.000Z');
-    const outcome = await holdBackup(config(), { backupId: manifest.backupId, reason: 'case 4711', identity: 'legal@example' }, { storages, now: () => NOW });
+    const outcome = await holdBackup(
+      config(),
+      { backupId: manifest.backupId, reason: 'case 4711', identity: 'legal@example' },
+      { storages, now: () => NOW },
+    );
     expect(outcome.copies).toEqual([
       { destination: 'local', marker: 'written', legalHold: 'none', objects: 0 },
       { destination: 'second', marker: 'written', legalHold: 'none', objects: 0 },
     ]);
     for (const storage of storages.values()) {
-      expect(await readHold(storage, 'app-eu', manifest.backupId)).toMatchObject({ reason: 'case 4711', heldBy: 'legal@example', heldAt: NOW.toISOString() });
+      expect(await readHold(storage, 'app-eu', manifest.backupId)).toMatchObject({
+        reason: 'case 4711',
+        heldBy: 'legal@example',
+        heldAt: NOW.toISOString(),
+      });
     }
     const entry = (await readCatalog(storages.values())).entries[0]!;
-    expect(entry.hold).toEqual({ reason: 'case 4711', heldBy: 'legal@example', heldAt: NOW.toISOString(), destinations: ['local', 'second'] });
+    expect(entry.hold).toEqual({
+      reason: 'case 4711',
+      heldBy: 'legal@example',
+      heldAt: NOW.toISOString(),
+      destinations: ['local', 'second'],
+    });
     const audit = await readAuditLog(storages.values(), { since: new Date(NOW.getTime() - 60_000), until: NOW });
-    expect(audit.events.map((e) => [e.action, e.identity, e.backupIds, e.details?.reason])).toEqual([['backup.held', 'legal@example', [manifest.backupId], 'case 4711']]);
+    expect(audit.events.map((e) => [e.action, e.identity, e.backupIds, e.details?.reason])).toEqual([
+      ['backup.held', 'legal@example', [manifest.backupId], 'case 4711'],
+    ]);
   });
 
   it('removes the marker on release, records the hold that ended, and the backup is no longer held', async () => {
     const manifest = await store('app', '2027-01-01T02:00:00.000Z');
-    await holdBackup(config(), { backupId: manifest.backupId, reason: 'case 4711', identity: 'legal@example' }, { storages, now: () => NOW });
-    const released = await releaseBackup(config(), { backupId: manifest.backupId, reason: 'case closed', identity: 'legal@example' }, { storages, now: () => new Date(NOW.getTime() + 1000) });
+    await holdBackup(
+      config(),
+      { backupId: manifest.backupId, reason: 'case 4711', identity: 'legal@example' },
+      { storages, now: () => NOW },
+    );
+    const released = await releaseBackup(
+      config(),
+      { backupId: manifest.backupId, reason: 'case closed', identity: 'legal@example' },
+      { storages, now: () => new Date(NOW.getTime() + 1000) },
+    );
     expect(released.previous).toMatchObject({ reason: 'case 4711', heldBy: 'legal@example' });
     expect(released.copies.map((c) => c.marker)).toEqual(['removed', 'removed']);
     expect((await readCatalog(storages.values())).entries[0]!.hold).toBeUndefined();
-    const audit = await readAuditLog(storages.values(), { since: new Date(NOW.getTime() - 60_000), until: new Date(NOW.getTime() + 60_000) });
+    const audit = await readAuditLog(storages.values(), {
+      since: new Date(NOW.getTime() - 60_000),
+      until: new Date(NOW.getTime() + 60_000),
+    });
     expect(audit.events.map((e) => [e.action, e.details?.reason, e.details?.previousReason])).toEqual([
       ['backup.held', 'case 4711', undefined],
       ['backup.released', 'case closed', 'case 4711'],
@@ -80,7 +113,13 @@ describe('legal holds on local destinations', () => {
     await storages.get('local')!.putBytes(holdKey('app', manifest.backupId), 'not json');
     const catalog = await readCatalog(storages.values());
     expect(catalog.entries[0]!.hold).toMatchObject({ reason: 'unreadable hold marker', destinations: ['local'] });
-    expect(catalog.problems).toEqual([expect.objectContaining({ destination: 'local', key: holdKey('app', manifest.backupId), problem: expect.stringContaining('treated as held') })]);
+    expect(catalog.problems).toEqual([
+      expect.objectContaining({
+        destination: 'local',
+        key: holdKey('app', manifest.backupId),
+        problem: expect.stringContaining('treated as held'),
+      }),
+    ]);
   });
 
   it.each([
@@ -93,7 +132,9 @@ describe('legal holds on local destinations', () => {
   });
 
   it('refuses a backup the catalog does not have, saying how to list them', async () => {
-    await expect(holdBackup(config(), { backupId: 'app-20270101T020000Z', reason: 'why', identity: 'me' }, { storages })).rejects.toThrow(/no backup with id app-20270101T020000Z .*backups list/);
+    await expect(holdBackup(config(), { backupId: 'app-20270101T020000Z', reason: 'why', identity: 'me' }, { storages })).rejects.toThrow(
+      /no backup with id app-20270101T020000Z .*backups list/,
+    );
   });
 
   it.each([

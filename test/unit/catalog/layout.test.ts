@@ -12,7 +12,9 @@ describe('repository layout', () => {
     expect(key).toBe('backups/app/app-20261124T020000Z/manifest.json');
     expect(parseBackupKey(key)).toEqual({ target: 'app', backupId: 'app-20261124T020000Z', rest: 'manifest.json' });
     expect(parseBackupKey(verificationKey('app', 'app-x', '2026-11-24T05:00:00Z'))?.rest).toBe('verification/20261124T050000Z.json');
-    expect(parseBackupKey(verificationKey('app', 'app-x', '2026-11-24T05:00:00Z', '01a2-0aab-292d'))?.rest).toBe('verification/20261124T050000Z-01a20aab292d.json');
+    expect(parseBackupKey(verificationKey('app', 'app-x', '2026-11-24T05:00:00Z', '01a2-0aab-292d'))?.rest).toBe(
+      'verification/20261124T050000Z-01a20aab292d.json',
+    );
     expect(parseBackupKey('exports/products.json')).toBeUndefined();
   });
 

@@ -39,8 +39,12 @@ describe('a command run where no configuration file is found', () => {
     const result = await run(['backups', 'list']);
     expect(result.code).toBe(2);
     expect(result.stdout).toBe('');
-    expect(result.stderr).toContain(`warning: no configuration file: none given (--config, STRONGBOX_CONFIG) and no strongbox.yaml in ${sub} — there is ${file}: run from ${root} or pass --config ${file}; using the built-in defaults (no targets)`);
-    expect(result.stderr).toMatch(/strongbox: backups list needs the configuration the backups were made with: .*the built-in defaults name no target/);
+    expect(result.stderr).toContain(
+      `warning: no configuration file: none given (--config, STRONGBOX_CONFIG) and no strongbox.yaml in ${sub} — there is ${file}: run from ${root} or pass --config ${file}; using the built-in defaults (no targets)`,
+    );
+    expect(result.stderr).toMatch(
+      /strongbox: backups list needs the configuration the backups were made with: .*the built-in defaults name no target/,
+    );
     expect(readdirSync(sub)).toEqual([]);
     expect(existsSync(path.join(sub, 'backups'))).toBe(false);
   });
@@ -52,7 +56,7 @@ describe('a command run where no configuration file is found', () => {
     expect(readdirSync(sub)).toEqual([]);
   });
 
-  it("points at the configuration `strongbox start` left in a directory above", async () => {
+  it('points at the configuration `strongbox start` left in a directory above', async () => {
     const started = path.join(root, DEMO_CONFIG_FILE);
     mkdirSync(path.dirname(started), { recursive: true });
     writeFileSync(started, 'targets:\n  demo: { database: demo }\n');

@@ -14,7 +14,14 @@ function report(error: unknown): { code: number; stderr: string } {
 describe('the edge of the strongbox command', () => {
   it('exits 3 with one line saying how to look the outcome up when it is unknown', () => {
     const lookup = ['temporal workflow describe --workflow-id backup-app-x --namespace default --address 127.0.0.1:7233'];
-    const { code, stderr } = report(new OutcomeUnknownError('backup-app-x', `lost touch with the Temporal server — look it up with: ${lookup[0]}`, lookup, new Error('14 UNAVAILABLE')));
+    const { code, stderr } = report(
+      new OutcomeUnknownError(
+        'backup-app-x',
+        `lost touch with the Temporal server — look it up with: ${lookup[0]}`,
+        lookup,
+        new Error('14 UNAVAILABLE'),
+      ),
+    );
     expect(code).toBe(EXIT_OUTCOME_UNKNOWN);
     expect(EXIT_OUTCOME_UNKNOWN).toBe(3);
     expect(stderr).toBe(`strongbox: lost touch with the Temporal server — look it up with: ${lookup[0]}\n`);

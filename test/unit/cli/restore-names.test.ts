@@ -35,7 +35,9 @@ describe('--tables names', () => {
     const program = buildProgram(createContext());
     program.configureOutput({ writeErr: () => undefined, writeOut: () => undefined });
     // No --target: the command stops at its first check, after the options were parsed.
-    await expect(program.parseAsync(['node', 'strongbox', 'restore', '--tables', 'a', '--tables', '"b,c",d', '--schema', '"s,1"'])).rejects.toThrow(/needs --target/);
+    await expect(
+      program.parseAsync(['node', 'strongbox', 'restore', '--tables', 'a', '--tables', '"b,c",d', '--schema', '"s,1"']),
+    ).rejects.toThrow(/needs --target/);
     const restore = program.commands.find((c) => c.name() === 'restore')!;
     expect(restore.opts()).toMatchObject({ tables: ['a', '"b,c"', 'd'], schema: ['s,1'] });
   });

@@ -9,7 +9,10 @@ import { runFailureMessage } from '../../../src/cli/progress.js';
 
 /** A run's failure as the client sees it: the worker's error wrapped by the activity and the workflow. */
 function failedRun(message: string): WorkflowFailedError {
-  const activity = ApplicationFailure.create({ message: 'Activity task failed', cause: ApplicationFailure.nonRetryable(message, 'StrongboxConfigError') });
+  const activity = ApplicationFailure.create({
+    message: 'Activity task failed',
+    cause: ApplicationFailure.nonRetryable(message, 'StrongboxConfigError'),
+  });
   return new WorkflowFailedError('Workflow execution failed', activity, RetryState.NON_RETRYABLE_FAILURE);
 }
 
@@ -25,8 +28,15 @@ describe("a run's failure as the CLI explains it", () => {
 
   it('says the worker runs an older configuration when it lacks a target this configuration has', () => {
     const context = createContext({ configPath: () => file });
-    const message = runFailureMessage(context, failedRun('invalid configuration (/etc/strongbox.yaml):\n  - targets.fresh: no such target — configured: app'));
-    expect(message).toMatch(new RegExp(`^the worker runs an older configuration: it has no target fresh, which ${file.replace(/[.]/g, '\\.')} defines \\(the worker knows: app\\) — restart the worker`));
+    const message = runFailureMessage(
+      context,
+      failedRun('invalid configuration (/etc/strongbox.yaml):\n  - targets.fresh: no such target — configured: app'),
+    );
+    expect(message).toMatch(
+      new RegExp(
+        `^the worker runs an older configuration: it has no target fresh, which ${file.replace(/[.]/g, '\\.')} defines \\(the worker knows: app\\) — restart the worker`,
+      ),
+    );
     expect(message).toContain(`strongbox --config ${file} worker`);
   });
 

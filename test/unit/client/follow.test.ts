@@ -3,7 +3,9 @@ import { ApplicationFailure, RetryState } from '@temporalio/common';
 import { describe, expect, it } from 'vitest';
 import { followWorkflow, isUnreachable, OutcomeUnknownError, type FollowOptions } from '../../../src/client/follow.js';
 
-const UNAVAILABLE = Object.assign(new Error('14 UNAVAILABLE: No connection established. Last error: connect ECONNREFUSED 127.0.0.1:7233'), { code: 14 });
+const UNAVAILABLE = Object.assign(new Error('14 UNAVAILABLE: No connection established. Last error: connect ECONNREFUSED 127.0.0.1:7233'), {
+  code: 14,
+});
 const ADDRESS = '127.0.0.1:7233';
 
 type Step = 'running' | 'completed' | 'failed' | 'unreachable';
@@ -12,7 +14,10 @@ type Step = 'running' | 'completed' | 'failed' | 'unreachable';
  * A run whose `describe` answers step by step (the last step repeats), with a clock that moves only
  * when the follower sleeps: what the follower sees, without a server and without waiting.
  */
-function scripted(steps: Step[], options: { pollers?: Array<{ lastAccessTime?: { seconds: number } }>; result?: unknown; describeTaskQueue?: Error } = {}) {
+function scripted(
+  steps: Step[],
+  options: { pollers?: Array<{ lastAccessTime?: { seconds: number } }>; result?: unknown; describeTaskQueue?: Error } = {},
+) {
   let clock = 1_000_000;
   let call = 0;
   const describeTaskQueueCalls: Array<{ taskQueue: { name: string }; taskQueueType: number }> = [];
@@ -27,7 +32,11 @@ function scripted(steps: Step[], options: { pollers?: Array<{ lastAccessTime?: {
       },
     },
   };
-  const failure = new WorkflowFailedError('Workflow execution failed', ApplicationFailure.nonRetryable('targets.x: no such target'), RetryState.NON_RETRYABLE_FAILURE);
+  const failure = new WorkflowFailedError(
+    'Workflow execution failed',
+    ApplicationFailure.nonRetryable('targets.x: no such target'),
+    RetryState.NON_RETRYABLE_FAILURE,
+  );
   const handle = {
     workflowId: 'backup-app-2026-12-04T16:00:00Z',
     async describe() {
@@ -98,17 +107,26 @@ describe('following a run', () => {
   it('stops at once on an answer that is not about reachability', async () => {
     const run = scripted(['running']);
     const denied = Object.assign(new Error('7 PERMISSION_DENIED: Request unauthorized.'), { code: 7 });
-    const follow = followWorkflow({ options: { namespace: 'default' }, withDeadline: (_d: number, fn: () => Promise<unknown>) => fn() } as never, {
-      workflowId: 'w',
-      describe: () => Promise.reject(denied),
-    } as never);
+    const follow = followWorkflow(
+      { options: { namespace: 'default' }, withDeadline: (_d: number, fn: () => Promise<unknown>) => fn() } as never,
+      {
+        workflowId: 'w',
+        describe: () => Promise.reject(denied),
+      } as never,
+    );
     await expect(follow).rejects.toBe(denied);
     expect(run.events).toEqual([]);
   });
 
   it('says once that no worker polls a queue, and again when one does', async () => {
     const run = scripted([...Array<Step>(40).fill('running'), 'completed']);
-    await run.follow({ taskQueues: [{ name: 'strongbox', type: 'workflow' }, { name: 'strongbox-restore', type: 'activity' }], noWorkerAfterMs: 5_000 });
+    await run.follow({
+      taskQueues: [
+        { name: 'strongbox', type: 'workflow' },
+        { name: 'strongbox-restore', type: 'activity' },
+      ],
+      noWorkerAfterMs: 5_000,
+    });
     expect(run.events).toEqual(['no worker on strongbox', 'no worker on strongbox-restore']);
     expect(run.describeTaskQueueCalls.map((c) => [c.taskQueue.name, c.taskQueueType])).toEqual([
       ['strongbox', 1],
@@ -140,7 +158,9 @@ describe('following a run', () => {
     ['a poller seen a minute ago', 60, []],
     ['a poller last seen ten minutes ago (a dead worker the server still lists)', 600, ['no worker on strongbox']],
   ])('with %s', async (_name, secondsAgo, expected) => {
-    const run = scripted([...Array<Step>(10).fill('running'), 'completed'], { pollers: [{ lastAccessTime: { seconds: Math.floor(1_000_000 / 1000) - secondsAgo + 5 } }] });
+    const run = scripted([...Array<Step>(10).fill('running'), 'completed'], {
+      pollers: [{ lastAccessTime: { seconds: Math.floor(1_000_000 / 1000) - secondsAgo + 5 } }],
+    });
     await run.follow({ taskQueues: [{ name: 'strongbox', type: 'workflow' }], noWorkerAfterMs: 5_000 });
     expect(run.events).toEqual(expected);
   });

@@ -16,12 +16,35 @@ const entry = (path: string, sha: string, extra: Partial<ConfigFileEntry> = {}):
 describe('diffSnapshots', () => {
   it.each([
     { case: 'nothing changed', before: [entry('a', '1')], after: [entry('a', '1')], changes: [] },
-    { case: 'a first snapshot adds everything', before: [], after: [entry('b', '1'), entry('a', '2')], changes: [['a', 'added'], ['b', 'added']] },
+    {
+      case: 'a first snapshot adds everything',
+      before: [],
+      after: [entry('b', '1'), entry('a', '2')],
+      changes: [
+        ['a', 'added'],
+        ['b', 'added'],
+      ],
+    },
     { case: 'content changed', before: [entry('a', '1')], after: [entry('a', '2')], changes: [['a', 'modified']] },
     { case: 'a file went missing', before: [entry('a', '1'), entry('b', '1')], after: [entry('a', '1')], changes: [['b', 'deleted']] },
-    { case: 'only the mode changed', before: [entry('run.sh', '1')], after: [entry('run.sh', '1', { mode: 0o755 })], changes: [['run.sh', 'mode']] },
-    { case: 'a file became secret', before: [entry('x.env', '1')], after: [entry('x.env', '1', { encrypted: true })], changes: [['x.env', 'encryption']] },
-    { case: 'an unchanged secret is not a change (whatever its ciphertext)', before: [entry('.env', '1', { encrypted: true })], after: [entry('.env', '1', { encrypted: true })], changes: [] },
+    {
+      case: 'only the mode changed',
+      before: [entry('run.sh', '1')],
+      after: [entry('run.sh', '1', { mode: 0o755 })],
+      changes: [['run.sh', 'mode']],
+    },
+    {
+      case: 'a file became secret',
+      before: [entry('x.env', '1')],
+      after: [entry('x.env', '1', { encrypted: true })],
+      changes: [['x.env', 'encryption']],
+    },
+    {
+      case: 'an unchanged secret is not a change (whatever its ciphertext)',
+      before: [entry('.env', '1', { encrypted: true })],
+      after: [entry('.env', '1', { encrypted: true })],
+      changes: [],
+    },
   ])('$case', ({ before, after, changes }) => {
     expect(diffSnapshots(before, after).map((c) => [c.path, c.change])).toEqual(changes);
   });
@@ -35,7 +58,16 @@ describe('diffSnapshots', () => {
 describe('commitMessage', () => {
   it('names the run and each changed file, never content, and marks encrypted ones', () => {
     const files = [entry('.env', '1', { encrypted: true }), entry('docker-compose.yml', '2')];
-    const message = commitMessage({ workflowId: 'config-backup-2026-11-24T02:30:00Z', runId: 'r-1', note: 'before\nupgrade', changes: [{ path: '.env', change: 'modified' }, { path: 'docker-compose.yml', change: 'added' }], files });
+    const message = commitMessage({
+      workflowId: 'config-backup-2026-11-24T02:30:00Z',
+      runId: 'r-1',
+      note: 'before\nupgrade',
+      changes: [
+        { path: '.env', change: 'modified' },
+        { path: 'docker-compose.yml', change: 'added' },
+      ],
+      files,
+    });
     expect(message.split('\n')[0]).toBe('config snapshot config-backup-2026-11-24T02:30:00Z: 2 files changed');
     expect(message).toContain('Run: config-backup-2026-11-24T02:30:00Z (run id r-1)');
     expect(message).toContain('Note: before upgrade');
@@ -44,14 +76,25 @@ describe('commitMessage', () => {
   });
 
   it('names the file in the subject when only one changed', () => {
-    const message = commitMessage({ workflowId: 'w', runId: 'r', changes: [{ path: 'monitoring/prometheus.yml', change: 'modified' }], files: [] });
+    const message = commitMessage({
+      workflowId: 'w',
+      runId: 'r',
+      changes: [{ path: 'monitoring/prometheus.yml', change: 'modified' }],
+      files: [],
+    });
     expect(message.split('\n')[0]).toBe('config snapshot w: modified monitoring/prometheus.yml');
   });
 });
 
 describe('parseRepoManifest', () => {
   const manifest = (path: string) =>
-    JSON.stringify({ formatVersion: 1, snapshotAt: '2026-11-24T02:30:00.000Z', workflow: { id: 'w', runId: 'r' }, recipients: [], files: [entry(path, 'a')] });
+    JSON.stringify({
+      formatVersion: 1,
+      snapshotAt: '2026-11-24T02:30:00.000Z',
+      workflow: { id: 'w', runId: 'r' },
+      recipients: [],
+      files: [entry(path, 'a')],
+    });
 
   it('reads what snapshots write', () => {
     expect(parseRepoManifest(manifest('monitoring/prometheus.yml'), 'x').files[0]!.path).toBe('monitoring/prometheus.yml');
@@ -72,7 +115,12 @@ describe('configuration snapshot layout', () => {
   it('stores one folder per commit, sortable by time', () => {
     expect(configManifestKey('2026-11-24T02:30:00.000Z', commit)).toBe('config/20261124T023000Z-0123456789ab/manifest.json');
     expect(configArchiveKey('2026-11-24T02:30:00.000Z', commit)).toBe('config/20261124T023000Z-0123456789ab/config.tar.age');
-    expect(parseConfigKey('config/20261124T023000Z-0123456789ab/manifest.json')).toEqual({ folder: '20261124T023000Z-0123456789ab', time: '20261124T023000Z', commitPrefix: '0123456789ab', rest: 'manifest.json' });
+    expect(parseConfigKey('config/20261124T023000Z-0123456789ab/manifest.json')).toEqual({
+      folder: '20261124T023000Z-0123456789ab',
+      time: '20261124T023000Z',
+      commitPrefix: '0123456789ab',
+      rest: 'manifest.json',
+    });
     expect(parseConfigKey('backups/app/x/manifest.json')).toBeUndefined();
   });
 });

@@ -22,15 +22,25 @@ describe('configured paths', () => {
   });
 
   it('refuses a path escaping the root when the configuration loads, naming it', () => {
-    expect(() => parseConfig({ configBackup: { paths: ['docker-compose.yml', '../other-app/.env'] } }, { source: '/etc/strongbox.yaml', baseDir: '/etc' })).toThrow(
-      /configBackup\.paths\[1\]: "\.\.\/other-app\/\.env" escapes configBackup\.root/,
+    expect(() =>
+      parseConfig(
+        { configBackup: { paths: ['docker-compose.yml', '../other-app/.env'] } },
+        { source: '/etc/strongbox.yaml', baseDir: '/etc' },
+      ),
+    ).toThrow(/configBackup\.paths\[1\]: "\.\.\/other-app\/\.env" escapes configBackup\.root/);
+    expect(() => parseConfig({ configBackup: { secrets: ['/etc/*.env'] } }, { source: undefined, baseDir: '/' })).toThrow(
+      /configBackup\.secrets\[0\]: "\/etc\/\*\.env" must be relative/,
     );
-    expect(() => parseConfig({ configBackup: { secrets: ['/etc/*.env'] } }, { source: undefined, baseDir: '/' })).toThrow(/configBackup\.secrets\[0\]: "\/etc\/\*\.env" must be relative/);
   });
 
   it('refuses a repository URL carrying a password or token', () => {
-    expect(() => parseConfig({ configBackup: { repository: 'https://ci:ghp_secret@example.com/config.git' } }, { source: undefined, baseDir: '/' })).toThrow(/configBackup\.repository: must not embed a password/);
-    expect(parseConfig({ configBackup: { repository: 'git@example.com:ops/config.git' } }, { source: undefined, baseDir: '/' }).configBackup.repository).toBe('git@example.com:ops/config.git');
+    expect(() =>
+      parseConfig({ configBackup: { repository: 'https://ci:ghp_secret@example.com/config.git' } }, { source: undefined, baseDir: '/' }),
+    ).toThrow(/configBackup\.repository: must not embed a password/);
+    expect(
+      parseConfig({ configBackup: { repository: 'git@example.com:ops/config.git' } }, { source: undefined, baseDir: '/' }).configBackup
+        .repository,
+    ).toBe('git@example.com:ops/config.git');
   });
 
   it.each([
@@ -95,12 +105,17 @@ describe('resolveSnapshotFiles', () => {
   it('reports a missing file and a glob matching nothing as warnings', async () => {
     const result = await resolve(['docker-compose.yml', 'docker-compose.dev.yml', 'data/*.json']);
     expect(result.files.map((f) => f.path)).toEqual(['docker-compose.yml']);
-    expect(result.warnings).toEqual([expect.stringMatching(/^docker-compose\.dev\.yml: not found/), expect.stringMatching(/^data\/\*\.json: matches no file/)]);
+    expect(result.warnings).toEqual([
+      expect.stringMatching(/^docker-compose\.dev\.yml: not found/),
+      expect.stringMatching(/^data\/\*\.json: matches no file/),
+    ]);
   });
 
   it('refuses a symbolic link leading outside the root, naming it', async () => {
     symlinkSync(path.join(dir, 'outside.txt'), path.join(root, 'monitoring', 'alerts.yml'));
-    await expect(resolve(['monitoring/**'])).rejects.toThrow(/monitoring\/alerts\.yml is a symbolic link leading outside configBackup\.root/);
+    await expect(resolve(['monitoring/**'])).rejects.toThrow(
+      /monitoring\/alerts\.yml is a symbolic link leading outside configBackup\.root/,
+    );
     await expect(resolve(['monitoring/alerts.yml'])).rejects.toThrow(/monitoring\/alerts\.yml is a symbolic link leading outside/);
   });
 
@@ -114,15 +129,19 @@ describe('resolveSnapshotFiles', () => {
   it('snapshots a link to a file inside the root as that file', async () => {
     symlinkSync('prometheus.yml', path.join(root, 'monitoring', 'current.yml'));
     const result = await resolve(['monitoring/current.yml']);
-    expect(result.files).toEqual([{ path: 'monitoring/current.yml', source: path.join(root, 'monitoring', 'prometheus.yml'), secret: false }]);
+    expect(result.files).toEqual([
+      { path: 'monitoring/current.yml', source: path.join(root, 'monitoring', 'prometheus.yml'), secret: false },
+    ]);
   });
 
   it('refuses a plain file that would take the name of an encrypted one', async () => {
-    write('.env.age', 'someone else\'s file');
+    write('.env.age', "someone else's file");
     await expect(resolve(['.env', '.env.age'])).rejects.toThrow(/\.env and \.env\.age would both be stored as \.env\.age/);
   });
 
   it('refuses a root that does not exist', async () => {
-    await expect(resolveSnapshotFiles({ root: path.join(dir, 'nope'), paths: ['x'], secrets: [] })).rejects.toThrow(/configBackup\.root .* is not a readable directory/);
+    await expect(resolveSnapshotFiles({ root: path.join(dir, 'nope'), paths: ['x'], secrets: [] })).rejects.toThrow(
+      /configBackup\.root .* is not a readable directory/,
+    );
   });
 });

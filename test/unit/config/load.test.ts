@@ -57,23 +57,59 @@ targets:
     ['an unknown top-level section', 'tagrets: {}', '(top level): unknown field "tagrets"'],
     ['a destination of unknown type', 'destinations: { nas: { type: ftp, path: /x } }', 'destinations.nas'],
     ['an S3 destination without bucket', 'destinations: { cloud: { type: s3 } }', 'destinations.cloud.bucket'],
-    ['an invalid bucket name', 'destinations: { cloud: { type: s3, bucket: My_Bucket } }', 'destinations.cloud.bucket: must be a valid S3 bucket name'],
-    ['a tier naming a missing destination', 'tiers: { daily: { destinations: [nas], keepDays: 30 }, weekly: { destinations: [cloud], keepDays: 90 }, monthly: { destinations: [cloud], keepDays: 365 } }', 'tiers.daily.destinations[0]: unknown destination "nas"'],
-    ['a zero retention', 'tiers: { daily: { destinations: [local], keepDays: 0 }, weekly: { destinations: [cloud], keepDays: 90 }, monthly: { destinations: [cloud], keepDays: 365 } }', 'tiers.daily.keepDays: must be at least 1'],
+    [
+      'an invalid bucket name',
+      'destinations: { cloud: { type: s3, bucket: My_Bucket } }',
+      'destinations.cloud.bucket: must be a valid S3 bucket name',
+    ],
+    [
+      'a tier naming a missing destination',
+      'tiers: { daily: { destinations: [nas], keepDays: 30 }, weekly: { destinations: [cloud], keepDays: 90 }, monthly: { destinations: [cloud], keepDays: 365 } }',
+      'tiers.daily.destinations[0]: unknown destination "nas"',
+    ],
+    [
+      'a zero retention',
+      'tiers: { daily: { destinations: [local], keepDays: 0 }, weekly: { destinations: [cloud], keepDays: 90 }, monthly: { destinations: [cloud], keepDays: 365 } }',
+      'tiers.daily.keepDays: must be at least 1',
+    ],
     ['a bad time of day', 'schedules: { at: "25:00" }', 'schedules.at: must be a time of day as HH:MM'],
     ['an unknown time zone', 'schedules: { timezone: Mars/Olympus }', 'schedules.timezone: unknown time zone "Mars/Olympus"'],
     ['an unknown weekday', 'schedules: { weeklyOn: sonday }', 'schedules.weeklyOn'],
     ['a monthly day that not every month has', 'schedules: { monthlyOn: 31 }', 'schedules.monthlyOn: must be at most 28'],
-    ['a private key pasted as recipient', 'encryption: { recipients: ["AGE-SECRET-KEY-1QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ"] }', 'encryption.recipients[0]: holds a private key'],
-    ['a password in the configuration', 'targets: { app: { database: x, password: hunter2 } }', 'targets.app.password: secrets are not accepted'],
+    [
+      'a private key pasted as recipient',
+      'encryption: { recipients: ["AGE-SECRET-KEY-1QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ"] }',
+      'encryption.recipients[0]: holds a private key',
+    ],
+    [
+      'a password in the configuration',
+      'targets: { app: { database: x, password: hunter2 } }',
+      'targets.app.password: secrets are not accepted',
+    ],
     ['an identity given as a value', 'encryption: { identity: { env: "AGE-SECRET" } }', 'encryption.identity'],
     ['a malformed recipient', 'encryption: { recipients: ["age1notakey"] }', 'encryption.recipients[0]'],
-    ['a check without expectation', 'targets: { app: { database: x, checks: [ { name: c, sql: "select 1", expect: {} } ] } }', 'targets.app.checks[0].expect: needs at least one of equals, min, max'],
-    ['two checks with one name', 'targets: { app: { database: x, checks: [ { name: c, sql: "select 1", expect: { equals: 1 } }, { name: c, sql: "select 2", expect: { equals: 2 } } ] } }', 'targets.app.checks[1].name: "c" is used twice'],
+    [
+      'a check without expectation',
+      'targets: { app: { database: x, checks: [ { name: c, sql: "select 1", expect: {} } ] } }',
+      'targets.app.checks[0].expect: needs at least one of equals, min, max',
+    ],
+    [
+      'two checks with one name',
+      'targets: { app: { database: x, checks: [ { name: c, sql: "select 1", expect: { equals: 1 } }, { name: c, sql: "select 2", expect: { equals: 2 } } ] } }',
+      'targets.app.checks[1].name: "c" is used twice',
+    ],
     ['a delete fraction above one', 'retention: { maxDeleteFraction: 1.5 }', 'retention.maxDeleteFraction: must be at most 1'],
     ['a bad duration', 'retention: { debrisGracePeriod: "one day" }', 'retention.debrisGracePeriod: must be a duration'],
-    ['an endpoint that is not a URL', 'destinations: { local: { type: local, path: b }, cloud: { type: s3, bucket: abc, endpoint: "minio:9000" }, offsite: { type: s3, bucket: abd } }', 'destinations.cloud.endpoint: must be an http(s) URL'],
-    ['two destinations on one bucket', 'destinations: { a: { type: s3, bucket: same }, b: { type: s3, bucket: same } }', 'destinations.b: stores in the same place as destinations.a'],
+    [
+      'an endpoint that is not a URL',
+      'destinations: { local: { type: local, path: b }, cloud: { type: s3, bucket: abc, endpoint: "minio:9000" }, offsite: { type: s3, bucket: abd } }',
+      'destinations.cloud.endpoint: must be an http(s) URL',
+    ],
+    [
+      'two destinations on one bucket',
+      'destinations: { a: { type: s3, bucket: same }, b: { type: s3, bucket: same } }',
+      'destinations.b: stores in the same place as destinations.a',
+    ],
     ['a webhook without URL', 'alerts: { channels: [ { type: webhook } ] }', 'alerts.channels[0].url'],
     ['a non-mapping document', '- just\n- a list', 'must be a mapping of sections'],
   ])('rejects %s with a message naming the field', (_what, yaml, expected) => {
@@ -107,7 +143,12 @@ targets:
 describe('scrub and copies', () => {
   it('scrubs weekly in full by default, with no bandwidth bound and no nightly fast scrub', () => {
     const config = parseConfigText('', where);
-    expect(config.scrub).toEqual({ concurrency: 2, bandwidth: '0', repair: true, schedule: { full: { on: 'saturday', at: '05:00', enabled: true }, fast: { at: '05:30', enabled: false } } });
+    expect(config.scrub).toEqual({
+      concurrency: 2,
+      bandwidth: '0',
+      repair: true,
+      schedule: { full: { on: 'saturday', at: '05:00', enabled: true }, fast: { at: '05:30', enabled: false } },
+    });
   });
 
   it('accepts any number of destinations per tier (3-2-1: a local disk and two providers)', () => {
@@ -119,6 +160,8 @@ describe('scrub and copies', () => {
   });
 
   it('refuses a bandwidth that is not a rate, saying what one looks like', () => {
-    expect(problemsOf('scrub: { bandwidth: fast }')).toEqual(['scrub.bandwidth: must be a rate such as 50MiB/s, 500KiB/s or 10MB/s, or 0 for no bound']);
+    expect(problemsOf('scrub: { bandwidth: fast }')).toEqual([
+      'scrub.bandwidth: must be a rate such as 50MiB/s, 500KiB/s or 10MB/s, or 0 for no bound',
+    ]);
   });
 });

@@ -19,7 +19,11 @@ describe('S3 locations', () => {
     ['prefixes "/prod" and "prod//"', at('/prod'), at('prod//')],
     ['no prefix and "prod" (one holds the other)', at(''), at('prod')],
     ['"prod" and "prod/eu" (nested)', at('prod'), at('prod/eu/')],
-    ['one endpoint spelt with a default port and upper case', at('x', 'backups', 'http://MinIO.local:80/'), at('x', 'backups', 'http://minio.local')],
+    [
+      'one endpoint spelt with a default port and upper case',
+      at('x', 'backups', 'http://MinIO.local:80/'),
+      at('x', 'backups', 'http://minio.local'),
+    ],
   ])('overlap: %s', (_what, a, b) => {
     expect(overlaps(a, b)).toBe(true);
     expect(overlaps(b, a)).toBe(true);
@@ -78,8 +82,12 @@ describe('local locations', () => {
       problems = error.problems;
     }
     expect(problems).toEqual([
-      expect.stringMatching(/^destinations\.copy: stores in the same place as destinations\.local \(directory .*real\/backups; directory .*real\/backups\) — a copy in the same place is no second copy/),
-      expect.stringMatching(/^destinations\.offsite: stores in the same place as destinations\.cloud \(bucket "strongbox-cloud", prefix "prod"; bucket "strongbox-cloud", prefix "prod"\)/),
+      expect.stringMatching(
+        /^destinations\.copy: stores in the same place as destinations\.local \(directory .*real\/backups; directory .*real\/backups\) — a copy in the same place is no second copy/,
+      ),
+      expect.stringMatching(
+        /^destinations\.offsite: stores in the same place as destinations\.cloud \(bucket "strongbox-cloud", prefix "prod"; bucket "strongbox-cloud", prefix "prod"\)/,
+      ),
     ]);
   });
 
@@ -98,6 +106,9 @@ describe('local locations', () => {
       if (!(error instanceof ConfigError)) throw error;
       problems = error.problems;
     }
-    expect(problems).toEqual([expect.stringMatching(/^destinations\.cloud\.bucket: must be a valid S3 bucket name/), expect.stringMatching(/^destinations\.copy: stores in the same place as destinations\.local/)]);
+    expect(problems).toEqual([
+      expect.stringMatching(/^destinations\.cloud\.bucket: must be a valid S3 bucket name/),
+      expect.stringMatching(/^destinations\.copy: stores in the same place as destinations\.local/),
+    ]);
   });
 });

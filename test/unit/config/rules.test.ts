@@ -22,10 +22,18 @@ function problemsOf(text: string): string[] {
 
 describe('retry profile', () => {
   it.each([
-    ['a maximum interval shorter than the initial one', 'retries: { initialInterval: 10m, maximumInterval: 5s }', 'retries.maximumInterval: 5s is shorter than retries.initialInterval (10m)'],
+    [
+      'a maximum interval shorter than the initial one',
+      'retries: { initialInterval: 10m, maximumInterval: 5s }',
+      'retries.maximumInterval: 5s is shorter than retries.initialInterval (10m)',
+    ],
     ['a zero initial interval', 'retries: { initialInterval: 0s }', 'retries.initialInterval: must be longer than 0'],
     ['a zero maximum interval', 'retries: { maximumInterval: 0ms }', 'retries.maximumInterval: must be longer than 0'],
-    ['a heartbeat timeout shorter than the activities beat', 'retries: { heartbeatTimeout: 2s }', 'retries.heartbeatTimeout: must be at least 5s (got 2s)'],
+    [
+      'a heartbeat timeout shorter than the activities beat',
+      'retries: { heartbeatTimeout: 2s }',
+      'retries.heartbeatTimeout: must be at least 5s (got 2s)',
+    ],
     ['zero attempts', 'retries: { attempts: 0 }', 'retries.attempts: must be at least 1'],
   ])('refuses %s, naming the field', (_what, yaml, expected) => {
     expect(problemsOf(yaml).join('\n')).toContain(expected);
@@ -40,11 +48,29 @@ describe('retry profile', () => {
   });
 
   it.each([
-    [{ attempts: 3, initialIntervalMs: 600_000, maximumIntervalMs: 5_000, heartbeatTimeoutMs: 30_000 }, [expect.stringMatching(/^retries\.maximumInterval: 5s is shorter than retries\.initialInterval \(10m\)/)]],
-    [{ attempts: 0, initialIntervalMs: 1_000, maximumIntervalMs: 2_000, heartbeatTimeoutMs: 30_000 }, ['retries.attempts: must be a whole number from 1 to 100 (got 0)']],
-    [{ attempts: 2.5, initialIntervalMs: 1_000, maximumIntervalMs: 2_000, heartbeatTimeoutMs: 30_000 }, ['retries.attempts: must be a whole number from 1 to 100 (got 2.5)']],
-    [{ attempts: 3, initialIntervalMs: 0, maximumIntervalMs: Number.NaN, heartbeatTimeoutMs: 30_000 }, ['retries.initialInterval: must be a duration longer than 0 (got 0ms)', 'retries.maximumInterval: must be a duration longer than 0 (got NaN)']],
-    [{ attempts: 3, initialIntervalMs: 1_000, maximumIntervalMs: 2_000, heartbeatTimeoutMs: -1 }, [expect.stringMatching(/^retries\.heartbeatTimeout: must be at least 5s \(got -1ms\)/)]],
+    [
+      { attempts: 3, initialIntervalMs: 600_000, maximumIntervalMs: 5_000, heartbeatTimeoutMs: 30_000 },
+      [expect.stringMatching(/^retries\.maximumInterval: 5s is shorter than retries\.initialInterval \(10m\)/)],
+    ],
+    [
+      { attempts: 0, initialIntervalMs: 1_000, maximumIntervalMs: 2_000, heartbeatTimeoutMs: 30_000 },
+      ['retries.attempts: must be a whole number from 1 to 100 (got 0)'],
+    ],
+    [
+      { attempts: 2.5, initialIntervalMs: 1_000, maximumIntervalMs: 2_000, heartbeatTimeoutMs: 30_000 },
+      ['retries.attempts: must be a whole number from 1 to 100 (got 2.5)'],
+    ],
+    [
+      { attempts: 3, initialIntervalMs: 0, maximumIntervalMs: Number.NaN, heartbeatTimeoutMs: 30_000 },
+      [
+        'retries.initialInterval: must be a duration longer than 0 (got 0ms)',
+        'retries.maximumInterval: must be a duration longer than 0 (got NaN)',
+      ],
+    ],
+    [
+      { attempts: 3, initialIntervalMs: 1_000, maximumIntervalMs: 2_000, heartbeatTimeoutMs: -1 },
+      [expect.stringMatching(/^retries\.heartbeatTimeout: must be at least 5s \(got -1ms\)/)],
+    ],
   ])('a profile handed to a workflow: %j', (profile, expected) => {
     expect(describeRetryProblems(retryProfileProblems(profile))).toEqual(expected);
   });
@@ -56,15 +82,31 @@ describe('values that mean nothing', () => {
     ['a zero debris grace period', 'retention: { debrisGracePeriod: 0h }', 'retention.debrisGracePeriod: must be longer than 0'],
     ['a zero poll interval', 'recovery: { provisionPollInterval: 0s }', 'recovery.provisionPollInterval: must be longer than 0'],
     ['a zero RTO', "recovery: { rto: { 'server-failure': 0m } }", 'recovery.rto.server-failure: must be longer than 0'],
-    ['a zero health-check timeout', 'recovery: { healthChecks: { http: [ { name: h, url: "http://127.0.0.1/health", timeout: 0s } ] } }', 'recovery.healthChecks.http[0].timeout: must be longer than 0'],
-    ['a health-check interval longer than its window', 'recovery: { healthChecks: { window: 1m, interval: 5m } }', 'recovery.healthChecks.interval: 5m is longer than the window (1m)'],
+    [
+      'a zero health-check timeout',
+      'recovery: { healthChecks: { http: [ { name: h, url: "http://127.0.0.1/health", timeout: 0s } ] } }',
+      'recovery.healthChecks.http[0].timeout: must be longer than 0',
+    ],
+    [
+      'a health-check interval longer than its window',
+      'recovery: { healthChecks: { window: 1m, interval: 5m } }',
+      'recovery.healthChecks.interval: 5m is longer than the window (1m)',
+    ],
     ['no recipients', 'encryption: { recipients: [] }', 'encryption.recipients: must list at least one recipient'],
     ['a gzip level above 9', 'compression: { algorithm: gzip, level: 15 }', 'compression.level: gzip levels are 1-9 (got 15)'],
     ['an empty staging directory', 'worker: { stagingDir: "" }', 'worker.stagingDir: must name a directory'],
     ['an empty passfile', 'targets: { app: { database: x, passfile: "" } }', 'targets.app.passfile:'],
     ['an empty configuration root', 'configBackup: { root: "" }', 'configBackup.root:'],
-    ['a target name with capitals and a space', 'targets: { "App Server": { database: x } }', 'targets.App Server: "App Server" is not a valid name: must be 1-63 characters of a-z, 0-9, "_" or "-"'],
-    ['a destination name with a dot', 'destinations: { "nas.1": { type: local, path: /x } }', 'destinations.nas.1: "nas.1" is not a valid name: must be 1-63 characters'],
+    [
+      'a target name with capitals and a space',
+      'targets: { "App Server": { database: x } }',
+      'targets.App Server: "App Server" is not a valid name: must be 1-63 characters of a-z, 0-9, "_" or "-"',
+    ],
+    [
+      'a destination name with a dot',
+      'destinations: { "nas.1": { type: local, path: /x } }',
+      'destinations.nas.1: "nas.1" is not a valid name: must be 1-63 characters',
+    ],
   ])('refuses %s, naming the field and what is allowed', (_what, yaml, expected) => {
     expect(problemsOf(yaml).join('\n')).toContain(expected);
   });
@@ -81,14 +123,54 @@ describe('values that mean nothing', () => {
 
 describe('credentials inside URLs', () => {
   it.each([
-    ['an S3 endpoint', 'destinations: { local: { type: local, path: b }, cloud: { type: s3, bucket: abc, endpoint: "http://minio:secret@127.0.0.1:9000" } }', 'destinations.cloud.endpoint: must not hold a user name or password', 'AWS profile'],
-    ['an S3 endpoint with a user only', 'destinations: { cloud: { type: s3, bucket: abc, endpoint: "https://AKIAEXAMPLE@s3.example.com" } }', 'destinations.cloud.endpoint: must not hold a user name or password', 'AWS_ACCESS_KEY_ID'],
-    ['a webhook', 'alerts: { channels: [ { type: webhook, url: "https://ops:hunter2@alerts.example.com/hook" } ] }', 'alerts.channels[0].url: must not hold a user name or password', 'receiver'],
-    ['a Slack webhook', 'alerts: { channels: [ { type: slack, url: "https://u:p@hooks.slack.com/services/x" } ] }', 'alerts.channels[0].url: must not hold a user name or password', 'receiver'],
-    ['the Temporal UI URL', 'temporal: { uiUrl: "http://admin:admin@127.0.0.1:8233" }', 'temporal.uiUrl: must not hold a user name or password', 'UI'],
-    ['a health check URL', 'recovery: { healthChecks: { http: [ { name: h, url: "http://u:p@127.0.0.1:3000/health" } ] } }', 'recovery.healthChecks.http[0].url: must not hold a user name or password', 'health endpoint'],
-    ['the Temporal address', 'temporal: { address: "user:pw@temporal.internal:7233" }', 'temporal.address: must be host:port, without credentials', 'environment'],
-    ['a git repository over https with a token', 'configBackup: { repository: "https://ghp_token@github.com/acme/config.git" }', 'configBackup.repository: must not embed a password or token', 'credential helper'],
+    [
+      'an S3 endpoint',
+      'destinations: { local: { type: local, path: b }, cloud: { type: s3, bucket: abc, endpoint: "http://minio:secret@127.0.0.1:9000" } }',
+      'destinations.cloud.endpoint: must not hold a user name or password',
+      'AWS profile',
+    ],
+    [
+      'an S3 endpoint with a user only',
+      'destinations: { cloud: { type: s3, bucket: abc, endpoint: "https://AKIAEXAMPLE@s3.example.com" } }',
+      'destinations.cloud.endpoint: must not hold a user name or password',
+      'AWS_ACCESS_KEY_ID',
+    ],
+    [
+      'a webhook',
+      'alerts: { channels: [ { type: webhook, url: "https://ops:hunter2@alerts.example.com/hook" } ] }',
+      'alerts.channels[0].url: must not hold a user name or password',
+      'receiver',
+    ],
+    [
+      'a Slack webhook',
+      'alerts: { channels: [ { type: slack, url: "https://u:p@hooks.slack.com/services/x" } ] }',
+      'alerts.channels[0].url: must not hold a user name or password',
+      'receiver',
+    ],
+    [
+      'the Temporal UI URL',
+      'temporal: { uiUrl: "http://admin:admin@127.0.0.1:8233" }',
+      'temporal.uiUrl: must not hold a user name or password',
+      'UI',
+    ],
+    [
+      'a health check URL',
+      'recovery: { healthChecks: { http: [ { name: h, url: "http://u:p@127.0.0.1:3000/health" } ] } }',
+      'recovery.healthChecks.http[0].url: must not hold a user name or password',
+      'health endpoint',
+    ],
+    [
+      'the Temporal address',
+      'temporal: { address: "user:pw@temporal.internal:7233" }',
+      'temporal.address: must be host:port, without credentials',
+      'environment',
+    ],
+    [
+      'a git repository over https with a token',
+      'configBackup: { repository: "https://ghp_token@github.com/acme/config.git" }',
+      'configBackup.repository: must not embed a password or token',
+      'credential helper',
+    ],
   ])('refuses %s with credentials and says where they belong', (_what, yaml, expected, hint) => {
     const problem = problemsOf(yaml).find((p) => p.startsWith(expected.split(':')[0]!));
     expect(problem).toContain(expected);
@@ -98,7 +180,10 @@ describe('credentials inside URLs', () => {
   });
 
   it.each([
-    ['an S3 endpoint', 'destinations: { local: { type: local, path: b }, cloud: { type: s3, bucket: abc, endpoint: "http://127.0.0.1:9000" }, offsite: { type: s3, bucket: abd } }'],
+    [
+      'an S3 endpoint',
+      'destinations: { local: { type: local, path: b }, cloud: { type: s3, bucket: abc, endpoint: "http://127.0.0.1:9000" }, offsite: { type: s3, bucket: abd } }',
+    ],
     ['an ssh git URL with its user name', 'configBackup: { repository: "ssh://git@github.com/acme/config.git" }'],
     ['a webhook with a token in its path', 'alerts: { channels: [ { type: slack, url: "https://hooks.slack.com/services/T0/B0/XYZ" } ] }'],
   ])('accepts %s without credentials', (_what, yaml) => {

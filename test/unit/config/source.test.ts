@@ -20,7 +20,7 @@ describe('where the configuration comes from', () => {
     expect(Object.keys(loadConfig({ cwd, env: {} }).targets)).toEqual([]);
   });
 
-  it('knows nothing of the demo `npm start` leaves: that is the CLI\'s choice (src/cli/config-file.ts)', () => {
+  it("knows nothing of the demo `npm start` leaves: that is the CLI's choice (src/cli/config-file.ts)", () => {
     write('.strongbox/stack/strongbox.yaml', 'targets:\n  demo:\n    database: strongbox_demo\n');
     expect(configSource({ cwd, env: {} })).toBeUndefined();
   });

@@ -85,20 +85,29 @@ describe('age format', () => {
 
   it('says "wrong key" when no identity matches', async () => {
     const sealed = await encrypt(randomBytes(1000), [keys.recipient]);
-    await expect(decrypt(sealed, [generateKeyPair().identity])).rejects.toMatchObject({ type: FailureType.WrongKey, message: expect.stringMatching(/^wrong key/) });
+    await expect(decrypt(sealed, [generateKeyPair().identity])).rejects.toMatchObject({
+      type: FailureType.WrongKey,
+      message: expect.stringMatching(/^wrong key/),
+    });
   });
 
   it('says "corrupted" when one payload byte is flipped', async () => {
     const sealed = await encrypt(randomBytes(3 * CHUNK_SIZE), [keys.recipient]);
     sealed[sealed.length - 5000]! ^= 0x01;
-    await expect(decrypt(sealed, [keys.identity])).rejects.toMatchObject({ type: FailureType.CorruptData, message: expect.stringMatching(/chunk 2 failed authentication/) });
+    await expect(decrypt(sealed, [keys.identity])).rejects.toMatchObject({
+      type: FailureType.CorruptData,
+      message: expect.stringMatching(/chunk 2 failed authentication/),
+    });
   });
 
   it('says "corrupted" when the header is altered', async () => {
     const sealed = await encrypt(randomBytes(10), [keys.recipient]);
     const text = sealed.toString('latin1');
     const altered = Buffer.from(text.replace('-> X25519 ', '-> X25519 ').replace(/\n--- /, '\n-> grease x\n\n--- '), 'latin1');
-    await expect(decrypt(altered, [keys.identity])).rejects.toMatchObject({ type: FailureType.CorruptData, message: expect.stringMatching(/MAC mismatch/) });
+    await expect(decrypt(altered, [keys.identity])).rejects.toMatchObject({
+      type: FailureType.CorruptData,
+      message: expect.stringMatching(/MAC mismatch/),
+    });
   });
 
   it.each([
@@ -112,6 +121,9 @@ describe('age format', () => {
   });
 
   it('rejects data that is not an age file', async () => {
-    await expect(decrypt(Buffer.from('PGDMP custom dump, not encrypted'), [keys.identity])).rejects.toMatchObject({ type: FailureType.CorruptData, message: expect.stringMatching(/not an age file/) });
+    await expect(decrypt(Buffer.from('PGDMP custom dump, not encrypted'), [keys.identity])).rejects.toMatchObject({
+      type: FailureType.CorruptData,
+      message: expect.stringMatching(/not an age file/),
+    });
   });
 });

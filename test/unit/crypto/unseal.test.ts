@@ -44,7 +44,12 @@ describe('unsealing a backup in a worker thread', () => {
     const result = await unseal(sealed, [keys.identity]);
     expect(result.failure).toBeUndefined();
     expect(result.plain.equals(data)).toBe(true);
-    expect(result.digests).toEqual({ cipherSha256: sha256(sealed), cipherBytes: sealed.length, plainSha256: sha256(data), plainBytes: size });
+    expect(result.digests).toEqual({
+      cipherSha256: sha256(sealed),
+      cipherBytes: sealed.length,
+      plainSha256: sha256(data),
+      plainBytes: size,
+    });
   });
 
   it('decrypts when the whole file arrives as one chunk whose memory moves to the thread', async () => {
@@ -137,14 +142,21 @@ describe('unsealing a backup in a worker thread', () => {
     const sealed = await encrypt(data, [keys.recipient]);
     const result = await unseal(sealed, [keys.identity]);
     expect(result.plain.equals(data)).toBe(true);
-    expect(result.digests).toEqual({ cipherSha256: sha256(sealed), cipherBytes: sealed.length, plainSha256: sha256(data), plainBytes: data.length });
+    expect(result.digests).toEqual({
+      cipherSha256: sha256(sealed),
+      cipherBytes: sealed.length,
+      plainSha256: sha256(data),
+      plainBytes: data.length,
+    });
   });
 
   it('unseals several files at once, each on its own thread', async () => {
-    const files = await Promise.all([1, 2, 3].map(async (n) => {
-      const data = randomBytes(n * CHUNK_SIZE + n);
-      return { data, sealed: await encrypt(data, [keys.recipient]) };
-    }));
+    const files = await Promise.all(
+      [1, 2, 3].map(async (n) => {
+        const data = randomBytes(n * CHUNK_SIZE + n);
+        return { data, sealed: await encrypt(data, [keys.recipient]) };
+      }),
+    );
     const results = await Promise.all(files.map((f) => unseal(f.sealed, [keys.identity])));
     results.forEach((result, i) => expect(result.plain.equals(files[i]!.data)).toBe(true));
   });

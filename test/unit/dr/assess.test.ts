@@ -1,11 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import { candidateOrder, dataLossWindowMs, judgeCopy, newerThan, type BackupCandidate } from '../../../src/dr/assess.js';
 
-const b = (day: number, status: BackupCandidate['status']): BackupCandidate => ({ backupId: `app-${day}`, scheduledAt: `2026-11-${String(day).padStart(2, '0')}T02:00:00.000Z`, status });
+const b = (day: number, status: BackupCandidate['status']): BackupCandidate => ({
+  backupId: `app-${day}`,
+  scheduledAt: `2026-11-${String(day).padStart(2, '0')}T02:00:00.000Z`,
+  status,
+});
 
 describe('candidateOrder', () => {
   it.each([
-    ['the newest verified backup first, even when newer ones are unverified', [b(20, 'unverified'), b(10, 'verified'), b(1, 'verified')], ['app-10', 'app-1']],
+    [
+      'the newest verified backup first, even when newer ones are unverified',
+      [b(20, 'unverified'), b(10, 'verified'), b(1, 'verified')],
+      ['app-10', 'app-1'],
+    ],
     ['never a backup whose verification failed', [b(20, 'failed'), b(10, 'verified')], ['app-10']],
     ['with none verified: the newest unverified first', [b(5, 'unverified'), b(20, 'unverified'), b(21, 'failed')], ['app-20', 'app-5']],
     ['nothing to choose from', [b(21, 'failed')], []],
@@ -16,7 +24,9 @@ describe('candidateOrder', () => {
 
 describe('newerThan', () => {
   it('lists the newer backups passed over, newest first, failed ones left out', () => {
-    expect(newerThan([b(20, 'unverified'), b(22, 'failed'), b(21, 'unverified'), b(10, 'verified')], b(10, 'verified')).map((c) => c.backupId)).toEqual(['app-21', 'app-20']);
+    expect(
+      newerThan([b(20, 'unverified'), b(22, 'failed'), b(21, 'unverified'), b(10, 'verified')], b(10, 'verified')).map((c) => c.backupId),
+    ).toEqual(['app-21', 'app-20']);
   });
 });
 
@@ -37,7 +47,12 @@ describe('judgeCopy', () => {
     [{ size: 100 }, true, 'size', 'cloud: size matches'],
     [{ size: 100, sha256: 'a'.repeat(64) }, true, 'checksum-metadata', 'cloud: size and recorded SHA-256 match'],
     [{ size: 100, sha256: 'a'.repeat(64), streamed: true }, true, 'checksum-stream', 'cloud: SHA-256 of the stored bytes matches'],
-    [{ size: 100, sha256: 'b'.repeat(64), streamed: true }, false, 'checksum-stream', `cloud holds SHA-256 ${'b'.repeat(64)}, the manifest recorded ${'a'.repeat(64)}`],
+    [
+      { size: 100, sha256: 'b'.repeat(64), streamed: true },
+      false,
+      'checksum-stream',
+      `cloud holds SHA-256 ${'b'.repeat(64)}, the manifest recorded ${'a'.repeat(64)}`,
+    ],
   ])('%j → ok %s (%s)', (found, ok, check, detail) => {
     expect(judgeCopy('cloud', expected, found)).toEqual({ destination: 'cloud', ok, check, detail });
   });

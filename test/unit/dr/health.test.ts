@@ -6,8 +6,20 @@ describe('evaluateHttp', () => {
     [200, 'ok', {}, true, 'HTTP 200 (expected 2xx)'],
     [204, '', {}, true, 'HTTP 204 (expected 2xx)'],
     [503, 'starting', {}, false, 'HTTP 503 (expected 2xx)'],
-    [200, '{"status":"ok"}', { bodyContains: '"status":"ok"' }, true, 'HTTP 200 (expected 2xx with a body containing "\\"status\\":\\"ok\\"")'],
-    [200, '{"status":"degraded"}', { bodyContains: '"status":"ok"' }, false, 'HTTP 200, body "{\\"status\\":\\"degraded\\"}" (expected 2xx with a body containing "\\"status\\":\\"ok\\"")'],
+    [
+      200,
+      '{"status":"ok"}',
+      { bodyContains: '"status":"ok"' },
+      true,
+      'HTTP 200 (expected 2xx with a body containing "\\"status\\":\\"ok\\"")',
+    ],
+    [
+      200,
+      '{"status":"degraded"}',
+      { bodyContains: '"status":"ok"' },
+      false,
+      'HTTP 200, body "{\\"status\\":\\"degraded\\"}" (expected 2xx with a body containing "\\"status\\":\\"ok\\"")',
+    ],
     [301, '', { status: 301 }, true, 'HTTP 301 (expected 301)'],
     [200, '', { status: 301 }, false, 'HTTP 200 (expected 301)'],
   ])('HTTP %d %j against %j → %s', (status, body, expect_, passed, detail) => {
@@ -29,7 +41,12 @@ describe('healthChecksFor', () => {
 const round = (attempt: number, ...passed: boolean[]): HealthRound => ({
   attempt,
   at: new Date(attempt * 1000).toISOString(),
-  outcomes: passed.map((p, i) => ({ name: `check${i}`, kind: 'http', passed: p, detail: p ? 'HTTP 200 (expected 2xx)' : 'HTTP 503 (expected 2xx)' })),
+  outcomes: passed.map((p, i) => ({
+    name: `check${i}`,
+    kind: 'http',
+    passed: p,
+    detail: p ? 'HTTP 200 (expected 2xx)' : 'HTTP 503 (expected 2xx)',
+  })),
 });
 
 describe('healthVerdict', () => {

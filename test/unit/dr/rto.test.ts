@@ -6,7 +6,13 @@ const HOUR = 60 * MIN;
 
 describe('rtoVerdict', () => {
   it.each([
-    ['database-corruption', HOUR, 12 * MIN + 5_000, true, 'took 12 min 5 s, within the 1 h RTO of database-corruption (47 min 55 s to spare)'],
+    [
+      'database-corruption',
+      HOUR,
+      12 * MIN + 5_000,
+      true,
+      'took 12 min 5 s, within the 1 h RTO of database-corruption (47 min 55 s to spare)',
+    ],
     ['database-corruption', HOUR, HOUR, true, 'took 1 h, within the 1 h RTO of database-corruption (0 ms to spare)'],
     ['server-failure', 4 * HOUR, 4 * HOUR + 1_000, false, 'took 4 h, MISSED the 4 h RTO of server-failure by 1 s'],
     ['complete-data-loss', 24 * HOUR, 26 * HOUR + 30 * MIN, false, 'took 1 d 2 h, MISSED the 1 d RTO of complete-data-loss by 2 h 30 min'],

@@ -16,7 +16,14 @@ describe('stage bookkeeping', () => {
     endStage(stages, 'assess', 'passed', at(4), 'backup app-1 chosen');
     startStage(stages, 'provision', at(4));
     noteStage(stages, 'provision', 'server down (check 1)');
-    expect(stages[0]).toEqual({ stage: 'assess', state: 'passed', startedAt: at(0), endedAt: at(4), durationMs: 4_000, detail: 'backup app-1 chosen' });
+    expect(stages[0]).toEqual({
+      stage: 'assess',
+      state: 'passed',
+      startedAt: at(0),
+      endedAt: at(4),
+      durationMs: 4_000,
+      detail: 'backup app-1 chosen',
+    });
     expect(currentStage(stages)).toMatchObject({ stage: 'provision', detail: 'server down (check 1)' });
   });
 

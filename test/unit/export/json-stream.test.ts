@@ -18,7 +18,12 @@ describe('JsonRowsStream', () => {
 
   it('writes NDJSON, one row per line', async () => {
     const out = await render(rows, 'ndjson');
-    expect(out.split('\n').filter(Boolean).map((l) => JSON.parse(l))).toEqual(rows.map((r) => JSON.parse(r)));
+    expect(
+      out
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l)),
+    ).toEqual(rows.map((r) => JSON.parse(r)));
   });
 
   it.each([

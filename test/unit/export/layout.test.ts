@@ -14,9 +14,18 @@ describe('export layout', () => {
   });
 
   it.each([
-    ['exports/app/products-20261124T040000Z.json', { target: 'app', name: 'products', kind: 'data', exportedAt: '2026-11-24T04:00:00.000Z' }],
-    ['exports/app/products-20261124T040000Z.ndjson', { target: 'app', name: 'products', kind: 'data', exportedAt: '2026-11-24T04:00:00.000Z' }],
-    ['exports/app/price-list-2-20261124T040000Z.manifest.json', { target: 'app', name: 'price-list-2', kind: 'manifest', exportedAt: '2026-11-24T04:00:00.000Z' }],
+    [
+      'exports/app/products-20261124T040000Z.json',
+      { target: 'app', name: 'products', kind: 'data', exportedAt: '2026-11-24T04:00:00.000Z' },
+    ],
+    [
+      'exports/app/products-20261124T040000Z.ndjson',
+      { target: 'app', name: 'products', kind: 'data', exportedAt: '2026-11-24T04:00:00.000Z' },
+    ],
+    [
+      'exports/app/price-list-2-20261124T040000Z.manifest.json',
+      { target: 'app', name: 'price-list-2', kind: 'manifest', exportedAt: '2026-11-24T04:00:00.000Z' },
+    ],
     ['exports/app/products.json', { target: 'app', name: 'products', kind: 'latest' }],
     ['exports/app/products.manifest.json', { target: 'app', name: 'products', kind: 'latest-manifest' }],
     ['exports/app/products-20261324T040000Z.json', undefined],

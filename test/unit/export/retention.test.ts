@@ -18,9 +18,22 @@ describe('selectExpiredExports', () => {
     { case: 'a single old export is kept: if exports stop, the last one stays', exports: [40], keepDays: 7, expired: [] },
     { case: 'keeps exports dated in the future', exports: [-2, 10, 0], keepDays: 7, expired: [10] },
     { case: 'a one-day keep period', exports: [0, 0.5, 1.5, 2], keepDays: 1, expired: [1.5, 2] },
-    { case: 'a long keep period keeps a month of daily exports', exports: Array.from({ length: 31 }, (_, i) => i), keepDays: 30, expired: [] },
+    {
+      case: 'a long keep period keeps a month of daily exports',
+      exports: Array.from({ length: 31 }, (_, i) => i),
+      keepDays: 30,
+      expired: [],
+    },
   ])('$case', ({ exports, keepDays, expired }) => {
-    expect(ages(selectExpiredExports(exports.map((d) => daysAgo(d)), NOW, keepDays))).toEqual(expired);
+    expect(
+      ages(
+        selectExpiredExports(
+          exports.map((d) => daysAgo(d)),
+          NOW,
+          keepDays,
+        ),
+      ),
+    ).toEqual(expired);
   });
 
   it('judges each item and target on its own: the newest of each is kept', () => {
@@ -34,7 +47,7 @@ describe('selectExpiredExports', () => {
     expect(selectExpiredExports([broken, daysAgo(1), daysAgo(100)], NOW, 7)).toEqual([daysAgo(100)]);
   });
 
-  it('returns the caller\'s own records, so it can delete their keys', () => {
+  it("returns the caller's own records, so it can delete their keys", () => {
     const old = { ...daysAgo(30), keys: ['exports/app/products-20261025T040000Z.manifest.json'] };
     expect(selectExpiredExports([old, { ...daysAgo(0), keys: [] }], NOW, 7)[0]).toBe(old);
   });

@@ -9,7 +9,8 @@ import { payloadSizes, summarizePayloadSizes } from '../../helpers/history.js';
 const { Payload, Payloads } = temporal.api.common.v1;
 const { History } = temporal.api.history.v1;
 
-const json = (value: unknown) => Payload.create({ metadata: { encoding: Buffer.from('json/plain') }, data: Buffer.from(JSON.stringify(value)) });
+const json = (value: unknown) =>
+  Payload.create({ metadata: { encoding: Buffer.from('json/plain') }, data: Buffer.from(JSON.stringify(value)) });
 const payloads = (...values: unknown[]) => Payloads.create({ payloads: values.map(json) });
 const encodedSize = (message: temporal.api.common.v1.IPayloads) => Payloads.encode(message).finish().length;
 
@@ -24,13 +25,32 @@ describe('payloadSizes', () => {
   const result = payloads({ manifest: big.slice(0, 1000) });
   const details = payloads({ reason: 'why' });
   const history = roundTrip([
-    { eventId: 1, workflowExecutionStartedEventAttributes: { workflowType: { name: 'backupWorkflow' }, input: payloads({ target: 'app' }), memo: { fields: { who: json('alice') } } } },
+    {
+      eventId: 1,
+      workflowExecutionStartedEventAttributes: {
+        workflowType: { name: 'backupWorkflow' },
+        input: payloads({ target: 'app' }),
+        memo: { fields: { who: json('alice') } },
+      },
+    },
     { eventId: 5, activityTaskScheduledEventAttributes: { activityType: { name: 'writeManifest' }, input } },
     { eventId: 7, activityTaskCompletedEventAttributes: { scheduledEventId: 5, result } },
     { eventId: 8, activityTaskScheduledEventAttributes: { activityType: { name: 'dumpDatabase' } } },
-    { eventId: 9, activityTaskFailedEventAttributes: { scheduledEventId: 8, failure: { message: 'no', cause: { message: 'deeper', applicationFailureInfo: { details } } } } },
+    {
+      eventId: 9,
+      activityTaskFailedEventAttributes: {
+        scheduledEventId: 8,
+        failure: { message: 'no', cause: { message: 'deeper', applicationFailureInfo: { details } } },
+      },
+    },
     { eventId: 10, markerRecordedEventAttributes: { markerName: 'x', details: { data: payloads(1) } } },
-    { eventId: 11, startChildWorkflowExecutionInitiatedEventAttributes: { workflowType: { name: 'verifyBackupWorkflow' }, input: payloads({ backup: 'b' }) } },
+    {
+      eventId: 11,
+      startChildWorkflowExecutionInitiatedEventAttributes: {
+        workflowType: { name: 'verifyBackupWorkflow' },
+        input: payloads({ backup: 'b' }),
+      },
+    },
     { eventId: 12, childWorkflowExecutionCompletedEventAttributes: { initiatedEventId: 11, result: payloads({ passed: true }) } },
     { eventId: 13, workflowExecutionCompletedEventAttributes: { result: payloads('done') } },
   ]);
@@ -52,7 +72,7 @@ describe('payloadSizes', () => {
     ]);
   });
 
-  it('measures a call\'s arguments as protobuf encodes them', () => {
+  it("measures a call's arguments as protobuf encodes them", () => {
     const sizes = payloadSizes('wf', history);
     const at = (eventId: number, field: string) => sizes.find((s) => s.eventId === eventId && s.field === field)!.bytes;
     expect(at(5, 'input')).toBe(encodedSize(input));
@@ -64,7 +84,9 @@ describe('payloadSizes', () => {
 
   it('summarizes by workflow, event type and field', () => {
     const summary = summarizePayloadSizes(payloadSizes('wf', history)).split('\n');
-    expect(summary[0]).toMatch(/^\s*29\d\.\d KiB\s+×1\s+total\s+29\d\.\d KiB\s+wf ActivityTaskScheduled\(writeManifest\) input \(largest: event 5\)$/);
+    expect(summary[0]).toMatch(
+      /^\s*29\d\.\d KiB\s+×1\s+total\s+29\d\.\d KiB\s+wf ActivityTaskScheduled\(writeManifest\) input \(largest: event 5\)$/,
+    );
     expect(summary).toHaveLength(9);
   });
 });

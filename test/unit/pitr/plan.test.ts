@@ -56,7 +56,11 @@ describe('targets.<t>.pitr', () => {
 
   it.each([
     ['no repository', '{ enabled: true }', 'targets.app.pitr.repository'],
-    ['an unknown destination', '{ enabled: true, repository: { destination: nowhere } }', 'targets.app.pitr.repository.destination: unknown destination "nowhere"'],
+    [
+      'an unknown destination',
+      '{ enabled: true, repository: { destination: nowhere } }',
+      'targets.app.pitr.repository.destination: unknown destination "nowhere"',
+    ],
     ['both a path and a destination', '{ enabled: true, repository: { path: /r, destination: cloud } }', 'targets.app.pitr.repository'],
     ['a zero window', '{ repository: { path: /r }, recoveryWindow: 0d }', 'targets.app.pitr.recoveryWindow: must be longer than 0'],
     ['a bad weekday', '{ repository: { path: /r }, full: { on: someday } }', 'targets.app.pitr.full.on'],
@@ -89,7 +93,15 @@ describe('the repository', () => {
     [
       'an s3 destination, under its prefix, path-style, TLS to its host',
       { destination: 'cloud' },
-      { type: 's3', destination: 'cloud', bucket: 'strongbox-cloud', endpoint: '127.0.0.1:9000', region: 'us-east-1', path: '/prod/pitr', uriStyle: 'path' },
+      {
+        type: 's3',
+        destination: 'cloud',
+        bucket: 'strongbox-cloud',
+        endpoint: '127.0.0.1:9000',
+        region: 'us-east-1',
+        path: '/prod/pitr',
+        uriStyle: 'path',
+      },
     ],
   ])('resolves %s', (_what, repository, expected) => {
     expect(resolveRepository({ repository }, destinations, resolve)).toEqual(expected);
@@ -101,7 +113,13 @@ describe("pgBackRest's files", () => {
   const server = { dataDirectory: '/var/lib/postgresql/15/main', port: 5432, socketDirectory: '/var/run/postgresql', user: 'postgres' };
 
   it('writes an encrypted posix repository with time-based retention over the window, and no secret', () => {
-    const text = pgbackrestConfig({ stanza: 'app', repository: { type: 'posix', path: '/backup/pgbr' }, server, paths, recoveryWindow: '14d' });
+    const text = pgbackrestConfig({
+      stanza: 'app',
+      repository: { type: 'posix', path: '/backup/pgbr' },
+      server,
+      paths,
+      recoveryWindow: '14d',
+    });
     expect(text.split('\n')).toEqual(
       expect.arrayContaining([
         '[global]',
@@ -123,13 +141,23 @@ describe("pgBackRest's files", () => {
   it('writes an S3 repository trusting the given CA, keys only in the secret file', () => {
     const text = pgbackrestConfig({
       stanza: 'app',
-      repository: { type: 's3', destination: 'cloud', bucket: 'b', endpoint: '127.0.0.1:9000', region: 'us-east-1', path: '/pitr', uriStyle: 'path' },
+      repository: {
+        type: 's3',
+        destination: 'cloud',
+        bucket: 'b',
+        endpoint: '127.0.0.1:9000',
+        region: 'us-east-1',
+        path: '/pitr',
+        uriStyle: 'path',
+      },
       server,
       paths,
       recoveryWindow: '36h',
       caFile: '/etc/strongbox/ca.crt',
     });
-    expect(text).toContain('repo1-s3-endpoint=127.0.0.1:9000\nrepo1-s3-region=us-east-1\nrepo1-s3-uri-style=path\nrepo1-storage-ca-file=/etc/strongbox/ca.crt');
+    expect(text).toContain(
+      'repo1-s3-endpoint=127.0.0.1:9000\nrepo1-s3-region=us-east-1\nrepo1-s3-uri-style=path\nrepo1-storage-ca-file=/etc/strongbox/ca.crt',
+    );
     expect(text).toContain('repo1-retention-full=2');
     expect(text).not.toMatch(/verify-tls|s3-key/);
     const secret = secretConfig({ passphrase: 'p'.repeat(64), s3: { key: 'AKIA', secret: 'shh' } });
@@ -151,7 +179,7 @@ describe('the postgresql.conf lines', () => {
   const command = archiveCommand(paths, 'app');
   const required = requiredSettings({ archiveCommand: command, archiveTimeout: '60s' });
 
-  it('are exactly the four settings, quoted, with the archive command naming Strongbox\'s files', () => {
+  it("are exactly the four settings, quoted, with the archive command naming Strongbox's files", () => {
     expect(settingLines(required)).toEqual([
       "wal_level = 'replica'",
       "archive_mode = 'on'",
@@ -161,11 +189,15 @@ describe('the postgresql.conf lines', () => {
   });
 
   it('are in effect when SHOW prints them (logical and always count too)', () => {
-    expect(settingProblems(required, { wal_level: 'logical', archive_mode: 'always', archive_command: command, archive_timeout: '1min' })).toEqual([]);
+    expect(
+      settingProblems(required, { wal_level: 'logical', archive_mode: 'always', archive_command: command, archive_timeout: '1min' }),
+    ).toEqual([]);
   });
 
   it('name each setting not in effect and whether it takes a restart', () => {
-    expect(settingProblems(required, { wal_level: 'minimal', archive_mode: 'off', archive_command: '(disabled)', archive_timeout: '0' })).toEqual([
+    expect(
+      settingProblems(required, { wal_level: 'minimal', archive_mode: 'off', archive_command: '(disabled)', archive_timeout: '0' }),
+    ).toEqual([
       "wal_level is 'minimal', needs 'replica' (takes a server restart)",
       "archive_mode is 'off', needs 'on' (takes a server restart)",
       `archive_command is '(disabled)', needs '${command}' (a reload applies it)`,
@@ -190,11 +222,27 @@ describe('the postgresql.conf lines', () => {
 describe('restore targets', () => {
   it.each([
     ['latest', { type: 'latest' }, ['--archive-mode=off', '--type=default']],
-    ['2026-12-05T14:05:00Z', { type: 'time', time: '2026-12-05T14:05:00.000Z' }, ['--archive-mode=off', '--type=time', '--target=2026-12-05 14:05:00.000+00', '--target-action=promote']],
-    ['2026-12-05 15:05:00+01', { type: 'time', time: '2026-12-05T14:05:00.000Z' }, ['--archive-mode=off', '--type=time', '--target=2026-12-05 14:05:00.000+00', '--target-action=promote']],
-    ['lsn:0/3000060', { type: 'lsn', lsn: '0/3000060' }, ['--archive-mode=off', '--type=lsn', '--target=0/3000060', '--target-action=promote']],
+    [
+      '2026-12-05T14:05:00Z',
+      { type: 'time', time: '2026-12-05T14:05:00.000Z' },
+      ['--archive-mode=off', '--type=time', '--target=2026-12-05 14:05:00.000+00', '--target-action=promote'],
+    ],
+    [
+      '2026-12-05 15:05:00+01',
+      { type: 'time', time: '2026-12-05T14:05:00.000Z' },
+      ['--archive-mode=off', '--type=time', '--target=2026-12-05 14:05:00.000+00', '--target-action=promote'],
+    ],
+    [
+      'lsn:0/3000060',
+      { type: 'lsn', lsn: '0/3000060' },
+      ['--archive-mode=off', '--type=lsn', '--target=0/3000060', '--target-action=promote'],
+    ],
     ['xid:1234', { type: 'xid', xid: '1234' }, ['--archive-mode=off', '--type=xid', '--target=1234', '--target-action=promote']],
-    ['name:before-migration', { type: 'name', name: 'before-migration' }, ['--archive-mode=off', '--type=name', '--target=before-migration', '--target-action=promote']],
+    [
+      'name:before-migration',
+      { type: 'name', name: 'before-migration' },
+      ['--archive-mode=off', '--type=name', '--target=before-migration', '--target-action=promote'],
+    ],
   ])('parses %s and restores to it, promoted, never archiving', (text, target, options) => {
     expect(parsePitrTarget(text)).toEqual(target);
     expect(restoreTargetOptions(target as never)).toEqual(options);
@@ -212,8 +260,20 @@ describe('pgbackrest info', () => {
       status: { code: 0, message: 'ok' },
       archive: [{ id: '15-1', min: '000000010000000000000003', max: '00000001000000000000000A' }],
       backup: [
-        { label: '20261205-010000F', type: 'full', timestamp: { start: 1764896400, stop: 1764896460 }, info: { size: 30000000, delta: 30000000, repository: { size: 4000000, delta: 4000000 } }, archive: { start: '000000010000000000000003', stop: '000000010000000000000003' } },
-        { label: '20261205-010000F_20261206-010000D', type: 'diff', timestamp: { start: 1764982800, stop: 1764982830 }, info: { size: 30000000, delta: 200000, repository: { size: 4000000, delta: 50000 } }, archive: { start: '000000010000000000000008', stop: '000000010000000000000008' } },
+        {
+          label: '20261205-010000F',
+          type: 'full',
+          timestamp: { start: 1764896400, stop: 1764896460 },
+          info: { size: 30000000, delta: 30000000, repository: { size: 4000000, delta: 4000000 } },
+          archive: { start: '000000010000000000000003', stop: '000000010000000000000003' },
+        },
+        {
+          label: '20261205-010000F_20261206-010000D',
+          type: 'diff',
+          timestamp: { start: 1764982800, stop: 1764982830 },
+          info: { size: 30000000, delta: 200000, repository: { size: 4000000, delta: 50000 } },
+          archive: { start: '000000010000000000000008', stop: '000000010000000000000008' },
+        },
       ],
     },
   ]);
@@ -225,7 +285,11 @@ describe('pgbackrest info', () => {
       ['20261205-010000F', 'full', 4000000],
       ['20261205-010000F_20261206-010000D', 'diff', 50000],
     ]);
-    expect(info.recoverable).toEqual({ earliest: '2025-12-05T01:01:00.000Z', latestBackup: '2025-12-06T01:00:30.000Z', archiveMax: '00000001000000000000000A' });
+    expect(info.recoverable).toEqual({
+      earliest: '2025-12-05T01:01:00.000Z',
+      latestBackup: '2025-12-06T01:00:30.000Z',
+      archiveMax: '00000001000000000000000A',
+    });
   });
 
   it('says so when the stanza is missing', () => {
@@ -239,7 +303,11 @@ describe('the record of whom the passphrase copy opens for', () => {
   const record = (recipients: string[], sha: string) => JSON.stringify(passphraseCopyRecord(recipients, sha, '2026-12-05T09:00:00.000Z'));
 
   it('keeps the recipients sorted and once each', () => {
-    expect(passphraseCopyRecord([b, a, ` ${a}`], 'd1', '2026-12-05T09:00:00.000Z')).toEqual({ recipients: [a, b], copySha256: 'd1', at: '2026-12-05T09:00:00.000Z' });
+    expect(passphraseCopyRecord([b, a, ` ${a}`], 'd1', '2026-12-05T09:00:00.000Z')).toEqual({
+      recipients: [a, b],
+      copySha256: 'd1',
+      at: '2026-12-05T09:00:00.000Z',
+    });
   });
 
   it('calls the copy current for the same set in any order, while its digest is the recorded one', () => {

@@ -29,11 +29,26 @@ describe('pgpass files', () => {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  const endpoint = (passfile: string | undefined, port = 5432): PgEndpoint => ({ host: '127.0.0.1', port, user: 'backup', database: 'app', passfile, sslmode: undefined });
+  const endpoint = (passfile: string | undefined, port = 5432): PgEndpoint => ({
+    host: '127.0.0.1',
+    port,
+    user: 'backup',
+    database: 'app',
+    passfile,
+    sslmode: undefined,
+  });
 
   it.each([
-    ['a missing file the configuration names', (d: string) => path.join(d, 'no-such-pgpass'), /^password file .*no-such-pgpass does not exist — create it .* or fix passfile \/ PGPASSFILE$/],
-    ['a file others may read', (d: string) => writeMode(path.join(d, 'pgpass'), 0o644), /^password file .*pgpass is ignored by PostgreSQL: it has group or world access — run chmod 0600 .*pgpass$/],
+    [
+      'a missing file the configuration names',
+      (d: string) => path.join(d, 'no-such-pgpass'),
+      /^password file .*no-such-pgpass does not exist — create it .* or fix passfile \/ PGPASSFILE$/,
+    ],
+    [
+      'a file others may read',
+      (d: string) => writeMode(path.join(d, 'pgpass'), 0o644),
+      /^password file .*pgpass is ignored by PostgreSQL: it has group or world access — run chmod 0600 .*pgpass$/,
+    ],
     ['a file its group may read', (d: string) => writeMode(path.join(d, 'pgpass'), 0o640), /has group or world access — run chmod 0600/],
     ['a directory', (d: string) => d, /is not a file/],
   ])('refuses %s at once, permanently, naming the file', (_what, make, message) => {
@@ -46,7 +61,7 @@ describe('pgpass files', () => {
     expect(failure.nonRetryable).toBe(true);
   });
 
-  it('lets libpq\'s default ~/.pgpass be absent', () => {
+  it("lets libpq's default ~/.pgpass be absent", () => {
     expect(readPgpassFile(path.join(dir, 'absent'), { required: false })).toBeUndefined();
   });
 
@@ -69,7 +84,9 @@ describe('pgpass files', () => {
       () => undefined,
       (e: unknown) => e,
     );
-    expect((error as Error).message).toBe(`password file ${missing} does not exist — create it (lines of host:port:database:user:password, chmod 0600) or fix passfile / PGPASSFILE`);
+    expect((error as Error).message).toBe(
+      `password file ${missing} does not exist — create it (lines of host:port:database:user:password, chmod 0600) or fix passfile / PGPASSFILE`,
+    );
     expect(toFailure(error).nonRetryable).toBe(true);
   });
 });

@@ -17,10 +17,13 @@ describe('pgpass', () => {
     expect(pgpassFor(54321, 's3cret')).toBe('127.0.0.1:54321:*:postgres:s3cret\nlocalhost:54321:*:postgres:s3cret\n');
   });
 
-  it.each(['simple', 'with:colon', 'with\\backslash', 'tail\\', ':*:', 'spaces and # hash'])('reads back the password %j it wrote', (password) => {
-    const text = formatPgpass([{ host: '127.0.0.1', port: 5555, database: '*', user: 'postgres', password }]);
-    expect(lookupPgpass(text, { host: '127.0.0.1', port: 5555, database: 'anything', user: 'postgres' })).toBe(password);
-  });
+  it.each(['simple', 'with:colon', 'with\\backslash', 'tail\\', ':*:', 'spaces and # hash'])(
+    'reads back the password %j it wrote',
+    (password) => {
+      const text = formatPgpass([{ host: '127.0.0.1', port: 5555, database: '*', user: 'postgres', password }]);
+      expect(lookupPgpass(text, { host: '127.0.0.1', port: 5555, database: 'anything', user: 'postgres' })).toBe(password);
+    },
+  );
 
   it('matches host, port and user, and takes the first matching line', () => {
     const text = formatPgpass([

@@ -5,7 +5,13 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { lookupPgpass, passwordFromFile } from '../../../src/postgres/pgpass.js';
 
 describe('reading pgpass for a connection', () => {
-  const text = ['# comment', 'db.internal:5432:app:backup:s3cr\\:et\\\\x', '*:*:*:postgres:superpw', '127.0.0.1:6543:*:*:localpw', 'malformed line'].join('\n');
+  const text = [
+    '# comment',
+    'db.internal:5432:app:backup:s3cr\\:et\\\\x',
+    '*:*:*:postgres:superpw',
+    '127.0.0.1:6543:*:*:localpw',
+    'malformed line',
+  ].join('\n');
   const dir = mkdtempSync(path.join(os.tmpdir(), 'strongbox-pgpass-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -23,6 +29,8 @@ describe('reading pgpass for a connection', () => {
     expect(passwordFromFile(file, { host: '127.0.0.1', port: 6543, database: 'x', user: 'app' })).toBe('localpw');
     expect(passwordFromFile(path.join(dir, 'missing'), { host: 'h', port: 1, database: 'd', user: 'u' })).toBeUndefined();
     chmodSync(file, 0o644);
-    expect(() => passwordFromFile(file, { host: 'h', port: 1, database: 'd', user: 'u' })).toThrow(/group or world access — run chmod 0600/);
+    expect(() => passwordFromFile(file, { host: 'h', port: 1, database: 'd', user: 'u' })).toThrow(
+      /group or world access — run chmod 0600/,
+    );
   });
 });

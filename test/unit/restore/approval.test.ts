@@ -21,6 +21,10 @@ describe('approvalProblem', () => {
 
 describe('recordApproval', () => {
   it('keeps who, why (trimmed) and when', () => {
-    expect(recordApproval({ identity: ' alice ', reason: ' INC-1 ' }, '2026-11-24T00:00:00.000Z')).toEqual({ identity: 'alice', reason: 'INC-1', at: '2026-11-24T00:00:00.000Z' });
+    expect(recordApproval({ identity: ' alice ', reason: ' INC-1 ' }, '2026-11-24T00:00:00.000Z')).toEqual({
+      identity: 'alice',
+      reason: 'INC-1',
+      at: '2026-11-24T00:00:00.000Z',
+    });
   });
 });

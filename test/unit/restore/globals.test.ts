@@ -73,7 +73,7 @@ describe('readIdentifier', () => {
 });
 
 describe('filterGlobals', () => {
-  it('leaves out CREATE ROLE of existing roles and the restoring user\'s ALTER ROLE; keeps the rest; drops tablespaces', () => {
+  it("leaves out CREATE ROLE of existing roles and the restoring user's ALTER ROLE; keeps the rest; drops tablespaces", () => {
     const result = filterGlobals(GLOBALS, { existingRoles: new Set(['postgres', 'Read Only']), untouchedRoles: new Set(['postgres']) });
     expect(result.created).toEqual(['app_owner']);
     expect(result.existing).toEqual(['postgres', 'Read Only']);
@@ -87,7 +87,10 @@ describe('filterGlobals', () => {
     expect(result.sql).toContain('GRANT "Read Only" TO app_owner GRANTED BY postgres;');
     expect(result.sql).not.toMatch(/TABLESPACE/);
     expect(result.sql).toContain('\\restrict abc123');
-    expect(result.skipped).toEqual(['ALTER ROLE postgres (the user doing the restore keeps its own attributes)', 'a tablespace statement (tablespaces are not restored)']);
+    expect(result.skipped).toEqual([
+      'ALTER ROLE postgres (the user doing the restore keeps its own attributes)',
+      'a tablespace statement (tablespaces are not restored)',
+    ]);
   });
 
   it('is idempotent: filtering for a server that already has every role creates none', () => {

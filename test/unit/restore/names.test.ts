@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { drRestoreWorkflowId, drWorkflowId, keptDatabaseName, MAX_IDENTIFIER_BYTES, restoredDatabaseName, restoreStagingName, restoreWorkflowId, utf8Length } from '../../../src/restore/names.js';
+import {
+  drRestoreWorkflowId,
+  drWorkflowId,
+  keptDatabaseName,
+  MAX_IDENTIFIER_BYTES,
+  restoredDatabaseName,
+  restoreStagingName,
+  restoreWorkflowId,
+  utf8Length,
+} from '../../../src/restore/names.js';
 
 const AT = '2026-11-24T02:03:04.567Z';
 
@@ -12,18 +21,17 @@ describe('database names', () => {
     expect(keptDatabaseName(database, AT)).toBe(kept);
   });
 
-  it.each([
-    ['a'.repeat(63)],
-    ['日本語のデータベース'.repeat(4)],
-    ['x'.repeat(40) + 'é'.repeat(10)],
-  ])('fits in 63 bytes, shortening the database part by whole characters: %s', (database) => {
-    for (const name of [restoredDatabaseName(database, AT), keptDatabaseName(database, AT)]) {
-      expect(utf8Length(name)).toBeLessThanOrEqual(MAX_IDENTIFIER_BYTES);
-      expect(Buffer.byteLength(name)).toBe(utf8Length(name));
-      expect(name).toMatch(/_20261124_020304$/);
-      expect(database.startsWith(name.replace(/_(restored|before_restore)_20261124_020304$/, ''))).toBe(true);
-    }
-  });
+  it.each([['a'.repeat(63)], ['日本語のデータベース'.repeat(4)], ['x'.repeat(40) + 'é'.repeat(10)]])(
+    'fits in 63 bytes, shortening the database part by whole characters: %s',
+    (database) => {
+      for (const name of [restoredDatabaseName(database, AT), keptDatabaseName(database, AT)]) {
+        expect(utf8Length(name)).toBeLessThanOrEqual(MAX_IDENTIFIER_BYTES);
+        expect(Buffer.byteLength(name)).toBe(utf8Length(name));
+        expect(name).toMatch(/_20261124_020304$/);
+        expect(database.startsWith(name.replace(/_(restored|before_restore)_20261124_020304$/, ''))).toBe(true);
+      }
+    },
+  );
 });
 
 describe('workflow ids', () => {
@@ -34,6 +42,8 @@ describe('workflow ids', () => {
   });
 
   it('gives each run its own staging folder, safe as a path segment', () => {
-    expect(restoreStagingName('dr-app-2026-11-24T02:03:04Z-restore', '0192f1a2-7c3d-4e5f-8a9b-0c1d2e3f4a5b')).toBe('restore-dr-app-2026-11-24T02-03-04Z-restore-0192f1a27c3d');
+    expect(restoreStagingName('dr-app-2026-11-24T02:03:04Z-restore', '0192f1a2-7c3d-4e5f-8a9b-0c1d2e3f4a5b')).toBe(
+      'restore-dr-app-2026-11-24T02-03-04Z-restore-0192f1a27c3d',
+    );
   });
 });

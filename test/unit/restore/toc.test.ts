@@ -1,7 +1,20 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { isDataLine, parseRelationName, parseTocList, PostDataLinkScanner, ScriptHeaderParser, selectEntries, SelectionError, tablesToKeepLogged, useList, withDataEntries, type QualifiedName, type TocEntry } from '../../../src/restore/toc.js';
+import {
+  isDataLine,
+  parseRelationName,
+  parseTocList,
+  PostDataLinkScanner,
+  ScriptHeaderParser,
+  selectEntries,
+  SelectionError,
+  tablesToKeepLogged,
+  useList,
+  withDataEntries,
+  type QualifiedName,
+  type TocEntry,
+} from '../../../src/restore/toc.js';
 
 const FIXTURES = path.join(import.meta.dirname, 'fixtures');
 const list = parseTocList(readFileSync(path.join(FIXTURES, 'toc.list'), 'utf8'));
@@ -16,7 +29,10 @@ function entries(): TocEntry[] {
 function restored(want: { tables?: string[]; schemas?: string[] }): string[] {
   const all = entries();
   const selection = selectEntries(all, want);
-  return all.filter((e) => selection.ids.has(e.id)).map((e) => `${e.desc} ${e.schema}.${e.name}`).sort();
+  return all
+    .filter((e) => selection.ids.has(e.id))
+    .map((e) => `${e.desc} ${e.schema}.${e.name}`)
+    .sort();
 }
 
 describe('parseTocList', () => {
@@ -61,14 +77,18 @@ describe('selectEntries', () => {
 
   it('skips a foreign key to a table that is not restored, and says so', () => {
     const selection = selectEntries(entries(), { tables: ['tracked_products'] });
-    expect(selection.skipped).toEqual(['FK CONSTRAINT public.tracked_products tracked_products_product_id_fkey: needs public.products, which is not restored']);
+    expect(selection.skipped).toEqual([
+      'FK CONSTRAINT public.tracked_products tracked_products_product_id_fkey: needs public.products, which is not restored',
+    ]);
     expect(restored({ tables: ['tracked_products'] })).not.toContain('CONSTRAINT public.products products_pkey');
   });
 
   it('keeps the foreign key when both tables are restored', () => {
     const selection = selectEntries(entries(), { tables: ['tracked_products', 'public.products'] });
     expect(selection.skipped).toEqual([]);
-    expect(restored({ tables: ['tracked_products', 'public.products'] })).toContain('FK CONSTRAINT public.tracked_products tracked_products_product_id_fkey');
+    expect(restored({ tables: ['tracked_products', 'public.products'] })).toContain(
+      'FK CONSTRAINT public.tracked_products tracked_products_product_id_fkey',
+    );
   });
 
   it('restores every partition of a selected partitioned table, with the partitioned indexes', () => {
@@ -92,7 +112,11 @@ describe('selectEntries', () => {
   });
 
   it('creates the schema of a table outside public', () => {
-    expect(restored({ tables: ['sales."Order Items"'] })).toEqual(['SCHEMA -.sales', 'TABLE DATA sales.Order Items', 'TABLE sales.Order Items']);
+    expect(restored({ tables: ['sales."Order Items"'] })).toEqual([
+      'SCHEMA -.sales',
+      'TABLE DATA sales.Order Items',
+      'TABLE sales.Order Items',
+    ]);
   });
 
   it('restores a whole schema: the schema, its tables and their data, its materialized view and its refresh', () => {
@@ -155,7 +179,7 @@ const name = (text: string): QualifiedName => {
 const label = (t: QualifiedName) => `${t.schema}.${t.name}`;
 
 describe('PostDataLinkScanner', () => {
-  it('reads every foreign key and published table of the zoo\'s post-data script, quoted names unquoted', () => {
+  it("reads every foreign key and published table of the zoo's post-data script, quoted names unquoted", () => {
     const links = scan(readFileSync(path.join(FIXTURES, 'zoo-post-data.sql'), 'utf8'));
     expect(links.uncertain).toBe(false);
     expect(links.foreignKeys.map((fk) => `${label(fk.from)} -> ${label(fk.to)}`).sort()).toEqual([
@@ -179,8 +203,16 @@ describe('PostDataLinkScanner', () => {
   });
 
   it.each([
-    ['quotes, dots, commas and parentheses inside names', 'ALTER TABLE ONLY "a.b"."t (1), ""x"""\n    ADD CONSTRAINT "fk, REFERENCES x.y(" FOREIGN KEY ("c, d", e) REFERENCES "s ""q"""."T"(id, "x y") MATCH FULL ON DELETE CASCADE;', 'a.b|t (1), "x" -> s "q"|T'],
-    ['a partitioned table (no ONLY), deferrable and not valid', 'ALTER TABLE public.price_history\n    ADD CONSTRAINT fk FOREIGN KEY (product_id) REFERENCES public.products(id) DEFERRABLE INITIALLY DEFERRED NOT VALID;', 'public|price_history -> public|products'],
+    [
+      'quotes, dots, commas and parentheses inside names',
+      'ALTER TABLE ONLY "a.b"."t (1), ""x"""\n    ADD CONSTRAINT "fk, REFERENCES x.y(" FOREIGN KEY ("c, d", e) REFERENCES "s ""q"""."T"(id, "x y") MATCH FULL ON DELETE CASCADE;',
+      'a.b|t (1), "x" -> s "q"|T',
+    ],
+    [
+      'a partitioned table (no ONLY), deferrable and not valid',
+      'ALTER TABLE public.price_history\n    ADD CONSTRAINT fk FOREIGN KEY (product_id) REFERENCES public.products(id) DEFERRABLE INITIALLY DEFERRED NOT VALID;',
+      'public|price_history -> public|products',
+    ],
   ])('reads a foreign key with %s', (_what, script, expected) => {
     const links = scan(script);
     expect(links.uncertain).toBe(false);
@@ -212,13 +244,47 @@ describe('tablesToKeepLogged', () => {
 
   it.each([
     ['nothing when no partitioned table references a table', [table('s.a'), table('s.b')], [fk('s.a', 's.b')], [], []],
-    ['the table a partitioned table references', [table('s.parted', true), table('s.p1'), table('s.products')], [fk('s.parted', 's.products')], [], ['s.products']],
-    ['what a kept table references, in turn', [table('s.parted', true), table('s.a'), table('s.b'), table('s.c')], [fk('s.parted', 's.a'), fk('s.a', 's.b'), fk('s.c', 's.a')], [], ['s.a', 's.b']],
-    ['nothing for a table referencing a partitioned one, nor the partitions', [table('s.orders', true), table('s.orders_p0'), table('s.notes')], [fk('s.notes', 's.orders')], [], []],
-    ['a published table and what it references', [table('s.pub'), table('s.ref'), table('s.other')], [fk('s.pub', 's.ref')], ['s.pub'], ['s.pub', 's.ref']],
-    ['a cycle once', [table('s.parted', true), table('s.a'), table('s.b')], [fk('s.parted', 's.a'), fk('s.a', 's.b'), fk('s.b', 's.a'), fk('s.a', 's.a')], [], ['s.a', 's.b']],
+    [
+      'the table a partitioned table references',
+      [table('s.parted', true), table('s.p1'), table('s.products')],
+      [fk('s.parted', 's.products')],
+      [],
+      ['s.products'],
+    ],
+    [
+      'what a kept table references, in turn',
+      [table('s.parted', true), table('s.a'), table('s.b'), table('s.c')],
+      [fk('s.parted', 's.a'), fk('s.a', 's.b'), fk('s.c', 's.a')],
+      [],
+      ['s.a', 's.b'],
+    ],
+    [
+      'nothing for a table referencing a partitioned one, nor the partitions',
+      [table('s.orders', true), table('s.orders_p0'), table('s.notes')],
+      [fk('s.notes', 's.orders')],
+      [],
+      [],
+    ],
+    [
+      'a published table and what it references',
+      [table('s.pub'), table('s.ref'), table('s.other')],
+      [fk('s.pub', 's.ref')],
+      ['s.pub'],
+      ['s.pub', 's.ref'],
+    ],
+    [
+      'a cycle once',
+      [table('s.parted', true), table('s.a'), table('s.b')],
+      [fk('s.parted', 's.a'), fk('s.a', 's.b'), fk('s.b', 's.a'), fk('s.a', 's.a')],
+      [],
+      ['s.a', 's.b'],
+    ],
     ['names equal but in other schemas apart', [table('x.parted', true), table('x.t'), table('y.t')], [fk('x.parted', 'x.t')], [], ['x.t']],
   ])('keeps %s', (_what, tables, foreignKeys, published, expected) => {
-    expect(tablesToKeepLogged(tables, { foreignKeys, published: published.map(name) }).map(label).sort()).toEqual(expected);
+    expect(
+      tablesToKeepLogged(tables, { foreignKeys, published: published.map(name) })
+        .map(label)
+        .sort(),
+    ).toEqual(expected);
   });
 });

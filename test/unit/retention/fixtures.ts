@@ -36,7 +36,17 @@ export function fakeManifest(options: { target: string; scheduledAt: string; tie
     serverVersion: '15.0',
     pgDumpVersion: '15.0',
     snapshot: '00000003-00000002-1',
-    files: [{ kind: 'dump', name: DUMP_NAME, compression: 'zstd', plainSize: object.size, plainSha256: object.sha256, size: object.size, sha256: object.sha256 }],
+    files: [
+      {
+        kind: 'dump',
+        name: DUMP_NAME,
+        compression: 'zstd',
+        plainSize: object.size,
+        plainSha256: object.sha256,
+        size: object.size,
+        sha256: object.sha256,
+      },
+    ],
     encryption: { format: 'age-v1', recipients: ['age1qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq'] },
     tables: [{ table: 'public.t', rows: 1 }],
     destinations: Object.fromEntries(options.destinations.map((d) => [d, { objects: [object] }])),

@@ -3,7 +3,7 @@ import type { Tier } from '../../../src/domain.js';
 import { parseConfigText } from '../../../src/config/load.js';
 import { ConfigError } from '../../../src/errors.js';
 import { OBJECT_LOCK_DAYS_REFUSAL } from '../../../src/config/schema.js';
-import { backupLocks, copyLockUntil, lockRules } from '../../../src/retention/lock.js';
+import { backupLocks, copyLockUntil, lockOfCopy, lockRules } from '../../../src/retention/lock.js';
 import { planRetention } from '../../../src/retention/plan.js';
 import { defaultPolicy } from './fixtures.js';
 import { catalogEntry, fakeManifest } from './fixtures.js';
@@ -22,13 +22,19 @@ describe('a copy is locked until its own expiry plus the margin', () => {
     ['a monthly in offsite (only monthly goes there): a year', ['daily', 'monthly'], 'offsite', after(372 * DAY)],
     ['a daily+weekly in offsite, a destination none of its tiers uses: its longest tier', ['daily', 'weekly'], 'offsite', after(97 * DAY)],
   ])('%s', (_why, tiers, destination, expected) => {
-    expect(copyLockUntil({ target: 'app', tiers, destination, scheduledAt: SLOT, policy: defaultPolicy(), rule, now: SLOT })).toBe(expected);
+    expect(copyLockUntil({ target: 'app', tiers, destination, scheduledAt: SLOT, policy: defaultPolicy(), rule, now: SLOT })).toBe(
+      expected,
+    );
   });
 
-  it('follows a target\'s own keepDays', () => {
+  it("follows a target's own keepDays", () => {
     const policy = defaultPolicy({ targets: { app: { monthly: 730 } } });
-    expect(copyLockUntil({ target: 'app', tiers: ['monthly'], destination: 'cloud', scheduledAt: SLOT, policy, rule, now: SLOT })).toBe(after(737 * DAY));
-    expect(copyLockUntil({ target: 'other', tiers: ['monthly'], destination: 'cloud', scheduledAt: SLOT, policy, rule, now: SLOT })).toBe(after(372 * DAY));
+    expect(copyLockUntil({ target: 'app', tiers: ['monthly'], destination: 'cloud', scheduledAt: SLOT, policy, rule, now: SLOT })).toBe(
+      after(737 * DAY),
+    );
+    expect(copyLockUntil({ target: 'other', tiers: ['monthly'], destination: 'cloud', scheduledAt: SLOT, policy, rule, now: SLOT })).toBe(
+      after(372 * DAY),
+    );
   });
 
   it.each<[string, number, string | undefined]>([
@@ -36,7 +42,17 @@ describe('a copy is locked until its own expiry plus the margin', () => {
     ['a lock ending a millisecond from now is still set', 37 * DAY - 1, after(37 * DAY)],
     ['a lock that would have ended already is none (stores refuse a past date)', 37 * DAY, undefined],
   ])('%s', (_why, nowAfterMs, expected) => {
-    expect(copyLockUntil({ target: 'app', tiers: ['daily'], destination: 'cloud', scheduledAt: SLOT, policy: defaultPolicy(), rule, now: after(nowAfterMs) })).toBe(expected);
+    expect(
+      copyLockUntil({
+        target: 'app',
+        tiers: ['daily'],
+        destination: 'cloud',
+        scheduledAt: SLOT,
+        policy: defaultPolicy(),
+        rule,
+        now: after(nowAfterMs),
+      }),
+    ).toBe(expected);
   });
 
   it('never locks a copy past the moment retention deletes it by more than the margin', () => {
@@ -44,7 +60,12 @@ describe('a copy is locked until its own expiry plus the margin', () => {
     for (const tiers of [['daily'], ['daily', 'weekly'], ['daily', 'monthly'], ['daily', 'weekly', 'monthly']] as Tier[][]) {
       const manifest = fakeManifest({ target: 'app', scheduledAt: SLOT, tiers, destinations: ['cloud'] });
       const until = Date.parse(copyLockUntil({ target: 'app', tiers, destination: 'cloud', scheduledAt: SLOT, policy, rule, now: SLOT })!);
-      const planAt = (ms: number) => planRetention({ backups: [catalogEntry(manifest, ['cloud'])], now: new Date(ms).toISOString(), policy: { ...policy, maxDeleteFraction: 1 } });
+      const planAt = (ms: number) =>
+        planRetention({
+          backups: [catalogEntry(manifest, ['cloud'])],
+          now: new Date(ms).toISOString(),
+          policy: { ...policy, maxDeleteFraction: 1 },
+        });
       // Retention still keeps it an instant before the lock's margin begins, and gives it up after.
       const expiry = until - rule.marginMs;
       expect(planAt(expiry).decisions[0]!.action).toBe('keep');
@@ -66,8 +87,41 @@ describe('the locks of a backup', () => {
     );
     const rules = lockRules(config);
     expect(rules).toEqual({ cloud: { mode: 'GOVERNANCE', marginMs: 12 * HOUR }, offsite: { mode: 'COMPLIANCE', marginMs: DAY } });
-    const locks = backupLocks({ target: 'app', tiers: ['daily', 'monthly'], scheduledAt: SLOT, destinations: ['local', 'cloud', 'offsite'], policy: defaultPolicy(), rules, now: SLOT });
+    const locks = backupLocks({
+      target: 'app',
+      tiers: ['daily', 'monthly'],
+      scheduledAt: SLOT,
+      destinations: ['local', 'cloud', 'offsite'],
+      policy: defaultPolicy(),
+      rules,
+      now: SLOT,
+    });
     expect(locks).toEqual({ cloud: after(365 * DAY + 12 * HOUR), offsite: after(366 * DAY) });
+  });
+});
+
+describe('the lock of a copy written again (replication, repair)', () => {
+  const config = parseConfigText(
+    [
+      'destinations:',
+      '  local: { type: local, path: backups }',
+      '  cloud: { type: s3, bucket: strongbox-cloud }',
+      '  offsite: { type: s3, bucket: strongbox-offsite, objectLock: { mode: GOVERNANCE, margin: 2d } }',
+    ].join('\n'),
+    { source: '/etc/strongbox.yaml', baseDir: '/etc' },
+  );
+  const backup = { target: 'app', tiers: ['daily', 'monthly'] as Tier[], scheduledAt: SLOT };
+
+  it('is the date its backup would have given a copy there', () => {
+    expect(lockOfCopy(config, backup, 'offsite', new Date(after(100 * DAY)))).toEqual(new Date(after(367 * DAY)));
+  });
+
+  it.each([
+    ['a destination without objectLock', 'cloud', 0],
+    ['a local destination', 'local', 0],
+    ['a copy whose lock would have ended', 'offsite', 367 * DAY],
+  ])('is none for %s', (_why, destination, nowAfterMs) => {
+    expect(lockOfCopy(config, backup, destination, new Date(after(nowAfterMs)))).toBeUndefined();
   });
 });
 
@@ -84,7 +138,9 @@ describe('objectLock configuration', () => {
   };
 
   it('refuses the fixed number of days, naming the new shape', () => {
-    const problems = problemsOf('destinations:\n  cloud: { type: s3, bucket: strongbox-cloud, objectLock: { mode: GOVERNANCE, days: 30 } }');
+    const problems = problemsOf(
+      'destinations:\n  cloud: { type: s3, bucket: strongbox-cloud, objectLock: { mode: GOVERNANCE, days: 30 } }',
+    );
     expect(problems).toHaveLength(1);
     expect(problems[0]).toContain('destinations.cloud.objectLock.days');
     expect(problems[0]).toContain(OBJECT_LOCK_DAYS_REFUSAL);

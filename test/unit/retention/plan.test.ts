@@ -23,7 +23,9 @@ function backup(
 
 /** Ten recent nightly backups (daily; the most recent also weekly and monthly), so a tier never runs empty. */
 function recent(target = 'app', policy = defaultPolicy()): CatalogEntry[] {
-  return Array.from({ length: 10 }, (_, i) => backup(ago(i, -23 * 3_600_000), i === 0 ? ['daily', 'weekly', 'monthly'] : ['daily'], { target, policy }));
+  return Array.from({ length: 10 }, (_, i) =>
+    backup(ago(i, -23 * 3_600_000), i === 0 ? ['daily', 'weekly', 'monthly'] : ['daily'], { target, policy }),
+  );
 }
 
 function decisionOf(decisions: CopyDecision[], backupId: string): Record<string, string> {
@@ -34,9 +36,19 @@ describe('keep periods', () => {
   it.each<[string, string, Tier[], Record<string, string>]>([
     ['a daily exactly 30 days old is kept', ago(30), ['daily'], { local: 'keep', cloud: 'keep' }],
     ['a daily 30 days and a second old is deleted', ago(30, 1000), ['daily'], { local: 'delete', cloud: 'delete' }],
-    ['the Sunday daily+weekly after 31 days: the local copy goes, the cloud copy stays (90 days)', ago(31), ['daily', 'weekly'], { local: 'delete', cloud: 'keep' }],
+    [
+      'the Sunday daily+weekly after 31 days: the local copy goes, the cloud copy stays (90 days)',
+      ago(31),
+      ['daily', 'weekly'],
+      { local: 'delete', cloud: 'keep' },
+    ],
     ['the Sunday daily+weekly after 91 days: the cloud copy goes too', ago(91), ['daily', 'weekly'], { cloud: 'delete' }],
-    ['a monthly after 100 days: gone locally, kept in cloud and offsite', ago(100), ['daily', 'monthly'], { local: 'delete', cloud: 'keep', offsite: 'keep' }],
+    [
+      'a monthly after 100 days: gone locally, kept in cloud and offsite',
+      ago(100),
+      ['daily', 'monthly'],
+      { local: 'delete', cloud: 'keep', offsite: 'keep' },
+    ],
     ['a monthly exactly 365 days old is kept', ago(365), ['daily', 'monthly'], { cloud: 'keep', offsite: 'keep' }],
     ['a monthly a year and an hour old is deleted', ago(365, 3_600_000), ['daily', 'monthly'], { cloud: 'delete', offsite: 'delete' }],
   ])('%s', (_why, scheduledAt, tiers, expected) => {
@@ -50,7 +62,9 @@ describe('keep periods', () => {
   it('gives each copy the reason of the tier that keeps it longest in that destination', () => {
     const subject = backup(ago(31), ['daily', 'weekly']);
     const plan = planRetention({ backups: [subject, ...recent()], now: NOW, policy: defaultPolicy() });
-    const reasons = Object.fromEntries(plan.decisions.filter((d) => d.backupId === subject.backupId).map((d) => [d.destination, [d.keepDays, d.reason]]));
+    const reasons = Object.fromEntries(
+      plan.decisions.filter((d) => d.backupId === subject.backupId).map((d) => [d.destination, [d.keepDays, d.reason]]),
+    );
     expect(reasons).toEqual({
       local: [30, 'daily copy older than 30 days'],
       cloud: [90, 'weekly copy within 90 days (until 2027-08-13T03:00:00Z)'],
@@ -79,11 +93,23 @@ describe('keep periods', () => {
 
   it('takes periods, destinations and overrides from the configuration', () => {
     const config = parseConfig(
-      { tiers: { daily: { destinations: ['local'], keepDays: 14 }, weekly: { destinations: ['cloud'], keepDays: 60 }, monthly: { destinations: ['offsite'], keepDays: 400 } }, retention: { maxDeleteFraction: 0.25 }, targets: { app: { database: 'app', keepDays: { weekly: 120 } } } },
+      {
+        tiers: {
+          daily: { destinations: ['local'], keepDays: 14 },
+          weekly: { destinations: ['cloud'], keepDays: 60 },
+          monthly: { destinations: ['offsite'], keepDays: 400 },
+        },
+        retention: { maxDeleteFraction: 0.25 },
+        targets: { app: { database: 'app', keepDays: { weekly: 120 } } },
+      },
       { source: undefined, baseDir: '/' },
     );
     expect(retentionPolicy(config)).toEqual({
-      tiers: { daily: { destinations: ['local'], keepDays: 14 }, weekly: { destinations: ['cloud'], keepDays: 60 }, monthly: { destinations: ['offsite'], keepDays: 400 } },
+      tiers: {
+        daily: { destinations: ['local'], keepDays: 14 },
+        weekly: { destinations: ['cloud'], keepDays: 60 },
+        monthly: { destinations: ['offsite'], keepDays: 400 },
+      },
       targets: { app: { weekly: 120 } },
       maxDeleteFraction: 0.25,
     });
@@ -96,7 +122,9 @@ describe('never deletes the newest verified backup', () => {
     const newerFailed = backup(ago(5), ['daily'], { verified: 'failed' });
     const plan = planRetention({ backups: [verified, newerFailed, ...recent()], now: NOW, policy: defaultPolicy() });
     expect(decisionOf(plan.decisions, verified.backupId)).toEqual({ local: 'keep', cloud: 'keep' });
-    expect(plan.decisions.find((d) => d.backupId === verified.backupId)!.reason).toBe('newest verified backup of app (its 30-day period ended 2027-06-05T03:00:00Z)');
+    expect(plan.decisions.find((d) => d.backupId === verified.backupId)!.reason).toBe(
+      'newest verified backup of app (its 30-day period ended 2027-06-05T03:00:00Z)',
+    );
   });
 
   it('lets an older verified backup go once a newer one passed', () => {
@@ -188,16 +216,36 @@ describe('refuses to delete more than maxDeleteFraction of a target', () => {
 describe('retention freeze and locks', () => {
   it('skips a frozen target entirely, with the reason', () => {
     const expired = backup(ago(40), ['daily']);
-    const plan = planRetention({ backups: [expired, ...recent()], now: NOW, policy: defaultPolicy(), frozen: { app: 'retention frozen by running DR workflow dr-app-1' } });
-    expect(plan.targets[0]).toMatchObject({ status: 'skipped', rule: 'frozen', reason: 'retention frozen by running DR workflow dr-app-1', deleting: 0 });
-    expect(plan.decisions.find((d) => d.backupId === expired.backupId)!).toMatchObject({ action: 'keep', reason: 'retention frozen by running DR workflow dr-app-1' });
+    const plan = planRetention({
+      backups: [expired, ...recent()],
+      now: NOW,
+      policy: defaultPolicy(),
+      frozen: { app: 'retention frozen by running DR workflow dr-app-1' },
+    });
+    expect(plan.targets[0]).toMatchObject({
+      status: 'skipped',
+      rule: 'frozen',
+      reason: 'retention frozen by running DR workflow dr-app-1',
+      deleting: 0,
+    });
+    expect(plan.decisions.find((d) => d.backupId === expired.backupId)!).toMatchObject({
+      action: 'keep',
+      reason: 'retention frozen by running DR workflow dr-app-1',
+    });
   });
 
   it('marks a copy with a locked object as locked, not deleted, and recounts', () => {
     const expired = backup(ago(40), ['daily']);
     const plan = planRetention({ backups: [expired, ...recent()], now: NOW, policy: defaultPolicy() });
     expect(plan.targets[0]!.deleting).toBe(2);
-    const locked = applyLocks(plan, [{ backupId: expired.backupId, destination: 'cloud', key: `backups/app/${expired.backupId}/db.dump.zst.age`, retainUntil: '2027-07-01T00:00:00.000Z' }]);
+    const locked = applyLocks(plan, [
+      {
+        backupId: expired.backupId,
+        destination: 'cloud',
+        key: `backups/app/${expired.backupId}/db.dump.zst.age`,
+        retainUntil: '2027-07-01T00:00:00.000Z',
+      },
+    ]);
     expect(decisionOf(locked.decisions, expired.backupId)).toEqual({ local: 'delete', cloud: 'locked' });
     expect(locked.decisions.find((d) => d.backupId === expired.backupId && d.destination === 'cloud')!.reason).toBe(
       'daily copy older than 30 days, but db.dump.zst.age is under a retention lock until 2027-07-01T00:00:00Z — skipped',
@@ -208,7 +256,9 @@ describe('retention freeze and locks', () => {
   it('marks a copy with an object under an S3 legal hold (its marker gone) as locked, saying so', () => {
     const expired = backup(ago(40), ['daily']);
     const plan = planRetention({ backups: [expired, ...recent()], now: NOW, policy: defaultPolicy() });
-    const locked = applyLocks(plan, [{ backupId: expired.backupId, destination: 'cloud', key: `backups/app/${expired.backupId}/manifest.json`, legalHold: true }]);
+    const locked = applyLocks(plan, [
+      { backupId: expired.backupId, destination: 'cloud', key: `backups/app/${expired.backupId}/manifest.json`, legalHold: true },
+    ]);
     expect(locked.decisions.find((d) => d.backupId === expired.backupId && d.destination === 'cloud')).toMatchObject({
       action: 'locked',
       reason: 'daily copy older than 30 days, but manifest.json is under an S3 legal hold (placed by strongbox hold, or by hand) — skipped',
@@ -217,7 +267,12 @@ describe('retention freeze and locks', () => {
 });
 
 describe('legal holds', () => {
-  const hold = { reason: 'case 4711: keep the March data', heldBy: 'legal@example', heldAt: '2027-03-02T10:00:00.000Z', destinations: ['local', 'cloud'] };
+  const hold = {
+    reason: 'case 4711: keep the March data',
+    heldBy: 'legal@example',
+    heldAt: '2027-03-02T10:00:00.000Z',
+    destinations: ['local', 'cloud'],
+  };
 
   it('keeps a held backup in every destination past its period, saying who held it and why', () => {
     const held = { ...backup(ago(200), ['daily']), hold };
@@ -227,7 +282,9 @@ describe('legal holds', () => {
       ['cloud', 'keep', true],
       ['local', 'keep', true],
     ]);
-    expect(decisions[0]!.reason).toBe('held since 2027-03-02T10:00:00Z by legal@example: case 4711: keep the March data (its 30-day period ended 2026-12-27T03:00:00Z) — remove the hold to let retention delete it');
+    expect(decisions[0]!.reason).toBe(
+      'held since 2027-03-02T10:00:00Z by legal@example: case 4711: keep the March data (its 30-day period ended 2026-12-27T03:00:00Z) — remove the hold to let retention delete it',
+    );
     expect(plan.targets[0]).toMatchObject({ status: 'ok', deleting: 0, expiredBackups: 0 });
   });
 

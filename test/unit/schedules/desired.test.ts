@@ -2,7 +2,13 @@ import type { ScheduleDescription } from '@temporalio/client';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../src/config/load.js';
 import { desiredSchedules, type DesiredSchedule } from '../../../src/schedules/desired.js';
-import { describeSpec, diffSchedules, normalizeDescription, normalizeDesired, toScheduleOptions } from '../../../src/schedules/normalize.js';
+import {
+  describeSpec,
+  diffSchedules,
+  normalizeDescription,
+  normalizeDesired,
+  toScheduleOptions,
+} from '../../../src/schedules/normalize.js';
 
 const config = (raw: Record<string, unknown>) => parseConfig(raw, { source: undefined, baseDir: '/' });
 
@@ -77,9 +83,30 @@ describe('desired schedules', () => {
         spec: { calendars: [{ hour: 3, minute: 15, comment: 'daily prune, after the nightly backups' }], timezone: 'UTC' },
       },
     ],
-    ['strongbox-config-backup', { workflowType: 'configBackupWorkflow', args: [{}], spec: { calendars: [{ hour: 2, minute: 45, comment: 'daily configuration backup' }], timezone: 'UTC' } }],
-    ['strongbox-export-app', { workflowType: 'exportWorkflow', args: [{ target: 'app' }], spec: { calendars: [{ hour: 4, minute: 0, comment: 'daily JSON export of app' }], timezone: 'UTC' } }],
-    ['strongbox-staleness', { workflowType: 'stalenessCheckWorkflow', args: [{}], spec: { calendars: [{ hour: '*', minute: 0, comment: 'hourly staleness check' }], timezone: 'UTC' } }],
+    [
+      'strongbox-config-backup',
+      {
+        workflowType: 'configBackupWorkflow',
+        args: [{}],
+        spec: { calendars: [{ hour: 2, minute: 45, comment: 'daily configuration backup' }], timezone: 'UTC' },
+      },
+    ],
+    [
+      'strongbox-export-app',
+      {
+        workflowType: 'exportWorkflow',
+        args: [{ target: 'app' }],
+        spec: { calendars: [{ hour: 4, minute: 0, comment: 'daily JSON export of app' }], timezone: 'UTC' },
+      },
+    ],
+    [
+      'strongbox-staleness',
+      {
+        workflowType: 'stalenessCheckWorkflow',
+        args: [{}],
+        spec: { calendars: [{ hour: '*', minute: 0, comment: 'hourly staleness check' }], timezone: 'UTC' },
+      },
+    ],
   ])('%s', (id, expected) => {
     expect(byId(desiredSchedules(twoTargets))[id]).toMatchObject(expected);
   });
@@ -92,10 +119,17 @@ describe('desired schedules', () => {
       spec: { calendars: [{ hour: 5, minute: 0, dayOfWeek: 'saturday', comment: 'weekly full scrub' }], timezone: 'UTC' },
     });
     expect(byId(desiredSchedules(twoTargets))['strongbox-scrub-fast']).toBeUndefined();
-    const both = byId(desiredSchedules(config({ scrub: { schedule: { full: { on: 'sunday', at: '04:10' }, fast: { enabled: true, at: '01:20' } } } })));
+    const both = byId(
+      desiredSchedules(config({ scrub: { schedule: { full: { on: 'sunday', at: '04:10' }, fast: { enabled: true, at: '01:20' } } } })),
+    );
     expect(both['strongbox-scrub']!.spec.calendars).toEqual([{ hour: 4, minute: 10, dayOfWeek: 'sunday', comment: 'weekly full scrub' }]);
-    expect(both['strongbox-scrub-fast']).toMatchObject({ args: [{ mode: 'fast' }], spec: { calendars: [{ hour: 1, minute: 20, comment: 'nightly fast scrub' }] } });
-    expect(desiredSchedules(config({ scrub: { schedule: { full: { enabled: false } } } })).map((s) => s.id)).not.toContain('strongbox-scrub');
+    expect(both['strongbox-scrub-fast']).toMatchObject({
+      args: [{ mode: 'fast' }],
+      spec: { calendars: [{ hour: 1, minute: 20, comment: 'nightly fast scrub' }] },
+    });
+    expect(desiredSchedules(config({ scrub: { schedule: { full: { enabled: false } } } })).map((s) => s.id)).not.toContain(
+      'strongbox-scrub',
+    );
   });
 
   it('has no backup schedule for a target whose schedule is disabled, and no export without items', () => {
@@ -185,13 +219,30 @@ describe('comparing with the server', () => {
 describe('weekday calendars', () => {
   const weekdays: DesiredSchedule = {
     ...byId(desiredSchedules(twoTargets))['strongbox-backup-shop']!,
-    spec: { calendars: [{ hour: 1, minute: 30, dayOfWeek: ['wednesday', 'monday'], comment: 'nightly backup of shop' }], timezone: 'Europe/Berlin' },
+    spec: {
+      calendars: [{ hour: 1, minute: 30, dayOfWeek: ['wednesday', 'monday'], comment: 'nightly backup of shop' }],
+      timezone: 'Europe/Berlin',
+    },
   };
 
   it('match their expanded form on the server, in week order', () => {
     const server = serverDescription();
     const calendar = server.spec.calendars![0]!;
-    const onServer = { ...server, spec: { ...server.spec, calendars: [{ ...calendar, dayOfWeek: [{ start: 'MONDAY', end: 'MONDAY', step: 1 }, { start: 'WEDNESDAY', end: 'WEDNESDAY', step: 1 }] }] } } as unknown as ScheduleDescription;
+    const onServer = {
+      ...server,
+      spec: {
+        ...server.spec,
+        calendars: [
+          {
+            ...calendar,
+            dayOfWeek: [
+              { start: 'MONDAY', end: 'MONDAY', step: 1 },
+              { start: 'WEDNESDAY', end: 'WEDNESDAY', step: 1 },
+            ],
+          },
+        ],
+      },
+    } as unknown as ScheduleDescription;
     expect(normalizeDesired(weekdays).calendars[0]!.dayOfWeek).toEqual(['MONDAY', 'WEDNESDAY']);
     expect(diffSchedules(normalizeDescription(onServer), normalizeDesired(weekdays))).toEqual([]);
     expect(diffSchedules(normalizeDescription(serverDescription()), normalizeDesired(weekdays))).toEqual(['spec.calendars']);
@@ -208,14 +259,24 @@ describe('point-in-time recovery schedules', () => {
     temporal: { taskQueue: 'sbq', pitrTaskQueue: 'sbq-pitr' },
     targets: {
       app: { database: 'app', pitr: { enabled: true, repository: { path: '/r' } } },
-      shop: { database: 'shop', schedule: { timezone: 'Europe/Berlin' }, pitr: { enabled: true, repository: { path: '/r' }, full: { on: 'wednesday', at: '03:10' }, diff: { at: '00:20' }, taskQueue: 'db2-pitr' } },
+      shop: {
+        database: 'shop',
+        schedule: { timezone: 'Europe/Berlin' },
+        pitr: {
+          enabled: true,
+          repository: { path: '/r' },
+          full: { on: 'wednesday', at: '03:10' },
+          diff: { at: '00:20' },
+          taskQueue: 'db2-pitr',
+        },
+      },
       legacy: { database: 'legacy', pitr: { enabled: true, repository: { path: '/r' }, diff: { enabled: false } } },
       off: { database: 'off', pitr: { enabled: false, repository: { path: '/r' } } },
     },
   });
   const list = byId(desiredSchedules(withPitr));
 
-  it('takes the weekly full on its day and the differential on the six others, on the database host\'s queue', () => {
+  it("takes the weekly full on its day and the differential on the six others, on the database host's queue", () => {
     expect(list['strongbox-pitr-full-app']).toMatchObject({
       workflowType: 'pitrBackupWorkflow',
       workflowId: 'pitr-full-app',
@@ -236,20 +297,40 @@ describe('point-in-time recovery schedules', () => {
   });
 
   it('leaves out a disabled differential, and targets without point-in-time recovery', () => {
-    expect(Object.keys(list).filter((id) => id.includes('pitr'))).toEqual(['strongbox-pitr-diff-app', 'strongbox-pitr-diff-shop', 'strongbox-pitr-full-app', 'strongbox-pitr-full-legacy', 'strongbox-pitr-full-shop']);
+    expect(Object.keys(list).filter((id) => id.includes('pitr'))).toEqual([
+      'strongbox-pitr-diff-app',
+      'strongbox-pitr-diff-shop',
+      'strongbox-pitr-full-app',
+      'strongbox-pitr-full-legacy',
+      'strongbox-pitr-full-shop',
+    ]);
     expect(desiredSchedules(twoTargets).some((s) => s.id.includes('pitr'))).toBe(false);
   });
 });
 
 describe('a calendar on one weekday', () => {
-  const weekly = { ...byId(desiredSchedules(twoTargets))['strongbox-prune']!, spec: { calendars: [{ hour: 4, minute: 15, dayOfWeek: 'sunday' as const, comment: 'weekly' }], timezone: 'UTC' } };
+  const weekly = {
+    ...byId(desiredSchedules(twoTargets))['strongbox-prune']!,
+    spec: { calendars: [{ hour: 4, minute: 15, dayOfWeek: 'sunday' as const, comment: 'weekly' }], timezone: 'UTC' },
+  };
 
-  it('matches the server\'s expanded form of the same weekday, and differs from another', () => {
+  it("matches the server's expanded form of the same weekday, and differs from another", () => {
     const server = (day: string) =>
       ({
         ...serverDescription(),
         spec: {
-          calendars: [{ second: [{ start: 0, end: 0, step: 1 }], minute: [{ start: 15, end: 15, step: 1 }], hour: [{ start: 4, end: 4, step: 1 }], dayOfMonth: [{ start: 1, end: 31, step: 1 }], month: [{ start: 'JANUARY', end: 'DECEMBER', step: 1 }], year: [], dayOfWeek: [{ start: day, end: day, step: 1 }], comment: 'weekly' }],
+          calendars: [
+            {
+              second: [{ start: 0, end: 0, step: 1 }],
+              minute: [{ start: 15, end: 15, step: 1 }],
+              hour: [{ start: 4, end: 4, step: 1 }],
+              dayOfMonth: [{ start: 1, end: 31, step: 1 }],
+              month: [{ start: 'JANUARY', end: 'DECEMBER', step: 1 }],
+              year: [],
+              dayOfWeek: [{ start: day, end: day, step: 1 }],
+              comment: 'weekly',
+            },
+          ],
           intervals: [],
           skip: [],
           timezone: '',

@@ -26,18 +26,35 @@ describe('checking and copying an object', () => {
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   it('full mode reads every byte once and finds the object good, then a flipped byte damaged', async () => {
-    expect(await checkObject(a, object, { mode: 'full', attempt: 1 })).toEqual({ key: object.key, state: 'good', bytesRead: object.size, requests: 1, attempt: 1 });
+    expect(await checkObject(a, object, { mode: 'full', attempt: 1 })).toEqual({
+      key: object.key,
+      state: 'good',
+      bytesRead: object.size,
+      requests: 1,
+      attempt: 1,
+    });
     const flipped = Buffer.from(bytes);
     flipped[10] = 0x79;
     writeFileSync(fileOf('a'), flipped);
     const check = await checkObject(a, object, { mode: 'full', attempt: 2 });
     expect(check).toMatchObject({ state: 'damaged', bytesRead: object.size, attempt: 2 });
-    expect(check.detail).toMatch(new RegExp(`^${object.key} in destination a has SHA-256 [0-9a-f]{64} \\(${object.size} bytes\\), the manifest recorded ${object.sha256} \\(${object.size} bytes\\)$`));
+    expect(check.detail).toMatch(
+      new RegExp(
+        `^${object.key} in destination a has SHA-256 [0-9a-f]{64} \\(${object.size} bytes\\), the manifest recorded ${object.sha256} \\(${object.size} bytes\\)$`,
+      ),
+    );
   });
 
   it('fast mode reads nothing: it finds a truncated or missing object, not a flipped byte under the same size', async () => {
     truncateSync(fileOf('a'), 10);
-    expect(await checkObject(a, object, { mode: 'fast', attempt: 1 })).toEqual({ key: object.key, state: 'damaged', bytesRead: 0, requests: 1, attempt: 1, detail: `${object.key} in destination a has 10 bytes, the manifest recorded ${object.size}` });
+    expect(await checkObject(a, object, { mode: 'fast', attempt: 1 })).toEqual({
+      key: object.key,
+      state: 'damaged',
+      bytesRead: 0,
+      requests: 1,
+      attempt: 1,
+      detail: `${object.key} in destination a has 10 bytes, the manifest recorded ${object.size}`,
+    });
     await a.delete(object.key);
     expect(await checkObject(a, object, { mode: 'fast', attempt: 1 })).toMatchObject({ state: 'missing', bytesRead: 0, requests: 1 });
     expect(await checkObject(a, object, { mode: 'full', attempt: 1 })).toMatchObject({ state: 'missing', bytesRead: 0, requests: 1 });

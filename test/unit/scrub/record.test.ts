@@ -1,8 +1,28 @@
 import { describe, expect, it } from 'vitest';
-import { copyStateOf, describeFindings, parseScrubRecord, planRepairs, scrubKey, scrubOutcome, type CopyScrub, type ObjectCheck } from '../../../src/scrub/record.js';
+import {
+  copyStateOf,
+  describeFindings,
+  parseScrubRecord,
+  planRepairs,
+  scrubKey,
+  scrubOutcome,
+  type CopyScrub,
+  type ObjectCheck,
+} from '../../../src/scrub/record.js';
 
-const object = (state: ObjectCheck['state'], key = 'backups/app/app-1/db.dump.zst.age'): ObjectCheck => ({ key, state, bytesRead: 0, requests: 1, attempt: 1 });
-const copy = (destination: string, state: CopyScrub['state'], repair?: CopyScrub['repair']): CopyScrub => ({ destination, state, objects: [], ...(repair ? { repair } : {}) });
+const object = (state: ObjectCheck['state'], key = 'backups/app/app-1/db.dump.zst.age'): ObjectCheck => ({
+  key,
+  state,
+  bytesRead: 0,
+  requests: 1,
+  attempt: 1,
+});
+const copy = (destination: string, state: CopyScrub['state'], repair?: CopyScrub['repair']): CopyScrub => ({
+  destination,
+  state,
+  objects: [],
+  ...(repair ? { repair } : {}),
+});
 
 describe('judging a copy from its objects', () => {
   it.each<[string, ObjectCheck['state'][], ReturnType<typeof copyStateOf>]>([
@@ -18,8 +38,16 @@ describe('judging a copy from its objects', () => {
 describe('the outcome of a backup', () => {
   it.each<[string, CopyScrub[], ReturnType<typeof scrubOutcome>]>([
     ['every copy good', [copy('local', 'good'), copy('cloud', 'good')], 'intact'],
-    ['a damaged copy repaired', [copy('local', 'damaged', { outcome: 'repaired', from: 'cloud', objects: ['k'], detail: '' }), copy('cloud', 'good')], 'repaired'],
-    ['a damaged copy whose repair was refused', [copy('local', 'damaged', { outcome: 'refused', objects: ['k'], detail: 'locked' }), copy('cloud', 'good')], 'damaged'],
+    [
+      'a damaged copy repaired',
+      [copy('local', 'damaged', { outcome: 'repaired', from: 'cloud', objects: ['k'], detail: '' }), copy('cloud', 'good')],
+      'repaired',
+    ],
+    [
+      'a damaged copy whose repair was refused',
+      [copy('local', 'damaged', { outcome: 'refused', objects: ['k'], detail: 'locked' }), copy('cloud', 'good')],
+      'damaged',
+    ],
     ['no copy good', [copy('local', 'damaged'), copy('cloud', 'missing')], 'lost'],
     ['the only good copy unreachable is not counted as good', [copy('local', 'damaged'), copy('cloud', 'unreachable')], 'lost'],
     ['an unreachable copy beside a good one', [copy('local', 'good'), copy('cloud', 'unreachable')], 'intact'],
@@ -48,7 +76,9 @@ describe('choosing what to repair from', () => {
 
 describe('scrub evidence', () => {
   it('is keyed beside the manifest by time and run', () => {
-    expect(scrubKey('app', 'app-20261124T020000Z', '2026-12-05T05:00:00.042Z', 'a1b2-c3d4-e5f6-0718-9abc')).toBe('backups/app/app-20261124T020000Z/scrub/20261205T050000042Z-a1b2c3d4e5f6.json');
+    expect(scrubKey('app', 'app-20261124T020000Z', '2026-12-05T05:00:00.042Z', 'a1b2-c3d4-e5f6-0718-9abc')).toBe(
+      'backups/app/app-20261124T020000Z/scrub/20261205T050000042Z-a1b2c3d4e5f6.json',
+    );
   });
 
   it('names each copy that is not good and what became of it', () => {
@@ -56,11 +86,20 @@ describe('scrub evidence', () => {
       backupId: 'app-1',
       copies: [
         copy('local', 'good'),
-        { ...copy('cloud', 'damaged', { outcome: 'repaired', from: 'local', objects: ['k'], detail: '' }), objects: [{ ...object('damaged'), detail: 'k has SHA-256 x' }] },
-        { ...copy('offsite', 'missing', { outcome: 'refused', objects: ['k'], detail: 'under a retention lock' }), objects: [{ ...object('missing'), detail: 'k is missing' }] },
+        {
+          ...copy('cloud', 'damaged', { outcome: 'repaired', from: 'local', objects: ['k'], detail: '' }),
+          objects: [{ ...object('damaged'), detail: 'k has SHA-256 x' }],
+        },
+        {
+          ...copy('offsite', 'missing', { outcome: 'refused', objects: ['k'], detail: 'under a retention lock' }),
+          objects: [{ ...object('missing'), detail: 'k is missing' }],
+        },
       ],
     });
-    expect(lines).toEqual(['cloud: damaged (k has SHA-256 x) — repaired from local', 'offsite: missing (k is missing) — not repaired: under a retention lock']);
+    expect(lines).toEqual([
+      'cloud: damaged (k has SHA-256 x) — repaired from local',
+      'offsite: missing (k is missing) — not repaired: under a retention lock',
+    ]);
   });
 
   it('refuses a record of another format version, naming it', () => {

@@ -31,7 +31,7 @@ describe('following a file while its writer writes it', () => {
     expect((await reading).toString()).toBe('first part, second part');
   });
 
-  it('fails with the writer\'s reason when the writer marks the file failed', async () => {
+  it("fails with the writer's reason when the writer marks the file failed", async () => {
     const reading = collect(followStream(file));
     await writeFile(file, 'half');
     await markFailed(file, 'checksum mismatch of the ciphertext');

@@ -10,11 +10,19 @@ describe('telling an object store outage from other failures', () => {
   it.each<[string, unknown, boolean]>([
     ['a refused connection (the store is down)', errno('ECONNREFUSED', 'connect ECONNREFUSED 127.0.0.1:9000'), true],
     ['a connection reset in the middle of a part', errno('ECONNRESET', 'socket hang up'), true],
-    ['a refusal from every address of the host', Object.assign(new AggregateError([errno('ECONNREFUSED'), errno('ECONNREFUSED')]), { code: undefined }), true],
+    [
+      'a refusal from every address of the host',
+      Object.assign(new AggregateError([errno('ECONNREFUSED'), errno('ECONNREFUSED')]), { code: undefined }),
+      true,
+    ],
     ['the SDK giving up on a connect', Object.assign(new Error('connection timed out'), { name: 'TimeoutError' }), true],
     ['503 from a store starting up', s3('XMinioServerNotInitialized', 503), true],
     ['500 from the store', s3('InternalError', 500), true],
-    ['an outage wrapped by the classifier', new StrongboxError(FailureType.Transient, 'cannot inspect x', { cause: errno('ECONNREFUSED') }), true],
+    [
+      'an outage wrapped by the classifier',
+      new StrongboxError(FailureType.Transient, 'cannot inspect x', { cause: errno('ECONNREFUSED') }),
+      true,
+    ],
     ['refused credentials', s3('AccessDenied', 403), false],
     ['an API the store does not implement (501 is no outage)', s3('NotImplemented', 501), false],
     ['a missing bucket', s3('NoSuchBucket', 404), false],

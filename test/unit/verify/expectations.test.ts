@@ -31,10 +31,10 @@ describe('SQL check expectations', () => {
   });
 
   it.each<[unknown, Expectation, string]>([
-    ['500', { equals: 500 }, 'returned \'500\' (expected = 500)'],
-    ['3', { min: 100 }, 'returned \'3\' (expected >= 100)'],
+    ['500', { equals: 500 }, "returned '500' (expected = 500)"],
+    ['3', { min: 100 }, "returned '3' (expected >= 100)"],
     [11, { min: 1, max: 10 }, 'returned 11 (expected between 1 and 10)'],
-    ['x', { equals: 1 }, 'returned \'x\' (expected = 1; not a number)'],
+    ['x', { equals: 1 }, "returned 'x' (expected = 1; not a number)"],
     [null, { equals: 'ok' }, "returned NULL (expected = 'ok')"],
     [undefined, { max: 5 }, 'returned no rows (expected <= 5)'],
   ])('says what %s returned against %j', (value, expect_, detail) => {

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { afterBackupVerifyWorkflowId, isScratchDatabaseName, scratchDatabaseName, verifyStagingName, verifyWorkflowId } from '../../../src/verify/names.js';
+import {
+  afterBackupVerifyWorkflowId,
+  isScratchDatabaseName,
+  scratchDatabaseName,
+  verifyStagingName,
+  verifyWorkflowId,
+} from '../../../src/verify/names.js';
 
 const RUN_ID = '0191f3c2-7a4b-7c1d-9e2f-3a4b5c6d7e8f';
 

@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { FailureType } from '../../../src/failures.js';
-import { copyVerdicts, describeDamagedCopies, describeMismatches, isVerdictAboutBackup, judge, type DatabaseCheckReport } from '../../../src/verify/verdict.js';
+import {
+  copyVerdicts,
+  describeDamagedCopies,
+  describeMismatches,
+  isVerdictAboutBackup,
+  judge,
+  type DatabaseCheckReport,
+} from '../../../src/verify/verdict.js';
 
 const clean: DatabaseCheckReport = {
   countsCompared: true,
@@ -27,7 +34,10 @@ describe('judging a restored database', () => {
   });
 
   it('fails with a failed check, quoting what it returned', () => {
-    const verdict = judge({ ...clean, checks: [...clean.checks, { name: 'tracked', passed: false, detail: "returned '0' (expected >= 1)" }] });
+    const verdict = judge({
+      ...clean,
+      checks: [...clean.checks, { name: 'tracked', passed: false, detail: "returned '0' (expected >= 1)" }],
+    });
     expect(verdict.failureType).toBe(FailureType.CheckFailed);
     expect(verdict.reason).toBe("1 of 2 check(s) failed: tracked returned '0' (expected >= 1)");
   });
@@ -89,17 +99,53 @@ describe('which failures are evidence against the backup', () => {
 describe('the verdict on each copy', () => {
   const damaged = (destination: string) => ({ destination, state: 'damaged' as const, detail: `${destination} differs` });
   it.each([
-    ['the first copy read whole, the others unread', ['local', 'cloud'], [{ destination: 'local', state: 'good' as const }], [{ destination: 'local', state: 'good' }, { destination: 'cloud', state: 'unread' }]],
-    ['a damaged copy, then the good one read', ['local', 'cloud', 'offsite'], [damaged('local'), { destination: 'cloud', state: 'good' as const }], [damaged('local'), { destination: 'cloud', state: 'good' }, { destination: 'offsite', state: 'unread' }]],
-    ['a copy whose manifest is unreadable, which is no source: after the sources', ['cloud'], [damaged('local'), { destination: 'cloud', state: 'good' as const }], [{ destination: 'cloud', state: 'good' }, damaged('local')]],
-    ['the worst of what the dump and the roles file found', ['local', 'cloud'], [{ destination: 'local', state: 'good' as const }, damaged('local'), { destination: 'cloud', state: 'good' as const }], [damaged('local'), { destination: 'cloud', state: 'good' }]],
-    ['a missing copy', ['local', 'cloud'], [{ destination: 'local', state: 'missing' as const, detail: 'gone' }, { destination: 'cloud', state: 'good' as const }], [{ destination: 'local', state: 'missing', detail: 'gone' }, { destination: 'cloud', state: 'good' }]],
+    [
+      'the first copy read whole, the others unread',
+      ['local', 'cloud'],
+      [{ destination: 'local', state: 'good' as const }],
+      [
+        { destination: 'local', state: 'good' },
+        { destination: 'cloud', state: 'unread' },
+      ],
+    ],
+    [
+      'a damaged copy, then the good one read',
+      ['local', 'cloud', 'offsite'],
+      [damaged('local'), { destination: 'cloud', state: 'good' as const }],
+      [damaged('local'), { destination: 'cloud', state: 'good' }, { destination: 'offsite', state: 'unread' }],
+    ],
+    [
+      'a copy whose manifest is unreadable, which is no source: after the sources',
+      ['cloud'],
+      [damaged('local'), { destination: 'cloud', state: 'good' as const }],
+      [{ destination: 'cloud', state: 'good' }, damaged('local')],
+    ],
+    [
+      'the worst of what the dump and the roles file found',
+      ['local', 'cloud'],
+      [{ destination: 'local', state: 'good' as const }, damaged('local'), { destination: 'cloud', state: 'good' as const }],
+      [damaged('local'), { destination: 'cloud', state: 'good' }],
+    ],
+    [
+      'a missing copy',
+      ['local', 'cloud'],
+      [
+        { destination: 'local', state: 'missing' as const, detail: 'gone' },
+        { destination: 'cloud', state: 'good' as const },
+      ],
+      [
+        { destination: 'local', state: 'missing', detail: 'gone' },
+        { destination: 'cloud', state: 'good' },
+      ],
+    ],
   ])('%s', (_what, destinations, found, expected) => {
     expect(copyVerdicts(destinations, found)).toEqual(expected);
   });
 
   it('names every damaged copy by destination', () => {
-    expect(describeDamagedCopies(copyVerdicts(['local', 'cloud'], [damaged('local'), damaged('cloud')]))).toBe('local: local differs; cloud: cloud differs');
+    expect(describeDamagedCopies(copyVerdicts(['local', 'cloud'], [damaged('local'), damaged('cloud')]))).toBe(
+      'local: local differs; cloud: cloud differs',
+    );
     expect(describeDamagedCopies([{ destination: 'local', state: 'good' }])).toBe('');
   });
 });

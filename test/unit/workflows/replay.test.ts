@@ -27,10 +27,14 @@ describe('replaying recorded histories against the current workflow code', () =>
     expect(files.map((f) => f.replace(/\.binpb$/, '')).sort()).toEqual([...RECORDED].sort());
   });
 
-  it.each(RECORDED)('replays %s without a non-determinism error', async (name) => {
-    const history = temporal.api.history.v1.History.decode(readFileSync(path.join(FIXTURES, `${name}.binpb`)));
-    await expect(Worker.runReplayHistory({ workflowBundle: await testBundle() }, history, ids[name])).resolves.toBeUndefined();
-  }, 120_000);
+  it.each(RECORDED)(
+    'replays %s without a non-determinism error',
+    async (name) => {
+      const history = temporal.api.history.v1.History.decode(readFileSync(path.join(FIXTURES, `${name}.binpb`)));
+      await expect(Worker.runReplayHistory({ workflowBundle: await testBundle() }, history, ids[name])).resolves.toBeUndefined();
+    },
+    120_000,
+  );
 
   // The fixtures are kept in clear on purpose: a reviewer can read what they record, and a worker
   // whose codec is turned on must still replay a history written before it was (the codec passes
