@@ -41,6 +41,8 @@ export interface RekeyWorkflowInput {
   target?: string;
   /** Plan and report, rewrite nothing. */
   dryRun?: boolean;
+  /** How long to wait for a database-host worker to take the PITR passphrase task (default PITR_QUEUE_SCHEDULE_TO_START). */
+  pitrQueueWait?: string;
 }
 
 export interface RekeyProgress {
@@ -200,7 +202,9 @@ export async function rekeyWorkflow(input: RekeyWorkflowInput): Promise<RekeyWor
     });
   }
   // The PITR repository passphrase copies, on each database host: only its worker reads the 0600 file.
-  const pitrPassphrases = patched(PITR_PASSPHRASE_PATCH) ? await rekeyPitrPassphrases(plan, dryRun, runId) : undefined;
+  const pitrPassphrases = patched(PITR_PASSPHRASE_PATCH)
+    ? await rekeyPitrPassphrases(plan, dryRun, runId, input.pitrQueueWait ?? PITR_QUEUE_SCHEDULE_TO_START)
+    : undefined;
   for (const p of pitrPassphrases ?? []) {
     if (p.outcome === 'failed') failed.push({ backupId: `the pitr passphrase of ${p.target}`, reason: p.reason ?? 'unknown' });
   }
@@ -242,16 +246,16 @@ export async function rekeyWorkflow(input: RekeyWorkflowInput): Promise<RekeyWor
 /**
  * Each pitr-enabled target's passphrase copy, encrypted again to the plan's recipients by its
  * database host's worker (the passphrase never comes here: only the outcome does). A host whose
- * worker does not take the task within PITR_QUEUE_SCHEDULE_TO_START is reported `unreached`.
+ * worker does not take the task within `wait` is reported `unreached`.
  */
-async function rekeyPitrPassphrases(plan: KeyRotationPlan, dryRun: boolean, runId: string): Promise<PitrPassphraseRekey[]> {
+async function rekeyPitrPassphrases(plan: KeyRotationPlan, dryRun: boolean, runId: string, wait: string): Promise<PitrPassphraseRekey[]> {
   const results: PitrPassphraseRekey[] = [];
   for (const { target, taskQueue } of plan.pitr ?? []) {
     setCurrentDetails(`rewrapping the pitr passphrase copy of **${target}** on its database host (${taskQueue})`);
     // Reading a small file and writing two: seconds; three attempts for a store hiccup.
     const onHost = proxyActivities<Activities>({
       taskQueue,
-      scheduleToStartTimeout: PITR_QUEUE_SCHEDULE_TO_START,
+      scheduleToStartTimeout: wait,
       startToCloseTimeout: '2 minutes',
       retry: { maximumAttempts: 3, initialInterval: '5s', backoffCoefficient: 2 },
     });
@@ -263,7 +267,7 @@ async function rekeyPitrPassphrases(plan: KeyRotationPlan, dryRun: boolean, runI
         results.push({
           target,
           outcome: 'unreached',
-          reason: `PITR passphrase not rotated: no database-host worker polled ${taskQueue} within ${PITR_QUEUE_SCHEDULE_TO_START} — start it and run \`strongbox keys rotate\` again`,
+          reason: `PITR passphrase not rotated: no database-host worker polled ${taskQueue} within ${wait} — start it and run \`strongbox keys rotate\` again`,
         });
       } else {
         const cause = error instanceof ActivityFailure && error.cause ? error.cause : error;

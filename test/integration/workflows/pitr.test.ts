@@ -37,6 +37,7 @@ import { startRekey } from '../../../src/client/rekey.js';
 import { parseConfig } from '../../../src/config/load.js';
 import { generateKeyPair } from '../../../src/crypto/age.js';
 import { openStorages } from '../../../src/storage/index.js';
+import type { RekeyWorkflowInput, RekeyWorkflowResult } from '../../../workflows/rekey.js';
 import { pitrPaths, passphraseCopyPath, passphraseIn, passphraseRecordPath } from '../../../src/pitr/plan.js';
 import { unboundedActivities } from '../../helpers/activity-bounds.js';
 import { historyText } from '../../helpers/history.js';
@@ -409,4 +410,33 @@ describe('point-in-time recovery with pgBackRest', () => {
     expect(readLog(setup)).not.toContain(passphrase);
     expect(argvHolding(passphrase)).toEqual([]);
   }, 300_000);
+
+  it('keys rotate reports a pitr target whose database host has no worker instead of waiting for one', async () => {
+    // A second pitr target whose queue nobody polls (its database host is down).
+    const raw = structuredClone(setup.raw) as Record<string, any>;
+    raw.encryption = {
+      recipients: [{ file: path.join(setup.dir, 'added-recipient.txt') }],
+      identity: { file: path.join(setup.dir, 'added-identity.txt') },
+    };
+    const nobody = `${setup.id}-nobody`;
+    raw.targets.ghost = { ...raw.targets.app, pitr: { ...raw.targets.app.pitr, dir: path.join(root, 'ghost'), taskQueue: nobody } };
+    const config = parseConfig(raw, { source: undefined, baseDir: setup.dir });
+    await worker.stop();
+    worker = await startTestWorker({ ...setup, config });
+    const input: RekeyWorkflowInput = { restoreTaskQueue: config.temporal.restoreTaskQueue, target: 'ghost', pitrQueueWait: '3s' };
+    const handle = await worker.client.workflow.start('rekeyWorkflow', {
+      taskQueue: config.temporal.taskQueue,
+      workflowId: `${setup.id}-rekey-ghost`,
+      args: [input],
+    });
+    const result = (await handle.result()) as RekeyWorkflowResult;
+    expect(result.pitrPassphrases).toEqual([
+      {
+        target: 'ghost',
+        outcome: 'unreached',
+        reason: expect.stringContaining(`PITR passphrase not rotated: no database-host worker polled ${nobody} within 3s`),
+      },
+    ]);
+    expect(existsSync(path.join(root, 'ghost'))).toBe(false);
+  }, 120_000);
 });
