@@ -30,6 +30,7 @@ import { createPreparePitrActivities } from './prepare-pitr.js';
 import { createPitrBackupActivities } from './pitr-backup.js';
 import { createPitrRestoreActivities } from './pitr-restore.js';
 import { createRekeyActivities } from './rekey-backup.js';
+import { createRekeyPitrActivities } from './rekey-pitr-passphrase.js';
 import { createScrubActivities } from './scrub-backup.js';
 import { createReplicateActivities } from './replicate-backup.js';
 import { createPingHeartbeatActivities } from './ping-heartbeat.js';
@@ -66,6 +67,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createPitrBackupActivities(deps),
     ...createPitrRestoreActivities(deps),
     ...createRekeyActivities(deps),
+    ...createRekeyPitrActivities(deps),
     ...createScrubActivities(deps),
     ...createReplicateActivities(deps),
     ...createPingHeartbeatActivities(deps),

@@ -9,7 +9,8 @@
  * - pgbackrestStanza: `stanza-create` (idempotent in pgBackRest) or `check` (forces a WAL switch
  *   and waits for the segment in the repository). Safe to retry.
  */
-import { existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { Context } from '@temporalio/activity';
 import { getTarget, resolvePath } from '../src/config/load.js';
 import { loadRecipients } from '../src/crypto/keys.js';
@@ -30,6 +31,9 @@ import {
   archiveCommand,
   passphraseCopyName,
   passphraseCopyPath,
+  passphraseCopyRecord,
+  passphraseRecordName,
+  passphraseRecordPath,
   pgbackrestConfig,
   requiredSettings,
   resolveRepository,
@@ -67,7 +71,8 @@ export function createPreparePitrActivities(deps: ActivityDeps) {
         if (repository.type === 'posix') ownedDir(repository.path, host.user, 0o750);
 
         const existing = readPassphrase(host.paths);
-        const copy = passphraseCopy(deps, host, repository);
+        const files = passphraseFiles(deps, host, repository);
+        const copy = files.copy;
         if (existing === undefined && (await copy.exists())) {
           throw new StrongboxError(
             FailureType.Refused,
@@ -83,7 +88,7 @@ export function createPreparePitrActivities(deps: ActivityDeps) {
             0o600,
           );
         }
-        await copy.write(await encryptToRecipients(`${passphrase}\n`, loadRecipients(deps.config)));
+        await writePassphraseCopy(files, passphrase, loadRecipients(deps.config), deps.clock().toISOString());
         writeOwnedFile(
           host.paths.configFile,
           pgbackrestConfig({ stanza: host.stanza, repository, server, paths: host.paths, recoveryWindow: host.pitr.recoveryWindow }),
@@ -204,30 +209,62 @@ function s3Keys(): { key: string; secret: string } {
   return { key, secret };
 }
 
-/** The encrypted passphrase copy: a file in a posix repository, an object in an S3 destination. */
-function passphraseCopy(
+/** A small file Strongbox keeps beside the repository: a file in a posix one, an object in an S3 destination. */
+export interface RepositoryFile {
+  where: string;
+  exists(): Promise<boolean>;
+  /** Its bytes, or undefined when there is none. */
+  read(): Promise<Buffer | undefined>;
+  /** Replaces it atomically: temp + rename in a directory, a new object (version) in S3. */
+  write(bytes: Buffer): Promise<void>;
+}
+
+/** The encrypted passphrase copy and the record of its recipients (src/pitr/plan.ts). */
+export function passphraseFiles(
   deps: ActivityDeps,
   host: PitrHost,
   repository: PitrRepository,
-): { where: string; exists(): Promise<boolean>; write(bytes: Buffer): Promise<void> } {
+): { copy: RepositoryFile; record: RepositoryFile } {
   if (repository.type === 'posix') {
-    const file = passphraseCopyPath(repository.path, host.stanza);
-    return {
-      where: file,
-      exists: async () => existsSync(file),
+    const file = (name: string): RepositoryFile => ({
+      where: name,
+      exists: async () => existsSync(name),
+      read: async () => (existsSync(name) ? readFileSync(name) : undefined),
       write: async (bytes) => {
         ownedDir(`${repository.path}/strongbox`, host.user, 0o750);
-        writeOwnedFile(file, bytes, host.user, 0o640);
+        writeOwnedFile(name, bytes, host.user, 0o640);
       },
+    });
+    return {
+      copy: file(passphraseCopyPath(repository.path, host.stanza)),
+      record: file(passphraseRecordPath(repository.path, host.stanza)),
     };
   }
   const storage = storageFor(deps, repository.destination);
-  const key = passphraseCopyName(host.stanza);
-  return {
+  const object = (key: string): RepositoryFile => ({
     where: `${storage.describe()}/${key}`,
     exists: async () => (await storage.head(key)) !== undefined,
+    read: async () => ((await storage.head(key)) === undefined ? undefined : storage.getBytes(key)),
     write: async (bytes) => {
       await storage.putBytes(key, bytes);
     },
-  };
+  });
+  return { copy: object(passphraseCopyName(host.stanza)), record: object(passphraseRecordName(host.stanza)) };
+}
+
+/**
+ * Encrypts the passphrase to `recipients` (as `age -d` prints it: with a newline) into the copy,
+ * then the record of whom it opens for — last, so a crash in between leaves a stale record and the
+ * next rotation rewrites the copy. Returns nothing of the passphrase.
+ */
+export async function writePassphraseCopy(
+  files: { copy: RepositoryFile; record: RepositoryFile },
+  passphrase: string,
+  recipients: string[],
+  at: string,
+): Promise<void> {
+  const encrypted = await encryptToRecipients(`${passphrase}\n`, recipients);
+  await files.copy.write(encrypted);
+  const digest = createHash('sha256').update(encrypted).digest('hex');
+  await files.record.write(Buffer.from(`${JSON.stringify(passphraseCopyRecord(recipients, digest, at), null, 2)}\n`));
 }

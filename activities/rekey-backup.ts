@@ -33,6 +33,7 @@ import { rekeyedManifest } from '../src/rekey/manifest.js';
 import { planRekey, sameRecipients, type RekeyDecision } from '../src/rekey/plan.js';
 import type { ReplaceHeadCheckpoint, Storage, TransferCount } from '../src/storage/storage.js';
 import { storageFor, type ActivityDeps } from './deps.js';
+import { pitrTargets } from './rekey-pitr-passphrase.js';
 import { whileHeartbeating } from './heartbeat.js';
 import { lockOfCopy } from '../src/retention/lock.js';
 
@@ -51,6 +52,8 @@ export interface KeyRotationPlan {
   problems: CatalogProblem[];
   unreachable: Array<{ destination: string; reason: string }>;
   retry: RetryProfile;
+  /** Targets with pitr enabled, whose repository passphrase copy is rewrapped on their database host's queue. */
+  pitr?: Array<{ target: string; taskQueue: string }>;
 }
 
 export interface RekeyBackupInput {
@@ -143,6 +146,7 @@ export function createRekeyActivities(deps: ActivityDeps) {
               problems: catalog.problems,
               unreachable: catalog.unreachable,
               retry: retryProfile(deps.config),
+              pitr: pitrTargets(deps.config, input.target),
             };
           },
         ),

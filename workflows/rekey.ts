@@ -4,9 +4,12 @@
  * re-uploading the payloads (activities/rekey-backup.ts). Deterministic orchestration only:
  * 1. plan — which backups are on other recipients, which are current, which cannot be rotated here;
  * 2. the plan is the result of a dry run, and the start of a real one's;
- * 3. rekey — one activity per backup, in turn, each followed by its `backup.rekeyed` audit event.
+ * 3. rekey — one activity per backup, in turn, each followed by its `backup.rekeyed` audit event;
+ * 4. the configuration snapshots, then each pitr-enabled target's repository passphrase copy.
  *
- * Everything runs on the restore queue: only workers holding the identity serve it. Resumable: a
+ * Everything runs on the restore queue: only workers holding the identity serve it — except the
+ * PITR passphrase, encrypted again from its 0600 file by the database host's worker (pitr queue;
+ * public keys only), with a bounded wait so a host without a worker is reported, not waited for. Resumable: a
  * worker lost mid-backup is retried where its heartbeat left it; a run started again after a failure
  * skips the backups already rotated (their manifests name the new recipients).
  */
@@ -14,6 +17,7 @@ import {
   ActivityFailure,
   ApplicationFailure,
   defineQuery,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -22,12 +26,13 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { ConfigSnapshotRekey, KeyRotationPlan, RekeyBackupResult } from '../activities/rekey-backup.js';
+import type { PitrPassphraseRekey } from '../activities/rekey-pitr-passphrase.js';
 import type { RekeyDecision } from '../src/rekey/plan.js';
 import type { TransferCount } from '../src/storage/storage.js';
 import { KindAttribute, OutcomeAttribute } from '../src/temporal/search-attributes.js';
 import { audit } from './shared/audit.js';
 import { RESTORE_QUEUE_SCHEDULE_TO_START } from './shared/restore-queues.js';
-import { transientRetry } from './shared/retry.js';
+import { isHostLost, transientRetry } from './shared/retry.js';
 
 export interface RekeyWorkflowInput {
   /** The restore queue (`temporal.restoreTaskQueue`): the workers holding the identity. */
@@ -36,6 +41,8 @@ export interface RekeyWorkflowInput {
   target?: string;
   /** Plan and report, rewrite nothing. */
   dryRun?: boolean;
+  /** How long to wait for a database-host worker to take the PITR passphrase task (default PITR_QUEUE_SCHEDULE_TO_START). */
+  pitrQueueWait?: string;
 }
 
 export interface RekeyProgress {
@@ -57,6 +64,8 @@ export interface RekeyWorkflowResult {
   rekeyed: RekeyBackupResult[];
   /** The configuration snapshots stored beside the backups: rewrapped, current, or (dry run) to rewrap. */
   configSnapshots: ConfigSnapshotRekey[];
+  /** The PITR repository passphrase copy of each target with pitr enabled (absent from runs before it existed). */
+  pitrPassphrases?: PitrPassphraseRekey[];
   transfer: TransferCount;
   problems: KeyRotationPlan['problems'];
   unreachable: KeyRotationPlan['unreachable'];
@@ -74,6 +83,14 @@ function planning(taskQueue: string) {
     retry: { maximumAttempts: 5, initialInterval: '2s', backoffCoefficient: 2 },
   });
 }
+
+/**
+ * No database-host worker polling a pitr queue for this long: the host is down or its worker not
+ * deployed. The run reports "not rotated" for that target instead of waiting for it (Temporal does
+ * not retry a schedule-to-start timeout); `keys rotate` again once the worker is back.
+ */
+export const PITR_QUEUE_SCHEDULE_TO_START = '5 minutes';
+const PITR_PASSPHRASE_PATCH = 'rekey-pitr-passphrase';
 
 /** Configuration archives are small (rewritten whole): minutes at most, whatever their number. */
 function snapshotRekeying(taskQueue: string, plan: KeyRotationPlan) {
@@ -164,7 +181,6 @@ export async function rekeyWorkflow(input: RekeyWorkflowInput): Promise<RekeyWor
     }
   }
   // The configuration snapshots stored beside the backups are encrypted to the same recipients.
-  // (A PITR repository passphrase encrypted to them would be rewrapped here too, once Strongbox keeps one.)
   // Not part of a rotation limited to one target's backups.
   const configSnapshots = input.target
     ? []
@@ -185,6 +201,14 @@ export async function rekeyWorkflow(input: RekeyWorkflowInput): Promise<RekeyWor
       details: { kind: 'config-snapshot', commit: snapshot.commit, recipients: plan.recipients.length },
     });
   }
+  // The PITR repository passphrase copies, on each database host: only its worker reads the 0600 file.
+  const pitrPassphrases = patched(PITR_PASSPHRASE_PATCH)
+    ? await rekeyPitrPassphrases(plan, dryRun, runId, input.pitrQueueWait ?? PITR_QUEUE_SCHEDULE_TO_START)
+    : undefined;
+  for (const p of pitrPassphrases ?? []) {
+    if (p.outcome === 'failed') failed.push({ backupId: `the pitr passphrase of ${p.target}`, reason: p.reason ?? 'unknown' });
+  }
+  const unreached = (pitrPassphrases ?? []).filter((p) => p.outcome === 'unreached').map((p) => p.target);
   progress.stage = 'done';
   delete progress.current;
   const blocked = plan.decisions.filter((d) => d.action === 'blocked').length;
@@ -200,9 +224,10 @@ export async function rekeyWorkflow(input: RekeyWorkflowInput): Promise<RekeyWor
   }
   upsertSearchAttributes([{ key: OutcomeAttribute, value: 'succeeded' }]);
   setCurrentDetails(
-    dryRun
+    (dryRun
       ? `dry run: would rewrap ${work.length} backup(s); ${plan.decisions.length - work.length - blocked} already current, ${blocked} blocked`
-      : `rewrapped ${rekeyed.filter((r) => r.outcome === 'rekeyed').length} backup(s); ${blocked} blocked`,
+      : `rewrapped ${rekeyed.filter((r) => r.outcome === 'rekeyed').length} backup(s); ${blocked} blocked`) +
+      (unreached.length > 0 ? `; PITR passphrase not rotated: no database-host worker for ${unreached.join(', ')}` : ''),
   );
   return {
     now: plan.now,
@@ -211,10 +236,59 @@ export async function rekeyWorkflow(input: RekeyWorkflowInput): Promise<RekeyWor
     decisions: plan.decisions,
     rekeyed,
     configSnapshots,
+    ...(pitrPassphrases ? { pitrPassphrases } : {}),
     transfer: progress.transfer,
     problems: plan.problems,
     unreachable: plan.unreachable,
   };
+}
+
+/**
+ * Each pitr-enabled target's passphrase copy, encrypted again to the plan's recipients by its
+ * database host's worker (the passphrase never comes here: only the outcome does). A host whose
+ * worker does not take the task within `wait` is reported `unreached`.
+ */
+async function rekeyPitrPassphrases(plan: KeyRotationPlan, dryRun: boolean, runId: string, wait: string): Promise<PitrPassphraseRekey[]> {
+  const results: PitrPassphraseRekey[] = [];
+  for (const { target, taskQueue } of plan.pitr ?? []) {
+    setCurrentDetails(`rewrapping the pitr passphrase copy of **${target}** on its database host (${taskQueue})`);
+    // Reading a small file and writing two: seconds; three attempts for a store hiccup.
+    const onHost = proxyActivities<Activities>({
+      taskQueue,
+      scheduleToStartTimeout: wait,
+      startToCloseTimeout: '2 minutes',
+      retry: { maximumAttempts: 3, initialInterval: '5s', backoffCoefficient: 2 },
+    });
+    let result: PitrPassphraseRekey;
+    try {
+      result = await onHost.rekeyPitrPassphrase({ target, recipients: plan.recipients, at: plan.now, ...(dryRun ? { dryRun: true } : {}) });
+    } catch (error) {
+      if (isHostLost(error)) {
+        results.push({
+          target,
+          outcome: 'unreached',
+          reason: `PITR passphrase not rotated: no database-host worker polled ${taskQueue} within ${wait} — start it and run \`strongbox keys rotate\` again`,
+        });
+      } else {
+        const cause = error instanceof ActivityFailure && error.cause ? error.cause : error;
+        results.push({ target, outcome: 'failed', reason: (cause as Error).message });
+      }
+      continue;
+    }
+    results.push(result);
+    if (result.outcome === 'rekeyed') {
+      await audit({
+        id: `rekey-pitr-${target}-${runId}`.replace(/[^A-Za-z0-9_-]/g, '').slice(0, 80),
+        action: 'backup.rekeyed',
+        target,
+        destinations: result.destination ? [result.destination] : [],
+        keys: result.copy ? [result.copy] : [],
+        outcome: 'succeeded',
+        details: { kind: 'pitr-passphrase', recipients: plan.recipients.length },
+      });
+    }
+  }
+  return results;
 }
 
 function addTransfer(a: TransferCount, b: TransferCount): TransferCount {

@@ -98,6 +98,53 @@ export function passphraseCopyPath(repositoryPath: string, stanza: string): stri
   return path.join(repositoryPath, 'strongbox', `${stanza}.passphrase.age`);
 }
 
+/**
+ * The record kept beside the passphrase copy (`<stanza>.passphrase.recipients.json`): which
+ * recipients the copy was encrypted to, and the copy's SHA-256. Without an identity nobody can
+ * tell from an age file whom it opens for (its stanzas are ephemeral), so key rotation
+ * (rekeyPitrPassphrase) trusts this record — and only while the copy still has the digest it names.
+ */
+export interface PassphraseCopyRecord {
+  /** The recipients, sorted and without duplicates. */
+  recipients: string[];
+  copySha256: string;
+  at: string;
+}
+
+export function passphraseRecordName(stanza: string): string {
+  return `${REPOSITORY_SUBDIR}/strongbox/${stanza}.passphrase.recipients.json`;
+}
+
+export function passphraseRecordPath(repositoryPath: string, stanza: string): string {
+  return path.join(repositoryPath, 'strongbox', `${stanza}.passphrase.recipients.json`);
+}
+
+export function passphraseCopyRecord(recipients: readonly string[], copySha256: string, at: string): PassphraseCopyRecord {
+  return { recipients: [...new Set(recipients.map((r) => r.trim()))].sort(), copySha256, at };
+}
+
+/**
+ * Whether the copy already opens for exactly `recipients`: its record names that set and the copy's
+ * digest (undefined: no copy). A missing, unreadable or stale record means "rewrite it".
+ */
+export function passphraseCopyCurrent(
+  recordText: string | undefined,
+  copySha256: string | undefined,
+  recipients: readonly string[],
+): boolean {
+  if (recordText === undefined || copySha256 === undefined) return false;
+  let record: Partial<PassphraseCopyRecord>;
+  try {
+    record = JSON.parse(recordText) as Partial<PassphraseCopyRecord>;
+  } catch {
+    return false;
+  }
+  if (!Array.isArray(record.recipients) || record.copySha256 !== copySha256) return false;
+  const want = new Set(recipients.map((r) => r.trim()));
+  const have = new Set(record.recipients.map((r) => String(r).trim()));
+  return want.size === have.size && [...want].every((r) => have.has(r));
+}
+
 /** What the database server is, as it tells us (SHOW data_directory, port, unix_socket_directories). */
 export interface ServerFacts {
   dataDirectory: string;

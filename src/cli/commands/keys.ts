@@ -45,7 +45,8 @@ export function registerKeysCommands(program: Command, context: CliContext): voi
       }
       if (options.json) context.out.json(result);
       else print(context, result);
-      if (result.decisions.some((d) => d.action === 'blocked')) process.exitCode = 1;
+      if (result.decisions.some((d) => d.action === 'blocked') || result.pitrPassphrases?.some((p) => p.outcome === 'unreached'))
+        process.exitCode = 1;
     });
 }
 
@@ -62,6 +63,12 @@ function print(context: CliContext, result: RekeyWorkflowResult): void {
   for (const c of result.configSnapshots) {
     const action = c.outcome === 'rekey' ? 'rewrap' : c.outcome === 'rekeyed' ? 'rewrapped' : 'current';
     out.line(`  ${action.padEnd(9)}  configuration snapshot ${c.commit.slice(0, 12)}  ${c.destinations.join(', ')}`);
+  }
+  for (const p of result.pitrPassphrases ?? []) {
+    const action = { rekey: 'rewrap', rekeyed: 'rewrapped', current: 'current', absent: 'absent', unreached: 'NOT DONE', failed: 'FAILED' }[
+      p.outcome
+    ];
+    out.line(`  ${action.padEnd(9)}  pitr passphrase of ${p.target}  ${p.copy ?? '—'}${p.reason ? `  ${p.reason}` : ''}`);
   }
   const t = result.transfer;
   if (!result.dryRun)

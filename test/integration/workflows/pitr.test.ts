@@ -7,6 +7,7 @@
  * pitrRestoreWorkflow to T gives the deleted rows back and none of the later writes, in a new data
  * directory and port. The repository passphrase is nowhere in the workflows' histories, the logs,
  * or any process's arguments, and the age identity recovers it with the standard `age` tool.
+ * `strongbox keys rotate` rewraps the passphrase copy on the database host for the new recipients.
  */
 import {
   chmodSync,
@@ -31,7 +32,13 @@ import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pitrSettingLines, startPitrBackup, startPitrRestore, startPitrSetup, startPitrInfo } from '../../../src/client/pitr.js';
 import { rootMessage } from '../../../src/failures.js';
-import { pitrPaths, passphraseIn } from '../../../src/pitr/plan.js';
+import { readAuditLog } from '../../../src/audit/log.js';
+import { startRekey } from '../../../src/client/rekey.js';
+import { parseConfig } from '../../../src/config/load.js';
+import { generateKeyPair } from '../../../src/crypto/age.js';
+import { openStorages } from '../../../src/storage/index.js';
+import type { RekeyWorkflowInput, RekeyWorkflowResult } from '../../../workflows/rekey.js';
+import { pitrPaths, passphraseCopyPath, passphraseIn, passphraseRecordPath } from '../../../src/pitr/plan.js';
 import { unboundedActivities } from '../../helpers/activity-bounds.js';
 import { historyText } from '../../helpers/history.js';
 import { testStack } from '../../helpers/stack.js';
@@ -339,4 +346,97 @@ describe('point-in-time recovery with pgBackRest', () => {
     );
     expect(lostMs).toBeLessThanOrEqual(0);
   }, 300_000);
+
+  it('keys rotate rewraps the passphrase copy for the new recipients on the database host, once', async () => {
+    const paths = pitrPaths(path.join(root, 'pitr'));
+    const passphrase = passphraseIn(readFileSync(paths.secretFile, 'utf8'))!;
+    const copyFile = passphraseCopyPath(path.join(root, 'repo'), 'app');
+    const recordFile = passphraseRecordPath(path.join(root, 'repo'), 'app');
+    // The rotation's worker: only the new key configured (recipient and identity), as after retiring the old one.
+    const added = generateKeyPair();
+    writeFileSync(path.join(setup.dir, 'added-recipient.txt'), `${added.recipient}\n`);
+    writeFileSync(path.join(setup.dir, 'added-identity.txt'), `${added.identity}\n`, { mode: 0o600 });
+    const raw = structuredClone(setup.raw) as Record<string, any>;
+    raw.encryption = {
+      recipients: [{ file: path.join(setup.dir, 'added-recipient.txt') }],
+      identity: { file: path.join(setup.dir, 'added-identity.txt') },
+    };
+    const rotation = parseConfig(raw, { source: undefined, baseDir: setup.dir });
+    await worker.stop();
+    worker = await startTestWorker({ ...setup, config: rotation });
+    const since = new Date(Date.now() - 60_000);
+    const ids = [`${setup.id}-rekey-dry`, `${setup.id}-rekey`, `${setup.id}-rekey-again`];
+
+    // Setup recorded whom its copy opens for: the old recipient.
+    const original = readFileSync(copyFile);
+    const originalRecord = readFileSync(recordFile);
+    expect(JSON.parse(originalRecord.toString('utf8'))).toMatchObject({ recipients: [setup.keys.recipient] });
+    const dry = await (await startRekey(worker.client, rotation, { dryRun: true, workflowId: ids[0] })).result();
+    expect(dry.pitrPassphrases).toEqual([{ target: 'app', outcome: 'rekey', copy: copyFile }]);
+    expect(readFileSync(copyFile).equals(original)).toBe(true);
+    expect(readFileSync(recordFile).equals(originalRecord)).toBe(true);
+
+    const run = await (await startRekey(worker.client, rotation, { workflowId: ids[1] })).result();
+    expect(run.pitrPassphrases).toEqual([{ target: 'app', outcome: 'rekeyed', copy: copyFile }]);
+    const opened = await execa('age', ['-d', '-i', path.join(setup.dir, 'added-identity.txt'), copyFile]);
+    expect(opened.stdout.trim()).toBe(passphrase);
+    const refused = await execa('age', ['-d', '-i', path.join(setup.dir, 'identity.txt'), copyFile], { reject: false });
+    expect(refused.exitCode).not.toBe(0);
+    expect(refused.stderr).toMatch(/no identity matched/);
+    expect(statSync(copyFile).mode & 0o777).toBe(0o640);
+    expect(JSON.parse(readFileSync(recordFile, 'utf8'))).toMatchObject({ recipients: [added.recipient] });
+    // The pitr passphrase the database host's worker rewrapped (pitr queue), the rest on the restore queue.
+    const scheduled = (await worker.client.workflow.getHandle(ids[1]!).fetchHistory()).events!.flatMap((e) => {
+      const a = e.activityTaskScheduledEventAttributes;
+      return a ? [`${a.activityType!.name}@${a.taskQueue!.name}`] : [];
+    });
+    expect(scheduled).toContain(`rekeyPitrPassphrase@${rotation.temporal.pitrTaskQueue}`);
+    const audit = await readAuditLog(openStorages(rotation).values(), { since, action: 'backup.rekeyed' });
+    expect(audit.events.filter((e) => e.workflow?.id === ids[1] && e.details?.kind === 'pitr-passphrase').map((e) => e.target)).toEqual([
+      'app',
+    ]);
+
+    // A second run finds the copy current and rewrites nothing.
+    const rotated = readFileSync(copyFile);
+    const record = readFileSync(recordFile);
+    const again = await (await startRekey(worker.client, rotation, { workflowId: ids[2] })).result();
+    expect(again.pitrPassphrases).toEqual([{ target: 'app', outcome: 'current', copy: copyFile }]);
+    expect(readFileSync(copyFile).equals(rotated)).toBe(true);
+    expect(readFileSync(recordFile).equals(record)).toBe(true);
+
+    // The passphrase travelled through no history, log line or argument.
+    for (const id of ids) expect(await historyText(testStack(), id)).not.toContain(passphrase);
+    for (const id of ids) expect(unboundedActivities(await worker.client.workflow.getHandle(id).fetchHistory()), id).toEqual([]);
+    expect(readLog(setup)).not.toContain(passphrase);
+    expect(argvHolding(passphrase)).toEqual([]);
+  }, 300_000);
+
+  it('keys rotate reports a pitr target whose database host has no worker instead of waiting for one', async () => {
+    // A second pitr target whose queue nobody polls (its database host is down).
+    const raw = structuredClone(setup.raw) as Record<string, any>;
+    raw.encryption = {
+      recipients: [{ file: path.join(setup.dir, 'added-recipient.txt') }],
+      identity: { file: path.join(setup.dir, 'added-identity.txt') },
+    };
+    const nobody = `${setup.id}-nobody`;
+    raw.targets.ghost = { ...raw.targets.app, pitr: { ...raw.targets.app.pitr, dir: path.join(root, 'ghost'), taskQueue: nobody } };
+    const config = parseConfig(raw, { source: undefined, baseDir: setup.dir });
+    await worker.stop();
+    worker = await startTestWorker({ ...setup, config });
+    const input: RekeyWorkflowInput = { restoreTaskQueue: config.temporal.restoreTaskQueue, target: 'ghost', pitrQueueWait: '3s' };
+    const handle = await worker.client.workflow.start('rekeyWorkflow', {
+      taskQueue: config.temporal.taskQueue,
+      workflowId: `${setup.id}-rekey-ghost`,
+      args: [input],
+    });
+    const result = (await handle.result()) as RekeyWorkflowResult;
+    expect(result.pitrPassphrases).toEqual([
+      {
+        target: 'ghost',
+        outcome: 'unreached',
+        reason: expect.stringContaining(`PITR passphrase not rotated: no database-host worker polled ${nobody} within 3s`),
+      },
+    ]);
+    expect(existsSync(path.join(root, 'ghost'))).toBe(false);
+  }, 120_000);
 });

@@ -8,6 +8,8 @@ import { ConfigError } from '../../../src/errors.js';
 import {
   archiveCommand,
   parseInfo,
+  passphraseCopyCurrent,
+  passphraseCopyRecord,
   parsePitrTarget,
   passphraseIn,
   pgbackrestConfig,
@@ -292,5 +294,33 @@ describe('pgbackrest info', () => {
 
   it('says so when the stanza is missing', () => {
     expect(parseInfo(json, 'other')).toEqual({ stanza: 'other', status: 'missing stanza', backups: [] });
+  });
+});
+
+describe('the record of whom the passphrase copy opens for', () => {
+  const a = 'age1aaaa';
+  const b = 'age1bbbb';
+  const record = (recipients: string[], sha: string) => JSON.stringify(passphraseCopyRecord(recipients, sha, '2026-12-05T09:00:00.000Z'));
+
+  it('keeps the recipients sorted and once each', () => {
+    expect(passphraseCopyRecord([b, a, ` ${a}`], 'd1', '2026-12-05T09:00:00.000Z')).toEqual({
+      recipients: [a, b],
+      copySha256: 'd1',
+      at: '2026-12-05T09:00:00.000Z',
+    });
+  });
+
+  it('calls the copy current for the same set in any order, while its digest is the recorded one', () => {
+    expect(passphraseCopyCurrent(record([a, b], 'd1'), 'd1', [b, a])).toBe(true);
+  });
+
+  it('rewrites for another set, a changed copy, no copy, no record or a damaged record', () => {
+    expect(passphraseCopyCurrent(record([a, b], 'd1'), 'd1', [b])).toBe(false);
+    expect(passphraseCopyCurrent(record([a], 'd1'), 'd1', [a, b])).toBe(false);
+    expect(passphraseCopyCurrent(record([a], 'd1'), 'd2', [a])).toBe(false);
+    expect(passphraseCopyCurrent(record([a], 'd1'), undefined, [a])).toBe(false);
+    expect(passphraseCopyCurrent(undefined, 'd1', [a])).toBe(false);
+    expect(passphraseCopyCurrent('{not json', 'd1', [a])).toBe(false);
+    expect(passphraseCopyCurrent('{"copySha256":"d1"}', 'd1', [a])).toBe(false);
   });
 });
