@@ -9,25 +9,10 @@
  * or any process's arguments, and the age identity recovers it with the standard `age` tool.
  * `strongbox keys rotate` rewraps the passphrase copy on the database host for the new recipients.
  */
-import {
-  chmodSync,
-  chownSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
-import { appendFile } from 'node:fs/promises';
-import net from 'node:net';
-import os from 'node:os';
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
-import pg from 'pg';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pitrSettingLines, startPitrBackup, startPitrRestore, startPitrSetup, startPitrInfo } from '../../../src/client/pitr.js';
@@ -41,123 +26,24 @@ import type { RekeyWorkflowInput, RekeyWorkflowResult } from '../../../workflows
 import { pitrPaths, passphraseCopyPath, passphraseIn, passphraseRecordPath } from '../../../src/pitr/plan.js';
 import { unboundedActivities } from '../../helpers/activity-bounds.js';
 import { historyText } from '../../helpers/history.js';
+import { argvHolding, createTestCluster, filesUnder, query, type Cluster, type TestCluster } from '../../helpers/pitr-cluster.js';
 import { testStack } from '../../helpers/stack.js';
 import { readLog, startTestWorker, testSetup, type TestSetup, type TestWorker } from '../../helpers/workflows.js';
 
-const PG_BIN = '/usr/lib/postgresql/15/bin';
 const BIN = path.resolve(import.meta.dirname, '../../../bin/strongbox.js');
-const OS_USER = 'postgres';
-const isRoot = process.getuid?.() === 0;
-
-interface Cluster {
-  dataDir: string;
-  port: number;
-  socketDir: string;
-  log: string;
-}
-
-async function asOwner(command: string, args: string[]) {
-  const user = isRoot
-    ? { uid: Number((await execa('id', ['-u', OS_USER])).stdout), gid: Number((await execa('id', ['-g', OS_USER])).stdout) }
-    : {};
-  return execa(command, args, { ...user, cwd: '/tmp' });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function owned(dir: string): Promise<void> {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  if (isRoot) chownSync(dir, Number((await execa('id', ['-u', OS_USER])).stdout), Number((await execa('id', ['-g', OS_USER])).stdout));
-}
-
-/** Every process's arguments that contain `needle`. */
-function argvHolding(needle: string): string[] {
-  const found: string[] = [];
-  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
-    try {
-      const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-      if (args.includes(needle)) found.push(`${pid}: ${args.replace(/\0/g, ' ')}`);
-    } catch {
-      // The process ended meanwhile.
-    }
-  }
-  return found;
-}
-
-function filesUnder(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((e) => e.isFile())
-    .map((e) => path.join(e.parentPath, e.name));
-}
 
 describe('point-in-time recovery with pgBackRest', () => {
   let root: string;
-  let source: Cluster;
+  let source: TestCluster;
   let setup: TestSetup;
   let worker: TestWorker;
   const workflowIds: string[] = [];
   const restoredDirs: string[] = [];
   const socketDirs: string[] = [];
 
-  const pg$ = (cluster: Cluster, database = 'postgres') =>
-    new pg.Client({ host: cluster.socketDir, port: cluster.port, user: 'postgres', database });
-  const query = async <T extends pg.QueryResultRow>(cluster: Cluster, sql: string, database = 'shop'): Promise<T[]> => {
-    const client = pg$(cluster, database);
-    await client.connect();
-    try {
-      return (await client.query<T>(sql)).rows;
-    } finally {
-      await client.end();
-    }
-  };
-  const pgCtl = (cluster: Cluster, ...args: string[]) =>
-    asOwner(path.join(PG_BIN, 'pg_ctl'), ['-D', cluster.dataDir, '-l', cluster.log, ...args]);
-  const startCluster = (cluster: Cluster) =>
-    pgCtl(cluster, '-w', '-o', `-p ${cluster.port} -k ${cluster.socketDir} -c listen_addresses=127.0.0.1`, 'start');
-
   beforeAll(async () => {
-    root = mkdtempSync(path.join(os.tmpdir(), 'sb-pitr-'));
-    // The postgres OS user runs the cluster and pgBackRest: it must be able to enter the test's directory.
-    chmodSync(root, 0o711);
-    source = {
-      dataDir: path.join(root, 'data'),
-      port: await freePort(),
-      socketDir: path.join(root, 'sock'),
-      log: path.join(root, 'logs', 'source.log'),
-    };
-    for (const dir of [source.dataDir, source.socketDir, path.join(root, 'logs')]) await owned(dir);
-    await asOwner(path.join(PG_BIN, 'initdb'), [
-      '-D',
-      source.dataDir,
-      '-A',
-      'trust',
-      '-U',
-      'postgres',
-      '--no-locale',
-      '-E',
-      'UTF8',
-      '--no-sync',
-    ]);
-    await startCluster(source);
-    const admin = pg$(source);
-    await admin.connect();
-    await admin.query('CREATE DATABASE shop');
-    await admin.end();
-    await query(
-      source,
-      `CREATE TABLE products (id int PRIMARY KEY, name text NOT NULL); INSERT INTO products SELECT i, 'product ' || i FROM generate_series(1, 100) i`,
-    );
-
+    source = await createTestCluster();
+    root = source.root;
     setup = testSetup({
       database: 'shop',
       prefix: 'pitr',
@@ -181,14 +67,9 @@ describe('point-in-time recovery with pgBackRest', () => {
 
   afterAll(async () => {
     await worker?.stop();
-    for (const dataDir of restoredDirs) {
-      if (existsSync(path.join(dataDir, 'postmaster.pid')))
-        await asOwner(path.join(PG_BIN, 'pg_ctl'), ['-D', dataDir, '-m', 'immediate', 'stop']).catch(() => undefined);
-    }
-    if (source) await pgCtl(source, '-m', 'immediate', 'stop').catch(() => undefined);
+    await source?.cleanup(restoredDirs);
     for (const dir of socketDirs) rmSync(dir, { recursive: true, force: true });
     setup?.cleanup();
-    if (root) rmSync(root, { recursive: true, force: true });
   });
 
   it('refuses to set up a server that does not archive yet, naming the exact postgresql.conf lines', async () => {
@@ -205,9 +86,7 @@ describe('point-in-time recovery with pgBackRest', () => {
 
   it('sets up, backs up, and restores to the moment before a bad DELETE into a new data directory and port', async () => {
     // What `strongbox pitr setup` prints, applied as a person would: in postgresql.conf, then a restart.
-    await appendFile(path.join(source.dataDir, 'postgresql.conf'), `\n${pitrSettingLines(setup.config, 'app').join('\n')}\n`);
-    await pgCtl(source, '-m', 'fast', '-w', 'stop');
-    await startCluster(source);
+    await source.applySettings(pitrSettingLines(setup.config, 'app'));
 
     const setupHandle = await startPitrSetup(worker.client, setup.config, { target: 'app', workflowId: `${setup.id}-setup-2` });
     workflowIds.push(setupHandle.workflowId);
@@ -261,12 +140,7 @@ describe('point-in-time recovery with pgBackRest', () => {
     await query(source, `DELETE FROM products`);
     await query(source, `INSERT INTO products VALUES (999, 'written after the delete')`);
     // The WAL holding the delete is archived (a switch, then pg_stat_archiver shows it), so recovery can stop before it.
-    const wal = (await query<{ wal: string }>(source, 'SELECT pg_walfile_name(pg_switch_wal()) AS wal'))[0]!.wal;
-    for (let i = 0; i < 60; i++) {
-      const last = (await query<{ last: string | null }>(source, 'SELECT last_archived_wal AS last FROM pg_stat_archiver'))[0]!.last;
-      if (last !== null && last >= wal) break;
-      await sleep(500);
-    }
+    await source.archiveCurrentWal();
 
     const infoResult = await (await startPitrInfo(worker.client, setup.config, { target: 'app' })).result();
     expect(infoResult.backups.map((b) => b.label)).toContain(backup.backup.label);
