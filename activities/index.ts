@@ -34,6 +34,8 @@ import { createRekeyPitrActivities } from './rekey-pitr-passphrase.js';
 import { createScrubActivities } from './scrub-backup.js';
 import { createReplicateActivities } from './replicate-backup.js';
 import { createPingHeartbeatActivities } from './ping-heartbeat.js';
+import { createPitrVerifyActivities } from './pitr-verify.js';
+import { createExpirePitrActivities } from './expire-pitr.js';
 
 export type { ActivityDeps } from './deps.js';
 
@@ -71,6 +73,8 @@ export function createActivities(deps: ActivityDeps) {
     ...createScrubActivities(deps),
     ...createReplicateActivities(deps),
     ...createPingHeartbeatActivities(deps),
+    ...createPitrVerifyActivities(deps),
+    ...createExpirePitrActivities(deps),
   };
 }
 

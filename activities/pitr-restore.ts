@@ -36,6 +36,8 @@ const SOCKET_PARENT = '/tmp';
 const START_GRACE_MS = 30_000;
 /** Lines of the server log quoted when recovery fails. */
 const LOG_TAIL_LINES = 15;
+/** `repo1: restore backup set 20261205-010000F, recovery will start at …`: the base backup pgBackRest chose. */
+const RESTORED_SET = /restore backup set (\d{8}-\d{6}F(?:_\d{8}-\d{6}[DI])?)/;
 
 export interface RestoredCluster {
   target: string;
@@ -49,6 +51,8 @@ export interface RestoredCluster {
   database: string;
   binDir: string;
   log: string;
+  /** The backup set pgBackRest restored from (its label), as its restore reported it. */
+  backupLabel?: string;
 }
 
 export interface RecoveryResult {
@@ -77,9 +81,13 @@ export function createPitrRestoreActivities(deps: ActivityDeps) {
         // Ours (named after this run): what a killed attempt left is incomplete.
         rmSync(dataDir, { recursive: true, force: true });
         ownedDir(dataDir, host.user);
+        let backupLabel: string | undefined;
         await runPgbackrest(host, [`--pg1-path=${dataDir}`, ...restoreTargetOptions(input.to), 'restore'], {
           signal: context.cancellationSignal,
           heartbeat: () => context.heartbeat({ step: 'restore' }),
+          onLine: (line) => {
+            backupLabel ??= RESTORED_SET.exec(line)?.[1];
+          },
         });
         const port = input.port ?? (await freePort());
         const socketDir = mkdtempSync(path.join(SOCKET_PARENT, `strongbox-pitr-${port}-`));
@@ -87,7 +95,10 @@ export function createPitrRestoreActivities(deps: ActivityDeps) {
         await isolate(host, dataDir, port, socketDir);
         const major = readFileSync(path.join(dataDir, 'PG_VERSION'), 'utf8').trim();
         const binDir = host.pitr.binDir ?? `/usr/lib/postgresql/${major}/bin`;
-        deps.logger.info({ target: input.target, dataDir, port, to: describePitrTarget(input.to) }, 'point-in-time restore written');
+        deps.logger.info(
+          { target: input.target, dataDir, port, to: describePitrTarget(input.to), backupLabel },
+          'point-in-time restore written',
+        );
         return {
           target: input.target,
           dataDir,
@@ -97,6 +108,7 @@ export function createPitrRestoreActivities(deps: ActivityDeps) {
           database: getTarget(deps.config, input.target).database,
           binDir,
           log: path.join(dataDir, 'strongbox-restore.log'),
+          ...(backupLabel ? { backupLabel } : {}),
         };
       });
     },
@@ -198,7 +210,8 @@ async function isolate(host: PitrHost, dataDir: string, port: number, socketDir:
   );
 }
 
-function connection(cluster: RestoredCluster, database = 'postgres'): pg.Client {
+/** A client of a restored cluster over its private socket directory (not yet connected). */
+export function connection(cluster: RestoredCluster, database = 'postgres'): pg.Client {
   const client = new pg.Client({
     host: cluster.socketDir,
     port: cluster.port,

@@ -17,6 +17,7 @@ import { BackupIdAttribute, TargetAttribute } from '../src/temporal/search-attri
 import type { ActivityDeps } from './deps.js';
 import { whileHeartbeating } from './heartbeat.js';
 import { retryProfile, type RetryProfile } from '../src/config/retries.js';
+import { pitrTargets } from './rekey-pitr-passphrase.js';
 
 /** The workflow type whose running executions freeze retention for their target. */
 export const DISASTER_RECOVERY_WORKFLOW = 'disasterRecoveryWorkflow';
@@ -45,6 +46,8 @@ export interface PrunePlan {
   problems: CatalogProblem[];
   unreachable: Array<{ destination: string; reason: string }>;
   retry: RetryProfile;
+  /** The targets with pitr enabled (and their database host's pitr queue): their pgBackRest repositories are expired too. */
+  pitr?: Array<{ target: string; taskQueue: string }>;
 }
 
 export function createPlanPruneActivities(deps: ActivityDeps) {
@@ -112,6 +115,7 @@ export function createPlanPruneActivities(deps: ActivityDeps) {
               problems: catalog.problems,
               unreachable: catalog.unreachable,
               retry: retryProfile(deps.config),
+              pitr: pitrTargets(deps.config, input.target),
             };
             deps.logger.info(
               {

@@ -15,3 +15,4 @@ export { pitrInfoWorkflow } from './pitr-info.js';
 export { rekeyWorkflow, rekeyProgressQuery } from './rekey.js';
 export { scrubWorkflow, scrubProgressQuery } from './scrub.js';
 export { replicateWorkflow } from './replicate.js';
+export { pitrVerifyWorkflow } from './pitr-verify.js';

@@ -9,21 +9,14 @@
  *   4. the restored server is left running for people to use (`keep`), or stopped.
  * Deterministic orchestration only.
  */
-import {
-  ApplicationFailure,
-  CancellationScope,
-  proxyActivities,
-  setCurrentDetails,
-  upsertSearchAttributes,
-  workflowInfo,
-} from '@temporalio/workflow';
-import type { Activities } from '../activities/index.js';
+import { ApplicationFailure, CancellationScope, setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { RestoredCluster } from '../activities/pitr-restore.js';
 import { FailureType } from '../src/failures.js';
 import type { PitrTarget } from '../src/pitr/plan.js';
 import { KindAttribute, OutcomeAttribute, TargetAttribute } from '../src/temporal/search-attributes.js';
 import type { DatabaseCheckReport } from '../src/verify/verdict.js';
 import { reportFailure } from './shared/alerting.js';
+import { pitrRestoreActivities, restoreToTarget } from './shared/pitr-restore.js';
 
 export interface PitrRestoreWorkflowInput {
   target: string;
@@ -55,61 +48,27 @@ export async function pitrRestoreWorkflow(input: PitrRestoreWorkflowInput): Prom
     { key: TargetAttribute, value: input.target },
     { key: OutcomeAttribute, value: 'running' },
   ]);
-  const q = input.taskQueue;
-  /** Copying the backup and fetching WAL: hours for a large cluster; heartbeats per pgBackRest line. */
-  const restoring = proxyActivities<Activities>({
-    taskQueue: q,
-    startToCloseTimeout: '12 hours',
-    heartbeatTimeout: '5 minutes',
-    retry: { maximumAttempts: 3, initialInterval: '30s', backoffCoefficient: 2 },
-  });
-  /** Replaying WAL up to the target: as long as the WAL is; the poll heartbeats every second. */
-  const recovering = proxyActivities<Activities>({
-    taskQueue: q,
-    startToCloseTimeout: '12 hours',
-    heartbeatTimeout: '1 minute',
-    retry: { maximumAttempts: 5, initialInterval: '5s', backoffCoefficient: 2 },
-  });
-  /** pg_ctl start (not waiting) and stop (waits at most 60 s): seconds. */
-  const control = proxyActivities<Activities>({
-    taskQueue: q,
-    startToCloseTimeout: '2 minutes',
-    retry: { maximumAttempts: 3, initialInterval: '5s', backoffCoefficient: 2 },
-  });
-  /** Counting rows and amcheck read every table: long on a large database; heartbeats. */
-  const checking = proxyActivities<Activities>({
-    taskQueue: q,
-    startToCloseTimeout: '6 hours',
-    heartbeatTimeout: '2 minutes',
-    retry: { maximumAttempts: 3, initialInterval: '10s', backoffCoefficient: 2 },
-  });
+  const activities = pitrRestoreActivities(input.taskQueue);
+  const { control } = activities;
 
   let cluster: RestoredCluster | undefined;
   let step = 'restore';
   try {
-    setCurrentDetails(`restoring **${input.target}** with pgBackRest`);
-    cluster = await restoring.restorePitr({
+    const restored = await restoreToTarget(activities, {
       target: input.target,
       to: input.to,
       name: workflowInfo().workflowId,
       ...(input.port ? { port: input.port } : {}),
+      onStep: (name, detail) => {
+        step = name;
+        setCurrentDetails(detail);
+      },
+      onCluster: (c) => {
+        cluster = c;
+      },
     });
-    step = 'recovery';
-    setCurrentDetails(`replaying WAL in ${cluster.dataDir} (port ${cluster.port})`);
-    await control.startRestoredCluster(cluster);
-    const recovery = await recovering.waitForRecovery(cluster);
-    step = 'checks';
-    setCurrentDetails(`checking the restored database (recovered to ${recovery.recoveredTo ?? 'the backup end'})`);
-    const checks = await checking.checkDatabase({
-      target: input.target,
-      server: 'target',
-      database: cluster.database,
-      socket: { dir: cluster.socketDir, port: cluster.port, user: cluster.user },
-    });
-    const failed = [
-      ...(checks.amcheck && !checks.amcheck.passed ? [`amcheck: ${checks.amcheck.detail ?? 'failed'}`] : []),
-      ...checks.checks.filter((c) => !c.passed).map((c) => `${c.name}: ${c.detail ?? 'failed'}`),
-    ];
+    const { recovery, checks, failed } = restored;
+    cluster = restored.cluster;
     if (failed.length > 0) {
       throw ApplicationFailure.create({
         type: FailureType.CheckFailed,

@@ -44,6 +44,9 @@ export const AUDIT_ACTIONS = [
   'schedule.paused',
   'schedule.unpaused',
   'schedule.triggered',
+  // Point-in-time recovery: a verification of the WAL archive (pitrVerifyWorkflow), and backups expired from it by prune.
+  'pitr.verified',
+  'pitr.expired',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

@@ -23,6 +23,7 @@ import type { pitrBackupWorkflow } from '../../workflows/pitr-backup.js';
 import type { pitrInfoWorkflow } from '../../workflows/pitr-info.js';
 import type { pitrRestoreWorkflow, PitrRestoreWorkflowInput } from '../../workflows/pitr-restore.js';
 import type { PhysicalBackupType } from '../../activities/pitr-backup.js';
+import type { pitrVerifyWorkflow } from '../../workflows/pitr-verify.js';
 import { rfc3339Seconds } from './backup.js';
 import { startWorkflow } from './start.js';
 
@@ -121,6 +122,26 @@ export async function startPitrInfo(
     args: [{ target: options.target, taskQueue }],
     summary: `physical backups of ${options.target}`,
     kind: 'pitr-info',
+    target: options.target,
+  });
+}
+
+/**
+ * A verification of the WAL archive: a marker in the `postgres` maintenance database, restored to
+ * in a scratch cluster on the database host (pitrVerifyWorkflow; also scheduled weekly).
+ */
+export async function startPitrVerify(
+  client: Client,
+  config: Config,
+  options: { target: string; workflowId?: string },
+): Promise<WorkflowHandle<typeof pitrVerifyWorkflow>> {
+  const taskQueue = checked(config, options.target);
+  return startWorkflow<typeof pitrVerifyWorkflow>(client, config, {
+    workflowType: 'pitrVerifyWorkflow',
+    workflowId: options.workflowId ?? `pitr-verify-${options.target}-${nowSeconds()}`,
+    args: [{ target: options.target, taskQueue }],
+    summary: `verification of the WAL archive of ${options.target}`,
+    kind: 'pitr-verify',
     target: options.target,
   });
 }

@@ -275,6 +275,10 @@ const pitr = z.strictObject({
   binDir: z.string().min(1).optional(),
   /** Task queue of the database host's worker (worker.queues contains pitr); defaults to temporal.pitrTaskQueue. */
   taskQueue: z.string().min(1).optional(),
+  /** The weekly verification of the WAL archive (pitrVerifyWorkflow): a marker, a restore to it in a scratch cluster. */
+  verify: z
+    .strictObject({ enabled: z.boolean().default(true), on: z.enum(WEEKDAYS).default('sunday'), at: timeOfDay().default('06:00') })
+    .prefault({}),
 });
 
 const target = connection.extend({

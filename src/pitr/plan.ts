@@ -179,7 +179,10 @@ export function pgbackrestConfig(input: PgbackrestConfigInput): string {
     `log-path=${paths.logDir}`,
     'log-level-console=info',
     'log-level-file=info',
-    // Retention by time: pgBackRest keeps the full backups (and the WAL after them) needed to reach any point of the window.
+    // Retention is Strongbox's: the prune workflow runs `expire` (src/pitr/expiry.ts), keeping the window and the
+    // base backup of the newest passed verification; never after each backup, which knows nothing of verifications.
+    'expire-auto=n',
+    // What a plain `pgbackrest expire` by hand would apply (the window in days): pgBackRest wants a full retention set.
     'repo1-retention-full-type=time',
     `repo1-retention-full=${retentionDays(input.recoveryWindow)}`,
     `repo1-cipher-type=${CIPHER_TYPE}`,

@@ -33,6 +33,7 @@ export const WORKFLOW_TYPES = {
   staleness: 'stalenessCheckWorkflow',
   scrub: 'scrubWorkflow',
   pitrBackup: 'pitrBackupWorkflow',
+  pitrVerify: 'pitrVerifyWorkflow',
 } as const;
 
 /** A time of day, every day — or on one day of the month, or some weekdays; `hour: '*'` means every hour. */
@@ -246,6 +247,20 @@ function pitrSchedules(
         { ...timeOf(pitr.diff.at), dayOfWeek: WEEKDAYS.filter((d) => d !== fullDay), comment: `differential physical backup of ${name}` },
         schedule,
         `differential physical backup of ${name} (pgBackRest), every day but ${pitr.full.on}`,
+      ),
+    );
+  }
+  // The weekly proof that the WAL archive is continuous (a marker restored in a scratch cluster).
+  if (pitr.verify.enabled) {
+    list.push(
+      make(
+        `pitr-verify-${name}`,
+        WORKFLOW_TYPES.pitrVerify,
+        [{ target: name, taskQueue }],
+        `pitr-verify-${name}`,
+        { ...timeOf(pitr.verify.at), dayOfWeek: [pitr.verify.on], comment: `weekly verification of the WAL archive of ${name}` },
+        schedule,
+        `weekly verification of the WAL archive of ${name}: a marker restored in a scratch cluster, on ${pitr.verify.on}`,
       ),
     );
   }

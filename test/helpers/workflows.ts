@@ -112,14 +112,21 @@ export interface TestWorker {
   stop(): Promise<void>;
 }
 
-/** A Strongbox worker for the setup, running in this process against the real Temporal server. */
-export async function startTestWorker(setup: TestSetup): Promise<TestWorker> {
+/** A Strongbox worker for the setup, running in this process against the real Temporal server; `clock` moves its now. */
+export async function startTestWorker(setup: TestSetup, options: { clock?: () => Date } = {}): Promise<TestWorker> {
   const address = setup.config.temporal.address!;
   const namespace = setup.config.temporal.namespace!;
   const logger = createLogger({ destination: createWriteStream(setup.logFile, { flags: 'a' }), level: 'debug' });
   installRuntime(logger);
   const connection = await NativeConnection.connect({ address });
-  const worker = await createStrongboxWorker({ config: setup.config, logger, connection, namespace, workflowBundle: await testBundle() });
+  const worker = await createStrongboxWorker({
+    config: setup.config,
+    logger,
+    connection,
+    namespace,
+    workflowBundle: await testBundle(),
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
   const running = worker.run();
   const clientConnection = await Connection.connect({ address });
   // The client converts as the CLI's does: with the setup's payload codec when it has one.

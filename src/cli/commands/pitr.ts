@@ -1,16 +1,17 @@
 /**
- * `strongbox pitr setup|backup|restore|info --target <t>`: point-in-time recovery with pgBackRest,
+ * `strongbox pitr setup|backup|restore|info|verify --target <t>`: point-in-time recovery with pgBackRest,
  * through the worker on the target's database host (worker.queues: [pitr]). The CLI parses, calls
  * src/client/pitr.ts, follows the run and prints.
  */
 import type { Command } from 'commander';
-import { pitrSettingLines, startPitrBackup, startPitrInfo, startPitrRestore, startPitrSetup } from '../../client/pitr.js';
+import { pitrSettingLines, startPitrBackup, startPitrInfo, startPitrRestore, startPitrSetup, startPitrVerify } from '../../client/pitr.js';
 import { OutcomeUnknownError } from '../../client/follow.js';
 import { UsageError } from '../../errors.js';
 import { describePitrTarget, parsePitrTarget, type StanzaInfo } from '../../pitr/plan.js';
 import type { PitrSetupWorkflowResult } from '../../../workflows/pitr-setup.js';
 import type { PitrBackupWorkflowResult } from '../../../workflows/pitr-backup.js';
 import type { PitrRestoreWorkflowResult } from '../../../workflows/pitr-restore.js';
+import type { PitrVerifyWorkflowResult } from '../../../workflows/pitr-verify.js';
 import type { CliContext } from '../context.js';
 import { followRun, formatBytes, noteStarted, runFailureMessage } from '../progress.js';
 
@@ -154,5 +155,30 @@ export function registerPitrCommands(program: Command, context: CliContext): voi
         );
       if (info.recoverable)
         context.out.line(`recoverable from ${info.recoverable.earliest} (newest archived WAL ${info.recoverable.archiveMax ?? 'none'})`);
+    });
+
+  pitr
+    .command('verify')
+    .description(
+      'prove the WAL archive continuous: write a marker (postgres database) and a restore point, restore to it in a scratch cluster, check the marker is there and nothing after it; exit 1 when it fails',
+    )
+    .option('-t, --target <name>', 'target to verify')
+    .option('--json', 'print the evidence record as JSON')
+    .action(async (options: { target?: string; json?: boolean }) => {
+      const target = requireTarget(options.target);
+      const config = context.config();
+      const result = await follow<PitrVerifyWorkflowResult>(context, `verification of the WAL archive of ${target}`, () =>
+        context.client().then((c) => startPitrVerify(c, config, { target })),
+      );
+      if (options.json) {
+        context.out.json(result);
+        return;
+      }
+      const { record } = result;
+      context.out.line(
+        `the WAL archive of ${target} is continuous from backup ${record.backupLabel ?? '?'} to restore point ${record.restorePoint} (recovered to ${record.recoveredTo ?? '?'})`,
+      );
+      for (const check of record.checks) context.out.line(`  ${check.passed ? 'ok    ' : 'FAILED'}  ${check.name}${check.detail ? `: ${check.detail}` : ''}`);
+      context.out.line(`evidence: ${result.recordedAt}`);
     });
 }

@@ -112,7 +112,7 @@ describe("pgBackRest's files", () => {
   const paths = pitrPaths('/var/lib/strongbox/pitr/app');
   const server = { dataDirectory: '/var/lib/postgresql/15/main', port: 5432, socketDirectory: '/var/run/postgresql', user: 'postgres' };
 
-  it('writes an encrypted posix repository with time-based retention over the window, and no secret', () => {
+  it('writes an encrypted posix repository, automatic expiry off (prune expires), the window as retention, and no secret', () => {
     const text = pgbackrestConfig({
       stanza: 'app',
       repository: { type: 'posix', path: '/backup/pgbr' },
@@ -126,6 +126,7 @@ describe("pgBackRest's files", () => {
         'repo1-type=posix',
         'repo1-path=/backup/pgbr',
         'repo1-cipher-type=aes-256-cbc',
+        'expire-auto=n',
         'repo1-retention-full-type=time',
         'repo1-retention-full=14',
         'lock-path=/var/lib/strongbox/pitr/app/lock',

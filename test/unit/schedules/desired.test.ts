@@ -267,6 +267,7 @@ describe('point-in-time recovery schedules', () => {
           repository: { path: '/r' },
           full: { on: 'wednesday', at: '03:10' },
           diff: { at: '00:20' },
+          verify: { enabled: false },
           taskQueue: 'db2-pitr',
         },
       },
@@ -296,13 +297,25 @@ describe('point-in-time recovery schedules', () => {
     expect(list['strongbox-pitr-diff-shop']!.spec.calendars[0]!.dayOfWeek).not.toContain('wednesday');
   });
 
-  it('leaves out a disabled differential, and targets without point-in-time recovery', () => {
+  it("verifies the WAL archive weekly on sunday at 06:00 by default, on the database host's queue", () => {
+    expect(list['strongbox-pitr-verify-app']).toMatchObject({
+      workflowType: 'pitrVerifyWorkflow',
+      workflowId: 'pitr-verify-app',
+      taskQueue: 'sbq',
+      args: [{ target: 'app', taskQueue: 'sbq-pitr' }],
+      spec: { calendars: [{ hour: 6, minute: 0, dayOfWeek: ['sunday'] }], timezone: 'UTC' },
+    });
+  });
+
+  it('leaves out a disabled differential or verification, and targets without point-in-time recovery', () => {
     expect(Object.keys(list).filter((id) => id.includes('pitr'))).toEqual([
       'strongbox-pitr-diff-app',
       'strongbox-pitr-diff-shop',
       'strongbox-pitr-full-app',
       'strongbox-pitr-full-legacy',
       'strongbox-pitr-full-shop',
+      'strongbox-pitr-verify-app',
+      'strongbox-pitr-verify-legacy',
     ]);
     expect(desiredSchedules(twoTargets).some((s) => s.id.includes('pitr'))).toBe(false);
   });
