@@ -176,7 +176,9 @@ export function createPitrVerifyActivities(deps: ActivityDeps) {
           const exists = (await client.query<{ found: boolean }>('SELECT to_regclass($1) IS NOT NULL AS found', [MARKER_TABLE])).rows[0]!
             .found;
           const stages = exists
-            ? (await client.query<{ stage: string }>(`SELECT stage FROM ${MARKER_TABLE} WHERE run = $1`, [input.run])).rows.map((r) => r.stage)
+            ? (await client.query<{ stage: string }>(`SELECT stage FROM ${MARKER_TABLE} WHERE run = $1`, [input.run])).rows.map(
+                (r) => r.stage,
+              )
             : [];
           return [
             {

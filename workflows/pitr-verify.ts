@@ -99,7 +99,8 @@ export async function pitrVerifyWorkflow(input: PitrVerifyWorkflowInput): Promis
     checks.push(...(await marking.checkPitrMarker({ cluster, run: runId })), ...databaseChecks(restored.checks));
   } catch (error) {
     failure = error;
-    if (marker) checks.push({ name: `recovery reached the restore point ${marker.restorePoint}`, passed: false, detail: rootMessage(error) });
+    if (marker)
+      checks.push({ name: `recovery reached the restore point ${marker.restorePoint}`, passed: false, detail: rootMessage(error) });
   } finally {
     // 4. The scratch cluster goes, whatever happened, even when the run is cancelled.
     if (cluster) await removeScratch(restore, cluster);

@@ -11,7 +11,15 @@
  *    verification); a host whose worker does not take the task within `pitrQueueWait` is reported
  *    `unreached`, not waited for.
  */
-import { ActivityFailure, log, patched, proxyActivities, setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  log,
+  patched,
+  proxyActivities,
+  setCurrentDetails,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { PitrExpiryResult } from '../activities/expire-pitr.js';
 import { reportFailure } from './shared/alerting.js';
 import { actingIdentity, audit } from './shared/audit.js';

@@ -174,7 +174,13 @@ export function parseExpireOutput(output: string): ExpireOutput {
   const wal: ExpireOutput['wal'] = [];
   for (const line of output.split('\n')) {
     const sets = /expire (?:adhoc|full|diff|time-based) backup (?:set )?(.+)$/.exec(line);
-    if (sets) expired.push(...sets[1]!.split(',').map((s) => s.trim()).filter(Boolean));
+    if (sets)
+      expired.push(
+        ...sets[1]!
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean),
+      );
     const archive = /(\S+) remove archive, start = ([0-9A-F]+), stop = ([0-9A-F]+)/.exec(line);
     if (archive) wal.push({ archiveId: archive[1]!, start: archive[2]!, stop: archive[3]! });
   }

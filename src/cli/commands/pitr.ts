@@ -178,7 +178,8 @@ export function registerPitrCommands(program: Command, context: CliContext): voi
       context.out.line(
         `the WAL archive of ${target} is continuous from backup ${record.backupLabel ?? '?'} to restore point ${record.restorePoint} (recovered to ${record.recoveredTo ?? '?'})`,
       );
-      for (const check of record.checks) context.out.line(`  ${check.passed ? 'ok    ' : 'FAILED'}  ${check.name}${check.detail ? `: ${check.detail}` : ''}`);
+      for (const check of record.checks)
+        context.out.line(`  ${check.passed ? 'ok    ' : 'FAILED'}  ${check.name}${check.detail ? `: ${check.detail}` : ''}`);
       context.out.line(`evidence: ${result.recordedAt}`);
     });
 }
