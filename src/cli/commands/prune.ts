@@ -39,6 +39,7 @@ export function registerPruneCommand(program: Command, context: CliContext): voi
       if (options.json) context.out.json(result);
       else printPlan(context, result, options.showKept === true);
       if (result.refused.length > 0 && !result.dryRun) process.exitCode = 1;
+      if ((result.pitr ?? []).some((p) => p.outcome === 'failed' || p.outcome === 'unreached')) process.exitCode = 1;
     });
 }
 
@@ -77,4 +78,17 @@ function printPlan(context: CliContext, result: PruneWorkflowResult, showKept: b
   }
   for (const p of result.problems) out.note(`warning: ${p.destination}:${p.key}: ${p.problem} (never deleted)`);
   for (const u of result.unreachable) out.note(`warning: destination ${u.destination} could not be read: ${u.reason}`);
+  // The pgBackRest repositories of pitr targets, expired on their database hosts.
+  for (const p of result.pitr ?? []) {
+    if (!p.result) {
+      out.note(`warning: pgBackRest repository of ${p.target} ${p.outcome}: ${p.reason ?? ''}`);
+      continue;
+    }
+    const r = p.result;
+    out.line(
+      `${p.target} (pgBackRest ${r.stanza}): ${r.expired.length} backup(s) expired, window from ${r.windowStart}${r.verifiedLabel ? `, verified ${r.verifiedLabel} kept` : ''}`,
+    );
+    for (const d of r.decisions) if (showKept || d.action === 'expire') out.line(`  ${d.action.padEnd(6)}  ${d.label}  ${d.reason}`);
+    for (const w of r.wal) out.line(`  WAL ${w.archiveId} ${w.start} … ${w.stop} removed`);
+  }
 }
