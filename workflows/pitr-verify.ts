@@ -14,6 +14,7 @@
 import {
   ApplicationFailure,
   CancellationScope,
+  isCancellation,
   log,
   proxyActivities,
   setCurrentDetails,
@@ -99,12 +100,14 @@ export async function pitrVerifyWorkflow(input: PitrVerifyWorkflowInput): Promis
     checks.push(...(await marking.checkPitrMarker({ cluster, run: runId })), ...databaseChecks(restored.checks));
   } catch (error) {
     failure = error;
-    if (marker)
+    if (marker && (step === 'restore' || step === 'recovery'))
       checks.push({ name: `recovery reached the restore point ${marker.restorePoint}`, passed: false, detail: rootMessage(error) });
   } finally {
     // 4. The scratch cluster goes, whatever happened, even when the run is cancelled.
     if (cluster) await removeScratch(restore, cluster);
   }
+  // A cancelled run verified nothing: no record, no alert.
+  if (failure !== undefined && isCancellation(failure)) throw failure;
 
   // 5. The evidence.
   const failedChecks = checks.filter((c) => !c.passed);

@@ -10,6 +10,7 @@
  *   one and the one the newest passed verification restored from, and reports both.
  * - A WAL segment deleted from the repository between the base backup and the marker makes the
  *   verification fail, alert, and record a failed record.
+ * - prune reports a pitr target whose database host has no worker instead of waiting for one.
  */
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
@@ -19,6 +20,7 @@ import type { PitrVerificationRecord } from '../../../src/catalog/pitr-verificat
 import { startPrune } from '../../../src/client/prune.js';
 import { pitrSettingLines, startPitrBackup, startPitrInfo, startPitrSetup, startPitrVerify } from '../../../src/client/pitr.js';
 import { rootMessage } from '../../../src/failures.js';
+import { parseConfig } from '../../../src/config/load.js';
 import { passphraseIn, pitrPaths } from '../../../src/pitr/plan.js';
 import { openStorages } from '../../../src/storage/index.js';
 import { historyText } from '../../helpers/history.js';
@@ -211,4 +213,24 @@ describe('verification of the WAL archive, and retention through prune', () => {
     const audit = await readAuditLog(openStorages(setup.config).values(), { since, action: 'pitr.verified' });
     expect(audit.events.filter((e) => e.workflow?.id === workflowId).map((e) => e.outcome)).toEqual(['failed']);
   }, 600_000);
+
+  it('prune reports a pitr target whose database host has no worker instead of waiting for one', async () => {
+    const raw = structuredClone(setup.raw) as Record<string, any>;
+    const nobody = `${setup.id}-nobody`;
+    raw.targets.ghost = { ...raw.targets.app, pitr: { ...raw.targets.app.pitr, dir: path.join(root, 'ghost'), taskQueue: nobody } };
+    const config = parseConfig(raw, { source: undefined, baseDir: setup.dir });
+    await worker.stop();
+    worker = await startTestWorker({ ...setup, config });
+    const result = await (
+      await startPrune(worker.client, config, { target: 'ghost', pitrQueueWait: '3s', workflowId: `${setup.id}-prune-ghost` })
+    ).result();
+    expect(result.pitr).toEqual([
+      {
+        target: 'ghost',
+        outcome: 'unreached',
+        reason: expect.stringContaining(`no database-host worker polled ${nobody} within 3s`),
+      },
+    ]);
+    expect(existsSync(path.join(root, 'ghost'))).toBe(false);
+  }, 120_000);
 });
