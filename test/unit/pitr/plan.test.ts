@@ -37,7 +37,7 @@ function problemsOf(text: string): string[] {
 }
 
 describe('targets.<t>.pitr', () => {
-  it('fills in a 14-day window, a weekly full and nightly differential, and a 60 s archive_timeout', () => {
+  it('fills in a 14-day window, a weekly full and nightly differential, a 60 s archive_timeout and a weekly verification', () => {
     const pitr = parseConfigText(target('{ enabled: true, repository: { path: /var/lib/pgbackrest } }'), where).targets.app!.pitr!;
     expect(pitr).toEqual({
       enabled: true,
@@ -46,6 +46,7 @@ describe('targets.<t>.pitr', () => {
       full: { on: 'sunday', at: '01:00' },
       diff: { at: '01:00', enabled: true },
       archiveTimeout: '60s',
+      verify: { enabled: true, on: 'sunday', at: '06:00' },
     });
   });
 
