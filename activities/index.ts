@@ -34,6 +34,7 @@ import { createRekeyPitrActivities } from './rekey-pitr-passphrase.js';
 import { createScrubActivities } from './scrub-backup.js';
 import { createReplicateActivities } from './replicate-backup.js';
 import { createPingHeartbeatActivities } from './ping-heartbeat.js';
+import { createCheckArchiveActivities } from './check-archive.js';
 
 export type { ActivityDeps } from './deps.js';
 
@@ -71,6 +72,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createScrubActivities(deps),
     ...createReplicateActivities(deps),
     ...createPingHeartbeatActivities(deps),
+    ...createCheckArchiveActivities(deps),
   };
 }
 
