@@ -37,19 +37,61 @@ const at = (iso: string) => new Date(iso);
 describe('WAL archive health', () => {
   it.each([
     ['healthy', status(), { failing: false, rpoMissed: false, waitingSeconds: 0 }],
-    ['never archived yet, nothing failed (a fresh setup)', status({ archivedCount: 0, lastArchivedWal: null, lastArchivedAt: null }), { failing: false, rpoMissed: false }],
-    ['healthy with a segment archiving now', status({ waitingSegments: 1, oldestWaitingAt: '2026-12-05T11:59:58.000Z' }), { failing: false, rpoMissed: false, waitingSeconds: 2 }],
-    ['failing, the RPO missed since 11:53', broken, { failing: true, failingSince: '2026-12-05T11:50:00.000Z', rpoMissed: true, rpoMissedSince: '2026-12-05T11:53:00.000Z', waitingSeconds: 600 }],
-    ['never archived, failing', status({ archivedCount: 0, lastArchivedWal: null, lastArchivedAt: null, failedCount: 2, lastFailedAt: '2026-12-05T11:59:00.000Z', lastFailedWal: '000000010000000000000001', waitingSegments: 1, oldestWaitingAt: '2026-12-05T11:58:59.000Z' }), { failing: true, failingSince: '2026-12-05T11:58:59.000Z', rpoMissed: false }],
-    ['failed once, archived since (fixed)', status({ failedCount: 5, lastFailedAt: '2026-12-05T11:58:00.000Z', lastFailedWal: '000000010000000000000078' }), { failing: false, rpoMissed: false }],
+    [
+      'never archived yet, nothing failed (a fresh setup)',
+      status({ archivedCount: 0, lastArchivedWal: null, lastArchivedAt: null }),
+      { failing: false, rpoMissed: false },
+    ],
+    [
+      'healthy with a segment archiving now',
+      status({ waitingSegments: 1, oldestWaitingAt: '2026-12-05T11:59:58.000Z' }),
+      { failing: false, rpoMissed: false, waitingSeconds: 2 },
+    ],
+    [
+      'failing, the RPO missed since 11:53',
+      broken,
+      {
+        failing: true,
+        failingSince: '2026-12-05T11:50:00.000Z',
+        rpoMissed: true,
+        rpoMissedSince: '2026-12-05T11:53:00.000Z',
+        waitingSeconds: 600,
+      },
+    ],
+    [
+      'never archived, failing',
+      status({
+        archivedCount: 0,
+        lastArchivedWal: null,
+        lastArchivedAt: null,
+        failedCount: 2,
+        lastFailedAt: '2026-12-05T11:59:00.000Z',
+        lastFailedWal: '000000010000000000000001',
+        waitingSegments: 1,
+        oldestWaitingAt: '2026-12-05T11:58:59.000Z',
+      }),
+      { failing: true, failingSince: '2026-12-05T11:58:59.000Z', rpoMissed: false },
+    ],
+    [
+      'failed once, archived since (fixed)',
+      status({ failedCount: 5, lastFailedAt: '2026-12-05T11:58:00.000Z', lastFailedWal: '000000010000000000000078' }),
+      { failing: false, rpoMissed: false },
+    ],
     ['archive_mode off (since the restart)', status({ archiveMode: 'off' }), { failing: true, failingSince: '2026-12-01T00:00:00.000Z' }],
-    ['slow archiving, no failure: RPO missed only', status({ waitingSegments: 40, oldestWaitingAt: '2026-12-05T11:56:00.000Z' }), { failing: false, rpoMissed: true, waitingSeconds: 240 }],
+    [
+      'slow archiving, no failure: RPO missed only',
+      status({ waitingSegments: 40, oldestWaitingAt: '2026-12-05T11:56:00.000Z' }),
+      { failing: false, rpoMissed: true, waitingSeconds: 240 },
+    ],
   ])('%s', (_what, s, expected) => {
     expect(assessArchive(s, settings)).toMatchObject({ ...expected, rpoBoundSeconds: 180 });
   });
 
   it('an idle server whose newest archive is hours old misses no RPO: nothing waits', () => {
-    expect(assessArchive(status({ lastArchivedAt: '2026-12-05T02:00:00.000Z' }), settings)).toMatchObject({ failing: false, rpoMissed: false });
+    expect(assessArchive(status({ lastArchivedAt: '2026-12-05T02:00:00.000Z' }), settings)).toMatchObject({
+      failing: false,
+      rpoMissed: false,
+    });
   });
 
   it('uses the factor: with 10 × archive_timeout, ten waiting minutes are within the bound', () => {
@@ -66,7 +108,13 @@ describe('archive alerts', () => {
   });
 
   it('does not repeat in the next checks, reminds a day later, and is silent once fixed', () => {
-    const checks = ['2026-12-05T11:50:00.000Z', '2026-12-05T11:55:00.000Z', '2026-12-05T12:00:00.000Z', '2026-12-05T18:00:00.000Z', '2026-12-06T11:50:00.000Z'];
+    const checks = [
+      '2026-12-05T11:50:00.000Z',
+      '2026-12-05T11:55:00.000Z',
+      '2026-12-05T12:00:00.000Z',
+      '2026-12-05T18:00:00.000Z',
+      '2026-12-06T11:50:00.000Z',
+    ];
     expect(checks.map((c) => archiveAlerts(broken, settings, at(c)).map((a) => a.kind))).toEqual([
       ['archive-failing'],
       ['rpo-missed'],
