@@ -3,7 +3,9 @@
  * (posix repository), the real Temporal server and a Strongbox worker serving the pitr queue with
  * its metrics endpoint. Archiving is broken as a person would break it (archive_command = 'false',
  * a reload, a WAL switch): the worker's gauges show the failures, the archive check alerts a local
- * webhook; the right archive_command back, the failure clears and nothing more is sent.
+ * webhook, and once the segment has waited 3 × archive_timeout, that the RPO is missed; the right
+ * archive_command back, the failure clears and nothing more is sent. (Checks run here seconds
+ * apart; the schedule's, 5 minutes apart, alert each condition once — see the unit tests.)
  * `backups list --json` shows the physical full backup and the recoverable window, and names a pitr
  * target whose database host has no worker instead of waiting for it.
  */
@@ -119,7 +121,7 @@ describe('WAL archive monitoring', () => {
   const gauge = async (metric: keyof typeof METRICS) => values(await scrape(metricsPort), METRICS[metric].name, { target: 'app' });
   const alerts = () => receiver.at('/hook').map((r) => r.body as AlertMessage);
 
-  it('alerts once when archiving fails, shows it in the metrics, and clears when archive_command is right again', async () => {
+  it('alerts when archiving fails and when the RPO is missed, shows it in the metrics, and clears when archive_command is right again', async () => {
     const healthy = await check();
     expect(healthy.assessed).toEqual([expect.objectContaining({ target: 'app', failing: false, rpoMissed: false })]);
     expect(healthy.alerted).toEqual([]);
@@ -146,6 +148,16 @@ describe('WAL archive monitoring', () => {
     expect((await gauge('pitrArchiveFailures'))[0]).toBeGreaterThanOrEqual(Number(failed.failed_count));
     expect((await gauge('pitrWalWaiting'))[0]).toBeGreaterThan(0);
     expect(await gauge('pitrRpoBound')).toEqual([30]);
+
+    // The segment keeps waiting: past 3 × archive_timeout (30 s) the RPO is missed too.
+    await sleep(Math.max(0, 31 - broken.assessed[0]!.waitingSeconds) * 1000 + 2_000);
+    const late = await check();
+    expect(late.assessed[0]).toMatchObject({ target: 'app', failing: true, rpoMissed: true });
+    expect(late.alerted).toContain('rpo-missed:app');
+    const rpo = alerts().filter((a) => a.kind === 'rpo-missed');
+    expect(rpo).toHaveLength(1);
+    expect(rpo[0]!.reason).toMatch(/^RPO missed for app: a WAL segment completed at .* more than 3 × archive_timeout \(30 s\)/);
+    expect((await gauge('pitrWalWaiting'))[0]).toBeGreaterThan(30);
 
     // The right archive_command back (the override removed: postgresql.conf's line applies again).
     await query(source, 'ALTER SYSTEM RESET archive_command', 'postgres');
