@@ -18,6 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AlertMessage } from '../../../src/alerts/alert.js';
 import { main } from '../../../src/cli/main.js';
 import { pitrSettingLines, startPitrBackup, startPitrSetup } from '../../../src/client/pitr.js';
+import { applySchedules } from '../../../src/client/schedules.js';
 import { createLogger } from '../../../src/logger.js';
 import { METRICS } from '../../../src/metrics/definitions.js';
 import { installRuntime } from '../../../src/worker/runtime.js';
@@ -173,6 +174,38 @@ describe('WAL archive monitoring', () => {
     expect(await gauge('pitrArchiveFailing')).toEqual([0]);
     expect(await gauge('pitrWalWaiting')).toEqual([0]);
   }, 600_000);
+
+  it('schedules the archive check every 5 minutes on the real server, and a second apply changes nothing', async () => {
+    const prefix = `strongbox-${setup.id}-`;
+    try {
+      const first = await applySchedules(worker.client, setup.config, { idPrefix: prefix });
+      expect(first.created).toContain(`${prefix}archive-check`);
+      const described = await worker.client.schedule.getHandle(`${prefix}archive-check`).describe();
+      expect(described.spec.calendars![0]!.minute).toEqual(Array.from({ length: 12 }, (_, i) => ({ start: i * 5, end: i * 5, step: 1 })));
+      expect(described.action).toMatchObject({
+        workflowType: 'archiveCheckWorkflow',
+        args: [
+          {
+            targets: [
+              { target: 'app', taskQueue: setup.config.temporal.pitrTaskQueue },
+              { target: 'ghost', taskQueue: nobody },
+            ],
+          },
+        ],
+      });
+      const second = await applySchedules(worker.client, setup.config, { idPrefix: prefix });
+      expect([second.created, second.updated]).toEqual([[], []]);
+      expect(second.unchanged).toContain(`${prefix}archive-check`);
+    } finally {
+      for await (const s of worker.client.schedule.list()) {
+        if (s.scheduleId.startsWith(prefix))
+          await worker.client.schedule
+            .getHandle(s.scheduleId)
+            .delete()
+            .catch(() => undefined);
+      }
+    }
+  });
 
   it('backups list --json shows the physical full backup and the recoverable window, and names the host that does not answer', async () => {
     const configFile = path.join(setup.dir, 'strongbox.yaml');
