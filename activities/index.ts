@@ -36,6 +36,7 @@ import { createReplicateActivities } from './replicate-backup.js';
 import { createPingHeartbeatActivities } from './ping-heartbeat.js';
 import { createPitrVerifyActivities } from './pitr-verify.js';
 import { createExpirePitrActivities } from './expire-pitr.js';
+import { createCheckArchiveActivities } from './check-archive.js';
 
 export type { ActivityDeps } from './deps.js';
 
@@ -75,6 +76,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createPingHeartbeatActivities(deps),
     ...createPitrVerifyActivities(deps),
     ...createExpirePitrActivities(deps),
+    ...createCheckArchiveActivities(deps),
   };
 }
 

@@ -4,12 +4,14 @@
  *   prints; the result names the backup it made (label, sizes) and the recoverable window after it.
  *   Safe to retry: pgBackRest resumes or discards an interrupted backup itself, and a backup is in
  *   its catalog only once complete.
- * - pitrInfo: the stanza's backups and recoverable window (`pgbackrest info --output=json`). Reads.
+ * - pitrInfo: the stanza's backups and recoverable window (`pgbackrest info --output=json`, and
+ *   `repo-ls` for when the newest WAL arrived). Reads.
  */
 import { Context } from '@temporalio/activity';
 import { asActivity, StrongboxError } from '../src/errors.js';
 import { FailureType } from '../src/failures.js';
 import { pitrHost, runPgbackrest } from '../src/pitr/host.js';
+import { readStanzaInfo } from '../src/pitr/archiver.js';
 import { parseInfo, type PhysicalBackup, type StanzaInfo } from '../src/pitr/plan.js';
 import type { ActivityDeps } from './deps.js';
 
@@ -54,8 +56,8 @@ export function createPitrBackupActivities(deps: ActivityDeps) {
 
     async pitrInfo(input: { target: string }): Promise<StanzaInfo> {
       return asActivity(`pgbackrest info of ${input.target}`, async () => {
-        const host = await pitrHost(deps.config, input.target);
-        return parseInfo(await runPgbackrest(host, ['--output=json', 'info']), host.stanza);
+        // With the window's latest point: when the newest archived WAL reached the repository.
+        return readStanzaInfo(await pitrHost(deps.config, input.target));
       });
     },
   };

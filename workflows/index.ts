@@ -12,6 +12,7 @@ export { pitrSetupWorkflow } from './pitr-setup.js';
 export { pitrBackupWorkflow } from './pitr-backup.js';
 export { pitrRestoreWorkflow } from './pitr-restore.js';
 export { pitrInfoWorkflow } from './pitr-info.js';
+export { archiveCheckWorkflow } from './archive-check.js';
 export { rekeyWorkflow, rekeyProgressQuery } from './rekey.js';
 export { scrubWorkflow, scrubProgressQuery } from './scrub.js';
 export { replicateWorkflow } from './replicate.js';

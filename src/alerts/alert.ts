@@ -18,7 +18,10 @@ export type AlertKind =
   | 'unrepaired'
   | 'lost'
   // An audit event some destination did not take (src/audit/record.ts).
-  | 'audit-gap';
+  | 'audit-gap'
+  // WAL archiving of a pitr target (src/alerts/archiving.ts).
+  | 'archive-failing'
+  | 'rpo-missed';
 
 /** Which kind of workflow raised it (also the StrongboxKind search attribute). */
 export type WorkflowKind =
@@ -68,6 +71,8 @@ const KIND_TITLES: Record<AlertKind, string> = {
   unrepaired: 'damaged copy NOT repaired',
   lost: 'backup LOST: no intact copy left',
   'audit-gap': 'audit event not recorded everywhere',
+  'archive-failing': 'WAL archiving is failing',
+  'rpo-missed': 'RPO missed: WAL waits for the archive',
 };
 
 export function alertTitle(alert: Alert): string {

@@ -17,7 +17,9 @@ import {
   settingLines,
   stanzaOf,
   type PitrTarget,
+  type StanzaInfo,
 } from '../pitr/plan.js';
+import { rootMessage } from '../failures.js';
 import type { pitrSetupWorkflow } from '../../workflows/pitr-setup.js';
 import type { pitrBackupWorkflow } from '../../workflows/pitr-backup.js';
 import type { pitrInfoWorkflow } from '../../workflows/pitr-info.js';
@@ -145,3 +147,68 @@ export async function startPitrVerify(
     target: options.target,
   });
 }
+/** How long `backups list` waits for a database host's worker by default. */
+export const PHYSICAL_LIST_WAIT_MS = 30_000;
+
+/** One pitr target's physical backups and window as `backups list` shows them, or why they are not there. */
+export type PhysicalListing = ({ target: string } & StanzaInfo & { error?: undefined }) | { target: string; error: string };
+
+/**
+ * The physical backups and recoverable window of every pitr target (or one), read through
+ * pitrInfoWorkflow on each database host. Never hangs: the database host's worker must take the
+ * reading within `waitMs` (the workflow's schedule-to-start bound), and the whole run must end
+ * within `waitMs` plus the reading's own bound (its execution timeout) — else the target's entry
+ * says so and the others are listed.
+ */
+export async function listPhysicalBackups(
+  client: Client,
+  config: Config,
+  options: { target?: string; waitMs?: number } = {},
+): Promise<PhysicalListing[]> {
+  const waitMs = options.waitMs ?? PHYSICAL_LIST_WAIT_MS;
+  const targets = Object.entries(config.targets)
+    .filter(([name, t]) => t.pitr?.enabled && (options.target === undefined || name === options.target))
+    .map(([name]) => name);
+  return Promise.all(
+    targets.map(async (target): Promise<PhysicalListing> => {
+      const taskQueue = pitrTaskQueue(config, target);
+      const seconds = Math.max(1, Math.ceil(waitMs / 1000));
+      try {
+        const handle = await startWorkflow<typeof pitrInfoWorkflow>(client, config, {
+          workflowType: 'pitrInfoWorkflow',
+          workflowId: `pitr-info-${target}-${nowSeconds()}-list`,
+          args: [{ target, taskQueue, queueWait: `${seconds}s` }],
+          summary: `physical backups of ${target}`,
+          kind: 'pitr-info',
+          target,
+        });
+        // The shared queue's worker may be down too: the client gives up after the same wait plus the reading's time.
+        let timer: NodeJS.Timeout | undefined;
+        const deadline = new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () =>
+              reject(
+                new Error(
+                  `the database host's worker of ${target} (queue ${taskQueue}) did not answer within ${seconds + READING_MS / 1000} s`,
+                ),
+              ),
+            waitMs + READING_MS,
+          );
+        });
+        try {
+          return { target, ...(await Promise.race([handle.result(), deadline])) };
+        } catch (error) {
+          await handle.terminate('backups list stopped waiting').catch(() => undefined);
+          throw error;
+        } finally {
+          clearTimeout(timer);
+        }
+      } catch (error) {
+        return { target, error: rootMessage(error) };
+      }
+    }),
+  );
+}
+
+/** Beyond the wait for a worker: one `pgbackrest info` and `repo-ls`, seconds even over S3. */
+const READING_MS = 60_000;

@@ -676,6 +676,8 @@ export const configSchema = z.strictObject({
       sizeWindow: z.number().int().min(1).max(100).default(7),
       /** A table shrinking by more than this is an anomaly (percent). */
       rowDropPercent: z.number().min(1).max(100).default(50),
+      /** A pitr target misses its RPO when a WAL segment waits for the archive longer than this × its archive_timeout. */
+      archiveRpoFactor: z.number().min(1).max(1000).default(3),
     })
     .prefault({}),
   /** The audit log (`audit/` in every destination): one object per access, never rewritten. */

@@ -12,10 +12,13 @@
  * - `workflow`: events emitted by workflows through the SDK's workflow metric meter (never twice on
  *   replay). The SDK adds `namespace`, `task_queue` and `workflow_type` labels.
  * - `notifier`: emitted by the alert and heartbeat activities themselves.
+ * - `archiver`: WAL archive health and the recoverable window of each pitr target, read on its
+ *   database host by the worker serving the target's pitr queue (src/metrics/archive-gauges.ts):
+ *   `pg_stat_archiver` every minute, `pgbackrest info` every few minutes. Only that worker reports them.
  */
 
 export type MetricType = 'gauge' | 'counter' | 'histogram';
-export type MetricSource = 'catalog' | 'workflow' | 'notifier';
+export type MetricSource = 'catalog' | 'workflow' | 'notifier' | 'archiver';
 
 export interface MetricDefinition {
   name: string;
@@ -207,6 +210,94 @@ export const METRICS = define({
     help: "Pings of the dead man's switch (heartbeat): per kind of run (backup, scrub), the signal sent (success, fail) and whether the check took it (delivered, failed).",
     labels: ['kind', 'signal', 'result'],
     source: 'notifier',
+  },
+  pitrArchived: {
+    name: 'strongbox_pitr_archived_segments',
+    type: 'gauge',
+    unit: '',
+    help: 'WAL files the server archived since its statistics were reset (pg_stat_archiver.archived_count).',
+    labels: ['target'],
+    source: 'archiver',
+  },
+  pitrArchiveFailures: {
+    name: 'strongbox_pitr_archive_failures',
+    type: 'gauge',
+    unit: '',
+    help: 'Failed attempts to archive a WAL file since the statistics were reset (pg_stat_archiver.failed_count).',
+    labels: ['target'],
+    source: 'archiver',
+  },
+  pitrLastArchived: {
+    name: 'strongbox_pitr_last_archived_timestamp_seconds',
+    type: 'gauge',
+    unit: 's',
+    help: 'Unix time the newest WAL file was archived (pg_stat_archiver.last_archived_time; 0: never).',
+    labels: ['target'],
+    source: 'archiver',
+  },
+  pitrLastFailed: {
+    name: 'strongbox_pitr_last_archive_failure_timestamp_seconds',
+    type: 'gauge',
+    unit: 's',
+    help: 'Unix time of the newest failed archive attempt (pg_stat_archiver.last_failed_time; 0: never).',
+    labels: ['target'],
+    source: 'archiver',
+  },
+  pitrArchiveFailing: {
+    name: 'strongbox_pitr_archive_failing',
+    type: 'gauge',
+    unit: '',
+    help: '1 when the newest archive failure is newer than the newest success (or archive_mode is off), else 0.',
+    labels: ['target'],
+    source: 'archiver',
+  },
+  pitrWalWaiting: {
+    name: 'strongbox_pitr_wal_waiting_seconds',
+    type: 'gauge',
+    unit: 's',
+    help: 'How long the oldest completed WAL segment not yet archived has waited (0 when none waits).',
+    labels: ['target'],
+    source: 'archiver',
+  },
+  pitrRpoBound: {
+    name: 'strongbox_pitr_rpo_bound_seconds',
+    type: 'gauge',
+    unit: 's',
+    help: "alerts.archiveRpoFactor × the target's archive_timeout: WAL waiting longer misses the RPO.",
+    labels: ['target'],
+    source: 'archiver',
+  },
+  pitrArchiveRead: {
+    name: 'strongbox_pitr_archive_read_timestamp_seconds',
+    type: 'gauge',
+    unit: 's',
+    help: 'Unix time the archive status of this target was last read from its server.',
+    labels: ['target'],
+    source: 'archiver',
+  },
+  pitrRecoverableEarliest: {
+    name: 'strongbox_pitr_recoverable_earliest_timestamp_seconds',
+    type: 'gauge',
+    unit: 's',
+    help: 'Earliest point a point-in-time restore can reach: the end of the oldest physical backup (pgbackrest info).',
+    labels: ['target'],
+    source: 'archiver',
+  },
+  pitrRecoverableLatest: {
+    name: 'strongbox_pitr_recoverable_latest_timestamp_seconds',
+    type: 'gauge',
+    unit: 's',
+    help: 'Latest point a point-in-time restore can reach: when the newest archived WAL file reached the repository (or the newest backup ended).',
+    labels: ['target'],
+    source: 'archiver',
+  },
+  pitrPhysicalBackups: {
+    name: 'strongbox_pitr_physical_backups',
+    type: 'gauge',
+    unit: '',
+    help: 'Physical backups (full, diff, incr) of this target in its pgBackRest repository.',
+    labels: ['target'],
+    source: 'archiver',
   },
 });
 

@@ -398,7 +398,16 @@ export interface StanzaInfo {
   status: string;
   backups: PhysicalBackup[];
   /** Earliest and latest point a restore can reach: the oldest backup's end, and the newest archived WAL's or backup's end. */
-  recoverable?: { earliest: string; latestBackup: string; archiveMax?: string };
+  recoverable?: {
+    earliest: string;
+    latestBackup: string;
+    archiveMax?: string;
+    /**
+     * Latest point a restore can reach: when the newest archived WAL file (archiveMax) reached the
+     * repository — every commit in it is older — or the newest backup's end when no WAL came after.
+     */
+    latest?: string;
+  };
 }
 
 interface InfoJsonBackup {
@@ -412,7 +421,7 @@ interface InfoJsonStanza {
   name: string;
   status: { code: number; message: string };
   backup?: InfoJsonBackup[];
-  archive?: Array<{ min?: string | null; max?: string | null }>;
+  archive?: Array<{ id?: string; min?: string | null; max?: string | null }>;
 }
 
 /** Reads `pgbackrest info --output=json` for one stanza. */
@@ -444,4 +453,32 @@ export function parseInfo(json: string, stanza: string): StanzaInfo {
     };
   }
   return info;
+}
+
+/** Where the newest archived WAL segment lies in the repository: `archive/<stanza>/<archive id>/<first 16 hex digits>/`. */
+export function newestArchivedWal(json: string, stanza: string): { directory: string; segment: string } | undefined {
+  const found = (JSON.parse(json) as InfoJsonStanza[]).find((s) => s.name === stanza);
+  const newest = (found?.archive ?? [])
+    .filter((a): a is { id: string; max: string } => typeof a.id === 'string' && typeof a.max === 'string')
+    .sort((a, b) => (a.max < b.max ? -1 : 1))
+    .at(-1);
+  if (!newest || !/^[0-9A-F]{24}$/.test(newest.max)) return undefined;
+  return { directory: `archive/${stanza}/${newest.id}/${newest.max.slice(0, 16)}`, segment: newest.max };
+}
+
+/** The time (ISO) `pgbackrest repo-ls --output=json` gives the file of a WAL segment, if listed. */
+export function archivedWalTime(repoLsJson: string, segment: string): string | undefined {
+  const entries = JSON.parse(repoLsJson) as Record<string, { type?: string; time?: number }>;
+  const times = Object.entries(entries)
+    .filter(([name, e]) => name.startsWith(`${segment}-`) && e.type === 'file' && typeof e.time === 'number')
+    .map(([, e]) => e.time!);
+  return times.length === 0 ? undefined : new Date(Math.max(...times) * 1000).toISOString();
+}
+
+/** The window's latest point: the newest archived WAL's arrival, unless the newest backup ended later. */
+export function withLatest(info: StanzaInfo, archivedAt: string | undefined): StanzaInfo {
+  if (!info.recoverable) return info;
+  const latestBackup = info.recoverable.latestBackup;
+  const latest = archivedAt && Date.parse(archivedAt) > Date.parse(latestBackup) ? archivedAt : latestBackup;
+  return { ...info, recoverable: { ...info.recoverable, latest } };
 }

@@ -34,12 +34,14 @@ export const WORKFLOW_TYPES = {
   scrub: 'scrubWorkflow',
   pitrBackup: 'pitrBackupWorkflow',
   pitrVerify: 'pitrVerifyWorkflow',
+  archiveCheck: 'archiveCheckWorkflow',
 } as const;
 
 /** A time of day, every day — or on one day of the month, or some weekdays; `hour: '*'` means every hour. */
 export interface ScheduleCalendar {
   hour: number | '*';
-  minute: number;
+  /** One minute, or several (the archive check: every 5 minutes). */
+  minute: number | number[];
   dayOfMonth?: number;
   /** One weekday or several (`sunday`…`saturday`, as in the configuration); every day when absent. */
   dayOfWeek?: Weekday | Weekday[];
@@ -201,6 +203,23 @@ export function desiredSchedules(config: Config, options: DesiredOptions = {}): 
       'hourly check that every target has a recent backup',
     ),
   );
+  const pitrTargets = Object.entries(config.targets)
+    .filter(([, t]) => t.pitr?.enabled)
+    .map(([target, t]) => ({ target, taskQueue: t.pitr!.taskQueue ?? config.temporal.pitrTaskQueue }));
+  if (pitrTargets.length > 0) {
+    schedules.push(
+      make(
+        'archive-check',
+        WORKFLOW_TYPES.archiveCheck,
+        [{ targets: pitrTargets }],
+        'archive-check',
+        // ARCHIVE_CHECK_INTERVAL_MS (src/alerts/archiving.ts): alerts fire in the check within 5 minutes of their onset.
+        { hour: '*', minute: Array.from({ length: 12 }, (_, i) => i * 5), comment: 'WAL archive check every 5 minutes' },
+        defaults,
+        'WAL archive health of the pitr targets, every 5 minutes: failing archiving, missed RPO',
+      ),
+    );
+  }
   return schedules.sort((a, b) => (a.id < b.id ? -1 : 1));
 }
 

@@ -70,7 +70,7 @@ function weekdayName(day: Weekday): (typeof DAYS_OF_WEEK)[number] {
 function normalizeCalendar(calendar: ScheduleCalendar): NormalizedCalendar {
   return {
     second: [0],
-    minute: [calendar.minute],
+    minute: [calendar.minute].flat().sort((a, b) => a - b),
     hour: calendar.hour === '*' ? ALL_HOURS : [calendar.hour],
     dayOfMonth: calendar.dayOfMonth === undefined ? ALL_DAYS : [calendar.dayOfMonth],
     month: [...MONTHS],
@@ -210,6 +210,16 @@ export function describeSpec(schedule: Pick<NormalizedSchedule, 'calendars' | 'i
   const parts = schedule.calendars.map((c) => {
     const minute = c.minute.length === 1 ? String(c.minute[0]).padStart(2, '0') : '*';
     const everyDay = c.dayOfMonth.length === 31 && c.dayOfWeek.length === 7 && c.month.length === 12;
+    const step = c.minute.length > 1 ? c.minute[1]! - c.minute[0]! : 0;
+    if (
+      c.hour.length === 24 &&
+      everyDay &&
+      step > 0 &&
+      c.minute.every((m, i) => m === c.minute[0]! + i * step) &&
+      c.minute[0]! < step &&
+      60 % step === 0
+    )
+      return `every ${step} minutes`;
     if (c.hour.length === 24 && everyDay) return `hourly at :${minute}`;
     const time = c.hour.length === 1 ? `${String(c.hour[0]).padStart(2, '0')}:${minute}` : `hours ${c.hour.join(',')} at :${minute}`;
     if (everyDay) return `daily at ${time}`;

@@ -23,6 +23,7 @@ import { connectWorker } from '../temporal/connection.js';
 import { workerDataConverter } from '../codec/data-converter.js';
 import { serveCodec } from '../codec/serve.js';
 import { catalogGaugesFor } from '../metrics/catalog-gauges.js';
+import { archiveGaugesFor } from '../metrics/archive-gauges.js';
 import { processMeter } from '../metrics/meter.js';
 import { metricsBindAddress, metricsUrl } from './metrics-address.js';
 import { installRuntime } from './runtime.js';
@@ -96,6 +97,8 @@ export async function createStrongboxWorker(options: StrongboxWorkerOptions): Pr
   const activities = createActivities(deps);
   // Catalog gauges (last success, sizes, verification) on the metrics endpoint: see src/metrics/catalog-gauges.ts.
   const catalogGauges = config.worker.metricsPort > 0 ? catalogGaugesFor(deps, processMeter) : undefined;
+  // The database host reports its targets' WAL archive health and recoverable window: src/metrics/archive-gauges.ts.
+  const archiveGauges = config.worker.metricsPort > 0 && serves.has('pitr') ? archiveGaugesFor(deps, processMeter) : undefined;
   const common = {
     connection,
     namespace,
@@ -139,12 +142,14 @@ export async function createStrongboxWorker(options: StrongboxWorkerOptions): Pr
       // What `config check` warns about matters most here, where the secrets are read: say it at start, not at the first failed backup.
       for (const warning of configWarnings(config)) logger.warn({ warning }, 'configuration warning');
       catalogGauges?.start();
+      archiveGauges?.start();
       // The local stack's codec server lives and dies with its worker (codec.server.withWorker).
       const codecServer = config.codec?.server.withWorker ? await serveCodec(config, { logger }) : undefined;
       try {
         await Promise.all(workers.map((w) => w.run()));
       } finally {
         catalogGauges?.stop();
+        archiveGauges?.stop();
         await codecServer?.close();
         // A connection left open would keep the process alive after a SIGTERM.
         if (ownsConnection) await connection.close();

@@ -131,6 +131,11 @@ export async function reportStale(input: { target: string; reason: string; backu
   );
 }
 
+/** WAL archiving of a pitr target is failing, or its RPO is being missed (the archive check). */
+export async function reportArchive(input: { kind: 'archive-failing' | 'rpo-missed'; target: string; reason: string }): Promise<void> {
+  await sendAlert(baseAlert(input.kind, { workflowKind: 'archive-check', target: input.target, step: 'archive', reason: input.reason }));
+}
+
 /** What a scrub found of a backup's copies: repaired from a good copy, not repaired, or no intact copy left. */
 export async function reportCopies(input: {
   kind: 'repaired' | 'unrepaired' | 'lost';

@@ -1,14 +1,18 @@
 /**
  * `strongbox backup run`: starts a backup, shows its progress, prints the manifest.
- * `strongbox backups list`: the catalog, read from the manifests in the destinations.
+ * `strongbox backups list`: the catalog, read from the manifests in the destinations, and the
+ *   physical backups and recoverable window of each pitr target (through its database host's worker).
  */
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { Option, type Command } from 'commander';
 import { startBackup } from '../../client/backup.js';
 import { listCatalog } from '../../client/catalog.js';
+import { listPhysicalBackups, PHYSICAL_LIST_WAIT_MS, type PhysicalListing } from '../../client/pitr.js';
+import { parseDuration } from '../../config/duration.js';
 import { OutcomeUnknownError } from '../../client/follow.js';
 import { getTarget } from '../../config/load.js';
 import { TIERS } from '../../domain.js';
+import { UsageError } from '../../errors.js';
 import type { BackupProgress, BackupWorkflowResult } from '../../../workflows/backup.js';
 import { requireConfigFile } from '../config-file.js';
 import type { CliContext } from '../context.js';
@@ -52,7 +56,12 @@ export function registerBackupCommands(program: Command, context: CliContext): v
     .description('list backups from the manifests in every destination')
     .option('-t, --target <name>', 'only this target')
     .option('--json', 'print as JSON')
-    .action(async (options: { target?: string; json?: boolean }) => {
+    .option(
+      '--pitr-wait <duration>',
+      "how long to wait for a pitr target's database-host worker to read its physical backups (pgbackrest info)",
+      `${PHYSICAL_LIST_WAIT_MS / 1000}s`,
+    )
+    .action(async (options: { target?: string; json?: boolean; pitrWait: string }) => {
       const config = context.config();
       // Not the built-in defaults: listing their ./backups would only say "no backups found", falsely.
       const source = requireConfigFile(config, 'backups list');
@@ -63,6 +72,7 @@ export function registerBackupCommands(program: Command, context: CliContext): v
         options.target ? { target: options.target } : {},
       );
       noteAuditFailures(context, audit);
+      const physical = await physicalBackups(context, options.target, options.pitrWait);
       if (options.json) {
         context.out.json({
           backups: catalog.entries.map((e) => ({
@@ -83,6 +93,8 @@ export function registerBackupCommands(program: Command, context: CliContext): v
           })),
           problems: catalog.problems,
           unreachable: catalog.unreachable,
+          // Physical backups (pgBackRest) and the recoverable window of each pitr target, or why they could not be read.
+          physical,
         });
         return;
       }
@@ -104,7 +116,52 @@ export function registerBackupCommands(program: Command, context: CliContext): v
       }
       for (const p of catalog.problems) context.out.note(`warning: ${p.destination}:${p.key}: ${p.problem}`);
       for (const u of catalog.unreachable) context.out.note(`warning: destination ${u.destination} could not be read: ${u.reason}`);
+      printPhysical(context, physical);
     });
+}
+
+/** The pitr targets' physical backups, read through their database hosts' workers; [] when no target has pitr. */
+async function physicalBackups(context: CliContext, target: string | undefined, wait: string): Promise<PhysicalListing[]> {
+  const config = context.config();
+  const targets = Object.entries(config.targets).filter(([name, t]) => t.pitr?.enabled && (target === undefined || name === target));
+  if (targets.length === 0) return [];
+  let waitMs: number;
+  try {
+    waitMs = parseDuration(wait);
+  } catch (error) {
+    throw new UsageError(`--pitr-wait: ${(error as Error).message}`);
+  }
+  let client;
+  try {
+    client = await context.client();
+  } catch (error) {
+    return targets.map(([name]) => ({
+      target: name,
+      error: `cannot reach Temporal to ask the database host: ${(error as Error).message}`,
+    }));
+  }
+  return listPhysicalBackups(client, config, { ...(target ? { target } : {}), waitMs });
+}
+
+function printPhysical(context: CliContext, physical: PhysicalListing[]): void {
+  for (const p of physical) {
+    if (p.error !== undefined) {
+      context.out.note(`warning: physical backups of ${p.target} not listed: ${p.error}`);
+      continue;
+    }
+    context.out.line('');
+    context.out.line(`physical backups of ${p.target} (pgBackRest stanza ${p.stanza}: ${p.status})`);
+    if (p.backups.length === 0) context.out.line('  none yet');
+    for (const b of p.backups)
+      context.out.line(
+        `  ${b.label}  ${b.type.padEnd(4)}  ${b.stoppedAt}  ${formatBytes(b.databaseSize).padStart(10)} database  ${formatBytes(b.repositorySize).padStart(10)} stored`,
+      );
+    context.out.line(
+      p.recoverable
+        ? `  recoverable from ${p.recoverable.earliest} to ${p.recoverable.latest ?? p.recoverable.latestBackup}`
+        : '  not recoverable to a point in time yet: no physical backup',
+    );
+  }
 }
 
 /** One line of a running backup's progress: its step, bytes, and each destination's upload. */

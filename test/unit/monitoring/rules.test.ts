@@ -75,6 +75,8 @@ describe('monitoring/alerts.yml', () => {
     ['no successful verification for more than 35 days', 'StrongboxVerificationOverdue'],
     ['a size anomaly', 'StrongboxBackupSizeAnomaly'],
     ['a prune refused', 'StrongboxPruneRefused'],
+    ['WAL archiving failing', 'StrongboxWalArchivingFailing'],
+    ['a missed RPO (WAL waiting for the archive)', 'StrongboxRpoMissed'],
   ])('has a rule for %s', (_what, name) => {
     expect(rules.map((r) => r.alert)).toContain(name);
   });
@@ -82,6 +84,13 @@ describe('monitoring/alerts.yml', () => {
   it('uses the 26 h and 35 day bounds', () => {
     expect(rules.find((r) => r.alert === 'StrongboxNoRecentBackup')!.expr).toContain('> 26 * 3600');
     expect(rules.find((r) => r.alert === 'StrongboxVerificationOverdue')!.expr).toContain('> 35 * 86400');
+  });
+
+  it('compares the WAL waiting time with the exported RPO bound, per target', () => {
+    expect(rules.find((r) => r.alert === 'StrongboxRpoMissed')!.expr).toBe(
+      `max by (target) (${METRICS.pitrWalWaiting.name}) > max by (target) (${METRICS.pitrRpoBound.name})`,
+    );
+    expect(rules.find((r) => r.alert === 'StrongboxWalArchivingFailing')!.expr).toContain(METRICS.pitrArchiveFailing.name);
   });
 
   it.each(rules.map((r) => [r.alert!, r.expr]))('%s names only exported metrics and their labels', (_name, expr) => {
@@ -134,6 +143,13 @@ describe('monitoring/grafana', () => {
     const shown = new Set([...expressions.map(([, e]) => e), ...dashboard.templating.list.map((v) => v.definition ?? '')].flatMap(metricNames));
     const missing = Object.values(METRICS).filter((m) => !exportedSeriesNames(m).some((s) => shown.has(s)) && !shown.has(m.name));
     expect(missing.map((m) => m.name)).toEqual([]);
+  });
+
+  it('shows the recoverable window and the archive health of the pitr targets', () => {
+    const titles = panels.map((p) => p.title);
+    expect(titles).toEqual(expect.arrayContaining(['WAL archiving failing', 'WAL waiting for the archive', 'Recoverable window', 'Recoverable from / to']));
+    const window = expressions.find(([title]) => title === 'Recoverable window')![1];
+    expect(metricNames(window)).toEqual([METRICS.pitrRecoverableEarliest.name, METRICS.pitrRecoverableLatest.name]);
   });
 
   it('is provisioned from the folder the provider reads', () => {

@@ -7,6 +7,9 @@ import { parseConfigText } from '../../../src/config/load.js';
 import { ConfigError } from '../../../src/errors.js';
 import {
   archiveCommand,
+  archivedWalTime,
+  newestArchivedWal,
+  withLatest,
   parseInfo,
   passphraseCopyCurrent,
   passphraseCopyRecord,
@@ -296,6 +299,24 @@ describe('pgbackrest info', () => {
 
   it('says so when the stanza is missing', () => {
     expect(parseInfo(json, 'other')).toEqual({ stanza: 'other', status: 'missing stanza', backups: [] });
+  });
+
+  it('finds the directory of the newest archived WAL segment', () => {
+    expect(newestArchivedWal(json, 'app')).toEqual({ directory: 'archive/app/15-1/0000000100000000', segment: '00000001000000000000000A' });
+    expect(newestArchivedWal(json, 'other')).toBeUndefined();
+  });
+
+  it('ends the window when the newest WAL reached the repository, or with the newest backup when no WAL came after it', () => {
+    const listing = JSON.stringify({
+      '00000001000000000000000A-0123456789abcdef0123456789abcdef01234567.zst': { type: 'file', size: 300, time: 1764990000 },
+      '00000001000000000000000A.partial': { type: 'file', size: 1, time: 1764999999 },
+    });
+    expect(archivedWalTime(listing, '00000001000000000000000A')).toBe('2025-12-06T03:00:00.000Z');
+    expect(archivedWalTime('{}', '00000001000000000000000A')).toBeUndefined();
+    const info = parseInfo(json, 'app');
+    expect(withLatest(info, '2025-12-06T03:00:00.000Z').recoverable?.latest).toBe('2025-12-06T03:00:00.000Z');
+    expect(withLatest(info, '2025-12-01T00:00:00.000Z').recoverable?.latest).toBe(info.recoverable!.latestBackup);
+    expect(withLatest(info, undefined).recoverable?.latest).toBe(info.recoverable!.latestBackup);
   });
 });
 

@@ -319,6 +319,27 @@ describe('point-in-time recovery schedules', () => {
     ]);
     expect(desiredSchedules(twoTargets).some((s) => s.id.includes('pitr'))).toBe(false);
   });
+
+  it('checks the WAL archive of every pitr target every 5 minutes, each on its own database host queue; none without pitr', () => {
+    const check = list['strongbox-archive-check']!;
+    expect(check).toMatchObject({
+      workflowType: 'archiveCheckWorkflow',
+      workflowId: 'archive-check',
+      taskQueue: 'sbq',
+      args: [
+        {
+          targets: [
+            { target: 'app', taskQueue: 'sbq-pitr' },
+            { target: 'shop', taskQueue: 'db2-pitr' },
+            { target: 'legacy', taskQueue: 'sbq-pitr' },
+          ],
+        },
+      ],
+    });
+    expect(normalizeDesired(check).calendars[0]!.minute).toEqual([0, 5, 10, 15, 20, 25, 30, 35, 40, 45, 50, 55]);
+    expect(describeSpec(normalizeDesired(check))).toBe('every 5 minutes UTC');
+    expect(desiredSchedules(twoTargets).some((s) => s.id === 'strongbox-archive-check')).toBe(false);
+  });
 });
 
 describe('a calendar on one weekday', () => {
