@@ -366,6 +366,27 @@ describe('disasterRecoveryWorkflow with stubbed activities', () => {
       expect(report.database).toBeUndefined();
     });
 
+    it('an abort during the point-in-time restore cancels it and reports aborted, nothing replaced', async () => {
+      const { report, failure, handle } = await recover(
+        { target: HANG_RESTORE_TARGET, settings: PITR, assessment: NO_BACKUP },
+        async (h) => {
+          await waitFor(
+            'the point-in-time restore to run',
+            () => drStatus(h),
+            (s) => s.stage === 'restore-data' && s.restore !== undefined,
+          );
+          await abortDr(h, { identity: 'oncall@example.com', reason: 'wrong time' });
+        },
+      );
+      expect(failure).toBeUndefined();
+      expect(report.outcome).toBe('aborted');
+      expect(report.method).toBe('pitr');
+      expect(report.pointInTime).toBeUndefined();
+      expect(report.database).toBeUndefined();
+      expect(stageStates(report)).toEqual(expected({ assess: 'passed', provision: 'skipped', report: 'passed' }, 'aborted'));
+      expect((await client.workflow.getHandle(`${handle.workflowId}-restore`).describe()).status.name).toBe('CANCELLED');
+    });
+
     it.each([
       [
         'a time after the start',
