@@ -3,18 +3,18 @@
  * cluster (test/helpers/pitr-cluster.ts), real pgBackRest with a local repository, the real
  * Temporal server, and a Strongbox worker serving the shared, restore and pitr queues.
  *
- * The bad DELETE, answered by `strongbox dr start --to-time` (through src/client, as the CLI calls
- * it): rows written, time T noted, `DELETE FROM products` and a later write after it; the recovery
+ * The bad DELETE, answered by `strongbox dr start --to-time` (the CLI, in a process of its own): rows written, time T noted, `DELETE FROM products` and a later write after it; the recovery
  * to T chooses the point-in-time path (the target has pitr), and the restored server — beside the
  * target's, on its own data directory, port and socket — has the deleted rows and not the later
  * write. The report names the method, the time reached and where the server runs.
  */
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDr } from '../../../src/client/dr.js';
-import { formatReport } from '../../../src/dr/report.js';
+import { execa } from 'execa';
+import { stringify } from 'yaml';
+import { formatReport, type DrReport } from '../../../src/dr/report.js';
 import { pitrSettingLines, startPitrBackup, startPitrSetup } from '../../../src/client/pitr.js';
 import { passphraseIn, pitrPaths } from '../../../src/pitr/plan.js';
 import { unboundedActivities } from '../../helpers/activity-bounds.js';
@@ -22,6 +22,8 @@ import { historyText } from '../../helpers/history.js';
 import { createTestCluster, query, type Cluster, type TestCluster } from '../../helpers/pitr-cluster.js';
 import { testStack } from '../../helpers/stack.js';
 import { startTestWorker, testSetup, type TestSetup, type TestWorker } from '../../helpers/workflows.js';
+
+const BIN = path.resolve(import.meta.dirname, '../../../bin/strongbox.js');
 
 describe('disaster recovery to a point in time', () => {
   let source: TestCluster;
@@ -76,14 +78,18 @@ describe('disaster recovery to a point in time', () => {
     await query(source, `INSERT INTO products VALUES (999, 'written after the delete')`);
     await source.archiveCurrentWal();
 
-    const handle = await startDr(worker.client, setup.config, {
-      target: 'app',
-      scenario: 'database-corruption',
-      toTime: t.toISOString(),
-      requestedBy: 'oncall@example.com',
-      workflowId: `${setup.id}-dr`,
-    });
-    const report = await handle.result();
+    // `strongbox dr start --to-time`, T given with an offset as a person in Paris might type it.
+    const configFile = path.join(setup.dir, 'strongbox.yaml');
+    writeFileSync(configFile, stringify(setup.raw));
+    const paris = new Date(t.getTime() + 3_600_000).toISOString().replace('Z', '+01:00');
+    const cli = await execa(
+      process.execPath,
+      [BIN, '--config', configFile, 'dr', 'start', '--target', 'app', '--scenario', 'database-corruption', '--to-time', paris, '--json'],
+      { reject: false, env: { ...process.env, NO_COLOR: '1', STRONGBOX_IDENTITY: 'oncall@example.com' } },
+    );
+    expect(cli.exitCode, cli.stderr).toBe(0);
+    const report = JSON.parse(cli.stdout) as DrReport;
+    const handle = worker.client.workflow.getHandle(report.workflowId);
     const restored = report.pointInTime!;
     if (restored) {
       restoredDirs.push(restored.dataDir);
@@ -92,6 +98,7 @@ describe('disaster recovery to a point in time', () => {
     console.log(formatReport(report).join('\n'));
 
     expect(report.outcome).toBe('recovered');
+    expect(report.requestedBy).toBe('oncall@example.com');
     expect(report.method).toBe('pitr');
     expect(report.toTime).toBe(t.toISOString());
     expect(restored.requested).toBe(t.toISOString());
