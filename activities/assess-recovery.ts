@@ -19,7 +19,7 @@ import { objectKey } from '../src/catalog/layout.js';
 import { getTarget, resolvePath } from '../src/config/load.js';
 import { parseDuration } from '../src/config/duration.js';
 import { listStoredSnapshots } from '../src/config-backup/stored.js';
-import { candidateOrder, dataLossWindowMs, judgeCopy, newerThan, type CopyFinding } from '../src/dr/assess.js';
+import { candidateOrder, dataLossWindowMs, judgeCopy, newerThan, takenAtOrBefore, type CopyFinding } from '../src/dr/assess.js';
 import type { Manifest, RecoveryScenario } from '../src/domain.js';
 import { asActivity, classify, StrongboxError } from '../src/errors.js';
 import { FailureType } from '../src/failures.js';
@@ -41,11 +41,15 @@ export interface AssessRecoveryInput {
   now: string;
   /** Where to restore the configuration (absolute); defaults to recovery.configDir. */
   configDir?: string;
+  /** Recover to this moment (ISO): only backups that finished at or before it are candidates. */
+  toTime?: string;
 }
 
 export interface AssessedBackup {
   backupId: string;
   scheduledAt: string;
+  /** When the dump finished: its data is as of a moment before this. */
+  finishedAt?: string;
   status: 'verified' | 'unverified' | 'failed';
   database: string;
   tables: number;
@@ -85,6 +89,8 @@ export interface RecoverySettings {
   health: { windowMs: number; intervalMs: number; checks: number };
   restoreTaskQueue: string;
   retry: RetryProfile;
+  /** Present when the target has point-in-time recovery (targets.<t>.pitr.enabled): its database host's queue. */
+  pitr?: { taskQueue: string };
 }
 
 export function createAssessRecoveryActivities(deps: ActivityDeps) {
@@ -111,8 +117,17 @@ async function assess(
   const target = getTarget(deps.config, input.target);
   const storages = [...deps.storages.values()];
   const catalog = await readCatalog(storages, { target: input.target });
-  const entries = catalog.entries.filter((e) => e.target === input.target);
+  const all = catalog.entries.filter((e) => e.target === input.target);
   const notes: string[] = [];
+  // A recovery to a time restores nothing finished after it; the newest such backup is chosen.
+  const entries = input.toTime
+    ? takenAtOrBefore(
+        all.map((e) => ({ entry: e, finishedAt: e.manifest.finishedAt })),
+        input.toTime,
+      ).map((c) => c.entry)
+    : all;
+  if (input.toTime && entries.length < all.length)
+    notes.push(`${all.length - entries.length} backup(s) of ${input.target} finished after ${input.toTime} and are not candidates`);
   for (const problem of catalog.problems) notes.push(`manifest ${problem.destination}:${problem.key}: ${problem.problem}`);
 
   const rejected: RecoveryAssessment['rejected'] = [];
@@ -159,7 +174,12 @@ async function assess(
   if (!chosen)
     notes.push(
       entries.length === 0
-        ? `no backup of ${input.target} in any reachable destination`
+        ? input.toTime
+          ? `no backup of ${input.target} finished at or before ${input.toTime}` +
+            (all.length > 0
+              ? ` (the oldest finished at ${all.map((e) => e.manifest.finishedAt).sort()[0]})`
+              : ' (none in any reachable destination)')
+          : `no backup of ${input.target} in any reachable destination`
         : `none of the ${entries.length} backup(s) of ${input.target} has an intact copy that is verified or unverified-but-intact (failed verifications are never restored)`,
     );
 
@@ -215,6 +235,7 @@ async function assess(
     },
     restoreTaskQueue: deps.config.temporal.restoreTaskQueue,
     retry: retryProfile(deps.config),
+    ...(target.pitr?.enabled ? { pitr: { taskQueue: target.pitr.taskQueue ?? deps.config.temporal.pitrTaskQueue } } : {}),
   };
   deps.logger.info(
     {
@@ -233,6 +254,7 @@ function assessed(entry: CatalogEntry, copy: CopyFinding, damaged: DamagedCopy[]
   return {
     backupId: entry.backupId,
     scheduledAt: entry.manifest.scheduledAt,
+    finishedAt: entry.manifest.finishedAt,
     status: entry.status,
     database: entry.manifest.database,
     tables: entry.manifest.tables.length,

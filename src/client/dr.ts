@@ -13,6 +13,7 @@ import { startWorkflow } from './start.js';
 import type { DisasterRecoveryInput, disasterRecoveryWorkflow, DrStatus, UseBackupInput } from '../../workflows/disaster-recovery/index.js';
 import type { DrReport } from '../dr/report.js';
 import { findInChain } from '../failures.js';
+import { UsageError } from '../errors.js';
 
 export interface StartDrOptions extends DisasterRecoveryInput {
   /** Overrides the id (tests isolate themselves with a suffix). */
@@ -20,16 +21,35 @@ export interface StartDrOptions extends DisasterRecoveryInput {
   at?: Date;
 }
 
+/**
+ * A recovery's `--to-time`, as an ISO time in UTC: any time with a date and an explicit zone
+ * (`2026-12-05T14:04:59Z`, `2026-12-05 15:04:59+01:00`). A time without a zone is refused: the
+ * moment before a bad DELETE must not move with the machine's time zone.
+ */
+export function parseToTime(text: string): string {
+  const t = text.trim();
+  const ms = Date.parse(t.replace(' ', 'T'));
+  if (!/^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}/.test(t) || Number.isNaN(ms)) {
+    throw new UsageError(`--to-time "${text}" is not a time — give an ISO 8601 time with its zone, e.g. 2026-12-05T14:04:59Z`);
+  }
+  if (!/(Z|[+-]\d{2}(:?\d{2})?)$/i.test(t)) {
+    throw new UsageError(`--to-time "${text}" has no time zone — add Z (UTC) or an offset such as +01:00`);
+  }
+  return new Date(ms).toISOString();
+}
+
 export type DrHandle = WorkflowHandle<typeof disasterRecoveryWorkflow>;
 
 export async function startDr(client: Client, config: Config, options: StartDrOptions): Promise<DrHandle> {
   const { workflowId, at, ...input } = options;
+  if (input.toTime !== undefined && input.backup !== undefined)
+    throw new UsageError('--to-time and --backup exclude each other: give the moment to recover to, or the backup to restore');
   const when = (at ?? new Date()).toISOString();
   return startWorkflow<typeof disasterRecoveryWorkflow>(client, config, {
     workflowType: 'disasterRecoveryWorkflow',
     workflowId: workflowId ?? drWorkflowId(input.target, when),
     args: [input],
-    summary: `disaster recovery of ${input.target} (${input.scenario})`,
+    summary: `disaster recovery of ${input.target} (${input.scenario})${input.toTime ? ` to ${input.toTime}` : ''}`,
     kind: 'disaster-recovery',
     target: input.target,
   });

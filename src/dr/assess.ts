@@ -75,3 +75,13 @@ export function judgeCopy(
         : 'size and recorded SHA-256 match';
   return { destination, ok: true, check, detail: `${destination}: ${how}` };
 }
+
+/**
+ * Backups whose data lies entirely at or before `toTime` (a recovery `--to-time` without
+ * point-in-time recovery): those that *finished* by then. A dump's snapshot is taken between its
+ * start and its end, so only the end proves it holds nothing written after `toTime`.
+ */
+export function takenAtOrBefore<T extends { finishedAt: string }>(backups: readonly T[], toTime: string): T[] {
+  const limit = Date.parse(toTime);
+  return backups.filter((b) => Date.parse(b.finishedAt) <= limit);
+}

@@ -17,6 +17,26 @@ export interface ReportCheck {
   detail: string;
 }
 
+/**
+ * A recovery by point-in-time restore (pgBackRest): what was asked, the moment reached, and where
+ * the restored server runs — beside the target's, on the database host, reachable only over its
+ * own socket directory and port.
+ */
+export interface PointInTimeRecovery {
+  /** `latest` (the end of the archived WAL), or the ISO time asked for. */
+  requested: string;
+  /** The time of the last transaction replayed; null when none was (the data is as of the base backup's end). */
+  recoveredTo: string | null;
+  lsn: string;
+  dataDir: string;
+  port: number;
+  socketDir: string;
+  /** The database host's queue whose worker restored it (the restored server runs on that host). */
+  taskQueue: string;
+  /** The child workflow that restored it. */
+  workflowId: string;
+}
+
 export interface DrReport {
   workflowId: string;
   target: string;
@@ -28,7 +48,12 @@ export interface DrReport {
   startedAt: string;
   endedAt: string;
   backup?: { backupId: string; scheduledAt: string; status: string; chosenBy: 'assessment' | 'operator' };
-  /** Time from the restored backup's slot to the start of the recovery: the data lost. */
+  /** How the data was restored: a point-in-time restore with pgBackRest, or a logical backup (absent: logical, before PITR existed). */
+  method?: 'pitr' | 'logical';
+  /** The recovery `--to-time` asked for, if any. */
+  toTime?: string;
+  pointInTime?: PointInTimeRecovery;
+  /** Time from the restored backup's slot (or the moment a point-in-time restore reached) to the start of the recovery: the data lost. */
   dataLossWindowMs?: number;
   stages: StageRecord[];
   totalMs: number;
@@ -67,10 +92,23 @@ export function formatReport(report: DrReport): string[] {
   lines.push(`${headline}: disaster recovery of ${report.target} (${report.scenario}) — ${report.workflowId}`);
   if (report.reason) lines.push(`  reason:         ${report.reason}`);
   lines.push(`  RTO:            ${report.rto.text}`);
+  if (report.method) lines.push(`  method:         ${report.method === 'pitr' ? 'point-in-time restore (pgBackRest)' : 'logical backup'}`);
+  if (report.toTime) lines.push(`  to time:        ${report.toTime}`);
+  if (report.pointInTime) {
+    const p = report.pointInTime;
+    lines.push(
+      `  recovered to:   ${p.recoveredTo ?? "the base backup's end (no transaction replayed)"} (LSN ${p.lsn}; asked: ${p.requested})`,
+    );
+    lines.push(
+      `  restored server: data directory ${p.dataDir}, port ${p.port}, socket ${p.socketDir} on the database host (${p.taskQueue})`,
+    );
+  }
   if (report.backup)
     lines.push(`  backup:         ${report.backup.backupId} (${report.backup.status}, chosen by the ${report.backup.chosenBy})`);
   if (report.dataLossWindowMs !== undefined)
-    lines.push(`  data lost:      ${formatDuration(report.dataLossWindowMs)} (since ${report.backup?.scheduledAt ?? '?'})`);
+    lines.push(
+      `  data lost:      ${formatDuration(report.dataLossWindowMs)} (since ${report.pointInTime ? (report.pointInTime.recoveredTo ?? '?') : (report.backup?.scheduledAt ?? '?')})`,
+    );
   if (report.database) {
     lines.push(
       `  database:       ${report.database.name}${report.database.server ? ` on ${report.database.server}` : ''}${report.database.keptAs ? `; the previous one is kept as ${report.database.keptAs}` : ''}`,

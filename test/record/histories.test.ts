@@ -1,8 +1,9 @@
 /**
  * Records the histories the replay test (test/unit/workflows/replay.test.ts) replays against new
- * workflow code: a backup, a verification, a prune, a restore waiting for its swap approval and a
- * disaster recovery waiting for its approval — the runs a deploy must never break, the waiting ones
- * above all (a recovery can wait for hours while workers are upgraded). Not part of `npm test`:
+ * workflow code: a backup, a verification, a prune, a restore waiting for its swap approval, a
+ * disaster recovery waiting for its approval, and a disaster recovery to a point in time (its
+ * pgBackRest path, on a throwaway archiving cluster) — the runs a deploy must never break, the
+ * waiting ones above all (a recovery can wait for hours while workers are upgraded). Not part of `npm test`:
  * `npm run record:histories` rewrites test/fixtures/histories/ from the code as it is, which is
  * done once per release, after the replay test passed against the previous recording.
  */
@@ -10,8 +11,11 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBackup } from '../../src/client/backup.js';
+import { pitrSettingLines, startPitrBackup, startPitrSetup } from '../../src/client/pitr.js';
+import { createTestCluster, query, type TestCluster } from '../helpers/pitr-cluster.js';
 import { drStatus, startDr } from '../../src/client/dr.js';
 import { restoreProgress, startRestore } from '../../src/client/restore.js';
 import { startVerify } from '../../src/client/verify.js';
@@ -108,4 +112,67 @@ describe('recording the histories a deploy must replay', () => {
     await save('disaster-recovery-awaiting-approval', dr);
     await dr.terminate('recorded');
   });
+});
+
+describe('recording a disaster recovery to a point in time', () => {
+  let cluster: TestCluster;
+  let setup: TestSetup;
+  let worker: TestWorker;
+  const restored: string[] = [];
+
+  beforeAll(async () => {
+    cluster = await createTestCluster({ prefix: 'sb-record-pitr-' });
+    setup = testSetup({
+      database: 'shop',
+      prefix: 'record',
+      patch: (raw) => {
+        raw.temporal.pitrTaskQueue = `${raw.temporal.taskQueue}-pitr`;
+        raw.worker.queues = ['backup', 'restore', 'pitr'];
+        raw.targets = {
+          app: {
+            host: '127.0.0.1',
+            port: cluster.port,
+            user: 'postgres',
+            database: 'shop',
+            pitr: {
+              enabled: true,
+              repository: { path: path.join(cluster.root, 'repo') },
+              dir: path.join(cluster.root, 'pitr'),
+              archiveTimeout: '10s',
+            },
+          },
+        };
+      },
+    });
+    worker = await startTestWorker(setup);
+  });
+
+  afterAll(async () => {
+    await worker?.stop();
+    await cluster?.cleanup(restored);
+    setup?.cleanup();
+  });
+
+  it('records a disaster recovery to a time, restored with pgBackRest', async () => {
+    await cluster.applySettings(pitrSettingLines(setup.config, 'app'));
+    await (await startPitrSetup(worker.client, setup.config, { target: 'app', workflowId: `record-pitr-setup-${setup.id}` })).result();
+    await (
+      await startPitrBackup(worker.client, setup.config, { target: 'app', type: 'full', workflowId: `record-pitr-full-${setup.id}` })
+    ).result();
+    await sleep(1_100);
+    const t = (await query<{ t: Date }>(cluster, 'SELECT clock_timestamp() AS t'))[0]!.t;
+    await query(cluster, 'DELETE FROM products');
+    await cluster.archiveCurrentWal();
+    const dr = await startDr(worker.client, setup.config, {
+      target: 'app',
+      scenario: 'database-corruption',
+      toTime: t.toISOString(),
+      workflowId: `record-dr-pitr-${setup.id}`,
+      requestedBy: 'recorder',
+    });
+    const report = await dr.result();
+    if (report.pointInTime) restored.push(report.pointInTime.dataDir);
+    expect(report).toMatchObject({ outcome: 'recovered', method: 'pitr' });
+    await save('disaster-recovery-pitr', dr);
+  }, 300_000);
 });

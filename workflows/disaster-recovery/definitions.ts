@@ -5,7 +5,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { AssessedBackup, RecoveryAssessment } from '../../activities/assess-recovery.js';
 import type { RecoveryScenario } from '../../src/domain.js';
-import type { DrOutcome, DrReport } from '../../src/dr/report.js';
+import type { DrOutcome, DrReport, PointInTimeRecovery } from '../../src/dr/report.js';
 import type { DrStage, StageRecord } from '../../src/dr/stages.js';
 import type { Approval, ApprovalInput } from '../../src/restore/approval.js';
 
@@ -14,8 +14,14 @@ export interface DisasterRecoveryInput {
   scenario: RecoveryScenario;
   /** Absolute directory on the restore worker to restore the configuration into; default recovery.configDir. */
   configDir?: string;
-  /** A backup id (or `latest`) instead of the assessment's choice. */
+  /** A backup id (or `latest`) instead of the assessment's choice; names a logical backup, so it excludes `toTime`. */
   backup?: string;
+  /**
+   * Recover to this moment (ISO 8601, e.g. just before a bad DELETE). A target with point-in-time
+   * recovery is restored to it with pgBackRest; one without gets the newest logical backup that
+   * finished at or before it (the recovery fails when there is none).
+   */
+  toTime?: string;
   /** Who asked, for the record. */
   requestedBy?: string;
 }
@@ -40,6 +46,10 @@ export interface DrStatus {
   rtoRemainingMs?: number;
   assessment?: RecoveryAssessment;
   backup?: { backupId: string; scheduledAt: string; status: string; chosenBy: 'assessment' | 'operator' };
+  /** How the data is restored, once the assessment decided: pgBackRest (pitr) or a logical backup. */
+  method?: RecoveryMethod;
+  /** The point-in-time restore: where the restored server runs, and the time it reached. */
+  pointInTime?: PointInTimeRecovery;
   provision?: {
     attempts: number;
     server?: string;
@@ -55,6 +65,8 @@ export interface DrStatus {
   report?: DrReport;
   requestedBy?: string;
 }
+
+export type RecoveryMethod = 'pitr' | 'logical';
 
 export const drStatusQuery = defineQuery<DrStatus>('status');
 export const drApproveUpdate = defineUpdate<Approval, [ApprovalInput]>('approve');

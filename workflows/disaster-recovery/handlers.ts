@@ -40,6 +40,9 @@ export function setOperatorHandlers(run: DrRun): void {
       const problem = approvalProblem(request, 'choice of backup');
       if (problem) throw new Error(problem);
       if (typeof request.backupId !== 'string' || request.backupId === '') throw new Error('useBackup needs a "backupId"');
+      if (run.method === 'pitr') {
+        throw new Error('this recovery restores a point in time with pgBackRest, not a logical backup — abort and start one with --backup');
+      }
       if (run.restoreStarted || ended(run)) {
         throw new Error('the restore has started: the backup can no longer be changed — abort and start a new recovery');
       }

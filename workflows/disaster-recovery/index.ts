@@ -20,6 +20,18 @@
  *   6. verify-functionality recovery.healthChecks (SQL and HTTP), retried for their window
  *   7. report               backup, data lost, every stage's duration, total against the RTO, every check
  *
+ * Point-in-time recovery: a target with targets.<t>.pitr.enabled is restored with pgBackRest (a
+ * child pitrRestoreWorkflow, its activities on the database host's pitr queue) — to `toTime` when
+ * given ("just before the bad DELETE"), else to `latest`, the end of the archived WAL (fresher
+ * than any logical dump: the smallest data loss). The restored server runs beside the target's on
+ * a new data directory, port and socket; provision is skipped (no target server is needed),
+ * nothing is swapped (so no approval), verify-integrity records the checks the restore made on the
+ * restored server, verify-functionality is skipped (the application still uses the old server),
+ * and the report names the method, the exact time recovered to and where the server runs. A
+ * target without PITR given `toTime` restores the newest logical backup that finished at or
+ * before it, and fails at assess when there is none. `backup` names a logical backup: it keeps
+ * the logical path, and excludes `toTime`.
+ *
  * Why the database is never created empty first: an application would find it and start writing
  * into a half-restored database. The restore makes it under a temporary name and renames it into
  * place only once verified — "create the database if missing" happens at that rename.
@@ -42,6 +54,7 @@
  *     --workflow-id dr-app-$(date -u +%Y-%m-%dT%H:%M:%SZ) \
  *     --search-attribute 'StrongboxTarget="app"' --search-attribute 'StrongboxKind="disaster-recovery"' \
  *     --input '{"target":"app","scenario":"complete-data-loss","configDir":"/srv/app","requestedBy":"alice"}'
+ *   # to a moment: add "toTime":"2026-12-05T14:04:59Z" to the input
  *   # (the --search-attribute flags only make the freeze start before the first workflow task; the
  *   #  workflow sets both itself)
  *
@@ -54,7 +67,7 @@
  *     --input '{"identity":"alice@example.com","reason":"wrong target"}'
  *   temporal workflow result --workflow-id <id>
  *
- * Or `strongbox dr start --target app --scenario complete-data-loss [--config-dir …] [--backup …]`,
+ * Or `strongbox dr start --target app --scenario complete-data-loss [--config-dir …] [--backup … | --to-time …]`,
  * `strongbox dr status <id> [--json]`, `strongbox dr approve <id> --reason …`, `strongbox dr abort <id> --reason …`.
  *
  * ## Where things are
@@ -100,7 +113,7 @@ export async function disasterRecoveryWorkflow(input: DisasterRecoveryInput): Pr
   // approve, abort, useBackup, the status query, and the restore's progress reports.
   setOperatorHandlers(run);
   try {
-    checkInput(input);
+    checkInput(input, run.startedAtMs);
     recordStart(run);
     // 1. What exists, which backup, how much data is lost, which configuration snapshot.
     const { settings, assessment } = await assess(run);
@@ -129,7 +142,7 @@ function freezeRetention(input: DisasterRecoveryInput): void {
   ]);
 }
 
-function checkInput(input: DisasterRecoveryInput): void {
+function checkInput(input: DisasterRecoveryInput, startedAtMs: number): void {
   if (typeof input?.target !== 'string' || input.target === '') {
     throw nonRetryable(FailureType.Config, 'the input needs a "target": the name of a target in the configuration');
   }
@@ -138,6 +151,24 @@ function checkInput(input: DisasterRecoveryInput): void {
   }
   if (input.configDir !== undefined && !/^\//.test(input.configDir)) {
     throw nonRetryable(FailureType.Config, `"configDir" must be an absolute path on the restore worker, not ${input.configDir}`);
+  }
+  if (input.toTime !== undefined) {
+    const at = Date.parse(input.toTime);
+    if (typeof input.toTime !== 'string' || Number.isNaN(at) || !/^\d{4}-\d{2}-\d{2}T/.test(input.toTime)) {
+      throw nonRetryable(FailureType.Config, `"toTime" must be an ISO 8601 time such as 2026-12-05T14:05:00Z, not ${String(input.toTime)}`);
+    }
+    if (at > startedAtMs) {
+      throw nonRetryable(
+        FailureType.Config,
+        `"toTime" ${input.toTime} is after the recovery's start: a recovery reaches back, never forward`,
+      );
+    }
+    if (input.backup !== undefined) {
+      throw nonRetryable(
+        FailureType.Config,
+        '"toTime" and "backup" exclude each other: give a time (the recovery chooses how to reach it) or a backup, not both',
+      );
+    }
   }
 }
 
@@ -148,6 +179,7 @@ function recordStart(run: DrRun): void {
     scenario: input.scenario,
     workflowId: info.workflowId,
     ...(input.requestedBy ? { requestedBy: input.requestedBy } : {}),
+    ...(input.toTime ? { toTime: input.toTime } : {}),
   };
   run.background.push(audit({ action: 'dr.started', target: input.target, details }));
 }

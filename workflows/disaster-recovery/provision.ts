@@ -2,6 +2,10 @@
  * Stage 2, provision: waits (durable timers, every recovery.provisionPollInterval, bounded by the
  * RTO) until the target server accepts connections, then looks at the target's database: missing
  * (the restore creates it) or existing (replacing it will need an approval).
+ *
+ * A point-in-time restore needs no target server: pgBackRest restores into a new data directory
+ * and starts its own server beside it, on the database host — whose worker serves the pitr queue
+ * (the restore's activities wait for it there). The stage is skipped, saying so.
  */
 import { sleep } from '@temporalio/workflow';
 import type { RecoverySettings } from '../../activities/assess-recovery.js';
@@ -10,11 +14,19 @@ import { formatDuration } from '../../src/dr/rto.js';
 import { noteStage } from '../../src/dr/stages.js';
 import { FailureType } from '../../src/failures.js';
 import { probe } from './activities.js';
-import { nonRetryable, pass, runStage, type DrRun } from './run.js';
+import { iso, nonRetryable, pass, runStage, type DrRun } from './run.js';
+import { startStage } from '../../src/dr/stages.js';
 
 export async function provision(run: DrRun, settings: RecoverySettings): Promise<void> {
   const { status } = run;
   const { database } = settings;
+  if (run.method === 'pitr') {
+    status.approval.required = false;
+    startStage(run.stages, 'provision', iso(Date.now()));
+    const where = `the database host's worker (${settings.pitr!.taskQueue})`;
+    pass(run, 'provision', `not needed: the point-in-time restore runs its own server beside the target's, through ${where}`, 'skipped');
+    return;
+  }
   const every = formatDuration(settings.provisionPollIntervalMs);
   const server = await runStage(run, 'provision', `waiting for the target server to accept connections (every ${every})`, () =>
     waitForServer(run, settings),

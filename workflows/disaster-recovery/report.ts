@@ -53,10 +53,30 @@ async function writeReport(run: DrRun, outcome: DrOutcome): Promise<DrReport> {
     );
   }
   if (restoreResult) notes.push(...restoreResult.notes);
+  if (run.pitrResult) {
+    const p = run.pitrResult;
+    notes.push(
+      `the restored server runs on the database host beside the target's (data directory ${p.dataDir}, port ${p.port}, socket ${p.socketDir}); ` +
+        `nothing existing was replaced — copy the rows you need from it, or point the application at it`,
+    );
+  }
+  if (input?.toTime && run.method === 'logical' && chosen)
+    notes.push(
+      `${input.target} has no point-in-time recovery: restored the newest backup that finished at or before ${input.toTime} ` +
+        `(${chosen.backupId}, finished ${chosen.finishedAt ?? '?'}); what was written between then and ${input.toTime} is not in it`,
+    );
   endStage(stages, 'report', 'passed', iso(Date.now()), 'report written');
   const aborted = outcome === 'aborted' ? `aborted by ${status.abort!.identity}: ${status.abort!.reason}` : undefined;
   const reason = outcome === 'recovered' ? undefined : (aborted ?? failureReason(run.failure));
-  const dataLossWindowMs = chosen ? Math.max(0, run.startedAtMs - Date.parse(chosen.scheduledAt)) : status.assessment?.dataLossWindowMs;
+  const reached = run.pitrResult?.recoveredTo;
+  const dataLossWindowMs =
+    run.method === 'pitr'
+      ? reached
+        ? Math.max(0, run.startedAtMs - Date.parse(reached))
+        : undefined
+      : chosen
+        ? Math.max(0, run.startedAtMs - Date.parse(chosen.scheduledAt))
+        : status.assessment?.dataLossWindowMs;
   const built = buildReport({
     workflowId: info.workflowId,
     target: input?.target,
@@ -67,9 +87,28 @@ async function writeReport(run: DrRun, outcome: DrOutcome): Promise<DrReport> {
     startedAt: run.startedAt,
     endedAt: iso(Date.now()),
     ...(status.backup ? { backup: status.backup } : {}),
-    ...(status.assessment?.dataLossWindowMs !== undefined ? { dataLossWindowMs } : {}),
+    ...(run.method ? { method: run.method } : {}),
+    ...(input?.toTime ? { toTime: input.toTime } : {}),
+    ...(status.pointInTime ? { pointInTime: status.pointInTime } : {}),
+    ...(run.method === 'pitr'
+      ? dataLossWindowMs !== undefined
+        ? { dataLossWindowMs }
+        : {}
+      : status.assessment?.dataLossWindowMs !== undefined
+        ? { dataLossWindowMs }
+        : {}),
     stages,
     rtoMs: settings?.rtoMs ?? DEFAULT_RTO_MS[input?.scenario] ?? 0,
+    ...(run.pitrResult
+      ? {
+          database: {
+            name: settings!.database,
+            server: `socket ${run.pitrResult.socketDir} port ${run.pitrResult.port} on the database host`,
+            replacedExisting: false,
+            restoredAs: run.pitrResult.dataDir,
+          },
+        }
+      : {}),
     ...(restoreResult
       ? {
           database: {
@@ -111,7 +150,7 @@ async function writeReport(run: DrRun, outcome: DrOutcome): Promise<DrReport> {
       target: input?.target ?? '?',
       step,
       error: run.failure,
-      ...(chosen ? { backupId: chosen.backupId } : {}),
+      ...(chosen && run.method !== 'pitr' ? { backupId: chosen.backupId } : {}),
     });
   }
   // Audit events started along the way are written before the run ends.

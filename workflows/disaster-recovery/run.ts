@@ -21,7 +21,8 @@ import { currentStage, endStage, initialStages, startStage, STAGE_TITLES, type D
 import type { Approval } from '../../src/restore/approval.js';
 import { approveSignal, type restoreWorkflow, type RestoreWorkflowResult } from '../restore.js';
 import { failureReason } from '../shared/alerting.js';
-import { approveCommands, type DisasterRecoveryInput, type DrStatus } from './definitions.js';
+import type { PitrRestoreWorkflowResult } from '../pitr-restore.js';
+import { approveCommands, type DisasterRecoveryInput, type DrStatus, type RecoveryMethod } from './definitions.js';
 
 export interface DrRun {
   readonly input: DisasterRecoveryInput;
@@ -50,6 +51,10 @@ export interface DrRun {
   /** The running stage's cancellation scope: what `abort` cancels. */
   stageScope?: CancellationScope;
   restoreResult?: RestoreWorkflowResult;
+  /** How the data is restored, decided by the assessment (see assess.ts). */
+  method?: RecoveryMethod;
+  /** The point-in-time restore's result, on the pitr path. */
+  pitrResult?: PitrRestoreWorkflowResult;
   configResult?: RestoreConfigSummary;
   configSkipped?: string;
   /** Why the run did not recover (undefined while all is well). */

@@ -1,4 +1,11 @@
-/** Stage 6, verify-functionality: recovery.healthChecks (SQL and HTTP), retried for their window. */
+/**
+ * Stage 6, verify-functionality: recovery.healthChecks (SQL and HTTP), retried for their window.
+ *
+ * After a point-in-time restore the application still uses the target's server: the restored one
+ * runs beside it, on its own socket and port, until an operator points the application at it (or
+ * copies rows back). Health checks now would judge the old server and pass for the wrong reason,
+ * so the stage is skipped and the report says when to run them.
+ */
 import { sleep } from '@temporalio/workflow';
 import type { RecoverySettings } from '../../activities/assess-recovery.js';
 import { healthVerdict, retryHealthChecks, type HealthRound, type HealthVerdict } from '../../src/dr/health.js';
@@ -10,6 +17,18 @@ import { fail, iso, pass, runStage, type DrRun } from './run.js';
 
 export async function verifyFunctionality(run: DrRun, settings: RecoverySettings): Promise<void> {
   const { health } = settings;
+  if (run.method === 'pitr') {
+    startStage(run.stages, 'verify-functionality', iso(Date.now()));
+    const restored = run.pitrResult!;
+    pass(
+      run,
+      'verify-functionality',
+      `not run: the application still uses the target's server; point it at the restored server (port ${restored.port}, ` +
+        `socket ${restored.socketDir}) and run the health checks then`,
+      'skipped',
+    );
+    return;
+  }
   if (health.checks === 0) {
     startStage(run.stages, 'verify-functionality', iso(Date.now()));
     pass(run, 'verify-functionality', 'no health checks configured (recovery.healthChecks)', 'skipped');

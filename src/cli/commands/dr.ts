@@ -6,7 +6,7 @@ import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { OutcomeUnknownError } from '../../client/follow.js';
-import { abortDr, approveDr, drStatus, reportOfFailure, startDr, useBackupDr } from '../../client/dr.js';
+import { abortDr, approveDr, drStatus, parseToTime, reportOfFailure, startDr, useBackupDr } from '../../client/dr.js';
 import { getTarget } from '../../config/load.js';
 import { RECOVERY_SCENARIOS, type RecoveryScenario } from '../../domain.js';
 import { formatReport, type DrReport } from '../../dr/report.js';
@@ -31,6 +31,10 @@ export function registerDrCommands(program: Command, context: CliContext): void 
     )
     .option('--config-dir <dir>', 'directory on the restore worker to restore the configuration into (default: recovery.configDir)')
     .option('-b, --backup <id>', "backup id (or latest) instead of the assessment's choice (the newest verified backup)")
+    .option(
+      '--to-time <time>',
+      'recover to this moment (ISO 8601 with zone, e.g. just before a bad DELETE): with pgBackRest when the target has pitr, else the newest logical backup finished by then',
+    )
     .option('--detach', 'start it and return (follow it with `strongbox dr status <id>`)')
     .option('--json', 'print the final report as JSON (with --detach: the workflow id)')
     .action(
@@ -39,6 +43,7 @@ export function registerDrCommands(program: Command, context: CliContext): void 
         scenario: RecoveryScenario;
         configDir?: string;
         backup?: string;
+        toTime?: string;
         detach?: boolean;
         json?: boolean;
       }) => {
@@ -50,6 +55,7 @@ export function registerDrCommands(program: Command, context: CliContext): void 
           scenario: options.scenario,
           ...(options.configDir ? { configDir: path.resolve(options.configDir) } : {}),
           ...(options.backup ? { backup: options.backup } : {}),
+          ...(options.toTime ? { toTime: parseToTime(options.toTime) } : {}),
           requestedBy: context.identity(),
         });
         noteStarted(context, client, handle.workflowId);
@@ -182,8 +188,14 @@ export function formatStatus(s: DrStatus, now = Date.now()): string[] {
     `  stage:        ${s.stage} — ${s.stageTitle}`,
     `  elapsed:      ${formatDuration(elapsed)}${s.rtoMs !== undefined ? ` of the ${formatDuration(s.rtoMs)} RTO (${elapsed <= s.rtoMs ? `${formatDuration(s.rtoMs - elapsed)} left` : `MISSED by ${formatDuration(elapsed - s.rtoMs)}`})` : ''}`,
   ];
+  if (s.method) lines.push(`  method:       ${s.method === 'pitr' ? 'point-in-time restore (pgBackRest)' : 'logical backup'}`);
+  if (s.pointInTime)
+    lines.push(
+      `  restored:     to ${s.pointInTime.recoveredTo ?? "the base backup's end"}; server in ${s.pointInTime.dataDir}, port ${s.pointInTime.port}, socket ${s.pointInTime.socketDir}`,
+    );
   if (s.backup) lines.push(`  backup:       ${s.backup.backupId} (${s.backup.status}, chosen by the ${s.backup.chosenBy})`);
-  if (s.assessment?.dataLossWindowMs !== undefined) lines.push(`  data lost:    ${formatDuration(s.assessment.dataLossWindowMs)}`);
+  if (s.method !== 'pitr' && s.assessment?.dataLossWindowMs !== undefined)
+    lines.push(`  data lost:    ${formatDuration(s.assessment.dataLossWindowMs)}`);
   if (s.assessment) {
     const b = s.assessment.backups;
     lines.push(

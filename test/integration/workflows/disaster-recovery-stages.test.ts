@@ -7,6 +7,7 @@
  */
 import path from 'node:path';
 import { Client, Connection, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RecoveryAssessment, RecoverySettings } from '../../../activities/assess-recovery.js';
@@ -16,8 +17,9 @@ import type { HealthCheckOutcome } from '../../../src/dr/health.js';
 import type { DrReport } from '../../../src/dr/report.js';
 import { DR_STAGES, type DrStage } from '../../../src/dr/stages.js';
 import type { DatabaseCheckReport } from '../../../src/verify/verdict.js';
-import type { DrStatus } from '../../../workflows/disaster-recovery/index.js';
-import { HANG_RESTORE_TARGET } from '../../helpers/dr-stub-workflows.js';
+import type { DisasterRecoveryInput, DrStatus } from '../../../workflows/disaster-recovery/index.js';
+import type { PitrRestoreWorkflowInput } from '../../../workflows/pitr-restore.js';
+import { HANG_RESTORE_TARGET, PITR_LATEST_REACHED } from '../../helpers/dr-stub-workflows.js';
 import { waitFor } from '../../helpers/recovery.js';
 import { testStack, uniqueId } from '../../helpers/stack.js';
 
@@ -97,9 +99,16 @@ describe('disasterRecoveryWorkflow with stubbed activities', () => {
    * while it runs; returns its report and final status, whatever the outcome.
    */
   async function recover(
-    options: { target?: string; settings?: Partial<RecoverySettings>; stubs?: Stubs; releases?: Array<() => void> },
+    options: {
+      target?: string;
+      settings?: Partial<RecoverySettings>;
+      assessment?: Partial<RecoveryAssessment>;
+      input?: Partial<DisasterRecoveryInput>;
+      stubs?: Stubs;
+      releases?: Array<() => void>;
+    },
     during?: (handle: WorkflowHandle) => Promise<void>,
-  ): Promise<{ report: DrReport; status: DrStatus; failure?: WorkflowFailedError; handle: WorkflowHandle }> {
+  ): Promise<{ report: DrReport; status: DrStatus; failure?: WorkflowFailedError; handle: WorkflowHandle; assessInputs: unknown[] }> {
     const taskQueue = uniqueId('drstub');
     const settings: RecoverySettings = {
       database: 'app',
@@ -125,11 +134,13 @@ describe('disasterRecoveryWorkflow with stubbed activities', () => {
       rejected: [],
       config: { snapshotAt: '2026-11-22T01:00:00.000Z', commit: '0123456789abcdef', destination: 'local', files: 2, secrets: 1 },
       notes: [],
+      ...options.assessment,
     };
+    const assessInputs: unknown[] = [];
     const activities: Stubs = {
       recordAudit: async () => undefined,
       sendAlert: async () => undefined,
-      assessRecovery: async () => ({ assessment, settings }),
+      assessRecovery: async (input: unknown) => (assessInputs.push(input), { assessment, settings }),
       probeServer: async () => REACHABLE,
       restoreConfig: async (input: { into: string; commit: string }) => ({
         source: 'git',
@@ -149,17 +160,17 @@ describe('disasterRecoveryWorkflow with stubbed activities', () => {
       const handle = await client.workflow.start('disasterRecoveryWorkflow', {
         taskQueue,
         workflowId: `${taskQueue}-dr`,
-        args: [{ target: options.target ?? 'app', scenario: 'database-corruption', requestedBy: 'stub-test' }],
+        args: [{ target: options.target ?? 'app', scenario: 'database-corruption', requestedBy: 'stub-test', ...options.input }],
       });
       try {
         await during?.(handle);
         await handle.result();
         const status = await drStatus(handle);
-        return { report: status.report!, status, handle };
+        return { report: status.report!, status, handle, assessInputs };
       } catch (error) {
         if (!(error instanceof WorkflowFailedError)) throw error;
         const status = await drStatus(handle);
-        return { report: status.report!, status, failure: error, handle };
+        return { report: status.report!, status, failure: error, handle, assessInputs };
       } finally {
         for (const release of options.releases ?? []) release();
       }
@@ -231,6 +242,165 @@ describe('disasterRecoveryWorkflow with stubbed activities', () => {
     // Retried for the window, not failed at the first try.
     expect(rounds).toBeGreaterThan(1);
     expect(status.health?.attempts).toBe(rounds);
+  });
+
+  /** The input the recovery started its restore child with, and on which queue the child ran. */
+  async function childStart(handle: WorkflowHandle): Promise<{ type: string; input: unknown }> {
+    const history = await client.workflow.getHandle(`${handle.workflowId}-restore`).fetchHistory();
+    const started = history.events![0]!.workflowExecutionStartedEventAttributes!;
+    const payload = started.input!.payloads![0]!;
+    return { type: started.workflowType!.name!, input: JSON.parse(Buffer.from(payload.data!).toString('utf8')) };
+  }
+
+  const NO_BACKUP = {
+    chosen: undefined,
+    backups: { total: 0, verified: 0, unverified: 0, failed: 0 },
+    notes: ['no backup of app in any reachable destination'],
+  };
+  const PITR = { pitr: { taskQueue: 'db-host-pitr' } } satisfies Partial<RecoverySettings>;
+
+  describe('point-in-time recovery', () => {
+    it('restores a pitr target to --to-time with pgBackRest: no server wait, no swap, the time reached and the server in the report', async () => {
+      let probes = 0;
+      let integrityChecks = 0;
+      let healthChecks = 0;
+      const toTime = '2026-11-22T07:30:00.000Z';
+      const { report, failure, handle, status, assessInputs } = await recover({
+        settings: PITR,
+        // A pitr target needs no logical backup at all.
+        assessment: NO_BACKUP,
+        input: { toTime },
+        stubs: {
+          probeServer: async () => ((probes += 1), REACHABLE),
+          checkDatabase: async () => ((integrityChecks += 1), INTACT),
+          runHealthChecks: async () => ((healthChecks += 1), HEALTHY),
+        },
+      });
+      expect(failure).toBeUndefined();
+      expect(report.outcome).toBe('recovered');
+      expect(report.method).toBe('pitr');
+      expect(report.toTime).toBe(toTime);
+      // The stand-in's last replayed transaction: a second before the time asked.
+      expect(report.pointInTime).toMatchObject({
+        requested: toTime,
+        recoveredTo: '2026-11-22T07:29:59.000Z',
+        port: 54329,
+        taskQueue: 'db-host-pitr',
+      });
+      expect(report.database).toMatchObject({ replacedExisting: false, restoredAs: '/var/lib/strongbox/pitr/app/restores/stub' });
+      expect(report.dataLossWindowMs).toBe(Date.parse(report.startedAt) - Date.parse('2026-11-22T07:29:59.000Z'));
+      expect(report.backup).toBeUndefined();
+      expect(stageStates(report)).toEqual(expected({ provision: 'skipped', 'verify-functionality': 'skipped' }, 'passed'));
+      expect(report.checks).toContainEqual({ stage: 'verify-integrity', name: 'products exist', passed: true, detail: '150 ≥ 1' });
+      expect(report.checks).toContainEqual(expect.objectContaining({ stage: 'verify-integrity', name: 'amcheck', passed: true }));
+      expect(status.approval.required).toBe(false);
+      expect([probes, integrityChecks, healthChecks]).toEqual([0, 0, 0]);
+      expect(assessInputs).toEqual([expect.objectContaining({ toTime })]);
+      const child = await childStart(handle);
+      expect(child.type).toBe('pitrRestoreWorkflow');
+      expect(child.input).toEqual({
+        target: 'app',
+        to: { type: 'time', time: toTime },
+        taskQueue: 'db-host-pitr',
+        keep: true,
+      } satisfies PitrRestoreWorkflowInput);
+      // The recovery chose its path behind a patch marker: histories recorded before it replay the logical path.
+      const history = await handle.fetchHistory();
+      expect(history.events!.some((e) => e.eventType === temporal.api.enums.v1.EventType.EVENT_TYPE_MARKER_RECORDED)).toBe(true);
+    });
+
+    it('restores a pitr target to latest when no time is given: fresher than any dump, the data lost measured to the moment reached', async () => {
+      const { report, failure, handle } = await recover({ settings: PITR });
+      expect(failure).toBeUndefined();
+      expect(report.outcome).toBe('recovered');
+      expect(report.method).toBe('pitr');
+      expect(report.toTime).toBeUndefined();
+      expect(report.pointInTime).toMatchObject({ requested: 'latest', recoveredTo: PITR_LATEST_REACHED });
+      expect(report.dataLossWindowMs).toBe(Date.parse(report.startedAt) - Date.parse(PITR_LATEST_REACHED));
+      expect((await childStart(handle)).input).toMatchObject({ to: { type: 'latest' }, taskQueue: 'db-host-pitr' });
+    });
+
+    it('keeps the logical path for a pitr target when the operator names a backup', async () => {
+      const { report, failure, handle } = await recover({ settings: PITR, input: { backup: BACKUP.backupId } });
+      expect(failure).toBeUndefined();
+      expect(report.method).toBe('logical');
+      expect(report.pointInTime).toBeUndefined();
+      expect(await childStart(handle)).toMatchObject({ type: 'restoreWorkflow', input: { backup: BACKUP.backupId } });
+    });
+
+    it('restores the newest logical backup finished at or before --to-time for a target without pitr, and says so', async () => {
+      const toTime = '2026-11-22T07:30:00.000Z';
+      const before = { ...BACKUP, finishedAt: '2026-11-22T02:04:00.000Z' };
+      const { report, failure, handle, assessInputs } = await recover({ assessment: { chosen: before }, input: { toTime } });
+      expect(failure).toBeUndefined();
+      expect(report.outcome).toBe('recovered');
+      expect(report.method).toBe('logical');
+      expect(report.toTime).toBe(toTime);
+      expect(report.backup).toMatchObject({ backupId: BACKUP.backupId });
+      expect(assessInputs).toEqual([expect.objectContaining({ toTime })]);
+      expect(report.stages.find((s) => s.stage === 'assess')?.detail).toContain(
+        `the newest that finished at or before ${toTime} (at 2026-11-22T02:04:00.000Z)`,
+      );
+      expect(report.notes).toContainEqual(
+        expect.stringMatching(/^app has no point-in-time recovery: restored the newest backup that finished at or before/),
+      );
+      expect(await childStart(handle)).toMatchObject({ type: 'restoreWorkflow', input: { backup: BACKUP.backupId } });
+    });
+
+    it('fails at assess, restoring nothing, when a target without pitr has no backup finished by --to-time', async () => {
+      const toTime = '2026-11-01T00:00:00.000Z';
+      const { report, failure } = await recover({
+        assessment: {
+          chosen: undefined,
+          notes: [`no backup of app finished at or before ${toTime} (the oldest finished at 2026-11-22T02:04:00.000Z)`],
+        },
+        input: { toTime },
+      });
+      expect(failure?.cause?.message).toBe(
+        `disaster recovery of app failed: no logical backup of app finished at or before ${toTime}, and app has no point-in-time recovery ` +
+          `(targets.app.pitr) — choose a later --to-time, or recover without one: no backup of app finished at or before ${toTime} ` +
+          '(the oldest finished at 2026-11-22T02:04:00.000Z)',
+      );
+      expect(report.outcome).toBe('failed');
+      expect(stageStates(report)).toEqual(expected({ assess: 'failed', report: 'passed' }, 'skipped'));
+      expect(report.database).toBeUndefined();
+    });
+
+    it('an abort during the point-in-time restore cancels it and reports aborted, nothing replaced', async () => {
+      const { report, failure, handle } = await recover(
+        { target: HANG_RESTORE_TARGET, settings: PITR, assessment: NO_BACKUP },
+        async (h) => {
+          await waitFor(
+            'the point-in-time restore to run',
+            () => drStatus(h),
+            (s) => s.stage === 'restore-data' && s.restore !== undefined,
+          );
+          await abortDr(h, { identity: 'oncall@example.com', reason: 'wrong time' });
+        },
+      );
+      expect(failure).toBeUndefined();
+      expect(report.outcome).toBe('aborted');
+      expect(report.method).toBe('pitr');
+      expect(report.pointInTime).toBeUndefined();
+      expect(report.database).toBeUndefined();
+      expect(stageStates(report)).toEqual(expected({ assess: 'passed', provision: 'skipped', report: 'passed' }, 'aborted'));
+      expect((await client.workflow.getHandle(`${handle.workflowId}-restore`).describe()).status.name).toBe('CANCELLED');
+    });
+
+    it.each([
+      [
+        'a time after the start',
+        { toTime: '2999-01-01T00:00:00.000Z' },
+        /"toTime" 2999-01-01T00:00:00\.000Z is after the recovery's start/,
+      ],
+      ['not a time', { toTime: 'yesterday' }, /"toTime" must be an ISO 8601 time/],
+      ['a time and a backup', { toTime: '2026-11-22T07:30:00.000Z', backup: 'latest' }, /"toTime" and "backup" exclude each other/],
+    ])('refuses %s before reading any catalog', async (_case, input, message) => {
+      const { report, failure, assessInputs } = await recover({ settings: PITR, input });
+      expect(failure?.cause?.message).toMatch(message);
+      expect(report.outcome).toBe('failed');
+      expect(assessInputs).toEqual([]);
+    });
   });
 
   const ABORTS: Array<{ stage: DrStage; stubbed?: 'assessRecovery' | 'restoreConfig' | 'checkDatabase' | 'runHealthChecks' }> = [

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { candidateOrder, dataLossWindowMs, judgeCopy, newerThan, type BackupCandidate } from '../../../src/dr/assess.js';
+import { candidateOrder, dataLossWindowMs, judgeCopy, newerThan, takenAtOrBefore, type BackupCandidate } from '../../../src/dr/assess.js';
 
 const b = (day: number, status: BackupCandidate['status']): BackupCandidate => ({
   backupId: `app-${day}`,
@@ -55,5 +55,21 @@ describe('judgeCopy', () => {
     ],
   ])('%j → ok %s (%s)', (found, ok, check, detail) => {
     expect(judgeCopy('cloud', expected, found)).toEqual({ destination: 'cloud', ok, check, detail });
+  });
+});
+
+describe('takenAtOrBefore', () => {
+  const backups = [
+    { backupId: 'app-1', finishedAt: '2026-11-24T02:04:00.000Z' },
+    { backupId: 'app-2', finishedAt: '2026-11-24T14:04:59.000Z' },
+    { backupId: 'app-3', finishedAt: '2026-11-24T14:05:01.000Z' },
+  ];
+  it.each([
+    ['just before the DELETE: a dump that finished after it is left out', '2026-11-24T14:05:00.000Z', ['app-1', 'app-2']],
+    ['exactly when a dump finished: it counts', '2026-11-24T14:04:59.000Z', ['app-1', 'app-2']],
+    ['with an offset, the same moment', '2026-11-24T15:05:02+01:00', ['app-1', 'app-2', 'app-3']],
+    ['before every dump: none', '2026-11-24T02:00:00.000Z', []],
+  ])('%s', (_case, toTime, ids) => {
+    expect(takenAtOrBefore(backups, toTime).map((b) => b.backupId)).toEqual(ids);
   });
 });

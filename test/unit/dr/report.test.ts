@@ -58,3 +58,35 @@ describe('formatReport', () => {
     expect(lines).toContain('  approved by:    alice at 2026-11-24T03:02:00.000Z: INC-1');
   });
 });
+
+describe('formatReport of a point-in-time recovery', () => {
+  it('names the method, the time asked and reached, where the restored server runs, and measures the data lost from the time reached', () => {
+    const { backup: _backup, database: _database, approval: _approval, ...base } = input('recovered', 12);
+    const lines = formatReport(
+      buildReport({
+        ...base,
+        method: 'pitr',
+        toTime: '2026-11-24T02:40:00.000Z',
+        dataLossWindowMs: 20 * 60_000 + 1000,
+        pointInTime: {
+          requested: '2026-11-24T02:40:00.000Z',
+          recoveredTo: '2026-11-24T02:39:59.000Z',
+          lsn: '0/3000060',
+          dataDir: '/var/lib/strongbox/pitr/app/restores/dr-app-1-restore',
+          port: 54329,
+          socketDir: '/tmp/strongbox-pitr-54329-x',
+          taskQueue: 'strongbox-pitr',
+          workflowId: 'dr-app-1-restore',
+        },
+      }),
+    );
+    expect(lines).toContain('  method:         point-in-time restore (pgBackRest)');
+    expect(lines).toContain('  to time:        2026-11-24T02:40:00.000Z');
+    expect(lines).toContain('  recovered to:   2026-11-24T02:39:59.000Z (LSN 0/3000060; asked: 2026-11-24T02:40:00.000Z)');
+    expect(lines).toContain(
+      '  restored server: data directory /var/lib/strongbox/pitr/app/restores/dr-app-1-restore, port 54329, socket /tmp/strongbox-pitr-54329-x on the database host (strongbox-pitr)',
+    );
+    expect(lines).toContain('  data lost:      20 min 1 s (since 2026-11-24T02:39:59.000Z)');
+    expect(lines.some((l) => l.startsWith('  backup:'))).toBe(false);
+  });
+});

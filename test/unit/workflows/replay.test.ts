@@ -16,7 +16,14 @@ import { testBundle } from '../../helpers/workflows.js';
 
 const FIXTURES = path.resolve(import.meta.dirname, '../../fixtures/histories');
 /** The runs a deploy must never break; each has a recording. */
-const RECORDED = ['backup', 'verify', 'prune', 'restore-awaiting-approval', 'disaster-recovery-awaiting-approval'];
+const RECORDED = [
+  'backup',
+  'verify',
+  'prune',
+  'restore-awaiting-approval',
+  'disaster-recovery-awaiting-approval',
+  'disaster-recovery-pitr',
+];
 
 describe('replaying recorded histories against the current workflow code', () => {
   const files = readdirSync(FIXTURES).filter((f) => f.endsWith('.binpb'));
