@@ -23,7 +23,9 @@ import { FailureType } from '../src/failures.js';
 import type { PitrTarget } from '../src/pitr/plan.js';
 import { KindAttribute, OutcomeAttribute, TargetAttribute } from '../src/temporal/search-attributes.js';
 import type { DatabaseCheckReport } from '../src/verify/verdict.js';
+import type { RetryProfile } from '../src/config/retries.js';
 import { reportFailure } from './shared/alerting.js';
+import { transientRetry } from './shared/retry.js';
 
 export interface PitrRestoreWorkflowInput {
   target: string;
@@ -34,6 +36,8 @@ export interface PitrRestoreWorkflowInput {
   keep?: boolean;
   /** Port of the restored server; a free one by default. */
   port?: number;
+  /** The configured retry profile (`retries`): attempts, backoff and how soon a silent worker counts as dead. */
+  retry?: RetryProfile;
 }
 
 export interface PitrRestoreWorkflowResult {
@@ -56,19 +60,22 @@ export async function pitrRestoreWorkflow(input: PitrRestoreWorkflowInput): Prom
     { key: OutcomeAttribute, value: 'running' },
   ]);
   const q = input.taskQueue;
-  /** Copying the backup and fetching WAL: hours for a large cluster; heartbeats per pgBackRest line. */
+  // With the configured profile, a worker silent for retries.heartbeatTimeout is dead and its
+  // activity retried elsewhere on the host; without one (a bare `temporal workflow start`), the bounds below.
+  const profile = input.retry;
+  /** Copying the backup and fetching WAL: hours for a large cluster; heartbeats every 2 s while pgBackRest runs. */
   const restoring = proxyActivities<Activities>({
     taskQueue: q,
     startToCloseTimeout: '12 hours',
-    heartbeatTimeout: '5 minutes',
-    retry: { maximumAttempts: 3, initialInterval: '30s', backoffCoefficient: 2 },
+    heartbeatTimeout: profile?.heartbeatTimeoutMs ?? '5 minutes',
+    retry: profile ? transientRetry(profile) : { maximumAttempts: 3, initialInterval: '30s', backoffCoefficient: 2 },
   });
   /** Replaying WAL up to the target: as long as the WAL is; the poll heartbeats every second. */
   const recovering = proxyActivities<Activities>({
     taskQueue: q,
     startToCloseTimeout: '12 hours',
-    heartbeatTimeout: '1 minute',
-    retry: { maximumAttempts: 5, initialInterval: '5s', backoffCoefficient: 2 },
+    heartbeatTimeout: profile?.heartbeatTimeoutMs ?? '1 minute',
+    retry: profile ? transientRetry(profile) : { maximumAttempts: 5, initialInterval: '5s', backoffCoefficient: 2 },
   });
   /** pg_ctl start (not waiting) and stop (waits at most 60 s): seconds. */
   const control = proxyActivities<Activities>({
@@ -80,8 +87,8 @@ export async function pitrRestoreWorkflow(input: PitrRestoreWorkflowInput): Prom
   const checking = proxyActivities<Activities>({
     taskQueue: q,
     startToCloseTimeout: '6 hours',
-    heartbeatTimeout: '2 minutes',
-    retry: { maximumAttempts: 3, initialInterval: '10s', backoffCoefficient: 2 },
+    heartbeatTimeout: profile?.heartbeatTimeoutMs ?? '2 minutes',
+    retry: profile ? transientRetry(profile) : { maximumAttempts: 3, initialInterval: '10s', backoffCoefficient: 2 },
   });
 
   let cluster: RestoredCluster | undefined;
