@@ -70,7 +70,7 @@ export async function pitrRestoreWorkflow(input: PitrRestoreWorkflowInput): Prom
     heartbeatTimeout: profile?.heartbeatTimeoutMs ?? '5 minutes',
     retry: profile ? transientRetry(profile) : { maximumAttempts: 3, initialInterval: '30s', backoffCoefficient: 2 },
   });
-  /** Replaying WAL up to the target: as long as the WAL is; the poll heartbeats every second. */
+  /** Replaying WAL up to the target: as long as the WAL is; the poll heartbeats every 250 ms. */
   const recovering = proxyActivities<Activities>({
     taskQueue: q,
     startToCloseTimeout: '12 hours',
