@@ -5,14 +5,16 @@
  *   the target and promoting; the restored server gets its own port, a private socket directory,
  *   no TCP listener, no archiving (it must never write into the stanza it came from) and an hba
  *   file trusting only that socket (mode 700, the database OS user's). Safe to retry: the
- *   directory is named after the run, a leftover of a killed attempt is removed first — unless a
- *   server runs on it, which is refused.
+ *   directory is named after the run; a retry ends the pgBackRest a killed worker left writing
+ *   there (its pid is in the heartbeat), removes the half-restored directory and restores afresh
+ *   on the same port and a new socket directory — unless a server runs on it, which is refused.
  * - startRestoredCluster: `pg_ctl start` without waiting (recovery may take long). Safe to retry:
  *   a server already running on the directory is left alone.
  * - waitForRecovery: polls until recovery reached its target and the server was promoted,
  *   heartbeating; a server that died (target not reachable) fails permanently with its log's end.
- *   Reports the time of the last transaction replayed: the exact moment recovered to.
- * - stopRestoredCluster: `pg_ctl stop -m fast`. Safe to retry.
+ *   Reports the time of the last transaction replayed: the exact moment recovered to. Safe to
+ *   retry: it only reads, and the server recovers on whether a worker watches or not.
+ * - stopRestoredCluster: `pg_ctl stop -m fast`. Safe to retry: a stopped server is left as it is.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { appendFile } from 'node:fs/promises';
@@ -24,16 +26,22 @@ import pg from 'pg';
 import { getTarget } from '../src/config/load.js';
 import { asActivity, StrongboxError } from '../src/errors.js';
 import { FailureType } from '../src/failures.js';
-import { ownedDir, pitrHost, runAsOwner, runPgbackrest, writeOwnedFile, type PitrHost } from '../src/pitr/host.js';
+import { endLeftoverPgbackrest, ownedDir, pitrHost, runAsOwner, runPgbackrest, writeOwnedFile, type PitrHost } from '../src/pitr/host.js';
 import { describePitrTarget, restoreTargetOptions, type PitrTarget } from '../src/pitr/plan.js';
 import type { ActivityDeps } from './deps.js';
 
-/** How often recovery progress is polled. */
-const POLL_MS = 1_000;
+/**
+ * How often recovery progress is polled: a connection over the local socket is cheap, and a
+ * restore to `latest` is often promoted within seconds — a 1 s poll added half a second on average
+ * to every restore (bench:pitr).
+ */
+const POLL_MS = 250;
 /** Socket directories go under /tmp: socket paths are limited to ~100 characters. */
 const SOCKET_PARENT = '/tmp';
 /** How long a just-started server may take to write postmaster.pid before it counts as dead. */
 const START_GRACE_MS = 30_000;
+/** Socket directories Strongbox made (and may remove) are named `strongbox-pitr-<port>-<random>`. */
+const SOCKET_PREFIX = 'strongbox-pitr-';
 /** Lines of the server log quoted when recovery fails. */
 const LOG_TAIL_LINES = 15;
 /** `repo1: restore backup set 20261205-010000F, recovery will start at …`: the base backup pgBackRest chose. */
@@ -55,6 +63,14 @@ export interface RestoredCluster {
   backupLabel?: string;
 }
 
+/** What a restore attempt heartbeats: what a retry must end (pgBackRest) and remove (the socket directory), and the port it keeps. */
+interface RestoreProgress {
+  step: 'restore';
+  port: number;
+  socketDir: string;
+  pid?: number;
+}
+
 export interface RecoveryResult {
   /** The time of the last transaction replayed: what the restored data is as of. */
   recoveredTo: string | null;
@@ -69,6 +85,7 @@ export function createPitrRestoreActivities(deps: ActivityDeps) {
       return asActivity(`point-in-time restore of ${input.target}`, async () => {
         const host = await pitrHost(deps.config, input.target);
         const context = Context.current();
+        const earlier = context.info.heartbeatDetails as RestoreProgress | undefined;
         const restores = path.join(host.paths.dir, 'restores');
         ownedDir(restores, host.user);
         const dataDir = path.join(restores, input.name.replace(/[^A-Za-z0-9._-]/g, '_'));
@@ -78,20 +95,32 @@ export function createPitrRestoreActivities(deps: ActivityDeps) {
             `a server runs on ${dataDir} (postmaster.pid) — a restore never goes over a running cluster; stop it or choose another name`,
           );
         }
+        // A killed worker's pgBackRest may still be writing into the directory: it ends before the directory goes.
+        if (await endLeftoverPgbackrest(host, earlier?.pid, 'restore'))
+          deps.logger.warn({ target: input.target, pid: earlier?.pid }, 'ended the pgbackrest restore an interrupted attempt left running');
         // Ours (named after this run): what a killed attempt left is incomplete.
         rmSync(dataDir, { recursive: true, force: true });
+        if (earlier?.socketDir && isOurSocketDir(earlier.socketDir)) rmSync(earlier.socketDir, { recursive: true, force: true });
         ownedDir(dataDir, host.user);
         let backupLabel: string | undefined;
+        // The port is chosen once per run: a retry keeps what the first attempt announced.
+        const port = input.port ?? earlier?.port ?? (await freePort());
+        const socketDir = mkdtempSync(path.join(SOCKET_PARENT, `${SOCKET_PREFIX}${port}-`));
+        ownedDir(socketDir, host.user);
+        let pid: number | undefined;
+        const progress = (): RestoreProgress => ({ step: 'restore', port, socketDir, ...(pid ? { pid } : {}) });
+        context.heartbeat(progress());
         await runPgbackrest(host, [`--pg1-path=${dataDir}`, ...restoreTargetOptions(input.to), 'restore'], {
           signal: context.cancellationSignal,
-          heartbeat: () => context.heartbeat({ step: 'restore' }),
+          onSpawn: (spawned) => {
+            pid = spawned;
+            context.heartbeat(progress());
+          },
+          heartbeat: () => context.heartbeat(progress()),
           onLine: (line) => {
             backupLabel ??= RESTORED_SET.exec(line)?.[1];
           },
         });
-        const port = input.port ?? (await freePort());
-        const socketDir = mkdtempSync(path.join(SOCKET_PARENT, `strongbox-pitr-${port}-`));
-        ownedDir(socketDir, host.user);
         await isolate(host, dataDir, port, socketDir);
         const major = readFileSync(path.join(dataDir, 'PG_VERSION'), 'utf8').trim();
         const binDir = host.pitr.binDir ?? `/usr/lib/postgresql/${major}/bin`;
@@ -171,8 +200,7 @@ export function createPitrRestoreActivities(deps: ActivityDeps) {
         if (result.exitCode !== 0)
           throw new StrongboxError(FailureType.Transient, `pg_ctl stop of ${input.dataDir} failed: ${result.output.trim()}`);
         // The private socket directory goes with the server (the data directory stays, to start again).
-        if (path.dirname(input.socketDir) === SOCKET_PARENT && path.basename(input.socketDir).startsWith('strongbox-pitr-'))
-          rmSync(input.socketDir, { recursive: true, force: true });
+        if (isOurSocketDir(input.socketDir)) rmSync(input.socketDir, { recursive: true, force: true });
         return { stopped: true };
       });
     },
@@ -253,6 +281,10 @@ async function recoveryState(
   } finally {
     await client.end().catch(() => undefined);
   }
+}
+
+function isOurSocketDir(dir: string): boolean {
+  return path.dirname(dir) === SOCKET_PARENT && path.basename(dir).startsWith(SOCKET_PREFIX);
 }
 
 function logTail(file: string): string {

@@ -8,13 +8,17 @@ import { proxyActivities, setCurrentDetails, upsertSearchAttributes } from '@tem
 import type { Activities } from '../activities/index.js';
 import type { PitrBackupResult, PhysicalBackupType } from '../activities/pitr-backup.js';
 import { KindAttribute, OutcomeAttribute, TargetAttribute } from '../src/temporal/search-attributes.js';
+import type { RetryProfile } from '../src/config/retries.js';
 import { reportFailure } from './shared/alerting.js';
+import { transientRetry } from './shared/retry.js';
 
 export interface PitrBackupWorkflowInput {
   target: string;
   type: PhysicalBackupType;
   /** The pitr queue of the target's database host. */
   taskQueue: string;
+  /** The configured retry profile (`retries`): attempts, backoff and how soon a silent worker counts as dead. */
+  retry?: RetryProfile;
 }
 
 export type PitrBackupWorkflowResult = PitrBackupResult;
@@ -26,15 +30,16 @@ export async function pitrBackupWorkflow(input: PitrBackupWorkflowInput): Promis
     { key: OutcomeAttribute, value: 'running' },
   ]);
   /**
-   * A full backup copies the whole data directory: hours for a large one. pgBackRest prints a line
-   * per file at info level and the activity heartbeats each; 5 minutes of silence is a dead worker.
-   * A retry resumes the interrupted backup (pgBackRest's resume).
+   * A full backup copies the whole data directory: hours for a large one. The activity heartbeats
+   * every 2 s while pgBackRest runs; silence for the configured heartbeat timeout (5 minutes when
+   * started without a profile) is a dead worker. A retry ends what the dead worker left running and
+   * resumes the interrupted backup (pgBackRest's resume).
    */
   const backing = proxyActivities<Activities>({
     taskQueue: input.taskQueue,
     startToCloseTimeout: '12 hours',
-    heartbeatTimeout: '5 minutes',
-    retry: { maximumAttempts: 3, initialInterval: '30s', backoffCoefficient: 2 },
+    heartbeatTimeout: input.retry?.heartbeatTimeoutMs ?? '5 minutes',
+    retry: input.retry ? transientRetry(input.retry) : { maximumAttempts: 3, initialInterval: '30s', backoffCoefficient: 2 },
   });
   try {
     setCurrentDetails(`${input.type} physical backup of **${input.target}**`);

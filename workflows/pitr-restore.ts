@@ -15,6 +15,7 @@ import { FailureType } from '../src/failures.js';
 import type { PitrTarget } from '../src/pitr/plan.js';
 import { KindAttribute, OutcomeAttribute, TargetAttribute } from '../src/temporal/search-attributes.js';
 import type { DatabaseCheckReport } from '../src/verify/verdict.js';
+import type { RetryProfile } from '../src/config/retries.js';
 import { reportFailure } from './shared/alerting.js';
 import { pitrRestoreActivities, restoreToTarget } from './shared/pitr-restore.js';
 
@@ -27,6 +28,8 @@ export interface PitrRestoreWorkflowInput {
   keep?: boolean;
   /** Port of the restored server; a free one by default. */
   port?: number;
+  /** The configured retry profile (`retries`): attempts, backoff and how soon a silent worker counts as dead. */
+  retry?: RetryProfile;
 }
 
 export interface PitrRestoreWorkflowResult {
@@ -48,7 +51,9 @@ export async function pitrRestoreWorkflow(input: PitrRestoreWorkflowInput): Prom
     { key: TargetAttribute, value: input.target },
     { key: OutcomeAttribute, value: 'running' },
   ]);
-  const activities = pitrRestoreActivities(input.taskQueue);
+  // With the configured profile, a worker silent for retries.heartbeatTimeout is dead and its
+  // activity retried elsewhere on the host; without one (a bare `temporal workflow start`), the default bounds.
+  const activities = pitrRestoreActivities(input.taskQueue, input.retry);
   const { control } = activities;
 
   let cluster: RestoredCluster | undefined;

@@ -6,6 +6,7 @@
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { Config } from '../config/load.js';
 import { resolvePath } from '../config/load.js';
+import { retryProfile } from '../config/retries.js';
 import { UsageError } from '../errors.js';
 import { pitrOf } from '../pitr/host.js';
 import {
@@ -81,7 +82,7 @@ export async function startPitrBackup(
   return startWorkflow<typeof pitrBackupWorkflow>(client, config, {
     workflowType: 'pitrBackupWorkflow',
     workflowId: options.workflowId ?? `pitr-backup-${options.target}-${options.type}-${nowSeconds()}`,
-    args: [{ target: options.target, type: options.type, taskQueue }],
+    args: [{ target: options.target, type: options.type, taskQueue, retry: retryProfile(config) }],
     summary: `${options.type} physical backup of ${options.target}`,
     kind: 'pitr-backup',
     target: options.target,
@@ -98,6 +99,7 @@ export async function startPitrRestore(
     target: options.target,
     to: options.to,
     taskQueue,
+    retry: retryProfile(config),
     ...(options.keep === undefined ? {} : { keep: options.keep }),
     ...(options.port ? { port: options.port } : {}),
   };

@@ -8,10 +8,11 @@
  * in no environment variable of a child, and — registered with the logger — in no log line.
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import type { Config } from '../config/load.js';
 import { getTarget, resolvePath } from '../config/load.js';
@@ -150,10 +151,15 @@ export interface RunOptions {
   onLine?: (line: string) => void;
   /** Called every HEARTBEAT_MS while pgBackRest runs: it may print nothing for minutes (one large file). */
   heartbeat?: () => void;
+  /** Called with pgBackRest's process id once it started (a retry ends it if the worker died). */
+  onSpawn?: (pid: number) => void;
 }
 
-/** How often a running pgBackRest is reported alive (well inside the activities' heartbeat timeouts). */
-const HEARTBEAT_MS = 10_000;
+/**
+ * How often a running pgBackRest is reported alive: like every other activity, every 2 s, so the
+ * shortest heartbeat timeout the configuration allows (retries.heartbeatTimeout, 5 s) holds.
+ */
+const HEARTBEAT_MS = 2_000;
 
 /**
  * Runs pgBackRest with Strongbox's configuration as the database's OS user. Its arguments are
@@ -173,6 +179,7 @@ export async function runPgbackrest(host: PitrHost, args: string[], options: Run
     reject: false,
     all: true,
   });
+  if (child.pid !== undefined) options.onSpawn?.(child.pid);
   if (options.onLine) child.all?.on('data', (chunk: Buffer) => chunk.toString().split('\n').filter(Boolean).forEach(options.onLine!));
   const timer = options.heartbeat ? setInterval(options.heartbeat, HEARTBEAT_MS) : undefined;
   const result = await child.finally(() => clearInterval(timer));
@@ -214,4 +221,58 @@ export async function runAsOwner(
     all: true,
   });
   return { exitCode: result.exitCode, output: String(result.all ?? '') };
+}
+
+/** How often a leftover pgBackRest is checked for having exited. */
+const ORPHAN_POLL_MS = 200;
+
+/**
+ * Ends the pgBackRest a killed worker left running (its process id, from the previous attempt's
+ * heartbeat), so that a retry neither waits on its lock nor writes beside it: the process and its
+ * helpers (`backup:local`, `restore:local`: their `--exec-id` starts with its pid, and they hold
+ * the lock after it died of its closed output). SIGTERM (pgBackRest stops cleanly; pgBackRest's
+ * resume or the restore's fresh directory takes it from there), SIGKILL after the grace. Only
+ * pgBackRest processes of this configuration and stanza are touched — a reused process id is left
+ * alone. Returns whether any was ended.
+ */
+export async function endLeftoverPgbackrest(host: PitrHost, pid: number | undefined, command: string): Promise<boolean> {
+  if (pid === undefined) return false;
+  const leftovers = () => leftoverProcesses(host, pid, command);
+  if (leftovers().length === 0) return false;
+  for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
+    for (const found of leftovers()) {
+      try {
+        process.kill(found, signal);
+      } catch {
+        // Gone meanwhile.
+      }
+    }
+    for (const deadline = Date.now() + KILL_GRACE_MS; Date.now() < deadline; await sleep(ORPHAN_POLL_MS))
+      if (leftovers().length === 0) return true;
+  }
+  throw new StrongboxError(
+    FailureType.Transient,
+    `pgbackrest ${command} left by an earlier attempt (pid ${pid}: ${leftovers().join(', ')}) does not exit — it holds the stanza ${host.stanza}; end it by hand`,
+  );
+}
+
+/** Live (not zombie) processes of the pgBackRest run `pid` with Strongbox's configuration: itself running `command`, and its helpers. */
+function leftoverProcesses(host: PitrHost, pid: number, command: string): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      const args = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').filter(Boolean);
+      if (!args.includes(`--stanza=${host.stanza}`) || !args.includes(configOptions(host.paths)[0]!)) continue;
+      const last = args.at(-1)!;
+      const main = Number(entry) === pid && last === command;
+      const helper = args.some((a) => a.startsWith(`--exec-id=${pid}-`)) && last.startsWith(`${command}:`);
+      if (!main && !helper) continue;
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // The state follows the command name in parentheses: Z is a zombie (exited, not yet reaped).
+      if (!stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) found.push(Number(entry));
+    } catch {
+      // The process ended meanwhile.
+    }
+  }
+  return found;
 }

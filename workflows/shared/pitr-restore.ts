@@ -6,25 +6,31 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../../activities/index.js';
 import type { RecoveryResult, RestoredCluster } from '../../activities/pitr-restore.js';
+import type { RetryProfile } from '../../src/config/retries.js';
 import type { PitrTarget } from '../../src/pitr/plan.js';
 import type { DatabaseCheckReport } from '../../src/verify/verdict.js';
+import { transientRetry } from './retry.js';
 
-/** The activities of a restore on the pitr queue `q`, grouped by their bounds. */
-export function pitrRestoreActivities(q: string) {
+/**
+ * The activities of a restore on the pitr queue `q`, grouped by their bounds. With the configured
+ * retry profile a worker silent for `retries.heartbeatTimeout` counts as dead and its activity runs
+ * again on the restarted worker; without one, the fixed bounds below.
+ */
+export function pitrRestoreActivities(q: string, profile?: RetryProfile) {
   return {
-    /** Copying the backup and fetching WAL: hours for a large cluster; heartbeats per pgBackRest line. */
+    /** Copying the backup and fetching WAL: hours for a large cluster; heartbeats every 2 s while pgBackRest runs. */
     restoring: proxyActivities<Activities>({
       taskQueue: q,
       startToCloseTimeout: '12 hours',
-      heartbeatTimeout: '5 minutes',
-      retry: { maximumAttempts: 3, initialInterval: '30s', backoffCoefficient: 2 },
+      heartbeatTimeout: profile?.heartbeatTimeoutMs ?? '5 minutes',
+      retry: profile ? transientRetry(profile) : { maximumAttempts: 3, initialInterval: '30s', backoffCoefficient: 2 },
     }),
-    /** Replaying WAL up to the target: as long as the WAL is; the poll heartbeats every second. */
+    /** Replaying WAL up to the target: as long as the WAL is; the poll heartbeats every 250 ms. */
     recovering: proxyActivities<Activities>({
       taskQueue: q,
       startToCloseTimeout: '12 hours',
-      heartbeatTimeout: '1 minute',
-      retry: { maximumAttempts: 5, initialInterval: '5s', backoffCoefficient: 2 },
+      heartbeatTimeout: profile?.heartbeatTimeoutMs ?? '1 minute',
+      retry: profile ? transientRetry(profile) : { maximumAttempts: 5, initialInterval: '5s', backoffCoefficient: 2 },
     }),
     /** pg_ctl start (not waiting) and stop (waits at most 60 s), removing a directory: seconds. */
     control: proxyActivities<Activities>({
@@ -36,8 +42,8 @@ export function pitrRestoreActivities(q: string) {
     checking: proxyActivities<Activities>({
       taskQueue: q,
       startToCloseTimeout: '6 hours',
-      heartbeatTimeout: '2 minutes',
-      retry: { maximumAttempts: 3, initialInterval: '10s', backoffCoefficient: 2 },
+      heartbeatTimeout: profile?.heartbeatTimeoutMs ?? '2 minutes',
+      retry: profile ? transientRetry(profile) : { maximumAttempts: 3, initialInterval: '10s', backoffCoefficient: 2 },
     }),
   };
 }
