@@ -59,6 +59,7 @@ export function absoluteConfigData(config: Config): Record<string, unknown> {
   if ('file' in data.encryption.identity) data.encryption.identity = { file: abs(data.encryption.identity.file) };
   for (const destination of Object.values(data.destinations)) {
     if (destination.type === 'local') destination.path = abs(destination.path);
+    else if (destination.caFile) destination.caFile = abs(destination.caFile);
   }
   data.configBackup.root = abs(data.configBackup.root);
   if (!isRemote(data.configBackup.repository)) data.configBackup.repository = abs(data.configBackup.repository);

@@ -26,6 +26,7 @@ import { processMatches } from './processes.js';
 import type { StartedComponent } from './readiness.js';
 import { loadOrCreateCodecToken, loadOrCreateSecrets } from './secrets.js';
 import { freePort, preferredPort } from './ports.js';
+import { ensureStackTls } from './tls.js';
 import { SEARCH_ATTRIBUTE_TYPES, STRONGBOX_SEARCH_ATTRIBUTES, type SearchAttributeType } from './search-attributes.js';
 import { readStack, writeStack, type ComponentName, type PostgresInfo, type S3Info, type StackInfo, type TemporalInfo } from './state.js';
 import {
@@ -82,7 +83,8 @@ async function up(dir: string, options: Resolved): Promise<StackInfo> {
   const attributeNames = Object.keys(options.searchAttributes);
   const keep = {
     temporal: prior ? await keepTemporal(prior.temporal, options, attributeNames) : false,
-    s3: prior
+    // A MinIO recorded without a CA serves plain HTTP (a stack from before TLS): it is restarted with TLS.
+    s3: prior?.s3.caFile
       ? await healthy(
           () => processMatches(prior.s3.pid, minioSignature(dir)),
           () => minioAnswers(prior.s3),
@@ -109,6 +111,8 @@ async function up(dir: string, options: Resolved): Promise<StackInfo> {
   const temporalBinary = keep.temporal ? undefined : await ensureBinary(TEMPORAL_CLI, options);
   const minioBinary = keep.s3 ? undefined : await ensureBinary(MINIO, options);
   const binDir = keep.postgres ? undefined : await ensurePostgresBinDir(options);
+  // Made (once) before anything starts, so a missing openssl leaves nothing half-started.
+  const tls = minioBinary ? await ensureStackTls(dir) : undefined;
 
   const starts: { [K in ComponentName]?: Promise<StartedComponent<unknown>> } = {};
   const codec =
@@ -134,11 +138,12 @@ async function up(dir: string, options: Resolved): Promise<StackInfo> {
       logger: options.logger,
     });
   }
-  if (minioBinary) {
+  if (minioBinary && tls) {
     starts.s3 = startMinio({
       binary: minioBinary.path,
       dir,
       secrets: secrets.minio,
+      tls,
       preferred: {
         port: prior ? Number(portOf(prior.s3.endpoint)) : defaults ? MINIO_DEFAULT_PORT : undefined,
         consolePort: prior?.s3.consoleUrl ? Number(portOf(prior.s3.consoleUrl)) : defaults ? MINIO_DEFAULT_CONSOLE_PORT : undefined,

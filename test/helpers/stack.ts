@@ -16,6 +16,7 @@ import {
 import pg from 'pg';
 import { inject } from 'vitest';
 import { readCredentialsFile, readPostgresPassword, type StackInfo } from '../../src/stack/index.js';
+import { s3RequestHandler } from '../../src/storage/index.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -33,14 +34,32 @@ export function testStack(): StackInfo {
   return inject('stack');
 }
 
-/** An S3 client for the stack's MinIO (path-style, the stack's region and keys). */
+/** An S3 client for the stack's MinIO (path-style, the stack's region, keys and CA). */
 export function s3Client(stack: StackInfo = testStack()): S3Client {
   return new S3Client({
     endpoint: stack.s3.endpoint,
     region: stack.s3.region,
     forcePathStyle: true,
     credentials: readCredentialsFile(stack.s3.credentialsFile),
+    requestHandler: s3RequestHandler(stack.s3.caFile, "the stack's CA"),
   });
+}
+
+/** An S3 destination on the stack's MinIO (or a proxy or MinIO of a test's own at `endpoint`), trusting its CA. */
+export function stackS3Destination(
+  bucket: string,
+  prefix: string,
+  options: { endpoint?: string; stack?: StackInfo } = {},
+): { type: 's3'; bucket: string; prefix: string; endpoint: string; forcePathStyle: true; caFile?: string } {
+  const stack = options.stack ?? testStack();
+  return {
+    type: 's3',
+    bucket,
+    prefix,
+    endpoint: options.endpoint ?? stack.s3.endpoint,
+    forcePathStyle: true,
+    ...(stack.s3.caFile ? { caFile: stack.s3.caFile } : {}),
+  };
 }
 
 /**
