@@ -24,8 +24,12 @@ const CA_DAYS = 3650;
 const SERVER_DAYS = 825;
 /** A server certificate with less than a week left is issued anew at the next start. */
 const SERVER_RENEW_SECONDS = 7 * 86_400;
-/** The names the stack's services are reached by: they listen on loopback only. */
-const SERVER_NAMES = 'IP:127.0.0.1,DNS:localhost';
+/**
+ * The names the stack's services are reached by: they listen on loopback only. 127.0.0.1 is there
+ * twice: as an IP address (what Node and curl match an address against) and as a DNS name, the only
+ * kind pgBackRest's host check reads (it compares the endpoint's text with DNS names).
+ */
+const SERVER_NAMES = 'IP:127.0.0.1,DNS:127.0.0.1,DNS:localhost';
 
 export interface StackTls {
   /** The CA certificate to trust (PEM). */
@@ -46,9 +50,13 @@ export function stackTlsFiles(dir: string): StackTls & { caKey: string; serverCe
   };
 }
 
-/** The stack's CA and server certificate, made the first time (and the server's renewed near its end). */
-export async function ensureStackTls(dir: string): Promise<StackTls> {
+/**
+ * The stack's CA and server certificate, made the first time (and the server's issued anew near its
+ * end, or when it lacks a name now required). `issued`: a MinIO running with the old one must restart.
+ */
+export async function ensureStackTls(dir: string): Promise<StackTls & { issued: boolean }> {
   const files = stackTlsFiles(dir);
+  let issued = false;
   mkdirSync(path.join(files.minioCertsDir, 'CAs'), { recursive: true, mode: 0o755 });
   if (!existsSync(files.caFile) || !existsSync(files.caKey)) {
     await issue(dir, async (work) => {
@@ -79,7 +87,7 @@ export async function ensureStackTls(dir: string): Promise<StackTls> {
     // A new CA: a server certificate signed by an older one is no longer trusted.
     rmSync(files.serverCert, { force: true });
   }
-  if (!existsSync(files.serverCert) || !existsSync(files.serverKey) || !(await validFor(files.serverCert, SERVER_RENEW_SECONDS))) {
+  if (!existsSync(files.serverCert) || !existsSync(files.serverKey) || !(await current(files.serverCert))) {
     await issue(dir, async (work) => {
       writeFileSync(
         path.join(work, 'server.ext'),
@@ -120,9 +128,10 @@ export async function ensureStackTls(dir: string): Promise<StackTls> {
       place(work, 'server.key', files.serverKey, 0o600);
       place(work, 'server.crt', files.serverCert, 0o644);
     });
+    issued = true;
   }
   copyFileSync(files.caFile, path.join(files.minioCertsDir, 'CAs', 'ca.crt'));
-  return { caFile: files.caFile, minioCertsDir: files.minioCertsDir };
+  return { caFile: files.caFile, minioCertsDir: files.minioCertsDir, issued };
 }
 
 /** Runs `body` in a private scratch directory under `<dir>/tls`, removed afterwards. */
@@ -153,8 +162,9 @@ async function openssl(cwd: string, args: string[]): Promise<void> {
   }
 }
 
-/** The certificate is still valid `seconds` from now. */
-async function validFor(certificate: string, seconds: number): Promise<boolean> {
-  const result = await execa('openssl', ['x509', '-checkend', String(seconds), '-noout', '-in', certificate], { reject: false });
-  return result.exitCode === 0;
+/** The server certificate is valid beyond the renewal margin and names 127.0.0.1 as pgBackRest reads names. */
+async function current(certificate: string): Promise<boolean> {
+  const end = await execa('openssl', ['x509', '-checkend', String(SERVER_RENEW_SECONDS), '-noout', '-in', certificate], { reject: false });
+  const host = await execa('openssl', ['x509', '-checkhost', '127.0.0.1', '-noout', '-in', certificate], { reject: false });
+  return end.exitCode === 0 && /does match/.test(host.stdout);
 }

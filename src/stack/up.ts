@@ -80,16 +80,20 @@ type Resolved = StackOptions & { searchAttributes: Record<string, SearchAttribut
 async function up(dir: string, options: Resolved): Promise<StackInfo> {
   const prior = readStack(dir);
   const secrets = loadOrCreateSecrets(dir);
+  // Made (once) before anything starts, so a missing openssl leaves nothing half-started.
+  const tls = await ensureStackTls(dir);
   const attributeNames = Object.keys(options.searchAttributes);
   const keep = {
     temporal: prior ? await keepTemporal(prior.temporal, options, attributeNames) : false,
-    // A MinIO recorded without a CA serves plain HTTP (a stack from before TLS): it is restarted with TLS.
-    s3: prior?.s3.caFile
-      ? await healthy(
-          () => processMatches(prior.s3.pid, minioSignature(dir)),
-          () => minioAnswers(prior.s3),
-        )
-      : false,
+    // A MinIO recorded without a CA serves plain HTTP (a stack from before TLS), one with a certificate
+    // just issued anew serves the old one: either is restarted.
+    s3:
+      prior?.s3.caFile && !tls.issued
+        ? await healthy(
+            () => processMatches(prior.s3.pid, minioSignature(dir)),
+            () => minioAnswers(prior.s3),
+          )
+        : false,
     postgres: prior
       ? await healthy(
           () => processMatches(prior.postgres.pid, postgresSignature(prior.postgres)),
@@ -111,8 +115,6 @@ async function up(dir: string, options: Resolved): Promise<StackInfo> {
   const temporalBinary = keep.temporal ? undefined : await ensureBinary(TEMPORAL_CLI, options);
   const minioBinary = keep.s3 ? undefined : await ensureBinary(MINIO, options);
   const binDir = keep.postgres ? undefined : await ensurePostgresBinDir(options);
-  // Made (once) before anything starts, so a missing openssl leaves nothing half-started.
-  const tls = minioBinary ? await ensureStackTls(dir) : undefined;
 
   const starts: { [K in ComponentName]?: Promise<StartedComponent<unknown>> } = {};
   const codec =
@@ -138,7 +140,7 @@ async function up(dir: string, options: Resolved): Promise<StackInfo> {
       logger: options.logger,
     });
   }
-  if (minioBinary && tls) {
+  if (minioBinary) {
     starts.s3 = startMinio({
       binary: minioBinary.path,
       dir,
