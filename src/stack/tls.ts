@@ -17,6 +17,9 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { StrongboxError } from '../errors.js';
 import { FailureType } from '../failures.js';
+import type { Logger } from '../logger.js';
+import { ensureDebianPackages } from './debian.js';
+import { findOnPath } from './which.js';
 
 /** Ten years: the CA outlives any stack directory. */
 const CA_DAYS = 3650;
@@ -54,9 +57,11 @@ export function stackTlsFiles(dir: string): StackTls & { caKey: string; serverCe
  * The stack's CA and server certificate, made the first time (and the server's issued anew near its
  * end, or when it lacks a name now required). `issued`: a MinIO running with the old one must restart.
  */
-export async function ensureStackTls(dir: string): Promise<StackTls & { issued: boolean }> {
+export async function ensureStackTls(dir: string, options: { logger?: Logger } = {}): Promise<StackTls & { issued: boolean }> {
   const files = stackTlsFiles(dir);
   let issued = false;
+  // Slim Debian images lack the openssl CLI: installed like the stack's other Debian tools.
+  if (!findOnPath('openssl')) await ensureDebianPackages(['openssl'], options);
   mkdirSync(path.join(files.minioCertsDir, 'CAs'), { recursive: true, mode: 0o755 });
   if (!existsSync(files.caFile) || !existsSync(files.caKey)) {
     await issue(dir, async (work) => {

@@ -81,7 +81,7 @@ async function up(dir: string, options: Resolved): Promise<StackInfo> {
   const prior = readStack(dir);
   const secrets = loadOrCreateSecrets(dir);
   // Made (once) before anything starts, so a missing openssl leaves nothing half-started.
-  const tls = await ensureStackTls(dir);
+  const tls = await ensureStackTls(dir, options);
   const attributeNames = Object.keys(options.searchAttributes);
   const keep = {
     temporal: prior ? await keepTemporal(prior.temporal, options, attributeNames) : false,
