@@ -70,15 +70,21 @@ export function stackS3Destination(
 export async function removeTestObjects(prefix: string, buckets: readonly string[] = Object.values(TEST_BUCKETS)): Promise<void> {
   const s3 = s3Client();
   for (const bucket of buckets) {
-    const versions = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: `${prefix}/` }));
-    for (const v of versions.Versions ?? []) {
-      // A bucket without object lock refuses the call; there is no hold to take off there.
-      await s3
-        .send(new PutObjectLegalHoldCommand({ Bucket: bucket, Key: v.Key!, VersionId: v.VersionId!, LegalHold: { Status: 'OFF' } }))
-        .catch(() => undefined);
-    }
-    for (const v of [...(versions.Versions ?? []), ...(versions.DeleteMarkers ?? [])]) {
-      await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: v.Key!, VersionId: v.VersionId!, BypassGovernanceRetention: true }));
+    // Page by page: a pgBackRest repository alone holds more versions than one listing returns (1000).
+    let page: { KeyMarker?: string; VersionIdMarker?: string } = {};
+    for (;;) {
+      const versions = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: `${prefix}/`, ...page }));
+      for (const v of versions.Versions ?? []) {
+        // A bucket without object lock refuses the call; there is no hold to take off there.
+        await s3
+          .send(new PutObjectLegalHoldCommand({ Bucket: bucket, Key: v.Key!, VersionId: v.VersionId!, LegalHold: { Status: 'OFF' } }))
+          .catch(() => undefined);
+      }
+      for (const v of [...(versions.Versions ?? []), ...(versions.DeleteMarkers ?? [])]) {
+        await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: v.Key!, VersionId: v.VersionId!, BypassGovernanceRetention: true }));
+      }
+      if (!versions.IsTruncated) break;
+      page = { KeyMarker: versions.NextKeyMarker!, VersionIdMarker: versions.NextVersionIdMarker! };
     }
     const uploads = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: `${prefix}/` }));
     for (const u of uploads.Uploads ?? []) {
