@@ -11,11 +11,14 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
+import { S3Client } from '@aws-sdk/client-s3';
 import { Context } from '@temporalio/activity';
 import { getTarget, resolvePath } from '../src/config/load.js';
 import { loadRecipients } from '../src/crypto/keys.js';
 import { asActivity, StrongboxError } from '../src/errors.js';
 import { FailureType } from '../src/failures.js';
+import { registerSecret } from '../src/logger.js';
+import type { S3DestinationConfig } from '../src/config/schema.js';
 import { connectPg, resolveEndpoint } from '../src/postgres/endpoint.js';
 import {
   encryptToRecipients,
@@ -66,7 +69,7 @@ export function createPreparePitrActivities(deps: ActivityDeps) {
       return asActivity(`pitr setup of ${input.target}`, async () => {
         const host = await pitrHost(deps.config, input.target);
         const server = await serverFacts(deps, input.target);
-        const repository = resolveRepository(host.pitr, deps.config.destinations, (p) => resolvePath(deps.config, p));
+        const repository = withDefaultCa(resolveRepository(host.pitr, deps.config.destinations, (p) => resolvePath(deps.config, p)));
         for (const dir of [host.paths.dir, host.paths.includeDir, host.paths.lockDir, host.paths.logDir]) ownedDir(dir, host.user);
         if (repository.type === 'posix') ownedDir(repository.path, host.user, 0o750);
 
@@ -80,10 +83,11 @@ export function createPreparePitrActivities(deps: ActivityDeps) {
           );
         }
         const passphrase = existing ?? generatePassphrase();
-        if (existing === undefined) {
+        // Written when new, and again for S3 so the keys follow the worker's current credentials (the passphrase never changes).
+        if (existing === undefined || repository.type === 's3') {
           writeOwnedFile(
             host.paths.secretFile,
-            secretConfig({ passphrase, ...(repository.type === 's3' ? { s3: s3Keys() } : {}) }),
+            secretConfig({ passphrase, ...(repository.type === 's3' ? { s3: await s3Keys(deps, repository.destination) } : {}) }),
             host.user,
             0o600,
           );
@@ -196,17 +200,46 @@ async function serverFacts(deps: ActivityDeps, target: string): Promise<ServerFa
   });
 }
 
-/** pgBackRest's S3 keys come from the worker's environment, into the 0600 include file only. */
-function s3Keys(): { key: string; secret: string } {
-  const key = process.env.AWS_ACCESS_KEY_ID;
-  const secret = process.env.AWS_SECRET_ACCESS_KEY;
-  if (!key || !secret) {
+/**
+ * An S3 repository's CA: the destination's caFile, else AWS_CA_BUNDLE — the same fallback as
+ * Strongbox's own S3 client (src/storage/s3.ts), so pgBackRest trusts what the worker trusts.
+ */
+function withDefaultCa(repository: PitrRepository): PitrRepository {
+  if (repository.type !== 's3' || repository.caFile || !process.env.AWS_CA_BUNDLE) return repository;
+  return { ...repository, caFile: process.env.AWS_CA_BUNDLE };
+}
+
+/**
+ * pgBackRest's S3 keys: the ones the worker's own S3 client would use for the destination (the
+ * AWS SDK's chain: AWS_ACCESS_KEY_ID…, the shared credentials file, the destination's profile),
+ * into the 0600 include file only. Temporary keys are refused: they would expire under archive_command.
+ */
+async function s3Keys(deps: ActivityDeps, destination: string): Promise<{ key: string; secret: string }> {
+  const spec = deps.config.destinations[destination] as S3DestinationConfig;
+  const client = new S3Client({
+    region: spec.region ?? process.env.AWS_REGION ?? 'us-east-1',
+    ...(spec.profile ? { profile: spec.profile } : {}),
+  });
+  let credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  try {
+    credentials = await client.config.credentials();
+  } catch (error) {
     throw new StrongboxError(
       FailureType.Config,
-      "an S3 pgBackRest repository needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the database host worker's environment (written only to the 0600 include file)",
+      `no S3 credentials for destination ${destination} on the database host: ${(error as Error).message} — give its worker AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, a shared credentials file or destinations.${destination}.profile (written only to the 0600 include file)`,
+      { cause: error },
+    );
+  } finally {
+    client.destroy();
+  }
+  registerSecret(credentials.secretAccessKey);
+  if (credentials.sessionToken) {
+    throw new StrongboxError(
+      FailureType.Config,
+      `the S3 credentials for destination ${destination} are temporary (a session token): pgBackRest would keep them in its configuration after they expire and archiving would stop — give the database host worker long-lived keys for the repository`,
     );
   }
-  return { key, secret };
+  return { key: credentials.accessKeyId, secret: credentials.secretAccessKey };
 }
 
 /** A small file Strongbox keeps beside the repository: a file in a posix one, an object in an S3 destination. */
@@ -242,7 +275,8 @@ export function passphraseFiles(
   }
   const storage = storageFor(deps, repository.destination);
   const object = (key: string): RepositoryFile => ({
-    where: `${storage.describe()}/${key}`,
+    // describe() ends with the prefix's slash.
+    where: `${storage.describe()}${key}`,
     exists: async () => (await storage.head(key)) !== undefined,
     read: async () => ((await storage.head(key)) === undefined ? undefined : storage.getBytes(key)),
     write: async (bytes) => {

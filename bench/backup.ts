@@ -17,6 +17,7 @@ import { execa } from 'execa';
 import pg from 'pg';
 import { startBackup } from '../src/client/backup.js';
 import { readCredentialsFile } from '../src/stack/index.js';
+import { s3RequestHandler } from '../src/storage/index.js';
 import {
   argValue,
   BENCH_BUCKET,
@@ -51,6 +52,7 @@ try {
     region: stack.info.s3.region,
     forcePathStyle: true,
     credentials: readCredentialsFile(stack.info.s3.credentialsFile),
+    requestHandler: s3RequestHandler(stack.info.s3.caFile, "the stack's CA"),
   });
   const env = {
     PGHOST: stack.info.postgres.host,

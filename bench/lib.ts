@@ -166,7 +166,14 @@ export function benchConfig(stack: StackInfo, database: string, patch: (raw: Rec
     encryption: { recipients: [keys.recipient], identity: { file: path.join(dir, 'identity.txt') } },
     destinations: {
       local: { type: 'local', path: path.join(dir, 'local') },
-      cloud: { type: 's3', bucket: BENCH_BUCKET, prefix: id, endpoint: stack.s3.endpoint, forcePathStyle: true },
+      cloud: {
+        type: 's3',
+        bucket: BENCH_BUCKET,
+        prefix: id,
+        endpoint: stack.s3.endpoint,
+        forcePathStyle: true,
+        ...(stack.s3.caFile ? { caFile: stack.s3.caFile } : {}),
+      },
     },
     tiers: {
       daily: { destinations: ['local', 'cloud'], keepDays: 30 },

@@ -26,6 +26,7 @@ import { hashFile } from '../src/storage/hash.js';
 import { S3Storage } from '../src/storage/s3.js';
 import { findBinary, MINIO } from '../src/stack/binaries.js';
 import { ensureBuckets, startMinio, stopMinio } from '../src/stack/minio.js';
+import { ensureStackTls } from '../src/stack/tls.js';
 import { argValue, mb, median, timed } from './lib.js';
 
 const sizeMb = argValue('size-mb', 1024);
@@ -64,7 +65,8 @@ async function countingProxy(
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
-    url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
+    // TCP through: TLS ends at MinIO, whose certificate names 127.0.0.1 like the proxy.
+    url: `${new URL(upstream).protocol}//127.0.0.1:${(server.address() as net.AddressInfo).port}`,
     sent: () => sent,
     received: () => received,
     close: () =>
@@ -79,7 +81,8 @@ const binary = findBinary(MINIO);
 if (!binary) throw new Error('no minio binary: run `strongbox stack up` once (it builds it into the cache) or set MINIO_PATH');
 const dir = mkdtempSync(path.join(os.tmpdir(), 'strongbox-bench-rekey-'));
 const credentials = { accessKeyId: `bench${randomBytes(4).toString('hex')}`, secretAccessKey: randomBytes(24).toString('hex') };
-const minio = await startMinio({ binary: binary.path, dir: path.join(dir, 'minio'), secrets: credentials });
+const tls = await ensureStackTls(path.join(dir, 'minio'));
+const minio = await startMinio({ binary: binary.path, dir: path.join(dir, 'minio'), secrets: credentials, tls });
 process.env.AWS_ACCESS_KEY_ID = credentials.accessKeyId;
 process.env.AWS_SECRET_ACCESS_KEY = credentials.secretAccessKey;
 try {
@@ -91,6 +94,7 @@ try {
     prefix: 'bench',
     endpoint: proxy.url,
     forcePathStyle: true,
+    caFile: tls.caFile,
     region: minio.info.region,
     objectLock: { mode: 'GOVERNANCE', days: 1 },
   } as never);

@@ -19,7 +19,7 @@ import { readManifest } from '../src/catalog/catalog.js';
 import { startBackup } from '../src/client/backup.js';
 import { startScrub } from '../src/client/scrub.js';
 import { readCredentialsFile, stackEnv } from '../src/stack/index.js';
-import { openStorage } from '../src/storage/index.js';
+import { openStorage, s3RequestHandler } from '../src/storage/index.js';
 import { argValue, benchConfig, benchDatabase, benchStack, reportRatio, shapeArg, spawnBenchWorker, timed, BENCH_BUCKET } from './lib.js';
 
 const sizeMb = argValue('size-mb', 512);
@@ -52,6 +52,7 @@ try {
     region: stack.info.s3.region,
     forcePathStyle: true,
     credentials: readCredentialsFile(stack.info.s3.credentialsFile),
+    requestHandler: s3RequestHandler(stack.info.s3.caFile, "the stack's CA"),
   });
   const rows: Array<{ baselineMs: number; strongboxMs: number }> = [];
   try {

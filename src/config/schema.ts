@@ -162,6 +162,12 @@ const s3Destination = z.strictObject({
   /** Named profile of the AWS shared config/credentials files; defaults to the SDK's chain. */
   profile: z.string().min(1).optional(),
   /**
+   * PEM file of the CA that signed the store's TLS certificate, when not a public one (the local
+   * stack's MinIO): trusted by Strongbox's S3 client and by pgBackRest (repo1-storage-ca-file).
+   * Relative paths are relative to the config file.
+   */
+  caFile: z.string().min(1).optional(),
+  /**
    * Object lock on every object of every copy stored here (bucket must have object lock enabled):
    * each copy is locked until its own expiry — scheduled time + the longest keepDays of the tiers
    * that put it here — plus `margin` (src/retention/lock.ts).

@@ -55,7 +55,20 @@ export function stanzaOf(target: string, pitr: Pick<PitrConfig, 'stanza'>): stri
 /** Where the repository is, resolved: a directory, or a bucket and path in S3. */
 export type PitrRepository =
   | { type: 'posix'; path: string }
-  | { type: 's3'; destination: string; bucket: string; endpoint: string; region: string; path: string; uriStyle: 'path' | 'host' };
+  | {
+      type: 's3';
+      destination: string;
+      bucket: string;
+      /** The store's host name, without scheme or port. */
+      endpoint: string;
+      /** Its HTTPS port (443 unless the endpoint names another). */
+      port: number;
+      region: string;
+      path: string;
+      uriStyle: 'path' | 'host';
+      /** CA bundle pgBackRest verifies the store's certificate with (a private CA, such as the local stack's). */
+      caFile?: string;
+    };
 
 /** Subdirectory of a destination that holds its pgBackRest repository. */
 export const REPOSITORY_SUBDIR = 'pitr';
@@ -75,16 +88,23 @@ export function resolveRepository(
   if (!destination) throw new Error(`pitr.repository.destination: unknown destination "${name}"`);
   if (destination.type === 'local') return { type: 'posix', path: path.join(resolve(destination.path), REPOSITORY_SUBDIR) };
   const endpoint = new URL(destination.endpoint ?? `https://s3.${destination.region ?? 'us-east-1'}.amazonaws.com`);
+  if (endpoint.protocol !== 'https:') {
+    throw new Error(
+      `pitr.repository.destination: destination "${name}" is reached over ${endpoint.protocol.replace(':', '')} (${destination.endpoint}), but pgBackRest speaks only HTTPS to S3 — serve the store over TLS and give its CA as destinations.${name}.caFile`,
+    );
+  }
   const prefix = destination.prefix.replace(/^\/+|\/+$/g, '');
   return {
     type: 's3',
     destination: name,
     bucket: destination.bucket,
-    // pgBackRest takes the host (and port) without a scheme; it always speaks TLS.
-    endpoint: endpoint.host,
+    // pgBackRest takes the host without a scheme (it always speaks TLS) and the port apart.
+    endpoint: endpoint.hostname,
+    port: endpoint.port ? Number(endpoint.port) : 443,
     region: destination.region ?? 'us-east-1',
     path: `/${prefix ? `${prefix}/` : ''}${REPOSITORY_SUBDIR}`,
     uriStyle: destination.forcePathStyle ? 'path' : 'host',
+    ...(destination.caFile ? { caFile: resolve(destination.caFile) } : {}),
   };
 }
 
@@ -161,8 +181,6 @@ export interface PgbackrestConfigInput {
   server: ServerFacts;
   paths: PitrPaths;
   recoveryWindow: string;
-  /** CA bundle pgBackRest trusts for an S3 repository over TLS (the stack's own CA). */
-  caFile?: string;
 }
 
 /** Full backups kept, in days: enough that every point of the window has a base backup before it. */
@@ -197,10 +215,12 @@ export function pgbackrestConfig(input: PgbackrestConfigInput): string {
       `repo1-path=${repository.path}`,
       `repo1-s3-bucket=${repository.bucket}`,
       `repo1-s3-endpoint=${repository.endpoint}`,
+      `repo1-storage-port=${repository.port}`,
       `repo1-s3-region=${repository.region}`,
       `repo1-s3-uri-style=${repository.uriStyle}`,
     );
-    if (input.caFile) global.push(`repo1-storage-ca-file=${input.caFile}`);
+    // Verification stays on: a private CA is trusted by naming it, never by turning checks off.
+    if (repository.caFile) global.push(`repo1-storage-ca-file=${repository.caFile}`);
   }
   const stanza = [
     `[${input.stanza}]`,

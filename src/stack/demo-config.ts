@@ -59,6 +59,7 @@ export function absoluteConfigData(config: Config): Record<string, unknown> {
   if ('file' in data.encryption.identity) data.encryption.identity = { file: abs(data.encryption.identity.file) };
   for (const destination of Object.values(data.destinations)) {
     if (destination.type === 'local') destination.path = abs(destination.path);
+    else if (destination.caFile) destination.caFile = abs(destination.caFile);
   }
   data.configBackup.root = abs(data.configBackup.root);
   if (!isRemote(data.configBackup.repository)) data.configBackup.repository = abs(data.configBackup.repository);
@@ -89,6 +90,18 @@ function demoCodec(base: Config, stack: StackInfo): Record<string, unknown> {
 }
 
 /**
+ * S3 destinations without an endpoint of their own reach the stack's MinIO (AWS_ENDPOINT_URL_S3):
+ * they name its CA in the file, so a command run later verifies MinIO's certificate even where the
+ * shell sets an AWS_CA_BUNDLE of its own (which the env file does not override).
+ */
+function trustStackCa(data: { destinations?: Record<string, Record<string, unknown>> }, stack: StackInfo): void {
+  if (!stack.s3.caFile) return;
+  for (const destination of Object.values(data.destinations ?? {})) {
+    if (destination.type === 's3' && !destination.endpoint && !destination.caFile) destination.caFile = stack.s3.caFile;
+  }
+}
+
+/**
  * `base` plus the demo target (and the stack's UI address for links), written to
  * `<stack dir>/strongbox.yaml` and loaded back from there; the stack's environment (addresses and
  * credential files, never secrets) to `<stack dir>/strongbox.env`.
@@ -96,6 +109,7 @@ function demoCodec(base: Config, stack: StackInfo): Record<string, unknown> {
 export function writeDemoConfig(base: Config, stack: StackInfo, database = DEMO_DATABASE): { file: string; config: Config } {
   const data = absoluteConfigData(base) as { temporal: Record<string, unknown>; targets: Record<string, unknown> };
   data.targets = { [DEMO_TARGET]: demoTarget(stack, database) };
+  trustStackCa(data as { destinations?: Record<string, Record<string, unknown>> }, stack);
   if (stack.temporal.uiUrl) data.temporal.uiUrl = stack.temporal.uiUrl;
   if (stack.temporal.codecPort !== undefined) Object.assign(data, { codec: demoCodec(base, stack) });
   const file = path.join(stack.dir, EFFECTIVE_CONFIG_FILE);

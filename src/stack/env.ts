@@ -1,7 +1,8 @@
 /**
  * The environment a process needs to use a stack, in each tool's own variables: Temporal's
  * (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE), the AWS SDK's (endpoint, region, shared credentials
- * file) and libpq's (PGHOST… PGPASSFILE). Files, never the secrets themselves.
+ * file, and the CA bundle that verifies MinIO's certificate — AWS_CA_BUNDLE, which the AWS CLI
+ * reads and Strongbox's S3 destinations fall back to) and libpq's (PGHOST… PGPASSFILE). Files, never the secrets themselves.
  */
 import type { StackInfo } from './state.js';
 
@@ -12,6 +13,7 @@ export function stackEnv(info: StackInfo): Record<string, string> {
     AWS_ENDPOINT_URL_S3: info.s3.endpoint,
     AWS_REGION: info.s3.region,
     AWS_SHARED_CREDENTIALS_FILE: info.s3.credentialsFile,
+    ...(info.s3.caFile ? { AWS_CA_BUNDLE: info.s3.caFile } : {}),
     PGHOST: info.postgres.host,
     PGPORT: String(info.postgres.port),
     PGUSER: info.postgres.user,

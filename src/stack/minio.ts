@@ -3,7 +3,8 @@
  * Its root keys reach MinIO through the environment only (never the arguments, never the logs:
  * `--quiet` keeps the startup banner, which prints them, out of the log) and reach clients through
  * an AWS shared credentials file, so they use the SDK's standard chain (AWS_SHARED_CREDENTIALS_FILE).
- * Buckets are created with object lock enabled, which retention locks need.
+ * Buckets are created with object lock enabled, which retention locks need. It serves HTTPS only,
+ * with a certificate of the stack's own CA (src/stack/tls.ts): clients trust `S3Info.caFile`.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -13,9 +14,11 @@ import { FailureType } from '../failures.js';
 import type { Logger } from '../logger.js';
 import { freePort, LOOPBACK, preferredPort } from './ports.js';
 import { spawnDetached, stopProcess, type ProcessSignature } from './processes.js';
+import { s3RequestHandler } from '../storage/s3.js';
 import { httpOk, READY_TIMEOUT_MS, StackStartError, waitUntilReady, type StartedComponent } from './readiness.js';
 import { writePrivateFile, type StackSecrets } from './secrets.js';
 import type { S3Info } from './state.js';
+import type { StackTls } from './tls.js';
 
 /** MinIO's own defaults (S3 API 9000, console 9001), used by a persistent stack when they are free. */
 export const MINIO_DEFAULT_PORT = 9000;
@@ -28,6 +31,8 @@ export interface MinioStartOptions {
   binary: string;
   dir: string;
   secrets: StackSecrets['minio'];
+  /** The certificates it serves (ensureStackTls). */
+  tls: StackTls;
   preferred?: { port?: number; consolePort?: number };
   timeoutMs?: number;
   logger?: Logger;
@@ -76,7 +81,17 @@ export async function startMinio(options: MinioStartOptions): Promise<StartedCom
     const fresh = attempt > 1;
     const port = fresh ? await freePort() : await preferredPort(options.preferred?.port);
     const consolePort = fresh ? await freePort() : await preferredPort(options.preferred?.consolePort);
-    const args = ['server', data, '--address', `${LOOPBACK}:${port}`, '--console-address', `${LOOPBACK}:${consolePort}`, '--quiet'];
+    const args = [
+      'server',
+      data,
+      '--address',
+      `${LOOPBACK}:${port}`,
+      '--console-address',
+      `${LOOPBACK}:${consolePort}`,
+      '--certs-dir',
+      options.tls.minioCertsDir,
+      '--quiet',
+    ];
     const env = {
       ...process.env,
       MINIO_ROOT_USER: options.secrets.accessKeyId,
@@ -86,13 +101,14 @@ export async function startMinio(options: MinioStartOptions): Promise<StartedCom
     };
     const started = spawnDetached({ command: options.binary, args, log, env, cwd: options.dir });
     const info: S3Info = {
-      endpoint: `http://${LOOPBACK}:${port}`,
+      endpoint: `https://${LOOPBACK}:${port}`,
       region: MINIO_REGION,
       credentialsFile,
+      caFile: options.tls.caFile,
       buckets: [],
       pid: started.pid,
       log,
-      consoleUrl: `http://${LOOPBACK}:${consolePort}`,
+      consoleUrl: `https://${LOOPBACK}:${consolePort}`,
     };
     try {
       const readyMs = await waitUntilReady({
@@ -115,13 +131,20 @@ export async function startMinio(options: MinioStartOptions): Promise<StartedCom
   }
 }
 
-/** MinIO's liveness endpoint answers 200. */
-export function minioAnswers(info: Pick<S3Info, 'endpoint'>): Promise<boolean> {
-  return httpOk(`${info.endpoint}/minio/health/live`);
+/** MinIO's liveness endpoint answers 200, over TLS verified against the stack's CA. */
+export function minioAnswers(info: Pick<S3Info, 'endpoint' | 'caFile'>): Promise<boolean> {
+  return httpOk(`${info.endpoint}/minio/health/live`, undefined, info.caFile);
 }
 
-export function minioClient(info: Pick<S3Info, 'endpoint' | 'region'>, credentials: S3Credentials): S3Client {
-  return new S3Client({ endpoint: info.endpoint, region: info.region, forcePathStyle: true, credentials, maxAttempts: 1 });
+export function minioClient(info: Pick<S3Info, 'endpoint' | 'region' | 'caFile'>, credentials: S3Credentials): S3Client {
+  return new S3Client({
+    endpoint: info.endpoint,
+    region: info.region,
+    forcePathStyle: true,
+    credentials,
+    maxAttempts: 1,
+    requestHandler: s3RequestHandler(info.caFile, "the stack's CA"),
+  });
 }
 
 /**

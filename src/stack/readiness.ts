@@ -2,6 +2,8 @@
  * Waiting for a service to answer, and the error when it does not: which component, why, where
  * its log is and what the log said last.
  */
+import { readFileSync } from 'node:fs';
+import { get as httpsGet } from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { StrongboxError } from '../errors.js';
 import { FailureType } from '../failures.js';
@@ -75,8 +77,9 @@ export async function waitUntilReady(options: WaitOptions): Promise<number> {
   }
 }
 
-/** GET url answers 200 within the timeout. */
-export async function httpOk(url: string, timeoutMs = 2_000): Promise<boolean> {
+/** GET url answers 200 within the timeout; an https URL's certificate must chain to `caFile` when one is given. */
+export async function httpOk(url: string, timeoutMs = 2_000, caFile?: string): Promise<boolean> {
+  if (caFile && url.startsWith('https:')) return httpsOk(url, timeoutMs, readFileSync(caFile));
   const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: 'manual' });
   await response.body?.cancel();
   return response.status === 200;
@@ -87,4 +90,16 @@ function indent(text: string): string {
     .split('\n')
     .map((l) => `    ${l}`)
     .join('\n');
+}
+
+/** fetch() cannot be given a CA of its own: node:https with the stack's CA, verification on. */
+function httpsOk(url: string, timeoutMs: number, ca: Buffer): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const request = httpsGet(url, { ca, timeout: timeoutMs }, (response) => {
+      response.resume();
+      resolve(response.statusCode === 200);
+    });
+    request.on('timeout', () => request.destroy(new Error(`no answer from ${url} within ${timeoutMs} ms`)));
+    request.on('error', reject);
+  });
 }

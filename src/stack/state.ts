@@ -30,11 +30,17 @@ export interface TemporalInfo {
 }
 
 export interface S3Info {
-  /** http://host:port of MinIO's S3 API (path-style addressing). */
+  /** https://host:port of MinIO's S3 API (path-style addressing). */
   endpoint: string;
   region: string;
   /** AWS shared credentials file with a [default] profile (mode 600). */
   credentialsFile: string;
+  /**
+   * PEM certificate of the stack's CA, which signed MinIO's certificate: what clients trust
+   * (destinations' caFile, AWS_CA_BUNDLE, pgBackRest's repo1-storage-ca-file). Absent in the record
+   * of a stack from before MinIO served TLS: `stack up` then restarts it.
+   */
+  caFile?: string;
   buckets: string[];
   pid: number;
   log: string;

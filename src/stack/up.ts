@@ -26,6 +26,7 @@ import { processMatches } from './processes.js';
 import type { StartedComponent } from './readiness.js';
 import { loadOrCreateCodecToken, loadOrCreateSecrets } from './secrets.js';
 import { freePort, preferredPort } from './ports.js';
+import { ensureStackTls } from './tls.js';
 import { SEARCH_ATTRIBUTE_TYPES, STRONGBOX_SEARCH_ATTRIBUTES, type SearchAttributeType } from './search-attributes.js';
 import { readStack, writeStack, type ComponentName, type PostgresInfo, type S3Info, type StackInfo, type TemporalInfo } from './state.js';
 import {
@@ -79,15 +80,20 @@ type Resolved = StackOptions & { searchAttributes: Record<string, SearchAttribut
 async function up(dir: string, options: Resolved): Promise<StackInfo> {
   const prior = readStack(dir);
   const secrets = loadOrCreateSecrets(dir);
+  // Made (once) before anything starts, so a missing openssl leaves nothing half-started.
+  const tls = await ensureStackTls(dir, options);
   const attributeNames = Object.keys(options.searchAttributes);
   const keep = {
     temporal: prior ? await keepTemporal(prior.temporal, options, attributeNames) : false,
-    s3: prior
-      ? await healthy(
-          () => processMatches(prior.s3.pid, minioSignature(dir)),
-          () => minioAnswers(prior.s3),
-        )
-      : false,
+    // A MinIO recorded without a CA serves plain HTTP (a stack from before TLS), one with a certificate
+    // just issued anew serves the old one: either is restarted.
+    s3:
+      prior?.s3.caFile && !tls.issued
+        ? await healthy(
+            () => processMatches(prior.s3.pid, minioSignature(dir)),
+            () => minioAnswers(prior.s3),
+          )
+        : false,
     postgres: prior
       ? await healthy(
           () => processMatches(prior.postgres.pid, postgresSignature(prior.postgres)),
@@ -139,6 +145,7 @@ async function up(dir: string, options: Resolved): Promise<StackInfo> {
       binary: minioBinary.path,
       dir,
       secrets: secrets.minio,
+      tls,
       preferred: {
         port: prior ? Number(portOf(prior.s3.endpoint)) : defaults ? MINIO_DEFAULT_PORT : undefined,
         consolePort: prior?.s3.consoleUrl ? Number(portOf(prior.s3.consoleUrl)) : defaults ? MINIO_DEFAULT_CONSOLE_PORT : undefined,

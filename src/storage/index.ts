@@ -20,7 +20,7 @@ export type {
   TransferCount,
 } from './storage.js';
 export { LocalStorage } from './local.js';
-export { S3Storage, createS3Client } from './s3.js';
+export { S3Storage, createS3Client, s3RequestHandler } from './s3.js';
 export { hashFile, digestFile, HashingPassThrough } from './hash.js';
 
 export function openStorage(config: Config, destination: string): Storage {
@@ -30,7 +30,9 @@ export function openStorage(config: Config, destination: string): Storage {
       `destinations.${destination}: no such destination — configured: ${Object.keys(config.destinations).join(', ') || '(none)'}`,
     ]);
   }
-  return spec.type === 'local' ? new LocalStorage(destination, resolvePath(config, spec.path)) : new S3Storage(destination, spec);
+  if (spec.type === 'local') return new LocalStorage(destination, resolvePath(config, spec.path));
+  // A CA file named relative to the configuration file is found beside it, wherever the worker runs.
+  return new S3Storage(destination, spec.caFile ? { ...spec, caFile: resolvePath(config, spec.caFile) } : spec);
 }
 
 /** Every configured destination, keyed by name. */

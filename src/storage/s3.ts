@@ -9,8 +9,9 @@
  * after completion.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { Agent as HttpsAgent } from 'node:https';
 import type { Readable } from 'node:stream';
 import {
   AbortMultipartUploadCommand,
@@ -31,6 +32,7 @@ import {
   PutObjectCommand,
   PutObjectLegalHoldCommand,
   S3Client,
+  type S3ClientConfig,
   UploadPartCommand,
   UploadPartCopyCommand,
   type ObjectLockMode,
@@ -65,6 +67,8 @@ const UPLOAD_CONCURRENCY = 4;
 const READ_SIZE = IO_CHUNK_SIZE;
 /** Longest wait for a TCP connection to the store; only the connect phase, never a slow transfer. */
 const CONNECT_TIMEOUT_MS = 10_000;
+/** Sockets per client, kept alive between requests: the SDK's own defaults, kept when the agent is ours. */
+const MAX_SOCKETS = 50;
 /**
  * replaceHead's first part: the new head and this much of the old object after its old head. Every
  * part of a multipart upload but the last must be at least 5 MiB (S3's minimum), and only the first
@@ -82,7 +86,30 @@ export const REASSEMBLY_SUFFIX = '.rekey-partial';
 /** Metadata key holding the object's SHA-256 (hex); S3 stores it as x-amz-meta-sha256. */
 const SHA256_METADATA = 'sha256';
 
-export function createS3Client(config: S3DestinationConfig): S3Client {
+/**
+ * The SDK's Node request handler (NodeHttpHandler) with Strongbox's connect timeout and, for a
+ * store whose certificate a private CA signed (the local stack's MinIO), an HTTPS agent trusting
+ * that CA: the CA file replaces the system's roots for this client only, and verification stays on. `caFile` must be an absolute path (config paths resolve first).
+ */
+export function s3RequestHandler(caFile: string | undefined, what = 'caFile'): NonNullable<S3ClientConfig['requestHandler']> {
+  if (!caFile) return { connectionTimeout: CONNECT_TIMEOUT_MS };
+  let ca: Buffer;
+  try {
+    ca = readFileSync(caFile);
+  } catch (error) {
+    throw new StrongboxError(
+      FailureType.Config,
+      `cannot read the CA file ${caFile} (${what}): ${(error as NodeJS.ErrnoException).code ?? (error as Error).message} — point ${what} at the PEM certificate of the CA that signed the store's certificate`,
+      { cause: error },
+    );
+  }
+  return {
+    connectionTimeout: CONNECT_TIMEOUT_MS,
+    httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: MAX_SOCKETS, ca }),
+  };
+}
+
+export function createS3Client(config: S3DestinationConfig, destination = '<name>'): S3Client {
   return new S3Client({
     region: config.region ?? process.env.AWS_REGION ?? 'us-east-1',
     ...(config.endpoint ? { endpoint: config.endpoint } : {}),
@@ -94,7 +121,10 @@ export function createS3Client(config: S3DestinationConfig): S3Client {
     maxAttempts: 3,
     // A store that is down must fail a request quickly (the upload then waits out the outage,
     // heartbeating) rather than hang in the operating system's connect retries for minutes.
-    requestHandler: { connectionTimeout: CONNECT_TIMEOUT_MS },
+    // caFile, else AWS_CA_BUNDLE (the AWS CLI's variable; the local stack's environment sets it).
+    requestHandler: config.caFile
+      ? s3RequestHandler(config.caFile, `destinations.${destination}.caFile`)
+      : s3RequestHandler(process.env.AWS_CA_BUNDLE || undefined, 'AWS_CA_BUNDLE'),
   });
 }
 
@@ -170,7 +200,7 @@ export class S3Storage implements Storage {
   constructor(
     readonly destination: string,
     private readonly config: S3DestinationConfig,
-    private readonly client: S3Client = createS3Client(config),
+    private readonly client: S3Client = createS3Client(config, destination),
   ) {
     this.prefix = config.prefix ? `${config.prefix.replace(/\/+$/, '')}/` : '';
   }

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBackup } from '../../src/client/backup.js';
 import { openStorages } from '../../src/storage/index.js';
 import { startOwnMinio, type OwnMinio } from '../helpers/own-minio.js';
-import { createTestDatabase, pgAdmin, testStack, type TestDatabase } from '../helpers/stack.js';
+import { createTestDatabase, pgAdmin, stackS3Destination, testStack, type TestDatabase } from '../helpers/stack.js';
 import { startTestWorker, testSetup, type TestSetup, type TestWorker } from '../helpers/workflows.js';
 import { recordFault } from './summary.js';
 
@@ -38,7 +38,7 @@ describe(`the object store down for ${OUTAGE_SECONDS} s during an upload`, () =>
       database: db.name,
       prefix: 'faultoutage',
       patch: (raw) => {
-        raw.destinations.cloud = { type: 's3', bucket: BUCKET, prefix: raw.worker.hostId, endpoint: minio.endpoint, forcePathStyle: true };
+        raw.destinations.cloud = stackS3Destination(BUCKET, raw.worker.hostId, { endpoint: minio.endpoint });
         raw.tiers = {
           daily: { destinations: ['cloud'], keepDays: 30 },
           weekly: { destinations: ['cloud'], keepDays: 90 },

@@ -2,7 +2,8 @@
  * A MinIO of a test's own, for tests that take the store away (an outage, a restart): started the
  * way the stack starts its own (src/stack/minio.ts), in a temp directory, with the stack's root keys
  * so the clients and workers of the test reach both with the same credentials. The shared stack's
- * MinIO is never touched. `remove()` in a finally stops it and deletes its data.
+ * MinIO is never touched. It serves TLS with the stack's certificate (issued for 127.0.0.1 by the
+ * stack's CA), so `caFile` is the stack's too. `remove()` in a finally stops it and deletes its data.
  *
  * Clients reach it through a proxy whose address stays the same across restarts (a restarted MinIO
  * gets a port of its own), optionally at a fixed rate so an upload can be caught in the middle.
@@ -18,11 +19,14 @@ import { ensureBuckets, minioClient, startMinio, stopMinio } from '../../src/sta
 import { waitForExit } from '../../src/stack/processes.js';
 import { readCredentialsFile, type S3Credentials } from '../../src/stack/index.js';
 import type { S3Info } from '../../src/stack/state.js';
+import { stackTlsFiles } from '../../src/stack/tls.js';
 import { testStack } from './stack.js';
 
 export interface OwnMinio {
-  /** http://127.0.0.1:<port> of the proxy: the same across restarts. */
+  /** https://127.0.0.1:<port> of the proxy: the same across restarts. */
   endpoint: string;
+  /** The CA that signed its certificate (a destination's caFile). */
+  caFile: string;
   /** Root client (path-style), one request attempt: it fails at once while the store is down. */
   client: S3Client;
   /** Kills the server (SIGKILL: an outage, not a tidy shutdown). */
@@ -42,13 +46,16 @@ const NO_LIMIT = 1e12;
 export async function startOwnMinio(buckets: readonly string[], options: { bytesPerSecond?: number } = {}): Promise<OwnMinio> {
   const binary = findBinary(MINIO);
   if (!binary) throw new Error('no minio binary: run `strongbox stack up` once (it builds it into the cache) or set MINIO_PATH');
-  const credentials: S3Credentials = readCredentialsFile(testStack().s3.credentialsFile);
+  const stack = testStack();
+  const credentials: S3Credentials = readCredentialsFile(stack.s3.credentialsFile);
+  if (!stack.s3.caFile) throw new Error(`the test stack in ${stack.dir} serves MinIO without TLS: run \`strongbox stack up\` on it again`);
+  const tls = { caFile: stack.s3.caFile, minioCertsDir: stackTlsFiles(stack.dir).minioCertsDir };
   const dir = mkdtempSync(path.join(os.tmpdir(), 'strongbox-own-minio-'));
   let info: S3Info | undefined;
   let killed = false;
   const start = async () => {
     killed = false;
-    info = (await startMinio({ binary: binary.path, dir, secrets: credentials })).info;
+    info = (await startMinio({ binary: binary.path, dir, secrets: credentials, tls })).info;
     await ensureBuckets(info, credentials, buckets);
   };
   try {
@@ -59,9 +66,10 @@ export async function startOwnMinio(buckets: readonly string[], options: { bytes
   }
   const proxy = await startSlowProxy(() => info!.endpoint, options.bytesPerSecond ?? NO_LIMIT);
   const endpoint = proxy.url;
-  const client = minioClient({ endpoint, region: info!.region }, credentials);
+  const client = minioClient({ endpoint, region: info!.region, caFile: tls.caFile }, credentials);
   return {
     endpoint,
+    caFile: tls.caFile,
     client,
     async kill() {
       const pid = info!.pid;

@@ -18,7 +18,7 @@ class Throttle extends Transform {
 }
 
 export interface SlowProxy {
-  /** http://127.0.0.1:<port> */
+  /** <upstream's scheme>://127.0.0.1:<port>: TLS passes through to the server, whose certificate names 127.0.0.1. */
   url: string;
   close(): Promise<void>;
 }
@@ -42,7 +42,7 @@ export async function startSlowProxy(upstream: string | (() => string), bytesPer
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as net.AddressInfo).port;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${new URL(typeof upstream === 'string' ? upstream : upstream()).protocol}//127.0.0.1:${port}`,
     close: () =>
       new Promise<void>((resolve) => {
         for (const socket of sockets) socket.destroy();

@@ -16,6 +16,7 @@ import {
 import pg from 'pg';
 import { inject } from 'vitest';
 import { readCredentialsFile, readPostgresPassword, type StackInfo } from '../../src/stack/index.js';
+import { s3RequestHandler } from '../../src/storage/index.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -33,14 +34,32 @@ export function testStack(): StackInfo {
   return inject('stack');
 }
 
-/** An S3 client for the stack's MinIO (path-style, the stack's region and keys). */
+/** An S3 client for the stack's MinIO (path-style, the stack's region, keys and CA). */
 export function s3Client(stack: StackInfo = testStack()): S3Client {
   return new S3Client({
     endpoint: stack.s3.endpoint,
     region: stack.s3.region,
     forcePathStyle: true,
     credentials: readCredentialsFile(stack.s3.credentialsFile),
+    requestHandler: s3RequestHandler(stack.s3.caFile, "the stack's CA"),
   });
+}
+
+/** An S3 destination on the stack's MinIO (or a proxy or MinIO of a test's own at `endpoint`), trusting its CA. */
+export function stackS3Destination(
+  bucket: string,
+  prefix: string,
+  options: { endpoint?: string; stack?: StackInfo } = {},
+): { type: 's3'; bucket: string; prefix: string; endpoint: string; forcePathStyle: true; caFile?: string } {
+  const stack = options.stack ?? testStack();
+  return {
+    type: 's3',
+    bucket,
+    prefix,
+    endpoint: options.endpoint ?? stack.s3.endpoint,
+    forcePathStyle: true,
+    ...(stack.s3.caFile ? { caFile: stack.s3.caFile } : {}),
+  };
 }
 
 /**
@@ -51,15 +70,21 @@ export function s3Client(stack: StackInfo = testStack()): S3Client {
 export async function removeTestObjects(prefix: string, buckets: readonly string[] = Object.values(TEST_BUCKETS)): Promise<void> {
   const s3 = s3Client();
   for (const bucket of buckets) {
-    const versions = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: `${prefix}/` }));
-    for (const v of versions.Versions ?? []) {
-      // A bucket without object lock refuses the call; there is no hold to take off there.
-      await s3
-        .send(new PutObjectLegalHoldCommand({ Bucket: bucket, Key: v.Key!, VersionId: v.VersionId!, LegalHold: { Status: 'OFF' } }))
-        .catch(() => undefined);
-    }
-    for (const v of [...(versions.Versions ?? []), ...(versions.DeleteMarkers ?? [])]) {
-      await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: v.Key!, VersionId: v.VersionId!, BypassGovernanceRetention: true }));
+    // Page by page: a pgBackRest repository alone holds more versions than one listing returns (1000).
+    let page: { KeyMarker?: string; VersionIdMarker?: string } = {};
+    for (;;) {
+      const versions = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: `${prefix}/`, ...page }));
+      for (const v of versions.Versions ?? []) {
+        // A bucket without object lock refuses the call; there is no hold to take off there.
+        await s3
+          .send(new PutObjectLegalHoldCommand({ Bucket: bucket, Key: v.Key!, VersionId: v.VersionId!, LegalHold: { Status: 'OFF' } }))
+          .catch(() => undefined);
+      }
+      for (const v of [...(versions.Versions ?? []), ...(versions.DeleteMarkers ?? [])]) {
+        await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: v.Key!, VersionId: v.VersionId!, BypassGovernanceRetention: true }));
+      }
+      if (!versions.IsTruncated) break;
+      page = { KeyMarker: versions.NextKeyMarker!, VersionIdMarker: versions.NextVersionIdMarker! };
     }
     const uploads = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: `${prefix}/` }));
     for (const u of uploads.Uploads ?? []) {

@@ -19,7 +19,7 @@ import { stackEnv, type StackInfo } from '../../src/stack/index.js';
 import { installRuntime } from '../../src/worker/runtime.js';
 import { createStrongboxWorker, type StrongboxWorker } from '../../src/worker/worker.js';
 import { workflowsPath } from '../../src/worker/workflows-path.js';
-import { TEST_BUCKETS, testStack, uniqueId } from './stack.js';
+import { stackS3Destination, TEST_BUCKETS, testStack, uniqueId } from './stack.js';
 
 export interface TestSetup {
   id: string;
@@ -67,8 +67,8 @@ export function testSetup(options: {
     encryption: { recipients: [{ file: path.join(dir, 'recipient.txt') }], identity: { file: path.join(dir, 'identity.txt') } },
     destinations: {
       local: { type: 'local', path: path.join(dir, 'local') },
-      cloud: { type: 's3', bucket: TEST_BUCKETS.cloud, prefix: id, endpoint: stack.s3.endpoint, forcePathStyle: true },
-      offsite: { type: 's3', bucket: TEST_BUCKETS.offsite, prefix: id, endpoint: stack.s3.endpoint, forcePathStyle: true },
+      cloud: stackS3Destination(TEST_BUCKETS.cloud, id, { stack }),
+      offsite: stackS3Destination(TEST_BUCKETS.offsite, id, { stack }),
     },
     // Short backoff and heartbeat so failure tests finish in seconds, not minutes.
     retries: { attempts: 2, initialInterval: '1s', maximumInterval: '2s', heartbeatTimeout: '10s' },

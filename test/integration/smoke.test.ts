@@ -15,7 +15,7 @@ import { startBackup } from '../../src/client/backup.js';
 import { connectPg, resolveEndpoint } from '../../src/postgres/endpoint.js';
 import { findBinary, TEMPORAL_CLI } from '../../src/stack/index.js';
 import { S3Storage } from '../../src/storage/index.js';
-import { createTestDatabase, TEST_BUCKETS, testStack, uniqueId } from '../helpers/stack.js';
+import { createTestDatabase, stackS3Destination, TEST_BUCKETS, testStack, uniqueId } from '../helpers/stack.js';
 import { startTestWorker, testSetup, useStackEnv } from '../helpers/workflows.js';
 
 interface ListedExecution {
@@ -84,13 +84,7 @@ describe('smoke: every part is real', () => {
     const stack = testStack();
     useStackEnv(stack);
     const prefix = uniqueId('smoke-s3');
-    const storage = new S3Storage('cloud', {
-      type: 's3',
-      bucket: TEST_BUCKETS.cloud,
-      prefix,
-      endpoint: stack.s3.endpoint,
-      forcePathStyle: true,
-    });
+    const storage = new S3Storage('cloud', stackS3Destination(TEST_BUCKETS.cloud, prefix, { stack }));
     const dir = mkdtempSync(path.join(os.tmpdir(), 'strongbox-smoke-'));
     const file = path.join(dir, 'payload.bin');
     const payload = Buffer.from(Array.from({ length: 70_000 }, (_, i) => (i * 31) % 251));

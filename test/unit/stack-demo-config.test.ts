@@ -21,9 +21,10 @@ function fakeStack(dir: string): StackInfo {
     persistent: true,
     temporal: { address: '127.0.0.1:7233', namespace: 'default', uiUrl: 'http://127.0.0.1:8233', pid: 1, log: '/dev/null' },
     s3: {
-      endpoint: 'http://127.0.0.1:9000',
+      endpoint: 'https://127.0.0.1:9000',
       region: 'us-east-1',
       credentialsFile: path.join(dir, 'minio/credentials'),
+      caFile: path.join(dir, 'tls/ca.crt'),
       buckets: [],
       pid: 1,
       log: '/dev/null',
@@ -100,6 +101,26 @@ describe('the configuration start hands its worker', () => {
     expect(Object.keys(rest).sort()).toEqual(Object.keys(baseRest).sort());
     expect(rest.tiers).toEqual(baseRest.tiers);
     expect(rest.schedules).toEqual(baseRest.schedules);
+  });
+
+  it("names the stack's CA in the S3 destinations that reach its MinIO, and leaves those with an endpoint of their own alone", () => {
+    const base = parseConfig(
+      {
+        destinations: {
+          cloud: { type: 's3', bucket: 'strongbox-cloud', forcePathStyle: true },
+          elsewhere: { type: 's3', bucket: 'strongbox-elsewhere', endpoint: 'https://s3.example.com' },
+        },
+        tiers: {
+          daily: { destinations: ['cloud'], keepDays: 7 },
+          weekly: { destinations: ['cloud'], keepDays: 30 },
+          monthly: { destinations: ['elsewhere'], keepDays: 365 },
+        },
+      },
+      { source: undefined, baseDir: project },
+    );
+    const { config } = writeDemoConfig(base, fakeStack(stackDir));
+    expect(config.destinations.cloud).toMatchObject({ caFile: path.join(stackDir, 'tls/ca.crt') });
+    expect(config.destinations.elsewhere).not.toHaveProperty('caFile');
   });
 
   it("encrypts payloads when the stack reserved a codec server: the key made beside the age keys, the worker serving the codec on the stack's port with its token file", () => {

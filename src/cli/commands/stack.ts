@@ -152,6 +152,7 @@ function printStack(context: CliContext, info: StackInfo): void {
   context.out.line(`  temporal   ${temporal.address} (namespace ${temporal.namespace})${temporal.uiUrl ? `  ui ${temporal.uiUrl}` : ''}`);
   context.out.line(`             log ${temporal.log}`);
   context.out.line(`  s3         ${s3.endpoint} (minio; buckets ${s3.buckets.join(', ') || 'none'}; credentials ${s3.credentialsFile})`);
+  if (s3.caFile) context.out.line(`             tls: trust the CA ${s3.caFile} (a destination's caFile, AWS_CA_BUNDLE)`);
   context.out.line(`             log ${s3.log}`);
   context.out.line(`  postgres   ${postgres.host}:${postgres.port} (user ${postgres.user}; pgpass ${postgres.passfile})`);
   context.out.line(`             log ${postgres.log}`);

@@ -17,7 +17,7 @@ import { ageHeaderLength, createEncryptStream, generateKeyPair, rewrapHeader } f
 import { FailureType } from '../../../src/failures.js';
 import { LocalStorage, S3Storage } from '../../../src/storage/index.js';
 import type { Storage } from '../../../src/storage/storage.js';
-import { s3Client, TEST_BUCKETS, testStack, uniqueId } from '../../helpers/stack.js';
+import { s3Client, stackS3Destination, TEST_BUCKETS, testStack, uniqueId } from '../../helpers/stack.js';
 import { useStackEnv } from '../../helpers/workflows.js';
 
 const MiB = 1024 * 1024;
@@ -68,11 +68,7 @@ describe('replaceHead', () => {
   useStackEnv(testStack());
   const prefix = uniqueId('replace-head');
   const s3 = new S3Storage('cloud', {
-    type: 's3',
-    bucket: TEST_BUCKETS.cloud,
-    prefix,
-    endpoint: testStack().s3.endpoint,
-    forcePathStyle: true,
+    ...stackS3Destination(TEST_BUCKETS.cloud, prefix),
     objectLock: { mode: 'GOVERNANCE', margin: '1d' },
   } as never);
   const local = new LocalStorage('local', path.join(dir, 'local'));

@@ -17,7 +17,7 @@ import { hashFile, openStorages } from '../../../src/storage/index.js';
 import type { BackupProgress, backupWorkflow } from '../../../workflows/backup.js';
 import { startOwnMinio, type OwnMinio } from '../../helpers/own-minio.js';
 import { startWebhookReceiver } from '../../helpers/webhook.js';
-import { createTestDatabase, pgAdmin, testStack, type TestDatabase } from '../../helpers/stack.js';
+import { createTestDatabase, pgAdmin, stackS3Destination, testStack, type TestDatabase } from '../../helpers/stack.js';
 import { startTestWorker, testSetup, type TestSetup, type TestWorker } from '../../helpers/workflows.js';
 
 const BUCKET = 'strongbox-outage';
@@ -51,7 +51,7 @@ function outageSetup(prefix: string, endpoint: string, outageWindow: string, ale
     prefix,
     patch: (raw) => {
       if (alertUrl) raw.alerts = { channels: [{ type: 'webhook', url: alertUrl }] };
-      raw.destinations.cloud = { type: 's3', bucket: BUCKET, prefix: raw.worker.hostId, endpoint, forcePathStyle: true };
+      raw.destinations.cloud = stackS3Destination(BUCKET, raw.worker.hostId, { endpoint });
       raw.tiers = {
         daily: { destinations: ['cloud'], keepDays: 30 },
         weekly: { destinations: ['cloud'], keepDays: 90 },

@@ -18,7 +18,7 @@ import { StrongboxError } from '../../../src/errors.js';
 import { FailureType } from '../../../src/failures.js';
 import { createLogger } from '../../../src/logger.js';
 import { readCredentialsFile } from '../../../src/stack/index.js';
-import { openStorages, S3Storage, type Storage } from '../../../src/storage/index.js';
+import { openStorages, S3Storage, s3RequestHandler, type Storage } from '../../../src/storage/index.js';
 import { installRuntime } from '../../../src/worker/runtime.js';
 import { createStrongboxWorker, type StrongboxWorker } from '../../../src/worker/worker.js';
 import type { PruneWorkflowInput, PruneWorkflowResult } from '../../../workflows/prune.js';
@@ -58,7 +58,12 @@ const NO_DELETE_POLICY = {
 async function noDeleteClient(): Promise<S3Client> {
   const stack = testStack();
   const root = readCredentialsFile(stack.s3.credentialsFile);
-  const sts = new STSClient({ endpoint: stack.s3.endpoint, region: stack.s3.region, credentials: root });
+  const sts = new STSClient({
+    endpoint: stack.s3.endpoint,
+    region: stack.s3.region,
+    credentials: root,
+    requestHandler: s3RequestHandler(stack.s3.caFile, "the stack's CA"),
+  });
   try {
     const { Credentials: keys } = await sts.send(
       new AssumeRoleCommand({
@@ -73,6 +78,7 @@ async function noDeleteClient(): Promise<S3Client> {
       region: stack.s3.region,
       forcePathStyle: true,
       credentials: { accessKeyId: keys!.AccessKeyId!, secretAccessKey: keys!.SecretAccessKey!, sessionToken: keys!.SessionToken! },
+      requestHandler: s3RequestHandler(stack.s3.caFile, "the stack's CA"),
     });
   } finally {
     sts.destroy();

@@ -17,6 +17,7 @@ import { installRuntime } from '../../../src/worker/runtime.js';
 import { createStrongboxWorker } from '../../../src/worker/worker.js';
 import type { PruneWorkflowInput, PruneWorkflowResult } from '../../../workflows/prune.js';
 import { startOwnMinio } from '../../helpers/own-minio.js';
+import { stackS3Destination } from '../../helpers/stack.js';
 import { testBundle, testSetup } from '../../helpers/workflows.js';
 
 const BUCKET = 'strongbox-restart';
@@ -31,7 +32,7 @@ describe('prune after an S3 restart', () => {
       database: 'strongbox_no_such_database',
       prefix: 'restart-debris',
       patch: (raw) => {
-        raw.destinations.cloud = { type: 's3', bucket: BUCKET, prefix: raw.worker.hostId, endpoint: minio.endpoint, forcePathStyle: true };
+        raw.destinations.cloud = stackS3Destination(BUCKET, raw.worker.hostId, { endpoint: minio.endpoint });
       },
     });
     const closing: Array<() => Promise<void>> = [];

@@ -38,7 +38,7 @@ import { installRuntime } from '../../../src/worker/runtime.js';
 import { createStrongboxWorker, type StrongboxWorker } from '../../../src/worker/worker.js';
 import type { BackupWorkflowResult } from '../../../workflows/backup.js';
 import type { PruneWorkflowInput, PruneWorkflowResult } from '../../../workflows/prune.js';
-import { createTestDatabase, removeTestObjects, s3Client, testStack, type TestDatabase } from '../../helpers/stack.js';
+import { createTestDatabase, removeTestObjects, s3Client, stackS3Destination, testStack, type TestDatabase } from '../../helpers/stack.js';
 import { failedBackup } from '../../helpers/failed-backup.js';
 import { startTestWorker, testBundle, testSetup, type TestSetup } from '../../helpers/workflows.js';
 import { fakeDumpBody, fakeManifest } from '../../unit/retention/fixtures.js';
@@ -349,11 +349,7 @@ describe('doctor', () => {
       raw.destinations.offsite = { ...raw.destinations.offsite, objectLock: undefined };
       delete raw.destinations.offsite.objectLock;
       raw.destinations.plain = {
-        type: 's3',
-        bucket: plain,
-        prefix: setup.id,
-        endpoint: testStack().s3.endpoint,
-        forcePathStyle: true,
+        ...stackS3Destination(plain, setup.id),
         objectLock: { mode: 'COMPLIANCE', margin: '1d' },
       };
       const config = parseConfig(raw, { source: undefined, baseDir: setup.dir });

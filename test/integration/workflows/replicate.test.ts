@@ -14,7 +14,7 @@ import { startVerify } from '../../../src/client/verify.js';
 import type { Manifest, Tier } from '../../../src/domain.js';
 import { openStorages } from '../../../src/storage/index.js';
 import { strongboxCli, withDatabase } from '../../helpers/recovery.js';
-import { createTestDatabase, s3Client, testStack, uniqueId, type TestDatabase } from '../../helpers/stack.js';
+import { createTestDatabase, s3Client, stackS3Destination, testStack, uniqueId, type TestDatabase } from '../../helpers/stack.js';
 import { startTestWorker, storedManifest, testSetup, type TestSetup, type TestWorker } from '../../helpers/workflows.js';
 
 describe('replication to a new destination', () => {
@@ -49,7 +49,7 @@ describe('replication to a new destination', () => {
       database: source.name,
       prefix: 'replicate',
       patch: (raw) => {
-        raw.destinations.fresh = { type: 's3', bucket, prefix: 'strongbox', endpoint: testStack().s3.endpoint, forcePathStyle: true };
+        raw.destinations.fresh = stackS3Destination(bucket, 'strongbox');
         raw.tiers = {
           daily: { destinations: ['local', 'cloud'], keepDays: 3650 },
           weekly: { destinations: ['cloud'], keepDays: 3650 },

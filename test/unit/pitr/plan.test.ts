@@ -87,7 +87,16 @@ describe('targets.<t>.pitr', () => {
 describe('the repository', () => {
   const destinations = {
     local: { type: 'local' as const, path: 'backups' },
-    cloud: { type: 's3' as const, bucket: 'strongbox-cloud', prefix: 'prod/', endpoint: 'https://127.0.0.1:9000', forcePathStyle: true },
+    cloud: {
+      type: 's3' as const,
+      bucket: 'strongbox-cloud',
+      prefix: 'prod/',
+      endpoint: 'https://127.0.0.1:9000',
+      forcePathStyle: true,
+      caFile: 'tls/ca.crt',
+    },
+    aws: { type: 's3' as const, bucket: 'strongbox-aws', prefix: '', region: 'eu-west-1', forcePathStyle: false },
+    plain: { type: 's3' as const, bucket: 'strongbox-plain', prefix: '', endpoint: 'http://127.0.0.1:9000', forcePathStyle: true },
   };
   const resolve = (p: string) => (p.startsWith('/') ? p : `/etc/strongbox/${p}`);
 
@@ -101,14 +110,36 @@ describe('the repository', () => {
         type: 's3',
         destination: 'cloud',
         bucket: 'strongbox-cloud',
-        endpoint: '127.0.0.1:9000',
+        endpoint: '127.0.0.1',
+        port: 9000,
         region: 'us-east-1',
         path: '/prod/pitr',
         uriStyle: 'path',
+        caFile: '/etc/strongbox/tls/ca.crt',
+      },
+    ],
+    [
+      'an s3 destination on AWS, host-style, port 443, the system CAs',
+      { destination: 'aws' },
+      {
+        type: 's3',
+        destination: 'aws',
+        bucket: 'strongbox-aws',
+        endpoint: 's3.eu-west-1.amazonaws.com',
+        port: 443,
+        region: 'eu-west-1',
+        path: '/pitr',
+        uriStyle: 'host',
       },
     ],
   ])('resolves %s', (_what, repository, expected) => {
     expect(resolveRepository({ repository }, destinations, resolve)).toEqual(expected);
+  });
+
+  it('refuses an s3 destination over plain HTTP, which pgBackRest cannot speak', () => {
+    expect(() => resolveRepository({ repository: { destination: 'plain' } }, destinations, resolve)).toThrow(
+      /destination "plain" is reached over http .* pgBackRest speaks only HTTPS to S3 — serve the store over TLS and give its CA as destinations\.plain\.caFile/,
+    );
   });
 });
 
@@ -150,18 +181,19 @@ describe("pgBackRest's files", () => {
         type: 's3',
         destination: 'cloud',
         bucket: 'b',
-        endpoint: '127.0.0.1:9000',
+        endpoint: '127.0.0.1',
+        port: 9000,
         region: 'us-east-1',
         path: '/pitr',
         uriStyle: 'path',
+        caFile: '/etc/strongbox/ca.crt',
       },
       server,
       paths,
       recoveryWindow: '36h',
-      caFile: '/etc/strongbox/ca.crt',
     });
     expect(text).toContain(
-      'repo1-s3-endpoint=127.0.0.1:9000\nrepo1-s3-region=us-east-1\nrepo1-s3-uri-style=path\nrepo1-storage-ca-file=/etc/strongbox/ca.crt',
+      'repo1-s3-endpoint=127.0.0.1\nrepo1-storage-port=9000\nrepo1-s3-region=us-east-1\nrepo1-s3-uri-style=path\nrepo1-storage-ca-file=/etc/strongbox/ca.crt',
     );
     expect(text).toContain('repo1-retention-full=2');
     expect(text).not.toMatch(/verify-tls|s3-key/);
