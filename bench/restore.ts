@@ -8,8 +8,9 @@
  * from the local destination: ciphertext checksum, decryption, plaintext checksum, decompression,
  * the load overlapped with the fetch, indexes with pg_restore -j2 once both checksums matched,
  * database settings applied, counts compared with the manifest, SQL checks). Both restored databases
- * are dropped after each run, outside the timings. Runs interleave; the ratio is the median of
- * per-run ratios, after one warm-up run that is not counted.
+ * are dropped after each run, outside the timings. Runs interleave, which side goes first
+ * alternates, and each starts after a CHECKPOINT; the ratio is the median of per-run ratios, after
+ * one warm-up run that is not counted.
  */
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
@@ -86,35 +87,53 @@ try {
         await admin.query(`drop database if exists ${baselineDb}`);
         await admin.query(`drop database if exists ${restoredDb}`);
         let decryptMs = 0;
-        const baseline = await timed(async () => {
-          decryptMs = (
-            await timed(() =>
-              execa('bash', [
-                '-o',
-                'pipefail',
-                '-c',
-                'age -d -i "$1" "$2" | zstd -d -q -c > "$3"',
-                'baseline',
-                identity,
-                sealed,
-                plainFile,
-              ]),
-            )
-          ).ms;
-          await admin.query(`create database ${baselineDb}`);
-          await execa('pg_restore', ['--jobs=2', '--no-owner', '--exit-on-error', `--dbname=${baselineDb}`, plainFile], { env });
-        });
-        const strongbox = await timed(async () => {
-          const handle = await startRestore(client, bench.config, {
-            target: 'bench',
-            backup: backup.backupId,
-            into: restoredDb,
-            workflowId: `restore-bench-${path.basename(bench.dir)}-${run}`,
+        const runBaseline = () =>
+          timed(async () => {
+            decryptMs = (
+              await timed(() =>
+                execa('bash', [
+                  '-o',
+                  'pipefail',
+                  '-c',
+                  'age -d -i "$1" "$2" | zstd -d -q -c > "$3"',
+                  'baseline',
+                  identity,
+                  sealed,
+                  plainFile,
+                ]),
+              )
+            ).ms;
+            await admin.query(`create database ${baselineDb}`);
+            await execa('pg_restore', ['--jobs=2', '--no-owner', '--exit-on-error', `--dbname=${baselineDb}`, plainFile], { env });
           });
-          const result = await handle.result();
-          if (!result.verification.passed) throw new Error(`restore failed verification: ${result.verification.reason}`);
-          return handle;
-        });
+        const runStrongbox = () =>
+          timed(async () => {
+            const handle = await startRestore(client, bench.config, {
+              target: 'bench',
+              backup: backup.backupId,
+              into: restoredDb,
+              workflowId: `restore-bench-${path.basename(bench.dir)}-${run}`,
+            });
+            const result = await handle.result();
+            if (!result.verification.passed) throw new Error(`restore failed verification: ${result.verification.reason}`);
+            return handle;
+          });
+        // Each side starts from a clean server: the other's gigabyte of logged writes is checkpointed
+        // outside the timings, and the order alternates, so neither always pays for the other's
+        // writeback (before, Strongbox always ran second, inside the baseline's checkpoint).
+        const checkpointed = async <T>(side: () => Promise<T>): Promise<T> => {
+          await admin.query('checkpoint');
+          return side();
+        };
+        let baseline: Awaited<ReturnType<typeof runBaseline>>;
+        let strongbox: Awaited<ReturnType<typeof runStrongbox>>;
+        if (run % 2 === 0) {
+          baseline = await checkpointed(runBaseline);
+          strongbox = await checkpointed(runStrongbox);
+        } else {
+          strongbox = await checkpointed(runStrongbox);
+          baseline = await checkpointed(runBaseline);
+        }
         const steps = await activitySeconds(strongbox.value);
         // --with-sequential: also the path that fetches the whole archive first (a selection of every
         // schema holding data), to see what the overlap gains on this machine today.
