@@ -174,3 +174,28 @@ export async function createTestCluster(options: { prefix?: string; rows?: numbe
     },
   };
 }
+
+/**
+ * Points a test configuration (testSetup's `patch`) at the cluster: the test worker serves the pitr
+ * queue too, and the returned `app` target protects the cluster's `shop` database, checks that its
+ * products exist, and archives every 10 s into a posix repository under the cluster's root —
+ * `pitr` overrides those settings (an S3 repository, say).
+ */
+export function pitrTestTarget(raw: Record<string, any>, cluster: TestCluster, pitr: Record<string, unknown> = {}) {
+  raw.temporal.pitrTaskQueue = `${raw.temporal.taskQueue}-pitr`;
+  raw.worker.queues = ['backup', 'restore', 'pitr'];
+  return {
+    host: '127.0.0.1',
+    port: cluster.port,
+    user: 'postgres',
+    database: 'shop',
+    checks: [{ name: 'products exist', sql: 'SELECT count(*) FROM products', expect: { min: 1 } }],
+    pitr: {
+      enabled: true,
+      repository: { path: path.join(cluster.root, 'repo') },
+      dir: path.join(cluster.root, 'pitr'),
+      archiveTimeout: '10s',
+      ...pitr,
+    },
+  };
+}

@@ -19,7 +19,7 @@ import { pitrSettingLines, startPitrBackup, startPitrSetup } from '../../../src/
 import { passphraseIn, pitrPaths } from '../../../src/pitr/plan.js';
 import { unboundedActivities } from '../../helpers/activity-bounds.js';
 import { historyText } from '../../helpers/history.js';
-import { createTestCluster, query, type Cluster, type TestCluster } from '../../helpers/pitr-cluster.js';
+import { createTestCluster, query, type Cluster, type TestCluster, pitrTestTarget } from '../../helpers/pitr-cluster.js';
 import { testStack } from '../../helpers/stack.js';
 import { startTestWorker, testSetup, type TestSetup, type TestWorker } from '../../helpers/workflows.js';
 
@@ -34,23 +34,11 @@ describe('disaster recovery to a point in time', () => {
 
   beforeAll(async () => {
     source = await createTestCluster({ prefix: 'sb-drpitr-' });
-    const root = source.root;
     setup = testSetup({
       database: 'shop',
       prefix: 'drpitr',
       patch: (raw) => {
-        raw.temporal.pitrTaskQueue = `${raw.temporal.taskQueue}-pitr`;
-        raw.worker.queues = ['backup', 'restore', 'pitr'];
-        raw.targets = {
-          app: {
-            host: '127.0.0.1',
-            port: source.port,
-            user: 'postgres',
-            database: 'shop',
-            checks: [{ name: 'products exist', sql: 'SELECT count(*) FROM products', expect: { min: 1 } }],
-            pitr: { enabled: true, repository: { path: path.join(root, 'repo') }, dir: path.join(root, 'pitr'), archiveTimeout: '10s' },
-          },
-        };
+        raw.targets = { app: pitrTestTarget(raw, source) };
       },
     });
     worker = await startTestWorker(setup);

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clientDataConverter } from '../../../src/codec/data-converter.js';
 import { pitrSettingLines, startPitrBackup, startPitrInfo, startPitrRestore, startPitrSetup } from '../../../src/client/pitr.js';
 import { pitrPaths } from '../../../src/pitr/plan.js';
-import { argvHolding, createTestCluster, query, type Cluster, type TestCluster } from '../../helpers/pitr-cluster.js';
+import { argvHolding, createTestCluster, query, type Cluster, type TestCluster, pitrTestTarget } from '../../helpers/pitr-cluster.js';
 import { spawnWorker, type WorkerProcess } from '../../helpers/worker-process.js';
 import { testSetup, type TestSetup } from '../../helpers/workflows.js';
 
@@ -76,25 +76,9 @@ describe('the database host worker SIGKILLed during point-in-time recovery', () 
       database: 'shop',
       prefix: 'pitrkill',
       patch: (raw) => {
-        raw.temporal.pitrTaskQueue = `${raw.temporal.taskQueue}-pitr`;
-        raw.worker.queues = ['backup', 'restore', 'pitr'];
         // A killed worker is noticed after 5 s of silence; its activity is then retried on the next one.
         raw.retries = { attempts: 5, initialInterval: '1s', maximumInterval: '2s', heartbeatTimeout: '5s' };
-        raw.targets = {
-          app: {
-            host: '127.0.0.1',
-            port: source.port,
-            user: 'postgres',
-            database: 'shop',
-            checks: [{ name: 'products exist', sql: 'SELECT count(*) FROM products', expect: { min: 1 } }],
-            pitr: {
-              enabled: true,
-              repository: { path: path.join(source.root, 'repo') },
-              dir: path.join(source.root, 'pitr'),
-              archiveTimeout: '10s',
-            },
-          },
-        };
+        raw.targets = { app: pitrTestTarget(raw, source) };
       },
     });
     await source.applySettings(pitrSettingLines(setup.config, 'app'));

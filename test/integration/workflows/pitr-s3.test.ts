@@ -19,7 +19,16 @@ import { configOptions, passphraseIn, pitrPaths } from '../../../src/pitr/plan.j
 import { readCredentialsFile } from '../../../src/stack/index.js';
 import { unboundedActivities } from '../../helpers/activity-bounds.js';
 import { historyText } from '../../helpers/history.js';
-import { argvHolding, asOwner, createTestCluster, filesUnder, query, type Cluster, type TestCluster } from '../../helpers/pitr-cluster.js';
+import {
+  argvHolding,
+  asOwner,
+  createTestCluster,
+  filesUnder,
+  query,
+  type Cluster,
+  type TestCluster,
+  pitrTestTarget,
+} from '../../helpers/pitr-cluster.js';
 import { removeTestObjects, s3Client, TEST_BUCKETS, testStack } from '../../helpers/stack.js';
 import { readLog, startTestWorker, testSetup, type TestSetup, type TestWorker } from '../../helpers/workflows.js';
 
@@ -39,18 +48,7 @@ describe('point-in-time recovery with an S3 repository over TLS', () => {
       database: 'shop',
       prefix: 'pitr-s3',
       patch: (raw) => {
-        raw.temporal.pitrTaskQueue = `${raw.temporal.taskQueue}-pitr`;
-        raw.worker.queues = ['backup', 'restore', 'pitr'];
-        raw.targets = {
-          app: {
-            host: '127.0.0.1',
-            port: source.port,
-            user: 'postgres',
-            database: 'shop',
-            checks: [{ name: 'products exist', sql: 'SELECT count(*) FROM products', expect: { min: 1 } }],
-            pitr: { enabled: true, repository: { destination: 'cloud' }, dir: path.join(root, 'pitr'), archiveTimeout: '10s' },
-          },
-        };
+        raw.targets = { app: pitrTestTarget(raw, source, { repository: { destination: 'cloud' } }) };
       },
     });
     worker = await startTestWorker(setup);

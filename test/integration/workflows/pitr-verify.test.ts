@@ -24,7 +24,7 @@ import { parseConfig } from '../../../src/config/load.js';
 import { passphraseIn, pitrPaths } from '../../../src/pitr/plan.js';
 import { openStorages } from '../../../src/storage/index.js';
 import { historyText } from '../../helpers/history.js';
-import { createTestCluster, query, type TestCluster } from '../../helpers/pitr-cluster.js';
+import { createTestCluster, query, type TestCluster, pitrTestTarget } from '../../helpers/pitr-cluster.js';
 import { testStack } from '../../helpers/stack.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../../helpers/webhook.js';
 import { readLog, startTestWorker, testSetup, type TestSetup, type TestWorker } from '../../helpers/workflows.js';
@@ -63,19 +63,8 @@ describe('verification of the WAL archive, and retention through prune', () => {
       database: 'shop',
       prefix: 'pitrverify',
       patch: (raw) => {
-        raw.temporal.pitrTaskQueue = `${raw.temporal.taskQueue}-pitr`;
-        raw.worker.queues = ['backup', 'restore', 'pitr'];
         raw.alerts = { channels: [{ type: 'webhook', url: `${alerts.url}/hook` }] };
-        raw.targets = {
-          app: {
-            host: '127.0.0.1',
-            port: source.port,
-            user: 'postgres',
-            database: 'shop',
-            checks: [{ name: 'products exist', sql: 'SELECT count(*) FROM products', expect: { min: 1 } }],
-            pitr: { enabled: true, repository: { path: path.join(root, 'repo') }, dir: path.join(root, 'pitr'), archiveTimeout: '10s' },
-          },
-        };
+        raw.targets = { app: pitrTestTarget(raw, source) };
       },
     });
     worker = await startTestWorker(setup, { clock: () => new Date(Date.now() + clockOffsetMs) });

@@ -26,7 +26,15 @@ import type { RekeyWorkflowInput, RekeyWorkflowResult } from '../../../workflows
 import { pitrPaths, passphraseCopyPath, passphraseIn, passphraseRecordPath } from '../../../src/pitr/plan.js';
 import { unboundedActivities } from '../../helpers/activity-bounds.js';
 import { historyText } from '../../helpers/history.js';
-import { argvHolding, createTestCluster, filesUnder, query, type Cluster, type TestCluster } from '../../helpers/pitr-cluster.js';
+import {
+  argvHolding,
+  createTestCluster,
+  filesUnder,
+  query,
+  type Cluster,
+  type TestCluster,
+  pitrTestTarget,
+} from '../../helpers/pitr-cluster.js';
 import { testStack } from '../../helpers/stack.js';
 import { readLog, startTestWorker, testSetup, type TestSetup, type TestWorker } from '../../helpers/workflows.js';
 
@@ -48,18 +56,7 @@ describe('point-in-time recovery with pgBackRest', () => {
       database: 'shop',
       prefix: 'pitr',
       patch: (raw) => {
-        raw.temporal.pitrTaskQueue = `${raw.temporal.taskQueue}-pitr`;
-        raw.worker.queues = ['backup', 'restore', 'pitr'];
-        raw.targets = {
-          app: {
-            host: '127.0.0.1',
-            port: source.port,
-            user: 'postgres',
-            database: 'shop',
-            checks: [{ name: 'products exist', sql: 'SELECT count(*) FROM products', expect: { min: 1 } }],
-            pitr: { enabled: true, repository: { path: path.join(root, 'repo') }, dir: path.join(root, 'pitr'), archiveTimeout: '10s' },
-          },
-        };
+        raw.targets = { app: pitrTestTarget(raw, source) };
       },
     });
     worker = await startTestWorker(setup);
