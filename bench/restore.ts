@@ -119,10 +119,13 @@ try {
             return handle;
           });
         // Each side starts from a clean server: the other's gigabyte of logged writes is checkpointed
-        // outside the timings, and the order alternates, so neither always pays for the other's
-        // writeback (before, Strongbox always ran second, inside the baseline's checkpoint).
+        // and flushed to disk (the bench server runs without fsync, so only `sync` empties the
+        // kernel's dirty pages) outside the timings, and the order alternates, so neither always
+        // pays for the other's writeback (before, Strongbox always ran second, inside the
+        // baseline's). Use an even --runs: each order then counts as often.
         const checkpointed = async <T>(side: () => Promise<T>): Promise<T> => {
           await admin.query('checkpoint');
+          await execa('sync');
           return side();
         };
         let baseline: Awaited<ReturnType<typeof runBaseline>>;
@@ -157,7 +160,7 @@ try {
         await admin.query(`drop database ${restoredDb}`);
         if (run > 0) rows.push({ baselineMs: baseline.ms, strongboxMs: strongbox.ms });
         process.stderr.write(
-          `${run === 0 ? 'warm-up' : `run ${run}`}: baseline ${(baseline.ms / 1000).toFixed(2)} s (age | zstd ${(decryptMs / 1000).toFixed(2)} s), strongbox ${(strongbox.ms / 1000).toFixed(2)} s (fetch ${steps.fetchBackup} s, restore ${steps.restoreDatabase} s, checks ${steps.checkDatabase} s), ratio ${(strongbox.ms / baseline.ms).toFixed(3)}${sequentialMs === undefined ? '' : `; fetched whole first: ${(sequentialMs / 1000).toFixed(2)} s`}\n`,
+          `${run === 0 ? 'warm-up' : `run ${run}`} (${run % 2 === 0 ? 'baseline' : 'strongbox'} first): baseline ${(baseline.ms / 1000).toFixed(2)} s (age | zstd ${(decryptMs / 1000).toFixed(2)} s), strongbox ${(strongbox.ms / 1000).toFixed(2)} s (fetch ${steps.fetchBackup} s, restore ${steps.restoreDatabase} s, checks ${steps.checkDatabase} s), ratio ${(strongbox.ms / baseline.ms).toFixed(3)}${sequentialMs === undefined ? '' : `; fetched whole first: ${(sequentialMs / 1000).toFixed(2)} s`}\n`,
         );
       }
     } finally {
