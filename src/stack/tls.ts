@@ -13,6 +13,7 @@
  * close to its end is issued anew by the same CA.
  */
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { execa } from 'execa';
 import { StrongboxError } from '../errors.js';
@@ -65,27 +66,7 @@ export async function ensureStackTls(dir: string, options: { logger?: Logger } =
   mkdirSync(path.join(files.minioCertsDir, 'CAs'), { recursive: true, mode: 0o755 });
   if (!existsSync(files.caFile) || !existsSync(files.caKey)) {
     await issue(dir, async (work) => {
-      await openssl(work, [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:P-256',
-        '-nodes',
-        '-keyout',
-        'ca.key',
-        '-out',
-        'ca.crt',
-        '-days',
-        String(CA_DAYS),
-        '-subj',
-        `/CN=strongbox local stack CA (${path.basename(dir)})`,
-        '-addext',
-        'basicConstraints=critical,CA:TRUE',
-        '-addext',
-        'keyUsage=critical,keyCertSign,cRLSign',
-      ]);
+      await makeCa(work, { subject: `/CN=strongbox local stack CA (${path.basename(dir)})`, days: CA_DAYS });
       place(work, 'ca.key', files.caKey, 0o600);
       place(work, 'ca.crt', files.caFile, 0o644);
     });
@@ -94,42 +75,13 @@ export async function ensureStackTls(dir: string, options: { logger?: Logger } =
   }
   if (!existsSync(files.serverCert) || !existsSync(files.serverKey) || !(await current(files.serverCert))) {
     await issue(dir, async (work) => {
-      writeFileSync(
-        path.join(work, 'server.ext'),
-        `subjectAltName=${SERVER_NAMES}\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n`,
-      );
-      await openssl(work, [
-        'req',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:P-256',
-        '-nodes',
-        '-keyout',
-        'server.key',
-        '-out',
-        'server.csr',
-        '-subj',
-        '/CN=127.0.0.1',
-      ]);
-      await openssl(work, [
-        'x509',
-        '-req',
-        '-in',
-        'server.csr',
-        '-CA',
-        files.caFile,
-        '-CAkey',
-        files.caKey,
-        '-set_serial',
-        `0x${Date.now().toString(16)}`,
-        '-out',
-        'server.crt',
-        '-days',
-        String(SERVER_DAYS),
-        '-extfile',
-        'server.ext',
-      ]);
+      await makeSignedCertificate(work, {
+        name: 'server',
+        subject: '/CN=127.0.0.1',
+        extensions: `subjectAltName=${SERVER_NAMES}\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n`,
+        ca: { cert: files.caFile, key: files.caKey },
+        days: SERVER_DAYS,
+      });
       place(work, 'server.key', files.serverKey, 0o600);
       place(work, 'server.crt', files.serverCert, 0o644);
     });
@@ -137,6 +89,76 @@ export async function ensureStackTls(dir: string, options: { logger?: Logger } =
   }
   copyFileSync(files.caFile, path.join(files.minioCertsDir, 'CAs', 'ca.crt'));
   return { caFile: files.caFile, minioCertsDir: files.minioCertsDir, issued };
+}
+
+/** A self-signed P-256 certificate authority in `work`: `ca.key` and `ca.crt`. */
+export async function makeCa(work: string, options: { subject: string; days: number }): Promise<void> {
+  await openssl(work, [
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-nodes',
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.crt',
+    '-days',
+    String(options.days),
+    '-subj',
+    options.subject,
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
+  ]);
+}
+
+/**
+ * A P-256 key and a certificate the CA signs, in `work`: `<name>.key` and `<name>.crt`, with the
+ * extensions given (openssl's extfile syntax: subjectAltName, extendedKeyUsage, …). A random serial:
+ * two certificates of one CA never share one.
+ */
+export async function makeSignedCertificate(
+  work: string,
+  options: { name: string; subject: string; extensions: string; ca: { cert: string; key: string }; days: number },
+): Promise<void> {
+  const { name } = options;
+  writeFileSync(path.join(work, `${name}.ext`), options.extensions);
+  await openssl(work, [
+    'req',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-nodes',
+    '-keyout',
+    `${name}.key`,
+    '-out',
+    `${name}.csr`,
+    '-subj',
+    options.subject,
+  ]);
+  await openssl(work, [
+    'x509',
+    '-req',
+    '-in',
+    `${name}.csr`,
+    '-CA',
+    options.ca.cert,
+    '-CAkey',
+    options.ca.key,
+    '-set_serial',
+    `0x${randomBytes(16).toString('hex')}`,
+    '-out',
+    `${name}.crt`,
+    '-days',
+    String(options.days),
+    '-extfile',
+    `${name}.ext`,
+  ]);
 }
 
 /** Runs `body` in a private scratch directory under `<dir>/tls`, removed afterwards. */

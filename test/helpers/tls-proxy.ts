@@ -4,12 +4,13 @@
  * (node:tls → TCP to the dev server, which speaks plaintext gRPC) — optionally demanding a client
  * certificate signed by the CA, as a server with mutual TLS does.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { createServer, type Server } from 'node:tls';
 import { execa } from 'execa';
+import { makeCa, makeSignedCertificate } from '../../src/stack/tls.js';
 
 export interface TestCertificates {
   dir: string;
@@ -28,57 +29,19 @@ async function openssl(dir: string, args: string[]): Promise<void> {
 export async function makeCertificates(): Promise<TestCertificates> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'sb-tls-'));
   const file = (name: string) => path.join(dir, name);
-  await openssl(dir, [
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:P-256',
-    '-nodes',
-    '-keyout',
-    'ca.key',
-    '-out',
-    'ca.crt',
-    '-days',
-    '2',
-    '-subj',
-    '/CN=strongbox test CA',
-  ]);
-  writeFileSync(file('server.ext'), 'subjectAltName=IP:127.0.0.1,DNS:temporal.test\nextendedKeyUsage=serverAuth\n');
-  writeFileSync(file('client.ext'), 'extendedKeyUsage=clientAuth\n');
-  for (const who of ['server', 'client']) {
-    await openssl(dir, [
-      'req',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-keyout',
-      `${who}.key`,
-      '-out',
-      `${who}.csr`,
-      '-subj',
-      `/CN=strongbox test ${who}`,
-    ]);
-    await openssl(dir, [
-      'x509',
-      '-req',
-      '-in',
-      `${who}.csr`,
-      '-CA',
-      'ca.crt',
-      '-CAkey',
-      'ca.key',
-      '-CAcreateserial',
-      '-out',
-      `${who}.crt`,
-      '-days',
-      '2',
-      '-extfile',
-      `${who}.ext`,
-    ]);
+  await makeCa(dir, { subject: '/CN=strongbox test CA', days: 2 });
+  const usage = {
+    server: 'subjectAltName=IP:127.0.0.1,DNS:temporal.test\nextendedKeyUsage=serverAuth\n',
+    client: 'extendedKeyUsage=clientAuth\n',
+  };
+  for (const who of ['server', 'client'] as const) {
+    await makeSignedCertificate(dir, {
+      name: who,
+      subject: `/CN=strongbox test ${who}`,
+      extensions: usage[who],
+      ca: { cert: 'ca.crt', key: 'ca.key' },
+      days: 2,
+    });
   }
   // rustls (the worker's connection) wants PKCS#8 keys.
   for (const who of ['server', 'client']) await openssl(dir, ['pkcs8', '-topk8', '-nocrypt', '-in', `${who}.key`, '-out', `${who}.pk8`]);
