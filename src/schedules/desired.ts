@@ -16,6 +16,7 @@
  */
 import type { Config } from '../config/load.js';
 import { parseDuration } from '../config/duration.js';
+import { retryProfile, type RetryProfile } from '../config/retries.js';
 import { WEEKDAYS, type ScheduleConfig, type TargetConfig } from '../config/schema.js';
 
 export type Weekday = (typeof WEEKDAYS)[number];
@@ -126,7 +127,8 @@ export function desiredSchedules(config: Config, options: DesiredOptions = {}): 
         `monthly restore test of the newest backup of ${name}`,
       ),
     );
-    if (target.pitr?.enabled) schedules.push(...pitrSchedules(name, target.pitr, config.temporal.pitrTaskQueue, schedule, make));
+    if (target.pitr?.enabled)
+      schedules.push(...pitrSchedules(name, target.pitr, config.temporal.pitrTaskQueue, retryProfile(config), schedule, make));
     if ((target.export?.items.length ?? 0) > 0) {
       schedules.push(
         make(
@@ -226,12 +228,15 @@ export function desiredSchedules(config: Config, options: DesiredOptions = {}): 
 /**
  * A target's physical backups: the weekly full on `pitr.full.on`, the differential on the six other
  * days (never the same night: both would want the stanza's lock). Their activities run on the
- * database host's pitr queue, named in the arguments; the workflows on the shared queue.
+ * database host's pitr queue, named in the arguments; the workflows on the shared queue. They carry
+ * the `retries` profile like a backup started from the CLI: a database host worker silent for
+ * `retries.heartbeatTimeout` is dead, and the backup goes on on the restarted one.
  */
 function pitrSchedules(
   name: string,
   pitr: NonNullable<TargetConfig['pitr']>,
   defaultQueue: string,
+  retry: RetryProfile,
   schedule: ScheduleConfig,
   make: (
     id: string,
@@ -249,7 +254,7 @@ function pitrSchedules(
     make(
       `pitr-full-${name}`,
       WORKFLOW_TYPES.pitrBackup,
-      [{ target: name, type: 'full', taskQueue }],
+      [{ target: name, type: 'full', taskQueue, retry }],
       `pitr-full-${name}`,
       { ...timeOf(pitr.full.at), dayOfWeek: [fullDay], comment: `weekly full physical backup of ${name}` },
       schedule,
@@ -261,7 +266,7 @@ function pitrSchedules(
       make(
         `pitr-diff-${name}`,
         WORKFLOW_TYPES.pitrBackup,
-        [{ target: name, type: 'diff', taskQueue }],
+        [{ target: name, type: 'diff', taskQueue, retry }],
         `pitr-diff-${name}`,
         { ...timeOf(pitr.diff.at), dayOfWeek: WEEKDAYS.filter((d) => d !== fullDay), comment: `differential physical backup of ${name}` },
         schedule,

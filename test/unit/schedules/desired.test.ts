@@ -1,6 +1,7 @@
 import type { ScheduleDescription } from '@temporalio/client';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../src/config/load.js';
+import { retryProfile } from '../../../src/config/retries.js';
 import { desiredSchedules, type DesiredSchedule } from '../../../src/schedules/desired.js';
 import {
   describeSpec,
@@ -295,6 +296,13 @@ describe('point-in-time recovery schedules', () => {
     });
     expect(list['strongbox-pitr-diff-shop']!.spec.calendars[0]).toMatchObject({ hour: 0, minute: 20 });
     expect(list['strongbox-pitr-diff-shop']!.spec.calendars[0]!.dayOfWeek).not.toContain('wednesday');
+  });
+
+  it('gives scheduled physical backups the configured retry profile, as the CLI does', () => {
+    const profile = retryProfile(withPitr);
+    expect(profile.heartbeatTimeoutMs).toBeGreaterThan(0);
+    for (const id of ['strongbox-pitr-full-app', 'strongbox-pitr-diff-app', 'strongbox-pitr-full-shop'])
+      expect(list[id]!.args, id).toEqual([expect.objectContaining({ retry: profile })]);
   });
 
   it("verifies the WAL archive weekly on sunday at 06:00 by default, on the database host's queue", () => {
