@@ -29,6 +29,7 @@ import { createRestoreWorkflowActivities } from './restore-activities.js';
 import { createPreparePitrActivities } from './prepare-pitr.js';
 import { createPitrBackupActivities } from './pitr-backup.js';
 import { createPitrRestoreActivities } from './pitr-restore.js';
+import { createSwapPitrActivities } from './swap-pitr-cluster.js';
 import { createRekeyActivities } from './rekey-backup.js';
 import { createRekeyPitrActivities } from './rekey-pitr-passphrase.js';
 import { createScrubActivities } from './scrub-backup.js';
@@ -69,6 +70,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createPreparePitrActivities(deps),
     ...createPitrBackupActivities(deps),
     ...createPitrRestoreActivities(deps),
+    ...createSwapPitrActivities(deps),
     ...createRekeyActivities(deps),
     ...createRekeyPitrActivities(deps),
     ...createScrubActivities(deps),

@@ -28,6 +28,7 @@ import { asActivity, StrongboxError } from '../src/errors.js';
 import { FailureType } from '../src/failures.js';
 import { endLeftoverPgbackrest, ownedDir, pitrHost, runAsOwner, runPgbackrest, writeOwnedFile, type PitrHost } from '../src/pitr/host.js';
 import { describePitrTarget, restoreTargetOptions, type PitrTarget } from '../src/pitr/plan.js';
+import { isolationBlock } from '../src/pitr/swap.js';
 import type { ActivityDeps } from './deps.js';
 
 /**
@@ -223,19 +224,7 @@ async function isolate(host: PitrHost, dataDir: string, port: number, socketDir:
   const conf = path.join(dataDir, 'postgresql.conf');
   if (!existsSync(conf))
     writeOwnedFile(conf, "# Written by Strongbox: the restored cluster's settings are in postgresql.auto.conf.\n", host.user, 0o600);
-  await appendFile(
-    path.join(dataDir, 'postgresql.auto.conf'),
-    [
-      '# Strongbox: a restored copy, isolated from the cluster it came from',
-      `port = ${port}`,
-      `unix_socket_directories = '${socketDir}'`,
-      "listen_addresses = ''",
-      'archive_mode = off',
-      `hba_file = '${hba}'`,
-      "ident_file = ''",
-      '',
-    ].join('\n'),
-  );
+  await appendFile(path.join(dataDir, 'postgresql.auto.conf'), isolationBlock({ port, socketDir, hbaFile: hba }));
 }
 
 /** A client of a restored cluster over its private socket directory (not yet connected). */

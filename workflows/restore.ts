@@ -60,7 +60,6 @@ import {
   condition,
   defineQuery,
   defineSignal,
-  defineUpdate,
   getExternalWorkflowHandle,
   isCancellation,
   log,
@@ -89,7 +88,8 @@ import type { RestoreRolesResult } from '../activities/restore-roles.js';
 import type { SwapDatabaseResult } from '../activities/swap-database.js';
 import type { CopyVerdict } from '../src/domain.js';
 import { FailureType } from '../src/failures.js';
-import { approvalProblem, recordApproval, type Approval, type ApprovalInput } from '../src/restore/approval.js';
+import type { Approval } from '../src/restore/approval.js';
+import { acceptApprovals, approvalCommands } from './shared/approval.js';
 import { keptDatabaseName, restoredDatabaseName, restoreStagingName } from '../src/restore/names.js';
 import { BackupIdAttribute, KindAttribute, OutcomeAttribute, TargetAttribute } from '../src/temporal/search-attributes.js';
 import { copyVerdicts, judge, type DatabaseCheckReport, type Verdict } from '../src/verify/verdict.js';
@@ -192,11 +192,6 @@ export interface RestoreStepReport {
 }
 
 export const restoreProgressQuery = defineQuery<RestoreProgress>('progress');
-/** The approval, as an update: validated, answers with the approval recorded. */
-export const approveUpdate = defineUpdate<Approval, [ApprovalInput]>('approve');
-/** The approval, as a signal (what a parent workflow sends; also `temporal workflow signal`). */
-export const approveSignal = defineSignal<[ApprovalInput]>('approve');
-/** Sent to the parent disaster recovery when the restore's step changes. */
 export const restoreStepSignal = defineSignal<[RestoreStepReport]>('restoreStep');
 
 /** Catalog reads and planning on the shared queue: quick; five tries ride out a store hiccup. */
@@ -235,29 +230,18 @@ export async function restoreWorkflow(input: RestoreWorkflowInput): Promise<Rest
   const progress: RestoreProgress = { step: 'plan', target: input.target, swap: input.swap === true, bytes: 0, approval: {} };
   let approval: Approval | undefined;
   setHandler(restoreProgressQuery, () => progress);
-  const accept = (request: ApprovalInput): Approval => {
-    approval ??= recordApproval(request, new Date(Date.now()).toISOString());
-    progress.approval.given = approval;
-    return approval;
-  };
-  setHandler(approveUpdate, accept, {
-    validator: (request) => {
-      const problem = approvalProblem(request);
-      if (problem) throw new Error(problem);
-      if (isEnded(progress.step)) throw new Error(`the restore has ended (${progress.step}); there is nothing left to approve`);
-      if (!input.swap) throw new Error('this restore does not swap: it replaces nothing, so there is nothing to approve');
+  acceptApprovals(
+    () =>
+      isEnded(progress.step)
+        ? `the restore has ended (${progress.step}); there is nothing left to approve`
+        : input.swap
+          ? undefined
+          : 'this restore does not swap: it replaces nothing, so there is nothing to approve',
+    (given) => {
+      approval = given;
+      progress.approval.given = given;
     },
-  });
-  setHandler(approveSignal, (request) => {
-    const problem = approvalProblem(request);
-    if (problem || !input.swap || isEnded(progress.step)) {
-      log.warn('approval signal ignored', {
-        problem: problem ?? (input.swap ? `the restore has ended (${progress.step})` : 'this restore does not swap'),
-      });
-      return;
-    }
-    accept(request);
-  });
+  );
   const step = (next: RestoreStep, detail: string, extra: Partial<RestoreStepReport> = {}) => {
     progress.step = next;
     progress.detail = detail;
@@ -592,14 +576,6 @@ function tellParent(report: RestoreStepReport): void {
   getExternalWorkflowHandle(parent.workflowId, parent.runId)
     .signal(restoreStepSignal, report)
     .catch((error: unknown) => log.debug('could not tell the parent workflow', { error: String(error) }));
-}
-
-/** The commands that approve a waiting restore: the Strongbox CLI, and the standard Temporal CLI. */
-export function approvalCommands(workflowId: string): string[] {
-  return [
-    `strongbox restore approve ${workflowId} --reason "<why>"`,
-    `temporal workflow update execute --workflow-id ${workflowId} --name approve --input '{"identity":"<you>","reason":"<why>"}'`,
-  ];
 }
 
 function describeOutcome(result: RestoreWorkflowResult): string {

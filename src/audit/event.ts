@@ -47,6 +47,8 @@ export const AUDIT_ACTIONS = [
   // Point-in-time recovery: a verification of the WAL archive (pitrVerifyWorkflow), and backups expired from it by prune.
   'pitr.verified',
   'pitr.expired',
+  // A point-in-time-restored cluster put in place of the target's (pitrRestoreWorkflow with swap), and who approved it.
+  'pitr.swapped',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

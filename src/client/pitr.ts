@@ -92,7 +92,16 @@ export async function startPitrBackup(
 export async function startPitrRestore(
   client: Client,
   config: Config,
-  options: { target: string; to: PitrTarget; keep?: boolean; port?: number; workflowId?: string },
+  options: {
+    target: string;
+    to: PitrTarget;
+    keep?: boolean;
+    port?: number;
+    /** Put the restored cluster in place of the target's once checked (waits for an approval when a data directory is there). */
+    swap?: boolean;
+    requestedBy?: string;
+    workflowId?: string;
+  },
 ): Promise<WorkflowHandle<typeof pitrRestoreWorkflow>> {
   const taskQueue = checked(config, options.target);
   const input: PitrRestoreWorkflowInput = {
@@ -102,6 +111,8 @@ export async function startPitrRestore(
     retry: retryProfile(config),
     ...(options.keep === undefined ? {} : { keep: options.keep }),
     ...(options.port ? { port: options.port } : {}),
+    ...(options.swap ? { swap: true } : {}),
+    ...(options.requestedBy ? { requestedBy: options.requestedBy } : {}),
   };
   return startWorkflow<typeof pitrRestoreWorkflow>(client, config, {
     workflowType: 'pitrRestoreWorkflow',

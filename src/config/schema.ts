@@ -281,6 +281,18 @@ const pitr = z.strictObject({
   binDir: z.string().min(1).optional(),
   /** Task queue of the database host's worker (worker.queues contains pitr); defaults to temporal.pitrTaskQueue. */
   taskQueue: z.string().min(1).optional(),
+  /**
+   * How an approved swap stops and starts the target's server, when pg_ctl is not how it is run
+   * (e.g. `[systemctl, stop, postgresql@15-main]`): commands run as the worker's user, with PGDATA
+   * set. Without them: `pg_ctl stop -m fast`, then `pg_ctl start` with the arguments the old
+   * server was started with (its postmaster.opts).
+   */
+  serverControl: z
+    .strictObject({
+      stop: z.array(z.string().min(1)).min(1, { error: 'must be a command and its arguments, e.g. [systemctl, stop, postgresql@15-main]' }),
+      start: z.array(z.string().min(1)).min(1, { error: 'must be a command and its arguments, e.g. [systemctl, start, postgresql@15-main]' }),
+    })
+    .optional(),
   /** The weekly verification of the WAL archive (pitrVerifyWorkflow): a marker, a restore to it in a scratch cluster. */
   verify: z
     .strictObject({ enabled: z.boolean().default(true), on: z.enum(WEEKDAYS).default('sunday'), at: timeOfDay().default('06:00') })

@@ -37,6 +37,7 @@ export async function pitrRestoreWorkflow(input: PitrRestoreWorkflowInput): Prom
   if (input.target === HANG_RESTORE_TARGET) await CancellationScope.current().cancelRequested;
   const recoveredTo = input.to.type === 'time' ? new Date(Date.parse(input.to.time) - 1000).toISOString() : PITR_LATEST_REACHED;
   return {
+    outcome: 'restored',
     target: input.target,
     to: input.to,
     dataDir: `/var/lib/strongbox/pitr/${input.target}/restores/stub`,

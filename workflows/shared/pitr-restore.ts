@@ -38,6 +38,23 @@ export function pitrRestoreActivities(q: string, profile?: RetryProfile) {
       startToCloseTimeout: '2 minutes',
       retry: { maximumAttempts: 3, initialInterval: '5s', backoffCoefficient: 2 },
     }),
+    /**
+     * The swap: two server stops, two renames and a start — minutes, most of it the old server's
+     * fast shutdown and the new one's start (each waited for at most 5 minutes); heartbeats every 2 s.
+     */
+    swapping: proxyActivities<Activities>({
+      taskQueue: q,
+      startToCloseTimeout: '30 minutes',
+      heartbeatTimeout: profile?.heartbeatTimeoutMs ?? '1 minute',
+      retry: profile ? transientRetry(profile) : { maximumAttempts: 5, initialInterval: '5s', backoffCoefficient: 2 },
+    }),
+    /** `pgbackrest check` waits for a WAL switch to be archived (archive-timeout, 60 s by default). */
+    archiving: proxyActivities<Activities>({
+      taskQueue: q,
+      startToCloseTimeout: '10 minutes',
+      heartbeatTimeout: '1 minute',
+      retry: { maximumAttempts: 3, initialInterval: '10s', backoffCoefficient: 2 },
+    }),
     /** Counting rows and amcheck read every table: long on a large database; heartbeats. */
     checking: proxyActivities<Activities>({
       taskQueue: q,
@@ -91,9 +108,13 @@ export async function restoreToTarget(activities: PitrRestoreActivities, input: 
     database: cluster.database,
     socket: { dir: cluster.socketDir, port: cluster.port, user: cluster.user },
   });
-  const failed = [
+  return { cluster, recovery, checks, failed: failedChecks(checks) };
+}
+
+/** The checks of a report that failed, one line each (empty: all passed). */
+export function failedChecks(checks: DatabaseCheckReport): string[] {
+  return [
     ...(checks.amcheck && !checks.amcheck.passed ? [`amcheck: ${checks.amcheck.detail ?? 'failed'}`] : []),
     ...checks.checks.filter((c) => !c.passed).map((c) => `${c.name}: ${c.detail ?? 'failed'}`),
   ];
-  return { cluster, recovery, checks, failed };
 }

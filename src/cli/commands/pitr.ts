@@ -6,16 +6,28 @@
 import type { Command } from 'commander';
 import { pitrSettingLines, startPitrBackup, startPitrInfo, startPitrRestore, startPitrSetup, startPitrVerify } from '../../client/pitr.js';
 import { OutcomeUnknownError } from '../../client/follow.js';
+import { approveRestore } from '../../client/restore.js';
 import { UsageError } from '../../errors.js';
 import { describePitrTarget, parsePitrTarget, type StanzaInfo } from '../../pitr/plan.js';
 import type { PitrSetupWorkflowResult } from '../../../workflows/pitr-setup.js';
 import type { PitrBackupWorkflowResult } from '../../../workflows/pitr-backup.js';
-import type { PitrRestoreWorkflowResult } from '../../../workflows/pitr-restore.js';
+import type { PitrRestoreProgress, PitrRestoreWorkflowResult } from '../../../workflows/pitr-restore.js';
 import type { PitrVerifyWorkflowResult } from '../../../workflows/pitr-verify.js';
 import type { CliContext } from '../context.js';
 import { followRun, formatBytes, noteStarted, runFailureMessage } from '../progress.js';
 
 const BACKUP_TYPES = ['full', 'diff', 'incr'] as const;
+
+interface PitrRestoreOptions {
+  target?: string;
+  to: string;
+  port?: string;
+  stop?: boolean;
+  swap?: boolean;
+  approve?: boolean;
+  reason?: string;
+  json?: boolean;
+}
 
 function requireTarget(target: string | undefined): string {
   if (!target) throw new UsageError('name the target with --target <name>');
@@ -95,14 +107,20 @@ export function registerPitrCommands(program: Command, context: CliContext): voi
   pitr
     .command('restore')
     .description(
-      'restore to a point in time into a NEW data directory and port on the database host (never over the running cluster), then check it',
+      "restore to a point in time into a NEW data directory and port on the database host (never over the running cluster), then check it; with --swap, put it in place of the target's cluster once approved (the old data directory is kept beside it)",
     )
     .option('-t, --target <name>', 'target to restore')
     .option('--to <point>', 'latest, a time (2026-12-05T14:05:00Z), lsn:<lsn>, xid:<transaction id> or name:<restore point>', 'latest')
     .option('--port <port>', 'port of the restored server (a free one by default)')
     .option('--stop', 'stop the restored server after its checks (default: leave it running)')
+    .option(
+      '--swap',
+      "once checked, stop the target's server, keep its data directory as <data>.before-<run>, move the restore in and start it (waits for an approval when a data directory is there)",
+    )
+    .option('--approve', 'approve the swap now, as the acting identity (--as / STRONGBOX_IDENTITY / user@host); needs --reason')
+    .option('--reason <text>', 'why (recorded with the approval)')
     .option('--json', 'print the result as JSON')
-    .action(async (options: { target?: string; to: string; port?: string; stop?: boolean; json?: boolean }) => {
+    .action(async (options: PitrRestoreOptions) => {
       const target = requireTarget(options.target);
       let to;
       try {
@@ -113,24 +131,46 @@ export function registerPitrCommands(program: Command, context: CliContext): voi
       const port = options.port === undefined ? undefined : Number(options.port);
       if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536))
         throw new UsageError(`--port must be a port number (got ${options.port})`);
+      if (options.approve && !options.swap)
+        throw new UsageError('--approve approves a swap: add --swap (a restore beside the cluster replaces nothing)');
+      if (options.approve && !options.reason?.trim())
+        throw new UsageError('--approve needs --reason "<why>": an approval is recorded with its reason');
+      if (options.swap && options.stop) throw new UsageError('--stop and --swap disagree: a swapped-in cluster runs as the target');
       const config = context.config();
-      const result = await follow<PitrRestoreWorkflowResult>(context, `point-in-time restore of ${target}`, () =>
-        context.client().then((c) => startPitrRestore(c, config, { target, to, keep: !options.stop, ...(port ? { port } : {}) })),
-      );
-      if (options.json) {
-        context.out.json(result);
-        return;
+      const client = await context.client();
+      const handle = await startPitrRestore(client, config, {
+        target,
+        to,
+        keep: !options.stop,
+        ...(port ? { port } : {}),
+        ...(options.swap ? { swap: true } : {}),
+        requestedBy: context.identity(),
+      });
+      noteStarted(context, client, handle.workflowId);
+      if (options.approve) {
+        const approval = await approveRestore(handle, { identity: context.identity(), reason: options.reason! });
+        context.out.note(`approved by ${approval.identity}: ${approval.reason}`);
       }
-      context.out.line(
-        `${target} restored to ${describePitrTarget(result.to)}: data as of ${result.recoveredTo ?? 'the end of the backup (no transaction replayed)'}`,
-      );
-      context.out.line(`  data directory  ${result.dataDir}`);
-      context.out.line(
-        `  server          ${result.running ? `running on port ${result.port}, socket ${result.socketDir} (no TCP listener)` : 'stopped'}`,
-      );
-      context.out.line(
-        `  checks          ${result.checks.tablesFound} tables, amcheck ${result.checks.amcheck ? (result.checks.amcheck.passed ? 'passed' : 'FAILED') : 'not run'}, ${result.checks.checks.filter((c) => c.passed).length}/${result.checks.checks.length} SQL checks passed`,
-      );
+      let told = false;
+      let result: PitrRestoreWorkflowResult;
+      try {
+        result = await followRun<PitrRestoreWorkflowResult, PitrRestoreProgress>(context, client, handle, {
+          progressQuery: 'progress',
+          describe: (p) => `${p.step}${p.detail ? `: ${p.detail.replace(/\*\*/g, '')}` : ''}`,
+          onProgress: (p, line) => {
+            if (p.step !== 'awaiting-approval' || told) return;
+            told = true;
+            line.done();
+            context.out.note(`waiting for an approval to replace the cluster in ${p.dataDir} (until ${p.approval.waitingUntil}); give it with one of:`);
+            for (const command of p.approval.commands ?? []) context.out.note(`  ${command}`);
+          },
+        });
+      } catch (error) {
+        if (error instanceof OutcomeUnknownError) throw error;
+        throw new Error(`point-in-time restore of ${target} (${handle.workflowId}) failed: ${runFailureMessage(context, error)}`);
+      }
+      printRestore(context, result, options.json === true);
+      if (result.outcome === 'not-approved') process.exitCode = 1;
     });
 
   pitr
@@ -182,4 +222,30 @@ export function registerPitrCommands(program: Command, context: CliContext): voi
         context.out.line(`  ${check.passed ? 'ok    ' : 'FAILED'}  ${check.name}${check.detail ? `: ${check.detail}` : ''}`);
       context.out.line(`evidence: ${result.recordedAt}`);
     });
+}
+
+function printRestore(context: CliContext, result: PitrRestoreWorkflowResult, json: boolean): void {
+  if (json) {
+    context.out.json(result);
+    return;
+  }
+  context.out.line(
+    `${result.target} restored to ${describePitrTarget(result.to)}: data as of ${result.recoveredTo ?? 'the end of the backup (no transaction replayed)'}`,
+  );
+  context.out.line(
+    `  checks          ${result.checks.tablesFound} tables, amcheck ${result.checks.amcheck ? (result.checks.amcheck.passed ? 'passed' : 'FAILED') : 'not run'}, ${result.checks.checks.filter((c) => c.passed).length}/${result.checks.checks.length} SQL checks passed`,
+  );
+  if (result.outcome === 'swapped' && result.swap) {
+    context.out.line(`  in place        ${result.swap.dataDir} (timeline ${result.swap.timeline}), serving ${result.target}'s own connection`);
+    context.out.line(`  previous data   ${result.swap.keptAs ?? 'none (there was no cluster to replace)'}`);
+    context.out.line(`  archiving       pgbackrest check passed; ${result.swap.walQueued.length} WAL file(s) the restore wrote were queued for the archive`);
+    if (result.approval) context.out.line(`  approved by     ${result.approval.identity}: ${result.approval.reason}`);
+    return;
+  }
+  context.out.line(`  data directory  ${result.dataDir}`);
+  context.out.line(
+    `  server          ${result.running ? `running on port ${result.port}, socket ${result.socketDir} (no TCP listener)` : 'stopped'}`,
+  );
+  if (result.outcome === 'not-approved')
+    context.out.line('  swap            NOT APPROVED in time: the target\'s cluster was not touched; the restore stays beside it');
 }

@@ -2,19 +2,23 @@
  * The database host's worker SIGKILLed in the middle of point-in-time recovery work, then started
  * again (a separate `strongbox worker` process each time, like the other kill tests): a full
  * physical backup killed while pgBackRest copies files, and a restore killed twice — while
- * pgBackRest restores, then once the restored server runs. Each workflow finishes with one good
- * result on a restarted worker: one new backup in pgBackRest's catalog (the half one resumed or
- * replaced, never counted), one restored cluster running and no other, no pgBackRest left behind.
+ * pgBackRest restores, then once the restored server runs; and an approved swap killed while it
+ * starts the restored cluster in place (the target's server stopped, the directories renamed).
+ * Each workflow finishes with one good result on a restarted worker: one new backup in pgBackRest's
+ * catalog (the half one resumed or replaced, never counted), one restored cluster running and no
+ * other, no pgBackRest left behind; the swap finished once, one server on the target's data
+ * directory, the old one kept.
  */
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clientDataConverter } from '../../../src/codec/data-converter.js';
 import { pitrSettingLines, startPitrBackup, startPitrInfo, startPitrRestore, startPitrSetup } from '../../../src/client/pitr.js';
+import { approveRestore } from '../../../src/client/restore.js';
 import { pitrPaths } from '../../../src/pitr/plan.js';
-import { argvHolding, createTestCluster, query, type Cluster, type TestCluster, pitrTestTarget } from '../../helpers/pitr-cluster.js';
+import { argvHolding, createTestCluster, PG_BIN, query, type Cluster, type TestCluster, pitrTestTarget } from '../../helpers/pitr-cluster.js';
 import { spawnWorker, type WorkerProcess } from '../../helpers/worker-process.js';
 import { testSetup, type TestSetup } from '../../helpers/workflows.js';
 
@@ -43,6 +47,34 @@ async function attempts(client: Client, workflowId: string): Promise<Record<stri
 /** pgBackRest processes of this test's configuration running `command` (backup, restore, or their local helpers). */
 function pgbackrestRunning(configFile: string, command: 'backup' | 'restore'): string[] {
   return argvHolding(`--config=${configFile}`).filter((p) => new RegExp(` ${command}(:\\S+)? *$`).test(p));
+}
+
+/**
+ * pitr.serverControl for the test cluster: stops or starts it as its OS user, as the test started
+ * it, after leaving `<name>-began` in the cluster's root and pausing 2 s — the moment the worker is
+ * killed at.
+ */
+function serverControlScript(source: TestCluster): string {
+  const script = path.join(source.root, 'server-control.sh');
+  const pgCtl = `${PG_BIN}/pg_ctl`;
+  writeFileSync(
+    script,
+    [
+      '#!/bin/sh',
+      'set -e',
+      'cd /tmp',
+      `touch '${source.root}'/"$1-began"`,
+      'sleep 2',
+      'if [ "$(id -u)" = 0 ]; then as="runuser -u postgres --"; else as=""; fi',
+      'if [ "$1" = stop ]; then',
+      `  exec $as ${pgCtl} stop -D "$PGDATA" -m fast -w`,
+      'fi',
+      `exec $as ${pgCtl} start -D "$PGDATA" -l '${source.root}/logs/swapped.log' -w -o "-p ${source.port} -k ${source.socketDir} -c listen_addresses=127.0.0.1"`,
+      '',
+    ].join('\n'),
+  );
+  chmodSync(script, 0o755);
+  return script;
 }
 
 async function until<T>(what: string, probe: () => T | undefined | false): Promise<T> {
@@ -78,7 +110,8 @@ describe('the database host worker SIGKILLed during point-in-time recovery', () 
       patch: (raw) => {
         // A killed worker is noticed after 5 s of silence; its activity is then retried on the next one.
         raw.retries = { attempts: 5, initialInterval: '1s', maximumInterval: '2s', heartbeatTimeout: '5s' };
-        raw.targets = { app: pitrTestTarget(raw, source) };
+        const script = serverControlScript(source);
+        raw.targets = { app: pitrTestTarget(raw, source, { serverControl: { stop: [script, 'stop'], start: [script, 'start'] } }) };
       },
     });
     await source.applySettings(pitrSettingLines(setup.config, 'app'));
@@ -169,5 +202,33 @@ describe('the database host worker SIGKILLed during point-in-time recovery', () 
     const tried = await attempts(client, workflowId);
     expect(tried.restorePitr).toBeGreaterThanOrEqual(2);
     expect(Math.max(tried.startRestoredCluster ?? 1, tried.waitForRecovery ?? 1, tried.checkDatabase ?? 1)).toBeGreaterThanOrEqual(2);
+  }, 600_000);
+
+  it('finishes an approved swap once when the worker dies while the restored cluster starts in place', async () => {
+    const rows = await query<{ n: string }>(source, 'SELECT count(*) AS n FROM products');
+    const workflowId = `${setup.id}-swap`;
+    const handle = await startPitrRestore(client, setup.config, { target: 'app', to: { type: 'latest' }, swap: true, workflowId });
+    // Approved up front: the run records it and uses it when it comes to the swap.
+    await approveRestore(handle, { identity: 'carol', reason: 'kill test' });
+
+    // The target's server was stopped and the directories renamed; the start command has begun: kill -9 the worker.
+    await until('the start in place', () => existsSync(path.join(source.root, 'start-began')));
+    await killWorker();
+    await startWorker();
+    const result = await handle.result();
+
+    expect(result.outcome).toBe('swapped');
+    expect(result.dataDir).toBe(source.dataDir);
+    expect(result.swap!.startedWith).toBe('serverControl');
+    expect(result.swap!.keptAs).toBe(`${source.dataDir}.before-${workflowId}`);
+    expect(existsSync(path.join(result.swap!.keptAs!, 'PG_VERSION'))).toBe(true);
+    expect(existsSync(path.join(source.root, 'pitr', 'restores', workflowId))).toBe(false);
+    expect(await query<{ n: string }>(source, 'SELECT count(*) AS n FROM products')).toEqual(rows);
+    expect(await query<{ n: string }>(source, 'SELECT count(*) AS n FROM bulk')).toEqual([{ n: String(BULK_ROWS) }]);
+    // One server on the target's data directory; none on the kept one.
+    const postmasters = argvHolding(`${PG_BIN}/postgres`).filter((p) => p.includes(` -D ${source.dataDir}`));
+    expect(postmasters).toHaveLength(1);
+    expect(argvHolding(`-D ${result.swap!.keptAs}`)).toEqual([]);
+    expect((await attempts(client, workflowId)).swapRestoredCluster).toBeGreaterThanOrEqual(2);
   }, 600_000);
 });
