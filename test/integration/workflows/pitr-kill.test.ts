@@ -7,14 +7,16 @@
  * Each workflow finishes with one good result on a restarted worker: one new backup in pgBackRest's
  * catalog (the half one resumed or replaced, never counted), one restored cluster running and no
  * other, no pgBackRest left behind; the swap finished once, one server on the target's data
- * directory, the old one kept.
+ * directory, the old one kept. And a swap whose copy will not start in place is undone: the old
+ * cluster back in place and running, the copy back where it was restored, isolated again.
  */
-import { chmodSync, existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clientDataConverter } from '../../../src/codec/data-converter.js';
+import { rootMessage } from '../../../src/failures.js';
 import { pitrSettingLines, startPitrBackup, startPitrInfo, startPitrRestore, startPitrSetup } from '../../../src/client/pitr.js';
 import { approveRestore } from '../../../src/client/restore.js';
 import { pitrPaths } from '../../../src/pitr/plan.js';
@@ -63,6 +65,8 @@ function serverControlScript(source: TestCluster): string {
       '#!/bin/sh',
       'set -e',
       'cd /tmp',
+      // The undo test's failing start: once, then the flag is gone and the next start (the old cluster's) works.
+      `if [ "$1" = start ] && [ -e '${source.root}/fail-start' ]; then rm '${source.root}/fail-start'; echo 'refusing to start (test)' >&2; exit 1; fi`,
       `touch '${source.root}'/"$1-began"`,
       'sleep 2',
       'if [ "$(id -u)" = 0 ]; then as="runuser -u postgres --"; else as=""; fi',
@@ -230,5 +234,27 @@ describe('the database host worker SIGKILLed during point-in-time recovery', () 
     expect(postmasters).toHaveLength(1);
     expect(argvHolding(`-D ${result.swap!.keptAs}`)).toEqual([]);
     expect((await attempts(client, workflowId)).swapRestoredCluster).toBeGreaterThanOrEqual(2);
+  }, 600_000);
+
+  it('undoes a swap whose restored cluster will not start in place: the old cluster runs again, the copy is back', async () => {
+    const rows = await query<{ n: string }>(source, 'SELECT count(*) AS n FROM products');
+    const restores = path.join(source.root, 'pitr', 'restores');
+    const workflowId = `${setup.id}-undone`;
+    writeFileSync(path.join(source.root, 'fail-start'), '');
+    const handle = await startPitrRestore(client, setup.config, { target: 'app', to: { type: 'latest' }, swap: true, workflowId });
+    await approveRestore(handle, { identity: 'carol', reason: 'undo test' });
+
+    const failure = await handle.result().then(
+      () => undefined,
+      (error: Error) => error,
+    );
+    expect(rootMessage(failure)).toMatch(/refusing to start \(test\)[\s\S]*the swap was undone/);
+    // The old cluster is back in place and serves as before; nothing is kept aside.
+    expect(await query<{ n: string }>(source, 'SELECT count(*) AS n FROM products')).toEqual(rows);
+    expect(readdirSync(source.root).filter((name) => name === `data.before-${workflowId}`)).toEqual([]);
+    // The copy is back where it was restored, stopped, isolated again (it would not archive into the stanza).
+    expect(existsSync(path.join(restores, workflowId, 'PG_VERSION'))).toBe(true);
+    expect(existsSync(path.join(restores, workflowId, 'postmaster.pid'))).toBe(false);
+    expect(readFileSync(path.join(restores, workflowId, 'postgresql.auto.conf'), 'utf8')).toContain('archive_mode = off');
   }, 600_000);
 });
