@@ -168,7 +168,10 @@ export function createSwapPitrActivities(deps: ActivityDeps) {
         });
         let move = nextSwapMove(state());
         if (typeof move === 'object')
-          throw new StrongboxError(FailureType.Refused, `cannot swap ${cluster.dataDir} into ${dataDir}: ${move.refused} — look before retrying`);
+          throw new StrongboxError(
+            FailureType.Refused,
+            `cannot swap ${cluster.dataDir} into ${dataDir}: ${move.refused} — look before retrying`,
+          );
         if (move === 'move-aside' && !input.approved)
           throw new StrongboxError(FailureType.Refused, `${dataDir} exists and the swap was not approved: nothing was touched`);
 
@@ -377,7 +380,17 @@ async function startServer(
     return runAsOwner(
       host,
       path.join(binDir, 'pg_ctl'),
-      ['start', '-D', dataDir, '-l', log, '-w', '-t', String(SERVER_WAIT_S), ...(args.length ? ['-o', args.map(shellQuote).join(' ')] : [])],
+      [
+        'start',
+        '-D',
+        dataDir,
+        '-l',
+        log,
+        '-w',
+        '-t',
+        String(SERVER_WAIT_S),
+        ...(args.length ? ['-o', args.map(shellQuote).join(' ')] : []),
+      ],
       { cwd: dataDir },
     );
   });

@@ -290,7 +290,9 @@ const pitr = z.strictObject({
   serverControl: z
     .strictObject({
       stop: z.array(z.string().min(1)).min(1, { error: 'must be a command and its arguments, e.g. [systemctl, stop, postgresql@15-main]' }),
-      start: z.array(z.string().min(1)).min(1, { error: 'must be a command and its arguments, e.g. [systemctl, start, postgresql@15-main]' }),
+      start: z
+        .array(z.string().min(1))
+        .min(1, { error: 'must be a command and its arguments, e.g. [systemctl, start, postgresql@15-main]' }),
     })
     .optional(),
   /** The weekly verification of the WAL archive (pitrVerifyWorkflow): a marker, a restore to it in a scratch cluster. */

@@ -167,9 +167,7 @@ export function walToQueue(walFiles: readonly string[], statusFiles: readonly st
   const tli = control.timeline.toString(16).toUpperCase().padStart(8, '0');
   const marked = new Set(statusFiles.map((f) => f.replace(/\.(ready|done)$/, '')));
   const history = walFiles.filter((f) => HISTORY.test(f) && f.startsWith(tli) && !marked.has(f));
-  const segments = walFiles
-    .filter((f) => SEGMENT.test(f) && f.startsWith(tli) && f < control.redoWalFile && !marked.has(f))
-    .sort();
+  const segments = walFiles.filter((f) => SEGMENT.test(f) && f.startsWith(tli) && f < control.redoWalFile && !marked.has(f)).sort();
   return [...history, ...segments];
 }
 

@@ -161,7 +161,9 @@ export function registerPitrCommands(program: Command, context: CliContext): voi
             if (p.step !== 'awaiting-approval' || told) return;
             told = true;
             line.done();
-            context.out.note(`waiting for an approval to replace the cluster in ${p.dataDir} (until ${p.approval.waitingUntil}); give it with one of:`);
+            context.out.note(
+              `waiting for an approval to replace the cluster in ${p.dataDir} (until ${p.approval.waitingUntil}); give it with one of:`,
+            );
             for (const command of p.approval.commands ?? []) context.out.note(`  ${command}`);
           },
         });
@@ -236,9 +238,13 @@ function printRestore(context: CliContext, result: PitrRestoreWorkflowResult, js
     `  checks          ${result.checks.tablesFound} tables, amcheck ${result.checks.amcheck ? (result.checks.amcheck.passed ? 'passed' : 'FAILED') : 'not run'}, ${result.checks.checks.filter((c) => c.passed).length}/${result.checks.checks.length} SQL checks passed`,
   );
   if (result.outcome === 'swapped' && result.swap) {
-    context.out.line(`  in place        ${result.swap.dataDir} (timeline ${result.swap.timeline}), serving ${result.target}'s own connection`);
+    context.out.line(
+      `  in place        ${result.swap.dataDir} (timeline ${result.swap.timeline}), serving ${result.target}'s own connection`,
+    );
     context.out.line(`  previous data   ${result.swap.keptAs ?? 'none (there was no cluster to replace)'}`);
-    context.out.line(`  archiving       pgbackrest check passed; ${result.swap.walQueued.length} WAL file(s) the restore wrote were queued for the archive`);
+    context.out.line(
+      `  archiving       pgbackrest check passed; ${result.swap.walQueued.length} WAL file(s) the restore wrote were queued for the archive`,
+    );
     if (result.approval) context.out.line(`  approved by     ${result.approval.identity}: ${result.approval.reason}`);
     return;
   }
@@ -247,5 +253,5 @@ function printRestore(context: CliContext, result: PitrRestoreWorkflowResult, js
     `  server          ${result.running ? `running on port ${result.port}, socket ${result.socketDir} (no TCP listener)` : 'stopped'}`,
   );
   if (result.outcome === 'not-approved')
-    context.out.line('  swap            NOT APPROVED in time: the target\'s cluster was not touched; the restore stays beside it');
+    context.out.line("  swap            NOT APPROVED in time: the target's cluster was not touched; the restore stays beside it");
 }

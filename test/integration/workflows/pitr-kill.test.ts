@@ -20,7 +20,15 @@ import { rootMessage } from '../../../src/failures.js';
 import { pitrSettingLines, startPitrBackup, startPitrInfo, startPitrRestore, startPitrSetup } from '../../../src/client/pitr.js';
 import { approveRestore } from '../../../src/client/restore.js';
 import { pitrPaths } from '../../../src/pitr/plan.js';
-import { argvHolding, createTestCluster, PG_BIN, query, type Cluster, type TestCluster, pitrTestTarget } from '../../helpers/pitr-cluster.js';
+import {
+  argvHolding,
+  createTestCluster,
+  PG_BIN,
+  query,
+  type Cluster,
+  type TestCluster,
+  pitrTestTarget,
+} from '../../helpers/pitr-cluster.js';
 import { spawnWorker, type WorkerProcess } from '../../helpers/worker-process.js';
 import { testSetup, type TestSetup } from '../../helpers/workflows.js';
 

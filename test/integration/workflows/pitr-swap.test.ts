@@ -143,9 +143,9 @@ describe('a point-in-time restore swapped into place of the target cluster', () 
     expect(swap.archiveCheck).toMatch(/completed successfully/);
 
     // The target's own port and socket serve the rows from before the DELETE, and none written after it.
-    expect(await query<{ n: string; later: string }>(source, `SELECT count(*) AS n, count(*) FILTER (WHERE id = 999) AS later FROM products`)).toEqual([
-      { n: '150', later: '0' },
-    ]);
+    expect(
+      await query<{ n: string; later: string }>(source, `SELECT count(*) AS n, count(*) FILTER (WHERE id = 999) AS later FROM products`),
+    ).toEqual([{ n: '150', later: '0' }]);
     expect((await query<{ recovering: boolean }>(source, 'SELECT pg_is_in_recovery() AS recovering'))[0]!.recovering).toBe(false);
     // The old data directory is kept whole beside it; the restore's directory is gone (moved, not copied).
     expect(readFileSync(path.join(swap.keptAs!, 'PG_VERSION'), 'utf8').trim()).toBe('15');
