@@ -141,3 +141,24 @@ export function runFailureMessage(context: CliContext, error: unknown): string {
     'for the stack `npm start` left running: run `npm start` again), then run this command again'
   );
 }
+
+/** A run that may wait for an approval (a restore's or a point-in-time restore's swap), as its progress query says. */
+interface AwaitsApproval {
+  step: string;
+  approval: { waitingUntil?: string; commands?: string[] };
+}
+
+/** An `onProgress` that prints, once, what a run waiting for an approval would replace and the commands that approve it. */
+export function tellApprovalWait<P extends AwaitsApproval>(
+  context: CliContext,
+  replacing: (progress: P) => string,
+): (progress: P, line: ProgressLine) => void {
+  let told = false;
+  return (p, line) => {
+    if (p.step !== 'awaiting-approval' || told) return;
+    told = true;
+    line.done();
+    context.out.note(`waiting for an approval to replace ${replacing(p)} (until ${p.approval.waitingUntil}); give it with one of:`);
+    for (const command of p.approval.commands ?? []) context.out.note(`  ${command}`);
+  };
+}

@@ -14,7 +14,7 @@ import type { PitrBackupWorkflowResult } from '../../../workflows/pitr-backup.js
 import type { PitrRestoreProgress, PitrRestoreWorkflowResult } from '../../../workflows/pitr-restore.js';
 import type { PitrVerifyWorkflowResult } from '../../../workflows/pitr-verify.js';
 import type { CliContext } from '../context.js';
-import { followRun, formatBytes, noteStarted, runFailureMessage } from '../progress.js';
+import { followRun, formatBytes, noteStarted, runFailureMessage, tellApprovalWait } from '../progress.js';
 
 const BACKUP_TYPES = ['full', 'diff', 'incr'] as const;
 
@@ -151,21 +151,12 @@ export function registerPitrCommands(program: Command, context: CliContext): voi
         const approval = await approveRestore(handle, { identity: context.identity(), reason: options.reason! });
         context.out.note(`approved by ${approval.identity}: ${approval.reason}`);
       }
-      let told = false;
       let result: PitrRestoreWorkflowResult;
       try {
         result = await followRun<PitrRestoreWorkflowResult, PitrRestoreProgress>(context, client, handle, {
           progressQuery: 'progress',
           describe: (p) => `${p.step}${p.detail ? `: ${p.detail.replace(/\*\*/g, '')}` : ''}`,
-          onProgress: (p, line) => {
-            if (p.step !== 'awaiting-approval' || told) return;
-            told = true;
-            line.done();
-            context.out.note(
-              `waiting for an approval to replace the cluster in ${p.dataDir} (until ${p.approval.waitingUntil}); give it with one of:`,
-            );
-            for (const command of p.approval.commands ?? []) context.out.note(`  ${command}`);
-          },
+          onProgress: tellApprovalWait(context, (p) => `the cluster in ${p.dataDir}`),
         });
       } catch (error) {
         if (error instanceof OutcomeUnknownError) throw error;

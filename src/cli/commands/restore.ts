@@ -11,7 +11,7 @@ import { getTarget } from '../../config/load.js';
 import { UsageError } from '../../errors.js';
 import type { RestoreProgress, RestoreWorkflowResult } from '../../../workflows/restore.js';
 import type { CliContext } from '../context.js';
-import { followRun, formatBytes, noteStarted, runFailureMessage } from '../progress.js';
+import { followRun, formatBytes, noteStarted, runFailureMessage, tellApprovalWait } from '../progress.js';
 
 interface RestoreOptions {
   target?: string;
@@ -126,19 +126,12 @@ export function registerRestoreCommand(program: Command, context: CliContext): v
         const approval = await approveRestore(handle, { identity: context.identity(), reason: options.reason! });
         context.out.note(`approved by ${approval.identity}: ${approval.reason}`);
       }
-      let told = false;
       let result: RestoreWorkflowResult;
       try {
         result = await followRun<RestoreWorkflowResult, RestoreProgress>(context, client, handle, {
           progressQuery: 'progress',
           describe: describeProgress,
-          onProgress: (p, line) => {
-            if (p.step !== 'awaiting-approval' || told) return;
-            told = true;
-            line.done();
-            context.out.note(`waiting for an approval to replace ${p.database} (until ${p.approval.waitingUntil}); give it with one of:`);
-            for (const command of p.approval.commands ?? []) context.out.note(`  ${command}`);
-          },
+          onProgress: tellApprovalWait(context, (p) => String(p.database)),
           restoreQueue: true,
         });
       } catch (error) {
