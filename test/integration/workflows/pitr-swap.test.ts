@@ -22,7 +22,7 @@ import { pitrSettingLines, startPitrBackup, startPitrRestore, startPitrSetup } f
 import { openStorages } from '../../../src/storage/index.js';
 import { createTestCluster, query, type Cluster, type TestCluster, pitrTestTarget } from '../../helpers/pitr-cluster.js';
 import { startTestWorker, testSetup, type TestSetup, type TestWorker } from '../../helpers/workflows.js';
-import type { PitrRestoreProgress } from '../../../workflows/pitr-restore.js';
+import type { PitrRestoreProgress, PitrRestoreWorkflowResult } from '../../../workflows/pitr-restore.js';
 
 const BIN = path.resolve(import.meta.dirname, '../../../bin/strongbox.js');
 
@@ -176,5 +176,40 @@ describe('a point-in-time restore swapped into place of the target cluster', () 
     expect(audit.events.filter((e) => e.workflow?.id === workflowId).map((e) => e.details)).toEqual([
       expect.objectContaining({ dataDir: source.dataDir, keptAs: swap.keptAs, approvedBy: 'bob', requestedBy: 'alice' }),
     ]);
+  }, 600_000);
+
+  it('swaps a swapped-in cluster again from the CLI with the approval given up front, onto the next timeline', async () => {
+    const before = await query<{ n: string; max: number }>(source, 'SELECT count(*) AS n, max(id) AS max FROM products');
+    const cli = await execa(
+      process.execPath,
+      [
+        BIN,
+        '--config',
+        configFile,
+        '--as',
+        'dave',
+        'pitr',
+        'restore',
+        '--target',
+        'app',
+        '--to',
+        'latest',
+        '--swap',
+        '--approve',
+        '--reason',
+        'cli swap',
+        '--json',
+      ],
+      { reject: false, env: { ...process.env, NO_COLOR: '1' } },
+    );
+    expect(cli.exitCode, cli.stderr).toBe(0);
+    expect(cli.stderr).toContain('approved by dave: cli swap');
+    const result = JSON.parse(cli.stdout) as PitrRestoreWorkflowResult;
+    expect(result.outcome).toBe('swapped');
+    expect(result.approval).toMatchObject({ identity: 'dave', reason: 'cli swap' });
+    expect(result.swap!.keptAs).toMatch(new RegExp(`^${source.dataDir}\\.before-pitr-restore-app-`));
+    // The first swap went to timeline 2; this one branches from it onto the next.
+    expect(result.swap!.timeline).toBeGreaterThanOrEqual(3);
+    expect(await query<{ n: string; max: number }>(source, 'SELECT count(*) AS n, max(id) AS max FROM products')).toEqual(before);
   }, 600_000);
 });
