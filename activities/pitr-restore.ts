@@ -26,7 +26,16 @@ import pg from 'pg';
 import { getTarget } from '../src/config/load.js';
 import { asActivity, StrongboxError } from '../src/errors.js';
 import { FailureType } from '../src/failures.js';
-import { endLeftoverPgbackrest, ownedDir, pitrHost, runAsOwner, runPgbackrest, writeOwnedFile, type PitrHost } from '../src/pitr/host.js';
+import {
+  endLeftoverPgbackrest,
+  ownedDir,
+  pitrHost,
+  runAsOwner,
+  runPgbackrest,
+  serverBinDir,
+  writeOwnedFile,
+  type PitrHost,
+} from '../src/pitr/host.js';
 import { describePitrTarget, restoreTargetOptions, type PitrTarget } from '../src/pitr/plan.js';
 import { isolationBlock } from '../src/pitr/swap.js';
 import type { ActivityDeps } from './deps.js';
@@ -123,8 +132,7 @@ export function createPitrRestoreActivities(deps: ActivityDeps) {
           },
         });
         await isolate(host, dataDir, port, socketDir);
-        const major = readFileSync(path.join(dataDir, 'PG_VERSION'), 'utf8').trim();
-        const binDir = host.pitr.binDir ?? `/usr/lib/postgresql/${major}/bin`;
+        const binDir = serverBinDir(host, dataDir);
         deps.logger.info(
           { target: input.target, dataDir, port, to: describePitrTarget(input.to), backupLabel },
           'point-in-time restore written',

@@ -18,13 +18,12 @@
 import { existsSync, readdirSync, readFileSync, renameSync, rmdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Context } from '@temporalio/activity';
 import { execa } from 'execa';
 import { parseDuration } from '../src/config/duration.js';
 import { getTarget } from '../src/config/load.js';
 import { asActivity, StrongboxError } from '../src/errors.js';
 import { FailureType } from '../src/failures.js';
-import { ownedDir, pitrHost, runAsOwner, writeOwnedFile, type PitrHost } from '../src/pitr/host.js';
+import { ownedDir, pitrHost, runAsOwner, serverBinDir, writeOwnedFile, type PitrHost } from '../src/pitr/host.js';
 import {
   isolationBlock,
   keptDataDir,
@@ -39,12 +38,11 @@ import {
 } from '../src/pitr/swap.js';
 import { connectPg, resolveEndpoint } from '../src/postgres/endpoint.js';
 import type { ActivityDeps } from './deps.js';
+import { whileHeartbeating } from './heartbeat.js';
 import type { RestoredCluster } from './pitr-restore.js';
 
 /** How long a server may take to stop (a fast shutdown ends sessions, then checkpoints) or to start. */
 const SERVER_WAIT_S = 300;
-/** How often the activity reports itself alive while a server stops or starts. */
-const HEARTBEAT_MS = 2_000;
 /** How often a stopping or starting server is looked at. */
 const POLL_MS = 250;
 
@@ -69,6 +67,15 @@ export interface PitrSwapResult {
   walQueued: string[];
   /** How the server was started: as the old one was (pg_ctl with its postmaster.opts), or by pitr.serverControl. */
   startedWith: 'pg_ctl' | 'serverControl';
+}
+
+export interface SwapInput {
+  cluster: RestoredCluster;
+  dataDir: string;
+  keptAs: string;
+  run: string;
+  /** An approval was given: only then is an existing data directory moved aside. */
+  approved: boolean;
 }
 
 /** What an attempt writes before moving anything, for the attempts after it. */
@@ -125,101 +132,101 @@ export function createSwapPitrActivities(deps: ActivityDeps) {
       });
     },
 
-    async swapRestoredCluster(input: {
-      cluster: RestoredCluster;
-      dataDir: string;
-      keptAs: string;
-      run: string;
-      /** An approval was given: only then is an existing data directory moved aside. */
-      approved: boolean;
-    }): Promise<PitrSwapResult> {
-      return asActivity(`the swap of ${input.cluster.dataDir} into ${input.dataDir}`, async () => {
-        const context = Context.current();
-        const host = await pitrHost(deps.config, input.cluster.target);
-        const beat = (step: string) => context.heartbeat({ step });
-        const { cluster, dataDir, keptAs } = input;
-        beat('journal');
-        let journal = readJournal(host, input.run);
-        if (!journal) {
-          // First attempt: the copy is where the restore put it; record how to recognise it, and how the old server ran.
-          if (!existsSync(cluster.dataDir))
-            throw new StrongboxError(FailureType.RestoreFailed, `the restored copy ${cluster.dataDir} is gone — nothing was swapped`);
-          const opts = path.join(dataDir, 'postmaster.opts');
-          journal = {
-            run: input.run,
-            dataDir,
-            keptAs,
-            restoredDir: cluster.dataDir,
-            restored: inodeOf(cluster.dataDir),
-            startArgs: existsSync(opts) ? (postmasterArgs(readFileSync(opts, 'utf8')) ?? null) : null,
-            wasRunning: postmasterAlive(dataDir),
-            stage: 'swapping',
-          };
-          writeJournal(host, journal);
-        }
-        if (journal.stage === 'undoing') return undo(host, cluster, journal, beat);
-
-        const restoredId = journal.restored;
-        const state = (): SwapState => ({
-          restoredThere: existsSync(cluster.dataDir),
-          dataThere: holdsFiles(dataDir),
-          dataIsRestored: existsSync(dataDir) && sameInode(dataDir, restoredId),
-          keptThere: existsSync(keptAs),
-        });
-        let move = nextSwapMove(state());
-        if (typeof move === 'object')
-          throw new StrongboxError(
-            FailureType.Refused,
-            `cannot swap ${cluster.dataDir} into ${dataDir}: ${move.refused} — look before retrying`,
-          );
-        if (move === 'move-aside' && !input.approved)
-          throw new StrongboxError(FailureType.Refused, `${dataDir} exists and the swap was not approved: nothing was touched`);
-
-        if (move !== 'in-place') {
-          beat('stopping the restored copy');
-          await stopServer(host, cluster.dataDir, cluster.binDir, undefined, beat);
-        }
-        if (move === 'move-aside') {
-          beat('stopping the target server');
-          await stopServer(host, dataDir, binDirOf(host, dataDir), host.pitr.serverControl?.stop, beat);
-          renameSync(dataDir, keptAs);
-          deps.logger.warn({ target: host.target, dataDir, keptAs }, 'the data directory was moved aside for the restored cluster');
-          move = 'move-in';
-        }
-        if (move === 'move-in') {
-          // An empty directory (a lost server's, recreated) is nothing to keep.
-          if (existsSync(dataDir)) rmdirSync(dataDir);
-          renameSync(cluster.dataDir, dataDir);
-          deps.logger.warn({ target: host.target, dataDir, from: cluster.dataDir }, 'the restored cluster was moved into place');
-        }
-
-        // Running in place already: an earlier attempt started it and died before reporting.
-        if (!postmasterAlive(dataDir)) {
-          beat('taking the copy out of isolation');
-          const queued = await deIsolate(host, dataDir, cluster.binDir);
-          journal = { ...journal, walQueued: [...new Set([...(journal.walQueued ?? []), ...queued])] };
-          writeJournal(host, journal);
-          beat('starting the server');
-          try {
-            await startServer(host, dataDir, cluster.binDir, journal.startArgs, input.run, beat);
-          } catch (error) {
-            journal = { ...journal, stage: 'undoing', reason: (error as Error).message };
-            writeJournal(host, journal);
-            return undo(host, cluster, journal, beat);
-          }
-        }
-        const walQueued = journal.walQueued ?? [];
-        const timeline = await waitForPrimary(deps, host, beat);
-        deps.logger.info({ target: host.target, dataDir, keptAs, timeline, walQueued }, 'the restored cluster runs in place');
-        return {
-          dataDir,
-          ...(existsSync(keptAs) ? { keptAs } : {}),
-          timeline,
-          walQueued,
-          startedWith: host.pitr.serverControl ? 'serverControl' : 'pg_ctl',
-        };
-      });
+    async swapRestoredCluster(input: SwapInput): Promise<PitrSwapResult> {
+      // Heartbeats the step it is at every 2 s, through stops and starts that may take minutes.
+      let step = 'journal';
+      const say = (next: string) => {
+        step = next;
+      };
+      return asActivity(`the swap of ${input.cluster.dataDir} into ${input.dataDir}`, () =>
+        whileHeartbeating(
+          () => ({ step }),
+          () => swapInPlace(deps, input, say),
+        ),
+      );
     },
+  };
+}
+
+/** The swap's moves, each taken up from where the directories are (see nextSwapMove); `say` names the step heartbeated. */
+async function swapInPlace(deps: ActivityDeps, input: SwapInput, say: (step: string) => void): Promise<PitrSwapResult> {
+  const host = await pitrHost(deps.config, input.cluster.target);
+  const { cluster, dataDir, keptAs } = input;
+  let journal = readJournal(host, input.run);
+  if (!journal) {
+    // First attempt: the copy is where the restore put it; record how to recognise it, and how the old server ran.
+    if (!existsSync(cluster.dataDir))
+      throw new StrongboxError(FailureType.RestoreFailed, `the restored copy ${cluster.dataDir} is gone — nothing was swapped`);
+    const opts = path.join(dataDir, 'postmaster.opts');
+    journal = {
+      run: input.run,
+      dataDir,
+      keptAs,
+      restoredDir: cluster.dataDir,
+      restored: inodeOf(cluster.dataDir),
+      startArgs: existsSync(opts) ? (postmasterArgs(readFileSync(opts, 'utf8')) ?? null) : null,
+      wasRunning: postmasterAlive(dataDir),
+      stage: 'swapping',
+    };
+    writeJournal(host, journal);
+  }
+  if (journal.stage === 'undoing') return undo(host, cluster, journal, say);
+
+  const restoredId = journal.restored;
+  const state = (): SwapState => ({
+    restoredThere: existsSync(cluster.dataDir),
+    dataThere: holdsFiles(dataDir),
+    dataIsRestored: existsSync(dataDir) && sameInode(dataDir, restoredId),
+    keptThere: existsSync(keptAs),
+  });
+  let move = nextSwapMove(state());
+  if (typeof move === 'object')
+    throw new StrongboxError(FailureType.Refused, `cannot swap ${cluster.dataDir} into ${dataDir}: ${move.refused} — look before retrying`);
+  if (move === 'move-aside' && !input.approved)
+    throw new StrongboxError(FailureType.Refused, `${dataDir} exists and the swap was not approved: nothing was touched`);
+
+  if (move !== 'in-place') {
+    say('stopping the restored copy');
+    await stopServer(host, cluster.dataDir, cluster.binDir, undefined, say);
+  }
+  if (move === 'move-aside') {
+    say('stopping the target server');
+    await stopServer(host, dataDir, serverBinDir(host, dataDir), host.pitr.serverControl?.stop, say);
+    renameSync(dataDir, keptAs);
+    deps.logger.warn({ target: host.target, dataDir, keptAs }, 'the data directory was moved aside for the restored cluster');
+    move = 'move-in';
+  }
+  if (move === 'move-in') {
+    // An empty directory (a lost server's, recreated) is nothing to keep.
+    if (existsSync(dataDir)) rmdirSync(dataDir);
+    renameSync(cluster.dataDir, dataDir);
+    deps.logger.warn({ target: host.target, dataDir, from: cluster.dataDir }, 'the restored cluster was moved into place');
+  }
+
+  // Running in place already: an earlier attempt started it and died before reporting.
+  if (!postmasterAlive(dataDir)) {
+    say('taking the copy out of isolation');
+    const queued = await deIsolate(host, dataDir, cluster.binDir);
+    journal = { ...journal, walQueued: [...new Set([...(journal.walQueued ?? []), ...queued])] };
+    writeJournal(host, journal);
+    say('starting the server');
+    try {
+      await startServer(host, dataDir, cluster.binDir, journal.startArgs, input.run, say);
+    } catch (error) {
+      journal = { ...journal, stage: 'undoing', reason: (error as Error).message };
+      writeJournal(host, journal);
+      return undo(host, cluster, journal, say);
+    }
+  }
+  const walQueued = journal.walQueued ?? [];
+  const timeline = await waitForPrimary(deps, host, say);
+  deps.logger.info({ target: host.target, dataDir, keptAs, timeline, walQueued }, 'the restored cluster runs in place');
+  return {
+    dataDir,
+    ...(existsSync(keptAs) ? { keptAs } : {}),
+    timeline,
+    walQueued,
+    startedWith: host.pitr.serverControl ? 'serverControl' : 'pg_ctl',
   };
 }
 
@@ -265,13 +272,6 @@ function holdsFiles(dir: string): boolean {
   return existsSync(dir) && readdirSync(dir).length > 0;
 }
 
-/** The PostgreSQL programs for a data directory: pitr.binDir, else those of its PG_VERSION. */
-function binDirOf(host: PitrHost, dataDir: string): string {
-  if (host.pitr.binDir) return host.pitr.binDir;
-  const major = readFileSync(path.join(dataDir, 'PG_VERSION'), 'utf8').trim();
-  return `/usr/lib/postgresql/${major}/bin`;
-}
-
 /** Whether the postmaster of a data directory is alive (its postmaster.pid names a live process). */
 function postmasterAlive(dataDir: string): boolean {
   const pidFile = path.join(dataDir, 'postmaster.pid');
@@ -283,16 +283,6 @@ function postmasterAlive(dataDir: string): boolean {
     return true;
   } catch {
     return false;
-  }
-}
-
-/** Runs a program, reporting the activity alive meanwhile. */
-async function whileBeating<T>(beat: (step: string) => void, step: string, run: () => Promise<T>): Promise<T> {
-  const timer = setInterval(() => beat(step), HEARTBEAT_MS);
-  try {
-    return await run();
-  } finally {
-    clearInterval(timer);
   }
 }
 
@@ -314,23 +304,22 @@ async function stopServer(
   dataDir: string,
   binDir: string,
   command: string[] | undefined,
-  beat: (step: string) => void,
+  say: (step: string) => void,
 ): Promise<void> {
   if (!postmasterAlive(dataDir)) return;
-  const result = await whileBeating(beat, `stopping ${dataDir}`, () =>
-    command
-      ? runControl(command, dataDir)
-      : runAsOwner(host, path.join(binDir, 'pg_ctl'), ['stop', '-D', dataDir, '-m', 'fast', '-w', '-t', String(SERVER_WAIT_S)], {
-          cwd: dataDir,
-        }),
-  );
+  say(`stopping ${dataDir}`);
+  const result = command
+    ? await runControl(command, dataDir)
+    : await runAsOwner(host, path.join(binDir, 'pg_ctl'), ['stop', '-D', dataDir, '-m', 'fast', '-w', '-t', String(SERVER_WAIT_S)], {
+        cwd: dataDir,
+      });
   for (const deadline = Date.now() + SERVER_WAIT_S * 1000; postmasterAlive(dataDir); await sleep(POLL_MS)) {
     if (Date.now() > deadline)
       throw new StrongboxError(
         FailureType.Transient,
         `the server of ${dataDir} did not stop (${command ? command.join(' ') : 'pg_ctl stop'}: ${result.output.trim() || `exit ${result.exitCode}`})`,
       );
-    beat(`waiting for ${dataDir} to stop`);
+    say(`waiting for ${dataDir} to stop`);
   }
 }
 
@@ -369,31 +358,20 @@ async function startServer(
   binDir: string,
   startArgs: string[] | null,
   run: string,
-  beat: (step: string) => void,
+  say: (step: string) => void,
 ): Promise<void> {
   if (postmasterAlive(dataDir)) return;
   const command = host.pitr.serverControl?.start;
   const log = path.join(host.paths.logDir, `swap-${run.replace(/[^A-Za-z0-9._-]/g, '_')}.log`);
-  const result = await whileBeating(beat, `starting ${dataDir}`, () => {
-    if (command) return runControl(command, dataDir);
-    const args = startArgs ?? fallbackArgs(host);
-    return runAsOwner(
-      host,
-      path.join(binDir, 'pg_ctl'),
-      [
-        'start',
-        '-D',
-        dataDir,
-        '-l',
-        log,
-        '-w',
-        '-t',
-        String(SERVER_WAIT_S),
-        ...(args.length ? ['-o', args.map(shellQuote).join(' ')] : []),
-      ],
-      { cwd: dataDir },
-    );
-  });
+  say(`starting ${dataDir}`);
+  const result = command
+    ? await runControl(command, dataDir)
+    : await runAsOwner(
+        host,
+        path.join(binDir, 'pg_ctl'),
+        ['start', '-D', dataDir, '-l', log, '-w', '-t', String(SERVER_WAIT_S), ...startOptions(startArgs ?? fallbackArgs(host))],
+        { cwd: dataDir },
+      );
   // A server that runs counts, whoever started it (an attempt killed during its start may have): waitForPrimary judges it.
   if (!postmasterAlive(dataDir)) {
     const tail = existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n').slice(-10).join('\n') : '';
@@ -402,6 +380,11 @@ async function startServer(
       `the restored cluster did not start in ${dataDir}: ${result.output.trim() || `exit ${result.exitCode}`}${tail ? `\n${tail}` : ''}`,
     );
   }
+}
+
+/** pg_ctl's `-o` with the server's arguments, quoted for the shell pg_ctl hands them to. */
+function startOptions(args: string[]): string[] {
+  return args.length ? ['-o', args.map(shellQuote).join(' ')] : [];
 }
 
 /** Where pgBackRest reaches the server: its port and socket directory from the stanza's configuration. */
@@ -413,11 +396,11 @@ function fallbackArgs(host: PitrHost): string[] {
 }
 
 /** Waits until the target's own connection answers and the server is out of recovery; its timeline. */
-async function waitForPrimary(deps: ActivityDeps, host: PitrHost, beat: (step: string) => void): Promise<number> {
+async function waitForPrimary(deps: ActivityDeps, host: PitrHost, say: (step: string) => void): Promise<number> {
   const t = getTarget(deps.config, host.target);
   let last = '';
   for (const deadline = Date.now() + SERVER_WAIT_S * 1000; Date.now() < deadline; await sleep(POLL_MS)) {
-    beat('waiting for the server to accept connections');
+    say('waiting for the server to accept connections');
     try {
       const client = await connectPg(resolveEndpoint(deps.config, t, t.database));
       try {
@@ -446,11 +429,11 @@ async function waitForPrimary(deps: ActivityDeps, host: PitrHost, beat: (step: s
  * was restored and isolated again, the old data directory back in place and its server started as
  * before. Then fails, permanently, with why — nothing lost, the target as it was.
  */
-async function undo(host: PitrHost, cluster: RestoredCluster, journal: SwapJournal, beat: (step: string) => void): Promise<never> {
+async function undo(host: PitrHost, cluster: RestoredCluster, journal: SwapJournal, say: (step: string) => void): Promise<never> {
   const { dataDir, keptAs } = journal;
-  beat('undoing the swap');
+  say('undoing the swap');
   if (existsSync(dataDir) && sameInode(dataDir, journal.restored)) {
-    await stopServer(host, dataDir, cluster.binDir, undefined, beat);
+    await stopServer(host, dataDir, cluster.binDir, undefined, say);
     renameSync(dataDir, cluster.dataDir);
   }
   if (existsSync(cluster.dataDir)) {
@@ -469,7 +452,7 @@ async function undo(host: PitrHost, cluster: RestoredCluster, journal: SwapJourn
     renameSync(keptAs, dataDir);
   }
   if (journal.wasRunning && holdsFiles(dataDir))
-    await startServer(host, dataDir, binDirOf(host, dataDir), journal.startArgs, `${journal.run}-undo`, beat);
+    await startServer(host, dataDir, serverBinDir(host, dataDir), journal.startArgs, `${journal.run}-undo`, say);
   throw new StrongboxError(
     FailureType.RestoreFailed,
     `${journal.reason ?? 'the restored cluster did not start in place'} — the swap was undone: ${dataDir} holds the old cluster again` +

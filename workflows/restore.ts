@@ -192,6 +192,7 @@ export interface RestoreStepReport {
 }
 
 export const restoreProgressQuery = defineQuery<RestoreProgress>('progress');
+/** Sent to the parent disaster recovery when the restore's step changes. */
 export const restoreStepSignal = defineSignal<[RestoreStepReport]>('restoreStep');
 
 /** Catalog reads and planning on the shared queue: quick; five tries ride out a store hiccup. */

@@ -101,6 +101,13 @@ export async function osUser(name: string | undefined): Promise<OsUser | undefin
   return { name: wanted, uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
 }
 
+/** The PostgreSQL programs (pg_ctl, pg_controldata) for a data directory: pitr.binDir, else Debian's of its PG_VERSION. */
+export function serverBinDir(host: PitrHost, dataDir: string): string {
+  if (host.pitr.binDir) return host.pitr.binDir;
+  const major = readFileSync(path.join(dataDir, 'PG_VERSION'), 'utf8').trim();
+  return `/usr/lib/postgresql/${major}/bin`;
+}
+
 /** Creates a directory (and its parents) owned by the database's OS user. */
 export function ownedDir(dir: string, user: OsUser | undefined, mode = 0o700): void {
   mkdirSync(dir, { recursive: true, mode });

@@ -91,16 +91,15 @@ export async function ensureStackTls(dir: string, options: { logger?: Logger } =
   return { caFile: files.caFile, minioCertsDir: files.minioCertsDir, issued };
 }
 
+/** `openssl req` options for a new unencrypted P-256 key: every key the stack's CA issues or holds. */
+const NEW_P256_KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
+
 /** A self-signed P-256 certificate authority in `work`: `ca.key` and `ca.crt`. */
 export async function makeCa(work: string, options: { subject: string; days: number }): Promise<void> {
   await openssl(work, [
     'req',
     '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:P-256',
-    '-nodes',
+    ...NEW_P256_KEY,
     '-keyout',
     'ca.key',
     '-out',
@@ -127,20 +126,7 @@ export async function makeSignedCertificate(
 ): Promise<void> {
   const { name } = options;
   writeFileSync(path.join(work, `${name}.ext`), options.extensions);
-  await openssl(work, [
-    'req',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:P-256',
-    '-nodes',
-    '-keyout',
-    `${name}.key`,
-    '-out',
-    `${name}.csr`,
-    '-subj',
-    options.subject,
-  ]);
+  await openssl(work, ['req', ...NEW_P256_KEY, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', options.subject]);
   await openssl(work, [
     'x509',
     '-req',

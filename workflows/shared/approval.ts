@@ -16,7 +16,7 @@ export const approveSignal = defineSignal<[ApprovalInput]>('approve');
  * replace anything, or has ended), undefined when it is: an update is then rejected with that
  * reason, a signal logged and dropped. The first approval counts; `onGiven` hears it.
  */
-export function acceptApprovals(refusal: () => string | undefined, onGiven: (approval: Approval) => void): () => Approval | undefined {
+export function acceptApprovals(refusal: () => string | undefined, onGiven: (approval: Approval) => void): void {
   let approval: Approval | undefined;
   const accept = (request: ApprovalInput): Approval => {
     if (!approval) {
@@ -39,7 +39,6 @@ export function acceptApprovals(refusal: () => string | undefined, onGiven: (app
     }
     accept(request);
   });
-  return () => approval;
 }
 
 /** The commands that approve a waiting run: the Strongbox CLI, and the standard Temporal CLI. */
